@@ -1,0 +1,129 @@
+"""The pytest nodes of a preflight: one file node per hypermodel module, one item per case.
+
+Imported only when ``--hypermodel`` is in use (it imports Keras).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import plan as plan_mod
+from . import probe, report
+from .plan import Case, Plan
+from .policy import Policy
+from .space import SearchSpace
+from .spec import Target
+
+
+@dataclass
+class Preflight:
+    """A resolved SPEC with its discovered space and planned cases."""
+
+    target: Target
+    space: SearchSpace
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    preflight: Preflight
+    case: Case
+
+
+CASE_KEY = pytest.StashKey[CaseRef]()
+RESULT_KEY = pytest.StashKey[Any]()
+SETTINGS_KEY = pytest.StashKey[probe.Settings]()
+
+
+class CaseFailure(Exception):
+    """A case KerasTuner would not complete; carries the paragraph to show."""
+
+    def __init__(self, message: str, details: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+def run_case(request: pytest.FixtureRequest, hypermodel_data: Any, hypermodel_policy: Policy) -> None:
+    """The test function behind every preflight item."""
+    request.node.probe_case(hypermodel_data, hypermodel_policy)
+
+
+class CaseItem(pytest.Function):
+    """Builds and briefly fits one case; passes, xfails or fails as KerasTuner would treat it."""
+
+    def probe_case(self, data: Any, policy: Policy) -> None:
+        ref = self.stash[CASE_KEY]
+        pre, case = ref.preflight, ref.case
+        settings = self.config.stash[SETTINGS_KEY]
+        result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
+        self.stash[RESULT_KEY] = result
+        disposition = policy.disposition(result)
+        self.user_properties.extend(report.properties(case, result, disposition))
+        outcome = report.verdict(result, disposition)
+        if outcome == report.PASS:
+            return
+        message = report.failure_message(case, result, disposition, policy, pre.space)
+        if outcome == report.XFAIL:
+            pytest.xfail(message)
+        raise CaseFailure(message, result.traceback)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CaseFailure):
+            failure = excinfo.value
+            long = self.config.option.tbstyle == "long" or self.config.get_verbosity() > 0
+            if long and failure.details:
+                return f"{failure.message}\n\n{failure.details}"
+            return failure.message
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class HypermodelFile(pytest.File):
+    """The module a SPEC points at; collects the cases of each SPEC that resolved to it."""
+
+    preflights: list[Preflight]
+
+    def collect(self):
+        for pre in self.preflights:
+            for case in pre.plan:
+                item = CaseItem.from_parent(
+                    self, name=f"{pre.target.name}[{case.id}]", callobj=run_case, originalname=pre.target.name
+                )
+                item.stash[CASE_KEY] = CaseRef(pre, case)
+                yield item
+
+
+def file_nodes(session: pytest.Session, preflights: list[Preflight]) -> list[HypermodelFile]:
+    """One node per module path, in the order the SPECs were given."""
+    by_path: dict[Path, list[Preflight]] = {}
+    for pre in preflights:
+        by_path.setdefault(pre.target.path, []).append(pre)
+    nodes = []
+    for path, group in by_path.items():
+        node = HypermodelFile.from_parent(session, path=path)
+        node.preflights = group
+        nodes.append(node)
+    return nodes
+
+
+def prepare(specs: list[str], rootpath: Path, conftest, strategies: tuple[str, ...]) -> list[Preflight]:
+    """Resolve, discover and plan every SPEC; raises SpecError or SpaceError on bad input."""
+    from . import space as space_mod
+    from . import spec as spec_mod
+
+    preflights = []
+    for spec in specs:
+        target = spec_mod.resolve(spec, rootpath, conftest)
+        try:
+            space = space_mod.discover(target.hypermodel)
+        except space_mod.SpaceError as exc:
+            raise spec_mod.SpecError(f"--hypermodel {spec}: {exc}") from None
+        preflights.append(Preflight(target, space, plan_mod.cases(space, strategies)))
+    return preflights

@@ -1,0 +1,119 @@
+"""Synthesize a small batch of training data from a model's own specs.
+
+Nothing is downloaded: inputs follow the model's input shapes and dtypes
+(dict inputs by name), targets follow each output's shape and loss (class ids
+for sparse categorical losses, one-hot for categorical, 0/1 for binary,
+floats otherwise). A user who needs real data overrides the
+``hypermodel_data`` fixture instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+
+class DataError(ValueError):
+    """The model does not say enough about its inputs to synthesize data for it."""
+
+
+def _loss_kind(loss: Any) -> str:
+    if loss is None:
+        return "regression"
+    name = loss if isinstance(loss, str) else getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    key = str(name).lower().replace("_", "")
+    if "sparsecategorical" in key:
+        return "sparse"
+    if "categorical" in key:
+        return "onehot"
+    if "binary" in key or "hinge" in key:
+        return "binary"
+    return "regression"
+
+
+def _concrete(shape, fill: int = 8) -> tuple[int, ...]:
+    return tuple(fill if dim is None else int(dim) for dim in shape[1:])
+
+
+def _input(tensor, n: int, rng: np.random.Generator, vocab: int):
+    shape = (n, *_concrete(tensor.shape))
+    dtype = str(tensor.dtype)
+    if "int" in dtype:
+        return rng.integers(0, vocab, size=shape).astype(dtype)
+    if "bool" in dtype:
+        return rng.integers(0, 2, size=shape).astype(bool)
+    return rng.normal(size=shape).astype("float32")
+
+
+def _target(tensor, kind: str, n: int, rng: np.random.Generator):
+    shape = _concrete(tensor.shape)
+    classes = shape[-1] if shape else 1
+    if kind == "sparse":
+        return rng.integers(0, max(classes, 1), size=(n, *shape[:-1])).astype("int32")
+    if kind == "onehot":
+        ids = rng.integers(0, max(classes, 1), size=(n, *shape[:-1]))
+        return np.eye(max(classes, 1), dtype="float32")[ids]
+    if kind == "binary":
+        return rng.integers(0, 2, size=(n, *shape)).astype("float32")
+    return rng.random(size=(n, *shape)).astype("float32")
+
+
+def _losses_per_output(model: keras.Model, outputs) -> Any:
+    """The loss of each output, in the structure of the model's outputs."""
+    loss = getattr(model, "loss", None)
+    names = list(getattr(model, "output_names", None) or [])
+    if isinstance(outputs, dict):
+        if isinstance(loss, dict):
+            return {key: loss.get(key) for key in outputs}
+        if isinstance(loss, (list, tuple)):
+            return dict(zip(outputs, loss))
+        return {key: loss for key in outputs}
+    if isinstance(outputs, (list, tuple)):
+        if isinstance(loss, dict):
+            return [loss.get(name) for name in names] if names else [None] * len(outputs)
+        if isinstance(loss, (list, tuple)):
+            return list(loss)
+        return [loss] * len(outputs)
+    if isinstance(loss, dict):
+        return next(iter(loss.values()), None)
+    if isinstance(loss, (list, tuple)):
+        return loss[0] if loss else None
+    return loss
+
+
+def _structure(model: keras.Model, which: str) -> Any:
+    """A functional model's inputs/outputs as declared (dict, list or one tensor)."""
+    struct = getattr(model, f"_{which}_struct", None)
+    if struct is not None:
+        return struct
+    tensors = getattr(model, which)  # Sequential: a list; raises if never built
+    if not tensors:
+        raise ValueError(f"no {which}")
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
+
+def synthesize(model: keras.Model, samples: int = 32, seed: int = 0) -> tuple[Any, Any]:
+    """``(x, y)`` for ``samples`` examples, shaped like the model's inputs and outputs."""
+    try:
+        inputs, outputs = _structure(model, "inputs"), _structure(model, "outputs")
+    except (AttributeError, ValueError) as exc:
+        raise DataError(
+            "the model has no defined inputs (a subclassed or unbuilt model): start it with "
+            "keras.Input(shape=...) or override the hypermodel_data fixture in conftest.py"
+        ) from exc
+    rng = np.random.default_rng(seed)
+    vocab = min(
+        (layer.input_dim for layer in model._flatten_layers() if isinstance(layer, keras.layers.Embedding)),
+        default=2,
+    )
+    x = keras.tree.map_structure(lambda t: _input(t, samples, rng, vocab), inputs)
+    losses = _losses_per_output(model, outputs)
+    if isinstance(outputs, dict):
+        y = {key: _target(outputs[key], _loss_kind(losses.get(key)), samples, rng) for key in outputs}
+    elif isinstance(outputs, (list, tuple)):
+        y = [_target(t, _loss_kind(loss), samples, rng) for t, loss in zip(outputs, losses)]
+    else:
+        y = _target(outputs, _loss_kind(losses), samples, rng)
+    return x, y

@@ -1,0 +1,64 @@
+"""Outcomes of a probe: what happened when one case was built and briefly fit.
+
+Kept free of Keras imports: exceptions are classified by their class names
+along the MRO, so a run on one backend never imports another backend to
+recognise its out-of-memory error.
+"""
+
+from __future__ import annotations
+
+OK = "ok"
+FAILED_TRIAL = "failed_trial"
+FATAL = "fatal"
+ERROR = "error"
+NAN = "nan"
+DIVERGED = "diverged"
+OOM = "oom"
+TIMEOUT = "timeout"
+CRASH = "crash"
+
+ALL = (OK, FAILED_TRIAL, FATAL, ERROR, NAN, DIVERGED, OOM, TIMEOUT, CRASH)
+
+#: A loss that grows by this factor within the short fit has diverged.
+DIVERGENCE_FACTOR = 1e3
+
+# Class names of the backends' out-of-memory errors (TensorFlow, torch).
+_OOM_CLASS_NAMES = {"ResourceExhaustedError", "OutOfMemoryError", "MemoryError"}
+# JAX/XLA report memory exhaustion as a status inside a generic runtime error.
+_OOM_MESSAGE_MARKERS = ("RESOURCE_EXHAUSTED", "CUDA out of memory", "Out of memory")
+
+
+def _mro_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _is_keras_tuner(exc: BaseException, name: str) -> bool:
+    return any(
+        cls.__name__ == name and cls.__module__.startswith("keras_tuner")
+        for cls in type(exc).__mro__
+    )
+
+
+def classify(exc: BaseException) -> str:
+    """Map an exception raised by build or fit to an outcome name."""
+    if _is_keras_tuner(exc, "FailedTrialError"):
+        return FAILED_TRIAL
+    if _is_keras_tuner(exc, "FatalError"):
+        return FATAL
+    if _mro_names(exc) & _OOM_CLASS_NAMES:
+        return OOM
+    text = str(exc)
+    if any(marker in text for marker in _OOM_MESSAGE_MARKERS):
+        return OOM
+    return ERROR
+
+
+def classify_losses(losses: list[float]) -> str:
+    """`nan` for a non-finite loss, `diverged` for an exploding one, else `ok`."""
+    if any(loss != loss or loss in (float("inf"), float("-inf")) for loss in losses):
+        return NAN
+    if len(losses) >= 2:
+        first = abs(losses[0])
+        if first > 0 and max(abs(loss) for loss in losses[1:]) >= DIVERGENCE_FACTOR * first:
+            return DIVERGED
+    return OK

@@ -1,0 +1,221 @@
+"""pytest hooks of pytest-hypermodel. Hooks only: the work lives in the other modules.
+
+Nothing here imports Keras, TensorFlow or KerasTuner at module level: a pytest
+run that does not pass ``--hypermodel`` never pays for them.
+
+Option precedence: ini (``hypermodel_*`` in pytest.ini / pyproject.toml) <
+command line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import policy as policy_mod
+from . import report as report_mod
+
+HYPERMODEL_OPTION = "--hypermodel"
+STRATEGY_OPTION = "--hypermodel-strategy"
+EPOCHS_OPTION = "--hypermodel-epochs"
+SAMPLES_OPTION = "--hypermodel-samples"
+REPORT_OPTION = "--hypermodel-report"
+MEMORY_BUDGET_OPTION = "--hypermodel-memory-budget"
+MAX_MODEL_SIZE_OPTION = "--hypermodel-max-model-size"
+MAX_RETRIES_OPTION = "--hypermodel-max-retries-per-trial"
+MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
+
+PREFLIGHTS_KEY = pytest.StashKey[list]()
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hypermodel", "robustness preflight of KerasTuner hypermodels")
+    group.addoption(
+        HYPERMODEL_OPTION, action="append", dest="hypermodel", default=[], metavar="SPEC",
+        help="probe the search space of SPEC (path/to/file.py:name, package.module:name, or a name in "
+        "conftest.py); repeatable. Without test paths on the command line only the preflight runs.",
+    )
+    group.addoption(STRATEGY_OPTION, dest="hypermodel_strategy", metavar="NAMES",
+                    help="cases to plan: default, extremes, or a comma list (default: extremes)")
+    group.addoption(EPOCHS_OPTION, dest="hypermodel_epochs", type=int, metavar="N",
+                    help="epochs of the short fit of each case (default: 3)")
+    group.addoption(SAMPLES_OPTION, dest="hypermodel_samples", type=int, metavar="N",
+                    help="examples of synthesized data per case (default: 32)")
+    group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
+                    help="write the preflight's JSON report to PATH (rewritten after every case)")
+    group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
+                    help="predict OOM for cases estimated over SIZE to train, e.g. 2GiB (default: none)")
+    group.addoption(MAX_MODEL_SIZE_OPTION, dest="hypermodel_max_model_size", type=int, metavar="PARAMS",
+                    help="KerasTuner's max_model_size: more parameters fail the trial (default: none)")
+    group.addoption(MAX_RETRIES_OPTION, dest="hypermodel_max_retries_per_trial", type=int, metavar="N",
+                    help="KerasTuner's max_retries_per_trial (default: 0)")
+    group.addoption(MAX_CONSECUTIVE_OPTION, dest="hypermodel_max_consecutive_failed_trials", type=int,
+                    metavar="N", help="KerasTuner's max_consecutive_failed_trials (default: 3)")
+    parser.addini("hypermodel", "SPECs probed on every run, one per line", type="linelist", default=[])
+    parser.addini("hypermodel_strategy", "default for --hypermodel-strategy", default="extremes")
+    parser.addini("hypermodel_epochs", "default for --hypermodel-epochs", default="3")
+    parser.addini("hypermodel_samples", "default for --hypermodel-samples", default="32")
+    parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
+    parser.addini("hypermodel_memory_budget", "default for --hypermodel-memory-budget", default="")
+    parser.addini("hypermodel_max_model_size", "default for --hypermodel-max-model-size", default="")
+    parser.addini("hypermodel_max_retries_per_trial", "default for --hypermodel-max-retries-per-trial", default="0")
+    parser.addini("hypermodel_max_consecutive_failed_trials", "default for --hypermodel-max-consecutive-failed-trials",
+                  default="3")
+    parser.addini("hypermodel_on", "policy mapping, one NAME=fail_trial|retry|fatal per line (NAME: an exception "
+                  "class or an outcome: nan, diverged, oom, timeout, crash)", type="linelist", default=[])
+
+
+def _setting(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name)
+    return config.getini(name) if value is None else value
+
+
+def _int_setting(config: pytest.Config, name: str, minimum: int) -> int | None:
+    value = _setting(config, name)
+    if value in ("", None):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{name} = {value!r}: expected an integer") from None
+    if number < minimum:
+        raise pytest.UsageError(f"{name} = {number}: must be at least {minimum}")
+    return number
+
+
+def parse_size(text: str) -> int:
+    """``"512MiB"`` -> bytes; a bare number is bytes."""
+    match = _SIZE.match(text)
+    if not match or (match.group(2) or "").lower() not in _UNITS:
+        raise pytest.UsageError(f"memory budget {text!r}: use a size like 512MiB, 2GB or 1073741824")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+
+
+def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
+    """The policy the ini file and the command line describe."""
+    on = {}
+    for line in config.getini("hypermodel_on"):
+        name, sep, action = line.partition("=")
+        if not sep or action.strip() not in policy_mod.ACTIONS:
+            raise pytest.UsageError(
+                f"hypermodel_on line {line!r}: write NAME=ACTION with ACTION one of {', '.join(policy_mod.ACTIONS)}"
+            )
+        on[name.strip()] = action.strip()
+    budget = _setting(config, "hypermodel_memory_budget")
+    return policy_mod.Policy(
+        max_retries_per_trial=_int_setting(config, "hypermodel_max_retries_per_trial", 0) or 0,
+        max_consecutive_failed_trials=_int_setting(config, "hypermodel_max_consecutive_failed_trials", 1) or 3,
+        max_model_size=_int_setting(config, "hypermodel_max_model_size", 1),
+        memory_budget=parse_size(budget) if budget else None,
+        on=on,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    specs = list(config.getoption("hypermodel") or []) or list(config.getini("hypermodel"))
+    if not specs:
+        return
+    # TensorFlow's C++ start-up chatter (no CUDA driver, CPU features) buries the report.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    policy_from_config(config)  # bad policy settings are usage errors before anything runs
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # `pytest --hypermodel SPEC` alone runs the preflight, not the whole test suite.
+        config.args = []
+    config.pluginmanager.register(PreflightPlugin(specs), "hypermodel-preflight")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(PreflightReporter(config), "hypermodel-reporter")
+
+
+@pytest.fixture
+def hypermodel_data() -> Any:
+    """Data for each case's short fit; ``None`` synthesizes it from the model's specs.
+
+    Override in conftest.py to return ``(x, y)``, a dict of ``model.fit``
+    keyword arguments with ``x`` and ``y``, or a callable ``(model, values)``
+    returning either.
+    """
+    return None
+
+
+@pytest.fixture
+def hypermodel_policy(pytestconfig: pytest.Config) -> policy_mod.Policy:
+    """The policy every case is judged by; override in conftest.py to set it from Python."""
+    return policy_from_config(pytestconfig)
+
+
+class PreflightPlugin:
+    """Resolves the SPECs, discovers their spaces and adds their cases to the collection."""
+
+    def __init__(self, specs: list[str]) -> None:
+        self.specs = specs
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Before xdist starts workers: bad input stops the run here, once, with exit code 4.
+        from . import collect, plan, probe, space, spec
+
+        config = session.config
+        try:
+            strategies = plan.parse_strategies(_setting(config, "hypermodel_strategy"))
+        except plan.PlanError as exc:
+            raise pytest.UsageError(f"{STRATEGY_OPTION}: {exc}") from None
+        config.stash[collect.SETTINGS_KEY] = probe.Settings(
+            epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
+            samples=_int_setting(config, "hypermodel_samples", 1) or 32,
+        )
+        conftest_path = config.rootpath / "conftest.py"
+        conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
+        try:
+            config.stash[PREFLIGHTS_KEY] = collect.prepare(self.specs, config.rootpath, conftest, strategies)
+        except (spec.SpecError, space.SpaceError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):
+        rep = yield
+        if isinstance(collector, pytest.Session) and rep.passed:
+            from . import collect
+
+            rep.result.extend(collect.file_nodes(collector, collector.config.stash[PREFLIGHTS_KEY]))
+        return rep
+
+
+class PreflightReporter:
+    """Controller side: gathers every case's properties (from xdist workers too) into the summary and JSON."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.entries: dict[str, dict] = {}
+        path = _setting(config, "hypermodel_report")
+        self.path = Path(path) if path else None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = [(k, v) for k, v in report.user_properties if k == "outcome" or k.startswith(("hp.", "case."))]
+        if not props or report.when not in ("call", "setup"):
+            return
+        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
+        if self.path:
+            report_mod.write_json(self.path, list(self.entries.values()))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.entries:
+            return
+        terminalreporter.section("hypermodel preflight")
+        for line in report_mod.summary_lines(list(self.entries.values())):
+            terminalreporter.line(line)
+        if self.path:
+            terminalreporter.line(f"JSON report: {self.path}")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.path and self.entries:
+            report_mod.write_json(self.path, list(self.entries.values()))
+

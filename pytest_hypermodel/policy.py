@@ -1,0 +1,116 @@
+"""What KerasTuner does with a probed case, under a retry policy.
+
+KerasTuner's rules (keras_tuner/src/engine/base_tuner.py, oracle.py):
+FatalError stops the search; FailedTrialError fails the trial without retry;
+any other exception makes the trial INVALID, retried up to
+``max_retries_per_trial`` times, then FAILED; a NaN objective is INVALID too.
+The plugin adds a mapping from exception classes and outcomes to one of
+these three treatments, which the gated search applies for real.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from . import outcomes
+
+FAIL_TRIAL = "fail_trial"
+RETRY = "retry"
+FATAL = "fatal"
+ACTIONS = (FAIL_TRIAL, RETRY, FATAL)
+
+COMPLETED = "completed"
+FAILED = "failed"
+RETRIED_THEN_FAILED = "retried_then_failed"
+STOPS_SEARCH = "fatal"
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """KerasTuner's treatment of one case: its final status and how many runs it costs."""
+
+    name: str
+    runs: int
+    #: The failure is one the user declared (FailedTrialError or a policy mapping).
+    declared: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    """KerasTuner's failure arguments, plus how the plugin treats each failure.
+
+    ``on`` maps an exception class name (matched along its bases) or an
+    outcome name (``nan``, ``diverged``, ``oom``, ``timeout``, ``crash``) to
+    ``"fail_trial"``, ``"retry"`` or ``"fatal"``.
+    """
+
+    max_retries_per_trial: int = 0
+    max_consecutive_failed_trials: int = 3
+    max_model_size: int | None = None
+    memory_budget: int | None = None
+    timeout: float | None = None
+    on: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, action in self.on.items():
+            if action not in ACTIONS:
+                raise ValueError(
+                    f"Policy.on[{key!r}] is {action!r}: use one of {', '.join(ACTIONS)}"
+                )
+        if self.max_retries_per_trial < 0 or self.max_consecutive_failed_trials < 1:
+            raise ValueError(
+                "Policy needs max_retries_per_trial >= 0 and max_consecutive_failed_trials >= 1"
+            )
+
+    def action_for(self, outcome: str, exception_bases: tuple[str, ...] = ()) -> str | None:
+        """The user's mapping for this failure, most specific class first."""
+        for name in exception_bases:
+            if name in self.on:
+                return self.on[name]
+        return self.on.get(outcome)
+
+    def disposition(self, result) -> Disposition:
+        """What KerasTuner would do with this probe result under this policy."""
+        outcome = result.outcome
+        if outcome == outcomes.OK or outcome == outcomes.DIVERGED:
+            # A diverging loss is finite: KerasTuner completes the trial, uselessly.
+            return Disposition(COMPLETED, 1)
+        if outcome == outcomes.NAN and _objective_finite(result.losses):
+            # KerasTuner keeps the best epoch: a finite loss before the NaN completes it.
+            return Disposition(COMPLETED, 1)
+        action = self.action_for(outcome, tuple(result.exception_bases))
+        if outcome == outcomes.FATAL or action == FATAL:
+            return Disposition(STOPS_SEARCH, 1, declared=action == FATAL)
+        if outcome == outcomes.FAILED_TRIAL or action == FAIL_TRIAL:
+            return Disposition(FAILED, 1, declared=True)
+        runs = 1 + self.max_retries_per_trial
+        return Disposition(RETRIED_THEN_FAILED if runs > 1 else FAILED, runs)
+
+    def describe(self, disposition: Disposition) -> str:
+        """One sentence on what KerasTuner does with a case."""
+        limit = self.max_consecutive_failed_trials
+        if disposition.name == COMPLETED:
+            return "KerasTuner would complete this trial."
+        if disposition.name == STOPS_SEARCH:
+            return "KerasTuner would stop the whole search here (FatalError)."
+        if disposition.name == RETRIED_THEN_FAILED:
+            return (
+                f"KerasTuner would run this trial {disposition.runs} times "
+                f"({self.max_retries_per_trial} retries in vain), then mark it FAILED; "
+                f"{limit} FAILED trials in a row abort the search."
+            )
+        how = "without retrying" if disposition.declared else "after one run"
+        return (
+            f"KerasTuner would mark this trial FAILED {how}; "
+            f"{limit} FAILED trials in a row abort the search."
+        )
+
+
+def _objective_finite(losses: list[float]) -> bool:
+    """KerasTuner's objective is the best epoch; it is NaN only if no epoch was a number.
+
+    ``inf`` is a number to KerasTuner: only NaN invalidates a trial.
+    """
+    return bool(losses) and not all(math.isnan(loss) for loss in losses)

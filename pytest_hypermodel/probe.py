@@ -1,0 +1,164 @@
+"""Build one case, fit it a few steps, and say what happened.
+
+The steps mirror KerasTuner's own trial (keras_tuner/src/engine/tuner.py):
+clear the session, build with the trial's values, refuse a non-model
+(FatalTypeError) and an oversized one (FailedTrialError), then fit through
+the hypermodel's own ``fit()``.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import keras
+
+from . import data as data_mod
+from . import devices, outcomes
+from .plan import Case
+from .policy import Policy
+from .space import SearchSpace
+
+
+@dataclass
+class Settings:
+    """How much work one probe does."""
+
+    epochs: int = 3
+    samples: int = 32
+    seed: int = 0
+
+
+@dataclass
+class Result:
+    """What happened to one case. Plain builtins only, so it can cross processes."""
+
+    case_id: str
+    kind: str
+    values: dict
+    outcome: str = outcomes.OK
+    exception: str | None = None
+    exception_bases: list[str] = field(default_factory=list)
+    message: str | None = None
+    traceback: str | None = None
+    built: bool = False
+    fitted: bool = False
+    params: int | None = None
+    memory_bytes: int | None = None
+    predicted: bool = False
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    backend: str = ""
+    device: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fail(result: Result, exc: BaseException) -> None:
+    result.outcome = outcomes.classify(exc)
+    result.exception = type(exc).__name__
+    result.exception_bases = [
+        cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException, Exception)
+    ]
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    result.message = lines[-1].strip().rstrip(".") if lines else ""
+    result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:
+    """Bytes to train ``model``: weights, gradients and two optimizer slots, plus activations."""
+    params = model.count_params()
+    activations = 0
+    for layer in model._flatten_layers(include_self=False):
+        try:
+            tensors = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # a layer never called symbolically
+            continue
+        for tensor in tensors:
+            activations += math.prod(int(d or 1) for d in tuple(tensor.shape)[1:])
+    return 4 * (4 * params + 2 * batch_size * activations)
+
+
+def _fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Settings) -> tuple[tuple, dict]:
+    if callable(provided):
+        provided = provided(model, values)
+    if provided is None:
+        x, y = data_mod.synthesize(model, settings.samples, settings.seed)
+        return (x, y), {}
+    if isinstance(provided, dict):
+        kwargs = dict(provided)
+        return (kwargs.pop("x"), kwargs.pop("y", None)), kwargs
+    x, y = provided
+    return (x, y), {}
+
+
+def run(
+    hypermodel,
+    space: SearchSpace,
+    case: Case,
+    policy: Policy | None = None,
+    settings: Settings | None = None,
+    provided_data: Any = None,
+    keep: Callable[[Any, Any], None] | None = None,
+) -> Result:
+    """Probe one case. ``keep(hp, model)`` receives the built model, for fixtures that expose it."""
+    policy = policy or Policy()
+    settings = settings or Settings()
+    result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
+    keras.backend.clear_session()
+    gc.collect()
+    keras.utils.set_random_seed(settings.seed)
+    hp = space.hyperparameters(case.values)
+    started = time.perf_counter()
+    try:
+        model = hypermodel.build(hp)
+        if not isinstance(model, keras.Model):
+            import keras_tuner as kt
+
+            raise kt.errors.FatalTypeError(
+                "Expected the model-building function, or HyperModel.build() to return a valid "
+                f"Keras Model instance. Received: {model} of type {type(model)}."
+            )
+        result.built = True
+        if keep is not None:
+            keep(hp, model)
+        try:
+            result.params = int(model.count_params())
+            result.memory_bytes = estimate_memory(model)
+        except ValueError:  # an unbuilt subclassed model has no weights yet
+            pass
+        if policy.max_model_size and result.params and result.params > policy.max_model_size:
+            import keras_tuner as kt
+
+            raise kt.errors.FailedTrialError(f"Oversized model: {result.params} parameters. Skip model.")
+        if policy.memory_budget and result.memory_bytes and result.memory_bytes > policy.memory_budget:
+            result.outcome = outcomes.OOM
+            result.predicted = True
+            result.message = (
+                f"estimated {result.memory_bytes / 2**20:.1f} MiB to train, over the memory budget "
+                f"of {policy.memory_budget / 2**20:.1f} MiB"
+            )
+            return result
+        args, kwargs = _fit_arguments(provided_data, model, dict(case.values), settings)
+        losses = result.losses
+        recorder = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan)))
+        )
+        kwargs.setdefault("epochs", settings.epochs)
+        kwargs.setdefault("verbose", 0)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
+        hypermodel.fit(hp, model, *args, **kwargs)
+        result.fitted = True
+        result.outcome = outcomes.classify_losses(losses)
+        if result.outcome != outcomes.OK:
+            result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
+    except Exception as exc:  # every failure of the user's code is a result
+        _fail(result, exc)
+    finally:
+        result.seconds = round(time.perf_counter() - started, 3)
+    return result

@@ -1,0 +1,156 @@
+"""What a probed case tells its reader: JUnit properties, failure text, summary, JSON.
+
+Everything here works on plain builtins (properties travel from xdist
+workers on reports), so the controller can aggregate without Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from . import outcomes
+from .plan import Case, format_value
+from .policy import Disposition, Policy
+
+if TYPE_CHECKING:
+    from .space import SearchSpace
+
+PASS = "pass"
+XFAIL = "xfail"
+FAIL = "fail"
+
+
+def verdict(result, disposition: Disposition) -> str:
+    """Pass when KerasTuner completes it cleanly, xfail for a declared failure, else fail."""
+    if result.outcome == outcomes.OK:
+        return PASS
+    if disposition.declared and disposition.name != "fatal":
+        return XFAIL
+    return FAIL
+
+
+def properties(case: Case, result, disposition: Disposition) -> list[tuple[str, Any]]:
+    """The JUnit properties of one case, named as DESIGN.md fixes them."""
+    props: list[tuple[str, Any]] = [(f"hp.{name}", value) for name, value in case.values.items()]
+    props += [
+        ("case.kind", case.kind),
+        ("case.id", case.id),
+        ("outcome", result.outcome),
+        ("exception", result.exception or ""),
+        ("disposition", disposition.name),
+        ("runs", disposition.runs),
+        ("params", result.params if result.params is not None else ""),
+        ("memory_bytes", result.memory_bytes if result.memory_bytes is not None else ""),
+        ("seconds", result.seconds),
+        ("backend", result.backend),
+        ("device", result.device),
+    ]
+    if result.predicted:
+        props.append(("predicted", True))
+    return props
+
+
+def _values_text(case: Case) -> str:
+    shown = case.varied or tuple(case.values)
+    text = ", ".join(f"{name}={format_value(case.values[name])}" for name in shown)
+    return ("defaults: " if not case.varied else "") + (text or "no hyperparameters")
+
+
+def hint(case: Case, result, space: "SearchSpace") -> str:
+    """The likely fix, phrased as an edit to the search space or the build function."""
+    if result.exception == "FatalTypeError":
+        return "make the build function return the compiled keras.Model"
+    if result.exception == "DataError":
+        return "override the hypermodel_data fixture in conftest.py to supply (x, y)"
+    if not case.varied:
+        if space.default_error:
+            return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
+        return "the default values already fail: fix the build function or the defaults"
+    if len(case.varied) > 1:
+        names = ", ".join(case.varied)
+        return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
+    name = case.varied[0]
+    param = space.by_name[name]
+    value = case.values[name]
+    if param.kind in ("int", "float"):
+        direction = "raise min_value" if value == param.levels[0] and len(param.levels) > 1 else "lower max_value"
+        text = f"{name} can be {format_value(value)}: {direction}"
+    elif param.kind == "choice":
+        text = f"{name} can be {value!r}: remove it from the values"
+    else:
+        text = f"{name}={value} fails: fix the build for it, or make it hp.Fixed"
+    if result.outcome == outcomes.OOM:
+        text += ", or set max_model_size so KerasTuner skips oversized models"
+    if param.note:
+        text += f" (note: {param.note})"
+    return text
+
+
+def failure_message(case: Case, result, disposition: Disposition, policy: Policy, space: "SearchSpace") -> str:
+    """One readable paragraph: values, what went wrong, what KerasTuner does, the fix."""
+    what = {
+        outcomes.NAN: "the loss became NaN",
+        outcomes.DIVERGED: "the loss diverged",
+        outcomes.OOM: "out of memory" + (" (predicted)" if result.predicted else ""),
+        outcomes.TIMEOUT: "the case ran past its time limit",
+        outcomes.CRASH: "the process running the case died",
+    }.get(result.outcome)
+    if result.exception:
+        what = f"{result.exception}: {result.message}" if not what else f"{what}: {result.exception}: {result.message}"
+    elif result.message:
+        what = f"{what} ({result.message})"
+    text = f"{_values_text(case)} -> {what}. {policy.describe(disposition)}"
+    if result.outcome == outcomes.DIVERGED or (result.outcome == outcomes.NAN and disposition.name == "completed"):
+        text += " Its score would be useless."
+    if result.outcome != outcomes.FAILED_TRIAL:
+        text += f" Likely fix: {hint(case, result, space)}."
+    return text
+
+
+def entry(nodeid: str, props: Iterable[tuple[str, Any]], outcome: str) -> dict:
+    """A case's record in the JSON report, from the properties on its test report."""
+    props = list(props)
+    record: dict[str, Any] = {"nodeid": nodeid, "test_outcome": outcome, "values": {}}
+    for key, value in props:
+        if key.startswith("hp."):
+            record["values"][key[3:]] = value
+        else:
+            record[key] = value
+    return record
+
+
+def summarize(entries: list[dict]) -> dict:
+    return {
+        "cases": len(entries),
+        "outcomes": dict(sorted(Counter(e.get("outcome", "?") for e in entries).items())),
+        "dispositions": dict(sorted(Counter(e.get("disposition", "?") for e in entries).items())),
+        "runs": sum(int(e.get("runs") or 0) for e in entries),
+    }
+
+
+def write_json(path: Path, entries: list[dict], extra: dict | None = None) -> None:
+    """Write atomically, so a run killed mid-write leaves the previous complete file."""
+    payload = {"version": 1, "summary": summarize(entries), **(extra or {}), "cases": entries}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def summary_lines(entries: list[dict]) -> list[str]:
+    """Terminal lines: one per case that did not pass, then the counts."""
+    lines = []
+    for e in entries:
+        if e.get("outcome") != outcomes.OK:
+            exc = f" {e['exception']}" if e.get("exception") else ""
+            lines.append(
+                f"{e.get('outcome', '?'):<12} {e.get('disposition', '?'):<20} runs={e.get('runs', '?'):<3} {e['nodeid']}{exc}"
+            )
+    s = summarize(entries)
+    counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
+    lines.append(f"{s['cases']} cases: {counts}; KerasTuner would spend {s['runs']} runs on them")
+    return lines

@@ -1,0 +1,283 @@
+"""Discover the search space a hypermodel defines, by building it.
+
+A build function declares its hyperparameters as it runs, so the space is
+found by building with a recording ``HyperParameters`` and re-building with
+each newly found hyperparameter at each of its levels until no new name
+appears: that is how ``units_{i} for i < num_layers`` shows up. Every build
+also records which names it *read*, so a hyperparameter that is only read
+under some values of another (a dynamic one) gets an activation condition
+just like one declared in a ``conditional_scope``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import keras
+import keras_tuner as kt
+
+#: Hyperparameter kinds, by KerasTuner class name.
+KINDS = {"Int": "int", "Float": "float", "Choice": "choice", "Boolean": "boolean", "Fixed": "fixed"}
+
+
+class SpaceError(ValueError):
+    """The hypermodel declares a hyperparameter KerasTuner cannot use (a usage error)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``parent`` must be active and take one of ``values`` for the child to be active."""
+
+    parent: str
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: its range, the levels the plan varies it over, and its conditions."""
+
+    name: str
+    kind: str
+    default: Any
+    #: Values the plan varies it over: reachable extremes, every choice, both booleans.
+    levels: tuple
+    min_value: Any = None
+    max_value: Any = None
+    step: Any = None
+    sampling: str | None = None
+    conditions: tuple[Condition, ...] = ()
+    #: True when found only by re-building (read only under some values of another).
+    dynamic: bool = False
+    #: A KerasTuner quirk worth telling the user about.
+    note: str | None = None
+
+    @property
+    def extremes(self) -> tuple:
+        return self.levels if self.kind in ("int", "float") else ()
+
+
+@dataclass
+class SearchSpace:
+    """Every hyperparameter of a hypermodel, in KerasTuner's declaration order."""
+
+    params: tuple[Param, ...]
+    #: KerasTuner's own ``HyperParameters`` config, to rebuild a real ``hp``.
+    kt_config: dict
+    #: ``"ExceptionClass: message"`` when the all-defaults build already fails.
+    default_error: str | None = None
+    builds: int = 0
+    by_name: dict[str, Param] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {p.name: p for p in self.params}
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def is_active(self, name: str, values: Mapping[str, Any]) -> bool:
+        """Whether the build reads ``name`` under ``values`` (conditions and dynamic reads)."""
+        for condition in self.by_name[name].conditions:
+            if condition.parent not in self.by_name:
+                continue
+            if not self.is_active(condition.parent, values):
+                return False
+            if values.get(condition.parent, self.by_name[condition.parent].default) not in condition.values:
+                return False
+        return True
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def complete(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``values``, keeping only the active ones."""
+        merged = {**self.defaults(), **values}
+        return {name: value for name, value in merged.items() if name in self.by_name and self.is_active(name, merged)}
+
+    def hyperparameters(self, values: Mapping[str, Any]) -> "RecordingHyperParameters":
+        """A KerasTuner ``HyperParameters`` forced to ``values``, as a trial would hold it."""
+        return _forced(self.kt_config, {**self.defaults(), **values})
+
+
+class RecordingHyperParameters(kt.HyperParameters):
+    """``HyperParameters`` that remembers which names a build read, and rejects bad declarations early."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def _retrieve(self, hp):
+        if hp.name not in self.reads:
+            self.reads.append(hp.name)
+        return super()._retrieve(hp)
+
+    def get(self, name):
+        value = super().get(name)
+        full = self._get_name(name)
+        if full not in self.reads:
+            self.reads.append(full)
+        return value
+
+    def _declare(self, method: str, name: str, *args, **kwargs):
+        low = kwargs.get("min_value", args[0] if method in ("Int", "Float") and args else None)
+        high = kwargs.get("max_value", args[1] if method in ("Int", "Float") and len(args) > 1 else None)
+        if low is not None and high is not None and low > high:
+            raise SpaceError(
+                f"hp.{method}({name!r}, min_value={low}, max_value={high}): "
+                f"min_value is greater than max_value; swap them or fix the range"
+            )
+        try:
+            return getattr(super(), method)(name, *args, **kwargs)
+        except SpaceError:
+            raise
+        except ValueError as exc:
+            if "not defined" in str(exc) or "is currently inactive" in str(exc):
+                raise
+            raise SpaceError(f"hp.{method}({name!r}): {exc} Fix the declaration in the build function.") from exc
+
+    def Int(self, name, *args, **kwargs):
+        return self._declare("Int", name, *args, **kwargs)
+
+    def Float(self, name, *args, **kwargs):
+        return self._declare("Float", name, *args, **kwargs)
+
+    def Choice(self, name, *args, **kwargs):
+        return self._declare("Choice", name, *args, **kwargs)
+
+    def Boolean(self, name, *args, **kwargs):
+        return self._declare("Boolean", name, *args, **kwargs)
+
+    def Fixed(self, name, *args, **kwargs):
+        return self._declare("Fixed", name, *args, **kwargs)
+
+
+def _forced(kt_config: dict, values: Mapping[str, Any]) -> RecordingHyperParameters:
+    # from_config rewrites the config it is given: always hand it a copy.
+    hp = RecordingHyperParameters.from_config({"space": copy.deepcopy(kt_config["space"]), "values": {}})
+    hp.values = dict(values)
+    # Keep only what KerasTuner itself would consider active, as a trial does.
+    hp.values = {name: value for name, value in values.items() if name in hp._hps and hp.is_active(name)}
+    return hp
+
+
+def _sorted(values: Iterable) -> list:
+    # KerasTuner builds some value tuples from sets: sort them for stable plans.
+    return sorted(values, key=lambda v: (str(type(v)), v))
+
+
+def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = False) -> Param:
+    kind = KINDS.get(type(hp).__name__, "choice")
+    note = None
+    if kind in ("int", "float"):
+        if hp.step is None:
+            levels = (hp.min_value, hp.max_value)
+        else:
+            values = list(hp.values)
+            if hp.sampling == "linear":
+                values = _sorted(values)
+            levels = (values[0], values[-1]) if len(values) > 1 else (values[0],)
+            if kind == "int" and any(isinstance(v, float) for v in values):
+                note = (
+                    f"KerasTuner's Int({hp.name!r}, step={hp.step}, sampling={hp.sampling!r}) "
+                    f"yields floats {values[:3]}... which GridSearch passes to the build: cast with int()"
+                )
+        if len(levels) == 2 and levels[0] == levels[1]:
+            levels = levels[:1]
+        return Param(
+            hp.name, kind, hp.default, tuple(levels), hp.min_value, hp.max_value, hp.step, hp.sampling,
+            conditions, dynamic, note,
+        )
+    if kind == "boolean":
+        return Param(hp.name, kind, hp.default, (False, True), conditions=conditions, dynamic=dynamic)
+    if kind == "fixed":
+        return Param(hp.name, kind, hp.default, (hp.value,), conditions=conditions, dynamic=dynamic)
+    return Param(hp.name, kind, hp.default, tuple(hp.values), conditions=conditions, dynamic=dynamic)
+
+
+@dataclass
+class _Build:
+    overrides: dict
+    reads: list[str]
+    error: BaseException | None
+
+
+def _build_once(hypermodel, hp: RecordingHyperParameters) -> BaseException | None:
+    try:
+        hypermodel.build(hp)
+    except SpaceError:
+        raise
+    except Exception as exc:  # the build's own failure is a result, not a discovery error
+        return exc
+    finally:
+        keras.backend.clear_session()
+    return None
+
+
+def discover(hypermodel, max_builds: int = 200) -> SearchSpace:
+    """Build until no new hyperparameter appears; raise SpaceError on a bad declaration."""
+    root = RecordingHyperParameters()
+    first_error = _build_once(hypermodel, root)
+    builds = [_Build({}, list(root.reads), first_error)]
+    config = copy.deepcopy(root.get_config())
+    known = [hp.name for hp in root.space]
+    defaults = {hp.name: hp.default for hp in root.space}
+    context: dict[str, dict] = {name: {} for name in known}
+    queue: list[dict] = []
+
+    def explore(names: list[str]) -> None:
+        for name in names:
+            hp = next(h for h in _space_of(config) if h.name == name)
+            base = dict(context[name])
+            for condition in hp.conditions:
+                base.setdefault(condition.name, condition.values[0])
+            for level in _param_from_kt(hp).levels:
+                if level != hp.default:
+                    queue.append({**base, name: level})
+
+    explore(known)
+    while queue and len(builds) < max_builds:
+        overrides = queue.pop(0)
+        hp = _forced(config, {**defaults, **overrides})
+        error = _build_once(hypermodel, hp)
+        builds.append(_Build(overrides, list(hp.reads), error))
+        new = [h for h in hp.space if h.name not in known]
+        if new:
+            config = {"space": config["space"] + [
+                {"class_name": h.__class__.__name__, "config": h.get_config()} for h in new
+            ], "values": {}}
+            for h in new:
+                known.append(h.name)
+                defaults[h.name] = h.default
+                context[h.name] = dict(overrides)
+            explore([h.name for h in new])
+    params = tuple(_make_param(h, builds, context) for h in _space_of(config))
+    default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
+    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds))
+
+
+def _space_of(config: dict):
+    return kt.HyperParameters.from_config({"space": copy.deepcopy(config["space"]), "values": {}}).space
+
+
+def _make_param(hp, builds: list[_Build], context: dict[str, dict]) -> Param:
+    conditions = tuple(Condition(c.name, tuple(c.values)) for c in hp.conditions)
+    ctx = context[hp.name]
+    if conditions or not ctx or hp.name in builds[0].reads:
+        return _param_from_kt(hp, conditions)
+    # Dynamic: read only after some other hyperparameter moved. Its parent is the
+    # last one moved in the context that revealed it; it is active at the parent's
+    # values under which a build (with the rest of that context) read it.
+    parent = list(ctx)[-1]
+    rest = {k: v for k, v in ctx.items() if k != parent}
+    active_values = []
+    for build in builds:
+        same_rest = all(build.overrides.get(k, None) == v for k, v in rest.items())
+        if same_rest and set(build.overrides) <= set(ctx) and hp.name in build.reads:
+            value = build.overrides.get(parent, None)
+            if value is not None and value not in active_values:
+                active_values.append(value)
+    return _param_from_kt(hp, (Condition(parent, tuple(active_values)),), dynamic=True)

@@ -1,0 +1,166 @@
+"""Resolve a ``--hypermodel`` SPEC to a KerasTuner ``HyperModel``.
+
+Accepted forms: ``path/to/file.py:name``, ``package.module:name``, or a bare
+``name`` defined in the rootdir's conftest.py. ``name`` may be a build
+function ``fn(hp)``, a ``keras_tuner.HyperModel`` instance, or a HyperModel
+subclass with a no-argument constructor. Every failure is a ``SpecError``
+with a one-line message that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+
+class SpecError(ValueError):
+    """A SPEC that does not resolve to a hypermodel (a usage error)."""
+
+
+@dataclass
+class Target:
+    """A resolved SPEC: where it came from and the hypermodel to build."""
+
+    spec: str
+    path: Path
+    name: str
+    hypermodel: Any
+
+
+def _module_name_for(path: Path, rootpath: Path) -> str:
+    try:
+        parts = path.with_suffix("").relative_to(rootpath).parts
+    except ValueError:
+        parts = (path.stem,)
+    return ".".join(parts) if parts else path.stem
+
+
+def _import_file(path: Path, rootpath: Path, spec: str) -> ModuleType:
+    if not path.is_file():
+        raise SpecError(f"--hypermodel {spec}: no file {path}; give a path relative to {Path.cwd()} or the rootdir")
+    name = _module_name_for(path, rootpath)
+    existing = sys.modules.get(name)
+    if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path:
+        return existing
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    # Let the file import its siblings, as it would when run as a script.
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise SpecError(f"--hypermodel {spec}: importing {path} raised {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _import_module(module_name: str, rootpath: Path, spec: str) -> ModuleType:
+    if str(rootpath) not in sys.path:
+        sys.path.insert(0, str(rootpath))
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise SpecError(
+            f"--hypermodel {spec}: no module named {exc.name!r}; use package.module:name importable "
+            f"from the rootdir, or path/to/file.py:name"
+        ) from exc
+    except Exception as exc:
+        raise SpecError(f"--hypermodel {spec}: importing {module_name} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _looks_like_hypermodel(obj: Any) -> bool:
+    import keras_tuner as kt
+
+    if isinstance(obj, kt.HyperModel) or (inspect.isclass(obj) and issubclass(obj, kt.HyperModel) and obj is not kt.HyperModel):
+        return True
+    if inspect.isfunction(obj):
+        params = list(inspect.signature(obj).parameters)
+        return params[:1] == ["hp"]
+    return False
+
+
+def _candidates(module: ModuleType) -> str:
+    names = sorted(name for name, obj in vars(module).items() if not name.startswith("_") and _looks_like_hypermodel(obj))
+    return f" (hypermodels there: {', '.join(names)})" if names else ""
+
+
+def as_hypermodel(obj: Any, spec: str) -> Any:
+    """A ``kt.HyperModel`` for a build function, a HyperModel instance or a HyperModel class."""
+    import keras_tuner as kt
+    from keras_tuner.src.engine.hypermodel import DefaultHyperModel
+
+    if isinstance(obj, kt.HyperModel):
+        return obj
+    if inspect.isclass(obj):
+        if not issubclass(obj, kt.HyperModel):
+            raise SpecError(f"--hypermodel {spec}: {obj.__name__} is a class but not a keras_tuner.HyperModel subclass")
+        try:
+            return obj()
+        except TypeError as exc:
+            raise SpecError(
+                f"--hypermodel {spec}: {obj.__name__}() needs constructor arguments ({exc}); "
+                f"create an instance in the module and point the SPEC at it"
+            ) from exc
+    if not callable(obj):
+        raise SpecError(
+            f"--hypermodel {spec}: {type(obj).__name__} object is not callable; point the SPEC at a build "
+            f"function fn(hp), a keras_tuner.HyperModel instance or subclass"
+        )
+    try:
+        signature = inspect.signature(obj)
+        signature.bind(object())
+    except TypeError:
+        raise SpecError(
+            f"--hypermodel {spec}: the build function must take exactly one argument, hp; "
+            f"it is {getattr(obj, '__name__', 'it')}{signature}: bind the others with functools.partial"
+        ) from None
+    except ValueError:
+        pass  # builtins without a signature: let KerasTuner call them
+    return DefaultHyperModel(obj)
+
+
+def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None) -> Target:
+    """Import what ``spec`` names and wrap it as a HyperModel; SpecError on any problem."""
+    spec = spec.strip()
+    if not spec:
+        raise SpecError("--hypermodel needs a SPEC: path/to/file.py:name, package.module:name, or a name in conftest.py")
+    location, sep, name = spec.rpartition(":")
+    if not sep:
+        location, name = "", spec
+    if location.endswith(".py") and not name:
+        raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function, e.g. {spec}:build_model")
+    if not sep and (name.endswith(".py") or "/" in name):
+        path = (Path.cwd() / name).resolve()
+        module = _import_file(path, rootpath, spec) if path.is_file() else None
+        found = _candidates(module) if module else ""
+        raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function{found}")
+    if not name.isidentifier():
+        raise SpecError(f"--hypermodel {spec}: {name!r} is not a Python name; use path/to/file.py:name or package.module:name")
+    if not location:
+        if conftest is None:
+            raise SpecError(
+                f"--hypermodel {spec}: a bare name must be defined in {rootpath / 'conftest.py'}, which does not exist; "
+                f"use path/to/file.py:{name} or package.module:{name}"
+            )
+        module, path = conftest, Path(conftest.__file__).resolve()
+    elif location.endswith(".py") or "/" in location or "\\" in location:
+        path = Path(location)
+        path = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        if not path.is_file() and (rootpath / location).is_file():
+            path = (rootpath / location).resolve()
+        module = _import_file(path, rootpath, spec)
+    else:
+        module = _import_module(location, rootpath, spec)
+        path = Path(module.__file__ or location).resolve()
+    if not hasattr(module, name):
+        raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
+    return Target(spec, path, name, as_hypermodel(getattr(module, name), spec))

@@ -86,7 +86,8 @@ class _Planner:
 
     def add(self, overrides: Mapping[str, Any], kind: str) -> None:
         values = self.space.complete(overrides)
-        key = tuple(sorted((name, repr(value)) for name, value in values.items()))
+        # Compare values as KerasTuner does (2 == 2.0): one case per distinct trial.
+        key = frozenset(values.items())
         if key in self.seen:
             return
         self.seen.add(key)

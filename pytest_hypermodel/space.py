@@ -205,9 +205,19 @@ class _Build:
     error: BaseException | None
 
 
-def _build_once(hypermodel, hp: RecordingHyperParameters) -> BaseException | None:
+def _overrides_fit(hypermodel) -> bool:
+    return type(hypermodel).fit is not kt.HyperModel.fit
+
+
+def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False) -> BaseException | None:
+    """Build (and, for a HyperModel with its own fit(), fit one epoch) to see what it declares."""
     try:
-        hypermodel.build(hp)
+        model = hypermodel.build(hp)
+        if with_fit and isinstance(model, keras.Model):
+            from .data import synthesize
+
+            x, y = synthesize(model, samples=8)
+            hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
     except SpaceError:
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error
@@ -220,7 +230,8 @@ def _build_once(hypermodel, hp: RecordingHyperParameters) -> BaseException | Non
 def discover(hypermodel, max_builds: int = 200) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration."""
     root = RecordingHyperParameters()
-    first_error = _build_once(hypermodel, root)
+    # A HyperModel may declare hyperparameters in its own fit(), as KerasTuner allows.
+    first_error = _build_once(hypermodel, root, with_fit=_overrides_fit(hypermodel))
     builds = [_Build({}, list(root.reads), first_error)]
     config = copy.deepcopy(root.get_config())
     known = [hp.name for hp in root.space]

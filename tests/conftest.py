@@ -1,0 +1,49 @@
+"""Shared helpers: run the plugin for real in a pytester subprocess and read its JUnit report."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = "pytester"
+
+HYPERMODELS = Path(__file__).parent / "hypermodels"
+
+
+@dataclass
+class Testcase:
+    name: str
+    result: str  # passed | failed | skipped (pytest writes xfail as skipped)
+    message: str
+    properties: dict[str, str]
+
+
+def read_junit(path: Path) -> dict[str, Testcase]:
+    cases = {}
+    for node in ET.parse(path).getroot().iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in node.iter("property")}
+        result, message = "passed", ""
+        for child in node:
+            if child.tag in ("failure", "error", "skipped"):
+                result = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
+                message = child.get("message", "")
+        cases[node.get("name")] = Testcase(node.get("name"), result, message, props)
+    return cases
+
+
+@pytest.fixture
+def hypermodel_dir(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory holding the test hypermodels as top-level modules."""
+    for source in HYPERMODELS.glob("*.py"):
+        shutil.copy(source, pytester.path / source.name)
+    return pytester
+
+
+def run_preflight(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Testcase]]:
+    xml = pytester.path / "preflight.xml"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *args)
+    return result, (read_junit(xml) if xml.exists() else {})

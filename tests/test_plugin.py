@@ -1,0 +1,133 @@
+"""The plugin as a user meets it: collection, fixtures, options, reports, and its import cost."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from conftest import run_preflight
+from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
+
+
+def test_unused_plugin_imports_no_framework(pytester):
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_nothing_heavy_was_imported():
+            heavy = {"keras", "tensorflow", "keras_tuner", "jax", "torch"} & set(sys.modules)
+            assert not heavy
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_preflight_alone_does_not_collect_the_test_suite(hypermodel_dir):
+    hypermodel_dir.makepyfile(test_unrelated="def test_should_not_run():\n    raise AssertionError\n")
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:healthy", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["outcomes.py::healthy[[]defaults[]]", "outcomes.py::healthy[[]size=2[]]"])
+    assert "test_should_not_run" not in result.stdout.str()
+    # With explicit test paths, both run side by side.
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:healthy", "test_unrelated.py")
+    result.assert_outcomes(passed=2, failed=1)
+
+
+def test_json_report_and_user_data_fixture(hypermodel_dir):
+    hypermodel_dir.makeconftest(
+        textwrap.dedent(
+            """
+            import numpy as np
+            import pytest
+
+            @pytest.fixture
+            def hypermodel_data():
+                # Real data of the user's own: every target is 5.0.
+                return np.ones((10, 4), "float32"), np.full((10, 1), 5.0, "float32")
+            """
+        )
+    )
+    report = hypermodel_dir.path / "out" / "preflight.json"
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:failed_trial", REPORT_OPTION, str(report))
+    assert result.ret == 0
+    data = json.loads(report.read_text())
+    assert data["summary"] == {
+        "cases": 2, "outcomes": {"failed_trial": 1, "ok": 1},
+        "dispositions": {"completed": 1, "failed": 1}, "runs": 2,
+    }
+    by_id = {c["case.id"]: c for c in data["cases"]}
+    assert by_id["size=2"]["test_outcome"] == "xfailed" and by_id["size=2"]["values"] == {"size": 2}
+    result.stdout.fnmatch_lines(["*hypermodel preflight*", "failed_trial*failed_trial[[]size=2[]]*", f"JSON report: {report}"])
+
+
+def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
+    hypermodel_dir.makepyfile(
+        interrupted=textwrap.dedent(
+            """
+            import os
+            import keras
+
+            def build(hp):
+                # Discovery builds every case too: interrupt only once probing has begun.
+                if hp.Choice("size", [1, 2]) == 2 and os.path.exists("probing"):
+                    raise KeyboardInterrupt
+                model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+                model.compile(loss="mse")
+                return model
+            """
+        )
+    )
+    hypermodel_dir.makeconftest(
+        textwrap.dedent(
+            """
+            import pathlib
+            import pytest
+
+            @pytest.fixture
+            def hypermodel_data():
+                pathlib.Path("probing").touch()
+                return None
+            """
+        )
+    )
+    report = hypermodel_dir.path / "preflight.json"
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "interrupted.py:build", REPORT_OPTION, str(report))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert [c["case.id"] for c in json.loads(report.read_text())["cases"]] == ["defaults"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hypermodel-strategy", "everything"], "ERROR: --hypermodel-strategy: unknown strategy everything: use one of*"),
+        (["--hypermodel-memory-budget", "lots"], "ERROR: memory budget 'lots': use a size like 512MiB*"),
+        (["--hypermodel-max-consecutive-failed-trials", "0"], "ERROR: hypermodel_max_consecutive_failed_trials = 0: must be at least 1"),
+    ],
+)
+def test_bad_options_are_usage_errors(hypermodel_dir, args, message):
+    result = hypermodel_dir.runpytest_inprocess(HYPERMODEL_OPTION, "outcomes.py:healthy", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_specs_and_policy_from_ini(hypermodel_dir):
+    hypermodel_dir.makeini(
+        """
+        [pytest]
+        hypermodel = outcomes.py:negative_units
+        hypermodel_max_retries_per_trial = 2
+        hypermodel_on =
+            ValueError=fail_trial
+        """
+    )
+    result, cases = run_preflight(hypermodel_dir)
+    # ValueError mapped to fail_trial: a declared failure, never retried.
+    assert cases["negative_units[size=-1]"].properties["disposition"] == "failed"
+    assert cases["negative_units[size=-1]"].result == "skipped"
+    assert result.ret == 0
+    result, cases = run_preflight(hypermodel_dir, "-o", "hypermodel_on=")
+    assert cases["negative_units[size=-1]"].properties["disposition"] == "retried_then_failed"
+    assert cases["negative_units[size=-1]"].properties["runs"] == "3"
+    assert result.ret == 1

@@ -70,6 +70,8 @@ def hint(case: Case, result, space: "SearchSpace") -> str:
         if space.default_error:
             return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
         return "the default values already fail: fix the build function or the defaults"
+    if space.default_error and result.message and space.default_error.rstrip(".").endswith(result.message):
+        return "it fails as the defaults already do: fix the defaults first"
     if len(case.varied) > 1:
         names = ", ".join(case.varied)
         return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"

@@ -75,3 +75,19 @@ def test_failure_message_is_one_paragraph(hypermodel_dir):
 
 def test_outcome_names_are_complete():
     assert outcomes.ALL == ("ok", "failed_trial", "fatal", "error", "nan", "diverged", "oom", "timeout", "crash")
+
+
+@pytest.mark.parametrize("backend", ["jax"])
+def test_other_backends(hypermodel_dir, monkeypatch, backend):
+    monkeypatch.setenv("KERAS_BACKEND", backend)
+    result, cases = run_preflight(
+        hypermodel_dir, "--hypermodel", "outcomes.py:negative_units", "--hypermodel", "outcomes.py:nan_loss",
+        "--hypermodel", "outcomes.py:failed_trial",
+    )
+    assert {name: c.properties["outcome"] for name, c in cases.items()} == {
+        "negative_units[defaults]": "ok", "negative_units[size=-1]": "error",
+        "nan_loss[defaults]": "ok", "nan_loss[size=2]": "nan",
+        "failed_trial[defaults]": "ok", "failed_trial[size=2]": "failed_trial",
+    }
+    assert {c.properties["backend"] for c in cases.values()} == {backend}
+    assert result.ret == 1

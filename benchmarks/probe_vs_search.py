@@ -1,0 +1,111 @@
+"""Time a KerasTuner GridSearch (epochs=1) against the plugin's probe of the same configurations.
+
+    python benchmarks/probe_vs_search.py                 # every installed backend
+    python benchmarks/probe_vs_search.py --backends jax
+
+Each backend runs in its own process (Keras picks its backend at import).
+Within one process, on the same configurations: the GridSearch over the
+failed-trials guide's grid (12 trials, 100 samples, validation data,
+epochs=1, as in the guide) and the plugin's probe of each of those 12 trials
+(build, then fit its default 3 epochs on 32 synthesized samples), then the
+probe of the plan the preflight actually runs (default + extremes). Ratios
+are computed within one run, since these machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def guide_model(hp):
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(
+        [keras.Input(shape=(20,)), layers.Dense(hp.Int("units_1", 10, 40, step=10)),
+         layers.Dense(hp.Int("units_2", 10, 30, step=10)), layers.Dense(1)]
+    )
+    model.compile(loss="mse")
+    return model
+
+
+def measure() -> dict:
+    import keras_tuner as kt
+    import numpy as np
+    from keras_tuner.src.engine.hypermodel import DefaultHyperModel
+
+    sys.path.insert(0, str(ROOT))
+    from pytest_hypermodel import plan, probe
+    from pytest_hypermodel.space import discover
+
+    hypermodel = DefaultHyperModel(guide_model)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((100, 20)), rng.random((100, 1))
+    with tempfile.TemporaryDirectory() as directory:
+        started = time.perf_counter()
+        tuner = kt.GridSearch(hypermodel, objective="val_loss", directory=directory, overwrite=True)
+        tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+        search_seconds = time.perf_counter() - started
+    trials = [t.hyperparameters.values for t in tuner.oracle.trials.values()]
+
+    started = time.perf_counter()
+    space = discover(hypermodel)
+    discover_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for i, values in enumerate(trials):
+        probe.run(hypermodel, space, plan.Case(f"trial{i}", "trial", values))
+    probe_seconds = time.perf_counter() - started
+    cases = plan.cases(space)
+    started = time.perf_counter()
+    for case in cases:
+        probe.run(hypermodel, space, case)
+    plan_seconds = time.perf_counter() - started
+    import keras
+
+    return {
+        "backend": keras.backend.backend(), "trials": len(trials), "search_s": search_seconds,
+        "probe_same_s": probe_seconds, "discover_s": discover_seconds,
+        "plan_cases": len(cases), "plan_s": plan_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="tensorflow,jax,torch")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        print(json.dumps(measure()))
+        return
+    rows = []
+    for backend in args.backends.split(","):
+        module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+        if importlib.util.find_spec(module) is None:
+            print(f"{backend}: not installed, skipped")
+            continue
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        out = subprocess.run([sys.executable, __file__, "--inner"], env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            print(f"{backend}: failed\n{out.stderr[-2000:]}")
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{'backend':<11} {'trials':>6} {'search s':>9} {'probe s':>8} {'probe/search':>12} "
+          f"{'plan':>5} {'plan s':>7} {'(plan+discover)/search':>23}")
+    for r in rows:
+        print(f"{r['backend']:<11} {r['trials']:>6} {r['search_s']:>9.2f} {r['probe_same_s']:>8.2f} "
+              f"{r['probe_same_s'] / r['search_s']:>12.2f} {r['plan_cases']:>5} {r['plan_s']:>7.2f} "
+              f"{(r['plan_s'] + r['discover_s']) / r['search_s']:>23.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -113,8 +113,16 @@ def file_nodes(session: pytest.Session, preflights: list[Preflight]) -> list[Hyp
     return nodes
 
 
-def prepare(specs: list[str], rootpath: Path, conftest, strategies: tuple[str, ...]) -> list[Preflight]:
-    """Resolve, discover and plan every SPEC; raises SpecError or SpaceError on bad input."""
+@dataclass(frozen=True)
+class PlanOptions:
+    strategies: tuple[str, ...] = plan_mod.DEFAULT_STRATEGIES
+    strength: int | None = None
+    levels: int = 2
+    max_cases: int | None = plan_mod.DEFAULT_MAX_CASES
+
+
+def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions) -> list[Preflight]:
+    """Resolve, discover and plan every SPEC; raises SpecError, SpaceError or PlanError on bad input."""
     from . import space as space_mod
     from . import spec as spec_mod
 
@@ -123,7 +131,25 @@ def prepare(specs: list[str], rootpath: Path, conftest, strategies: tuple[str, .
         target = spec_mod.resolve(spec, rootpath, conftest)
         try:
             space = space_mod.discover(target.hypermodel)
-        except space_mod.SpaceError as exc:
+            cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
+        except (space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise spec_mod.SpecError(f"--hypermodel {spec}: {exc}") from None
-        preflights.append(Preflight(target, space, plan_mod.cases(space, strategies)))
+        preflights.append(Preflight(target, space, cases))
     return preflights
+
+
+def plan_lines(preflights: list[Preflight]) -> list[str]:
+    """The readable plan that --hypermodel-plan prints."""
+    lines = []
+    for pre in preflights:
+        plan = pre.plan
+        counts = ", ".join(f"{n} {kind}" for kind, n in plan.counts().items())
+        lines.append(
+            f"{pre.target.spec}: {len(pre.space)} hyperparameters ({pre.space.builds} builds to discover), "
+            f"strategies {','.join(plan.strategies)}, strength {plan.strength}: {len(plan)} cases ({counts})"
+        )
+        if plan.dropped:
+            lines.append(f"  capped at {plan.max_cases}: {plan.planned} planned, {plan.dropped} dropped")
+        for case in plan:
+            lines.append(f"  {case.kind:<8} {pre.target.name}[{case.id}]")
+    return lines

@@ -643,10 +643,13 @@ def _repair_general(st: _State, rng: np.random.Generator, budget: float, deadlin
     return used
 
 
-def _improve(prob: _Problem, X: np.ndarray, rng: np.random.Generator, time_budget: float) -> np.ndarray:
+def _improve(
+    prob: _Problem, X: np.ndarray, rng: np.random.Generator, time_budget: float, wall_clock_cap: bool = True
+) -> np.ndarray:
     """Drop a row and repair by tabu search, as long as repairs succeed within the budget."""
     budget = max(0.0, time_budget) * _WORK_PER_SECOND
-    deadline = time.perf_counter() + _CAP_FACTOR * max(0.0, time_budget)
+    cap = _CAP_FACTOR * max(0.0, time_budget) if wall_clock_cap else math.inf
+    deadline = time.perf_counter() + cap
     best = X
     if len(X) * (prob.M + 1) > _MAX_STATE:
         return X
@@ -672,11 +675,14 @@ def covering_array(
     conditions: Mapping[int, Condition] | None = None,
     seed: int = 0,
     time_budget: float = 2.0,
+    wall_clock_cap: bool = True,
 ) -> list[tuple[int, ...]]:
     """Rows (row[j] = level of factor j) covering every required t-way pattern.
 
     Inactive factors are set to 0 and duplicate rows removed.  Deterministic for
-    given arguments (see the module doc for the role of `time_budget`).
+    given arguments (see the module doc for the role of `time_budget`); with
+    ``wall_clock_cap=False`` also on a machine of any speed or load, which the
+    plugin needs: every xdist worker plans on its own and must get the same rows.
     """
     lv, t, conds = _validate(levels, strength, conditions)
     k = len(lv)
@@ -685,7 +691,7 @@ def covering_array(
     rng = np.random.default_rng(seed)
     if conds:
         prob = _Problem(lv, t, conds)
-        X = _improve(prob, _greedy(prob, rng), rng, time_budget)
+        X = _improve(prob, _greedy(prob, rng), rng, time_budget, wall_clock_cap)
         X = np.where(prob.forest.activity(X), X, 0)
     else:
         keep = [f for f in range(k) if lv[f] > 1]  # one-level factors are always 0
@@ -702,7 +708,7 @@ def covering_array(
             else:
                 prob = _Problem(L.tolist(), tk, {})
                 A = min([A for A, _ in starts] + [_greedy(prob, rng)], key=len)
-                A = _improve(prob, A, rng, time_budget)
+                A = _improve(prob, A, rng, time_budget, wall_clock_cap)
             X = np.zeros((len(A), k), dtype=np.int64)
             X[:, keep] = A
     out: list[tuple[int, ...]] = []

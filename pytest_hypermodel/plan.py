@@ -1,27 +1,50 @@
-"""Plan the cases to probe: the default, the extremes, and (later) the corners.
+"""Plan the cases to probe: the default, the extremes, the corners, the grid.
 
 A case is a full set of values, as a KerasTuner trial would hold them. Its id
 is built from the values that differ from the defaults, so it is stable
 across runs and identical on every xdist worker.
+
+Corners are a t-way covering array over the levels of the hyperparameters
+(numeric: the two reachable extremes, optionally the default between them;
+Choice: every value; Boolean: both): every combination of levels of any t
+co-active hyperparameters appears in some case, in a number of cases that
+grows with the logarithm of their count. Failures come from interactions
+(units_1=40 is fine alone and too large with units_2=30); the full grid of
+extremes finds them too, but has 2^d cases.
 """
 
 from __future__ import annotations
 
 import math
+import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
+
+from . import covering
 
 if TYPE_CHECKING:
     from .space import SearchSpace
 
 DEFAULT = "default"
 EXTREMES = "extremes"
-STRATEGIES = (DEFAULT, EXTREMES)
+CORNERS = "corners"
+GRID = "grid"
+STRATEGIES = (DEFAULT, EXTREMES, CORNERS, GRID)
+#: The default strategy: one-factor-at-a-time extremes catch a bad range of one
+#: hyperparameter and name it; pairwise corners catch bad combinations, for a
+#: number of cases that grows only with the log of the hyperparameter count.
+DEFAULT_STRATEGIES = (EXTREMES, CORNERS)
+DEFAULT_MAX_CASES = 256
+#: Seconds of covering-array improvement per plan (a deterministic work budget).
+COVERING_BUDGET = 1.0
 
 #: Case kinds, in the order a case is labelled when several strategies plan it.
 KIND_DEFAULT = "default"
 KIND_EXTREME = "extreme"
 KIND_CHOICE = "choice"
+KIND_CORNER = "corner"
+KIND_GRID = "grid"
 
 
 def format_value(value: Any) -> str:
@@ -47,9 +70,12 @@ class Case:
     values: Mapping[str, Any]
     #: Active hyperparameters whose value differs from the default, in space order.
     varied: tuple[str, ...] = ()
+    #: Every kind that planned it (a corner can coincide with an extreme).
+    kinds: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "values": dict(self.values), "varied": list(self.varied)}
+        return {"id": self.id, "kind": self.kind, "values": dict(self.values), "varied": list(self.varied),
+                "kinds": list(self.kinds)}
 
 
 @dataclass
@@ -57,7 +83,18 @@ class Plan:
     """The cases of one hypermodel, in a deterministic order."""
 
     cases: list[Case] = field(default_factory=list)
-    strategies: tuple[str, ...] = (EXTREMES,)
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES
+    strength: int = 2
+    #: Cases planned before the cap, and how many of them the cap dropped.
+    planned: int = 0
+    dropped: int = 0
+    max_cases: int | None = None
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for case in self.cases:
+            counts[case.kind] = counts.get(case.kind, 0) + 1
+        return counts
 
     def __iter__(self):
         return iter(self.cases)
@@ -82,18 +119,22 @@ class _Planner:
     def __init__(self, space: "SearchSpace") -> None:
         self.space = space
         self.cases: list[Case] = []
-        self.seen: set = set()
+        self.seen: dict[frozenset, int] = {}
 
     def add(self, overrides: Mapping[str, Any], kind: str) -> None:
         values = self.space.complete(overrides)
         # Compare values as KerasTuner does (2 == 2.0): one case per distinct trial.
         key = frozenset(values.items())
         if key in self.seen:
+            index = self.seen[key]
+            case = self.cases[index]
+            if kind not in case.kinds:
+                self.cases[index] = dataclasses.replace(case, kinds=(*case.kinds, kind))
             return
-        self.seen.add(key)
+        self.seen[key] = len(self.cases)
         varied = tuple(p.name for p in self.space if p.name in values and values[p.name] != p.default)
         case_id = "-".join(f"{name}={format_value(values[name])}" for name in varied) or "defaults"
-        self.cases.append(Case(case_id, kind, values, varied))
+        self.cases.append(Case(case_id, kind, values, varied, (kind,)))
 
     def context(self, name: str) -> dict[str, Any]:
         """Values of the ancestors that make ``name`` active."""
@@ -113,11 +154,106 @@ class _Planner:
                 self.add({**ctx, param.name: level}, kind)
 
 
-def cases(space: "SearchSpace", strategies: tuple[str, ...] = (EXTREMES,)) -> Plan:
-    """Plan the cases of ``space``: the default first, then each strategy's cases."""
+
+class _Factors:
+    """The hyperparameters varied together, with their levels and activation conditions."""
+
+    def __init__(self, space: "SearchSpace", levels: int) -> None:
+        self.params = [p for p in space if len(p.levels) > 1]
+        self.levels: list[list] = []
+        for param in self.params:
+            values = list(param.levels)
+            if levels == 3 and param.kind in ("int", "float") and param.default not in values:
+                values.insert(1, param.default)
+            self.levels.append(values)
+        index = {p.name: i for i, p in enumerate(self.params)}
+        self.conditions: dict[int, covering.Condition] = {}
+        for j, param in enumerate(self.params):
+            condition = param.conditions[-1] if param.conditions else None
+            if condition is None or condition.parent not in index:
+                continue
+            parent = index[condition.parent]
+            allowed = [i for i, v in enumerate(self.levels[parent]) if v in condition.values]
+            if not allowed and condition.values:
+                self.levels[parent].append(condition.values[0])
+                allowed = [len(self.levels[parent]) - 1]
+            self.conditions[j] = covering.Condition(parent, frozenset(allowed))
+
+    def values(self, row: tuple[int, ...]) -> dict[str, Any]:
+        """The values a covering-array row gives its active factors."""
+        return {
+            p.name: self.levels[j][row[j]]
+            for j, p in enumerate(self.params)
+            if covering.is_active(row, j, self.conditions)
+        }
+
+
+def _grid_size(factors: _Factors) -> int:
+    size = 1
+    for values in factors.levels:
+        size *= len(values)
+    return size
+
+def cases(
+    space: "SearchSpace",
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES,
+    strength: int | None = None,
+    levels: int = 2,
+    max_cases: int | None = DEFAULT_MAX_CASES,
+    budget: float = COVERING_BUDGET,
+) -> Plan:
+    """Plan the cases of ``space``: the default first, then each strategy's cases.
+
+    ``strength`` None means 2, or fewer when the space has fewer factors;
+    an explicit strength above the number of factors is a PlanError.
+    """
+    if levels not in (2, 3):
+        raise PlanError(f"levels {levels}: use 2 (the extremes) or 3 (the extremes and the default)")
+    factors = _Factors(space, levels)
+    if strength is None:
+        strength = max(1, min(2, len(factors.params)))
+    elif strength < 1 or (strength > len(factors.params) and CORNERS in strategies):
+        raise PlanError(
+            f"strength {strength}: use 1 to {max(1, len(factors.params))}, "
+            f"the number of hyperparameters varied ({len(factors.params)})"
+        )
     planner = _Planner(space)
     planner.add({}, KIND_DEFAULT)
     for strategy in strategies:
         if strategy == EXTREMES:
             planner.extremes()
-    return Plan(planner.cases, strategies)
+        elif strategy == CORNERS:
+            rows = covering.covering_array(
+                [len(v) for v in factors.levels], strength, conditions=factors.conditions,
+                time_budget=budget, wall_clock_cap=False,
+            )
+            for row in rows:
+                planner.add(factors.values(row), KIND_CORNER)
+        elif strategy == GRID:
+            size = _grid_size(factors)
+            if max_cases is not None and size > max_cases:
+                raise PlanError(
+                    f"grid of {len(factors.params)} hyperparameters has {size} cases, over --hypermodel-max-cases "
+                    f"{max_cases}: use corners, or raise the cap"
+                )
+            for row in itertools.product(*(range(len(v)) for v in factors.levels)):
+                planner.add(factors.values(row), KIND_GRID)
+    planned = len(planner.cases)
+    kept = planner.cases if max_cases is None else _cap(planner.cases, max_cases)
+    return Plan(kept, strategies, strength, planned, planned - len(kept), max_cases)
+
+
+#: Which cases a cap keeps first: the default, then corners (each covers many
+#: interactions), then extremes and choices, then grid leftovers.
+_CAP_PRIORITY = {KIND_DEFAULT: 0, KIND_CORNER: 1, KIND_EXTREME: 2, KIND_CHOICE: 2, KIND_GRID: 3}
+
+
+def _cap(planned: list[Case], max_cases: int) -> list[Case]:
+    if len(planned) <= max_cases:
+        return planned
+    def rank(i: int) -> tuple[int, int]:
+        return min(_CAP_PRIORITY.get(kind, 4) for kind in planned[i].kinds or (planned[i].kind,)), i
+
+    ranked = sorted(range(len(planned)), key=rank)
+    keep = set(ranked[:max_cases])
+    return [case for i, case in enumerate(planned) if i in keep]

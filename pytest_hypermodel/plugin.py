@@ -21,6 +21,10 @@ from . import report as report_mod
 
 HYPERMODEL_OPTION = "--hypermodel"
 STRATEGY_OPTION = "--hypermodel-strategy"
+STRENGTH_OPTION = "--hypermodel-strength"
+LEVELS_OPTION = "--hypermodel-levels"
+MAX_CASES_OPTION = "--hypermodel-max-cases"
+PLAN_OPTION = "--hypermodel-plan"
 EPOCHS_OPTION = "--hypermodel-epochs"
 SAMPLES_OPTION = "--hypermodel-samples"
 REPORT_OPTION = "--hypermodel-report"
@@ -44,7 +48,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "conftest.py); repeatable. Without test paths on the command line only the preflight runs.",
     )
     group.addoption(STRATEGY_OPTION, dest="hypermodel_strategy", metavar="NAMES",
-                    help="cases to plan: default, extremes, or a comma list (default: extremes)")
+                    help="cases to plan: default, extremes, corners, grid, or a comma list "
+                    "(default: extremes,corners)")
+    group.addoption(STRENGTH_OPTION, dest="hypermodel_strength", type=int, metavar="T",
+                    help="corners cover every combination of levels of any T hyperparameters (default: 2)")
+    group.addoption(LEVELS_OPTION, dest="hypermodel_levels", type=int, metavar="2|3",
+                    help="levels of a numeric hyperparameter: 2 extremes, or 3 with the default (default: 2)")
+    group.addoption(MAX_CASES_OPTION, dest="hypermodel_max_cases", type=int, metavar="N",
+                    help="cap on the cases of one hypermodel; the cap and what it drops are reported (default: 256)")
+    group.addoption(PLAN_OPTION, dest="hypermodel_plan", action="store_true", default=None,
+                    help="print the planned cases of each hypermodel and exit without fitting anything")
     group.addoption(EPOCHS_OPTION, dest="hypermodel_epochs", type=int, metavar="N",
                     help="epochs of the short fit of each case (default: 3)")
     group.addoption(SAMPLES_OPTION, dest="hypermodel_samples", type=int, metavar="N",
@@ -60,7 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(MAX_CONSECUTIVE_OPTION, dest="hypermodel_max_consecutive_failed_trials", type=int,
                     metavar="N", help="KerasTuner's max_consecutive_failed_trials (default: 3)")
     parser.addini("hypermodel", "SPECs probed on every run, one per line", type="linelist", default=[])
-    parser.addini("hypermodel_strategy", "default for --hypermodel-strategy", default="extremes")
+    parser.addini("hypermodel_strategy", "default for --hypermodel-strategy", default="extremes,corners")
+    parser.addini("hypermodel_strength", "default for --hypermodel-strength", default="")
+    parser.addini("hypermodel_levels", "default for --hypermodel-levels", default="2")
+    parser.addini("hypermodel_max_cases", "default for --hypermodel-max-cases", default="256")
+    parser.addini("hypermodel_plan", "default for --hypermodel-plan", type="bool", default=False)
     parser.addini("hypermodel_epochs", "default for --hypermodel-epochs", default="3")
     parser.addini("hypermodel_samples", "default for --hypermodel-samples", default="32")
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
@@ -167,6 +184,12 @@ class PreflightPlugin:
             strategies = plan.parse_strategies(_setting(config, "hypermodel_strategy"))
         except plan.PlanError as exc:
             raise pytest.UsageError(f"{STRATEGY_OPTION}: {exc}") from None
+        options = collect.PlanOptions(
+            strategies,
+            strength=_int_setting(config, "hypermodel_strength", 1),
+            levels=_int_setting(config, "hypermodel_levels", 2) or 2,
+            max_cases=_int_setting(config, "hypermodel_max_cases", 1),
+        )
         config.stash[collect.SETTINGS_KEY] = probe.Settings(
             epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
             samples=_int_setting(config, "hypermodel_samples", 1) or 32,
@@ -174,9 +197,15 @@ class PreflightPlugin:
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
         try:
-            config.stash[PREFLIGHTS_KEY] = collect.prepare(self.specs, config.rootpath, conftest, strategies)
-        except (spec.SpecError, space.SpaceError) as exc:
+            preflights = collect.prepare(self.specs, config.rootpath, conftest, options)
+        except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
+        config.stash[PREFLIGHTS_KEY] = preflights
+        if _setting(config, "hypermodel_plan"):
+            writer = config.get_terminal_writer()
+            for line in collect.plan_lines(preflights):
+                writer.line(line)
+            pytest.exit("--hypermodel-plan: nothing was fitted", returncode=pytest.ExitCode.OK)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector):

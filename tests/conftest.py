@@ -7,7 +7,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras  # noqa: F401  (imported once, here: see below)
+import keras_tuner  # noqa: F401
 import pytest
+
+# In-process pytester runs restore sys.modules afterwards; TensorFlow cannot be
+# imported twice in one process, so the outer run imports it first and keeps it.
 
 pytest_plugins = "pytester"
 

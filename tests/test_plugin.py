@@ -102,6 +102,9 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
     ("args", "message"),
     [
         (["--hypermodel-strategy", "everything"], "ERROR: --hypermodel-strategy: unknown strategy everything: use one of*"),
+        (["--hypermodel-strength", "3"], "ERROR: --hypermodel outcomes.py:healthy: strength 3: use 1 to 1, the number of*"),
+        (["--hypermodel-levels", "4"], "ERROR: --hypermodel outcomes.py:healthy: levels 4: use 2 (the extremes) or 3*"),
+        (["--hypermodel-strategy", "grid", "--hypermodel-max-cases", "1"], "ERROR: *grid of 1 hyperparameters has 2 cases, over --hypermodel-max-cases 1*"),
         (["--hypermodel-memory-budget", "lots"], "ERROR: memory budget 'lots': use a size like 512MiB*"),
         (["--hypermodel-max-consecutive-failed-trials", "0"], "ERROR: hypermodel_max_consecutive_failed_trials = 0: must be at least 1"),
     ],
@@ -131,3 +134,38 @@ def test_specs_and_policy_from_ini(hypermodel_dir):
     assert cases["negative_units[size=-1]"].properties["disposition"] == "retried_then_failed"
     assert cases["negative_units[size=-1]"].properties["runs"] == "3"
     assert result.ret == 1
+
+
+def test_plan_is_printed_without_fitting(hypermodel_dir):
+    hypermodel_dir.makepyfile(
+        guide=textwrap.dedent(
+            """
+            import keras
+
+            def build(hp):
+                hp.Int("units_1", 10, 40, step=10)
+                hp.Int("units_2", 10, 30, step=10)
+                model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+                model.compile(loss="mse")
+                return model
+            """
+        )
+    )
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "guide.py:build: 2 hyperparameters (3 builds to discover), strategies extremes,corners, strength 2: "
+        "4 cases (1 default, 2 extreme, 1 corner)",
+        "  default  build[[]defaults[]]",
+        "  extreme  build[[]units_1=40[]]",
+        "  extreme  build[[]units_2=30[]]",
+        "  corner   build[[]units_1=40-units_2=30[]]",
+    ])
+    assert "passed" not in result.stdout.str()
+    result = hypermodel_dir.runpytest_subprocess(
+        HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan", "--hypermodel-max-cases", "3",
+    )
+    result.stdout.fnmatch_lines([
+        "*strategies extremes,corners, strength 2: 3 cases (1 default, 2 extreme)",
+        "  capped at 3: 4 planned, 1 dropped",
+    ])

@@ -67,7 +67,7 @@ def test_conditional_scope_is_varied_only_where_active():
 
     space = discover(hypermodel(build))
     assert space.by_name["hidden"].conditions[0].parent == "kind"
-    ids = [c.id for c in plan.cases(space)]
+    ids = [c.id for c in plan.cases(space, (plan.EXTREMES,))]
     assert ids == ["defaults", "kind=linear", "hidden=16"]
     linear = next(c for c in plan.cases(space) if c.id == "kind=linear")
     assert "hidden" not in linear.values  # inactive values are not passed, as in a trial
@@ -85,9 +85,10 @@ def test_dynamic_hyperparameters_are_found_by_rebuilding():
     assert [p.name for p in space] == ["num_layers", "units_0", "units_1", "units_2", "units_3"]
     assert space.by_name["units_3"].dynamic
     assert space.by_name["units_3"].conditions[0].parent == "num_layers"
-    ids = [c.id for c in plan.cases(space)]
-    assert "num_layers=4-units_3=8" in ids
-    assert "units_0=8" in ids
+    for strategy in (plan.EXTREMES, plan.CORNERS):
+        ids = [c.id for c in plan.cases(space, (strategy,))]
+        assert any(i.startswith("num_layers=4") and "units_3=8" in i for i in ids), (strategy, ids)
+    assert "num_layers=4-units_3=8" in [c.id for c in plan.cases(space, (plan.EXTREMES,))]
 
 
 def test_plan_is_deterministic_and_deduplicated():
@@ -100,8 +101,8 @@ def test_plan_is_deterministic_and_deduplicated():
     first = [c.to_dict() for c in plan.cases(discover(hypermodel(build)))]
     second = [c.to_dict() for c in plan.cases(discover(hypermodel(build)))]
     assert first == second
-    assert [c["id"] for c in first] == ["defaults", "a=3", "flag=True"]
-    assert [c["kind"] for c in first] == ["default", "extreme", "choice"]
+    assert [c["id"] for c in first] == ["defaults", "a=3", "flag=True", "a=3-flag=True"]
+    assert [c["kind"] for c in first] == ["default", "extreme", "choice", "corner"]
 
 
 def test_min_above_max_is_a_space_error():
@@ -114,5 +115,5 @@ def test_min_above_max_is_a_space_error():
 
 
 def test_unknown_strategy_names_the_allowed_ones():
-    with pytest.raises(plan.PlanError, match="unknown strategy nope: use one of default, extremes"):
+    with pytest.raises(plan.PlanError, match="unknown strategy nope: use one of default, extremes, corners, grid"):
         plan.parse_strategies("extremes,nope")

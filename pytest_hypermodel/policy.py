@@ -109,8 +109,11 @@ class Policy:
 
 
 def _objective_finite(losses: list[float]) -> bool:
-    """KerasTuner's objective is the best epoch; it is NaN only if no epoch was a number.
+    """Whether KerasTuner's objective for these epoch losses is a number.
 
-    ``inf`` is a number to KerasTuner: only NaN invalidates a trial.
+    KerasTuner starts from epoch 0 and moves only to a strictly better epoch
+    (tuner_utils.py, objective.py): a NaN first epoch stays the objective (the
+    trial is INVALID), a NaN after a finite epoch does not, and ``inf`` is a
+    number to it.
     """
-    return bool(losses) and not all(math.isnan(loss) for loss in losses)
+    return bool(losses) and not math.isnan(losses[0])

@@ -132,10 +132,13 @@ def run(
             result.memory_bytes = estimate_memory(model)
         except ValueError:  # an unbuilt subclassed model has no weights yet
             pass
-        if policy.max_model_size and result.params and result.params > policy.max_model_size:
-            import keras_tuner as kt
+        if policy.max_model_size:
+            # KerasTuner counts trainable weights only (tuner.py, maybe_compute_model_size).
+            trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+            if trainable > policy.max_model_size:
+                import keras_tuner as kt
 
-            raise kt.errors.FailedTrialError(f"Oversized model: {result.params} parameters. Skip model.")
+                raise kt.errors.FailedTrialError(f"Oversized model: {trainable} parameters. Skip model.")
         if policy.memory_budget and result.memory_bytes and result.memory_bytes > policy.memory_budget:
             result.outcome = outcomes.OOM
             result.predicted = True

@@ -63,7 +63,8 @@ class CaseItem(pytest.Function):
         result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
         self.stash[RESULT_KEY] = result
         disposition = policy.disposition(result)
-        self.user_properties.extend(report.properties(case, result, disposition))
+        print_ = report.fingerprint(pre.space.kt_config, policy)
+        self.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, print_))
         outcome = report.verdict(result, disposition)
         if outcome == report.PASS:
             return

@@ -233,7 +233,11 @@ class PreflightReporter:
         outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
         self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
         if self.path:
-            report_mod.write_json(self.path, list(self.entries.values()))
+            report_mod.write_json(self.path, list(self.entries.values()), self.planned())
+
+    def planned(self) -> dict[str, int]:
+        preflights = self.config.stash.get(PREFLIGHTS_KEY, [])
+        return {pre.target.spec: len(pre.plan) for pre in preflights}
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.entries:
@@ -246,5 +250,5 @@ class PreflightReporter:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.path and self.entries:
-            report_mod.write_json(self.path, list(self.entries.values()))
+            report_mod.write_json(self.path, list(self.entries.values()), self.planned())
 

@@ -64,6 +64,21 @@ class Policy:
                 "Policy needs max_retries_per_trial >= 0 and max_consecutive_failed_trials >= 1"
             )
 
+    def to_dict(self) -> dict:
+        """Plain builtins, for reports and fingerprints."""
+        return {
+            "max_retries_per_trial": self.max_retries_per_trial,
+            "max_consecutive_failed_trials": self.max_consecutive_failed_trials,
+            "max_model_size": self.max_model_size,
+            "memory_budget": self.memory_budget,
+            "timeout": self.timeout,
+            "on": dict(sorted(self.on.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Policy":
+        return cls(**{**data, "on": dict(data.get("on", {}))})
+
     def action_for(self, outcome: str, exception_bases: tuple[str, ...] = ()) -> str | None:
         """The user's mapping for this failure, most specific class first."""
         for name in exception_bases:

@@ -6,6 +6,7 @@ workers on reports), so the controller can aggregate without Keras.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -24,6 +25,12 @@ XFAIL = "xfail"
 FAIL = "fail"
 
 
+def fingerprint(kt_config: dict, policy: Policy) -> str:
+    """Identifies a search space and the policy it was judged by; the gated search checks it."""
+    payload = json.dumps({"space": kt_config["space"], "policy": policy.to_dict()}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
 def verdict(result, disposition: Disposition) -> str:
     """Pass when KerasTuner completes it cleanly, xfail for a declared failure, else fail."""
     if result.outcome == outcomes.OK:
@@ -33,12 +40,14 @@ def verdict(result, disposition: Disposition) -> str:
     return FAIL
 
 
-def properties(case: Case, result, disposition: Disposition) -> list[tuple[str, Any]]:
-    """The JUnit properties of one case, named as DESIGN.md fixes them."""
+def properties(case: Case, result, disposition: Disposition, spec: str = "", fingerprint: str = "") -> list[tuple[str, Any]]:
+    """The JUnit properties of one case, named as DESIGN.md fixes them (plus where it came from)."""
     props: list[tuple[str, Any]] = [(f"hp.{name}", value) for name, value in case.values.items()]
     props += [
         ("case.kind", case.kind),
         ("case.id", case.id),
+        ("case.spec", spec),
+        ("case.fingerprint", fingerprint),
         ("outcome", result.outcome),
         ("exception", result.exception or ""),
         ("disposition", disposition.name),
@@ -134,9 +143,28 @@ def summarize(entries: list[dict]) -> dict:
     }
 
 
-def write_json(path: Path, entries: list[dict], extra: dict | None = None) -> None:
+GREEN_OUTCOMES = ("passed", "xfailed")
+
+
+def hypermodels(entries: list[dict], planned: dict[str, int] | None = None) -> list[dict]:
+    """Per hypermodel and policy (fingerprint): is its preflight complete and green?"""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for e in entries:
+        groups.setdefault((e.get("case.spec", ""), e.get("case.fingerprint", "")), []).append(e)
+    out = []
+    for (spec, print_), group in groups.items():
+        expected = (planned or {}).get(spec)
+        complete = expected is None or len(group) == expected
+        green = complete and all(e.get("test_outcome") in GREEN_OUTCOMES for e in group)
+        out.append({"spec": spec, "fingerprint": print_, "cases": len(group), "planned": expected,
+                    "complete": complete, "green": green})
+    return out
+
+
+def write_json(path: Path, entries: list[dict], planned: dict[str, int] | None = None, extra: dict | None = None) -> None:
     """Write atomically, so a run killed mid-write leaves the previous complete file."""
-    payload = {"version": 1, "summary": summarize(entries), **(extra or {}), "cases": entries}
+    payload = {"version": 1, "summary": summarize(entries), "hypermodels": hypermodels(entries, planned),
+               **(extra or {}), "cases": entries}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(payload, indent=2, default=str))

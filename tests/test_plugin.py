@@ -57,6 +57,9 @@ def test_json_report_and_user_data_fixture(hypermodel_dir):
         "cases": 2, "outcomes": {"failed_trial": 1, "ok": 1},
         "dispositions": {"completed": 1, "failed": 1}, "runs": 2,
     }
+    [hypermodel] = data["hypermodels"]
+    assert hypermodel["spec"] == "outcomes.py:failed_trial" and hypermodel["green"] and hypermodel["complete"]
+    assert len(hypermodel["fingerprint"]) == 16
     by_id = {c["case.id"]: c for c in data["cases"]}
     assert by_id["size=2"]["test_outcome"] == "xfailed" and by_id["size=2"]["values"] == {"size": 2}
     result.stdout.fnmatch_lines(["*hypermodel preflight*", "failed_trial*failed_trial[[]size=2[]]*", f"JSON report: {report}"])

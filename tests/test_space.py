@@ -117,3 +117,21 @@ def test_min_above_max_is_a_space_error():
 def test_unknown_strategy_names_the_allowed_ones():
     with pytest.raises(plan.PlanError, match="unknown strategy nope: use one of default, extremes, corners, grid"):
         plan.parse_strategies("extremes,nope")
+
+
+def test_fingerprint_is_stable_and_tells_spaces_and_policies_apart():
+    from pytest_hypermodel.policy import Policy
+    from pytest_hypermodel.report import fingerprint
+
+    def build(hp):
+        hp.Int("a", 1, 3)
+        return _model()
+
+    def other(hp):
+        hp.Int("a", 1, 4)
+        return _model()
+
+    first = fingerprint(discover(hypermodel(build)).kt_config, Policy())
+    assert first == fingerprint(discover(hypermodel(build)).kt_config, Policy())
+    assert first != fingerprint(discover(hypermodel(other)).kt_config, Policy())
+    assert first != fingerprint(discover(hypermodel(build)).kt_config, Policy(max_retries_per_trial=1))

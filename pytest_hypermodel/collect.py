@@ -5,6 +5,7 @@ Imported only when ``--hypermodel`` is in use (it imports Keras).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ class Preflight:
     target: Target
     space: SearchSpace
     plan: Plan
+    #: GridSearch's own trial order, when the forecast is for a GridSearch.
+    trials: list[dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class CaseItem(pytest.Function):
         disposition = policy.disposition(result)
         print_ = report.fingerprint(pre.space.kt_config, policy)
         self.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, print_))
+        self.user_properties.append(("case.policy", json.dumps(policy.to_dict(), sort_keys=True)))
         outcome = report.verdict(result, disposition)
         if outcome == report.PASS:
             return
@@ -114,12 +118,19 @@ def file_nodes(session: pytest.Session, preflights: list[Preflight]) -> list[Hyp
     return nodes
 
 
+GRID_SEARCH = "GridSearch"
+TUNERS = (GRID_SEARCH, "RandomSearch", "BayesianOptimization", "Hyperband")
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     strategies: tuple[str, ...] = plan_mod.DEFAULT_STRATEGIES
     strength: int | None = None
     levels: int = 2
     max_cases: int | None = plan_mod.DEFAULT_MAX_CASES
+    #: The tuner the search will use: a GridSearch's own trials are planned too.
+    tuner: str = "RandomSearch"
+    max_trials: int | None = None
 
 
 def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions) -> list[Preflight]:
@@ -132,10 +143,19 @@ def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions) ->
         target = spec_mod.resolve(spec, rootpath, conftest)
         try:
             space = space_mod.discover(target.hypermodel)
-            cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
+            trials = None
+            if options.tuner == GRID_SEARCH and not space.default_error:
+                from . import forecast
+
+                # The tuner's own order; only as many trials as the cap lets the preflight probe.
+                limits = [x for x in (options.max_trials, options.max_cases) if x]
+                trials = forecast.grid_order(space, min(limits) if limits else None, hypermodel=target.hypermodel)
+            cases = plan_mod.cases(
+                space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
+            )
         except (space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise spec_mod.SpecError(f"--hypermodel {spec}: {exc}") from None
-        preflights.append(Preflight(target, space, cases))
+        preflights.append(Preflight(target, space, cases, trials))
     return preflights
 
 

@@ -19,7 +19,7 @@ import math
 import dataclasses
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from . import covering
 
@@ -45,6 +45,8 @@ KIND_EXTREME = "extreme"
 KIND_CHOICE = "choice"
 KIND_CORNER = "corner"
 KIND_GRID = "grid"
+#: A trial of the tuner's own order (GridSearch), planned to forecast the search.
+KIND_TRIAL = "trial"
 
 
 def format_value(value: Any) -> str:
@@ -201,6 +203,7 @@ def cases(
     levels: int = 2,
     max_cases: int | None = DEFAULT_MAX_CASES,
     budget: float = COVERING_BUDGET,
+    trials: Sequence[Mapping[str, Any]] = (),
 ) -> Plan:
     """Plan the cases of ``space``: the default first, then each strategy's cases.
 
@@ -219,6 +222,8 @@ def cases(
         )
     planner = _Planner(space)
     planner.add({}, KIND_DEFAULT)
+    for values in trials:
+        planner.add(values, KIND_TRIAL)
     for strategy in strategies:
         if strategy == EXTREMES:
             planner.extremes()
@@ -245,7 +250,7 @@ def cases(
 
 #: Which cases a cap keeps first: the default, then corners (each covers many
 #: interactions), then extremes and choices, then grid leftovers.
-_CAP_PRIORITY = {KIND_DEFAULT: 0, KIND_CORNER: 1, KIND_EXTREME: 2, KIND_CHOICE: 2, KIND_GRID: 3}
+_CAP_PRIORITY = {KIND_DEFAULT: 0, KIND_TRIAL: 1, KIND_CORNER: 1, KIND_EXTREME: 2, KIND_CHOICE: 2, KIND_GRID: 3}
 
 
 def _cap(planned: list[Case], max_cases: int) -> list[Case]:

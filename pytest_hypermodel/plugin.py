@@ -25,6 +25,9 @@ STRENGTH_OPTION = "--hypermodel-strength"
 LEVELS_OPTION = "--hypermodel-levels"
 MAX_CASES_OPTION = "--hypermodel-max-cases"
 PLAN_OPTION = "--hypermodel-plan"
+TUNER_OPTION = "--hypermodel-tuner"
+MAX_TRIALS_OPTION = "--hypermodel-max-trials"
+MAX_ABORT_RISK_OPTION = "--hypermodel-max-abort-risk"
 EPOCHS_OPTION = "--hypermodel-epochs"
 SAMPLES_OPTION = "--hypermodel-samples"
 REPORT_OPTION = "--hypermodel-report"
@@ -62,6 +65,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="epochs of the short fit of each case (default: 3)")
     group.addoption(SAMPLES_OPTION, dest="hypermodel_samples", type=int, metavar="N",
                     help="examples of synthesized data per case (default: 32)")
+    group.addoption(TUNER_OPTION, dest="hypermodel_tuner", metavar="NAME",
+                    help="the tuner the search will use, for the forecast: GridSearch (its own trials are probed "
+                    "too), RandomSearch, BayesianOptimization or Hyperband (default: RandomSearch)")
+    group.addoption(MAX_TRIALS_OPTION, dest="hypermodel_max_trials", type=int, metavar="N",
+                    help="the search's max_trials, for the forecast (default: the whole grid; 10 otherwise)")
+    group.addoption(MAX_ABORT_RISK_OPTION, dest="hypermodel_max_abort_risk", type=float, metavar="P",
+                    help="a random-order search estimated to abort with a probability above P fails the run "
+                    "(default: 0.5)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
                     help="write the preflight's JSON report to PATH (rewritten after every case)")
     group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
@@ -80,6 +91,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_plan", "default for --hypermodel-plan", type="bool", default=False)
     parser.addini("hypermodel_epochs", "default for --hypermodel-epochs", default="3")
     parser.addini("hypermodel_samples", "default for --hypermodel-samples", default="32")
+    parser.addini("hypermodel_tuner", "default for --hypermodel-tuner", default="RandomSearch")
+    parser.addini("hypermodel_max_trials", "default for --hypermodel-max-trials", default="")
+    parser.addini("hypermodel_max_abort_risk", "default for --hypermodel-max-abort-risk", default="0.5")
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
     parser.addini("hypermodel_memory_budget", "default for --hypermodel-memory-budget", default="")
     parser.addini("hypermodel_max_model_size", "default for --hypermodel-max-model-size", default="")
@@ -184,11 +198,16 @@ class PreflightPlugin:
             strategies = plan.parse_strategies(_setting(config, "hypermodel_strategy"))
         except plan.PlanError as exc:
             raise pytest.UsageError(f"{STRATEGY_OPTION}: {exc}") from None
+        tuner = _setting(config, "hypermodel_tuner")
+        if tuner not in collect.TUNERS:
+            raise pytest.UsageError(f"{TUNER_OPTION} {tuner}: use one of {', '.join(collect.TUNERS)}")
         options = collect.PlanOptions(
             strategies,
             strength=_int_setting(config, "hypermodel_strength", 1),
             levels=_int_setting(config, "hypermodel_levels", 2) or 2,
             max_cases=_int_setting(config, "hypermodel_max_cases", 1),
+            tuner=tuner,
+            max_trials=_int_setting(config, "hypermodel_max_trials", 1),
         )
         config.stash[collect.SETTINGS_KEY] = probe.Settings(
             epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
@@ -218,11 +237,13 @@ class PreflightPlugin:
 
 
 class PreflightReporter:
-    """Controller side: gathers every case's properties (from xdist workers too) into the summary and JSON."""
+    """Controller side: gathers every case's properties (from xdist workers too) into the summary,
+    the forecast and the JSON report, computed once over all cases."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.entries: dict[str, dict] = {}
+        self.forecasts: list[dict] = []
         path = _setting(config, "hypermodel_report")
         self.path = Path(path) if path else None
 
@@ -239,16 +260,29 @@ class PreflightReporter:
         preflights = self.config.stash.get(PREFLIGHTS_KEY, [])
         return {pre.target.spec: len(pre.plan) for pre in preflights}
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.entries:
+            return
+        config = self.config
+        risk = float(_setting(config, "hypermodel_max_abort_risk"))
+        entries = list(self.entries.values())
+        self.forecasts = [
+            report_mod.forecast(pre, entries, policy_from_config(config), _setting(config, "hypermodel_tuner"),
+                                _int_setting(config, "hypermodel_max_trials", 1), risk)
+            for pre in config.stash.get(PREFLIGHTS_KEY, [])
+        ]
+        if any(f["fails_run"] for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.path:
+            report_mod.write_json(self.path, entries, self.planned(), {"forecasts": self.forecasts})
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.entries:
             return
         terminalreporter.section("hypermodel preflight")
         for line in report_mod.summary_lines(list(self.entries.values())):
             terminalreporter.line(line)
+        for forecast in self.forecasts:
+            terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
         if self.path:
             terminalreporter.line(f"JSON report: {self.path}")
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.path and self.entries:
-            report_mod.write_json(self.path, list(self.entries.values()), self.planned())
-

@@ -184,3 +184,58 @@ def summary_lines(entries: list[dict]) -> list[str]:
     counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
     lines.append(f"{s['cases']} cases: {counts}; KerasTuner would spend {s['runs']} runs on them")
     return lines
+
+
+def _policy_of(entries: list[dict], fallback: Policy) -> Policy:
+    for e in entries:
+        if e.get("case.policy"):
+            return Policy.from_dict(json.loads(e["case.policy"]))
+    return fallback
+
+
+def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials: int | None, max_abort_risk: float) -> dict:
+    """What the search over one hypermodel would do, from the cases its preflight probed.
+
+    GridSearch: KerasTuner's own trial order walked over the probed trials.
+    Other tuners: the chance of an abort within ``max_trials``, estimated from
+    the share of planned cases that end FAILED or fatal.
+    """
+    from . import forecast as fc
+
+    mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+    policy = _policy_of(mine, fallback)
+    names = [p.name for p in pre.space]
+    if tuner == "GridSearch":
+        by_values = {frozenset(e["values"].items()): e for e in mine}
+        dispositions, values = [], []
+        for trial in pre.trials or []:
+            e = by_values.get(frozenset(pre.space.complete(trial).items()))
+            if e is None:  # not probed (capped, or the run was cut short): forecast the prefix
+                break
+            dispositions.append(Disposition(e["disposition"], int(e["runs"])))
+            values.append(trial)
+        result = fc.forecast_sequence(
+            dispositions, policy, tuner, names, values=values, planned=len(pre.trials or []) or None,
+            max_trials=max_trials, default_error=pre.space.default_error,
+        )
+        return {"spec": pre.target.spec, **result.to_dict(), "fails_run": result.aborts}
+    trials = max_trials or 10
+    dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
+    failure_rate, fatal_rate = fc.failure_rates(dispositions)
+    probability = fc.abort_probability(failure_rate, trials, policy, fatal_rate) if dispositions else 0.0
+    failing = sorted({name for e in mine if e.get("disposition") != "completed" for name in e.get("values", {})
+                      if e["values"].get(name) != getattr(pre.space.by_name.get(name), "default", None)})
+    message = (
+        f"{tuner} would abort within {trials} trials with probability {probability:.0%} "
+        f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
+        f"planned cases, trials assumed independent; the plan over-weights the extremes)"
+    )
+    if probability > max_abort_risk:
+        fix = f"constrain {', '.join(failing)}" if failing else "fix the failing cases"
+        message += (
+            f"; over the accepted risk of {max_abort_risk:.0%}: {fix}, or raise max_consecutive_failed_trials "
+            f"above {policy.max_consecutive_failed_trials}"
+        )
+    return {"spec": pre.target.spec, "tuner": tuner, "max_trials": trials, "aborts": probability > max_abort_risk,
+            "abort_probability": probability, "failure_rate": failure_rate, "fatal_rate": fatal_rate,
+            "message": message, "fails_run": probability > max_abort_risk}

@@ -172,3 +172,35 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
         "*strategies extremes,corners, strength 2: 3 cases (1 default, 2 extreme)",
         "  capped at 3: 4 planned, 1 dropped",
     ])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir, workers):
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(
+        hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--hypermodel-tuner", "GridSearch",
+        REPORT_OPTION, str(report), *workers,
+    )
+    # Every case is a pass or a declared failure (xfail), yet the search would die: the run fails.
+    assert {c.result for c in cases.values()} == {"passed", "skipped"}
+    assert len(cases) == 12  # the whole grid, in KerasTuner's order
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([
+        "guide.py:failed_trial: GridSearch would abort at trial 0009 of 12: 3 FAILED trials in a row "
+        "(0007, 0008, 0009); raise max_consecutive_failed_trials to 6*",
+    ])
+    [forecast] = json.loads(report.read_text())["forecasts"]
+    assert (forecast["aborts"], forecast["abort_id"], forecast["reason"]) == (True, "0009", "max_consecutive_failed_trials")
+    assert forecast["statuses"] == ["COMPLETED"] * 7 + ["FAILED"] * 3
+
+
+def test_random_search_risk_is_estimated(hypermodel_dir):
+    result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:healthy")
+    result.stdout.fnmatch_lines(["outcomes.py:healthy: RandomSearch would abort within 10 trials with probability 0%*"])
+    assert result.ret == 0
+    result, _ = run_preflight(
+        hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--hypermodel-max-consecutive-failed-trials", "8",
+    )
+    # Half the cases fail: 8 FAILED in a row within 10 trials has probability 2 * 0.5**8 = 0.78%.
+    result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 1% (estimated from 50% FAILED*"])
+    assert result.ret == 0

@@ -37,6 +37,11 @@ MAX_RETRIES_OPTION = "--hypermodel-max-retries-per-trial"
 MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
 
 PREFLIGHTS_KEY = pytest.StashKey[list]()
+CASE_FIXTURE = "hypermodel_case"
+MARKER_SIGNATURE = (
+    "search_space(build, *, strategy='extremes,corners', strength=None, levels=2, max_cases=256, "
+    "expect=(), policy=None)"
+)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
@@ -151,6 +156,14 @@ def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER_SIGNATURE}: run the test once per planned case of the search space of `build` (a build "
+        "function or a keras_tuner.HyperModel); the hypermodel_case fixture gives the case's values, hp, built "
+        "model and probe result. A case KerasTuner would not complete fails (a declared failure xfails) before "
+        "the test body runs. expect=[pytest_hypermodel.expect(when=lambda v: ..., raises=FailedTrialError)] "
+        "declares the cases that must fail; policy=pytest_hypermodel.Policy(...) overrides hypermodel_policy.",
+    )
     specs = list(config.getoption("hypermodel") or []) or list(config.getini("hypermodel"))
     if not specs:
         return
@@ -180,6 +193,32 @@ def hypermodel_data() -> Any:
 def hypermodel_policy(pytestconfig: pytest.Config) -> policy_mod.Policy:
     """The policy every case is judged by; override in conftest.py to set it from Python."""
     return policy_from_config(pytestconfig)
+
+
+@pytest.fixture
+def hypermodel_case(request: pytest.FixtureRequest, hypermodel_data: Any, hypermodel_policy: policy_mod.Policy):
+    """One probed case of a ``@pytest.mark.search_space`` test: values, hp, model, result."""
+    if not hasattr(request, "param"):
+        pytest.fail(f"the hypermodel_case fixture needs @pytest.mark.{MARKER_SIGNATURE} on the test", pytrace=False)
+    from . import marker
+
+    return marker.probe_case(request, hypermodel_data, hypermodel_policy)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if CASE_FIXTURE in metafunc.fixturenames:
+        from . import marker
+
+        marker.parametrize(metafunc)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    case = getattr(item, "funcargs", {}).get(CASE_FIXTURE)
+    if case is not None:
+        from . import marker
+
+        marker.enforce(item, case)
 
 
 class PreflightPlugin:

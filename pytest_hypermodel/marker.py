@@ -1,0 +1,157 @@
+"""``@pytest.mark.search_space(build, ...)`` tests and their ``hypermodel_case`` fixture.
+
+Each test using the fixture is parametrized over the planned cases of the
+marker's space; the fixture probes the case and hands the test its values,
+its ``HyperParameters``, the built model and the probe result. Imported only
+when a collected test uses the fixture (it imports Keras).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from . import plan as plan_mod
+from . import probe, report
+from .collect import CaseRef, Preflight
+from .expect import Expectation
+from .policy import Disposition, Policy
+
+MARKER = "search_space"
+ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy")
+from .plugin import MARKER_SIGNATURE as SIGNATURE
+CACHE_KEY = pytest.StashKey[dict]()
+
+
+@dataclass(frozen=True)
+class MarkerOptions:
+    build: Any
+    strategies: tuple[str, ...]
+    strength: int | None
+    levels: int
+    max_cases: int | None
+    expect: tuple[Expectation, ...]
+    policy: Policy | None
+
+
+@dataclass
+class HypermodelCase:
+    """What a ``search_space`` test receives: one probed case."""
+
+    id: str
+    kind: str
+    values: dict
+    hp: Any = None
+    model: Any = None
+    result: probe.Result | None = None
+    disposition: Disposition | None = None
+    #: "pass", "xfail" or "fail", with the message for the last two.
+    verdict: str = report.PASS
+    message: str = ""
+    details: str | None = field(default=None, repr=False)
+
+
+def _error(where: str, message: str) -> pytest.Collector.CollectError:
+    return pytest.Collector.CollectError(f"{where}: @pytest.mark.{MARKER}: {message}; signature: {SIGNATURE}")
+
+
+def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
+    """Check the marker's arguments; a CollectError naming the fix otherwise."""
+    if len(marker.args) > 1:
+        raise _error(where, f"takes one positional argument (the build function), got {len(marker.args)}")
+    kwargs = dict(marker.kwargs)
+    unknown = sorted(set(kwargs) - set(ALLOWED))
+    if unknown:
+        raise _error(where, f"unknown argument {', '.join(unknown)}")
+    build = marker.args[0] if marker.args else kwargs.pop("build", None)
+    kwargs.pop("build", None)
+    if build is None:
+        raise _error(where, "give the build function (or HyperModel) to probe")
+    try:
+        strategies = plan_mod.parse_strategies(kwargs.get("strategy", ",".join(plan_mod.DEFAULT_STRATEGIES)))
+    except plan_mod.PlanError as exc:
+        raise _error(where, str(exc)) from None
+    expectations = kwargs.get("expect", ())
+    if isinstance(expectations, Expectation):
+        expectations = (expectations,)
+    if not all(isinstance(e, Expectation) for e in expectations):
+        raise _error(where, "expect= takes pytest_hypermodel.expect(when=..., raises=...) entries")
+    policy = kwargs.get("policy")
+    if policy is not None and not isinstance(policy, Policy):
+        raise _error(where, f"policy= takes a pytest_hypermodel.Policy, not {type(policy).__name__}")
+    return MarkerOptions(
+        build, strategies, kwargs.get("strength"), kwargs.get("levels", 2), kwargs.get("max_cases", 256),
+        tuple(expectations), policy,
+    )
+
+
+def parametrize(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``hypermodel_case`` over the planned cases of the marker's space."""
+    from . import space as space_mod
+    from . import spec as spec_mod
+
+    where = metafunc.definition.nodeid
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None:
+        raise _error(where, "the hypermodel_case fixture needs this marker on the test")
+    options = parse(marker, where)
+    cache = metafunc.config.stash.setdefault(CACHE_KEY, {})
+    key = (id(options.build), options.strategies, options.strength, options.levels, options.max_cases)
+    if key not in cache:
+        name = getattr(options.build, "__name__", type(options.build).__name__)
+        try:
+            hypermodel = spec_mod.as_hypermodel(options.build, name)
+            space = space_mod.discover(hypermodel)
+            cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
+        except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
+            raise _error(where, str(exc)) from None
+        target = spec_mod.Target(name, metafunc.definition.path, name, hypermodel)
+        cache[key] = Preflight(target, space, cases)
+    pre = cache[key]
+    refs = [CaseRef(pre, case) for case in pre.plan]
+    metafunc.parametrize("hypermodel_case", refs, ids=[case.id for case in pre.plan], indirect=True)
+
+
+def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy) -> HypermodelCase:
+    """The fixture's work: probe, judge against the expectations, record the JUnit properties."""
+    ref: CaseRef = request.param
+    pre, case = ref.preflight, ref.case
+    marker = request.node.get_closest_marker(MARKER)
+    options = parse(marker, request.node.nodeid)
+    policy = options.policy or default_policy
+    built: dict[str, Any] = {}
+    result = probe.run(pre.target.hypermodel, pre.space, case, policy, probe.Settings(), data,
+                       keep=lambda hp, model: built.update(hp=hp, model=model))
+    disposition = policy.disposition(result)
+    fingerprint = report.fingerprint(pre.space.kt_config, policy)
+    request.node.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, fingerprint))
+    out = HypermodelCase(case.id, case.kind, dict(case.values), built.get("hp"), built.get("model"), result, disposition)
+    expected = [e for e in options.expect if e.applies(case.values)]
+    if expected:
+        met = [e for e in expected if e.met_by(result)]
+        if met:
+            out.verdict, out.message = report.XFAIL, f"expected {met[0].describe()}: {result.exception or result.outcome}"
+        else:
+            what = f"{result.exception}: {result.message}" if result.exception else result.outcome
+            out.verdict = report.FAIL
+            out.message = (
+                f"{case.id}: expected {' or '.join(e.describe() for e in expected)}, "
+                f"but the case ended {what}"
+            )
+        return out
+    out.verdict = report.verdict(result, disposition)
+    if out.verdict != report.PASS:
+        out.message = report.failure_message(case, result, disposition, policy, pre.space)
+        out.details = result.traceback
+    return out
+
+
+def enforce(item: pytest.Item, case: HypermodelCase) -> None:
+    """Before the test body runs: fail or xfail a case KerasTuner would not complete."""
+    if case.verdict == report.XFAIL:
+        pytest.xfail(case.message)
+    if case.verdict == report.FAIL:
+        long = item.config.option.tbstyle == "long" or item.config.get_verbosity() > 0
+        pytest.fail(f"{case.message}\n\n{case.details}" if long and case.details else case.message, pytrace=False)

@@ -40,6 +40,7 @@ class CaseRef:
 CASE_KEY = pytest.StashKey[CaseRef]()
 RESULT_KEY = pytest.StashKey[Any]()
 SETTINGS_KEY = pytest.StashKey[probe.Settings]()
+ISOLATE_KEY = pytest.StashKey[bool]()
 
 
 class CaseFailure(Exception):
@@ -63,7 +64,14 @@ class CaseItem(pytest.Function):
         ref = self.stash[CASE_KEY]
         pre, case = ref.preflight, ref.case
         settings = self.config.stash[SETTINGS_KEY]
-        result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
+        if self.config.stash.get(ISOLATE_KEY, False):
+            conftest = self.config.rootpath / "conftest.py"
+            result = probe.run_isolated(
+                pre.target.spec, self.config.rootpath, conftest if conftest.is_file() else None, pre.space, case,
+                policy, settings, data,
+            )
+        else:
+            result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
         self.stash[RESULT_KEY] = result
         disposition = policy.disposition(result)
         print_ = report.fingerprint(pre.space.kt_config, policy)
@@ -174,3 +182,25 @@ def plan_lines(preflights: list[Preflight]) -> list[str]:
         for case in plan:
             lines.append(f"  {case.kind:<8} {pre.target.name}[{case.id}]")
     return lines
+
+
+def find_case(preflights: list[Preflight], rootpath: Path, nodeid: str) -> tuple[Preflight, Case] | None:
+    """The case behind an item's node id (the controller never collects items itself)."""
+    path, _, name = nodeid.partition("::")
+    for pre in preflights:
+        if (rootpath / path).resolve() != pre.target.path:
+            continue
+        for case in pre.plan:
+            if name == f"{pre.target.name}[{case.id}]":
+                return pre, case
+    return None
+
+
+def crash_report(pre: Preflight, case: Case, policy: Policy, what: Any) -> tuple[list, str]:
+    """Properties and message for a case whose process died."""
+    from . import outcomes
+
+    result = probe.Result(case.id, case.kind, dict(case.values), outcome=outcomes.CRASH, message=str(what))
+    disposition = policy.disposition(result)
+    props = report.properties(case, result, disposition, pre.target.spec, report.fingerprint(pre.space.kt_config, policy))
+    return props, report.failure_message(case, result, disposition, policy, pre.space)

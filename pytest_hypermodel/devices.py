@@ -1,12 +1,84 @@
-"""Which backend and device a case runs on.
+"""Where cases run: which accelerator each worker gets, and which backend and device a case used.
 
-Kept small and import-light: each function imports its backend only when that
-backend is the one Keras uses.
+Import-light: pinning works through environment variables that the backends
+read when they are first imported, so it must happen before Keras is
+imported, in ``pytest_configure`` (xdist workers get their device from the
+controller through ``workerinput``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+
+AUTO = "auto"
+CPU = "cpu"
+
+
+class DeviceError(ValueError):
+    """A --hypermodel-devices value that cannot be honoured (a usage error)."""
+
+
+def parse(text: str) -> list[str] | None:
+    """``auto`` -> None (detect), ``cpu`` -> [], ``0,1`` -> ["0", "1"]."""
+    text = (text or AUTO).strip().lower()
+    if text == AUTO:
+        return None
+    if text == CPU:
+        return []
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids or not all(part.isdigit() for part in ids):
+        raise DeviceError(f"--hypermodel-devices {text!r}: use auto, cpu, or GPU indices like 0,1")
+    return ids
+
+
+def detect() -> list[str]:
+    """The GPUs this process may use, without importing a framework."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [part.strip() for part in visible.split(",") if part.strip() and part.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
+
+
+def assign(worker_index: int, devices: list[str]) -> str:
+    """Round-robin: worker i gets devices[i % n]; "" (the CPU) when there are none. Several workers may share one."""
+    return devices[worker_index % len(devices)] if devices else ""
+
+
+def worker_index(worker_id: str | None) -> int:
+    """``gw3`` -> 3; 0 outside xdist."""
+    digits = "".join(ch for ch in (worker_id or "") if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def environment(device: str) -> dict[str, str]:
+    """Variables that pin a process to ``device`` ("" for the CPU) and keep backends from hoarding memory."""
+    env = {
+        "CUDA_VISIBLE_DEVICES": device,
+        # TensorFlow: grow GPU memory as needed, so workers can share a GPU.
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        # JAX: no whole-memory preallocation, for the same reason.
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+        # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) buries the report.
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    if not device:
+        env["JAX_PLATFORMS"] = "cpu"  # no "GPU not found" warning on CPU-only machines
+    return env
+
+
+def pin(device: str) -> None:
+    """Apply :func:`environment` to this process, keeping what the user set explicitly."""
+    for name, value in environment(device).items():
+        if name == "CUDA_VISIBLE_DEVICES" or name not in os.environ:
+            os.environ[name] = value
 
 
 def backend_name() -> str:
@@ -16,27 +88,26 @@ def backend_name() -> str:
 
 
 def current_device() -> str:
-    """``gpu:0`` style name of the device Keras computes on, ``cpu`` without an accelerator."""
+    """``gpu:<physical index>`` when a case runs on a GPU, ``cpu`` otherwise."""
     backend = backend_name()
     try:
         if backend == "tensorflow":
             import tensorflow as tf
 
-            gpus = tf.config.list_logical_devices("GPU")
-            return "gpu:0" if gpus else "cpu"
-        if backend == "jax":
+            on_gpu = bool(tf.config.list_logical_devices("GPU"))
+        elif backend == "jax":
             import jax
 
-            device = jax.devices()[0]
-            return "cpu" if device.platform == "cpu" else f"{device.platform}:{device.id}"
-        if backend == "torch":
+            on_gpu = jax.devices()[0].platform != "cpu"
+        elif backend == "torch":
             import torch
 
-            return "cuda:0" if torch.cuda.is_available() else "cpu"
+            on_gpu = torch.cuda.is_available()
+        else:
+            on_gpu = False
     except Exception:  # a broken driver must not break the report
         return "unknown"
-    return "cpu"
-
-
-def visible_devices() -> str | None:
-    return os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not on_gpu:
+        return "cpu"
+    visible = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return f"gpu:{visible[0].strip()}" if len(visible) == 1 else "gpu:0"

@@ -39,8 +39,14 @@ def _is_keras_tuner(exc: BaseException, name: str) -> bool:
     )
 
 
+class CaseTimeout(Exception):
+    """Raised inside a probe that ran past its time limit."""
+
+
 def classify(exc: BaseException) -> str:
     """Map an exception raised by build or fit to an outcome name."""
+    if isinstance(exc, CaseTimeout):
+        return TIMEOUT
     if _is_keras_tuner(exc, "FailedTrialError"):
         return FAILED_TRIAL
     if _is_keras_tuner(exc, "FatalError"):

@@ -9,13 +9,13 @@ command line.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import devices as devices_mod
 from . import policy as policy_mod
 from . import report as report_mod
 
@@ -28,6 +28,9 @@ PLAN_OPTION = "--hypermodel-plan"
 TUNER_OPTION = "--hypermodel-tuner"
 MAX_TRIALS_OPTION = "--hypermodel-max-trials"
 MAX_ABORT_RISK_OPTION = "--hypermodel-max-abort-risk"
+DEVICES_OPTION = "--hypermodel-devices"
+TIMEOUT_OPTION = "--hypermodel-timeout"
+ISOLATE_OPTION = "--hypermodel-isolate"
 EPOCHS_OPTION = "--hypermodel-epochs"
 SAMPLES_OPTION = "--hypermodel-samples"
 REPORT_OPTION = "--hypermodel-report"
@@ -37,6 +40,8 @@ MAX_RETRIES_OPTION = "--hypermodel-max-retries-per-trial"
 MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
 
 PREFLIGHTS_KEY = pytest.StashKey[list]()
+DEVICES_KEY = pytest.StashKey[list]()
+WORKER_DEVICE = "hypermodel_device"
 CASE_FIXTURE = "hypermodel_case"
 MARKER_SIGNATURE = (
     "search_space(build, *, strategy='extremes,corners', strength=None, levels=2, max_cases=256, "
@@ -78,6 +83,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(MAX_ABORT_RISK_OPTION, dest="hypermodel_max_abort_risk", type=float, metavar="P",
                     help="a random-order search estimated to abort with a probability above P fails the run "
                     "(default: 0.5)")
+    group.addoption(DEVICES_OPTION, dest="hypermodel_devices", metavar="auto|cpu|0,1",
+                    help="GPUs for the cases: each xdist worker is pinned to one, round-robin, before Keras is "
+                    "imported (default: auto, every visible GPU, else the CPU)")
+    group.addoption(TIMEOUT_OPTION, dest="hypermodel_timeout", type=float, metavar="SECONDS",
+                    help="a case running longer is reported as timeout and the run goes on (default: none)")
+    group.addoption(ISOLATE_OPTION, dest="hypermodel_isolate", action="store_true", default=None,
+                    help="probe each case in a child process, so a crash or a hang is reported for that case "
+                    "(xdist workers are already disposable: -n gives the same containment)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
                     help="write the preflight's JSON report to PATH (rewritten after every case)")
     group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
@@ -100,6 +113,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_max_trials", "default for --hypermodel-max-trials", default="")
     parser.addini("hypermodel_max_abort_risk", "default for --hypermodel-max-abort-risk", default="0.5")
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
+    parser.addini("hypermodel_devices", "default for --hypermodel-devices", default="auto")
+    parser.addini("hypermodel_timeout", "default for --hypermodel-timeout", default="")
+    parser.addini("hypermodel_isolate", "default for --hypermodel-isolate", type="bool", default=False)
     parser.addini("hypermodel_memory_budget", "default for --hypermodel-memory-budget", default="")
     parser.addini("hypermodel_max_model_size", "default for --hypermodel-max-model-size", default="")
     parser.addini("hypermodel_max_retries_per_trial", "default for --hypermodel-max-retries-per-trial", default="0")
@@ -146,13 +162,37 @@ def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
             )
         on[name.strip()] = action.strip()
     budget = _setting(config, "hypermodel_memory_budget")
+    timeout = _setting(config, "hypermodel_timeout")
+    try:
+        timeout = float(timeout) if timeout not in ("", None) else None
+    except ValueError:
+        raise pytest.UsageError(f"hypermodel_timeout = {timeout!r}: expected seconds, e.g. 300") from None
     return policy_mod.Policy(
+        timeout=timeout,
         max_retries_per_trial=_int_setting(config, "hypermodel_max_retries_per_trial", 0) or 0,
         max_consecutive_failed_trials=_int_setting(config, "hypermodel_max_consecutive_failed_trials", 1) or 3,
         max_model_size=_int_setting(config, "hypermodel_max_model_size", 1),
         memory_budget=parse_size(budget) if budget else None,
         on=on,
     )
+
+
+def _pin_device(config: pytest.Config) -> None:
+    """Pin this process to its device before anything imports Keras."""
+    if hasattr(config, "workerinput"):
+        devices_mod.pin(config.workerinput.get(WORKER_DEVICE, ""))
+        return
+    try:
+        devices = devices_mod.parse(_setting(config, "hypermodel_devices"))
+    except devices_mod.DeviceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    devices = devices_mod.detect() if devices is None else devices
+    config.stash[DEVICES_KEY] = devices
+    distributed = getattr(config.option, "dist", "no") != "no" and getattr(config.option, "numprocesses", None)
+    # Under xdist the controller only discovers spaces: it stays on the CPU, the GPUs go to the workers.
+    devices_mod.pin("" if distributed else devices_mod.assign(0, devices))
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(config), "hypermodel-xdist")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -167,9 +207,8 @@ def pytest_configure(config: pytest.Config) -> None:
     specs = list(config.getoption("hypermodel") or []) or list(config.getini("hypermodel"))
     if not specs:
         return
-    # TensorFlow's C++ start-up chatter (no CUDA driver, CPU features) buries the report.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     policy_from_config(config)  # bad policy settings are usage errors before anything runs
+    _pin_device(config)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --hypermodel SPEC` alone runs the preflight, not the whole test suite.
         config.args = []
@@ -248,6 +287,7 @@ class PreflightPlugin:
             tuner=tuner,
             max_trials=_int_setting(config, "hypermodel_max_trials", 1),
         )
+        config.stash[collect.ISOLATE_KEY] = bool(_setting(config, "hypermodel_isolate"))
         config.stash[collect.SETTINGS_KEY] = probe.Settings(
             epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
             samples=_int_setting(config, "hypermodel_samples", 1) or 32,
@@ -275,6 +315,43 @@ class PreflightPlugin:
         return rep
 
 
+class XdistHooks:
+    """xdist-only hooks, registered only when xdist is installed (its hooks do not exist otherwise)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.crashed: dict[str, list] = {}
+
+    def pytest_configure_node(self, node) -> None:
+        """The controller decides each worker's device and hands it down."""
+        index = devices_mod.worker_index(node.gateway.id)
+        node.workerinput[WORKER_DEVICE] = devices_mod.assign(index, self.config.stash.get(DEVICES_KEY, []))
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched) -> None:
+        """A case that killed its worker is a `crash`; xdist starts a new worker for the rest."""
+        from . import collect
+
+        found = collect.find_case(self.config.stash.get(PREFLIGHTS_KEY, []), self.config.rootpath, crashitem)
+        if found is None:
+            return
+        pre, case = found
+        policy = policy_from_config(self.config)
+        report.user_properties, report.longrepr = collect.crash_report(pre, case, policy, report.longrepr)
+        report.when = "call"  # a failure of the case, not an error of the harness
+        self.crashed[crashitem] = report.user_properties
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """JUnit writes a case's properties at its teardown, which a crashed case never reaches: send one."""
+        props = self.crashed.pop(report.nodeid, None)
+        if props is not None and report.when == "call":
+            teardown = pytest.TestReport(report.nodeid, report.location, {}, "passed", None, "teardown",
+                                         user_properties=props)
+            if hasattr(report, "node"):  # JUnit keys a testcase by node id and worker
+                teardown.node = report.node
+            self.config.hook.pytest_runtest_logreport(report=teardown)
+
+
 class PreflightReporter:
     """Controller side: gathers every case's properties (from xdist workers too) into the summary,
     the forecast and the JSON report, computed once over all cases."""
@@ -288,7 +365,7 @@ class PreflightReporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = [(k, v) for k, v in report.user_properties if k == "outcome" or k.startswith(("hp.", "case."))]
-        if not props or report.when not in ("call", "setup"):
+        if not props or report.when not in ("call", "setup", "???"):  # "???": xdist's report of a crashed worker
             return
         outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
         self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)

@@ -1,0 +1,90 @@
+"""Cases that kill or hang their process are reported as crash / timeout, and every other case still runs."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conftest import run_preflight
+from pytest_hypermodel import devices
+
+# Discovery builds every case too: the hazards only strike once a case is being probed.
+PROBING = textwrap.dedent(
+    """
+    import os
+    import pytest
+
+    @pytest.fixture
+    def hypermodel_data():
+        os.environ["HYPERMODEL_PROBING"] = "1"
+        return None
+    """
+)
+SPECS = ["--hypermodel", "hazards.py:aborts", "--hypermodel", "outcomes.py:healthy"]
+
+
+@pytest.mark.parametrize("mode", [["-n", "2"], ["--hypermodel-isolate"]], ids=["xdist", "isolate"])
+def test_a_crash_is_one_case_and_the_rest_still_run(hypermodel_dir, mode):
+    hypermodel_dir.makeconftest(PROBING)
+    result, cases = run_preflight(hypermodel_dir, *SPECS, *mode)
+    assert {name: (c.properties["outcome"], c.result) for name, c in cases.items()} == {
+        "aborts[defaults]": ("ok", "passed"),
+        "aborts[size=2]": ("crash", "failed"),
+        "healthy[defaults]": ("ok", "passed"),
+        "healthy[size=2]": ("ok", "passed"),
+    }
+    assert cases["aborts[size=2]"].properties["disposition"] == "failed"
+    assert "the process running the case died" in result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("mode", [[], ["--hypermodel-isolate"]], ids=["in-process", "isolate"])
+def test_a_hang_is_a_timeout(hypermodel_dir, mode):
+    hypermodel_dir.makeconftest(PROBING)
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:hangs", "--hypermodel-timeout", "3", *mode)
+    assert cases["hangs[size=2]"].properties["outcome"] == "timeout"
+    assert cases["hangs[defaults]"].properties["outcome"] == "ok"
+    assert float(cases["hangs[size=2]"].properties["seconds"]) < 60
+    result.stdout.fnmatch_lines(["size=2 -> the case ran past its time limit*"])
+
+
+def test_device_assignment_round_robin():
+    assert [devices.assign(i, ["0", "1"]) for i in range(5)] == ["0", "1", "0", "1", "0"]
+    assert devices.assign(3, []) == ""  # no GPU: the CPU
+    assert devices.worker_index("gw7") == 7 and devices.worker_index(None) == 0
+    assert devices.parse("auto") is None and devices.parse("cpu") == [] and devices.parse("0, 2") == ["0", "2"]
+    with pytest.raises(devices.DeviceError, match="use auto, cpu, or GPU indices"):
+        devices.parse("gpu")
+    env = devices.environment("1")
+    assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+    assert env["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    assert devices.environment("")["JAX_PLATFORMS"] == "cpu"
+
+
+def test_detect_reads_cuda_visible_devices(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert devices.detect() == ["2", "3"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert devices.detect() == []
+
+
+def test_workers_are_pinned_to_their_device(hypermodel_dir):
+    hypermodel_dir.makeconftest(
+        textwrap.dedent(
+            """
+            import os
+            import pytest
+
+            @pytest.fixture
+            def hypermodel_data(request):
+                request.node.user_properties.append(("visible", os.environ.get("CUDA_VISIBLE_DEVICES")))
+                return None
+            """
+        )
+    )
+    # Two fake GPU ids on a CPU machine: the assignment is real, the backend then finds no GPU there.
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-devices", "5,6",
+                                  "-n", "2", "-p", "no:randomly")
+    assert {c.properties["visible"] for c in cases.values()} <= {"5", "6"}
+    assert {c.properties["device"] for c in cases.values()} == {"cpu"}

@@ -188,7 +188,7 @@ def _pin_device(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     devices = devices_mod.detect() if devices is None else devices
     config.stash[DEVICES_KEY] = devices
-    distributed = getattr(config.option, "dist", "no") != "no" and getattr(config.option, "numprocesses", None)
+    distributed = getattr(config.option, "dist", "no") != "no"
     # Under xdist the controller only discovers spaces: it stays on the CPU, the GPUs go to the workers.
     devices_mod.pin("" if distributed else devices_mod.assign(0, devices))
     if config.pluginmanager.hasplugin("xdist"):

@@ -220,6 +220,12 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
         )
         return {"spec": pre.target.spec, **result.to_dict(), "fails_run": result.aborts}
     trials = max_trials or 10
+    if pre.space.default_error:
+        # Every tuner's constructor builds the defaults outside any try block.
+        message = (f"{tuner} would crash before its first trial: building the defaults raises "
+                   f"{pre.space.default_error}; fix the defaults")
+        return {"spec": pre.target.spec, "tuner": tuner, "max_trials": trials, "aborts": True,
+                "reason": "default_build", "message": message, "fails_run": True}
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
     failure_rate, fatal_rate = fc.failure_rates(dispositions)
     probability = fc.abort_probability(failure_rate, trials, policy, fatal_rate) if dispositions else 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -88,3 +89,30 @@ def test_workers_are_pinned_to_their_device(hypermodel_dir):
                                   "-n", "2", "-p", "no:randomly")
     assert {c.properties["visible"] for c in cases.values()} <= {"5", "6"}
     assert {c.properties["device"] for c in cases.values()} == {"cpu"}
+
+
+def _comparable(report_path):
+    data = json.loads(report_path.read_text())
+    for case in data["cases"]:
+        for key in ("seconds", "device", "nodeid"):
+            case.pop(key, None)
+    data["cases"].sort(key=lambda c: (c["case.spec"], c["case.id"]))
+    for forecast in data["forecasts"]:
+        forecast.pop("seconds", None)
+    return data
+
+
+def test_xdist_report_equals_the_serial_one(hypermodel_dir):
+    """Summary, forecast and JSON are computed once on the controller, over every case, from either run."""
+    specs = ["--hypermodel", "guide.py:failed_trial", "--hypermodel", "outcomes.py:negative_units",
+             "--hypermodel-tuner", "GridSearch"]
+    serial, parallel = hypermodel_dir.path / "serial.json", hypermodel_dir.path / "parallel.json"
+    first, _ = run_preflight(hypermodel_dir, *specs, "--hypermodel-report", str(serial))
+    # Explicit gateways (--tx), the code path of xdist's remote execution, here on this machine.
+    second, _ = run_preflight(hypermodel_dir, *specs, "--hypermodel-report", str(parallel), "--dist", "load",
+                              "--tx", "2*popen")
+    second.stdout.fnmatch_lines(["*2 workers*"])
+    assert _comparable(serial) == _comparable(parallel)
+    assert first.ret == second.ret == pytest.ExitCode.TESTS_FAILED
+    summary = [line for line in first.stdout.lines if line.startswith(("guide.py:", "outcomes.py:"))]
+    assert summary and summary == [line for line in second.stdout.lines if line.startswith(("guide.py:", "outcomes.py:"))]

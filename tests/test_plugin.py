@@ -50,7 +50,8 @@ def test_json_report_and_user_data_fixture(hypermodel_dir):
         )
     )
     report = hypermodel_dir.path / "out" / "preflight.json"
-    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:failed_trial", REPORT_OPTION, str(report))
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:failed_trial", REPORT_OPTION, str(report),
+                                  "--hypermodel-max-abort-risk", "1")
     assert result.ret == 0
     data = json.loads(report.read_text())
     assert data["summary"] == {
@@ -124,6 +125,7 @@ def test_specs_and_policy_from_ini(hypermodel_dir):
         [pytest]
         hypermodel = outcomes.py:negative_units
         hypermodel_max_retries_per_trial = 2
+        hypermodel_max_abort_risk = 1
         hypermodel_on =
             ValueError=fail_trial
         """

@@ -86,6 +86,20 @@ class Policy:
                 return self.on[name]
         return self.on.get(outcome)
 
+    def tuner(self, tuner_class, hypermodel, **kwargs):
+        """A KerasTuner tuner that runs the search under this policy.
+
+        ``tuner_class(hypermodel=..., **kwargs)`` with this policy's
+        ``max_retries_per_trial``, ``max_consecutive_failed_trials`` and
+        ``max_model_size``, and the hypermodel wrapped so that its exceptions
+        become FailedTrialError or FatalError as ``on`` says (see
+        ``pytest_hypermodel.search``, imported here so this module stays free
+        of Keras).
+        """
+        from . import search
+
+        return search.make_tuner(self, tuner_class, hypermodel, **kwargs)
+
     def disposition(self, result) -> Disposition:
         """What KerasTuner would do with this probe result under this policy."""
         outcome = result.outcome

@@ -1,0 +1,102 @@
+"""``python -m pytest_hypermodel search SPEC --report preflight.json``: the search, gated on a green preflight.
+
+The options are parsed before anything heavy is imported, so ``--help`` and
+usage errors answer at once; TensorFlow's start-up chatter is silenced the
+way the plugin silences it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+TUNERS = ("GridSearch", "RandomSearch", "BayesianOptimization", "Hyperband")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``search`` subcommand's options."""
+    parser.add_argument("spec", metavar="SPEC", help="path/to/file.py:name, package.module:name, or a name in conftest.py")
+    parser.add_argument("--report", required=True, metavar="PATH",
+                        help="the preflight's JSON report (pytest --hypermodel SPEC --hypermodel-report PATH)")
+    parser.add_argument("--tuner", choices=TUNERS, default="GridSearch", help="KerasTuner tuner (default: GridSearch)")
+    parser.add_argument("--objective", default="val_loss", help="KerasTuner objective (default: val_loss)")
+    parser.add_argument("--max-trials", type=int, metavar="N", help="trials to run (not for Hyperband)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs per trial (Hyperband: max_epochs; default 1)")
+    parser.add_argument("--samples", type=int, default=32, metavar="N",
+                        help="examples of synthesized data, without --data (default: 32)")
+    parser.add_argument("--seed", type=int, help="the oracle's seed")
+    parser.add_argument("--directory", default="hypermodel_search", metavar="DIR",
+                        help="KerasTuner's directory (default: hypermodel_search)")
+    parser.add_argument("--project-name", metavar="NAME", help="KerasTuner's project_name (default: the SPEC's name)")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the project")
+    parser.add_argument("--data", metavar="MODULE:CALLABLE",
+                        help="a callable returning (x, y) or a dict of fit keyword arguments "
+                        "(default: synthesized from the default model)")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="search(verbose=...): the trial display and model.fit; 0 also hides "
+                        "KerasTuner's traceback of each failed trial (default: 1)")
+    group = parser.add_argument_group("policy (as the preflight's --hypermodel-* options; it must be the same)")
+    group.add_argument("--max-retries-per-trial", type=int, default=0, metavar="N")
+    group.add_argument("--max-consecutive-failed-trials", type=int, default=3, metavar="N")
+    group.add_argument("--max-model-size", type=int, metavar="PARAMS")
+    group.add_argument("--memory-budget", metavar="SIZE", help="as --hypermodel-memory-budget (part of the policy)")
+    group.add_argument("--on", action="append", default=[], metavar="NAME=ACTION",
+                       help="NAME (exception class or outcome) = fail_trial|retry|fatal; repeatable")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_hypermodel",
+        description="Run a KerasTuner search under the policy its green preflight was judged by.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    search = commands.add_parser(
+        "search",
+        help="run the search of SPEC, refusing unless --report holds a green preflight of the same space and policy",
+        description="Run the KerasTuner search of SPEC under the policy given by the flags. Refuses (exit 2) unless "
+        "the preflight's JSON report (pytest --hypermodel SPEC --hypermodel-report PATH) holds a complete, green "
+        "preflight of the same search space under the same policy. Exit 1 when KerasTuner aborts the search. "
+        "KerasTuner's distributed mode (KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT) works "
+        "as with any tuner: run the same command on the chief and on each worker, the workers first (KerasTuner's "
+        "chief exits once the tuners it has heard from are done; a later worker would wait on it).",
+    )
+    add_arguments(search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _import_search().main(args)
+
+
+def _import_search():
+    """Import the search (and so TensorFlow) with its start-up lines on fd 2 held back.
+
+    TensorFlow 2.21 writes INFO lines to stderr while it loads, before
+    TF_CPP_MIN_LOG_LEVEL takes effect; they would bury the one line a refusal
+    prints. They are replayed if the import fails.
+    """
+    import tempfile
+
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            from . import search
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+    return search
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,516 @@
+"""The real KerasTuner search, under the policy the preflight judged the space by.
+
+``Policy.tuner(tuner_class, hypermodel, **kwargs)`` (or ``make_tuner``) builds
+the tuner with the policy's KerasTuner arguments (``max_retries_per_trial``,
+``max_consecutive_failed_trials``, ``max_model_size``) and wraps the
+hypermodel in a ``PolicyHyperModel``, which re-raises what its build and fit
+raise as the policy's ``on`` mapping says:
+
+- ``fail_trial``: ``FailedTrialError`` (the trial FAILS at once, no retries);
+- ``fatal``: ``FatalError`` (KerasTuner stops the whole search);
+- ``retry`` or no mapping: the exception as it was (KerasTuner retries it up
+  to ``max_retries_per_trial`` times, then fails the trial).
+
+Exceptions are matched by class name along their MRO, most specific first,
+then by outcome (``oom`` for out-of-memory errors, as ``outcomes.classify``
+says), exactly as ``Policy.action_for`` judges a probe. KerasTuner's own
+``FailedTrialError`` and ``FatalError`` pass through untouched.
+
+``nan`` mapped to ``fail_trial`` or ``fatal`` adds a callback to every fit
+that raises the mapped error when the objective (``loss`` if the logs lack
+it) is NaN at the end of the fit's first epoch: the only case in which
+KerasTuner's objective is NaN (it keeps epoch 0 and moves only to strictly
+better epochs, tuner_utils.py) and would otherwise be retried as INVALID.
+A NaN after a finite first epoch leaves the trial COMPLETED, as the
+preflight predicts. ``diverged``, ``timeout``, ``crash`` and the policy's
+``memory_budget`` are judged by the preflight only: the search does not act
+on them.
+
+``main`` is the body of ``python -m pytest_hypermodel search``: it refuses to
+start (exit 2, one line) unless the preflight's JSON report holds a complete,
+green preflight of the same search space under the same policy
+(``report.fingerprint``) whose forecast does not fail the run; it exits 1
+when KerasTuner aborts the search (too many failed trials, FatalError).
+It works in KerasTuner's distributed mode (``KERASTUNER_TUNER_ID``,
+``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT``): the chief serves the
+oracle until the workers are done, each worker runs trials; start the
+workers first, or at least before any trial can end (KerasTuner's chief
+exits once every tuner it has heard of is done, and a worker it never
+heard of then waits on it for an hour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import importlib.util
+import json
+import math
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+from keras_tuner.src import config as kt_config
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine.hypermodel import get_hypermodel
+
+from . import outcomes
+from .policy import ACTIONS, FAIL_TRIAL, FATAL, Policy
+
+#: The policy's fields that are KerasTuner tuner arguments.
+TUNER_ARGUMENTS = ("max_retries_per_trial", "max_consecutive_failed_trials", "max_model_size")
+#: Tuner arguments that belong to the oracle when a tuner is given an ``oracle`` instead.
+ORACLE_ARGUMENTS = ("max_retries_per_trial", "max_consecutive_failed_trials")
+
+EXIT_OK = 0
+EXIT_ABORTED = 1
+EXIT_REFUSED = 2
+
+
+def exception_bases(exc: BaseException) -> tuple[str, ...]:
+    """Class names along the MRO, most specific first, as the probe records them."""
+    return tuple(cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException, Exception))
+
+
+def _is_keras_tuner_error(exc: BaseException) -> bool:
+    return isinstance(exc, (kt.errors.FailedTrialError, kt.errors.FatalError))
+
+
+class NaNObjective(keras.callbacks.Callback):
+    """Raises the policy's error for ``nan`` when the objective is NaN after the first epoch."""
+
+    def __init__(self, action: str, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.action = action
+        self.names = names
+        self.seen = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seen:
+            return
+        self.seen = True
+        logs = logs or {}
+        name = next((n for n in self.names if n in logs), "loss")
+        value = logs.get(name)
+        try:
+            is_nan = value is not None and math.isnan(float(value))
+        except (TypeError, ValueError):
+            is_nan = False
+        if is_nan:
+            error = kt.errors.FatalError if self.action == FATAL else kt.errors.FailedTrialError
+            raise error(f"{name} is NaN after the first epoch; the policy maps nan to {self.action}")
+
+
+class PolicyHyperModel(kt.HyperModel):
+    """A hypermodel whose build() and fit() failures are mapped as the policy says.
+
+    ``mapped`` counts the exceptions it turned into FailedTrialError or
+    FatalError, by ``"ExceptionClass -> action"``.
+    """
+
+    def __init__(self, hypermodel, policy: Policy, objective=None) -> None:
+        inner = get_hypermodel(hypermodel)
+        if inner is None:
+            raise ValueError("PolicyHyperModel needs a hypermodel: a build function fn(hp) or a keras_tuner.HyperModel")
+        # tunable=True: the wrapped hypermodel's own build wrapper applies its `tunable`.
+        super().__init__(name=getattr(inner, "name", None), tunable=True)
+        self.hypermodel = inner
+        self.policy = policy
+        #: KerasTuner's objective, for the ``nan`` callback; make_tuner sets it from the oracle.
+        self.objective = objective
+        self.mapped: Counter = Counter()
+
+    def declare_hyperparameters(self, hp):
+        return self.hypermodel.declare_hyperparameters(hp)
+
+    def build(self, hp):
+        try:
+            return self.hypermodel.build(hp)
+        except Exception as exc:
+            self._reraise(exc, "build")
+
+    def fit(self, hp, model, *args, **kwargs):
+        action = self.policy.action_for(outcomes.NAN)
+        if action in (FAIL_TRIAL, FATAL):
+            kwargs["callbacks"] = [NaNObjective(action, self._objective_names()), *(kwargs.get("callbacks") or [])]
+        try:
+            return self.hypermodel.fit(hp, model, *args, **kwargs)
+        except Exception as exc:
+            self._reraise(exc, "fit")
+
+    def _objective_names(self) -> tuple[str, ...]:
+        objective = self.objective
+        if objective is None:
+            return ()
+        if isinstance(objective, str):
+            return (objective,)
+        parts = getattr(objective, "objectives", None) or [objective]
+        return tuple(getattr(part, "name", str(part)) for part in parts)
+
+    def _reraise(self, exc: Exception, where: str):
+        if _is_keras_tuner_error(exc):
+            raise exc
+        name = type(exc).__name__
+        action = self.policy.action_for(outcomes.classify(exc), exception_bases(exc))
+        if action not in (FAIL_TRIAL, FATAL):
+            raise exc
+        self.mapped[f"{name} -> {action}"] += 1
+        error = kt.errors.FatalError if action == FATAL else kt.errors.FailedTrialError
+        raise error(f"{name} in {where}: {exc} (the policy maps it to {action})") from exc
+
+
+def make_tuner(policy: Policy, tuner_class, hypermodel, **kwargs):
+    """``tuner_class(hypermodel=PolicyHyperModel(hypermodel, policy), **kwargs)`` with the policy's arguments.
+
+    An explicit ``max_retries_per_trial``, ``max_consecutive_failed_trials`` or
+    ``max_model_size`` that differs from the policy is a ValueError: set it on
+    the Policy, so the preflight judges the space by the same numbers. With
+    ``oracle=`` (a ``keras_tuner.Tuner`` subclass), the oracle's own retry
+    arguments must already match the policy.
+    """
+    policy_values = {name: getattr(policy, name) for name in TUNER_ARGUMENTS}
+    conflicts = [
+        f"{name}={kwargs[name]!r} (the policy has {policy_values[name]!r})"
+        for name in TUNER_ARGUMENTS
+        if name in kwargs and kwargs[name] != policy_values[name]
+    ]
+    if conflicts:
+        raise ValueError(
+            f"{', '.join(conflicts)}: set these on the Policy, not on the tuner, so that the preflight "
+            "and the search use the same values"
+        )
+    for name in TUNER_ARGUMENTS:
+        kwargs.pop(name, None)
+    arguments = dict(policy_values)
+    if arguments["max_model_size"] is None:
+        del arguments["max_model_size"]  # KerasTuner's default; a BaseTuner subclass does not take it
+    oracle = kwargs.get("oracle")
+    if oracle is not None:
+        wrong = [
+            f"oracle.{name}={getattr(oracle, name, None)!r} (the policy has {policy_values[name]!r})"
+            for name in ORACLE_ARGUMENTS
+            if getattr(oracle, name, None) != policy_values[name]
+        ]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: build the oracle with the policy's values")
+        for name in ORACLE_ARGUMENTS:
+            arguments.pop(name)
+    if not isinstance(hypermodel, PolicyHyperModel):
+        hypermodel = PolicyHyperModel(hypermodel, policy)
+    elif hypermodel.policy != policy:
+        raise ValueError("the PolicyHyperModel was made with another policy: pass the plain hypermodel")
+    tuner = tuner_class(hypermodel=hypermodel, **arguments, **kwargs)
+    hypermodel.objective = tuner.oracle.objective
+    return tuner
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """The gate says no: one line that names the fix."""
+
+
+def policy_from_args(args: argparse.Namespace) -> Policy:
+    """The Policy the flags describe, with the plugin's defaults; ValueError on bad values."""
+    on = {}
+    for line in args.on:
+        name, sep, action = line.partition("=")
+        if not sep or not name.strip() or action.strip() not in ACTIONS:
+            raise ValueError(f"--on {line!r}: write NAME=ACTION with ACTION one of {', '.join(ACTIONS)}")
+        on[name.strip()] = action.strip()
+    budget = None
+    if args.memory_budget:
+        import pytest
+
+        from .plugin import parse_size
+
+        try:
+            budget = parse_size(args.memory_budget)
+        except pytest.UsageError as exc:
+            raise ValueError(str(exc)) from None
+    return Policy(
+        max_retries_per_trial=args.max_retries_per_trial,
+        max_consecutive_failed_trials=args.max_consecutive_failed_trials,
+        max_model_size=args.max_model_size,
+        memory_budget=budget,
+        on=on,
+    )
+
+
+def _same_hypermodel(entry_spec: str, target, cwd: Path) -> bool:
+    """Whether a report's SPEC names the same object as ``target`` (the forms may differ)."""
+    if entry_spec == target.spec:
+        return True
+    location, sep, name = entry_spec.rpartition(":")
+    if not sep:
+        location, name = "", entry_spec
+    if name != target.name:
+        return False
+    if not location:
+        return target.path.name == "conftest.py"
+    if location.endswith(".py") or "/" in location or "\\" in location:
+        path = Path(location)
+        if path.is_absolute() or (cwd / path).is_file():
+            return (cwd / path).resolve() == target.path
+        parts = [p for p in path.parts if p not in (".", "")]
+    else:
+        parts = location.split(".")
+        if target.path.name == "__init__.py":
+            return tuple(target.path.parent.parts[-len(parts):]) == tuple(parts)
+        parts[-1] += ".py"
+    return tuple(target.path.parts[-len(parts):]) == tuple(parts)
+
+
+def _policy_difference(recorded: dict, policy: Policy) -> str:
+    ours = policy.to_dict()
+    diffs = [f"{key}={recorded.get(key)!r} there, {ours[key]!r} here" for key in ours if recorded.get(key) != ours[key]]
+    return "; ".join(diffs)
+
+
+def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd: Path | None = None) -> str:
+    """The report's entry that lets this search run; raises Refused (one line) otherwise."""
+    cwd = cwd or Path.cwd()
+    spec = target.spec
+    rerun = f"run `pytest --hypermodel {spec} --hypermodel-report {report_path}` with the same policy first"
+    if not report_path.is_file():
+        raise Refused(f"no preflight report at {report_path}: {rerun}")
+    try:
+        payload = json.loads(report_path.read_text())
+        entries = list(payload["hypermodels"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise Refused(f"{report_path} is not a preflight JSON report ({type(exc).__name__}: {exc}): {rerun}") from None
+    ours = [e for e in entries if _same_hypermodel(str(e.get("spec", "")), target, cwd)]
+    matching = [e for e in ours if e.get("fingerprint") == fingerprint]
+    if not matching:
+        if ours:
+            cases = [c for c in payload.get("cases", []) if c.get("case.fingerprint") == ours[0].get("fingerprint")]
+            recorded = next((c.get("case.policy") for c in cases if c.get("case.policy")), None)
+            why = ""
+            if recorded:
+                diff = _policy_difference(json.loads(recorded), policy)
+                why = f" (policy: {diff})" if diff else " (the search space changed since)"
+            raise Refused(
+                f"the preflight of {spec} in {report_path} was made with another search space or policy{why}: "
+                f"pass the same policy flags, or rerun `pytest --hypermodel {spec} --hypermodel-report {report_path}` "
+                f"with this policy"
+            )
+        raise Refused(f"no green preflight for {spec} with this space and policy in {report_path}: {rerun}")
+    for entry in matching:
+        if entry.get("complete") and entry.get("green"):
+            for forecast in payload.get("forecasts") or []:
+                if forecast.get("spec") == entry.get("spec") and forecast.get("fails_run"):
+                    raise Refused(
+                        f"the preflight of {spec} in {report_path} forecasts that the search aborts: "
+                        f"{forecast.get('message', '')}"
+                    )
+            return entry["spec"]
+    entry = matching[0]
+    if not entry.get("complete"):
+        raise Refused(
+            f"the preflight of {spec} in {report_path} is incomplete ({entry.get('cases')} of "
+            f"{entry.get('planned')} cases ran): {rerun}"
+        )
+    failed = [
+        c for c in payload.get("cases", [])
+        if c.get("case.fingerprint") == fingerprint and c.get("case.spec") == entry.get("spec")
+        and c.get("test_outcome") not in ("passed", "xfailed")
+    ]
+    names = ", ".join(str(c.get("nodeid", "?")).rpartition("::")[2] for c in failed[:3])
+    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+    raise Refused(
+        f"the preflight of {spec} in {report_path} is red: {len(failed)} of {entry.get('cases')} cases failed "
+        f"({names}{more}): fix the search space (or declare the failures in the policy) and rerun the preflight"
+    )
+
+
+def _load_callable(text: str, cwd: Path):
+    location, sep, name = text.rpartition(":")
+    if not sep or not location or not name.isidentifier():
+        raise Refused(f"--data {text}: write module:callable or path/to/file.py:callable")
+    try:
+        if location.endswith(".py") or "/" in location:
+            path = (cwd / location).resolve()
+            module_spec = importlib.util.spec_from_file_location(f"_hypermodel_data_{path.stem}", path)
+            if module_spec is None or not path.is_file():
+                raise Refused(f"--data {text}: no file {path}")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.path.insert(0, str(path.parent))
+            module_spec.loader.exec_module(module)
+        else:
+            if str(cwd) not in sys.path:
+                sys.path.insert(0, str(cwd))
+            module = importlib.import_module(location)
+    except Refused:
+        raise
+    except Exception as exc:
+        raise Refused(f"--data {text}: importing it raised {type(exc).__name__}: {exc}") from None
+    if not callable(getattr(module, name, None)):
+        raise Refused(f"--data {text}: {location} defines no callable {name!r}")
+    return getattr(module, name)
+
+
+def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path) -> tuple[tuple, dict]:
+    """``search()``'s data: from ``--data``, or synthesized from the default-built model."""
+    if args.data:
+        provided = _load_callable(args.data, cwd)()
+        if isinstance(provided, dict):
+            kwargs = dict(provided)
+            if "x" not in kwargs:
+                raise Refused(f"--data {args.data}: the dict needs an 'x' (and 'y') entry")
+            return (kwargs.pop("x"), kwargs.pop("y", None)), kwargs
+        try:
+            x, y = provided
+        except (TypeError, ValueError):
+            raise Refused(f"--data {args.data}: return (x, y) or a dict of fit keyword arguments") from None
+        return (x, y), {}
+    from . import data as data_mod
+
+    try:
+        model = hypermodel.build(space.hyperparameters(space.defaults()))
+        x, y = data_mod.synthesize(model, args.samples, seed=0)
+        kwargs = {}
+        if str(args.objective).startswith("val_"):
+            kwargs["validation_data"] = data_mod.synthesize(model, args.samples, seed=1)
+    except Exception as exc:
+        raise Refused(
+            f"cannot synthesize data from {args.spec}'s default model ({type(exc).__name__}: {exc}): "
+            f"pass --data module:callable"
+        ) from None
+    finally:
+        keras.backend.clear_session()
+    return (x, y), kwargs
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} (last: {lines[-1]})"
+
+
+def summary_lines(tuner, hypermodel: PolicyHyperModel) -> list[str]:
+    """Trials by status, the best values, and what the policy mapped."""
+    if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
+        lines = [f"{tuner.tuner_id}: done; the chief holds the trials ({tuner.project_dir})"]
+    else:
+        trials = list(tuner.oracle.trials.values())
+        statuses = Counter(str(t.status) for t in trials)
+        lines = [f"{len(trials)} trials: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
+        for trial in tuner.oracle.get_best_trials(3):
+            values = ", ".join(f"{k}={v}" for k, v in trial.hyperparameters.values.items())
+            lines.append(f"trial {trial.trial_id}: score={trial.score:.6g} {values}")
+    if hypermodel.mapped:
+        lines.append("policy mapped: " + ", ".join(f"{n} x {what}" for what, n in sorted(hypermodel.mapped.items())))
+    return lines
+
+
+def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
+    """What is about to run; printed (flushed) before the search blocks."""
+    if dist_utils.has_chief_oracle():
+        address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+        if dist_utils.is_chief_oracle():
+            return f"{tuner.tuner_id}: serving the oracle on {address} until the workers are done"
+        return f"{tuner.tuner_id}: searching with the oracle at {address}"
+    settings = ", ".join(f"{name}={getattr(policy, name)}" for name in TUNER_ARGUMENTS)
+    mapped = ", ".join(f"{name}={action}" for name, action in sorted(policy.on.items()))
+    return f"searching {args.spec} with {args.tuner} ({settings}{'; ' + mapped if mapped else ''}) in {tuner.project_dir}"
+
+
+def _tuner_arguments(args: argparse.Namespace, project_name: str) -> tuple[dict, dict]:
+    tuner_kwargs: dict[str, Any] = {
+        "objective": args.objective,
+        "directory": args.directory,
+        "project_name": project_name,
+        "overwrite": args.overwrite,
+    }
+    if args.seed is not None:
+        tuner_kwargs["seed"] = args.seed
+    # As KerasTuner's search(verbose=...): the oracle's display and model.fit share it.
+    fit_kwargs: dict[str, Any] = {"verbose": args.verbose}
+    if args.tuner == "Hyperband":
+        if args.max_trials is not None:
+            raise Refused("--max-trials does not apply to Hyperband: set --epochs (its max_epochs)")
+        tuner_kwargs["max_epochs"] = args.epochs or 1
+    else:
+        if args.max_trials is not None:
+            tuner_kwargs["max_trials"] = args.max_trials
+        fit_kwargs["epochs"] = args.epochs or 1
+    return tuner_kwargs, fit_kwargs
+
+
+def main(args: argparse.Namespace) -> int:
+    """``python -m pytest_hypermodel search``: gate on the preflight, then search. Returns the exit status."""
+    from . import report, space as space_mod, spec as spec_mod
+
+    cwd = Path.cwd()
+    prog = "pytest_hypermodel search"
+    try:
+        try:
+            policy = policy_from_args(args)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        conftest = None
+        if ":" not in args.spec and (cwd / "conftest.py").is_file():
+            conftest = _import_conftest(cwd / "conftest.py")
+        try:
+            target = spec_mod.resolve(args.spec, cwd, conftest)
+            space = space_mod.discover(target.hypermodel)
+        except (spec_mod.SpecError, space_mod.SpaceError) as exc:
+            raise Refused(str(exc)) from None
+        fingerprint = report.fingerprint(space.kt_config, policy)
+        check_gate(Path(args.report), target, fingerprint, policy, cwd)
+        tuner_kwargs, fit_kwargs = _tuner_arguments(args, args.project_name or target.name)
+        fit_args, data_kwargs = fit_arguments(args, target.hypermodel, space, cwd)
+        fit_kwargs = {**fit_kwargs, **data_kwargs}
+    except Refused as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+    tuner_class = getattr(kt, args.tuner)
+    debug = kt_config.DEBUG
+    if args.verbose == 0:
+        # KerasTuner prints the traceback of every failed trial to stderr while DEBUG is on (its default).
+        kt_config.DEBUG = False
+    try:
+        tuner = policy.tuner(tuner_class, hypermodel=target.hypermodel, **tuner_kwargs)
+        print(_start_line(args, tuner, policy), flush=True)
+        # KerasTuner calls gc.collect() twice per trial (tuner.py, _try_build), which walks
+        # TensorFlow's whole heap: about 0.15 s a build here. Freezing what start-up allocated
+        # keeps those collections to the trial's own objects.
+        gc.collect()
+        gc.freeze()
+        tuner.search(*fit_args, **fit_kwargs)
+    except ImportError as exc:  # BayesianOptimization without scikit-learn
+        print(f"{prog}: {args.tuner}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except kt.errors.FatalError as exc:
+        print(f"{prog}: the search stopped: FatalError: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ABORTED
+    except RuntimeError as exc:
+        print(f"{prog}: KerasTuner aborted the search: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ABORTED
+    finally:
+        gc.unfreeze()
+        kt_config.DEBUG = debug
+    for line in summary_lines(tuner, tuner.hypermodel):
+        print(line)
+    return EXIT_OK
+
+
+def _import_conftest(path: Path):
+    module_spec = importlib.util.spec_from_file_location("conftest", path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise Refused(f"importing {path} raised {type(exc).__name__}: {exc}") from None
+    return module

@@ -1,0 +1,308 @@
+"""The gated search: the policy's tuner, its exception mapping, the CLI's gate, distributed mode.
+
+Real KerasTuner throughout, on tiny models and one epoch.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from keras import layers
+
+from conftest import HYPERMODELS, run_preflight
+from pytest_hypermodel.policy import Policy
+from pytest_hypermodel.search import PolicyHyperModel
+
+#: Seconds any one CLI subprocess may take before the test kills it.
+CLI_TIMEOUT = 240
+
+
+@pytest.fixture
+def frozen_heap():
+    """KerasTuner runs gc.collect() twice per build; freezing the test process's heap keeps that cheap."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
+def guide_grid(builds: Counter, error: type[Exception] = ValueError):
+    """The failed-trials guide's grid: 20 inputs -> units_1 -> units_2 -> 1, too large above 1200 params."""
+
+    def build_model(hp):
+        units_1 = hp.Int("units_1", min_value=10, max_value=40, step=10)
+        units_2 = hp.Int("units_2", min_value=10, max_value=30, step=10)
+        builds[units_1, units_2] += 1
+        model = keras.Sequential(
+            [keras.Input(shape=(20,)), layers.Dense(units_1), layers.Dense(units_2), layers.Dense(1)]
+        )
+        if model.count_params() > 1200:
+            raise error(f"Model too large! It contains {model.count_params()} params.")
+        model.compile(loss="mse", run_eagerly=True)  # eager: no per-model tracing, the test stays fast
+        return model
+
+    return build_model
+
+
+GRID = [(u1, u2) for u1 in (10, 20, 30, 40) for u2 in (10, 20, 30)]  # GridSearch's order
+OVERSIZED = {(30, 20), (30, 30), (40, 10), (40, 20), (40, 30)}
+
+
+def _data(rows: int = 16, features: int = 20):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(rows, features)).astype("float32"), rng.random(size=(rows, 1)).astype("float32")
+
+
+def _statuses(tuner) -> Counter:
+    return Counter(str(t.status) for t in tuner.oracle.trials.values())
+
+
+def test_tuner_gets_the_policy_arguments(tmp_path):
+    policy = Policy(max_retries_per_trial=2, max_consecutive_failed_trials=5, max_model_size=10_000)
+    tuner = policy.tuner(kt.RandomSearch, hypermodel=guide_grid(Counter()), objective="val_loss", max_trials=1,
+                         directory=tmp_path, project_name="args")
+    assert isinstance(tuner.hypermodel, PolicyHyperModel)
+    assert tuner.oracle.max_retries_per_trial == 2
+    assert tuner.oracle.max_consecutive_failed_trials == 5
+    assert tuner.max_model_size == 10_000
+    with pytest.raises(ValueError, match="set these on the Policy"):
+        policy.tuner(kt.RandomSearch, hypermodel=guide_grid(Counter()), objective="val_loss",
+                     max_retries_per_trial=0, directory=tmp_path, project_name="conflict")
+    # The same value as the policy's is no conflict.
+    policy.tuner(kt.RandomSearch, hypermodel=guide_grid(Counter()), objective="val_loss", max_trials=1,
+                 max_model_size=10_000, directory=tmp_path, project_name="same")
+
+
+
+def _raising(exc: BaseException):
+    def build_model(hp):
+        hp.Choice("size", [1, 2])
+        raise exc
+
+    return build_model
+
+
+@pytest.mark.parametrize(
+    "exc, on, expected",
+    [
+        (ZeroDivisionError("x"), {"ArithmeticError": "fatal", "ZeroDivisionError": "fail_trial"}, kt.errors.FailedTrialError),
+        (ZeroDivisionError("x"), {"ArithmeticError": "fatal"}, kt.errors.FatalError),
+        (ValueError("x"), {"ValueError": "retry"}, ValueError),
+        (ValueError("x"), {"TypeError": "fatal"}, ValueError),
+        (MemoryError(), {"oom": "fail_trial"}, kt.errors.FailedTrialError),
+        (kt.errors.FailedTrialError("declared"), {"FailedTrialError": "fatal"}, kt.errors.FailedTrialError),
+        (kt.errors.FatalError("declared"), {"FatalError": "fail_trial"}, kt.errors.FatalError),
+    ],
+    ids=["most-specific-first", "along-the-mro", "retry", "unmapped", "oom-outcome", "kt-failed-trial", "kt-fatal"],
+)
+def test_mapping(exc, on, expected):
+    hypermodel = PolicyHyperModel(_raising(exc), Policy(on=on))
+    with pytest.raises(expected) as info:
+        hypermodel.build(kt.HyperParameters())
+    assert type(info.value) is expected
+    if expected is not type(exc):
+        assert info.value.__cause__ is exc
+    else:
+        assert info.value is exc
+
+
+@pytest.mark.parametrize(
+    "on, builds_each",
+    [({}, 4), ({"ValueError": "fail_trial"}, 1)],
+    ids=["kerastuner-retries", "mapped-to-fail_trial"],
+)
+def test_builds_per_configuration(tmp_path, frozen_heap, on, builds_each):
+    builds: Counter = Counter()
+    policy = Policy(max_retries_per_trial=3, max_consecutive_failed_trials=8, on=on)
+    tuner = policy.tuner(kt.GridSearch, hypermodel=guide_grid(builds), objective="val_loss", directory=tmp_path)
+    builds.clear()  # the tuner builds the defaults once to find the space
+    x, y = _data()
+    tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    assert dict(builds) == {config: builds_each if config in OVERSIZED else 1 for config in GRID}
+    assert _statuses(tuner) == {"COMPLETED": 7, "FAILED": 5}
+    assert dict(tuner.hypermodel.mapped) == ({"ValueError -> fail_trial": 5} if on else {})
+
+
+def test_type_error_mapped_to_fatal_stops_the_search(tmp_path, frozen_heap):
+    builds: Counter = Counter()
+    policy = Policy(max_retries_per_trial=3, max_consecutive_failed_trials=8, on={"TypeError": "fatal"})
+    tuner = policy.tuner(kt.GridSearch, hypermodel=guide_grid(builds, TypeError), objective="val_loss",
+                         directory=tmp_path)
+    builds.clear()
+    x, y = _data()
+    with pytest.raises(kt.errors.FatalError, match="TypeError in build: Model too large") as info:
+        tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    assert isinstance(info.value.__cause__, TypeError)
+    # The first oversized configuration is built once, and nothing after it.
+    assert dict(builds) == {config: 1 for config in GRID[: GRID.index((30, 20)) + 1]}
+
+
+def _outcomes_module():
+    module_spec = importlib.util.spec_from_file_location("hypermodels_outcomes", HYPERMODELS / "outcomes.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN:RuntimeWarning")  # KerasTuner's nanmin over the NaN trial
+@pytest.mark.parametrize("on, size_2_builds, status", [({}, 2, "FAILED"), ({"nan": "fail_trial"}, 1, "FAILED")],
+                         ids=["kerastuner-retries", "mapped-to-fail_trial"])
+def test_nan_objective(tmp_path, frozen_heap, on, size_2_builds, status):
+    nan_loss = _outcomes_module().nan_loss
+    builds: Counter = Counter()
+
+    def build_model(hp):
+        builds[hp.Choice("size", [1, 2])] += 1
+        return nan_loss(hp)
+
+    policy = Policy(max_retries_per_trial=1, on=on)
+    tuner = policy.tuner(kt.GridSearch, hypermodel=build_model, objective="val_loss", directory=tmp_path)
+    builds.clear()
+    x, y = _data(features=4)
+    tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    assert builds == {1: 1, 2: size_2_builds}
+    assert [str(t.status) for t in tuner.oracle.trials.values()] == ["COMPLETED", status]
+
+
+# --- the command line: python -m pytest_hypermodel search -------------------------------------
+
+
+def _env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", **extra)
+    return env
+
+
+def _cli(cwd: Path, *args: str, env: dict | None = None, stdout=subprocess.PIPE) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest_hypermodel", "search", *args],
+        cwd=cwd, env=env or _env(), stdout=stdout, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _finish(processes: dict[str, subprocess.Popen], timeout: float = CLI_TIMEOUT) -> dict[str, tuple[int, str, str]]:
+    """Wait for every process (killing all of them past ``timeout``): name -> (rc, stdout, stderr)."""
+    deadline = time.monotonic() + timeout
+    done = {}
+    try:
+        for name, process in processes.items():
+            out, err = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            done[name] = (process.returncode, out or "", err or "")
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return done
+
+
+def test_gate(hypermodel_dir):
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy",
+                                  "--hypermodel", "outcomes.py:negative_units", "--hypermodel-report", str(report))
+    assert cases["healthy[defaults]"].result == "passed"
+    assert cases["negative_units[size=-1]"].result == "failed"
+    common = ("--report", "preflight.json", "--verbose", "0", "--samples", "8")
+    runs = _finish({
+        "green": _cli(hypermodel_dir.path, "outcomes.py:healthy", *common),
+        "red": _cli(hypermodel_dir.path, "outcomes.py:negative_units", *common),
+        "missing": _cli(hypermodel_dir.path, "outcomes.py:healthy", "--report", "nowhere.json"),
+        "other-policy": _cli(hypermodel_dir.path, "outcomes.py:healthy", *common, "--max-retries-per-trial", "2"),
+    })
+    rc, out, err = runs["green"]
+    assert rc == 0, err
+    assert "2 trials: 2 COMPLETED" in out
+    for name, needle in [
+        ("red", "is red: 1 of 2 cases failed (negative_units[size=-1])"),
+        ("missing", "no preflight report at nowhere.json: run `pytest --hypermodel outcomes.py:healthy"),
+        ("other-policy", "made with another search space or policy (policy: max_retries_per_trial=0 there, 2 here)"),
+    ]:
+        rc, out, err = runs[name]
+        assert rc == 2, (name, out, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], (name, err)
+        assert not (hypermodel_dir.path / "hypermodel_search" / "negative_units").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_distributed_chief_and_two_workers(hypermodel_dir):
+    report = hypermodel_dir.path / "preflight.json"
+    result, _ = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-report", str(report))
+    assert result.ret == 0
+    address = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(_free_port())}
+    args = ("outcomes.py:healthy", "--report", "preflight.json", "--directory", "shared", "--verbose", "0",
+            "--samples", "8")
+    processes: dict[str, subprocess.Popen] = {}
+    logs = {name: hypermodel_dir.path / f"{name}.out" for name in ("tuner0", "tuner1", "chief")}
+    try:
+        # Workers first, chief once both are waiting on it: a chief that sees every trial end before a
+        # slow worker ever asked for one exits, and leaves that worker waiting (KerasTuner's oracle_chief).
+        for name in ("tuner0", "tuner1"):
+            with logs[name].open("w") as stdout:
+                processes[name] = _cli(hypermodel_dir.path, *args, env=_env(KERASTUNER_TUNER_ID=name, **address),
+                                       stdout=stdout)
+        deadline = time.monotonic() + CLI_TIMEOUT
+        while not all("searching with the oracle" in logs[n].read_text() for n in ("tuner0", "tuner1")):
+            assert all(p.poll() is None for p in processes.values()), {n: p.stderr.read() for n, p in processes.items()}
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.2)
+        with logs["chief"].open("w") as stdout:
+            processes["chief"] = _cli(hypermodel_dir.path, *args, env=_env(KERASTUNER_TUNER_ID="chief", **address),
+                                      stdout=stdout)
+        runs = _finish(processes, timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    for name, (rc, _, err) in runs.items():
+        assert rc == 0, (name, logs[name].read_text(), err)
+    assert "chief: serving the oracle on 127.0.0.1" in logs["chief"].read_text()
+    assert "2 trials: 2 COMPLETED" in logs["chief"].read_text()
+    for name in ("tuner0", "tuner1"):
+        assert f"{name}: done" in logs[name].read_text()
+    trials = sorted((hypermodel_dir.path / "shared" / "healthy").glob("trial_*/trial.json"))
+    statuses = {json.loads(p.read_text())["hyperparameters"]["values"]["size"]: json.loads(p.read_text())["status"]
+                for p in trials}
+    assert statuses == {1: "COMPLETED", 2: "COMPLETED"}
+
+
+def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys):
+    """A report that says green, yet KerasTuner aborts: exit 1 and one line (in-process, to reach main)."""
+    from pytest_hypermodel import report, space, spec
+    from pytest_hypermodel.__main__ import main
+
+    monkeypatch.chdir(hypermodel_dir.path)
+    policy = Policy(max_consecutive_failed_trials=1)
+    target = spec.resolve("outcomes.py:failed_trial", hypermodel_dir.path)
+    fingerprint = report.fingerprint(space.discover(target.hypermodel).kt_config, policy)
+    (hypermodel_dir.path / "claims-green.json").write_text(json.dumps({"hypermodels": [
+        {"spec": "outcomes.py:failed_trial", "fingerprint": fingerprint, "cases": 2, "planned": 2,
+         "complete": True, "green": True}]}))
+    capsys.readouterr()
+    rc = main(["search", "outcomes.py:failed_trial", "--report", "claims-green.json", "--verbose", "0",
+               "--samples", "8", "--max-consecutive-failed-trials", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert err == [
+        "pytest_hypermodel search: KerasTuner aborted the search: Number of consecutive failures exceeded the limit "
+        "of 1. (last: keras_tuner.src.errors.FailedTrialError: size 2 is declared too large)"
+    ]

@@ -62,15 +62,15 @@ def test_every_outcome_in_junit(hypermodel_dir, workers):
     assert int(healthy.properties["params"]) == 4 * 2 + 2 + 2 + 1
     assert cases["oversized[size=3000]"].properties["predicted"] == "True"
     assert int(cases["oversized[size=3000]"].properties["memory_bytes"]) > 100 * 2**20
-
-
-def test_failure_message_is_one_paragraph(hypermodel_dir):
-    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:negative_units")
+    # Each failure is one readable paragraph: values, the exception's last line, KerasTuner's treatment, the fix.
     out = result.stdout.str()
     assert "size=-1 -> ValueError: " in out
     assert "KerasTuner would mark this trial FAILED after one run" in out
     assert "Likely fix: size can be -1: raise min_value." in out
     assert "Traceback" not in out
+
+
+def test_long_traceback_on_request(hypermodel_dir):
     result = hypermodel_dir.runpytest_subprocess("--hypermodel", "outcomes.py:negative_units", "--tb=long")
     assert "Traceback (most recent call last)" in result.stdout.str()
 

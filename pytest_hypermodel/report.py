@@ -238,10 +238,11 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     )
     if probability > max_abort_risk:
         fix = f"constrain {', '.join(failing)}" if failing else "fix the failing cases"
-        message += (
-            f"; over the accepted risk of {max_abort_risk:.0%}: {fix}, or raise max_consecutive_failed_trials "
-            f"above {policy.max_consecutive_failed_trials}"
-        )
+        if fatal_rate:
+            fix += " (a FatalError stops the search at its first trial, whatever max_consecutive_failed_trials is)"
+        else:
+            fix += f", or raise max_consecutive_failed_trials above {policy.max_consecutive_failed_trials}"
+        message += f"; over the accepted risk of {max_abort_risk:.0%}: {fix}"
     return {"spec": pre.target.spec, "tuner": tuner, "max_trials": trials, "aborts": probability > max_abort_risk,
             "abort_probability": probability, "failure_rate": failure_rate, "fatal_rate": fatal_rate,
             "message": message, "fails_run": probability > max_abort_risk}

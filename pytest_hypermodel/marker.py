@@ -122,7 +122,9 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     options = parse(marker, request.node.nodeid)
     policy = options.policy or default_policy
     built: dict[str, Any] = {}
-    result = probe.run(pre.target.hypermodel, pre.space, case, policy, probe.Settings(), data,
+    config = request.config
+    settings = probe.Settings(epochs=int(config.getini("hypermodel_epochs")), samples=int(config.getini("hypermodel_samples")))
+    result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
                        keep=lambda hp, model: built.update(hp=hp, model=model))
     disposition = policy.disposition(result)
     fingerprint = report.fingerprint(pre.space.kt_config, policy)

@@ -92,14 +92,18 @@ def purge_custom_gradients(before: set) -> int:
 def census() -> str:
     """What is still alive: Keras models, FuncGraphs, registry entries (a full gc scan: checkpoints only)."""
     import keras
-    from tensorflow.python.framework import func_graph
 
+    graph_type: type = type(None)
+    if keras.backend.backend() == "tensorflow":
+        from tensorflow.python.framework import func_graph
+
+        graph_type = func_graph.FuncGraph
     gc.collect()
     models = graphs = 0
     for obj in gc.get_objects():
         if isinstance(obj, keras.Model):
             models += 1
-        elif isinstance(obj, func_graph.FuncGraph):
+        elif isinstance(obj, graph_type):
             graphs += 1
     entries = sum(1 for name in custom_gradients() if name.startswith(REGISTRY_PREFIX))
     return f"models {models:>3}  FuncGraphs {graphs:>4}  {REGISTRY_PREFIX}* {entries:>3}"

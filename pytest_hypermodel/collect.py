@@ -38,7 +38,6 @@ class CaseRef:
 
 
 CASE_KEY = pytest.StashKey[CaseRef]()
-RESULT_KEY = pytest.StashKey[Any]()
 SETTINGS_KEY = pytest.StashKey[probe.Settings]()
 ISOLATE_KEY = pytest.StashKey[bool]()
 
@@ -72,7 +71,6 @@ class CaseItem(pytest.Function):
             )
         else:
             result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
-        self.stash[RESULT_KEY] = result
         disposition = policy.disposition(result)
         print_ = report.fingerprint(pre.space.kt_config, policy)
         self.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, print_))

@@ -1,11 +1,9 @@
 """Does a worker's resident memory stay flat over 200 cases?
 
     python benchmarks/memory_flat.py                       # probe.run in this process, 200 cases
-    python benchmarks/memory_flat.py --workaround          # the same, dropping TF's leaked gradient entries
     python benchmarks/memory_flat.py --pytest              # the real plugin (200 cases) in the pytest process
     python benchmarks/memory_flat.py --pytest -n 1         # the same in one pytest-xdist worker
-    python benchmarks/memory_flat.py --pytest --workaround
-    python benchmarks/memory_flat.py --workaround --gc-freeze   # and gc.freeze() once before the first case
+    python benchmarks/memory_flat.py --without-release     # either, with the plugin's remedy switched off
 
 Default mode: in one process, resolve ``benchmarks/hypermodels.py:grid200``
 as the plugin does, discover its space, plan its grid (200 cases) and probe
@@ -22,18 +20,18 @@ with a tiny plugin (written to a temporary folder, loaded with ``-p``: no
 conftest.py) that appends the process's VmRSS to a file after each case's
 teardown.
 
-``--workaround`` removes, after each case, the ``CustomGradient-<n>``
-entries the case added to ``tensorflow.python.framework.ops._gradient_registry``.
-TensorFlow registers one per traced train step (Keras's optimizer sums
-gradients through ``ReplicaContext.all_reduce``, a ``tf.custom_gradient``)
-and never removes it; its closure holds the step's tensors, so the whole
-FuncGraph (and the optimizer's variable-initialization ``cond`` functions
-in the eager context) stays alive: tensorflow/tensorflow#97697, #27492.
-
-``--gc-freeze`` calls ``gc.collect(); gc.freeze()`` once before the first
-case, so the full collections every case makes (``keras.backend.clear_session()``
-and ``probe.run`` each run one) no longer rescan the ~400,000 objects of
-TensorFlow's and Keras's modules: it changes the seconds per case, not the RSS.
+``--without-release`` switches off what ``probe.run`` does about memory,
+to show what it is for: ``_released_gradient_entries`` removes, after each
+case, the ``CustomGradient-<n>`` entries the case added to TensorFlow's
+``ops._gradient_registry``. TensorFlow registers one per traced train step
+(Keras's optimizer sums gradients through ``ReplicaContext.all_reduce``, a
+``tf.custom_gradient``) and never removes it; its closure holds the step's
+tensors, so the whole FuncGraph (and the optimizer's variable-initialization
+``cond`` functions in the eager context) stays alive: tensorflow/tensorflow#97697,
+#27492. It also skips ``_freeze_start_up`` (``gc.freeze()`` once before the
+first case, so the full collection each case's ``clear_session()`` makes no
+longer rescans the ~400,000 objects of TensorFlow's and Keras's modules): that
+changes the seconds per case, not the RSS.
 
 Both modes print the RSS at cases 1, 10, 50, 100, 200, the growth from case
 10 to case 200 in MiB and per case in KiB, and a verdict. Cases 1 to 10 are
@@ -73,20 +71,23 @@ def rss_kib() -> int:
 
 def custom_gradients() -> dict:
     """TensorFlow's global gradient registry (name -> entry); {} without TensorFlow."""
-    if "tensorflow" not in sys.modules:
-        return {}
-    from tensorflow.python.framework import ops
+    from pytest_hypermodel import probe
 
-    return ops._gradient_registry._registry
+    return probe.gradient_registry() or {}
 
 
-def purge_custom_gradients(before: set) -> int:
-    """Drop the ``CustomGradient-*`` entries registered since ``before``; how many."""
-    registry = custom_gradients()
-    added = [name for name in registry if name.startswith(REGISTRY_PREFIX) and name not in before]
-    for name in added:
-        del registry[name]
-    return len(added)
+def without_release() -> None:
+    """Switch off probe.run's memory remedies (the registry purge and the one gc.freeze())."""
+    import contextlib
+
+    from pytest_hypermodel import probe
+
+    probe._released_gradient_entries = contextlib.nullcontext
+    probe._frozen = True
+
+
+def remedy(released: bool) -> str:
+    return "the plugin as shipped" if released else "--without-release"
 
 
 def census() -> str:
@@ -134,7 +135,7 @@ def summarize(samples: list[int], title: str, notes: dict[int, str] | None = Non
     return flat
 
 
-def in_process(n_cases: int, epochs: int, workaround: bool, census_at: bool, freeze: bool) -> bool:
+def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bool:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
@@ -142,29 +143,22 @@ def in_process(n_cases: int, epochs: int, workaround: bool, census_at: bool, fre
     from pytest_hypermodel.policy import Policy
     from pytest_hypermodel.space import discover
 
+    if not released:
+        without_release()
     target = spec.resolve(SPEC, ROOT)
     space = discover(target.hypermodel)
     planned = list(plan.cases(space, (plan.GRID,), max_cases=256))
     policy, settings = Policy(), probe.Settings(epochs=epochs)
     print(f"{SPEC}: {len(space)} hyperparameters, {len(planned)} planned cases, probing {n_cases}"
           f"{' (cycled)' if n_cases > len(planned) else ''}; epochs={epochs}, samples={settings.samples}; "
-          f"workaround {'on' if workaround else 'off'}, gc.freeze {'on' if freeze else 'off'}; "
-          f"start-up {time.perf_counter() - started:.1f} s, "
-          f"RSS {rss_kib() / 1024:.1f} MiB")
+          f"{remedy(released)}; start-up {time.perf_counter() - started:.1f} s, RSS {rss_kib() / 1024:.1f} MiB")
     results, rss, notes = [], [], {}
     outcomes: dict[str, int] = {}
-    purged = 0
-    if freeze:
-        gc.collect()
-        gc.freeze()
     started = time.perf_counter()
     for i in range(n_cases):
-        before = set(custom_gradients())
         result = probe.run(target.hypermodel, space, planned[i % len(planned)], policy, settings)
-        results.append(result)  # the plugin keeps each Result on its item for the whole session
-        if workaround:
-            purged += purge_custom_gradients(before)
-            gc.collect()  # the next case's clear_session() would do it; here so this sample sees it
+        results.append(result)  # the plugin's controller keeps every case's result for the session
+        gc.collect()  # the next case's clear_session() would do it; here so this sample sees it
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
         rss.append(rss_kib())
         if census_at and (i + 1 in CHECKPOINTS or i + 1 == n_cases):
@@ -172,32 +166,26 @@ def in_process(n_cases: int, epochs: int, workaround: bool, census_at: bool, fre
             notes[i + 1] = census()
             started += time.perf_counter() - checked  # the census is not the cases' time
     seconds = time.perf_counter() - started
-    print(f"{n_cases} cases in {seconds:.1f} s ({seconds / n_cases:.2f} s/case); outcomes {outcomes}"
-          + (f"; {purged} registry entries purged" if workaround else ""))
-    return summarize(rss, f"probe.run in one process, workaround {'on' if workaround else 'off'}, "
-                          f"gc.freeze {'on' if freeze else 'off'}", notes)
+    print(f"{n_cases} cases in {seconds:.1f} s ({seconds / n_cases:.2f} s/case); outcomes {outcomes}")
+    return summarize(rss, f"probe.run in one process, {remedy(released)}", notes)
 
 
 RECORDER = '''\
 """Appends this process's VmRSS (KiB) after each test's teardown: pid, index, rss_kib, nodeid."""
-import gc
+import contextlib
 import os
-import sys
 
 import pytest
 
 _count = 0
-_before = set()
-_WORKAROUND = os.environ.get("HYPERMODEL_RSS_WORKAROUND") == "1"
-_FREEZE = os.environ.get("HYPERMODEL_RSS_FREEZE") == "1"
 
 
-def _registry():
-    if "tensorflow" not in sys.modules:
-        return {}
-    from tensorflow.python.framework import ops
+def pytest_configure(config):
+    if os.environ.get("HYPERMODEL_RSS_RELEASE") == "0":
+        from pytest_hypermodel import probe
 
-    return ops._gradient_registry._registry
+        probe._released_gradient_entries = contextlib.nullcontext
+        probe._frozen = True
 
 
 def _rss_kib():
@@ -208,38 +196,23 @@ def _rss_kib():
     return -1
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    global _before
-    if _FREEZE and _count == 0:
-        gc.collect()
-        gc.freeze()
-    _before = set(_registry())
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item, nextitem):
     global _count
     _count += 1
-    if _WORKAROUND:
-        registry = _registry()
-        for name in [n for n in registry if n.startswith("CustomGradient-") and n not in _before]:
-            del registry[name]
-        gc.collect()
     path = os.path.join(os.environ["HYPERMODEL_RSS_DIR"], "rss-%d.tsv" % os.getpid())
     with open(path, "a") as out:
         out.write("%d\\t%d\\t%d\\t%s\\n" % (os.getpid(), _count, _rss_kib(), item.nodeid))
 '''
 
 
-def with_pytest(workers: int, epochs: int | None, workaround: bool, freeze: bool) -> bool:
+def with_pytest(workers: int, epochs: int | None, released: bool) -> bool:
     with tempfile.TemporaryDirectory(prefix="hypermodel-rss-") as tmp:
         Path(tmp, "hypermodel_rss_recorder.py").write_text(RECORDER)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (tmp, env.get("PYTHONPATH", "")) if p)
         env["HYPERMODEL_RSS_DIR"] = tmp
-        env["HYPERMODEL_RSS_WORKAROUND"] = "1" if workaround else "0"
-        env["HYPERMODEL_RSS_FREEZE"] = "1" if freeze else "0"
+        env["HYPERMODEL_RSS_RELEASE"] = "1" if released else "0"
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         command = [
             sys.executable, "-m", "pytest", "--hypermodel", SPEC, "--hypermodel-strategy", "grid",
@@ -251,7 +224,7 @@ def with_pytest(workers: int, epochs: int | None, workaround: bool, freeze: bool
         shown = ["python" if c == sys.executable else os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c
                  for c in command]
         print(f"$ cd {ROOT} && " + " ".join(shown)
-              + f"   (workaround {'on' if workaround else 'off'}, gc.freeze {'on' if freeze else 'off'})")
+              + f"   ({remedy(released)})")
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
@@ -268,8 +241,7 @@ def with_pytest(workers: int, epochs: int | None, workaround: bool, freeze: bool
     flat = True
     for pid, samples in per_pid.items():
         where = "the pytest process (-n 0)" if workers == 0 else f"xdist worker pid {pid}"
-        flat &= summarize(samples, f"plugin run, {where}: {len(samples)} cases, workaround "
-                                   f"{'on' if workaround else 'off'}, gc.freeze {'on' if freeze else 'off'}")
+        flat &= summarize(samples, f"plugin run, {where}: {len(samples)} cases, {remedy(released)}")
     return flat
 
 
@@ -279,15 +251,14 @@ def main() -> int:
     parser.add_argument("-n", "--workers", type=int, default=0, help="--pytest: xdist workers (default 0)")
     parser.add_argument("--cases", type=int, default=200, help="cases to probe in-process, cycling the plan (default 200)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per case (default: the plugin's 3)")
-    parser.add_argument("--workaround", action="store_true",
-                        help=f"drop the {REGISTRY_PREFIX}* gradient-registry entries each case adds")
-    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once before the first case")
+    parser.add_argument("--without-release", action="store_true",
+                        help=f"keep the {REGISTRY_PREFIX}* gradient-registry entries each case adds, and skip gc.freeze()")
     parser.add_argument("--no-census", action="store_true", help="in-process: skip counting live objects")
     args = parser.parse_args()
     if args.pytest:
-        flat = with_pytest(args.workers, args.epochs, args.workaround, args.gc_freeze)
+        flat = with_pytest(args.workers, args.epochs, not args.without_release)
     else:
-        flat = in_process(args.cases, args.epochs or 3, args.workaround, not args.no_census, args.gc_freeze)
+        flat = in_process(args.cases, args.epochs or 3, not args.without_release, not args.no_census)
     return 0 if flat else 1
 
 

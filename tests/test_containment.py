@@ -114,3 +114,42 @@ def test_xdist_report_equals_the_serial_one(hypermodel_dir):
     assert first.ret == second.ret == pytest.ExitCode.TESTS_FAILED
     summary = [line for line in first.stdout.lines if line.startswith("guide.py:")]
     assert summary and summary == [line for line in second.stdout.lines if line.startswith("guide.py:")]
+
+
+def test_cases_leave_no_traced_step_behind():
+    """Memory stays flat: no FuncGraph outlives its case, and TensorFlow's gradient registry doesn't grow.
+
+    Without ``probe._released_gradient_entries`` each of these cases leaves 18 FuncGraphs
+    alive through a ``CustomGradient-*`` registry entry (tensorflow#97697).
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the leak and its remedy are TensorFlow's")
+    import gc
+
+    from tensorflow.python.framework import func_graph
+
+    from keras_tuner.src.engine.hypermodel import DefaultHyperModel
+
+    from pytest_hypermodel import plan, probe
+    from pytest_hypermodel.space import discover
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 8)), keras.layers.Dense(1)])
+        model.compile(optimizer=hp.Choice("optimizer", ["adam", "sgd"]), loss="mse")
+        return model
+
+    def live_graphs() -> int:
+        gc.collect()
+        return sum(isinstance(obj, func_graph.FuncGraph) for obj in gc.get_objects())
+
+    hypermodel = DefaultHyperModel(build)
+    space = discover(hypermodel)
+    registry = probe.gradient_registry()
+    entries, graphs = set(registry), live_graphs()
+    for case in plan.cases(space, (plan.GRID,)):
+        result = probe.run(hypermodel, space, case, settings=probe.Settings(epochs=1, samples=8))
+        assert result.outcome == "ok" and result.fitted
+    assert set(registry) == entries
+    assert live_graphs() <= graphs

@@ -1,11 +1,11 @@
 """How much faster is the preflight with pytest-xdist, and what limits it?
 
-    python benchmarks/xdist_scaling.py                  # -n 0 and -n 2, thread pools unset and at 1
+    python benchmarks/xdist_scaling.py                  # -n 0 and -n 2; thread pools as the plugin sets them,
+                                                        # and at the backends' defaults
     python benchmarks/xdist_scaling.py --workers 0 2 4  # other worker counts
     python benchmarks/xdist_scaling.py --repeat 2       # every configuration twice (the best is kept)
     python benchmarks/xdist_scaling.py --spec benchmarks/hypermodels.py:wide6 --samples 1024
                                                         # compute-bound cases, where thread pools matter
-    python benchmarks/xdist_scaling.py --workaround     # with memory_flat.py's fixes applied per process
 
 Every run is the real plugin on the same plan (``benchmarks/hypermodels.py:dense6``,
 ``--hypermodel-strategy grid``: 64 cases):
@@ -13,9 +13,11 @@ Every run is the real plugin on the same plan (``benchmarks/hypermodels.py:dense
     python -m pytest --hypermodel benchmarks/hypermodels.py:dense6 --hypermodel-strategy grid \\
         -p no:cacheprovider -q -n N --junitxml=... -p hypermodel_xdist_timer
 
-once with TensorFlow's thread pools left to their defaults and once with
-``OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1`` in
-the environment (inherited by every worker). A tiny plugin (written to a
+once with the thread pools the plugin gives each xdist worker (its share of
+the cores: 1 thread each for 2 workers on 2 cores; a serial run keeps the
+backends' defaults), and once at the backends' defaults, which the plugin
+leaves alone when they are set: ``TF_NUM_INTRAOP_THREADS=0
+TF_NUM_INTEROP_THREADS=0`` (TensorFlow picks) and ``OMP_NUM_THREADS=<cores>``. A tiny plugin (written to a
 temporary folder, loaded with ``-p``) records in each process the time of its
 first and last case and its OS thread count; the JUnit report gives each
 case's duration and its ``seconds`` property (the probe's build + fit).
@@ -62,11 +64,10 @@ ROOT = HERE.parent
 SPEC = "benchmarks/hypermodels.py:dense6"
 #: Extra plugin options for every run (--samples adds --hypermodel-samples).
 OPTIONS: list[str] = []
-#: --workaround: each process drops the CustomGradient-* registry entries its cases add and calls
-#: gc.freeze() before its first case (see memory_flat.py), to show the scaling once cases are cheaper.
-WORKAROUND = False
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-THREAD_VARS = tuple(ONE_THREAD)
+#: The backends' own thread-pool sizes: set explicitly, the plugin keeps them.
+DEFAULT_POOLS = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "TF_NUM_INTRAOP_THREADS": "0",
+                 "TF_NUM_INTEROP_THREADS": "0"}
+THREAD_VARS = (*DEFAULT_POOLS, "XLA_FLAGS")
 #: A run during which other processes used more CPU than this fraction of its own is run again (twice at most).
 CONTAMINATED = 0.05
 
@@ -79,19 +80,6 @@ import time
 import pytest
 
 _state = {"first": None, "last": None, "cases": 0}
-_before = set()
-# --workaround: what memory_flat.py found (drop TF's leaked CustomGradient entries, gc.freeze once).
-_WORKAROUND = os.environ.get("HYPERMODEL_XDIST_WORKAROUND") == "1"
-
-
-def _registry():
-    import sys
-
-    if "tensorflow" not in sys.modules:
-        return {}
-    from tensorflow.python.framework import ops
-
-    return ops._gradient_registry._registry
 
 
 def _threads():
@@ -104,23 +92,12 @@ def _threads():
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    global _before
     if _state["first"] is None:
         _state["first"] = time.time()
-        if _WORKAROUND:
-            import gc
-
-            gc.collect()
-            gc.freeze()
-    _before = set(_registry())
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item, nextitem):
-    if _WORKAROUND:
-        registry = _registry()
-        for name in [n for n in registry if n.startswith("CustomGradient-") and n not in _before]:
-            del registry[name]
     _state["last"] = time.time()
     _state["cases"] += 1
     _state["threads"] = _threads()
@@ -189,25 +166,24 @@ def pytest_command(workers: int, junit: Path, extra: list[str] = ()) -> list[str
     ]
 
 
-def environment(tmp: Path, one_thread: bool) -> dict[str, str]:
+def environment(tmp: Path, default_pools: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
-    env["HYPERMODEL_XDIST_WORKAROUND"] = "1" if WORKAROUND else "0"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tmp), env.get("PYTHONPATH", "")) if p)
     env["HYPERMODEL_TIMER_DIR"] = str(tmp)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if one_thread:
-        env.update(ONE_THREAD)
+    if default_pools:
+        env.update(DEFAULT_POOLS)
     return env
 
 
-def run_once(workers: int, one_thread: bool) -> dict:
+def run_once(workers: int, default_pools: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="hypermodel-xdist-") as name:
         tmp = Path(name)
         (tmp / "hypermodel_xdist_timer.py").write_text(TIMER)
         junit = tmp / "report.xml"
         busy, own = busy_seconds(), children_seconds()
         launched = time.time()
-        done = subprocess.run(pytest_command(workers, junit), cwd=ROOT, env=environment(tmp, one_thread),
+        done = subprocess.run(pytest_command(workers, junit), cwd=ROOT, env=environment(tmp, default_pools),
                               capture_output=True, text=True)
         wall = time.time() - launched
         own = children_seconds() - own
@@ -230,7 +206,7 @@ def run_once(workers: int, one_thread: bool) -> dict:
     first = min(t["first"] for t in timers) - launched
     spans = [t["last"] - t["first"] for t in timers]
     return {
-        "workers": workers, "one_thread": one_thread, "exit": done.returncode, "cases": int(cases),
+        "workers": workers, "default_pools": default_pools, "exit": done.returncode, "cases": int(cases),
         "cpu": own, "others": others,
         "outcomes": outcomes, "wall": wall, "first": first, "test_s": test_seconds, "probe_s": probe_seconds,
         "span": sum(spans) / len(spans), "processes": len(timers),
@@ -239,10 +215,10 @@ def run_once(workers: int, one_thread: bool) -> dict:
     }
 
 
-def startup_seconds(one_thread: bool) -> tuple[float, float]:
+def startup_seconds(default_pools: bool) -> tuple[float, float]:
     """(import keras + tensorflow, pytest start-up + import + discovery + plan without fitting), in seconds."""
     with tempfile.TemporaryDirectory(prefix="hypermodel-xdist-") as name:
-        env = environment(Path(name), one_thread)
+        env = environment(Path(name), default_pools)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import keras, tensorflow"], cwd=ROOT, env=env,
                        capture_output=True, check=True)
@@ -255,76 +231,72 @@ def startup_seconds(one_thread: bool) -> tuple[float, float]:
     return imported, planned
 
 
+def pools(default_pools: bool) -> str:
+    return "default" if default_pools else "plugin"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="xdist worker counts (default: 0 2)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the fastest is shown")
-    parser.add_argument("--only", choices=("unset", "one"), help="only this thread setting")
+    parser.add_argument("--only", choices=("plugin", "default"), help="only this thread-pool setting")
     parser.add_argument("--spec", help=f"the hypermodel (default {SPEC}: 64 grid cases)")
     parser.add_argument("--samples", type=int, help="--hypermodel-samples for every run (default: the plugin's 32)")
-    parser.add_argument("--workaround", action="store_true",
-                        help="in every process: drop leaked CustomGradient-* entries and gc.freeze() (memory_flat.py)")
     parser.add_argument("--max-wait", type=float, default=120,
                         help="seconds to wait for an idle machine before each run (default 120)")
     args = parser.parse_args()
     if args.spec:
         globals()["SPEC"] = args.spec
-    globals()["WORKAROUND"] = args.workaround
     if args.samples:
         OPTIONS.extend(["--hypermodel-samples", str(args.samples)])
-    settings = [False, True] if args.only is None else [args.only == "one"]
+    settings = [False, True] if args.only is None else [args.only == "default"]
     if 0 not in args.workers:
         args.workers = [0, *args.workers]
 
-    print(f"cores: {os.cpu_count()}; plan: --hypermodel {SPEC} --hypermodel-strategy grid {' '.join(OPTIONS)}"
-          + ("; workaround on (leaked CustomGradient-* dropped, gc.freeze)" if WORKAROUND else ""))
+    print(f"cores: {os.cpu_count()}; plan: --hypermodel {SPEC} --hypermodel-strategy grid {' '.join(OPTIONS)}")
     print("$ cd " + str(ROOT) + " && python " + " ".join(pytest_command(9, Path("report.xml"))[1:])
-          .replace("-n 9", "-n N") + "   (thread env: unset, or " + " ".join(f"{k}=1" for k in ONE_THREAD) + ")")
+          .replace("-n 9", "-n N") + "   (pools: the plugin's, or default: "
+          + " ".join(f"{k}={v}" for k, v in DEFAULT_POOLS.items()) + ")")
     load = wait_quiet(args.max_wait)
     alone, pair, ceiling = scaling_ceiling()
     print(f"CPU check: other processes use {load:.2f} cores; a CPU loop takes {alone:.2f} s alone, {pair:.2f} s "
           f"with two at once: 2-process speedup ceiling {ceiling:.2f} (2.00 on two idle cores)")
-    for one in settings:
-        imported, planned = startup_seconds(one)
-        print(f"start-up, threads {'1' if one else 'unset'}: import keras+tensorflow {imported:.1f} s; "
-              f"pytest --hypermodel-plan (start-up, import, discovery, plan; no fit) {planned:.1f} s")
+    imported, planned = startup_seconds(False)
+    print(f"start-up: import keras+tensorflow {imported:.1f} s; "
+          f"pytest --hypermodel-plan (start-up, import, discovery, plan; no fit) {planned:.1f} s")
 
     started = time.perf_counter()
     results: dict[tuple[int, bool], dict] = {}
     for _ in range(args.repeat):
-        for one in settings:  # interleaved, so drift on a shared machine hits every row alike
+        for default in settings:  # interleaved, so drift on a shared machine hits every row alike
             for workers in args.workers:
                 for attempt in range(3):
                     wait_quiet(args.max_wait)
-                    row = run_once(workers, one)
-                    print(f"  ran -n {workers} threads={'1' if one else 'unset'}: {row['wall']:.1f} s, "
+                    row = run_once(workers, default)
+                    print(f"  ran -n {workers} pools={pools(default)}: {row['wall']:.1f} s, "
                           f"CPU {row['cpu']:.1f} s, others' CPU {row['others']:.1f} s", flush=True)
-                    key = (workers, one)
+                    key = (workers, default)
                     if key not in results or rank(row) < rank(results[key]):
                         results[key] = row
                     if not rank(row)[0]:
                         break
                     print("  other processes competed for the CPU during that run: running it again", flush=True)
 
-    header = (f"{'-n':>3} {'threads':>7} {'cases':>5} {'wall s':>7} {'speedup':>7} {'1st case':>8} "
+    header = (f"{'-n':>3} {'pools':>7} {'cases':>5} {'wall s':>7} {'speedup':>7} {'1st case':>8} "
               f"{'span s':>7} {'after':>5} {'cases s':>7} {'probe s':>7} {'per case':>8} {'CPU s':>6} {'threads':>9} {'others':>6}  outcomes")
     print("\n" + header + "\n" + "-" * len(header))
-    for one in settings:
-        base = results[(0, one)]["wall"]
+    for default in settings:
+        base = results[(0, default)]["wall"]
         for workers in args.workers:
-            r = results[(workers, one)]
+            r = results[(workers, default)]
             outcomes = ",".join(f"{k}={v}" for k, v in sorted(r["outcomes"].items()))
-            print(f"{workers:>3} {'1' if one else 'unset':>7} {r['cases']:>5} {r['wall']:>7.1f} "
+            print(f"{workers:>3} {pools(default):>7} {r['cases']:>5} {r['wall']:>7.1f} "
                   f"{base / r['wall']:>7.2f} {r['first']:>8.1f} {r['span']:>7.1f} "
                   f"{r['wall'] - r['first'] - r['span']:>5.1f} {r['test_s']:>7.1f} {r['probe_s']:>7.1f} {r['per_case']:>8.2f} {r['cpu']:>6.1f} {r['threads']:>9} {r['others']:>6.1f}  {outcomes}")
     if len(settings) == 2:
         for workers in args.workers:
-            unset, one = results[(workers, False)]["wall"], results[(workers, True)]["wall"]
-            print(f"-n {workers}: threads=1 vs unset: {unset / one:.2f}x")
-    best = min(results, key=lambda key: results[key]["wall"])
-    print(f"fastest: -n {best[0]} threads={'1' if best[1] else 'unset'}, "
-          f"{results[(0, False)]['wall'] / results[best]['wall']:.2f}x the -n 0 run with thread pools unset"
-          if (0, False) in results else "")
+            plugin, default = results[(workers, False)]["wall"], results[(workers, True)]["wall"]
+            print(f"-n {workers}: the plugin's pools vs the defaults: {default / plugin:.2f}x")
     print(f"\n(benchmark itself: {time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -6,6 +6,7 @@ Imported only when ``--hypermodel`` is in use (it imports Keras).
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,21 @@ def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions) ->
             raise spec_mod.SpecError(f"--hypermodel {spec}: {exc}") from None
         preflights.append(Preflight(target, space, cases, trials))
     return preflights
+
+
+def handoff(preflights: list[Preflight]) -> bytes:
+    """The controller's spaces and plans, for its xdist workers: they skip discovery and plan the same cases."""
+    return pickle.dumps([(pre.target.spec, pre.space, pre.plan, pre.trials) for pre in preflights])
+
+
+def receive(data: bytes, rootpath: Path, conftest) -> list[Preflight]:
+    """A worker's side of :func:`handoff`: only the hypermodels themselves are resolved here."""
+    from . import spec as spec_mod
+
+    return [
+        Preflight(spec_mod.resolve(spec, rootpath, conftest), space, plan, trials)
+        for spec, space, plan, trials in pickle.loads(data)
+    ]
 
 
 def plan_lines(preflights: list[Preflight]) -> list[str]:

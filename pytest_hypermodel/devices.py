@@ -58,8 +58,25 @@ def worker_index(worker_id: str | None) -> int:
     return int(digits) if digits else 0
 
 
-def environment(device: str) -> dict[str, str]:
-    """Variables that pin a process to ``device`` ("" for the CPU) and keep backends from hoarding memory."""
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(local_workers: int) -> int:
+    """Each of ``local_workers`` processes on this machine gets an equal share of its cores, at least one."""
+    return max(1, cores() // max(1, local_workers))
+
+
+def environment(device: str, threads: int | None = None) -> dict[str, str]:
+    """Variables that pin a process to ``device`` ("" for the CPU) and keep backends from hoarding memory.
+
+    ``threads`` caps the backends' CPU thread pools, so workers sharing a machine
+    don't each start one thread per core and fight over them.
+    """
     env = {
         "CUDA_VISIBLE_DEVICES": device,
         # TensorFlow: grow GPU memory as needed, so workers can share a GPU.
@@ -71,12 +88,17 @@ def environment(device: str) -> dict[str, str]:
     }
     if not device:
         env["JAX_PLATFORMS"] = "cpu"  # no "GPU not found" warning on CPU-only machines
+    if threads:
+        env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(threads)
+        env["OMP_NUM_THREADS"] = str(threads)  # PyTorch's intra-op pool, and oneDNN's
+        if threads == 1:
+            env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     return env
 
 
-def pin(device: str) -> None:
+def pin(device: str, threads: int | None = None) -> None:
     """Apply :func:`environment` to this process, keeping what the user set explicitly."""
-    for name, value in environment(device).items():
+    for name, value in environment(device, threads).items():
         if name == "CUDA_VISIBLE_DEVICES" or name not in os.environ:
             os.environ[name] = value
 

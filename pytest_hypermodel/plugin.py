@@ -42,6 +42,8 @@ MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
 PREFLIGHTS_KEY = pytest.StashKey[list]()
 DEVICES_KEY = pytest.StashKey[list]()
 WORKER_DEVICE = "hypermodel_device"
+WORKER_THREADS = "hypermodel_threads"
+WORKER_PLANS = "hypermodel_plans"
 CASE_FIXTURE = "hypermodel_case"
 MARKER_SIGNATURE = (
     "search_space(build, *, strategy='extremes,corners', strength=None, levels=2, max_cases=256, "
@@ -178,15 +180,19 @@ def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
 
 
 def _pin_device(config: pytest.Config) -> None:
-    """Pin this process to its device before anything imports Keras."""
-    if hasattr(config, "workerinput"):
-        devices_mod.pin(config.workerinput.get(WORKER_DEVICE, ""))
+    """Pin this process to its device (and a worker to its share of the cores) before anything imports Keras."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and WORKER_DEVICE in workerinput:
+        devices_mod.pin(workerinput[WORKER_DEVICE], workerinput.get(WORKER_THREADS))
         return
     try:
         devices = devices_mod.parse(_setting(config, "hypermodel_devices"))
     except devices_mod.DeviceError as exc:
         raise pytest.UsageError(str(exc)) from None
     devices = devices_mod.detect() if devices is None else devices
+    if workerinput is not None:  # a worker on another machine (--tx ssh=...): its own GPUs, its own cores
+        devices_mod.pin(devices_mod.assign(devices_mod.worker_index(workerinput.get("workerid")), devices))
+        return
     config.stash[DEVICES_KEY] = devices
     distributed = getattr(config.option, "dist", "no") != "no"
     # Under xdist the controller only discovers spaces: it stays on the CPU, the GPUs go to the workers.
@@ -294,8 +300,12 @@ class PreflightPlugin:
         )
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
+        handed = getattr(config, "workerinput", {}).get(WORKER_PLANS)
         try:
-            preflights = collect.prepare(self.specs, config.rootpath, conftest, options)
+            if handed:  # an xdist worker: the controller already discovered and planned
+                preflights = collect.receive(handed, config.rootpath, conftest)
+            else:
+                preflights = collect.prepare(self.specs, config.rootpath, conftest, options)
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[PREFLIGHTS_KEY] = preflights
@@ -323,9 +333,16 @@ class XdistHooks:
         self.crashed: dict[str, list] = {}
 
     def pytest_configure_node(self, node) -> None:
-        """The controller decides each worker's device and hands it down."""
+        """The controller hands each worker the plans, and a worker on this machine its device and cores."""
+        from . import collect
+
+        node.workerinput[WORKER_PLANS] = collect.handoff(self.config.stash.get(PREFLIGHTS_KEY, []))
+        if not node.gateway.spec.popen:  # another machine: it detects its own devices and cores
+            return
         index = devices_mod.worker_index(node.gateway.id)
         node.workerinput[WORKER_DEVICE] = devices_mod.assign(index, self.config.stash.get(DEVICES_KEY, []))
+        local = sum(1 for spec in node.nodemanager.specs if spec.popen)
+        node.workerinput[WORKER_THREADS] = devices_mod.threads_per_worker(local)
 
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched) -> None:
         """A case that killed its worker is a `crash`; xdist starts a new worker for the rest."""

@@ -69,7 +69,8 @@ def test_detect_reads_cuda_visible_devices(monkeypatch):
     assert devices.detect() == []
 
 
-def test_workers_are_pinned_to_their_device(hypermodel_dir):
+def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
+    """Each worker gets its device and its share of the cores, and the controller's plan: no worker re-discovers."""
     hypermodel_dir.makeconftest(
         textwrap.dedent(
             """
@@ -78,16 +79,41 @@ def test_workers_are_pinned_to_their_device(hypermodel_dir):
 
             @pytest.fixture
             def hypermodel_data(request):
-                request.node.user_properties.append(("visible", os.environ.get("CUDA_VISIBLE_DEVICES")))
+                for name in ("CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+                    request.node.user_properties.append((name, os.environ.get(name)))
+                request.node.user_properties.append(("pid", str(os.getpid())))
                 return None
             """
         )
     )
+    log = hypermodel_dir.path / "builds.log"
+    monkeypatch.setenv("HYPERMODEL_BUILD_LOG", str(log))
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
     # Two fake GPU ids on a CPU machine: the assignment is real, the backend then finds no GPU there.
-    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-devices", "5,6",
-                                  "-n", "2", "-p", "no:randomly")
-    assert {c.properties["visible"] for c in cases.values()} <= {"5", "6"}
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:logs_builds", "--hypermodel-devices",
+                                  "5,6", "-n", "2", "-p", "no:randomly")
+    assert len(cases) == 2 and result.ret == pytest.ExitCode.OK
+    assert {c.properties["CUDA_VISIBLE_DEVICES"] for c in cases.values()} <= {"5", "6"}
     assert {c.properties["device"] for c in cases.values()} == {"cpu"}
+    threads = str(devices.threads_per_worker(2))
+    assert {(c.properties["TF_NUM_INTRAOP_THREADS"], c.properties["OMP_NUM_THREADS"]) for c in cases.values()} == {
+        (threads, threads)
+    }
+    # The controller discovers (several builds); a worker builds once per case it probes, nothing more.
+    builds = log.read_text().split()
+    for pid in {c.properties["pid"] for c in cases.values()}:
+        assert builds.count(pid) == sum(c.properties["pid"] == pid for c in cases.values())
+    assert len(builds) > len(cases)
+
+
+def test_threads_per_worker_share_the_cores(monkeypatch):
+    monkeypatch.setattr(devices, "cores", lambda: 16)
+    assert [devices.threads_per_worker(n) for n in (1, 2, 3, 16, 32)] == [16, 8, 5, 1, 1]
+    env = devices.environment("", threads=1)
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+    assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
+    assert "OMP_NUM_THREADS" not in devices.environment("")  # a serial run keeps the backends' defaults
 
 
 def _comparable(report_path):

@@ -78,3 +78,12 @@ def oversized(hp):
     model = keras.Sequential([keras.Input(shape=(size,)), layers.Dense(size), layers.Dense(1)])
     model.compile(loss="mse", optimizer="sgd")
     return model
+
+
+def logs_builds(hp):
+    """Healthy; appends this process's id to the file $HYPERMODEL_BUILD_LOG at every build."""
+    import os
+
+    with open(os.environ["HYPERMODEL_BUILD_LOG"], "a") as log:
+        log.write(f"{os.getpid()}\n")
+    return _dense(hp.Choice("size", [1, 2]))

@@ -27,18 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def guide_model(hp):
-    import keras
-    from keras import layers
-
-    model = keras.Sequential(
-        [keras.Input(shape=(20,)), layers.Dense(hp.Int("units_1", 10, 40, step=10)),
-         layers.Dense(hp.Int("units_2", 10, 30, step=10)), layers.Dense(1)]
-    )
-    model.compile(loss="mse")
-    return model
-
-
 def measure() -> dict:
     import keras_tuner as kt
     import numpy as np
@@ -47,8 +35,9 @@ def measure() -> dict:
     sys.path.insert(0, str(ROOT))
     from pytest_hypermodel import plan, probe
     from pytest_hypermodel.space import discover
+    from tests.hypermodels.guide import guide_grid
 
-    hypermodel = DefaultHyperModel(guide_model)
+    hypermodel = DefaultHyperModel(guide_grid(None))
     rng = np.random.default_rng(0)
     x, y = rng.random((100, 20)), rng.random((100, 1))
     with tempfile.TemporaryDirectory() as directory:

@@ -31,26 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(max_consecutive_failed_trials: int, on: dict) -> dict:
-    import keras
     import keras_tuner as kt
     import numpy as np
-    from keras import layers
 
     from pytest_hypermodel.policy import Policy
+    from tests.hypermodels.guide import guide_grid
 
     builds: Counter = Counter()
-
-    def build_model(hp):
-        units_1 = hp.Int("units_1", min_value=10, max_value=40, step=10)
-        units_2 = hp.Int("units_2", min_value=10, max_value=30, step=10)
-        builds[units_1, units_2] += 1
-        model = keras.Sequential(
-            [keras.Input(shape=(20,)), layers.Dense(units_1), layers.Dense(units_2), layers.Dense(1)]
-        )
-        if model.count_params() > 1200:
-            raise ValueError(f"Model too large! It contains {model.count_params()} params.")
-        model.compile(loss="mse")
-        return model
+    build_model = guide_grid(ValueError, builds)
 
     rng = np.random.default_rng(0)
     x, y = rng.random((100, 20)), rng.random((100, 1))

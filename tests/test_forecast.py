@@ -28,6 +28,7 @@ import pytest  # noqa: E402
 from keras import layers, ops  # noqa: E402
 from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
 
+from hypermodels.guide import guide_grid  # noqa: E402
 from pytest_hypermodel import probe  # noqa: E402
 from pytest_hypermodel.forecast import (  # noqa: E402
     COMPLETED,
@@ -76,39 +77,11 @@ def _compile(model: keras.Model) -> keras.Model:
     return model
 
 
-def _guide(hp) -> keras.Model:
-    """The failed-trials guide's grid: 12 trials, 5 of them over 1200 parameters (0007, 0008, 0009, 0010, 0011)."""
-    units_1 = hp.Int("units_1", 10, 40, step=10)
-    units_2 = hp.Int("units_2", 10, 30, step=10)
-    return _compile(keras.Sequential([
-        keras.Input((20,)), layers.Dense(units_1), layers.Dense(units_2), layers.Dense(1),
-    ]))
-
-
-def guide_value_error(hp):
-    model = _guide(hp)
-    if model.count_params() > 1200:
-        raise ValueError(f"Model too large! It contains {model.count_params()} params.")
-    return model
-
-
-def guide_failed_trial(hp):
-    model = _guide(hp)
-    if model.count_params() > 1200:
-        raise kt.errors.FailedTrialError(f"Model too large! It contains {model.count_params()} params.")
-    return model
-
-
-def guide_fatal(hp):
-    model = _guide(hp)
-    if model.count_params() > 1200:
-        raise kt.errors.FatalError(f"Model too large! It contains {model.count_params()} params.")
-    return model
-
-
-def guide_plain(hp):
-    """No error of its own: KerasTuner's max_model_size refuses the big ones."""
-    return _guide(hp)
+# The failed-trials guide's grid: 12 trials, 5 of them over 1200 parameters (0007, 0008, 0009, 0010, 0011).
+guide_value_error = guide_grid(ValueError, run_eagerly=True)
+guide_failed_trial = guide_grid(kt.errors.FailedTrialError, run_eagerly=True)
+guide_fatal = guide_grid(kt.errors.FatalError, run_eagerly=True)
+guide_plain = guide_grid(None, run_eagerly=True)  # no error of its own: KerasTuner's max_model_size refuses the big ones
 
 
 class NaNInLoss(layers.Layer):

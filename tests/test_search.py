@@ -16,13 +16,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
-from keras import layers
 
 from conftest import HYPERMODELS, run_preflight
+from hypermodels.guide import guide_grid
 from pytest_hypermodel.policy import Policy
 from pytest_hypermodel.search import PolicyHyperModel
 
@@ -39,22 +38,9 @@ def frozen_heap():
     gc.unfreeze()
 
 
-def guide_grid(builds: Counter, error: type[Exception] = ValueError):
-    """The failed-trials guide's grid: 20 inputs -> units_1 -> units_2 -> 1, too large above 1200 params."""
-
-    def build_model(hp):
-        units_1 = hp.Int("units_1", min_value=10, max_value=40, step=10)
-        units_2 = hp.Int("units_2", min_value=10, max_value=30, step=10)
-        builds[units_1, units_2] += 1
-        model = keras.Sequential(
-            [keras.Input(shape=(20,)), layers.Dense(units_1), layers.Dense(units_2), layers.Dense(1)]
-        )
-        if model.count_params() > 1200:
-            raise error(f"Model too large! It contains {model.count_params()} params.")
-        model.compile(loss="mse", run_eagerly=True)  # eager: no per-model tracing, the test stays fast
-        return model
-
-    return build_model
+def guide(builds: Counter, error: type[Exception] = ValueError):
+    """The failed-trials guide's grid, counting builds; eager: no per-model tracing, the test stays fast."""
+    return guide_grid(error, builds, run_eagerly=True)
 
 
 GRID = [(u1, u2) for u1 in (10, 20, 30, 40) for u2 in (10, 20, 30)]  # GridSearch's order
@@ -72,17 +58,17 @@ def _statuses(tuner) -> Counter:
 
 def test_tuner_gets_the_policy_arguments(tmp_path):
     policy = Policy(max_retries_per_trial=2, max_consecutive_failed_trials=5, max_model_size=10_000)
-    tuner = policy.tuner(kt.RandomSearch, hypermodel=guide_grid(Counter()), objective="val_loss", max_trials=1,
+    tuner = policy.tuner(kt.RandomSearch, hypermodel=guide(Counter()), objective="val_loss", max_trials=1,
                          directory=tmp_path, project_name="args")
     assert isinstance(tuner.hypermodel, PolicyHyperModel)
     assert tuner.oracle.max_retries_per_trial == 2
     assert tuner.oracle.max_consecutive_failed_trials == 5
     assert tuner.max_model_size == 10_000
     with pytest.raises(ValueError, match="set these on the Policy"):
-        policy.tuner(kt.RandomSearch, hypermodel=guide_grid(Counter()), objective="val_loss",
+        policy.tuner(kt.RandomSearch, hypermodel=guide(Counter()), objective="val_loss",
                      max_retries_per_trial=0, directory=tmp_path, project_name="conflict")
     # The same value as the policy's is no conflict.
-    policy.tuner(kt.RandomSearch, hypermodel=guide_grid(Counter()), objective="val_loss", max_trials=1,
+    policy.tuner(kt.RandomSearch, hypermodel=guide(Counter()), objective="val_loss", max_trials=1,
                  max_model_size=10_000, directory=tmp_path, project_name="same")
 
 
@@ -127,7 +113,7 @@ def test_mapping(exc, on, expected):
 def test_builds_per_configuration(tmp_path, frozen_heap, on, builds_each):
     builds: Counter = Counter()
     policy = Policy(max_retries_per_trial=3, max_consecutive_failed_trials=8, on=on)
-    tuner = policy.tuner(kt.GridSearch, hypermodel=guide_grid(builds), objective="val_loss", directory=tmp_path)
+    tuner = policy.tuner(kt.GridSearch, hypermodel=guide(builds), objective="val_loss", directory=tmp_path)
     builds.clear()  # the tuner builds the defaults once to find the space
     x, y = _data()
     tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
@@ -139,7 +125,7 @@ def test_builds_per_configuration(tmp_path, frozen_heap, on, builds_each):
 def test_type_error_mapped_to_fatal_stops_the_search(tmp_path, frozen_heap):
     builds: Counter = Counter()
     policy = Policy(max_retries_per_trial=3, max_consecutive_failed_trials=8, on={"TypeError": "fatal"})
-    tuner = policy.tuner(kt.GridSearch, hypermodel=guide_grid(builds, TypeError), objective="val_loss",
+    tuner = policy.tuner(kt.GridSearch, hypermodel=guide(builds, TypeError), objective="val_loss",
                          directory=tmp_path)
     builds.clear()
     x, y = _data()

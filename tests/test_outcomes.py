@@ -79,7 +79,7 @@ def test_outcome_names_are_complete():
     assert outcomes.ALL == ("ok", "failed_trial", "fatal", "error", "nan", "diverged", "oom", "timeout", "crash")
 
 
-@pytest.mark.parametrize("backend", ["jax"])
+@pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_other_backends(hypermodel_dir, monkeypatch, backend):
     monkeypatch.setenv("KERAS_BACKEND", backend)
     result, cases = run_preflight(

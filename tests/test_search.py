@@ -231,29 +231,22 @@ def _free_port() -> int:
 
 def test_distributed_chief_and_two_workers(hypermodel_dir):
     report = hypermodel_dir.path / "preflight.json"
-    result, _ = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-report", str(report))
+    result, _ = run_preflight(hypermodel_dir, "--hypermodel", "distributed.py:rendezvous", "--hypermodel-report",
+                              str(report))
     assert result.ret == 0
-    address = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(_free_port())}
-    args = ("outcomes.py:healthy", "--report", "preflight.json", "--directory", "shared", "--verbose", "0",
+    rendezvous = hypermodel_dir.mkdir("rendezvous")
+    address = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(_free_port()),
+               "HYPERMODEL_RENDEZVOUS": str(rendezvous)}
+    args = ("distributed.py:rendezvous", "--report", "preflight.json", "--directory", "shared", "--verbose", "0",
             "--samples", "8")
     processes: dict[str, subprocess.Popen] = {}
     logs = {name: hypermodel_dir.path / f"{name}.out" for name in ("tuner0", "tuner1", "chief")}
     try:
-        # Workers first, chief once both are waiting on it: a chief that sees every trial end before a
-        # slow worker ever asked for one exits, and leaves that worker waiting (KerasTuner's oracle_chief).
-        for name in ("tuner0", "tuner1"):
+        for name in ("chief", "tuner0", "tuner1"):
             with logs[name].open("w") as stdout:
                 processes[name] = _cli(hypermodel_dir.path, *args, env=_env(KERASTUNER_TUNER_ID=name, **address),
                                        stdout=stdout)
-        deadline = time.monotonic() + CLI_TIMEOUT
-        while not all("searching with the oracle" in logs[n].read_text() for n in ("tuner0", "tuner1")):
-            assert all(p.poll() is None for p in processes.values()), {n: p.stderr.read() for n, p in processes.items()}
-            assert time.monotonic() < deadline, "the workers did not start"
-            time.sleep(0.2)
-        with logs["chief"].open("w") as stdout:
-            processes["chief"] = _cli(hypermodel_dir.path, *args, env=_env(KERASTUNER_TUNER_ID="chief", **address),
-                                      stdout=stdout)
-        runs = _finish(processes, timeout=max(1.0, deadline - time.monotonic()))
+        runs = _finish(processes)
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -265,7 +258,8 @@ def test_distributed_chief_and_two_workers(hypermodel_dir):
     assert "2 trials: 2 COMPLETED" in logs["chief"].read_text()
     for name in ("tuner0", "tuner1"):
         assert f"{name}: done" in logs[name].read_text()
-    trials = sorted((hypermodel_dir.path / "shared" / "healthy").glob("trial_*/trial.json"))
+    assert sorted(os.listdir(rendezvous)) == ["tuner0", "tuner1"]  # each worker ran a trial
+    trials = sorted((hypermodel_dir.path / "shared" / "rendezvous").glob("trial_*/trial.json"))
     statuses = {json.loads(p.read_text())["hyperparameters"]["values"]["size"]: json.loads(p.read_text())["status"]
                 for p in trials}
     assert statuses == {1: "COMPLETED", 2: "COMPLETED"}

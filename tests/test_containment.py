@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -105,6 +108,53 @@ def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
     for pid in {c.properties["pid"] for c in cases.values()}:
         assert builds.count(pid) == sum(c.properties["pid"] == pid for c in cases.values())
     assert len(builds) > len(cases)
+
+
+def test_a_worker_on_another_machine_keeps_its_own_devices_and_pools(hypermodel_dir, monkeypatch):
+    """xdist's remote execution on loopback: a socket gateway is what `--tx ssh=...` is to the plugin (not popen)."""
+    hypermodel_dir.makeconftest(
+        textwrap.dedent(
+            """
+            import os
+            import pytest
+
+            @pytest.fixture
+            def hypermodel_data(request):
+                for name in ("PYTEST_XDIST_WORKER", "CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS"):
+                    request.node.user_properties.append((name, str(os.environ.get(name))))
+                return None
+            """
+        )
+    )
+    for name in ("CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    # The "other machine" has no GPU; this one claims GPU 5 (a fake id: the backend finds no GPU there).
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"],
+                              cwd=hypermodel_dir.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
+    try:
+        assert "Entering Accept loop" in server.stdout.readline()  # it listens: xdist can connect
+        result, cases = run_preflight(
+            hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel", "outcomes.py:nan_loss", "--dist", "load",
+            "--tx", f"socket=127.0.0.1:{port}//chdir={hypermodel_dir.path}", "--tx", "popen",
+        )
+    finally:
+        server.kill()
+        server.wait()
+    assert {name: c.properties["outcome"] for name, c in cases.items()} == {
+        "healthy[defaults]": "ok", "healthy[size=2]": "ok", "nan_loss[defaults]": "ok", "nan_loss[size=2]": "nan",
+    }
+    by_worker = {c.properties["PYTEST_XDIST_WORKER"]: c.properties for c in cases.values()}
+    # gw0, the remote one: no GPU of the controller's, its own thread pools; gw1, on this machine: GPU 5, its share.
+    assert by_worker == {
+        "gw0": {**by_worker["gw0"], "CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": "None"},
+        "gw1": {**by_worker["gw1"], "CUDA_VISIBLE_DEVICES": "5",
+                "TF_NUM_INTRAOP_THREADS": str(devices.threads_per_worker(1))},
+    }
+    result.stdout.fnmatch_lines(["*1 failed, 3 passed*"])
 
 
 def test_threads_per_worker_share_the_cores(monkeypatch):

@@ -175,9 +175,16 @@ def receive(data: bytes, rootpath: Path, conftest) -> list[Preflight]:
     """A worker's side of :func:`handoff`: only the hypermodels themselves are resolved here."""
     from . import spec as spec_mod
 
+    try:
+        handed = pickle.loads(data)
+    except Exception as exc:  # a worker on another host running another version of this plugin
+        raise spec_mod.SpecError(
+            f"this xdist worker cannot read the controller's plan ({type(exc).__name__}: {exc}): install the same "
+            "pytest-hypermodel version on every host"
+        ) from None
     return [
         Preflight(spec_mod.resolve(spec, rootpath, conftest), space, plan, trials)
-        for spec, space, plan, trials in pickle.loads(data)
+        for spec, space, plan, trials in handed
     ]
 
 

@@ -156,8 +156,9 @@ def _released_gradient_entries() -> Iterator[None]:
 
     Keras's optimizer sums gradients through a ``tf.custom_gradient``; TensorFlow registers
     one entry per traced train step and never removes it, and the entry's closure keeps the
-    whole FuncGraph alive: about 2.8 MiB a case (tensorflow#97697). Nothing looks an entry up
-    once its step is traced, and a retrace registers a new one.
+    whole FuncGraph alive: about 2.8 MiB a case (tensorflow#97697). The entry's gradient is
+    never taken (nothing differentiates through the optimizer's update), and a retrace
+    registers a new one.
     """
     registry = gradient_registry()
     if registry is None:

@@ -229,3 +229,10 @@ def test_cases_leave_no_traced_step_behind():
         assert result.outcome == "ok" and result.fitted
     assert set(registry) == entries
     assert live_graphs() <= graphs
+
+
+def test_a_plan_a_worker_cannot_read_is_one_clear_error(tmp_path):
+    from pytest_hypermodel import collect, spec
+
+    with pytest.raises(spec.SpecError, match="install the same pytest-hypermodel version on every host"):
+        collect.receive(b"not a pickle", tmp_path, None)

@@ -43,42 +43,32 @@ def grid200(hp):
     return _compile(model, optimizer, 1e-3)
 
 
-def dense6(hp):
-    """6 two-level hyperparameters: a grid of 64 cases."""
+def _two_layers(hp, small: int, large: int, features: int):
+    """6 two-level hyperparameters (two layer widths, small or large, and four more): a grid of 64 cases."""
     import keras
     from keras import layers
 
-    units_1 = hp.Int("units_1", 4, 16, step=12)
-    units_2 = hp.Int("units_2", 4, 16, step=12)
+    units_1 = hp.Int("units_1", small, large, step=large - small)
+    units_2 = hp.Int("units_2", small, large, step=large - small)
     activation = hp.Choice("activation", ["relu", "tanh"])
     dropout = hp.Boolean("dropout")
     learning_rate = hp.Float("learning_rate", 1e-3, 1e-2, sampling="log")
     optimizer = hp.Choice("optimizer", ["adam", "sgd"])
 
-    model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(units_1, activation=activation)])
+    model = keras.Sequential([keras.Input(shape=(features,)), layers.Dense(units_1, activation=activation)])
     if dropout:
         model.add(layers.Dropout(0.25))
     model.add(layers.Dense(units_2, activation=activation))
     model.add(layers.Dense(1))
     return _compile(model, optimizer, learning_rate)
+
+
+def dense6(hp):
+    """6 two-level hyperparameters: a grid of 64 cases."""
+    return _two_layers(hp, 4, 16, features=8)
 
 
 def wide6(hp):
     """dense6 with wide layers (256 or 1024 units): with --hypermodel-samples 1024 the fit is compute-bound,
     so TensorFlow's intra-op thread pool matters (xdist_scaling.py --spec ...:wide6 --samples 1024)."""
-    import keras
-    from keras import layers
-
-    units_1 = hp.Int("units_1", 256, 1024, step=768)
-    units_2 = hp.Int("units_2", 256, 1024, step=768)
-    activation = hp.Choice("activation", ["relu", "tanh"])
-    dropout = hp.Boolean("dropout")
-    learning_rate = hp.Float("learning_rate", 1e-3, 1e-2, sampling="log")
-    optimizer = hp.Choice("optimizer", ["adam", "sgd"])
-
-    model = keras.Sequential([keras.Input(shape=(64,)), layers.Dense(units_1, activation=activation)])
-    if dropout:
-        model.add(layers.Dropout(0.25))
-    model.add(layers.Dense(units_2, activation=activation))
-    model.add(layers.Dense(1))
-    return _compile(model, optimizer, learning_rate)
+    return _two_layers(hp, 256, 1024, features=64)

@@ -73,23 +73,28 @@ def test_detect_reads_cuda_visible_devices(monkeypatch):
     assert devices.detect() == []
 
 
-def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
-    """Each worker gets its device and its share of the cores, and the controller's plan: no worker re-discovers."""
-    hypermodel_dir.makeconftest(
+def _record_environment(pytester: pytest.Pytester, *names: str) -> None:
+    """A conftest whose hypermodel_data records, on each case, the process id and these variables as it saw them."""
+    pytester.makeconftest(
         textwrap.dedent(
-            """
+            f"""
             import os
             import pytest
 
             @pytest.fixture
             def hypermodel_data(request):
-                for name in ("CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
-                    request.node.user_properties.append((name, os.environ.get(name)))
+                for name in {names!r}:
+                    request.node.user_properties.append((name, str(os.environ.get(name))))
                 request.node.user_properties.append(("pid", str(os.getpid())))
                 return None
             """
         )
     )
+
+
+def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
+    """Each worker gets its device and its share of the cores, and the controller's plan: no worker re-discovers."""
+    _record_environment(hypermodel_dir, "CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")
     log = hypermodel_dir.path / "builds.log"
     monkeypatch.setenv("HYPERMODEL_BUILD_LOG", str(log))
     for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
@@ -113,20 +118,7 @@ def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
 
 def test_a_worker_on_another_machine_keeps_its_own_devices_and_pools(hypermodel_dir, monkeypatch):
     """xdist's remote execution on loopback: a socket gateway is what `--tx ssh=...` is to the plugin (not popen)."""
-    hypermodel_dir.makeconftest(
-        textwrap.dedent(
-            """
-            import os
-            import pytest
-
-            @pytest.fixture
-            def hypermodel_data(request):
-                for name in ("PYTEST_XDIST_WORKER", "CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS"):
-                    request.node.user_properties.append((name, str(os.environ.get(name))))
-                return None
-            """
-        )
-    )
+    _record_environment(hypermodel_dir, "PYTEST_XDIST_WORKER", "CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS")
     for name in ("CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS"):
         monkeypatch.delenv(name, raising=False)
     # The "other machine" has no GPU; this one claims GPU 5 (a fake id: the backend finds no GPU there).

@@ -57,7 +57,6 @@ CHECKPOINTS = (1, 10, 50, 100, 200)
 #: Growth per case (KiB) under which memory counts as flat: 190 cases at this
 #: rate add under 10 MiB, the noise of malloc arenas and TensorFlow's caches.
 FLAT_KIB_PER_CASE = 50.0
-REGISTRY_PREFIX = "CustomGradient-"
 
 
 def rss_kib() -> int:
@@ -106,8 +105,10 @@ def census() -> str:
             models += 1
         elif isinstance(obj, graph_type):
             graphs += 1
-    entries = sum(1 for name in custom_gradients() if name.startswith(REGISTRY_PREFIX))
-    return f"models {models:>3}  FuncGraphs {graphs:>4}  {REGISTRY_PREFIX}* {entries:>3}"
+    from pytest_hypermodel.probe import CUSTOM_GRADIENT_PREFIX
+
+    entries = sum(1 for name in custom_gradients() if name.startswith(CUSTOM_GRADIENT_PREFIX))
+    return f"models {models:>3}  FuncGraphs {graphs:>4}  {CUSTOM_GRADIENT_PREFIX}* {entries:>3}"
 
 
 def summarize(samples: list[int], title: str, notes: dict[int, str] | None = None) -> bool:
@@ -252,7 +253,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=200, help="cases to probe in-process, cycling the plan (default 200)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per case (default: the plugin's 3)")
     parser.add_argument("--without-release", action="store_true",
-                        help=f"keep the {REGISTRY_PREFIX}* gradient-registry entries each case adds, and skip gc.freeze()")
+                        help="keep the CustomGradient-* gradient-registry entries each case adds, and skip gc.freeze()")
     parser.add_argument("--no-census", action="store_true", help="in-process: skip counting live objects")
     args = parser.parse_args()
     if args.pytest:

@@ -215,10 +215,10 @@ def run_once(workers: int, default_pools: bool) -> dict:
     }
 
 
-def startup_seconds(default_pools: bool) -> tuple[float, float]:
+def startup_seconds() -> tuple[float, float]:
     """(import keras + tensorflow, pytest start-up + import + discovery + plan without fitting), in seconds."""
     with tempfile.TemporaryDirectory(prefix="hypermodel-xdist-") as name:
-        env = environment(Path(name), default_pools)
+        env = environment(Path(name), default_pools=False)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import keras, tensorflow"], cwd=ROOT, env=env,
                        capture_output=True, check=True)
@@ -261,7 +261,7 @@ def main() -> int:
     alone, pair, ceiling = scaling_ceiling()
     print(f"CPU check: other processes use {load:.2f} cores; a CPU loop takes {alone:.2f} s alone, {pair:.2f} s "
           f"with two at once: 2-process speedup ceiling {ceiling:.2f} (2.00 on two idle cores)")
-    imported, planned = startup_seconds(False)
+    imported, planned = startup_seconds()
     print(f"start-up: import keras+tensorflow {imported:.1f} s; "
           f"pytest --hypermodel-plan (start-up, import, discovery, plan; no fit) {planned:.1f} s")
 

@@ -71,30 +71,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import_search():
-    """Import the search (and so TensorFlow) with its start-up lines on fd 2 held back.
+    """Import the search (and so TensorFlow) with its start-up lines held back: they would bury the one
+    line a refusal prints."""
+    from .devices import stderr_held_back
 
-    TensorFlow 2.21 writes INFO lines to stderr while it loads, before
-    TF_CPP_MIN_LOG_LEVEL takes effect; they would bury the one line a refusal
-    prints. They are replayed if the import fails.
-    """
-    import tempfile
-
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
-            from . import search
-        except BaseException:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+    with stderr_held_back():
+        from . import search
     return search
 
 

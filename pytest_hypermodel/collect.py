@@ -41,6 +41,8 @@ class CaseRef:
 CASE_KEY = pytest.StashKey[CaseRef]()
 SETTINGS_KEY = pytest.StashKey[probe.Settings]()
 ISOLATE_KEY = pytest.StashKey[bool]()
+#: Where relative SPEC paths start: the ini file's directory for SPECs written there, else None (the cwd).
+BASE_KEY = pytest.StashKey["Path | None"]()
 
 
 class CaseFailure(Exception):
@@ -68,7 +70,7 @@ class CaseItem(pytest.Function):
             conftest = self.config.rootpath / "conftest.py"
             result = probe.run_isolated(
                 pre.target.spec, self.config.rootpath, conftest if conftest.is_file() else None, pre.space, case,
-                policy, settings, data,
+                policy, settings, data, base=self.config.stash[BASE_KEY],
             )
         else:
             result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
@@ -106,10 +108,31 @@ class HypermodelFile(pytest.File):
         for pre in self.preflights:
             for case in pre.plan:
                 item = CaseItem.from_parent(
-                    self, name=f"{pre.target.name}[{case.id}]", callobj=run_case, originalname=pre.target.name
+                    self, name=case_name(pre, case), callobj=run_case, callspec=case_callspec(case.id),
+                    originalname=pre.target.name, keywords={case.id: True},
                 )
                 item.stash[CASE_KEY] = CaseRef(pre, case)
+                item.extra_keyword_matches.add(case.kind)  # -k corner, -k "not extreme"
                 yield item
+
+
+def case_callspec(case_id: str):
+    """A callspec holding just the case id, as ``metafunc.parametrize`` would make for one parameter set.
+
+    pytest 9.2 builds a Function's node id from ``originalname`` and its callspec's id (the structured
+    id that ``--lf`` and the terminal match on); pytest 8 from the name. With both, every pytest from
+    8.1 on gives ``path::build_model[case-id]``. pytest 9.2 renamed the class, with the same fields.
+    """
+    try:
+        from _pytest.python import CallSpec
+    except ImportError:  # pytest < 9.2
+        from _pytest.python import CallSpec2 as CallSpec
+    return CallSpec(_idlist=[case_id])
+
+
+def case_name(pre: Preflight, case: Case) -> str:
+    """``build_model[units=8-lr=0.1]``: the item's name, and its node id after ``path::``."""
+    return f"{pre.target.name}[{case.id}]"
 
 
 def file_nodes(session: pytest.Session, preflights: list[Preflight]) -> list[HypermodelFile]:
@@ -140,14 +163,17 @@ class PlanOptions:
     max_trials: int | None = None
 
 
-def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions) -> list[Preflight]:
-    """Resolve, discover and plan every SPEC; raises SpecError, SpaceError or PlanError on bad input."""
+def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions, base: Path | None = None) -> list[Preflight]:
+    """Resolve, discover and plan every SPEC; raises SpecError, SpaceError or PlanError on bad input.
+
+    ``base``: the directory relative SPEC paths start from (the ini file's, for SPECs written there).
+    """
     from . import space as space_mod
     from . import spec as spec_mod
 
     preflights = []
     for spec in specs:
-        target = spec_mod.resolve(spec, rootpath, conftest)
+        target = spec_mod.resolve(spec, rootpath, conftest, base)
         try:
             space = space_mod.discover(target.hypermodel)
             trials = None
@@ -171,7 +197,7 @@ def handoff(preflights: list[Preflight]) -> bytes:
     return pickle.dumps([(pre.target.spec, pre.space, pre.plan, pre.trials) for pre in preflights])
 
 
-def receive(data: bytes, rootpath: Path, conftest) -> list[Preflight]:
+def receive(data: bytes, rootpath: Path, conftest, base: Path | None = None) -> list[Preflight]:
     """A worker's side of :func:`handoff`: only the hypermodels themselves are resolved here."""
     from . import spec as spec_mod
 
@@ -183,13 +209,13 @@ def receive(data: bytes, rootpath: Path, conftest) -> list[Preflight]:
             "pytest-hypermodel version on every host"
         ) from None
     return [
-        Preflight(spec_mod.resolve(spec, rootpath, conftest), space, plan, trials)
+        Preflight(spec_mod.resolve(spec, rootpath, conftest, base), space, plan, trials)
         for spec, space, plan, trials in handed
     ]
 
 
 def plan_lines(preflights: list[Preflight]) -> list[str]:
-    """The readable plan that --hypermodel-plan prints."""
+    """The readable plan that --hypermodel-plan prints above the cases it lists (``-k extreme`` selects a kind)."""
     lines = []
     for pre in preflights:
         plan = pre.plan
@@ -200,8 +226,6 @@ def plan_lines(preflights: list[Preflight]) -> list[str]:
         )
         if plan.dropped:
             lines.append(f"  capped at {plan.max_cases}: {plan.planned} planned, {plan.dropped} dropped")
-        for case in plan:
-            lines.append(f"  {case.kind:<8} {pre.target.name}[{case.id}]")
     return lines
 
 
@@ -212,7 +236,7 @@ def find_case(preflights: list[Preflight], rootpath: Path, nodeid: str) -> tuple
         if (rootpath / path).resolve() != pre.target.path:
             continue
         for case in pre.plan:
-            if name == f"{pre.target.name}[{case.id}]":
+            if name == case_name(pre, case):
                 return pre, case
     return None
 

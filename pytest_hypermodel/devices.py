@@ -8,9 +8,13 @@ controller through ``workerinput``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+from typing import Iterator
 
 AUTO = "auto"
 CPU = "cpu"
@@ -101,6 +105,43 @@ def pin(device: str, threads: int | None = None) -> None:
     for name, value in environment(device, threads).items():
         if name == "CUDA_VISIBLE_DEVICES" or name not in os.environ:
             os.environ[name] = value
+
+
+@contextlib.contextmanager
+def stderr_held_back() -> Iterator[None]:
+    """Hold file descriptor 2 back while a backend loads; replay what it wrote if the block raises.
+
+    TensorFlow 2.21 writes absl INFO lines (oneDNN, CUDA drivers, cuInit) while it loads, before
+    TF_CPP_MIN_LOG_LEVEL takes effect, and they would bury the report. Whether pytest's capture
+    happened to be on at that moment (it is while conftest.py files load) must not decide it.
+    """
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def load_backend() -> None:
+    """Import Keras and its backend quietly, devices probed (after :func:`pin`, which sets the log levels)."""
+    with stderr_held_back():  # cheap once loaded: both steps are cached
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # the cuInit line, on machines without a GPU
 
 
 def backend_name() -> str:

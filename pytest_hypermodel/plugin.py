@@ -72,7 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(MAX_CASES_OPTION, dest="hypermodel_max_cases", type=int, metavar="N",
                     help="cap on the cases of one hypermodel; the cap and what it drops are reported (default: 256)")
     group.addoption(PLAN_OPTION, dest="hypermodel_plan", action="store_true", default=None,
-                    help="print the planned cases of each hypermodel and exit without fitting anything")
+                    help="print the plan of each hypermodel and list its cases, as --collect-only does, without fitting "
+                    "anything")
     group.addoption(EPOCHS_OPTION, dest="hypermodel_epochs", type=int, metavar="N",
                     help="epochs of the short fit of each case (default: 3)")
     group.addoption(SAMPLES_OPTION, dest="hypermodel_samples", type=int, metavar="N",
@@ -210,7 +211,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "the test body runs. expect=[pytest_hypermodel.expect(when=lambda v: ..., raises=FailedTrialError)] "
         "declares the cases that must fail; policy=pytest_hypermodel.Policy(...) overrides hypermodel_policy.",
     )
-    specs = list(config.getoption("hypermodel") or []) or list(config.getini("hypermodel"))
+    specs = list(config.getoption("hypermodel") or [])
+    # SPECs from the ini file are relative to its directory, as pytest's own ini paths are.
+    base = None
+    if not specs:
+        specs = list(config.getini("hypermodel"))
+        base = config.inipath.parent if config.inipath else None
     if not specs:
         return
     policy_from_config(config)  # bad policy settings are usage errors before anything runs
@@ -218,7 +224,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --hypermodel SPEC` alone runs the preflight, not the whole test suite.
         config.args = []
-    config.pluginmanager.register(PreflightPlugin(specs), "hypermodel-preflight")
+    if _setting(config, "hypermodel_plan"):
+        # The plan is a collection: print it and list the cases as --collect-only does, fit nothing.
+        config.option.collectonly = True
+    config.pluginmanager.register(PreflightPlugin(specs, base), "hypermodel-preflight")
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(PreflightReporter(config), "hypermodel-reporter")
 
@@ -252,6 +261,7 @@ def hypermodel_case(request: pytest.FixtureRequest, hypermodel_data: Any, hyperm
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if CASE_FIXTURE in metafunc.fixturenames:
+        devices_mod.load_backend()
         from . import marker
 
         marker.parametrize(metafunc)
@@ -269,12 +279,14 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 class PreflightPlugin:
     """Resolves the SPECs, discovers their spaces and adds their cases to the collection."""
 
-    def __init__(self, specs: list[str]) -> None:
+    def __init__(self, specs: list[str], base: Path | None) -> None:
         self.specs = specs
+        self.base = base
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Before xdist starts workers: bad input stops the run here, once, with exit code 4.
+        devices_mod.load_backend()
         from . import collect, plan, probe, space, spec
 
         config = session.config
@@ -294,6 +306,7 @@ class PreflightPlugin:
             max_trials=_int_setting(config, "hypermodel_max_trials", 1),
         )
         config.stash[collect.ISOLATE_KEY] = bool(_setting(config, "hypermodel_isolate"))
+        config.stash[collect.BASE_KEY] = self.base
         config.stash[collect.SETTINGS_KEY] = probe.Settings(
             epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
             samples=_int_setting(config, "hypermodel_samples", 1) or 32,
@@ -303,17 +316,20 @@ class PreflightPlugin:
         handed = getattr(config, "workerinput", {}).get(WORKER_PLANS)
         try:
             if handed:  # an xdist worker: the controller already discovered and planned
-                preflights = collect.receive(handed, config.rootpath, conftest)
+                preflights = collect.receive(handed, config.rootpath, conftest, self.base)
             else:
-                preflights = collect.prepare(self.specs, config.rootpath, conftest, options)
+                preflights = collect.prepare(self.specs, config.rootpath, conftest, options, self.base)
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[PREFLIGHTS_KEY] = preflights
-        if _setting(config, "hypermodel_plan"):
-            writer = config.get_terminal_writer()
-            for line in collect.plan_lines(preflights):
-                writer.line(line)
-            pytest.exit("--hypermodel-plan: nothing was fitted", returncode=pytest.ExitCode.OK)
+
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
+        """Under --hypermodel-plan, what each hypermodel's plan holds, above the listed cases."""
+        if not _setting(config, "hypermodel_plan"):
+            return []
+        from . import collect
+
+        return collect.plan_lines(config.stash.get(PREFLIGHTS_KEY, []))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector):

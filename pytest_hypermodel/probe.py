@@ -250,25 +250,25 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
 
 
 def _child(conn, spec: str, rootpath: str, conftest: str | None, space: SearchSpace, case: Case,
-           policy: Policy, settings: Settings, provided_data: Any) -> None:
+           policy: Policy, settings: Settings, provided_data: Any, base: str | None) -> None:
     """Entry point of the child process of an isolated probe."""
     from . import spec as spec_mod
 
     module = spec_mod._import_file(Path(conftest), Path(rootpath), spec) if conftest else None
-    target = spec_mod.resolve(spec, Path(rootpath), module)
+    target = spec_mod.resolve(spec, Path(rootpath), module, Path(base) if base else None)
     conn.send(run(target.hypermodel, space, case, policy, settings, provided_data).to_dict())
     conn.close()
 
 
 def run_isolated(spec: str, rootpath: Path, conftest: Path | None, space: SearchSpace, case: Case,
-                 policy: Policy, settings: Settings, provided_data: Any = None) -> Result:
+                 policy: Policy, settings: Settings, provided_data: Any = None, base: Path | None = None) -> Result:
     """Probe in a child process: a crash (abort, segfault, the OOM killer) or a hang is this case's result."""
     context = multiprocessing.get_context("spawn")  # fork after a backend started its threads is unsafe
     receive, send = context.Pipe(duplex=False)
     process = context.Process(
         target=_child,
         args=(send, spec, str(rootpath), str(conftest) if conftest else None, space, case, policy, settings,
-              provided_data),
+              provided_data, str(base) if base else None),
         daemon=True,
     )
     started = time.perf_counter()

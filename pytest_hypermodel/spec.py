@@ -41,9 +41,10 @@ def _module_name_for(path: Path, rootpath: Path) -> str:
     return ".".join(parts) if parts else path.stem
 
 
-def _import_file(path: Path, rootpath: Path, spec: str) -> ModuleType:
+def _import_file(path: Path, rootpath: Path, spec: str, base: Path | None = None) -> ModuleType:
     if not path.is_file():
-        raise SpecError(f"--hypermodel {spec}: no file {path}; give a path relative to {Path.cwd()} or the rootdir")
+        where = base or Path.cwd()
+        raise SpecError(f"--hypermodel {spec}: no file {path}; give a path relative to {where} or the rootdir")
     name = _module_name_for(path, rootpath)
     existing = sys.modules.get(name)
     if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path:
@@ -63,9 +64,10 @@ def _import_file(path: Path, rootpath: Path, spec: str) -> ModuleType:
     return module
 
 
-def _import_module(module_name: str, rootpath: Path, spec: str) -> ModuleType:
-    if str(rootpath) not in sys.path:
-        sys.path.insert(0, str(rootpath))
+def _import_module(module_name: str, rootpath: Path, spec: str, base: Path | None = None) -> ModuleType:
+    for directory in dict.fromkeys(d for d in (rootpath, base) if d is not None):
+        if str(directory) not in sys.path:
+            sys.path.insert(0, str(directory))
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -128,8 +130,13 @@ def as_hypermodel(obj: Any, spec: str) -> Any:
     return DefaultHyperModel(obj)
 
 
-def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None) -> Target:
-    """Import what ``spec`` names and wrap it as a HyperModel; SpecError on any problem."""
+def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base: Path | None = None) -> Target:
+    """Import what ``spec`` names and wrap it as a HyperModel; SpecError on any problem.
+
+    A relative path is taken from ``base`` (the ini file's directory, for a SPEC written there, as pytest
+    does for its own paths), else from the working directory, then from the rootdir.
+    """
+    start = base or Path.cwd()
     spec = spec.strip()
     if not spec:
         raise SpecError("--hypermodel needs a SPEC: path/to/file.py:name, package.module:name, or a name in conftest.py")
@@ -139,8 +146,8 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None) -> Ta
     if location.endswith(".py") and not name:
         raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function, e.g. {spec}:build_model")
     if not sep and (name.endswith(".py") or "/" in name):
-        path = (Path.cwd() / name).resolve()
-        module = _import_file(path, rootpath, spec) if path.is_file() else None
+        path = (start / name).resolve()
+        module = _import_file(path, rootpath, spec, base) if path.is_file() else None
         found = _candidates(module) if module else ""
         raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function{found}")
     if not name.isidentifier():
@@ -154,12 +161,12 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None) -> Ta
         module, path = conftest, Path(conftest.__file__).resolve()
     elif location.endswith(".py") or "/" in location or "\\" in location:
         path = Path(location)
-        path = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        path = (path if path.is_absolute() else start / path).resolve()
         if not path.is_file() and (rootpath / location).is_file():
             path = (rootpath / location).resolve()
-        module = _import_file(path, rootpath, spec)
+        module = _import_file(path, rootpath, spec, base)
     else:
-        module = _import_module(location, rootpath, spec)
+        module = _import_module(location, rootpath, spec, base)
         path = Path(module.__file__ or location).resolve()
     if not hasattr(module, name):
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -156,17 +157,20 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
             """
         )
     )
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan")
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan", "-q")
     assert result.ret == 0
+    # The plan, then the cases listed as --collect-only lists them, and its closing line: nothing was fitted.
     result.stdout.fnmatch_lines([
         "guide.py:build: 2 hyperparameters (3 builds to discover), strategies extremes,corners, strength 2: "
         "4 cases (1 default, 2 extreme, 1 corner)",
-        "  default  build[[]defaults[]]",
-        "  extreme  build[[]units_1=40[]]",
-        "  extreme  build[[]units_2=30[]]",
-        "  corner   build[[]units_1=40-units_2=30[]]",
+        "guide.py::build[[]defaults[]]",
+        "guide.py::build[[]units_1=40[]]",
+        "guide.py::build[[]units_2=30[]]",
+        "guide.py::build[[]units_1=40-units_2=30[]]",
+        "4 tests collected in *",
     ])
     assert "passed" not in result.stdout.str()
+    assert "!!!" not in result.stdout.str() and "Exit" not in result.stdout.str()
     result = hypermodel_dir.runpytest_subprocess(
         HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan", "--hypermodel-max-cases", "3",
     )
@@ -174,6 +178,66 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
         "*strategies extremes,corners, strength 2: 3 cases (1 default, 2 extreme)",
         "  capped at 3: 4 planned, 1 dropped",
     ])
+    # The kind of a case is a keyword: -k picks the corners.
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:build", "--collect-only", "-q", "-k", "corner")
+    result.stdout.fnmatch_lines(["guide.py::build[[]units_1=40-units_2=30[]]", "1/4 tests collected (3 deselected)*"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_every_case_has_its_own_node_id(hypermodel_dir, workers):
+    """pytest 9.2 builds a Function's node id from originalname + callspec: cases once collapsed onto one id."""
+    expected = ["failed_trial[defaults]", "failed_trial[units_1=40]", "failed_trial[units_2=30]",
+                "failed_trial[units_1=40-units_2=30]"]
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:failed_trial", "--collect-only", "-q")
+    assert [line for line in result.outlines if line.startswith("guide.py::")] == [f"guide.py::{n}" for n in expected]
+    report = hypermodel_dir.path / "preflight.json"
+    xml = hypermodel_dir.path / "ids.xml"
+    result = hypermodel_dir.runpytest_subprocess(
+        "-p", "no:cacheprovider", HYPERMODEL_OPTION, "guide.py:failed_trial", REPORT_OPTION, str(report),
+        f"--junitxml={xml}", "-rA", "--hypermodel-max-abort-risk", "1", *workers,
+    )
+    result.assert_outcomes(passed=2, xfailed=2)
+    # JUnit: one testcase per case, each under its own name (a dict would hide duplicates: count a list).
+    names = [node.get("name") for node in ET.parse(xml).getroot().iter("testcase")]
+    assert sorted(names) == sorted(expected)
+    # The short summary and the progress name every case.
+    summary = [line.split(" - ")[0] for line in result.outlines if line.startswith(("PASSED ", "XFAIL "))]
+    assert sorted(summary) == sorted([f"PASSED guide.py::{n}" for n in expected[::2]]
+                                     + [f"XFAIL guide.py::{n}" for n in expected[1::2]])
+    result.stdout.fnmatch_lines(["*[[]100%[]]"])
+    # JSON: every case, so the preflight is complete and green, which is what the gated search asks for.
+    data = json.loads(report.read_text())
+    assert sorted(e["nodeid"] for e in data["cases"]) == sorted(f"guide.py::{name}" for name in expected)
+    [hypermodel] = data["hypermodels"]
+    assert (hypermodel["cases"], hypermodel["planned"], hypermodel["complete"], hypermodel["green"]) == (4, 4, True, True)
+
+
+def test_last_failed_reruns_only_the_failed_cases(hypermodel_dir):
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:fatal")
+    result.assert_outcomes(passed=1, failed=1)
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:fatal", "--lf", "-rA")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*", "FAILED outcomes.py::fatal[[]size=2[]]*"])
+
+
+def test_ini_specs_are_relative_to_the_ini_file(hypermodel_dir, monkeypatch):
+    """As pytest's own ini paths are: the same project runs from its directory or from above with -c."""
+    project = hypermodel_dir.mkdir("project")
+    (hypermodel_dir.path / "outcomes.py").rename(project / "models.py")
+    (project / "pytest.ini").write_text("[pytest]\nhypermodel =\n    models.py:healthy\n")
+    from_above = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-c", "project/pytest.ini")
+    from_above.assert_outcomes(passed=2)
+    monkeypatch.chdir(project)
+    inside = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider")
+    inside.assert_outcomes(passed=2)
+
+
+def test_backend_start_up_lines_are_held_back(hypermodel_dir):
+    """TensorFlow's absl lines (oneDNN, CUDA drivers, cuInit) come before its log level applies."""
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy")
+    result.assert_outcomes(passed=2)
+    output = result.stdout.str() + result.stderr.str()
+    assert "absl::InitializeLog" not in output and "cuInit" not in output and "cuda drivers" not in output
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])

@@ -123,7 +123,10 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     policy = options.policy or default_policy
     built: dict[str, Any] = {}
     config = request.config
-    settings = probe.Settings(epochs=int(config.getini("hypermodel_epochs")), samples=int(config.getini("hypermodel_samples")))
+    from .plugin import probe_settings
+
+    epochs, samples = probe_settings(config)
+    settings = probe.Settings(epochs=epochs, samples=samples)
     result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
                        keep=lambda hp, model: built.update(hp=hp, model=model))
     disposition = policy.disposition(result)

@@ -7,6 +7,11 @@ recognise its out-of-memory error.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from typing import Iterator
+
 OK = "ok"
 FAILED_TRIAL = "failed_trial"
 FATAL = "fatal"
@@ -41,6 +46,35 @@ def _is_keras_tuner(exc: BaseException, name: str) -> bool:
 
 class CaseTimeout(Exception):
     """Raised inside a probe that ran past its time limit."""
+
+
+#: BaseExceptions a build may raise that KerasTuner does not catch (it catches Exception): the search ends.
+UNCAUGHT = ("SystemExit", "KeyboardInterrupt")
+
+
+INTERRUPT_RECEIVED = threading.Event()
+
+
+@contextlib.contextmanager
+def interrupts_told_apart() -> Iterator[None]:
+    """Note a real SIGINT, so a KeyboardInterrupt the build raises itself is told from Ctrl-C (the plugin's
+    SIGTERM handler sets the same flag)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def received(signum, frame):
+        INTERRUPT_RECEIVED.set()
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, received)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def classify(exc: BaseException) -> str:

@@ -9,7 +9,10 @@ command line.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +136,13 @@ def _setting(config: pytest.Config, name: str) -> Any:
     return config.getini(name) if value is None else value
 
 
+def _where(config: pytest.Config, name: str) -> str:
+    """How the user wrote a setting: the flag when given on the command line, else the ini key."""
+    if config.getoption(name) is not None:
+        return "--" + name.replace("_", "-")
+    return f"{name} (ini)"
+
+
 def _int_setting(config: pytest.Config, name: str, minimum: int) -> int | None:
     value = _setting(config, name)
     if value in ("", None):
@@ -140,10 +150,67 @@ def _int_setting(config: pytest.Config, name: str, minimum: int) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise pytest.UsageError(f"{name} = {value!r}: expected an integer") from None
+        raise pytest.UsageError(f"{_where(config, name)} = {value!r}: expected an integer") from None
     if number < minimum:
-        raise pytest.UsageError(f"{name} = {number}: must be at least {minimum}")
+        raise pytest.UsageError(f"{_where(config, name)} = {number}: must be at least {minimum}")
     return number
+
+
+def _float_setting(config: pytest.Config, name: str, low: float, high: float, what: str) -> float | None:
+    """A number within [low, high] (``low`` excluded when it is 0 and ``what`` says "more than 0")."""
+    value = _setting(config, name)
+    if value in ("", None):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    strict = low == 0 and "more than" in what
+    if not math.isfinite(number) or number > high or number < low or (strict and number == 0):
+        raise pytest.UsageError(f"{_where(config, name)} = {value!r}: expected {what}")
+    return number
+
+
+def max_abort_risk(config: pytest.Config) -> float:
+    """The abort probability above which a random-order search's forecast fails the run."""
+    risk = _float_setting(config, "hypermodel_max_abort_risk", 0, 1, "a probability from 0 to 1, e.g. 0.5")
+    return 0.5 if risk is None else risk
+
+
+def probe_settings(config: pytest.Config) -> tuple[int, int]:
+    """Epochs and samples of each case's short fit, from the command line or the ini (the marker reads them too)."""
+    return (_int_setting(config, "hypermodel_epochs", 1) or 3, _int_setting(config, "hypermodel_samples", 1) or 32)
+
+
+def validate(config: pytest.Config) -> None:
+    """Every setting, read once at start-up: a bad value is one usage error before anything runs."""
+    for name, minimum in (("hypermodel_strength", 1), ("hypermodel_levels", 2), ("hypermodel_max_cases", 1),
+                          ("hypermodel_max_trials", 1)):
+        _int_setting(config, name, minimum)
+    levels = _int_setting(config, "hypermodel_levels", 2)
+    if levels not in (None, 2, 3):
+        raise pytest.UsageError(
+            f"{_where(config, 'hypermodel_levels')} = {levels}: use 2 (the extremes) or 3 (with the default)"
+        )
+    probe_settings(config)
+    max_abort_risk(config)
+    policy_from_config(config)
+
+
+def _check_report_path(config: pytest.Config) -> None:
+    """Never overwrite a file that is not a preflight report: it is someone else's."""
+    path = _setting(config, "hypermodel_report")
+    if not path or not Path(path).exists():
+        return
+    try:
+        ours = Path(path).is_file() and {"version", "cases"} <= set(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, TypeError):
+        ours = False
+    if not ours:
+        raise pytest.UsageError(
+            f"{_where(config, 'hypermodel_report')} {path}: that path holds something that is not a preflight report; "
+            "choose another path or remove it"
+        )
 
 
 def parse_size(text: str) -> int:
@@ -158,24 +225,26 @@ def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
     """The policy the ini file and the command line describe."""
     on = {}
     for line in config.getini("hypermodel_on"):
-        name, sep, action = line.partition("=")
-        if not sep or action.strip() not in policy_mod.ACTIONS:
+        name, sep, action = (part.strip() for part in line.partition("="))
+        if not sep or not name.isidentifier() or action not in policy_mod.ACTIONS:
             raise pytest.UsageError(
-                f"hypermodel_on line {line!r}: write NAME=ACTION with ACTION one of {', '.join(policy_mod.ACTIONS)}"
+                f"hypermodel_on line {line!r}: write NAME=ACTION, NAME an exception class or an outcome "
+                f"(nan, diverged, oom, timeout, crash), ACTION one of {', '.join(policy_mod.ACTIONS)}"
             )
-        on[name.strip()] = action.strip()
+        on[name] = action
     budget = _setting(config, "hypermodel_memory_budget")
-    timeout = _setting(config, "hypermodel_timeout")
-    try:
-        timeout = float(timeout) if timeout not in ("", None) else None
-    except ValueError:
-        raise pytest.UsageError(f"hypermodel_timeout = {timeout!r}: expected seconds, e.g. 300") from None
+    timeout = _float_setting(config, "hypermodel_timeout", 0, math.inf, "seconds, more than 0, e.g. 300")
+    memory_budget = parse_size(budget) if budget else None
+    if memory_budget == 0:
+        raise pytest.UsageError(
+            f"{_where(config, 'hypermodel_memory_budget')} = {budget!r}: use a size more than 0, e.g. 2GiB"
+        )
     return policy_mod.Policy(
         timeout=timeout,
         max_retries_per_trial=_int_setting(config, "hypermodel_max_retries_per_trial", 0) or 0,
         max_consecutive_failed_trials=_int_setting(config, "hypermodel_max_consecutive_failed_trials", 1) or 3,
         max_model_size=_int_setting(config, "hypermodel_max_model_size", 1),
-        memory_budget=parse_size(budget) if budget else None,
+        memory_budget=memory_budget,
         on=on,
     )
 
@@ -211,6 +280,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "the test body runs. expect=[pytest_hypermodel.expect(when=lambda v: ..., raises=FailedTrialError)] "
         "declares the cases that must fail; policy=pytest_hypermodel.Policy(...) overrides hypermodel_policy.",
     )
+    validate(config)  # cheap, no imports: a typo in the ini is reported whether or not a hypermodel is in use
     specs = list(config.getoption("hypermodel") or [])
     # SPECs from the ini file are relative to its directory, as pytest's own ini paths are.
     base = None
@@ -219,7 +289,6 @@ def pytest_configure(config: pytest.Config) -> None:
         base = config.inipath.parent if config.inipath else None
     if not specs:
         return
-    policy_from_config(config)  # bad policy settings are usage errors before anything runs
     _pin_device(config)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --hypermodel SPEC` alone runs the preflight, not the whole test suite.
@@ -229,7 +298,27 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.collectonly = True
     config.pluginmanager.register(PreflightPlugin(specs, base), "hypermodel-preflight")
     if not hasattr(config, "workerinput"):
+        _check_report_path(config)
+        _interrupt_on_sigterm()
         config.pluginmanager.register(PreflightReporter(config), "hypermodel-reporter")
+
+
+def _interrupt_on_sigterm() -> None:
+    """A CI runner cancels with SIGTERM: end the session as Ctrl-C does, so JUnit, JSON and forecast are written."""
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return  # someone else's handler: leave it
+
+    def interrupt(signum, frame):
+        from . import outcomes
+
+        outcomes.INTERRUPT_RECEIVED.set()  # a real signal: the case it lands in is not to blame
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise KeyboardInterrupt("SIGTERM")
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        pass
 
 
 @pytest.fixture
@@ -307,10 +396,8 @@ class PreflightPlugin:
         )
         config.stash[collect.ISOLATE_KEY] = bool(_setting(config, "hypermodel_isolate"))
         config.stash[collect.BASE_KEY] = self.base
-        config.stash[collect.SETTINGS_KEY] = probe.Settings(
-            epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
-            samples=_int_setting(config, "hypermodel_samples", 1) or 32,
-        )
+        epochs, samples = probe_settings(config)
+        config.stash[collect.SETTINGS_KEY] = probe.Settings(epochs=epochs, samples=samples)
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
         handed = getattr(config, "workerinput", {}).get(WORKER_PLANS)
@@ -413,7 +500,7 @@ class PreflightReporter:
         if not self.entries:
             return
         config = self.config
-        risk = float(_setting(config, "hypermodel_max_abort_risk"))
+        risk = max_abort_risk(config)
         entries = list(self.entries.values())
         self.forecasts = [
             report_mod.forecast(pre, entries, policy_from_config(config), _setting(config, "hypermodel_tuner"),

@@ -35,6 +35,8 @@ class Disposition:
     runs: int
     #: The failure is one the user declared (FailedTrialError or a policy mapping).
     declared: bool = False
+    #: What stops the search, for STOPS_SEARCH: KerasTuner's FatalError, or an exception it never catches.
+    stopped_by: str = "FatalError"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class Policy:
             raise ValueError(
                 "Policy needs max_retries_per_trial >= 0 and max_consecutive_failed_trials >= 1"
             )
+        for name in ("timeout", "memory_budget", "max_model_size"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"Policy.{name} is {value!r}: use a number more than 0, or None for no limit")
+        for key in self.on:
+            if not isinstance(key, str) or not key.isidentifier():
+                raise ValueError(f"Policy.on key {key!r}: name an exception class or an outcome (nan, oom, ...)")
 
     def to_dict(self) -> dict:
         """Plain builtins, for reports and fingerprints."""
@@ -109,6 +118,9 @@ class Policy:
         if outcome == outcomes.NAN and _objective_finite(result.losses):
             # KerasTuner keeps the best epoch: a finite loss before the NaN completes it.
             return Disposition(COMPLETED, 1)
+        escaped = set(result.exception_bases or ()) & set(outcomes.UNCAUGHT)
+        if escaped:  # KerasTuner catches Exception only: SystemExit or KeyboardInterrupt ends the search
+            return Disposition(STOPS_SEARCH, 1, stopped_by=escaped.pop())
         action = self.action_for(outcome, tuple(result.exception_bases))
         if outcome == outcomes.FATAL or action == FATAL:
             return Disposition(STOPS_SEARCH, 1, declared=action == FATAL)
@@ -123,6 +135,9 @@ class Policy:
         if disposition.name == COMPLETED:
             return "KerasTuner would complete this trial."
         if disposition.name == STOPS_SEARCH:
+            if disposition.stopped_by != "FatalError":
+                return (f"KerasTuner catches only Exception: this {disposition.stopped_by} would end the whole "
+                        "search process here.")
             return "KerasTuner would stop the whole search here (FatalError)."
         if disposition.name == RETRIED_THEN_FAILED:
             return (

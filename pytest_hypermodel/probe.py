@@ -115,7 +115,7 @@ def run(
     policy = policy or Policy()
     settings = settings or Settings()
     _freeze_start_up()
-    with _time_limit(policy.timeout), _released_gradient_entries():
+    with _time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
         return _run(hypermodel, space, case, policy, settings, provided_data, keep)
 
 
@@ -244,6 +244,12 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
             result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
     except Exception as exc:  # every failure of the user's code is a result
         _fail(result, exc)
+    except SystemExit as exc:  # sys.exit() in the build ends this case, not the run
+        _fail(result, exc)
+    except KeyboardInterrupt as exc:
+        if outcomes.INTERRUPT_RECEIVED.is_set():  # a real Ctrl-C: stop the run
+            raise
+        _fail(result, exc)  # raised by the user's code itself
     finally:
         result.seconds = round(time.perf_counter() - started, 3)
     return result

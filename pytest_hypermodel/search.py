@@ -273,6 +273,19 @@ def _policy_difference(recorded: dict, policy: Policy) -> str:
     return "; ".join(diffs)
 
 
+def _derived(entry: dict, cases: list[dict]) -> dict:
+    """A report's hypermodel entry with ``cases``, ``complete`` and ``green`` computed from its cases."""
+    from .report import hypermodels
+
+    spec, fingerprint = entry.get("spec"), entry.get("fingerprint")
+    mine = [c for c in cases if c.get("case.spec") == spec and c.get("case.fingerprint") == fingerprint]
+    planned = entry.get("planned")
+    derived = hypermodels(mine, {str(spec): planned if isinstance(planned, int) else None})
+    if not derived or not isinstance(planned, int):  # no cases, or no plan size to be complete against
+        return {**entry, "cases": len(mine), "complete": False, "green": False}
+    return {**entry, **derived[0], "spec": spec}
+
+
 def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd: Path | None = None) -> str:
     """The report's entry that lets this search run; raises Refused (one line) otherwise."""
     cwd = cwd or Path.cwd()
@@ -282,11 +295,14 @@ def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd:
         raise Refused(f"no preflight report at {report_path}: {rerun}")
     try:
         payload = json.loads(report_path.read_text())
-        entries = list(payload["hypermodels"])
+        entries, cases = payload["hypermodels"], payload.get("cases", [])
+        if not all(isinstance(x, list) and all(isinstance(e, dict) for e in x) for x in (entries, cases)):
+            raise TypeError("its hypermodels and cases are not lists of records")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise Refused(f"{report_path} is not a preflight JSON report ({type(exc).__name__}: {exc}): {rerun}") from None
     ours = [e for e in entries if _same_hypermodel(str(e.get("spec", "")), target, cwd)]
-    matching = [e for e in ours if e.get("fingerprint") == fingerprint]
+    # Green and complete are derived again from the cases themselves: a summary flag is not evidence.
+    matching = [_derived(e, cases) for e in ours if e.get("fingerprint") == fingerprint]
     if not matching:
         if ours:
             cases = [c for c in payload.get("cases", []) if c.get("case.fingerprint") == ours[0].get("fingerprint")]

@@ -18,6 +18,8 @@ from typing import Any, Iterable, Mapping
 import keras
 import keras_tuner as kt
 
+from . import outcomes
+
 #: Hyperparameter kinds, by KerasTuner class name.
 KINDS = {"Int": "int", "Float": "float", "Choice": "choice", "Boolean": "boolean", "Fixed": "fixed"}
 
@@ -130,6 +132,12 @@ class RecordingHyperParameters(kt.HyperParameters):
                 f"hp.{method}({name!r}, min_value={low}, max_value={high}): "
                 f"min_value is greater than max_value; swap them or fix the range"
             )
+        step = kwargs.get("step", args[2] if method in ("Int", "Float") and len(args) > 2 else None)
+        if step is not None and not (isinstance(step, (int, float)) and step > 0):
+            raise SpaceError(
+                f"hp.{method}({name!r}, step={step!r}): the step must be more than 0; "
+                f"give a positive step, or none for {'every integer' if method == 'Int' else 'a continuous range'}"
+            )
         try:
             return getattr(super(), method)(name, *args, **kwargs)
         except SpaceError:
@@ -222,6 +230,12 @@ def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error
         return exc
+    except SystemExit as exc:  # sys.exit() in the build: its failure too, not the end of the run
+        return exc
+    except KeyboardInterrupt as exc:
+        if outcomes.INTERRUPT_RECEIVED.is_set():  # a real Ctrl-C
+            raise
+        return exc
     finally:
         keras.backend.clear_session()
     return None
@@ -229,6 +243,11 @@ def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False
 
 def discover(hypermodel, max_builds: int = 200) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration."""
+    with outcomes.interrupts_told_apart():
+        return _discover(hypermodel, max_builds)
+
+
+def _discover(hypermodel, max_builds: int) -> SearchSpace:
     root = RecordingHyperParameters()
     # A HyperModel may declare hyperparameters in its own fit(), as KerasTuner allows.
     first_error = _build_once(hypermodel, root, with_fit=_overrides_fit(hypermodel))

@@ -107,15 +107,21 @@ def as_hypermodel(obj: Any, spec: str) -> Any:
             raise SpecError(f"--hypermodel {spec}: {obj.__name__} is a class but not a keras_tuner.HyperModel subclass")
         try:
             return obj()
-        except TypeError as exc:
+        except Exception as exc:  # TypeError for missing arguments; HyperResNet's ValueError for `classes`
+            message = " ".join(str(exc).split()) or type(exc).__name__
             raise SpecError(
-                f"--hypermodel {spec}: {obj.__name__}() needs constructor arguments ({exc}); "
-                f"create an instance in the module and point the SPEC at it"
-            ) from exc
+                f"--hypermodel {spec}: {obj.__name__}() raised {type(exc).__name__} ({message}); it needs "
+                f"constructor arguments: create an instance in a module of yours and point the SPEC at it"
+            ) from None
     if not callable(obj):
         raise SpecError(
             f"--hypermodel {spec}: {type(obj).__name__} object is not callable; point the SPEC at a build "
             f"function fn(hp), a keras_tuner.HyperModel instance or subclass"
+        )
+    if inspect.isbuiltin(obj):  # os:system is callable, but it would run the hp object as a shell command
+        raise SpecError(
+            f"--hypermodel {spec}: {obj.__name__} is a built-in function, not a build function; point the SPEC "
+            f"at a build function fn(hp) of yours, a keras_tuner.HyperModel instance or subclass"
         )
     try:
         signature = inspect.signature(obj)

@@ -202,7 +202,17 @@ def test_gate(hypermodel_dir):
     assert cases["healthy[defaults]"].result == "passed"
     assert cases["negative_units[size=-1]"].result == "failed"
     common = ("--report", "preflight.json", "--verbose", "0", "--samples", "8")
+    # Flags edited by hand prove nothing: green and complete are derived from the cases again.
+    tampered = json.loads(report.read_text())
+    for entry in tampered["hypermodels"]:
+        entry.update(green=True, complete=True)
+    (hypermodel_dir.path / "tampered.json").write_text(json.dumps(tampered))
+    (hypermodel_dir.path / "ints.json").write_text('{"hypermodels": [1]}')
+    (hypermodel_dir.path / "abc.json").write_text('"abc"')
     runs = _finish({
+        "tampered": _cli(hypermodel_dir.path, "outcomes.py:negative_units", "--report", "tampered.json"),
+        "ints": _cli(hypermodel_dir.path, "outcomes.py:healthy", "--report", "ints.json"),
+        "abc": _cli(hypermodel_dir.path, "outcomes.py:healthy", "--report", "abc.json"),
         "green": _cli(hypermodel_dir.path, "outcomes.py:healthy", *common),
         "red": _cli(hypermodel_dir.path, "outcomes.py:negative_units", *common),
         "missing": _cli(hypermodel_dir.path, "outcomes.py:healthy", "--report", "nowhere.json"),
@@ -213,6 +223,9 @@ def test_gate(hypermodel_dir):
     assert "2 trials: 2 COMPLETED" in out
     for name, needle in [
         ("red", "is red: 1 of 2 cases failed (negative_units[size=-1])"),
+        ("tampered", "is red: 1 of 2 cases failed (negative_units[size=-1])"),
+        ("ints", "ints.json is not a preflight JSON report (TypeError: its hypermodels and cases are not lists"),
+        ("abc", "abc.json is not a preflight JSON report (TypeError"),
         ("missing", "no preflight report at nowhere.json: run `pytest --hypermodel outcomes.py:healthy"),
         ("other-policy", "made with another search space or policy (policy: max_retries_per_trial=0 there, 2 here)"),
     ]:

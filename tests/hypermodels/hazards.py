@@ -1,6 +1,7 @@
 """Hypermodels whose bad corner kills or hangs the process running it."""
 
 import os
+import sys
 import time
 
 import keras
@@ -24,4 +25,18 @@ def hangs(hp):
     size = hp.Choice("size", [1, 2])
     if size == 2 and os.environ.get("HYPERMODEL_PROBING"):
         time.sleep(600)
+    return _dense(size)
+
+
+def exits(hp):
+    size = hp.Choice("size", [1, 2])
+    if size == 2:
+        sys.exit(3)  # a build that "gives up" the way a script would
+    return _dense(size)
+
+
+def interrupts(hp):
+    size = hp.Choice("size", [1, 2])
+    if size == 2:
+        raise KeyboardInterrupt  # raised by the code itself: no Ctrl-C was pressed
     return _dense(size)

@@ -39,3 +39,8 @@ not_callable = 42
 def min_above_max(hp):
     hp.Int("units", min_value=50, max_value=10)
     return None
+
+
+def zero_step(hp):
+    hp.Int("units", 2, 8, step=0)
+    return None

@@ -1,0 +1,119 @@
+"""Bad settings are one usage error; a build that exits or interrupts itself is a reported case; SIGTERM keeps
+every report."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import run_preflight
+from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
+
+MARKER_TEST = """
+import keras
+import pytest
+
+def build(hp):
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(hp.Int("units", 1, 2))])
+    model.compile(loss="mse")
+    return model
+
+@pytest.mark.search_space(build)
+def test_space(hypermodel_case):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hypermodel-timeout", "-5"], "--hypermodel-timeout = -5.0: expected seconds, more than 0, e.g. 300"),
+        (["--hypermodel-timeout", "nan"], "--hypermodel-timeout = nan: expected seconds, more than 0*"),
+        (["--hypermodel-timeout", "0"], "--hypermodel-timeout = 0.0: expected seconds, more than 0*"),
+        (["--hypermodel-max-abort-risk", "-3"], "--hypermodel-max-abort-risk = -3.0: expected a probability from 0 to 1*"),
+        (["-o", "hypermodel_max_abort_risk=abc"], "hypermodel_max_abort_risk (ini) = 'abc': expected a probability*"),
+        (["-o", "hypermodel_epochs=abc"], "hypermodel_epochs (ini) = 'abc': expected an integer"),
+        (["--hypermodel-levels", "5"], "--hypermodel-levels = 5: use 2 (the extremes) or 3 (with the default)"),
+        (["--hypermodel-memory-budget", "0"], "--hypermodel-memory-budget = '0': use a size more than 0, e.g. 2GiB"),
+        (["-o", "hypermodel_on==fatal"], "hypermodel_on line '=fatal': write NAME=ACTION, NAME an exception class*"),
+        ([REPORT_OPTION, "someone_elses.json"],
+         "--hypermodel-report someone_elses.json: that path holds something that is not a preflight report; *"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 30 else None,
+)
+@pytest.mark.parametrize("route", ["flag", "marker"])
+def test_bad_setting_is_one_usage_error(hypermodel_dir, args, message, route):
+    """Read once at start-up, the same for --hypermodel and the marker: never a traceback per case."""
+    (hypermodel_dir.path / "someone_elses.json").write_text('{"not": "a preflight report"}')
+    if route == "marker":
+        if args[0] == REPORT_OPTION:
+            pytest.skip("the JSON report is the preflight's (--hypermodel), not the marker's")
+        hypermodel_dir.makepyfile(test_space=MARKER_TEST)
+        target = ["test_space.py"]
+    else:
+        target = [HYPERMODEL_OPTION, "outcomes.py:healthy"]
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", *target, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    assert [line for line in result.stderr.lines if line.startswith("ERROR:")] == [result.stderr.lines[0]]
+    assert (hypermodel_dir.path / "someone_elses.json").read_text() == '{"not": "a preflight report"}'
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize(("name", "exception"), [("exits", "SystemExit"), ("interrupts", "KeyboardInterrupt")])
+def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_dir, workers, name, exception):
+    """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper."""
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(
+        hypermodel_dir, HYPERMODEL_OPTION, f"hazards.py:{name}", HYPERMODEL_OPTION, "outcomes.py:healthy",
+        REPORT_OPTION, str(report), *workers,
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the run went on to its end
+    bad = cases[f"{name}[size=2]"]
+    assert (bad.result, bad.properties["outcome"], bad.properties["exception"]) == ("failed", "error", exception)
+    assert bad.properties["disposition"] == "fatal"
+    assert f"this {exception} would end the whole search process here" in bad.message
+    assert {n: c.result for n, c in cases.items() if n != f"{name}[size=2]"} == {
+        f"{name}[defaults]": "passed", "healthy[defaults]": "passed", "healthy[size=2]": "passed",
+    }
+    data = json.loads(report.read_text())
+    assert len(data["cases"]) == 4 and all(h["complete"] for h in data["hypermodels"])
+    [entry] = [e for e in data["cases"] if e["nodeid"] == f"hazards.py::{name}[size=2]"]
+    assert (entry["exception"], entry["disposition"], entry["runs"]) == (exception, "fatal", 1)
+
+
+def test_sigterm_writes_junit_json_and_forecast(hypermodel_dir):
+    """A CI runner's cancel: what finished is in every report."""
+    hypermodel_dir.makeconftest(
+        "import os, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n    os.environ['HYPERMODEL_PROBING'] = '1'\n"
+    )
+    xml, report = hypermodel_dir.path / "out.xml", hypermodel_dir.path / "preflight.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", HYPERMODEL_OPTION, "hazards.py:hangs",
+         f"--junitxml={xml}", REPORT_OPTION, str(report)],
+        cwd=hypermodel_dir.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not report.exists() and time.monotonic() < deadline:  # written after the first case
+            time.sleep(0.2)
+        assert report.exists(), "the first case never finished"
+        time.sleep(1)  # into the hanging case
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    names = [node.get("name") for node in ET.parse(xml).getroot().iter("testcase")]
+    assert "hangs[defaults]" in names
+    data = json.loads(report.read_text())
+    assert [e["nodeid"] for e in data["cases"]] == ["hazards.py::hangs[defaults]"]
+    assert [f["spec"] for f in data["forecasts"]] == ["hazards.py:hangs"]
+    assert "KeyboardInterrupt" in out and "SIGTERM" in out

@@ -58,6 +58,10 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb"
           "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
 
 
+class HypermodelWarning(UserWarning):
+    """Something in a search space that KerasTuner accepts silently but that is probably a mistake."""
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hypermodel", "robustness preflight of KerasTuner hypermodels")
     group.addoption(
@@ -409,6 +413,10 @@ class PreflightPlugin:
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[PREFLIGHTS_KEY] = preflights
+        if not handed:  # once, on the controller
+            for pre in preflights:
+                for line in pre.space.warnings:
+                    config.issue_config_time_warning(HypermodelWarning(f"{pre.target.spec}: {line}"), stacklevel=2)
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
         """Under --hypermodel-plan, what each hypermodel's plan holds, above the listed cases."""

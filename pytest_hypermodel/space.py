@@ -12,7 +12,9 @@ just like one declared in a ``conditional_scope``.
 from __future__ import annotations
 
 import copy
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import keras
@@ -70,6 +72,8 @@ class SearchSpace:
     #: ``"ExceptionClass: message"`` when the all-defaults build already fails.
     default_error: str | None = None
     builds: int = 0
+    #: One line per hyperparameter declared twice with different arguments (KerasTuner keeps the first).
+    warnings: tuple[str, ...] = ()
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +115,9 @@ class RecordingHyperParameters(kt.HyperParameters):
     def __init__(self) -> None:
         super().__init__()
         self.reads: list[str] = []
+        #: name -> (the declaration's arguments, file:line) of its first declaration in this build.
+        self.declared: dict[str, tuple[str, str]] = {}
+        self.redeclared: list[str] = []
 
     def _retrieve(self, hp):
         if hp.name not in self.reads:
@@ -132,6 +139,7 @@ class RecordingHyperParameters(kt.HyperParameters):
                 f"hp.{method}({name!r}, min_value={low}, max_value={high}): "
                 f"min_value is greater than max_value; swap them or fix the range"
             )
+        self._note_declaration(method, name, args, kwargs)
         step = kwargs.get("step", args[2] if method in ("Int", "Float") and len(args) > 2 else None)
         if step is not None and not (isinstance(step, (int, float)) and step > 0):
             raise SpaceError(
@@ -147,6 +155,17 @@ class RecordingHyperParameters(kt.HyperParameters):
                 raise
             raise SpaceError(f"hp.{method}({name!r}): {exc} Fix the declaration in the build function.") from exc
 
+    def _note_declaration(self, method: str, name: str, args: tuple, kwargs: dict) -> None:
+        """KerasTuner silently keeps the first declaration of a name: say so when a later one differs."""
+        call = f"hp.{method}({', '.join([repr(name), *map(repr, args), *(f'{k}={v!r}' for k, v in sorted(kwargs.items()))])})"
+        where = _declaring_line()
+        first = self.declared.setdefault(self._get_name(name), (call, where))
+        if first[0] != call:
+            line = (f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
+                    f"{where}; KerasTuner keeps the first and ignores the second: give them different names")
+            if line not in self.redeclared:
+                self.redeclared.append(line)
+
     def Int(self, name, *args, **kwargs):
         return self._declare("Int", name, *args, **kwargs)
 
@@ -161,6 +180,14 @@ class RecordingHyperParameters(kt.HyperParameters):
 
     def Fixed(self, name, *args, **kwargs):
         return self._declare("Fixed", name, *args, **kwargs)
+
+
+def _declaring_line() -> str:
+    """``models.py:12``: the user's line that declared a hyperparameter (the first frame outside KerasTuner and us)."""
+    frame = sys._getframe(1)
+    while frame is not None and any(part in frame.f_code.co_filename for part in ("keras_tuner", "pytest_hypermodel")):
+        frame = frame.f_back
+    return f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}" if frame is not None else "?"
 
 
 def _forced(kt_config: dict, values: Mapping[str, Any]) -> RecordingHyperParameters:
@@ -257,6 +284,7 @@ def _discover(hypermodel, max_builds: int) -> SearchSpace:
     defaults = {hp.name: hp.default for hp in root.space}
     context: dict[str, dict] = {name: {} for name in known}
     queue: list[dict] = []
+    warnings = list(root.redeclared)
 
     def explore(names: list[str]) -> None:
         for name in names:
@@ -274,6 +302,7 @@ def _discover(hypermodel, max_builds: int) -> SearchSpace:
         hp = _forced(config, {**defaults, **overrides})
         error = _build_once(hypermodel, hp)
         builds.append(_Build(overrides, list(hp.reads), error))
+        warnings.extend(w for w in hp.redeclared if w not in warnings)
         new = [h for h in hp.space if h.name not in known]
         if new:
             config = {"space": config["space"] + [
@@ -286,7 +315,7 @@ def _discover(hypermodel, max_builds: int) -> SearchSpace:
             explore([h.name for h in new])
     params = tuple(_make_param(h, builds, context) for h in _space_of(config))
     default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
-    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds))
+    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings))
 
 
 def _space_of(config: dict):

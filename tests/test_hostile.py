@@ -117,3 +117,13 @@ def test_sigterm_writes_junit_json_and_forecast(hypermodel_dir):
     assert [e["nodeid"] for e in data["cases"]] == ["hazards.py::hangs[defaults]"]
     assert [f["spec"] for f in data["forecasts"]] == ["hazards.py:hangs"]
     assert "KeyboardInterrupt" in out and "SIGTERM" in out
+
+
+def test_a_hyperparameter_redeclared_with_another_range_is_warned_once(hypermodel_dir):
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "specs.py:redeclared")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "*HypermodelWarning: specs.py:redeclared: 'units' is declared twice with different arguments: "
+        "hp.Int('units', 1, 4) at specs.py:*, then hp.Int('units', 1, 64) at specs.py:*; KerasTuner keeps the first*",
+    ])
+    assert result.stdout.str().count("is declared twice") == 1

@@ -44,3 +44,11 @@ def min_above_max(hp):
 def zero_step(hp):
     hp.Int("units", 2, 8, step=0)
     return None
+
+
+def redeclared(hp):
+    units = hp.Int("units", 1, 4)
+    hp.Int("units", 1, 64)  # a copy-paste: KerasTuner keeps the range above
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(units), layers.Dense(1)])
+    model.compile(loss="mse")
+    return model

@@ -72,12 +72,16 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
         interrupted=textwrap.dedent(
             """
             import os
+            import signal
+            import time
             import keras
 
             def build(hp):
-                # Discovery builds every case too: interrupt only once probing has begun.
+                # Discovery builds every case too: interrupt only once probing has begun. A real Ctrl-C (SIGINT)
+                # stops the run; a KeyboardInterrupt the build raised itself would be a failing case.
                 if hp.Choice("size", [1, 2]) == 2 and os.path.exists("probing"):
-                    raise KeyboardInterrupt
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(30)
                 model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
                 model.compile(loss="mse")
                 return model
@@ -108,10 +112,10 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
     [
         (["--hypermodel-strategy", "everything"], "ERROR: --hypermodel-strategy: unknown strategy everything: use one of*"),
         (["--hypermodel-strength", "3"], "ERROR: --hypermodel outcomes.py:healthy: strength 3: use 1 to 1, the number of*"),
-        (["--hypermodel-levels", "4"], "ERROR: --hypermodel outcomes.py:healthy: levels 4: use 2 (the extremes) or 3*"),
+        (["--hypermodel-levels", "4"], "ERROR: --hypermodel-levels = 4: use 2 (the extremes) or 3*"),
         (["--hypermodel-strategy", "grid", "--hypermodel-max-cases", "1"], "ERROR: *grid of 1 hyperparameters has 2 cases, over --hypermodel-max-cases 1*"),
         (["--hypermodel-memory-budget", "lots"], "ERROR: memory budget 'lots': use a size like 512MiB*"),
-        (["--hypermodel-max-consecutive-failed-trials", "0"], "ERROR: hypermodel_max_consecutive_failed_trials = 0: must be at least 1"),
+        (["--hypermodel-max-consecutive-failed-trials", "0"], "ERROR: --hypermodel-max-consecutive-failed-trials = 0: must be at least 1"),
     ],
 )
 def test_bad_options_are_usage_errors(hypermodel_dir, args, message):

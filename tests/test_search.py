@@ -287,9 +287,12 @@ def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys)
     policy = Policy(max_consecutive_failed_trials=1)
     target = spec.resolve("outcomes.py:failed_trial", hypermodel_dir.path)
     fingerprint = report.fingerprint(space.discover(target.hypermodel).kt_config, policy)
+    # Green down to its cases (the gate derives green from them), yet the search aborts.
+    cases = [{"nodeid": f"outcomes.py::failed_trial[{case}]", "test_outcome": "passed",
+              "case.spec": "outcomes.py:failed_trial", "case.fingerprint": fingerprint} for case in ("defaults", "size=2")]
     (hypermodel_dir.path / "claims-green.json").write_text(json.dumps({"hypermodels": [
         {"spec": "outcomes.py:failed_trial", "fingerprint": fingerprint, "cases": 2, "planned": 2,
-         "complete": True, "green": True}]}))
+         "complete": True, "green": True}], "cases": cases}))
     capsys.readouterr()
     rc = main(["search", "outcomes.py:failed_trial", "--report", "claims-green.json", "--verbose", "0",
                "--samples", "8", "--max-consecutive-failed-trials", "1"])

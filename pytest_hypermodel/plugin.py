@@ -160,8 +160,9 @@ def _int_setting(config: pytest.Config, name: str, minimum: int) -> int | None:
     return number
 
 
-def _float_setting(config: pytest.Config, name: str, low: float, high: float, what: str) -> float | None:
-    """A number within [low, high] (``low`` excluded when it is 0 and ``what`` says "more than 0")."""
+def _float_setting(config: pytest.Config, name: str, low: float, high: float, what: str,
+                   above_low: bool = False) -> float | None:
+    """A finite number within [low, high], or (low, high] with ``above_low``; ``what`` says what is expected."""
     value = _setting(config, name)
     if value in ("", None):
         return None
@@ -169,8 +170,7 @@ def _float_setting(config: pytest.Config, name: str, low: float, high: float, wh
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    strict = low == 0 and "more than" in what
-    if not math.isfinite(number) or number > high or number < low or (strict and number == 0):
+    if not math.isfinite(number) or number > high or number < low or (above_low and number == low):
         raise pytest.UsageError(f"{_where(config, name)} = {value!r}: expected {what}")
     return number
 
@@ -188,8 +188,7 @@ def probe_settings(config: pytest.Config) -> tuple[int, int]:
 
 def validate(config: pytest.Config) -> None:
     """Every setting, read once at start-up: a bad value is one usage error before anything runs."""
-    for name, minimum in (("hypermodel_strength", 1), ("hypermodel_levels", 2), ("hypermodel_max_cases", 1),
-                          ("hypermodel_max_trials", 1)):
+    for name, minimum in (("hypermodel_strength", 1), ("hypermodel_max_cases", 1), ("hypermodel_max_trials", 1)):
         _int_setting(config, name, minimum)
     levels = _int_setting(config, "hypermodel_levels", 2)
     if levels not in (None, 2, 3):
@@ -237,7 +236,7 @@ def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
             )
         on[name] = action
     budget = _setting(config, "hypermodel_memory_budget")
-    timeout = _float_setting(config, "hypermodel_timeout", 0, math.inf, "seconds, more than 0, e.g. 300")
+    timeout = _float_setting(config, "hypermodel_timeout", 0, math.inf, "seconds, more than 0, e.g. 300", above_low=True)
     memory_budget = parse_size(budget) if budget else None
     if memory_budget == 0:
         raise pytest.UsageError(

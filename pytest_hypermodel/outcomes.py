@@ -77,6 +77,11 @@ def interrupts_told_apart() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def raised_by_the_build(exc: BaseException) -> bool:
+    """``sys.exit()``, or a KeyboardInterrupt with no real signal behind it: the build's failure, not a stop."""
+    return isinstance(exc, SystemExit) or (isinstance(exc, KeyboardInterrupt) and not INTERRUPT_RECEIVED.is_set())
+
+
 def classify(exc: BaseException) -> str:
     """Map an exception raised by build or fit to an outcome name."""
     if isinstance(exc, CaseTimeout):

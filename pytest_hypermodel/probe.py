@@ -244,12 +244,10 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
             result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
     except Exception as exc:  # every failure of the user's code is a result
         _fail(result, exc)
-    except SystemExit as exc:  # sys.exit() in the build ends this case, not the run
-        _fail(result, exc)
-    except KeyboardInterrupt as exc:
-        if outcomes.INTERRUPT_RECEIVED.is_set():  # a real Ctrl-C: stop the run
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
-        _fail(result, exc)  # raised by the user's code itself
+        _fail(result, exc)
     finally:
         result.seconds = round(time.perf_counter() - started, 3)
     return result

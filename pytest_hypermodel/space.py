@@ -257,10 +257,8 @@ def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error
         return exc
-    except SystemExit as exc:  # sys.exit() in the build: its failure too, not the end of the run
-        return exc
-    except KeyboardInterrupt as exc:
-        if outcomes.INTERRUPT_RECEIVED.is_set():  # a real Ctrl-C
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
         return exc
     finally:

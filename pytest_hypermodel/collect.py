@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from . import plan as plan_mod
-from . import probe, report
+from . import probe, prober, report
 from .plan import Case, Plan
 from .policy import Policy
 from .space import SearchSpace
@@ -40,7 +41,8 @@ class CaseRef:
 
 CASE_KEY = pytest.StashKey[CaseRef]()
 SETTINGS_KEY = pytest.StashKey[probe.Settings]()
-ISOLATE_KEY = pytest.StashKey[bool]()
+#: The probe process that runs this pytest process's cases; absent with isolation off.
+PROBER_KEY = pytest.StashKey["prober.Prober"]()
 #: Where relative SPEC paths start: the ini file's directory for SPECs written there, else None (the cwd).
 BASE_KEY = pytest.StashKey["Path | None"]()
 
@@ -65,15 +67,7 @@ class CaseItem(pytest.Function):
     def probe_case(self, data: Any, policy: Policy) -> None:
         ref = self.stash[CASE_KEY]
         pre, case = ref.preflight, ref.case
-        settings = self.config.stash[SETTINGS_KEY]
-        if self.config.stash.get(ISOLATE_KEY, False):
-            conftest = self.config.rootpath / "conftest.py"
-            result = probe.run_isolated(
-                pre.target.spec, self.config.rootpath, conftest if conftest.is_file() else None, pre.space, case,
-                policy, settings, data, base=self.config.stash[BASE_KEY],
-            )
-        else:
-            result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data)
+        result = self._probe(pre, case, policy, data)
         disposition = policy.disposition(result)
         print_ = report.fingerprint(pre.space.kt_config, policy)
         self.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, print_))
@@ -85,6 +79,22 @@ class CaseItem(pytest.Function):
         if outcome == report.XFAIL:
             pytest.xfail(message)
         raise CaseFailure(message, result.traceback)
+
+    def _probe(self, pre: Preflight, case: Case, policy: Policy, data: Any) -> probe.Result:
+        """In the probe process; in this one with isolation off, or when the data cannot be sent there."""
+        settings = self.config.stash[SETTINGS_KEY]
+        runner = self.config.stash.get(PROBER_KEY, None)
+        if runner is not None:
+            try:
+                return runner.probe(pre.target.spec, pre.space, case, policy, settings, data)
+            except prober.NotSendable as exc:
+                from .plugin import HypermodelWarning
+
+                warnings.warn(HypermodelWarning(
+                    f"hypermodel_data returned something the probe process cannot receive ({exc}): the case ran in "
+                    "the pytest process, where a crash ends the run; return arrays, or a module-level function"
+                ))
+        return probe.run(hypermodel_of(pre, self.config), pre.space, case, policy, settings, data)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CaseFailure):
@@ -163,42 +173,55 @@ class PlanOptions:
     max_trials: int | None = None
 
 
-def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions, base: Path | None = None) -> list[Preflight]:
-    """Resolve, discover and plan every SPEC; raises SpecError, SpaceError or PlanError on bad input.
+def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions, base: Path | None = None,
+            timeout: float | None = None) -> list[Preflight]:
+    """Resolve, discover and plan every SPEC in this process; raises SpecError on bad input.
 
     ``base``: the directory relative SPEC paths start from (the ini file's, for SPECs written there).
+    """
+    from . import spec as spec_mod
+
+    return [prepare_target(spec_mod.resolve(spec, rootpath, conftest, base), options, timeout) for spec in specs]
+
+
+def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
+                   before_build=None, grid_builds: bool = True, before_grid=None) -> Preflight:
+    """Discover and plan one resolved SPEC (in the probe process, or in pytest's with isolation off).
+
+    ``timeout``, ``faults`` and ``before_build`` go to discovery (see ``space.discover``). The GridSearch
+    forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
+    when it infers their order.
     """
     from . import space as space_mod
     from . import spec as spec_mod
 
-    preflights = []
-    for spec in specs:
-        target = spec_mod.resolve(spec, rootpath, conftest, base)
-        try:
-            space = space_mod.discover(target.hypermodel)
-            trials = None
-            if options.tuner == GRID_SEARCH and not space.default_error:
-                from . import forecast
+    try:
+        space = space_mod.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults)
+        trials = None
+        if options.tuner == GRID_SEARCH and not space.default_error:
+            from . import forecast
 
-                # The tuner's own order; only as many trials as the cap lets the preflight probe.
-                limits = [x for x in (options.max_trials, options.max_cases) if x]
-                trials = forecast.grid_order(space, min(limits) if limits else None, hypermodel=target.hypermodel)
-            cases = plan_mod.cases(
-                space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
-            )
-        except (space_mod.SpaceError, plan_mod.PlanError) as exc:
-            raise spec_mod.SpecError(f"--hypermodel {spec}: {exc}") from None
-        preflights.append(Preflight(target, space, cases, trials))
-    return preflights
+            # The tuner's own order; only as many trials as the cap lets the preflight probe.
+            limits = [x for x in (options.max_trials, options.max_cases) if x]
+            if grid_builds and before_grid is not None:
+                before_grid()
+            trials = forecast.grid_order(space, min(limits) if limits else None,
+                                         hypermodel=target.hypermodel if grid_builds else None)
+        cases = plan_mod.cases(
+            space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
+        )
+    except (space_mod.SpaceError, plan_mod.PlanError) as exc:
+        raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
+    return Preflight(target, space, cases, trials)
 
 
 def handoff(preflights: list[Preflight]) -> bytes:
     """The controller's spaces and plans, for its xdist workers: they skip discovery and plan the same cases."""
-    return pickle.dumps([(pre.target.spec, pre.space, pre.plan, pre.trials) for pre in preflights])
+    return pickle.dumps([(plain(pre.target), pre.space, pre.plan, pre.trials) for pre in preflights])
 
 
-def receive(data: bytes, rootpath: Path, conftest, base: Path | None = None) -> list[Preflight]:
-    """A worker's side of :func:`handoff`: only the hypermodels themselves are resolved here."""
+def receive(data: bytes) -> list[Preflight]:
+    """A worker's side of :func:`handoff` (a hypermodel is resolved where its cases run, when they run)."""
     from . import spec as spec_mod
 
     try:
@@ -208,10 +231,27 @@ def receive(data: bytes, rootpath: Path, conftest, base: Path | None = None) -> 
             f"this xdist worker cannot read the controller's plan ({type(exc).__name__}: {exc}): install the same "
             "pytest-hypermodel version on every host"
         ) from None
-    return [
-        Preflight(spec_mod.resolve(spec, rootpath, conftest, base), space, plan, trials)
-        for spec, space, plan, trials in handed
-    ]
+    return [Preflight(target, space, plan, trials) for target, space, plan, trials in handed]
+
+
+def plain(target: Target) -> Target:
+    """The target without its hypermodel: what the pytest process holds when the user's code runs elsewhere."""
+    return Target(target.spec, target.path, target.name, None)
+
+
+def hypermodel_of(pre: Preflight, config: pytest.Config):
+    """The hypermodel itself, imported into this process on first use (isolation off, or unsendable data)."""
+    if pre.target.hypermodel is None:
+        from . import devices
+        from . import spec as spec_mod
+
+        devices.load_backend()
+
+        conftest_path = config.rootpath / "conftest.py"
+        conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
+        pre.target.hypermodel = spec_mod.resolve(pre.target.spec, config.rootpath, conftest,
+                                                 config.stash[BASE_KEY]).hypermodel
+    return pre.target.hypermodel
 
 
 def plan_lines(preflights: list[Preflight]) -> list[str]:

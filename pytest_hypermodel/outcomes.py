@@ -48,6 +48,25 @@ class CaseTimeout(Exception):
     """Raised inside a probe that ran past its time limit."""
 
 
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise CaseTimeout in code running past ``seconds`` (Python-level hangs; the probe process's parent kills the rest)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise CaseTimeout(f"the case ran past its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 #: BaseExceptions a build may raise that KerasTuner does not catch (it catches Exception): the search ends.
 UNCAUGHT = ("SystemExit", "KeyboardInterrupt")
 

@@ -34,6 +34,9 @@ MAX_ABORT_RISK_OPTION = "--hypermodel-max-abort-risk"
 DEVICES_OPTION = "--hypermodel-devices"
 TIMEOUT_OPTION = "--hypermodel-timeout"
 ISOLATE_OPTION = "--hypermodel-isolate"
+ISOLATION_OPTION = "--hypermodel-isolation"
+#: Where the user's code runs (see ``prober``): one persistent probe process, a fresh one per case, or pytest itself.
+ISOLATION_MODES = ("process", "case", "off")
 EPOCHS_OPTION = "--hypermodel-epochs"
 SAMPLES_OPTION = "--hypermodel-samples"
 REPORT_OPTION = "--hypermodel-report"
@@ -98,9 +101,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "imported (default: auto, every visible GPU, else the CPU)")
     group.addoption(TIMEOUT_OPTION, dest="hypermodel_timeout", type=float, metavar="SECONDS",
                     help="a case running longer is reported as timeout and the run goes on (default: none)")
+    group.addoption(ISOLATION_OPTION, dest="hypermodel_isolation", choices=ISOLATION_MODES,
+                    help="where the hypermodel's code runs: process (one probe process per pytest process or xdist "
+                    "worker, restarted after a crash: an abort, a segfault or a hang is that case's result), case (a "
+                    "fresh process per case: nothing a case leaves behind reaches the next), off (in pytest itself: "
+                    "fastest, but a crash ends the run) (default: process)")
     group.addoption(ISOLATE_OPTION, dest="hypermodel_isolate", action="store_true", default=None,
-                    help="probe each case in a child process, so a crash or a hang is reported for that case "
-                    "(xdist workers are already disposable: -n gives the same containment)")
+                    help=f"short for {ISOLATION_OPTION}=case")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
                     help="write the preflight's JSON report to PATH (rewritten after every case)")
     group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
@@ -125,6 +132,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
     parser.addini("hypermodel_devices", "default for --hypermodel-devices", default="auto")
     parser.addini("hypermodel_timeout", "default for --hypermodel-timeout", default="")
+    parser.addini("hypermodel_isolation", "default for --hypermodel-isolation", default="")
     parser.addini("hypermodel_isolate", "default for --hypermodel-isolate", type="bool", default=False)
     parser.addini("hypermodel_memory_budget", "default for --hypermodel-memory-budget", default="")
     parser.addini("hypermodel_max_model_size", "default for --hypermodel-max-model-size", default="")
@@ -186,6 +194,21 @@ def probe_settings(config: pytest.Config) -> tuple[int, int]:
     return (_int_setting(config, "hypermodel_epochs", 1) or 3, _int_setting(config, "hypermodel_samples", 1) or 32)
 
 
+def isolation(config: pytest.Config) -> str:
+    """Where the user's code runs: --hypermodel-isolation, else ``case`` for --hypermodel-isolate, else the ini."""
+    mode = config.getoption("hypermodel_isolation")
+    if mode is None and config.getoption("hypermodel_isolate"):
+        return "case"
+    if mode is None:
+        mode = config.getini("hypermodel_isolation") or ("case" if config.getini("hypermodel_isolate") else "process")
+    if mode not in ISOLATION_MODES:
+        raise pytest.UsageError(
+            f"{_where(config, 'hypermodel_isolation')} = {mode!r}: use process (one probe process, the default), "
+            "case (a fresh process per case) or off (in the pytest process)"
+        )
+    return mode
+
+
 def validate(config: pytest.Config) -> None:
     """Every setting, read once at start-up: a bad value is one usage error before anything runs."""
     for name, minimum in (("hypermodel_strength", 1), ("hypermodel_max_cases", 1), ("hypermodel_max_trials", 1)):
@@ -198,6 +221,7 @@ def validate(config: pytest.Config) -> None:
     probe_settings(config)
     max_abort_risk(config)
     policy_from_config(config)
+    isolation(config)
 
 
 def _check_report_path(config: pytest.Config) -> None:
@@ -378,8 +402,7 @@ class PreflightPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Before xdist starts workers: bad input stops the run here, once, with exit code 4.
-        devices_mod.load_backend()
-        from . import collect, plan, probe, space, spec
+        from . import collect, plan, probe, prober, space, spec
 
         config = session.config
         try:
@@ -397,21 +420,34 @@ class PreflightPlugin:
             tuner=tuner,
             max_trials=_int_setting(config, "hypermodel_max_trials", 1),
         )
-        config.stash[collect.ISOLATE_KEY] = bool(_setting(config, "hypermodel_isolate"))
         config.stash[collect.BASE_KEY] = self.base
         epochs, samples = probe_settings(config)
         config.stash[collect.SETTINGS_KEY] = probe.Settings(epochs=epochs, samples=samples)
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
+        mode = isolation(config)
+        runner = None
+        if mode == "off":
+            devices_mod.load_backend()
+        else:
+            runner = prober.Prober(config.rootpath, conftest_path if conftest_path.is_file() else None, self.base,
+                                   fresh_each_case=mode == "case")
+            config.stash[collect.PROBER_KEY] = runner
+            config.add_cleanup(runner.close)
         handed = getattr(config, "workerinput", {}).get(WORKER_PLANS)
+        timeout = policy_from_config(config).timeout
         try:
             if handed:  # an xdist worker: the controller already discovered and planned
-                preflights = collect.receive(handed, config.rootpath, conftest, self.base)
+                preflights = collect.receive(handed)
+            elif runner is not None:
+                preflights = [runner.prepare(s, options, timeout) for s in self.specs]
             else:
-                preflights = collect.prepare(self.specs, config.rootpath, conftest, options, self.base)
+                preflights = collect.prepare(self.specs, config.rootpath, conftest, options, self.base, timeout)
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[PREFLIGHTS_KEY] = preflights
+        if runner is not None and (getattr(config.option, "dist", "no") != "no" or config.option.collectonly):
+            runner.close()  # the xdist controller probes nothing: its workers have their own probe processes
         if not handed:  # once, on the controller
             for pre in preflights:
                 for line in pre.space.warnings:

@@ -11,22 +11,18 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import multiprocessing
-import signal
-import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-import keras
-
-from . import data as data_mod
 from . import devices, outcomes
 from .plan import Case
 from .policy import Policy
 from .space import SearchSpace
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass
@@ -77,6 +73,8 @@ def _fail(result: Result, exc: BaseException) -> None:
 
 def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:
     """Bytes to train ``model``: weights, gradients and two optimizer slots, plus activations."""
+    import keras
+
     params = model.count_params()
     activations = 0
     for layer in model._flatten_layers(include_self=False):
@@ -93,6 +91,8 @@ def _fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Se
     if callable(provided):
         provided = provided(model, values)
     if provided is None:
+        from . import data as data_mod
+
         x, y = data_mod.synthesize(model, settings.samples, settings.seed)
         return (x, y), {}
     if isinstance(provided, dict):
@@ -115,7 +115,7 @@ def run(
     policy = policy or Policy()
     settings = settings or Settings()
     _freeze_start_up()
-    with _time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
+    with outcomes.time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
         return _run(hypermodel, space, case, policy, settings, provided_data, keep)
 
 
@@ -142,6 +142,8 @@ CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
 
 def gradient_registry() -> dict | None:
     """TensorFlow's global gradient registry, or None (another backend, or a TensorFlow without it)."""
+    import keras
+
     if keras.backend.backend() != "tensorflow":
         return None
     from tensorflow.python.framework import ops
@@ -172,26 +174,9 @@ def _released_gradient_entries() -> Iterator[None]:
             del registry[name]
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt a probe running past ``seconds`` (Python-level hangs; --hypermodel-isolate contains the rest)."""
-    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise outcomes.CaseTimeout(f"the case ran past its time limit of {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Result:
+    import keras
+
     result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
     keras.backend.clear_session()  # collects garbage too
     keras.utils.set_random_seed(settings.seed)
@@ -250,58 +235,4 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
         _fail(result, exc)
     finally:
         result.seconds = round(time.perf_counter() - started, 3)
-    return result
-
-
-def _child(conn, spec: str, rootpath: str, conftest: str | None, space: SearchSpace, case: Case,
-           policy: Policy, settings: Settings, provided_data: Any, base: str | None) -> None:
-    """Entry point of the child process of an isolated probe."""
-    from . import spec as spec_mod
-
-    module = spec_mod._import_file(Path(conftest), Path(rootpath), spec) if conftest else None
-    target = spec_mod.resolve(spec, Path(rootpath), module, Path(base) if base else None)
-    conn.send(run(target.hypermodel, space, case, policy, settings, provided_data).to_dict())
-    conn.close()
-
-
-def run_isolated(spec: str, rootpath: Path, conftest: Path | None, space: SearchSpace, case: Case,
-                 policy: Policy, settings: Settings, provided_data: Any = None, base: Path | None = None) -> Result:
-    """Probe in a child process: a crash (abort, segfault, the OOM killer) or a hang is this case's result."""
-    context = multiprocessing.get_context("spawn")  # fork after a backend started its threads is unsafe
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_child,
-        args=(send, spec, str(rootpath), str(conftest) if conftest else None, space, case, policy, settings,
-              provided_data, str(base) if base else None),
-        daemon=True,
-    )
-    started = time.perf_counter()
-    process.start()
-    send.close()
-    # The child pays for importing the backend: allow for it on top of the case's own limit.
-    limit = None if policy.timeout is None else policy.timeout + 60
-    data = None
-    if receive.poll(limit):
-        try:
-            data = receive.recv()
-        except EOFError:  # the child died: the pipe closed without a result
-            data = None
-    process.join(5 if data is not None else 0.1)
-    result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
-    result.seconds = round(time.perf_counter() - started, 3)
-    if data is not None:
-        return Result(**data)
-    if process.is_alive():
-        process.kill()
-        process.join()
-        result.outcome = outcomes.TIMEOUT
-        result.message = f"the child process ran past {limit:g} s and was killed"
-        return result
-    code = process.exitcode
-    result.outcome = outcomes.CRASH
-    try:
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-    except ValueError:
-        how = f"exit code {code}"
-    result.message = f"the process running the case died ({how})"
     return result

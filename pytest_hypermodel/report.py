@@ -110,7 +110,9 @@ def failure_message(case: Case, result, disposition: Disposition, policy: Policy
         outcomes.TIMEOUT: "the case ran past its time limit",
         outcomes.CRASH: "the process running the case died",
     }.get(result.outcome)
-    if result.exception:
+    if result.exception == "CaseTimeout":  # its message says it all
+        what = result.message
+    elif result.exception:
         what = f"{result.exception}: {result.message}" if not what else f"{what}: {result.exception}: {result.message}"
     elif result.message:
         what = f"{what} ({result.message})"

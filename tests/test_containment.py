@@ -14,43 +14,75 @@ import pytest
 from conftest import run_preflight
 from pytest_hypermodel import devices
 
-# Discovery builds every case too: the hazards only strike once a case is being probed.
-PROBING = textwrap.dedent(
-    """
-    import os
-    import pytest
+#: Each hazard's size=2 build kills, hangs or exits whatever process runs it: discovery's first, then its case's.
+FAULTS = {
+    "aborts": ("crash", "the process running the case died (killed by SIGABRT)"),
+    "segfaults": ("crash", "the process running the case died (killed by SIGSEGV)"),
+    "oom_killed": ("crash", "the process running the case died (killed by SIGKILL)"),
+    "exits_hard": ("crash", "the process running the case died (exit code 3)"),
+    "hangs": ("timeout", "the case ran past its time limit of 2 s"),
+    "hangs_hard": ("timeout", "the case ran past its time limit (it did not stop at 2 s: its process was killed)"),
+    "exits": ("error", "SystemExit: 3"),
+    "interrupts": ("error", "KeyboardInterrupt: "),
+}
 
-    @pytest.fixture
-    def hypermodel_data():
-        os.environ["HYPERMODEL_PROBING"] = "1"
-        return None
-    """
+
+@pytest.mark.parametrize(
+    "mode", [[], ["-n", "2"], ["-n", "2", "--hypermodel-isolate"]], ids=["serial", "xdist", "xdist-isolate"]
 )
-SPECS = ["--hypermodel", "hazards.py:aborts", "--hypermodel", "outcomes.py:healthy"]
+def test_every_fault_is_a_reported_case_and_no_case_is_lost(hypermodel_dir, mode):
+    """Whatever a build does, in discovery or in its case, the run goes on and every planned case is reported."""
+    report = hypermodel_dir.path / "preflight.json"
+    specs = [arg for name in [*FAULTS, "aborts_at_defaults"] for arg in ("--hypermodel", f"hazards.py:{name}")]
+    result, cases = run_preflight(hypermodel_dir, *specs, "--hypermodel", "outcomes.py:healthy",
+                                  "--hypermodel-timeout", "2", "--hypermodel-report", str(report), *mode)
+    planned = {
+        **{f"{name}[defaults]": "ok" for name in FAULTS},
+        **{f"{name}[size=2]": outcome for name, (outcome, _) in FAULTS.items()},
+        "aborts_at_defaults[defaults]": "crash",  # no hyperparameter survived: the defaults are the one case
+        "healthy[defaults]": "ok",
+        "healthy[size=2]": "ok",
+    }
+    assert {name: c.properties["outcome"] for name, c in cases.items()} == planned
+    assert {name for name, c in cases.items() if c.result == "failed"} == {
+        name for name, outcome in planned.items() if outcome != "ok"
+    }
+    data = json.loads(report.read_text())
+    assert sorted(e["nodeid"].partition("::")[2] for e in data["cases"]) == sorted(planned)
+    assert all(h["complete"] for h in data["hypermodels"]) and len(data["forecasts"]) == len(FAULTS) + 2
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines_random([f"size=2 -> {message}*" for _, message in FAULTS.values()])
+    result.stdout.fnmatch_lines(["*aborts_at_defaults: RandomSearch would crash before its first trial: building "
+                                 "the defaults raises BuildFault: its process died (killed by SIGABRT) during discovery*"])
 
 
-@pytest.mark.parametrize("mode", [["-n", "2"], ["--hypermodel-isolate"]], ids=["xdist", "isolate"])
-def test_a_crash_is_one_case_and_the_rest_still_run(hypermodel_dir, mode):
-    hypermodel_dir.makeconftest(PROBING)
-    result, cases = run_preflight(hypermodel_dir, *SPECS, *mode)
+def test_a_module_that_kills_its_importer_is_one_usage_error(hypermodel_dir):
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "aborts_on_import.py:build_model")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --hypermodel aborts_on_import.py:build_model: the probe process died (killed by "
+                                 "SIGABRT) while starting or importing it, before any build; run python "
+                                 "aborts_on_import.py to see why"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_case_s_output_is_captured_with_it(hypermodel_dir):
+    """What the build prints in the probe process shows under its own case, as pytest shows a test's output."""
+    result, _ = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:exits", "-rA")
+    result.stdout.fnmatch_lines(["*_ exits[[]size=2[]] _*", "*Captured stdout call*", "building size=2"])
+    assert result.stdout.str().count("building size=") == 2  # discovery's own builds print nothing here
+
+
+def test_with_isolation_off_xdist_still_reports_a_crash(hypermodel_dir):
+    """In-process probing is the fast mode; xdist's disposable workers then contain what they can."""
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:AbortsInFit", "--hypermodel",
+                                  "outcomes.py:healthy", "-n", "2", "--hypermodel-isolation", "off")
     assert {name: (c.properties["outcome"], c.result) for name, c in cases.items()} == {
-        "aborts[defaults]": ("ok", "passed"),
-        "aborts[size=2]": ("crash", "failed"),
+        "AbortsInFit[defaults]": ("ok", "passed"),
+        "AbortsInFit[size=2]": ("crash", "failed"),
         "healthy[defaults]": ("ok", "passed"),
         "healthy[size=2]": ("ok", "passed"),
     }
-    assert cases["aborts[size=2]"].properties["disposition"] == "failed"
-    assert "the process running the case died" in result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-
-
-def test_a_hang_is_a_timeout(hypermodel_dir):
-    hypermodel_dir.makeconftest(PROBING)
-    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:hangs", "--hypermodel-timeout", "3")
-    assert cases["hangs[size=2]"].properties["outcome"] == "timeout"
-    assert cases["hangs[defaults]"].properties["outcome"] == "ok"
-    assert float(cases["hangs[size=2]"].properties["seconds"]) < 60
-    result.stdout.fnmatch_lines(["size=2 -> the case ran past its time limit*"])
 
 
 def test_device_assignment_round_robin():
@@ -93,8 +125,8 @@ def _record_environment(pytester: pytest.Pytester, *names: str) -> None:
 
 
 def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
-    """Each worker gets its device and its share of the cores, and the controller's plan: no worker re-discovers."""
-    _record_environment(hypermodel_dir, "CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")
+    """Each worker's probe process gets its device and its share of the cores, and the controller's plan: no worker
+    re-discovers."""
     log = hypermodel_dir.path / "builds.log"
     monkeypatch.setenv("HYPERMODEL_BUILD_LOG", str(log))
     for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
@@ -103,17 +135,16 @@ def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:logs_builds", "--hypermodel-devices",
                                   "5,6", "-n", "2", "-p", "no:randomly")
     assert len(cases) == 2 and result.ret == pytest.ExitCode.OK
-    assert {c.properties["CUDA_VISIBLE_DEVICES"] for c in cases.values()} <= {"5", "6"}
     assert {c.properties["device"] for c in cases.values()} == {"cpu"}
+    builds = [line.split() for line in log.read_text().splitlines()]
     threads = str(devices.threads_per_worker(2))
-    assert {(c.properties["TF_NUM_INTRAOP_THREADS"], c.properties["OMP_NUM_THREADS"]) for c in cases.values()} == {
-        (threads, threads)
-    }
-    # The controller discovers (several builds); a worker builds once per case it probes, nothing more.
-    builds = log.read_text().split()
-    for pid in {c.properties["pid"] for c in cases.values()}:
-        assert builds.count(pid) == sum(c.properties["pid"] == pid for c in cases.values())
-    assert len(builds) > len(cases)
+    # The controller's probe process discovers (on the CPU, the GPUs are the workers'); each case is built once,
+    # in a worker's probe process, pinned to that worker's GPU and share of the cores.
+    discovery = [b for b in builds if b[1] == "-"]
+    probes = [b for b in builds if b[1] != "-"]
+    assert len(discovery) > 1 and len({b[0] for b in discovery}) == 1
+    assert len(probes) == len(cases)
+    assert {b[1] for b in probes} <= {"5", "6"} and {(b[2], b[3]) for b in probes} == {(threads, threads)}
 
 
 def test_a_worker_on_another_machine_keeps_its_own_devices_and_pools(hypermodel_dir, monkeypatch):
@@ -223,4 +254,4 @@ def test_a_plan_a_worker_cannot_read_is_one_clear_error(tmp_path):
     from pytest_hypermodel import collect, spec
 
     with pytest.raises(spec.SpecError, match="install the same pytest-hypermodel version on every host"):
-        collect.receive(b"not a pickle", tmp_path, None)
+        collect.receive(b"not a pickle")

@@ -81,9 +81,11 @@ def oversized(hp):
 
 
 def logs_builds(hp):
-    """Healthy; appends this process's id to the file $HYPERMODEL_BUILD_LOG at every build."""
+    """Healthy; appends the building process's id and pinning to the file $HYPERMODEL_BUILD_LOG at every build."""
     import os
 
+    pinned = [os.environ.get(name, "None") for name in ("CUDA_VISIBLE_DEVICES", "TF_NUM_INTRAOP_THREADS",
+                                                         "OMP_NUM_THREADS")]
     with open(os.environ["HYPERMODEL_BUILD_LOG"], "a") as log:
-        log.write(f"{os.getpid()}\n")
+        log.write(" ".join([str(os.getpid()), *(value or "-" for value in pinned)]) + "\n")
     return _dense(hp.Choice("size", [1, 2]))

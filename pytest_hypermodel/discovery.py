@@ -1,0 +1,294 @@
+"""Discover the search space a hypermodel defines, by building it.
+
+A build function declares its hyperparameters as it runs, so the space is
+found by building with a recording ``HyperParameters`` and re-building with
+each newly found hyperparameter at each of its levels until no new name
+appears: that is how ``units_{i} for i < num_layers`` shows up. Every build
+also records which names it *read*, so a hyperparameter that is only read
+under some values of another (a dynamic one) gets an activation condition
+just like one declared in a ``conditional_scope``.
+
+Runs the user's code: in the probe process (``prober``), which reports a build
+that kills or hangs it so that discovery can go on without that build.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import keras
+import keras_tuner as kt
+
+from . import outcomes
+from .space import KINDS, Condition, Param, SearchSpace, SpaceError
+
+
+class RecordingHyperParameters(kt.HyperParameters):
+    """``HyperParameters`` that remembers which names a build read, and rejects bad declarations early."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+        #: name -> (the declaration's arguments, file:line) of its first declaration in this build.
+        self.declared: dict[str, tuple[str, str]] = {}
+        self.redeclared: list[str] = []
+
+    def _retrieve(self, hp):
+        if hp.name not in self.reads:
+            self.reads.append(hp.name)
+        return super()._retrieve(hp)
+
+    def get(self, name):
+        value = super().get(name)
+        full = self._get_name(name)
+        if full not in self.reads:
+            self.reads.append(full)
+        return value
+
+    def _declare(self, method: str, name: str, *args, **kwargs):
+        low = kwargs.get("min_value", args[0] if method in ("Int", "Float") and args else None)
+        high = kwargs.get("max_value", args[1] if method in ("Int", "Float") and len(args) > 1 else None)
+        if low is not None and high is not None and low > high:
+            raise SpaceError(
+                f"hp.{method}({name!r}, min_value={low}, max_value={high}): "
+                f"min_value is greater than max_value; swap them or fix the range"
+            )
+        self._note_declaration(method, name, args, kwargs)
+        step = kwargs.get("step", args[2] if method in ("Int", "Float") and len(args) > 2 else None)
+        if step is not None and not (isinstance(step, (int, float)) and step > 0):
+            raise SpaceError(
+                f"hp.{method}({name!r}, step={step!r}): the step must be more than 0; "
+                f"give a positive step, or none for {'every integer' if method == 'Int' else 'a continuous range'}"
+            )
+        try:
+            return getattr(super(), method)(name, *args, **kwargs)
+        except SpaceError:
+            raise
+        except ValueError as exc:
+            if "not defined" in str(exc) or "is currently inactive" in str(exc):
+                raise
+            raise SpaceError(f"hp.{method}({name!r}): {exc} Fix the declaration in the build function.") from exc
+
+    def _note_declaration(self, method: str, name: str, args: tuple, kwargs: dict) -> None:
+        """KerasTuner silently keeps the first declaration of a name: say so when a later one differs."""
+        call = f"hp.{method}({', '.join([repr(name), *map(repr, args), *(f'{k}={v!r}' for k, v in sorted(kwargs.items()))])})"
+        where = _declaring_line()
+        first = self.declared.setdefault(self._get_name(name), (call, where))
+        if first[0] != call:
+            line = (f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
+                    f"{where}; KerasTuner keeps the first and ignores the second: give them different names")
+            if line not in self.redeclared:
+                self.redeclared.append(line)
+
+    def Int(self, name, *args, **kwargs):
+        return self._declare("Int", name, *args, **kwargs)
+
+    def Float(self, name, *args, **kwargs):
+        return self._declare("Float", name, *args, **kwargs)
+
+    def Choice(self, name, *args, **kwargs):
+        return self._declare("Choice", name, *args, **kwargs)
+
+    def Boolean(self, name, *args, **kwargs):
+        return self._declare("Boolean", name, *args, **kwargs)
+
+    def Fixed(self, name, *args, **kwargs):
+        return self._declare("Fixed", name, *args, **kwargs)
+
+
+def _declaring_line() -> str:
+    """``models.py:12``: the user's line that declared a hyperparameter (the first frame outside KerasTuner and us)."""
+    frame = sys._getframe(1)
+    while frame is not None and any(part in frame.f_code.co_filename for part in ("keras_tuner", "pytest_hypermodel")):
+        frame = frame.f_back
+    return f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}" if frame is not None else "?"
+
+
+def forced(kt_config: dict, values: Mapping[str, Any]) -> RecordingHyperParameters:
+    # from_config rewrites the config it is given: always hand it a copy.
+    hp = RecordingHyperParameters.from_config({"space": copy.deepcopy(kt_config["space"]), "values": {}})
+    hp.values = dict(values)
+    # Keep only what KerasTuner itself would consider active, as a trial does.
+    hp.values = {name: value for name, value in values.items() if name in hp._hps and hp.is_active(name)}
+    return hp
+
+
+def _sorted(values: Iterable) -> list:
+    # KerasTuner builds some value tuples from sets: sort them for stable plans.
+    return sorted(values, key=lambda v: (str(type(v)), v))
+
+
+def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = False) -> Param:
+    kind = KINDS.get(type(hp).__name__, "choice")
+    note = None
+    if kind in ("int", "float"):
+        if hp.step is None:
+            levels = (hp.min_value, hp.max_value)
+        else:
+            values = list(hp.values)
+            if hp.sampling == "linear":
+                values = _sorted(values)
+            levels = (values[0], values[-1]) if len(values) > 1 else (values[0],)
+            if kind == "int" and any(isinstance(v, float) for v in values):
+                note = (
+                    f"KerasTuner's Int({hp.name!r}, step={hp.step}, sampling={hp.sampling!r}) "
+                    f"yields floats {values[:3]}... which GridSearch passes to the build: cast with int()"
+                )
+        if len(levels) == 2 and levels[0] == levels[1]:
+            levels = levels[:1]
+        return Param(
+            hp.name, kind, hp.default, tuple(levels), hp.min_value, hp.max_value, hp.step, hp.sampling,
+            conditions, dynamic, note,
+        )
+    if kind == "boolean":
+        return Param(hp.name, kind, hp.default, (False, True), conditions=conditions, dynamic=dynamic)
+    if kind == "fixed":
+        return Param(hp.name, kind, hp.default, (hp.value,), conditions=conditions, dynamic=dynamic)
+    return Param(hp.name, kind, hp.default, tuple(hp.values), conditions=conditions, dynamic=dynamic)
+
+
+@dataclass
+class _Build:
+    overrides: dict
+    reads: list[str]
+    error: BaseException | None
+
+
+def _overrides_fit(hypermodel) -> bool:
+    return type(hypermodel).fit is not kt.HyperModel.fit
+
+
+class BuildFault(Exception):
+    """Stands in for a discovery build that killed or hung the probe process: that build is not run again."""
+
+
+def fault_key(overrides: Mapping[str, Any]) -> str:
+    """A stable name for one discovery build (the values it overrides), to tell which builds faulted."""
+    return repr(sorted(overrides.items()))
+
+
+@dataclass
+class _Builder:
+    """Runs discovery's builds: each under the time limit, announced first, and skipped when it faulted before."""
+
+    hypermodel: Any
+    timeout: float | None = None
+    before_build: Callable[[dict], None] | None = None
+    faults: Mapping[str, str] = field(default_factory=dict)
+
+    def __call__(self, hp: RecordingHyperParameters, overrides: dict, with_fit: bool = False) -> BaseException | None:
+        fault = self.faults.get(fault_key(overrides))
+        if fault is not None:
+            return BuildFault(fault)
+        if self.before_build is not None:
+            self.before_build(overrides)
+        return _build_once(self.hypermodel, hp, with_fit, self.timeout)
+
+
+def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False,
+                timeout: float | None = None) -> BaseException | None:
+    """Build (and, for a HyperModel with its own fit(), fit one epoch) to see what it declares."""
+    try:
+        with outcomes.time_limit(timeout):
+            model = hypermodel.build(hp)
+            if with_fit and isinstance(model, keras.Model):
+                from .data import synthesize
+
+                x, y = synthesize(model, samples=8)
+                hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+    except SpaceError:
+        raise
+    except Exception as exc:  # the build's own failure is a result, not a discovery error
+        return exc
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
+            raise
+        return exc
+    finally:
+        keras.backend.clear_session()
+    return None
+
+
+def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
+             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None) -> SearchSpace:
+    """Build until no new hyperparameter appears; raise SpaceError on a bad declaration.
+
+    ``timeout`` limits each build (a build past it failed, as a case would); ``before_build(overrides)`` is
+    told of each build before it runs, and ``faults`` (``fault_key`` -> what happened) names builds that killed
+    or hung the process before: they count as failed builds and are not run again.
+    """
+    builder = _Builder(hypermodel, timeout, before_build, faults or {})
+    with outcomes.interrupts_told_apart():
+        return _discover(hypermodel, max_builds, builder)
+
+
+def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
+    root = RecordingHyperParameters()
+    # A HyperModel may declare hyperparameters in its own fit(), as KerasTuner allows.
+    first_error = build(root, {}, with_fit=_overrides_fit(hypermodel))
+    builds = [_Build({}, list(root.reads), first_error)]
+    config = copy.deepcopy(root.get_config())
+    known = [hp.name for hp in root.space]
+    defaults = {hp.name: hp.default for hp in root.space}
+    context: dict[str, dict] = {name: {} for name in known}
+    queue: list[dict] = []
+    warnings = list(root.redeclared)
+
+    def explore(names: list[str]) -> None:
+        for name in names:
+            hp = next(h for h in _space_of(config) if h.name == name)
+            base = dict(context[name])
+            for condition in hp.conditions:
+                base.setdefault(condition.name, condition.values[0])
+            for level in _param_from_kt(hp).levels:
+                if level != hp.default:
+                    queue.append({**base, name: level})
+
+    explore(known)
+    while queue and len(builds) < max_builds:
+        overrides = queue.pop(0)
+        hp = forced(config, {**defaults, **overrides})
+        error = build(hp, overrides)
+        builds.append(_Build(overrides, list(hp.reads), error))
+        warnings.extend(w for w in hp.redeclared if w not in warnings)
+        new = [h for h in hp.space if h.name not in known]
+        if new:
+            config = {"space": config["space"] + [
+                {"class_name": h.__class__.__name__, "config": h.get_config()} for h in new
+            ], "values": {}}
+            for h in new:
+                known.append(h.name)
+                defaults[h.name] = h.default
+                context[h.name] = dict(overrides)
+            explore([h.name for h in new])
+    params = tuple(_make_param(h, builds, context) for h in _space_of(config))
+    default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
+    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings))
+
+
+def _space_of(config: dict):
+    return kt.HyperParameters.from_config({"space": copy.deepcopy(config["space"]), "values": {}}).space
+
+
+def _make_param(hp, builds: list[_Build], context: dict[str, dict]) -> Param:
+    conditions = tuple(Condition(c.name, tuple(c.values)) for c in hp.conditions)
+    ctx = context[hp.name]
+    if conditions or not ctx or hp.name in builds[0].reads:
+        return _param_from_kt(hp, conditions)
+    # Dynamic: read only after some other hyperparameter moved. Its parent is the
+    # last one moved in the context that revealed it; it is active at the parent's
+    # values under which a build (with the rest of that context) read it.
+    parent = list(ctx)[-1]
+    rest = {k: v for k, v in ctx.items() if k != parent}
+    active_values = []
+    for build in builds:
+        same_rest = all(build.overrides.get(k, None) == v for k, v in rest.items())
+        if same_rest and set(build.overrides) <= set(ctx) and hp.name in build.reads:
+            value = build.overrides.get(parent, None)
+            if value is not None and value not in active_values:
+                active_values.append(value)
+    return _param_from_kt(hp, (Condition(parent, tuple(active_values)),), dynamic=True)

@@ -11,6 +11,7 @@ discovery then goes on without.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -33,7 +34,8 @@ from .spec import SpecError
 PROCESS, CASE, OFF = "process", "case", "off"
 MODES = (PROCESS, CASE, OFF)
 
-#: Seconds past a build's own time limit (enforced in the child, for Python code) before the child is killed.
+#: Seconds past a build's own time limit (enforced in the child, for Python code) before the child is killed:
+#: as long as the limit itself, at most this.
 GRACE = 5.0
 #: Seconds a new child may take to import the backend before it counts as hung.
 START_LIMIT = 300.0
@@ -94,7 +96,7 @@ class Prober:
         """
         faults: dict[str, str] = {}
         grid_builds = True
-        limit = None if timeout is None else timeout + GRACE
+        limit = None if timeout is None else timeout + min(timeout, GRACE)
         while True:
             try:
                 kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds), limit)
@@ -123,7 +125,7 @@ class Prober:
     def probe(self, spec: str, space: SearchSpace, case: Case, policy: Policy, settings: Settings,
               data: Any = None) -> Result:
         """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``."""
-        limit = None if policy.timeout is None else policy.timeout + GRACE
+        limit = None if policy.timeout is None else policy.timeout + min(policy.timeout, GRACE)
         started = time.perf_counter()
         try:
             if self._data is None or self._data[0] != id(data):
@@ -163,7 +165,8 @@ class Prober:
             os.close(handle)
             self._output.append([path, 0])
         process = context.Process(
-            target=serve, name="hypermodel-probe", daemon=True,
+            # Pickled by name: the copy of this module that sys.modules holds (a pytester run may hold another).
+            target=importlib.import_module(__name__).serve, name="hypermodel-probe", daemon=True,
             args=(child, str(self.rootpath), str(self.conftest) if self.conftest else None,
                   str(self.base) if self.base else None, [path for path, _ in self._output]),
         )

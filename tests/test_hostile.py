@@ -91,12 +91,9 @@ def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_d
 
 def test_sigterm_writes_junit_json_and_forecast(hypermodel_dir):
     """A CI runner's cancel: what finished is in every report."""
-    hypermodel_dir.makeconftest(
-        "import os, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n    os.environ['HYPERMODEL_PROBING'] = '1'\n"
-    )
     xml, report = hypermodel_dir.path / "out.xml", hypermodel_dir.path / "preflight.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", HYPERMODEL_OPTION, "hazards.py:hangs",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", HYPERMODEL_OPTION, "hazards.py:HangsInFit",
          f"--junitxml={xml}", REPORT_OPTION, str(report)],
         cwd=hypermodel_dir.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -112,10 +109,10 @@ def test_sigterm_writes_junit_json_and_forecast(hypermodel_dir):
         process.kill()
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out
     names = [node.get("name") for node in ET.parse(xml).getroot().iter("testcase")]
-    assert "hangs[defaults]" in names
+    assert "HangsInFit[defaults]" in names
     data = json.loads(report.read_text())
-    assert [e["nodeid"] for e in data["cases"]] == ["hazards.py::hangs[defaults]"]
-    assert [f["spec"] for f in data["forecasts"]] == ["hazards.py:hangs"]
+    assert [e["nodeid"] for e in data["cases"]] == ["hazards.py::HangsInFit[defaults]"]
+    assert [f["spec"] for f in data["forecasts"]] == ["hazards.py:HangsInFit"]
     assert "KeyboardInterrupt" in out and "SIGTERM" in out
 
 

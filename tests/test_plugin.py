@@ -77,10 +77,11 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
             import keras
 
             def build(hp):
-                # Discovery builds every case too: interrupt only once probing has begun. A real Ctrl-C (SIGINT)
-                # stops the run; a KeyboardInterrupt the build raised itself would be a failing case.
+                # Discovery builds every case too: interrupt only once probing has begun. A real Ctrl-C (SIGINT,
+                # which the terminal sends to pytest, the parent of the probe process running this) stops the run;
+                # a KeyboardInterrupt the build raised itself would be a failing case.
                 if hp.Choice("size", [1, 2]) == 2 and os.path.exists("probing"):
-                    os.kill(os.getpid(), signal.SIGINT)
+                    os.kill(os.getppid(), signal.SIGINT)
                     time.sleep(30)
                 model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
                 model.compile(loss="mse")
@@ -119,7 +120,7 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
     ],
 )
 def test_bad_options_are_usage_errors(hypermodel_dir, args, message):
-    result = hypermodel_dir.runpytest_inprocess(HYPERMODEL_OPTION, "outcomes.py:healthy", *args)
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 

@@ -27,18 +27,24 @@ FAULTS = {
 }
 
 
+#: One fault of each way to go under xdist (each restart of a probe process costs a backend import).
+XDIST_FAULTS = ("aborts", "exits_hard", "hangs_hard", "interrupts")
+
+
 @pytest.mark.parametrize(
-    "mode", [[], ["-n", "2"], ["-n", "2", "--hypermodel-isolate"]], ids=["serial", "xdist", "xdist-isolate"]
+    ("mode", "faults"),
+    [([], tuple(FAULTS)), (["-n", "2"], XDIST_FAULTS), (["-n", "2", "--hypermodel-isolate"], XDIST_FAULTS)],
+    ids=["serial", "xdist", "xdist-isolate"],
 )
-def test_every_fault_is_a_reported_case_and_no_case_is_lost(hypermodel_dir, mode):
+def test_every_fault_is_a_reported_case_and_no_case_is_lost(hypermodel_dir, mode, faults):
     """Whatever a build does, in discovery or in its case, the run goes on and every planned case is reported."""
     report = hypermodel_dir.path / "preflight.json"
-    specs = [arg for name in [*FAULTS, "aborts_at_defaults"] for arg in ("--hypermodel", f"hazards.py:{name}")]
+    specs = [arg for name in [*faults, "aborts_at_defaults"] for arg in ("--hypermodel", f"hazards.py:{name}")]
     result, cases = run_preflight(hypermodel_dir, *specs, "--hypermodel", "outcomes.py:healthy",
                                   "--hypermodel-timeout", "2", "--hypermodel-report", str(report), *mode)
     planned = {
-        **{f"{name}[defaults]": "ok" for name in FAULTS},
-        **{f"{name}[size=2]": outcome for name, (outcome, _) in FAULTS.items()},
+        **{f"{name}[defaults]": "ok" for name in faults},
+        **{f"{name}[size=2]": FAULTS[name][0] for name in faults},
         "aborts_at_defaults[defaults]": "crash",  # no hyperparameter survived: the defaults are the one case
         "healthy[defaults]": "ok",
         "healthy[size=2]": "ok",
@@ -49,9 +55,9 @@ def test_every_fault_is_a_reported_case_and_no_case_is_lost(hypermodel_dir, mode
     }
     data = json.loads(report.read_text())
     assert sorted(e["nodeid"].partition("::")[2] for e in data["cases"]) == sorted(planned)
-    assert all(h["complete"] for h in data["hypermodels"]) and len(data["forecasts"]) == len(FAULTS) + 2
+    assert all(h["complete"] for h in data["hypermodels"]) and len(data["forecasts"]) == len(faults) + 2
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines_random([f"size=2 -> {message}*" for _, message in FAULTS.values()])
+    result.stdout.fnmatch_lines_random([f"size=2 -> {FAULTS[name][1]}*" for name in faults])
     result.stdout.fnmatch_lines(["*aborts_at_defaults: RandomSearch would crash before its first trial: building "
                                  "the defaults raises BuildFault: its process died (killed by SIGABRT) during discovery*"])
 
@@ -70,6 +76,27 @@ def test_a_case_s_output_is_captured_with_it(hypermodel_dir):
     result, _ = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:exits", "-rA")
     result.stdout.fnmatch_lines(["*_ exits[[]size=2[]] _*", "*Captured stdout call*", "building size=2"])
     assert result.stdout.str().count("building size=") == 2  # discovery's own builds print nothing here
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_the_pytest_processes_never_import_the_backend(hypermodel_dir, workers):
+    """The user's code and the backend live in the probe processes: pytest itself (controller and workers) stays light."""
+    hypermodel_dir.makeconftest(textwrap.dedent(
+        """
+        import os, sys
+
+        def pytest_unconfigure(config):
+            loaded = [m for m in ("keras", "tensorflow", "keras_tuner", "jax", "torch", "outcomes") if m in sys.modules]
+            with open("modules.log", "a") as log:
+                worker = getattr(config, "workerinput", {}).get("workerid", "main")
+                log.write(worker + " " + ",".join(loaded) + "\\n")
+        """
+    ))
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-tuner",
+                                  "GridSearch", *workers)
+    assert result.ret == pytest.ExitCode.OK and len(cases) == 2
+    lines = sorted((hypermodel_dir.path / "modules.log").read_text().split("\n")[:-1])
+    assert lines == (["gw0 ", "gw1 ", "main "] if workers else ["main "])
 
 
 def test_with_isolation_off_xdist_still_reports_a_crash(hypermodel_dir):

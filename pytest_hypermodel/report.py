@@ -241,7 +241,10 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     if probability > max_abort_risk:
         fix = f"constrain {', '.join(failing)}" if failing else "fix the failing cases"
         if fatal_rate:
-            fix += " (a FatalError stops the search at its first trial, whatever max_consecutive_failed_trials is)"
+            # FatalError, or a SystemExit / KeyboardInterrupt that KerasTuner does not catch.
+            stoppers = sorted({e.get("exception") or "FatalError" for e in mine if e.get("disposition") == "fatal"})
+            fix += (f" (a {' or '.join(stoppers)} stops the search at the first trial that raises it, whatever "
+                    "max_consecutive_failed_trials is)")
         else:
             fix += f", or raise max_consecutive_failed_trials above {policy.max_consecutive_failed_trials}"
         message += f"; over the accepted risk of {max_abort_risk:.0%}: {fix}"

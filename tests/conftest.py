@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras  # noqa: F401  (imported once, here: see below)
-import keras_tuner  # noqa: F401
-import pytest
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up lines would bury the suite's output
+import keras  # noqa: E402,F401  (imported once, here: see below)
+import keras_tuner  # noqa: E402,F401
+import pytest  # noqa: E402
 
 # In-process pytester runs restore sys.modules afterwards; TensorFlow cannot be
 # imported twice in one process, so the outer run imports it first and keeps it.

@@ -41,6 +41,8 @@ def test_space(hypermodel_case):
         (["-o", "hypermodel_epochs=abc"], "hypermodel_epochs (ini) = 'abc': expected an integer"),
         (["--hypermodel-levels", "5"], "--hypermodel-levels = 5: use 2 (the extremes) or 3 (with the default)"),
         (["--hypermodel-memory-budget", "0"], "--hypermodel-memory-budget = '0': use a size more than 0, e.g. 2GiB"),
+        (["-o", "hypermodel_isolation=sometimes"],
+         "hypermodel_isolation (ini) = 'sometimes': use process (one probe process, the default), case *"),
         (["-o", "hypermodel_on==fatal"], "hypermodel_on line '=fatal': write NAME=ACTION, NAME an exception class*"),
         ([REPORT_OPTION, "someone_elses.json"],
          "--hypermodel-report someone_elses.json: that path holds something that is not a preflight report; *"),
@@ -124,3 +126,16 @@ def test_a_hyperparameter_redeclared_with_another_range_is_warned_once(hypermode
         "hp.Int('units', 1, 4) at specs.py:*, then hp.Int('units', 1, 64) at specs.py:*; KerasTuner keeps the first*",
     ])
     assert result.stdout.str().count("is declared twice") == 1
+
+
+def test_data_the_probe_process_cannot_receive_runs_here_with_a_warning(hypermodel_dir):
+    """A lambda cannot be pickled to the probe process: the cases still run, in pytest's process, and the user is told."""
+    hypermodel_dir.makeconftest(
+        "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
+        "    return lambda model, values: (np.ones((8, 4), 'float32'), np.ones((8, 1), 'float32'))\n"
+    )
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:healthy")
+    assert result.ret == pytest.ExitCode.OK
+    assert {name: c.properties["outcome"] for name, c in cases.items()} == {"healthy[defaults]": "ok", "healthy[size=2]": "ok"}
+    result.stdout.fnmatch_lines(["*HypermodelWarning: hypermodel_data returned something the probe process cannot "
+                                 "receive (*): the case ran in the pytest process, where a crash ends the run*"])

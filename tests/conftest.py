@@ -8,13 +8,16 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up lines would bury the suite's output
-import keras  # noqa: E402,F401  (imported once, here: see below)
-import keras_tuner  # noqa: E402,F401
-import pytest  # noqa: E402
+import pytest
+
+from pytest_hypermodel import devices
 
 # In-process pytester runs restore sys.modules afterwards; TensorFlow cannot be
-# imported twice in one process, so the outer run imports it first and keeps it.
+# imported twice in one process, so the outer run imports it first and keeps it
+# (quietly: TensorFlow's start-up lines would bury the suite's output).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+devices.load_backend()
+import keras_tuner  # noqa: E402,F401
 
 pytest_plugins = "pytester"
 

@@ -171,6 +171,8 @@ class PlanOptions:
     #: The tuner the search will use: a GridSearch's own trials are planned too.
     tuner: str = "RandomSearch"
     max_trials: int | None = None
+    #: For models that declare no input (see ``probe.parse_input_shapes``): discovery fits a HyperModel's own fit().
+    input_shapes: Any = None
 
 
 def prepare(specs: list[str], rootpath: Path, conftest, options: PlanOptions, base: Path | None = None,
@@ -196,7 +198,8 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     from . import spec as spec_mod
 
     try:
-        space = space_mod.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults)
+        space = space_mod.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults,
+                                   input_shapes=options.input_shapes)
         trials = None
         if options.tuner == GRID_SEARCH and not space.default_error:
             from . import forecast

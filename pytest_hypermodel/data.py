@@ -9,6 +9,7 @@ floats otherwise). A user who needs real data overrides the
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import keras
@@ -17,6 +18,15 @@ import numpy as np
 
 class DataError(ValueError):
     """The model does not say enough about its inputs to synthesize data for it."""
+
+
+def declares_inputs(model: keras.Model) -> bool:
+    """Whether the model says what its inputs are (a keras.Input, or a built model)."""
+    try:
+        _structure(model, "inputs")
+    except (AttributeError, ValueError):
+        return False
+    return True
 
 
 def _loss_kind(loss: Any) -> str:
@@ -94,21 +104,32 @@ def _structure(model: keras.Model, which: str) -> Any:
     return tensors[0] if len(tensors) == 1 else list(tensors)
 
 
-def synthesize(model: keras.Model, samples: int = 32, seed: int = 0) -> tuple[Any, Any]:
-    """``(x, y)`` for ``samples`` examples, shaped like the model's inputs and outputs."""
-    try:
-        inputs, outputs = _structure(model, "inputs"), _structure(model, "outputs")
-    except (AttributeError, ValueError) as exc:
-        raise DataError(
-            "the model has no defined inputs (a subclassed or unbuilt model): start it with "
-            "keras.Input(shape=...) or override the hypermodel_data fixture in conftest.py"
-        ) from exc
+def synthesize(model: keras.Model, samples: int = 32, seed: int = 0, input_shapes=None) -> tuple[Any, Any]:
+    """``(x, y)`` for ``samples`` examples, shaped like the model's inputs and outputs.
+
+    A model that declares no input (a Sequential with no ``keras.Input``, as in the KerasTuner guides)
+    takes its inputs from ``input_shapes`` (see ``probe.parse_input_shapes``), and its outputs' shapes
+    from one call on them.
+    """
     rng = np.random.default_rng(seed)
     vocab = min(
         (layer.input_dim for layer in model._flatten_layers() if isinstance(layer, keras.layers.Embedding)),
         default=2,
     )
-    x = keras.tree.map_structure(lambda t: _input(t, samples, rng, vocab), inputs)
+    try:
+        inputs, outputs = _structure(model, "inputs"), _structure(model, "outputs")
+    except (AttributeError, ValueError) as exc:
+        if not input_shapes:
+            raise DataError(
+                "the model declares no input shape, so no data can be synthesized for it: pass "
+                "--hypermodel-input-shape (e.g. 28,28), start the model with keras.Input(shape=...), or override "
+                "the hypermodel_data fixture in conftest.py"
+            ) from exc
+        x = _undeclared_inputs(model, input_shapes, samples, rng, vocab)
+        called = model(keras.tree.map_structure(lambda a: a[:2], x))
+        outputs = keras.tree.map_structure(lambda t: SimpleNamespace(shape=tuple(t.shape)), called)
+    else:
+        x = keras.tree.map_structure(lambda t: _input(t, samples, rng, vocab), inputs)
     losses = _losses_per_output(model, outputs)
     if isinstance(outputs, dict):
         y = {key: _target(outputs[key], _loss_kind(losses.get(key)), samples, rng) for key in outputs}
@@ -117,3 +138,18 @@ def synthesize(model: keras.Model, samples: int = 32, seed: int = 0) -> tuple[An
     else:
         y = _target(outputs, _loss_kind(losses), samples, rng)
     return x, y
+
+
+def _undeclared_inputs(model: keras.Model, input_shapes, samples: int, rng: np.random.Generator, vocab: int):
+    """Inputs of the given shapes: token ids when the model starts with an Embedding, floats otherwise."""
+    layers = getattr(model, "layers", None) or []
+    tokens = bool(layers) and isinstance(layers[0], keras.layers.Embedding)
+    dtype = "int32" if tokens else "float32"
+
+    def make(shape):
+        return _input(keras.KerasTensor((None, *shape), dtype=dtype), samples, rng, vocab)
+
+    if isinstance(input_shapes, dict):
+        return {name: make(shape) for name, shape in input_shapes.items()}
+    arrays = [make(shape) for shape in input_shapes]
+    return arrays[0] if len(arrays) == 1 else arrays

@@ -179,6 +179,11 @@ class _Builder:
     timeout: float | None = None
     before_build: Callable[[dict], None] | None = None
     faults: Mapping[str, str] = field(default_factory=dict)
+    input_shapes: Any = None
+    #: Set by the first build: its model declares no input (no keras.Input), so data needs --hypermodel-input-shape.
+    undeclared_input: bool = False
+    #: The HyperModel's own fit() could not run (no data without an input shape): what it declares is unseen.
+    unfitted: bool = False
 
     def __call__(self, hp: RecordingHyperParameters, overrides: dict, with_fit: bool = False) -> BaseException | None:
         fault = self.faults.get(fault_key(overrides))
@@ -186,20 +191,27 @@ class _Builder:
             return BuildFault(fault)
         if self.before_build is not None:
             self.before_build(overrides)
-        return _build_once(self.hypermodel, hp, with_fit, self.timeout)
+        return _build_once(self, hp, with_fit, first=not overrides)
 
 
-def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False,
-                timeout: float | None = None) -> BaseException | None:
+def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool = False,
+                first: bool = False) -> BaseException | None:
     """Build (and, for a HyperModel with its own fit(), fit one epoch) to see what it declares."""
-    try:
-        with outcomes.time_limit(timeout):
-            model = hypermodel.build(hp)
-            if with_fit and isinstance(model, keras.Model):
-                from .data import synthesize
+    from . import data
 
-                x, y = synthesize(model, samples=8)
-                hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+    hypermodel = builder.hypermodel
+    try:
+        with outcomes.time_limit(builder.timeout):
+            model = hypermodel.build(hp)
+            if first:  # at the defaults
+                builder.undeclared_input = isinstance(model, keras.Model) and not data.declares_inputs(model)
+            if with_fit and isinstance(model, keras.Model):
+                try:
+                    x, y = data.synthesize(model, samples=8, input_shapes=builder.input_shapes)
+                except data.DataError:  # no input shape: the build itself is fine, its fit() goes unseen
+                    builder.unfitted = True
+                else:
+                    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
     except SpaceError:
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error
@@ -214,14 +226,15 @@ def _build_once(hypermodel, hp: RecordingHyperParameters, with_fit: bool = False
 
 
 def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
-             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None) -> SearchSpace:
+             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None,
+             input_shapes=None) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration.
 
     ``timeout`` limits each build (a build past it failed, as a case would); ``before_build(overrides)`` is
     told of each build before it runs, and ``faults`` (``fault_key`` -> what happened) names builds that killed
     or hung the process before: they count as failed builds and are not run again.
     """
-    builder = _Builder(hypermodel, timeout, before_build, faults or {})
+    builder = _Builder(hypermodel, timeout, before_build, faults or {}, input_shapes)
     with outcomes.interrupts_told_apart():
         return _discover(hypermodel, max_builds, builder)
 
@@ -265,9 +278,15 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
                 defaults[h.name] = h.default
                 context[h.name] = dict(overrides)
             explore([h.name for h in new])
+    if build.unfitted:
+        warnings.append(
+            f"{type(hypermodel).__name__}.fit() did not run during discovery (the model declares no input shape): "
+            "hyperparameters that fit() declares are missing from the plan; pass --hypermodel-input-shape"
+        )
     params = tuple(_make_param(h, builds, context) for h in _space_of(config))
     default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
-    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings))
+    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
+                       build.undeclared_input)
 
 
 def _space_of(config: dict):

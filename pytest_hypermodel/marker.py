@@ -125,8 +125,7 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     config = request.config
     from .plugin import probe_settings
 
-    epochs, samples = probe_settings(config)
-    settings = probe.Settings(epochs=epochs, samples=samples)
+    settings = probe_settings(config)
     result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
                        keep=lambda hp, model: built.update(hp=hp, model=model))
     disposition = policy.disposition(result)

@@ -39,6 +39,7 @@ ISOLATION_OPTION = "--hypermodel-isolation"
 ISOLATION_MODES = ("process", "case", "off")
 EPOCHS_OPTION = "--hypermodel-epochs"
 SAMPLES_OPTION = "--hypermodel-samples"
+INPUT_SHAPE_OPTION = "--hypermodel-input-shape"
 REPORT_OPTION = "--hypermodel-report"
 MEMORY_BUDGET_OPTION = "--hypermodel-memory-budget"
 MAX_MODEL_SIZE_OPTION = "--hypermodel-max-model-size"
@@ -88,6 +89,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="epochs of the short fit of each case (default: 3)")
     group.addoption(SAMPLES_OPTION, dest="hypermodel_samples", type=int, metavar="N",
                     help="examples of synthesized data per case (default: 32)")
+    group.addoption(INPUT_SHAPE_OPTION, action="append", dest="hypermodel_input_shape", metavar="SHAPE",
+                    help="for a model that declares no keras.Input: the shape of one example, without the batch "
+                    "dimension (28,28); repeat it for several inputs, or name=28,28 for named ones. The model's own "
+                    "input, and the hypermodel_data fixture, win")
     group.addoption(TUNER_OPTION, dest="hypermodel_tuner", metavar="NAME",
                     help="the tuner the search will use, for the forecast: GridSearch (its own trials are probed "
                     "too), RandomSearch, BayesianOptimization or Hyperband (default: RandomSearch)")
@@ -126,6 +131,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_plan", "default for --hypermodel-plan", type="bool", default=False)
     parser.addini("hypermodel_epochs", "default for --hypermodel-epochs", default="3")
     parser.addini("hypermodel_samples", "default for --hypermodel-samples", default="32")
+    parser.addini("hypermodel_input_shape", "default for --hypermodel-input-shape, one SHAPE per line",
+                  type="linelist", default=[])
     parser.addini("hypermodel_tuner", "default for --hypermodel-tuner", default="RandomSearch")
     parser.addini("hypermodel_max_trials", "default for --hypermodel-max-trials", default="")
     parser.addini("hypermodel_max_abort_risk", "default for --hypermodel-max-abort-risk", default="0.5")
@@ -189,9 +196,26 @@ def max_abort_risk(config: pytest.Config) -> float:
     return 0.5 if risk is None else risk
 
 
-def probe_settings(config: pytest.Config) -> tuple[int, int]:
-    """Epochs and samples of each case's short fit, from the command line or the ini (the marker reads them too)."""
-    return (_int_setting(config, "hypermodel_epochs", 1) or 3, _int_setting(config, "hypermodel_samples", 1) or 32)
+def probe_settings(config: pytest.Config):
+    """Each case's short fit (epochs, samples, input shapes), from the command line or the ini (the marker reads
+    them too)."""
+    from .probe import Settings, parse_input_shapes
+
+    texts = _setting(config, "hypermodel_input_shape") or []
+    try:
+        shapes = parse_input_shapes(list(texts))
+    except ValueError as exc:
+        raise pytest.UsageError(f"{_where(config, 'hypermodel_input_shape')} {exc}") from None
+    return Settings(epochs=_int_setting(config, "hypermodel_epochs", 1) or 3,
+                    samples=_int_setting(config, "hypermodel_samples", 1) or 32, input_shapes=shapes)
+
+
+def _data_overridden(config: pytest.Config) -> bool:
+    """Whether a conftest.py defines its own hypermodel_data fixture (its data then has the right shapes)."""
+    return any(
+        str(getattr(plugin, "__file__", "")).endswith("conftest.py") and hasattr(plugin, "hypermodel_data")
+        for plugin in config.pluginmanager.get_plugins()
+    )
 
 
 def isolation(config: pytest.Config) -> str:
@@ -419,10 +443,10 @@ class PreflightPlugin:
             max_cases=_int_setting(config, "hypermodel_max_cases", 1),
             tuner=tuner,
             max_trials=_int_setting(config, "hypermodel_max_trials", 1),
+            input_shapes=probe_settings(config).input_shapes,
         )
         config.stash[collect.BASE_KEY] = self.base
-        epochs, samples = probe_settings(config)
-        config.stash[collect.SETTINGS_KEY] = probe.Settings(epochs=epochs, samples=samples)
+        settings = config.stash[collect.SETTINGS_KEY] = probe_settings(config)
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
         mode = isolation(config)
@@ -446,6 +470,15 @@ class PreflightPlugin:
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[PREFLIGHTS_KEY] = preflights
+        if not handed and not settings.input_shapes and not _data_overridden(config):
+            for pre in preflights:
+                if pre.space.undeclared_input:
+                    raise pytest.UsageError(
+                        f"--hypermodel {pre.target.spec}: the model declares no input shape (no keras.Input), so no "
+                        f"data can be synthesized for it: pass {INPUT_SHAPE_OPTION} (e.g. 28,28; ini "
+                        "hypermodel_input_shape), start the model with keras.Input(shape=...), or override the "
+                        "hypermodel_data fixture in conftest.py"
+                    )
         if runner is not None and (getattr(config.option, "dist", "no") != "no" or config.option.collectonly):
             runner.close()  # the xdist controller probes nothing: its workers have their own probe processes
         if not handed:  # once, on the controller

@@ -32,6 +32,33 @@ class Settings:
     epochs: int = 3
     samples: int = 32
     seed: int = 0
+    #: For models that declare no input: the shape of one example per input (:func:`parse_input_shapes`).
+    input_shapes: Any = None
+
+
+def parse_input_shapes(texts: list[str]) -> list[tuple[int, ...]] | dict[str, tuple[int, ...]] | None:
+    """``["28,28"]`` -> ``[(28, 28)]``; ``["image=32,32,3", "meta=4"]`` -> a dict by input name. ValueError if malformed."""
+    if not texts:
+        return None
+    named, unnamed = {}, []
+    for text in texts:
+        name, sep, shape = text.rpartition("=")
+        try:
+            dims = tuple(int(part) for part in shape.split(","))
+        except ValueError:
+            dims = ()
+        if not dims or any(d < 1 for d in dims) or (sep and not name.strip().isidentifier()):
+            raise ValueError(
+                f"{text!r}: write the shape of one example without the batch dimension, as sizes separated by "
+                "commas (28,28), or name=28,28 for a named input; repeat it for several inputs"
+            )
+        if sep:
+            named[name.strip()] = dims
+        else:
+            unnamed.append(dims)
+    if named and unnamed:
+        raise ValueError(f"{', '.join(texts)}: name every input shape (name=28,28) or none of them")
+    return named or unnamed
 
 
 @dataclass
@@ -93,7 +120,7 @@ def _fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Se
     if provided is None:
         from . import data as data_mod
 
-        x, y = data_mod.synthesize(model, settings.samples, settings.seed)
+        x, y = data_mod.synthesize(model, settings.samples, settings.seed, settings.input_shapes)
         return (x, y), {}
     if isinstance(provided, dict):
         kwargs = dict(provided)

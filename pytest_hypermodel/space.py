@@ -65,6 +65,8 @@ class SearchSpace:
     builds: int = 0
     #: One line per hyperparameter declared twice with different arguments (KerasTuner keeps the first).
     warnings: tuple[str, ...] = ()
+    #: The default model declares no input (no keras.Input): synthesized data needs the input shape.
+    undeclared_input: bool = False
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -103,10 +105,11 @@ class SearchSpace:
 
 
 def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
-             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None) -> SearchSpace:
+             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None,
+             input_shapes=None) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration (see ``discovery``)."""
     from . import discovery
 
-    return discovery.discover(hypermodel, max_builds, timeout, before_build, faults)
+    return discovery.discover(hypermodel, max_builds, timeout, before_build, faults, input_shapes)
 
 

@@ -1,0 +1,70 @@
+"""Models as users pass them to KerasTuner: the keras-io guides as published, with no keras.Input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_preflight
+
+NO_INPUT = (
+    "ERROR: --hypermodel guides.py:build_model: the model declares no input shape (no keras.Input), so no data can be "
+    "synthesized for it: pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape), start the model with "
+    "keras.Input(shape=...), or override the hypermodel_data fixture in conftest.py"
+)
+
+
+def test_a_model_without_input_is_one_line_naming_the_fixes_not_failing_cases(hypermodel_dir):
+    """The getting-started guide's model is fine: its missing Input is the harness's problem, said once."""
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "guides.py:build_model",
+                                                 "--junitxml=out.xml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([NO_INPUT])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not (hypermodel_dir.path / "out.xml").exists()  # no case ran, so none failed
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_guide_models_with_their_input_shape_are_green(hypermodel_dir, workers):
+    """With the shape of one MNIST image every case completes, and no forecast says the search would abort."""
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(
+        hypermodel_dir, "--hypermodel", "guides.py:build_model", "--hypermodel", "guides.py:MyHyperModel",
+        "--hypermodel-input-shape", "28,28", "--hypermodel-epochs", "1", "--hypermodel-report", str(report), *workers,
+    )
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    assert cases and {c.properties["outcome"] for c in cases.values()} == {"ok"}
+    assert {"MyHyperModel[shuffle=True]", "build_model[num_layers=3]"} <= set(cases)  # fit()'s own hyperparameter
+    data = json.loads(report.read_text())
+    assert [f["aborts"] for f in data["forecasts"]] == [False, False]
+
+
+def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hypermodel_dir):
+    (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1")
+    assert result.ret == pytest.ExitCode.OK and len(cases) == 4
+    (hypermodel_dir.path / "pytest.ini").unlink()
+    hypermodel_dir.makeconftest(
+        "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
+        "    return np.zeros((16, 28, 28), 'float32'), np.eye(10, dtype='float32')[np.arange(16) % 10]\n"
+    )
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1")
+    assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
+    # Discovery has no data of the user's: the fit()'s own hyperparameter goes unseen, and the user is told.
+    assert set(cases) == {"MyHyperModel[defaults]", "MyHyperModel[units=512]"}
+    result.stdout.fnmatch_lines(["*HypermodelWarning: guides.py:MyHyperModel: MyHyperModel.fit() did not run during "
+                                 "discovery (the model declares no input shape): hyperparameters that fit() declares "
+                                 "are missing from the plan; pass --hypermodel-input-shape"])
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [("28x28", "--hypermodel-input-shape '28x28': write the shape of one example without the batch dimension*"),
+     ("0,3", "--hypermodel-input-shape '0,3': write the shape of one example*")],
+)
+def test_a_bad_input_shape_is_one_usage_error(hypermodel_dir, shape, message):
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "guides.py:build_model",
+                                                 "--hypermodel-input-shape", shape)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])

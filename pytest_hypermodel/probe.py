@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import re
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -93,9 +94,36 @@ def _fail(result: Result, exc: BaseException) -> None:
     result.exception_bases = [
         cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException, Exception)
     ]
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    result.message = lines[-1].strip().rstrip(".") if lines else ""
+    result.message = meaningful_line(str(exc))
     result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+#: Keras wraps an error raised inside a layer's call() in these lines, around the real message.
+_KERAS_WRAPPER = re.compile(r"^(Exception encountered when calling|Arguments received by|Call arguments received by|•)")
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def meaningful_line(text: str) -> str:
+    """The line of an error message that says what went wrong (the whole text stays in the traceback).
+
+    Usually the last line; for an error Keras raised from inside a layer's ``call()``, the message it
+    wraps, not the argument dump that ends it (``• inputs=tf.Tensor(shape=...)``).
+    """
+    lines = [line.strip() for line in _ANSI.sub("", text).strip().splitlines() if line.strip()]
+    wrapped = any(line.startswith("Exception encountered when calling") for line in lines)
+    if wrapped:
+        kept = []
+        for line in lines:
+            if line.startswith(("Arguments received by", "Call arguments received by")):
+                break
+            if line.endswith("Error encountered:"):  # "Could not automatically infer the output shape ..."
+                kept = []
+            elif not _KERAS_WRAPPER.match(line):
+                kept.append(line)
+        lines = kept or lines
+    line = (lines[0] if wrapped else lines[-1]) if lines else ""
+    return _FUNCTION_NODE.sub("", line).strip().rstrip(".")
 
 
 def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:

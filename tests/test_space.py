@@ -135,3 +135,28 @@ def test_fingerprint_is_stable_and_tells_spaces_and_policies_apart():
     assert first == fingerprint(discover(hypermodel(build)).kt_config, Policy())
     assert first != fingerprint(discover(hypermodel(other)).kt_config, Policy())
     assert first != fingerprint(discover(hypermodel(build)).kt_config, Policy(max_retries_per_trial=1))
+
+
+def test_a_discovery_build_that_fails_early_is_said_with_what_it_did_not_reach():
+    """A value whose build fails before the rest of the declarations (a weight download, say) hides what it would
+    declare next: discovery says so instead of planning silently without it."""
+
+    def build(hp):
+        if hp.Choice("weights", ["none", "imagenet"]) == "imagenet":
+            raise OSError("URL fetch failure on https://storage.googleapis.com/weights.h5")
+        hp.Float("dropout", 0.0, 0.5)
+        return _model(hp.Int("units", 1, 4))
+
+    def fails_late(hp):
+        model = _model(hp.Int("units", 1, 40))
+        if hp.get("units") > 20:
+            raise ValueError("Model too large!")  # after every declaration: nothing is hidden
+        return model
+
+    space = discover(hypermodel(build))
+    assert [w for w in space.warnings] == [
+        "discovery's build with weights='imagenet' failed (OSError: URL fetch failure on "
+        "https://storage.googleapis.com/weights.h5) before reading dropout, units: any hyperparameter that only this "
+        "value declares after that point is missing from the plan"
+    ]
+    assert discover(hypermodel(fails_late)).warnings == ()

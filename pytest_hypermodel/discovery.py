@@ -284,27 +284,36 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
             "hyperparameters that fit() declares are missing from the plan; pass --hypermodel-input-shape"
         )
     params = tuple(_make_param(h, builds, context) for h in _space_of(config))
-    warnings.extend(_unfinished(builds, params))
+    if first_error is not None:
+        found = ", ".join(p.name for p in params) or "none"
+        warnings.append(
+            f"the build with the default values failed ({type(first_error).__name__}: "
+            f"{_last_line(first_error)}): discovery found only the hyperparameters declared before that point "
+            f"({found}); any declared after it is missing from the plan"
+        )
     default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
     return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
-                       build.undeclared_input)
+                       build.undeclared_input, tuple(_unfinished(builds, params)))
 
 
 def _unfinished(builds: list[_Build], params: tuple[Param, ...]) -> list[str]:
     """Discovery builds that failed before reading every unconditional hyperparameter: what they would have
-    declared after that point (a hyperparameter only that value reveals) cannot be in the plan."""
+    declared after that point (a hyperparameter only that value reveals) cannot be in the plan. Usually a
+    genuinely failing value (a too-deep conv stack), so the plan lists them rather than warning."""
     always = [p.name for p in params if not p.conditions and not p.dynamic]
     lines = []
     for build in builds[1:]:
         unread = [name for name in always if name not in build.reads and name not in build.overrides]
         if build.error is not None and unread:
             values = ", ".join(f"{k}={v!r}" for k, v in build.overrides.items())
-            lines.append(
-                f"discovery's build with {values} failed ({type(build.error).__name__}: "
-                f"{str(build.error).strip().splitlines()[-1] if str(build.error).strip() else ''}) before reading "
-                f"{', '.join(unread)}: any hyperparameter that only this value declares after that point is missing from the plan"
-            )
+            lines.append(f"{values} failed ({type(build.error).__name__}: {_last_line(build.error)}) before "
+                         f"reading {', '.join(unread)}")
     return lines
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[-1].strip() if lines else ""
 
 
 def _space_of(config: dict):

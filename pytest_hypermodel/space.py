@@ -67,6 +67,8 @@ class SearchSpace:
     warnings: tuple[str, ...] = ()
     #: The default model declares no input (no keras.Input): synthesized data needs the input shape.
     undeclared_input: bool = False
+    #: Discovery builds that failed before reading every unconditional hyperparameter (``values failed (...)``).
+    unfinished: tuple[str, ...] = ()
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
-from conftest import run_preflight
+from conftest import HYPERMODELS, run_preflight
 
 NO_INPUT = (
     "ERROR: --hypermodel guides.py:build_model: the model declares no input shape (no keras.Input), so no data can be "
@@ -100,3 +101,38 @@ def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     assert probe.meaningful_line(
         "Graph execution error:\n\nDetected at node foo\nIncompatible shapes: [32,10] vs. [32,1]"
     ) == "Incompatible shapes: [32,10] vs. [32,1]"
+
+
+def test_user_style_models_get_their_true_verdict(hypermodel_dir):
+    """A conv stack fails exactly where its arithmetic says; a conditional_scope space and an LSTM text model (no
+    keras.Input, token ids from --hypermodel-input-shape) raise no false alarm."""
+    sys.path.insert(0, str(HYPERMODELS))
+    try:
+        from realistic import conv_stack_fails
+    finally:
+        sys.path.remove(str(HYPERMODELS))
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(
+        hypermodel_dir, "--hypermodel", "realistic.py:conv_stack", "--hypermodel", "realistic.py:conditional",
+        "--hypermodel", "realistic.py:lstm_text", "--hypermodel-input-shape", "20", "--hypermodel-epochs", "1",
+        "--hypermodel-report", str(report), "-n", "2",
+    )
+    data = json.loads(report.read_text())
+    conv = [e for e in data["cases"] if e["case.spec"] == "realistic.py:conv_stack"]
+    failing = {e["case.id"] for e in conv if e["outcome"] != "ok"}
+    expected = {e["case.id"] for e in conv if conv_stack_fails({k: int(v) for k, v in e["values"].items()
+                                                                  if k in ("conv_blocks", "kernel_size")})}
+    assert expected and failing == expected
+    assert {e["exception"] for e in conv if e["outcome"] != "ok"} == {"ValueError"}
+    others = [e for e in data["cases"] if e["case.spec"] != "realistic.py:conv_stack"]
+    assert others and {e["outcome"] for e in others} == {"ok"}
+    assert {f["spec"]: f["aborts"] for f in data["forecasts"]} == {
+        "realistic.py:conv_stack": True, "realistic.py:conditional": False, "realistic.py:lstm_text": False,
+    }
+    # conditional_scope: a branch's hyperparameters only ever appear with their branch.
+    for e in others:
+        if "large_units" in e["values"]:
+            assert e["values"]["model_type"] == "large"
+        if "small_units" in e["values"]:
+            assert e["values"].get("model_type", "small") == "small"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -210,6 +210,23 @@ def probe_settings(config: pytest.Config):
                     samples=_int_setting(config, "hypermodel_samples", 1) or 32, input_shapes=shapes)
 
 
+def _refuse_setup_problems(config: pytest.Config, preflights: list, settings) -> None:
+    """A problem that every case of a hypermodel would share is the harness's, not the space's: one line, exit 4."""
+    from . import offline, report
+
+    for pre in preflights:
+        download = offline.attempted_download(pre.space.default_error)
+        if download is not None:
+            raise pytest.UsageError(f"--hypermodel {pre.target.spec}: the build downloads {download}: {report.DOWNLOAD_FIX}")
+        if pre.space.undeclared_input and not settings.input_shapes and not _data_overridden(config):
+            raise pytest.UsageError(
+                f"--hypermodel {pre.target.spec}: the model declares no input shape (no keras.Input), so no "
+                f"data can be synthesized for it: pass {INPUT_SHAPE_OPTION} (e.g. 28,28; ini "
+                "hypermodel_input_shape), start the model with keras.Input(shape=...), or override the "
+                "hypermodel_data fixture in conftest.py"
+            )
+
+
 def _data_overridden(config: pytest.Config) -> bool:
     """Whether a conftest.py defines its own hypermodel_data fixture (its data then has the right shapes)."""
     return any(
@@ -470,15 +487,8 @@ class PreflightPlugin:
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[PREFLIGHTS_KEY] = preflights
-        if not handed and not settings.input_shapes and not _data_overridden(config):
-            for pre in preflights:
-                if pre.space.undeclared_input:
-                    raise pytest.UsageError(
-                        f"--hypermodel {pre.target.spec}: the model declares no input shape (no keras.Input), so no "
-                        f"data can be synthesized for it: pass {INPUT_SHAPE_OPTION} (e.g. 28,28; ini "
-                        "hypermodel_input_shape), start the model with keras.Input(shape=...), or override the "
-                        "hypermodel_data fixture in conftest.py"
-                    )
+        if not handed:
+            _refuse_setup_problems(config, preflights, settings)
         if runner is not None and (getattr(config.option, "dist", "no") != "no" or config.option.collectonly):
             runner.close()  # the xdist controller probes nothing: its workers have their own probe processes
         if not handed:  # once, on the controller

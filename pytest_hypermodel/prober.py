@@ -272,6 +272,9 @@ def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: l
 
     devices.load_backend()
     conn.send(("ready", (devices.backend_name(), devices.current_device())))
+    from . import offline
+
+    offline.block()  # after the backend's start-up: from here on, only the user's code runs
     hypermodels: dict[str, Any] = {}
     data = None
     while True:

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from . import outcomes
+from . import offline, outcomes
 from .plan import Case, format_value
 from .policy import Disposition, Policy
 
@@ -60,6 +60,9 @@ def properties(case: Case, result, disposition: Disposition, spec: str = "", fin
     ]
     if result.predicted:
         props.append(("predicted", True))
+    download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
+    if download is not None:
+        props.append(("download", download))  # a setup problem: left out of the forecast
     return props
 
 
@@ -69,12 +72,19 @@ def _values_text(case: Case) -> str:
     return ("defaults: " if not case.varied else "") + (text or "no hyperparameters")
 
 
+#: What to do about a build that downloads (weights, a dataset): a preflight never does.
+DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (nothing is downloaded during a preflight)"
+
+
 def hint(case: Case, result, space: "SearchSpace") -> str:
     """The likely fix, phrased as an edit to the search space or the build function."""
     if result.exception == "FatalTypeError":
         return "make the build function return the compiled keras.Model"
     if result.exception == "DataError":
         return "override the hypermodel_data fixture in conftest.py to supply (x, y)"
+    download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
+    if download is not None:  # the harness's problem, not the value's
+        return f"the build downloads {download}: {DOWNLOAD_FIX}"
     if not case.varied:
         if space.default_error:
             return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
@@ -206,6 +216,9 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
 
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
     policy = _policy_of(mine, fallback)
+    # A case whose build downloads says nothing about the space (the search node may have the file): left out.
+    downloads = [e for e in mine if e.get("download")]
+    mine = [e for e in mine if not e.get("download")]
     names = [p.name for p in pre.space]
     if tuner == "GridSearch":
         by_values = {frozenset(e["values"].items()): e for e in mine}
@@ -248,6 +261,9 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
         else:
             fix += f", or raise max_consecutive_failed_trials above {policy.max_consecutive_failed_trials}"
         message += f"; over the accepted risk of {max_abort_risk:.0%}: {fix}"
+    if downloads:
+        message += (f" ({len(downloads)} cases left out: their build downloads {downloads[0]['download']}: "
+                    f"{DOWNLOAD_FIX})")
     return {"spec": pre.target.spec, "tuner": tuner, "max_trials": trials, "aborts": probability > max_abort_risk,
             "abort_probability": probability, "failure_rate": failure_rate, "fatal_rate": fatal_rate,
             "message": message, "fails_run": probability > max_abort_risk}

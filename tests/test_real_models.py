@@ -136,3 +136,22 @@ def test_user_style_models_get_their_true_verdict(hypermodel_dir):
         if "small_units" in e["values"]:
             assert e["values"].get("model_type", "small") == "small"
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_nothing_is_downloaded_and_a_download_is_not_blamed_on_a_value(hypermodel_dir):
+    """Every build downloading (HyperEfficientNet's ImageNet weights) is one setup line; one value downloading is told
+    so, and left out of the forecast."""
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "realistic.py:downloads_at_defaults")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: --hypermodel realistic.py:downloads_at_defaults: the build downloads "
+        "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5: pass weights=None in the build, or "
+        "provide the file locally (nothing is downloaded during a preflight)"
+    ])
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "realistic.py:downloads_for_one_value")
+    downloading = {name for name, c in cases.items() if c.properties.get("download")}
+    assert downloading == {"downloads_for_one_value[weights=imagenet]", "downloads_for_one_value[weights=imagenet-units=4]"}
+    assert all("Likely fix: the build downloads https://storage.googleapis.com/" in cases[n].message for n in downloading)
+    assert "remove it from the values" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["realistic.py:downloads_for_one_value: RandomSearch would abort within 10 trials with "
+                                 "probability 0% *(2 cases left out: their build downloads https://*"])

@@ -61,3 +61,20 @@ def lstm_text(hp):
     model.add(layers.Dense(1, activation="sigmoid"))
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     return model
+
+
+
+def downloads_at_defaults(hp):
+    """What keras_tuner.applications.HyperEfficientNet does: every build loads ImageNet weights."""
+    hp.Choice("version", ["B0", "B1"])
+    keras.utils.get_file("efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5")
+
+
+def downloads_for_one_value(hp):
+    """Only one value of a Choice loads pretrained weights: that case is told so, its value not blamed."""
+    weights = hp.Choice("weights", ["none", "imagenet"])
+    if weights == "imagenet":
+        keras.utils.get_file("weights.h5", "https://storage.googleapis.com/tensorflow/keras-applications/w.h5")
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(hp.Int("units", 1, 4)), layers.Dense(1)])
+    model.compile(loss="mse")
+    return model

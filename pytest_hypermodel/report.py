@@ -205,6 +205,35 @@ def _policy_of(entries: list[dict], fallback: Policy) -> Policy:
     return fallback
 
 
+def culprits(entries: list[dict], space: "SearchSpace") -> str:
+    """What to constrain: the values that fail alone, then the combinations no single failing value explains.
+
+    A one-factor case (an extreme, a choice) that fails explains every corner that contains its value, so a conv
+    stack failing at conv_blocks=4 names conv_blocks, not the filters and dropout its corners also moved.
+    """
+    def moved(entry: dict) -> dict:
+        return {name: value for name, value in entry.get("values", {}).items()
+                if name in space.by_name and value != space.by_name[name].default}
+
+    failing = [moved(e) for e in entries if e.get("disposition") != "completed"]
+    alone = {next(iter(m.items())) for m in failing if len(m) == 1}
+    names = sorted({name for name, _ in alone})
+    together = [sorted(values) for values in failing
+                if len(values) > 1 and not any(values.get(name) == value for name, value in alone)]
+    parts = [", ".join(names)] if names else []
+    if together:
+        common = sorted(set.intersection(*map(set, together)))
+        rest = sorted(set().union(*map(set, together)) - set(common))
+        if common and rest and len(together) > 1:  # num_layers with any of units_0..units_9
+            parts.append(f"{', '.join(common)} together with any of {', '.join(rest)}")
+        else:
+            groups = list(dict.fromkeys(", ".join(group) for group in together))
+            parts += [f"{group} together" for group in groups[:3]]
+            if len(groups) > 3:
+                parts.append(f"{len(groups) - 3} more combinations")
+    return "; ".join(parts)
+
+
 def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials: int | None, max_abort_risk: float) -> dict:
     """What the search over one hypermodel would do, from the cases its preflight probed.
 
@@ -244,15 +273,14 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
     failure_rate, fatal_rate = fc.failure_rates(dispositions)
     probability = fc.abort_probability(failure_rate, trials, policy, fatal_rate) if dispositions else 0.0
-    failing = sorted({name for e in mine if e.get("disposition") != "completed" for name in e.get("values", {})
-                      if e["values"].get(name) != getattr(pre.space.by_name.get(name), "default", None)})
+    failing = culprits(mine, pre.space)
     message = (
         f"{tuner} would abort within {trials} trials with probability {probability:.0%} "
         f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
         f"planned cases, trials assumed independent; the plan over-weights the extremes)"
     )
     if probability > max_abort_risk:
-        fix = f"constrain {', '.join(failing)}" if failing else "fix the failing cases"
+        fix = f"constrain {failing}" if failing else "fix the failing cases"
         if fatal_rate:
             # FatalError, or a SystemExit / KeyboardInterrupt that KerasTuner does not catch.
             stoppers = sorted({e.get("exception") or "FatalError" for e in mine if e.get("disposition") == "fatal"})

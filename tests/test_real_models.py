@@ -94,7 +94,7 @@ def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     space = discover(hypermodel)
     [case] = [c for c in plan.cases(space) if c.values == {"units": 2}]
     result = probe.run(hypermodel, space, case, settings=probe.Settings(epochs=1, samples=4))
-    assert result.outcome == "error" and result.exception == "ValueError"
+    assert result.outcome == "error" and result.exception in ("ValueError", "RuntimeError")  # RuntimeError: Keras 3.1
     assert result.message == "tf.function only supports singleton tf.Variables created on the first call"
     assert "Arguments received by" in result.traceback  # the whole text is kept for -v
     assert probe.meaningful_line("Model too large! It contains 1261 params.") == "Model too large! It contains 1261 params"
@@ -126,6 +126,9 @@ def test_user_style_models_get_their_true_verdict(hypermodel_dir):
     assert {e["exception"] for e in conv if e["outcome"] != "ok"} == {"ValueError"}
     others = [e for e in data["cases"] if e["case.spec"] != "realistic.py:conv_stack"]
     assert others and {e["outcome"] for e in others} == {"ok"}
+    # The culprit alone, not the filters and dropout its failing corners also moved.
+    [conv_forecast] = [f for f in data["forecasts"] if f["spec"] == "realistic.py:conv_stack"]
+    assert "constrain conv_blocks, or raise max_consecutive_failed_trials" in conv_forecast["message"]
     assert {f["spec"]: f["aborts"] for f in data["forecasts"]} == {
         "realistic.py:conv_stack": True, "realistic.py:conditional": False, "realistic.py:lstm_text": False,
     }

@@ -128,12 +128,12 @@ class Prober:
         limit = None if policy.timeout is None else policy.timeout + min(policy.timeout, GRACE)
         started = time.perf_counter()
         try:
+            self._ensure_started()  # a fresh child holds no data yet
             if self._data is None or self._data[0] != id(data):
                 try:
                     pickled = pickle.dumps(data)
                 except Exception as exc:
                     raise NotSendable(f"{type(exc).__name__}: {exc}") from None
-                self._ensure_started()
                 self._conn.send(("data", pickled))
                 self._data = (id(data), data)  # holding it keeps its id from being reused
             kind, payload = self._request(("probe", spec, space, case, policy, settings), limit)

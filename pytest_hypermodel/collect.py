@@ -68,6 +68,8 @@ class CaseItem(pytest.Function):
         ref = self.stash[CASE_KEY]
         pre, case = ref.preflight, ref.case
         result = self._probe(pre, case, policy, data)
+        if case.kind == "default" and result.exception and not pre.space.default_error:
+            pre.space.default_fit_error = f"{result.exception}: {result.message}"
         disposition = policy.disposition(result)
         print_ = report.fingerprint(pre.space.kt_config, policy)
         self.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, print_))

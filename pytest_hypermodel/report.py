@@ -89,7 +89,8 @@ def hint(case: Case, result, space: "SearchSpace") -> str:
         if space.default_error:
             return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
         return "the default values already fail: fix the build function or the defaults"
-    if space.default_error and result.message and space.default_error.rstrip(".").endswith(result.message):
+    default_failure = space.default_error or space.default_fit_error
+    if default_failure and result.message and default_failure.rstrip(".").endswith(result.message):
         return "it fails as the defaults already do: fix the defaults first"
     if len(case.varied) > 1:
         names = ", ".join(case.varied)
@@ -216,6 +217,8 @@ def culprits(entries: list[dict], space: "SearchSpace") -> str:
                 if name in space.by_name and value != space.by_name[name].default}
 
     failing = [moved(e) for e in entries if e.get("disposition") != "completed"]
+    if {} in failing:  # the defaults fail: every other failure may be theirs
+        return ""
     alone = {next(iter(m.items())) for m in failing if len(m) == 1}
     names = sorted({name for name, _ in alone})
     together = [sorted(values) for values in failing
@@ -280,7 +283,12 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
         f"planned cases, trials assumed independent; the plan over-weights the extremes)"
     )
     if probability > max_abort_risk:
-        fix = f"constrain {failing}" if failing else "fix the failing cases"
+        if failing:
+            fix = f"constrain {failing}"
+        elif any(e.get("case.kind") == "default" and e.get("disposition") != "completed" for e in mine):
+            fix = "fix the build function or its defaults: the defaults already fail"
+        else:
+            fix = "fix the failing cases"
         if fatal_rate:
             # FatalError, or a SystemExit / KeyboardInterrupt that KerasTuner does not catch.
             stoppers = sorted({e.get("exception") or "FatalError" for e in mine if e.get("disposition") == "fatal"})

@@ -69,6 +69,9 @@ class SearchSpace:
     undeclared_input: bool = False
     #: Discovery builds that failed before reading every unconditional hyperparameter (``values failed (...)``).
     unfinished: tuple[str, ...] = ()
+    #: ``"ExceptionClass: message"`` when the default case failed in its fit; set in the process that probed it,
+    #: so that later cases there that fail the same way blame the defaults, not their own values.
+    default_fit_error: str | None = None
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

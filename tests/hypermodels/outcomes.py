@@ -89,3 +89,11 @@ def logs_builds(hp):
     with open(os.environ["HYPERMODEL_BUILD_LOG"], "a") as log:
         log.write(" ".join([str(os.getpid()), *(value or "-" for value in pinned)]) + "\n")
     return _dense(hp.Choice("size", [1, 2]))
+
+
+def uncompiled(hp):
+    """Never compiled (as keras_tuner.applications.HyperImageAugment returns its model): every fit fails the same way."""
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hp.Int("units", 1, 4)),
+                             keras.layers.Dense(hp.Choice("size", [1, 2]))])

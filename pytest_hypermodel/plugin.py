@@ -20,7 +20,6 @@ import pytest
 
 from . import devices as devices_mod
 from . import policy as policy_mod
-from . import report as report_mod
 
 HYPERMODEL_OPTION = "--hypermodel"
 STRATEGY_OPTION = "--hypermodel-strategy"
@@ -573,6 +572,8 @@ class PreflightReporter:
         props = [(k, v) for k, v in report.user_properties if k == "outcome" or k.startswith(("hp.", "case."))]
         if not props or report.when not in ("call", "setup", "???"):  # "???": xdist's report of a crashed worker
             return
+        from . import report as report_mod
+
         outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
         self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
         if self.path:
@@ -585,6 +586,8 @@ class PreflightReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.entries:
             return
+        from . import report as report_mod
+
         config = self.config
         risk = max_abort_risk(config)
         entries = list(self.entries.values())
@@ -601,6 +604,8 @@ class PreflightReporter:
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.entries:
             return
+        from . import report as report_mod
+
         terminalreporter.section("hypermodel preflight")
         for line in report_mod.summary_lines(list(self.entries.values())):
             terminalreporter.line(line)

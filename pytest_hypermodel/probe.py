@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import devices, outcomes
-from .plan import Case
 from .policy import Policy
 from .space import SearchSpace
 
 if TYPE_CHECKING:
     import keras
+
+    from .plan import Case
 
 
 @dataclass

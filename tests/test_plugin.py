@@ -275,3 +275,20 @@ def test_random_search_risk_is_estimated(hypermodel_dir):
     # Half the cases fail: 8 FAILED in a row within 10 trials has probability 2 * 0.5**8 = 0.78%.
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 1% (estimated from 50% FAILED*"])
     assert result.ret == 0
+
+
+def test_an_unused_plugin_loads_no_numpy_and_no_backend(pytester):
+    """Every pytest run in a project with this package installed loads the plugin: without --hypermodel or the
+    marker it must not pay for NumPy, Keras or a backend."""
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_modules(pytestconfig):
+            assert pytestconfig.pluginmanager.hasplugin("hypermodel")
+            heavy = ("numpy", "keras", "keras_tuner", "tensorflow", "jax", "torch")
+            assert [name for name in heavy if name in sys.modules] == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=1)

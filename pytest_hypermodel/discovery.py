@@ -24,6 +24,7 @@ import keras
 import keras_tuner as kt
 
 from . import outcomes
+from .probe import meaningful_line
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
 
 
@@ -288,8 +289,8 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         found = ", ".join(p.name for p in params) or "none"
         warnings.append(
             f"the build with the default values failed ({type(first_error).__name__}: "
-            f"{_last_line(first_error)}): discovery found only the hyperparameters declared before that point "
-            f"({found}); any declared after it is missing from the plan"
+            f"{meaningful_line(str(first_error))}): discovery found only the hyperparameters declared before "
+            f"that point ({found}); any declared after it is missing from the plan"
         )
     default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
     return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
@@ -306,14 +307,9 @@ def _unfinished(builds: list[_Build], params: tuple[Param, ...]) -> list[str]:
         unread = [name for name in always if name not in build.reads and name not in build.overrides]
         if build.error is not None and unread:
             values = ", ".join(f"{k}={v!r}" for k, v in build.overrides.items())
-            lines.append(f"{values} failed ({type(build.error).__name__}: {_last_line(build.error)}) before "
-                         f"reading {', '.join(unread)}")
+            error = f"{type(build.error).__name__}: {meaningful_line(str(build.error))}"
+            lines.append(f"{values} failed ({error}) before reading {', '.join(unread)}")
     return lines
-
-
-def _last_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[-1].strip() if lines else ""
 
 
 def _space_of(config: dict):

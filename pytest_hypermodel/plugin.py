@@ -442,7 +442,7 @@ class PreflightPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Before xdist starts workers: bad input stops the run here, once, with exit code 4.
-        from . import collect, plan, probe, prober, space, spec
+        from . import collect, plan, prober, space, spec
 
         config = session.config
         try:
@@ -452,6 +452,7 @@ class PreflightPlugin:
         tuner = _setting(config, "hypermodel_tuner")
         if tuner not in collect.TUNERS:
             raise pytest.UsageError(f"{TUNER_OPTION} {tuner}: use one of {', '.join(collect.TUNERS)}")
+        settings = config.stash[collect.SETTINGS_KEY] = probe_settings(config)
         options = collect.PlanOptions(
             strategies,
             strength=_int_setting(config, "hypermodel_strength", 1),
@@ -459,10 +460,9 @@ class PreflightPlugin:
             max_cases=_int_setting(config, "hypermodel_max_cases", 1),
             tuner=tuner,
             max_trials=_int_setting(config, "hypermodel_max_trials", 1),
-            input_shapes=probe_settings(config).input_shapes,
+            input_shapes=settings.input_shapes,
         )
         config.stash[collect.BASE_KEY] = self.base
-        settings = config.stash[collect.SETTINGS_KEY] = probe_settings(config)
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
         mode = isolation(config)

@@ -75,7 +75,6 @@ class Prober:
         self.conftest = conftest
         self.base = base
         self.fresh_each_case = fresh_each_case
-        self.starts = 0
         self.backend = ""
         self.device = ""
         self._process = None
@@ -173,7 +172,6 @@ class Prober:
         process.start()
         child.close()  # so that the child's death closes the pipe
         self._process, self._conn, self._data = process, parent, None
-        self.starts += 1
         _, (self.backend, self.device) = self._receive(START_LIMIT, None)
         self._relay(show=False)  # the backend's start-up chatter
 

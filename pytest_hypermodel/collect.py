@@ -5,6 +5,7 @@ Imported only when ``--hypermodel`` is in use (it imports Keras).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import warnings
@@ -296,3 +297,64 @@ def crash_report(pre: Preflight, case: Case, policy: Policy, what: Any) -> tuple
     disposition = policy.disposition(result)
     props = report.properties(case, result, disposition, pre.target.spec, report.fingerprint(pre.space.kt_config, policy))
     return props, report.failure_message(case, result, disposition, policy, pre.space)
+
+
+def with_repair(target: Target, changes: tuple) -> Target:
+    """The target whose hypermodel declares its hyperparameters with ``changes`` applied (``repair.repaired``)."""
+    from . import repair
+
+    return Target(target.spec, target.path, target.name, repair.repaired(target.hypermodel, changes))
+
+
+def _wants_data(hypermodel_data):
+    """The signature through which the controller sets up the user's ``hypermodel_data`` fixture."""
+
+
+@contextlib.contextmanager
+def user_data(session: pytest.Session, pre: Preflight):
+    """The ``hypermodel_data`` fixture's value, set up on this process as a test would get it, for the probes that
+    run after the cases (boundaries, the repair's preflight); None when the plugin's own (synthesized) is in use."""
+    from .plugin import _data_overridden
+
+    if not _data_overridden(session.config):
+        yield None
+        return
+    node = HypermodelFile.from_parent(session, path=pre.target.path)
+    node.preflights = [pre]
+    item = pytest.Function.from_parent(node, name=f"{pre.target.name}[boundaries]", callobj=_wants_data)
+    item.ihook.pytest_runtest_setup(item=item)
+    try:
+        yield item.funcargs["hypermodel_data"]
+    finally:
+        item.ihook.pytest_runtest_teardown(item=item, nextitem=None)
+
+
+def refine(session: pytest.Session, pre: Preflight, entries: list[dict], options: PlanOptions, policy: Policy,
+           budget: int):
+    """Boundaries, repair and verification of one hypermodel's failures, probed where its cases were
+    (the probe process, or this process with isolation off); None when nothing failed."""
+    from . import refine as refine_mod
+
+    config = session.config
+    settings = config.stash[SETTINGS_KEY]
+    runner = config.stash.get(PROBER_KEY, None)
+    timeout = policy.timeout
+    with user_data(session, pre) as data:
+        def here(changes) -> Target:
+            target = Target(pre.target.spec, pre.target.path, pre.target.name, hypermodel_of(pre, config))
+            return with_repair(target, changes) if changes else target
+
+        def probe_one(space, case, changes):
+            if runner is not None:
+                try:
+                    return runner.probe(pre.target.spec, space, case, policy, settings, data, changes)
+                except prober.NotSendable:  # the cases ran here too, with a warning each
+                    pass
+            return probe.run(here(changes).hypermodel, space, case, policy, settings, data)
+
+        def prepare_one(changes):
+            if runner is not None:
+                return runner.prepare(pre.target.spec, options, timeout, changes)
+            return prepare_target(here(changes), options, timeout)
+
+        return refine_mod.refine(pre, entries, probe_one, prepare_one, config.rootpath, budget)

@@ -37,6 +37,8 @@ class RecordingHyperParameters(kt.HyperParameters):
         #: name -> (the declaration's arguments, file:line) of its first declaration in this build.
         self.declared: dict[str, tuple[str, str]] = {}
         self.redeclared: list[str] = []
+        #: name -> (absolute path, line) of the user's call that declared it: where a repair edits, where CI annotates.
+        self.sites: dict[str, tuple[str, int]] = {}
 
     def _retrieve(self, hp):
         if hp.name not in self.reads:
@@ -77,7 +79,9 @@ class RecordingHyperParameters(kt.HyperParameters):
     def _note_declaration(self, method: str, name: str, args: tuple, kwargs: dict) -> None:
         """KerasTuner silently keeps the first declaration of a name: say so when a later one differs."""
         call = f"hp.{method}({', '.join([repr(name), *map(repr, args), *(f'{k}={v!r}' for k, v in sorted(kwargs.items()))])})"
-        where = _declaring_line()
+        path, line = _declaring_site()
+        where = f"{Path(path).name}:{line}" if line else "?"
+        self.sites.setdefault(self._get_name(name), (path, line))
         first = self.declared.setdefault(self._get_name(name), (call, where))
         if first[0] != call:
             line = (f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
@@ -101,12 +105,13 @@ class RecordingHyperParameters(kt.HyperParameters):
         return self._declare("Fixed", name, *args, **kwargs)
 
 
-def _declaring_line() -> str:
-    """``models.py:12``: the user's line that declared a hyperparameter (the first frame outside KerasTuner and us)."""
+def _declaring_site() -> tuple[str, int]:
+    """``("/abs/models.py", 12)``: the user's line that declared a hyperparameter (the first frame outside KerasTuner
+    and us); ``("", 0)`` when there is none."""
     frame = sys._getframe(1)
     while frame is not None and any(part in frame.f_code.co_filename for part in ("keras_tuner", "pytest_hypermodel")):
         frame = frame.f_back
-    return f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}" if frame is not None else "?"
+    return (str(Path(frame.f_code.co_filename).resolve()), frame.f_lineno) if frame is not None else ("", 0)
 
 
 def forced(kt_config: dict, values: Mapping[str, Any]) -> RecordingHyperParameters:
@@ -251,6 +256,7 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     context: dict[str, dict] = {name: {} for name in known}
     queue: list[dict] = []
     warnings = list(root.redeclared)
+    sites = dict(root.sites)
 
     def explore(names: list[str]) -> None:
         for name in names:
@@ -269,6 +275,8 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         error = build(hp, overrides)
         builds.append(_Build(overrides, list(hp.reads), error))
         warnings.extend(w for w in hp.redeclared if w not in warnings)
+        for name, site in hp.sites.items():
+            sites.setdefault(name, site)
         new = [h for h in hp.space if h.name not in known]
         if new:
             config = {"space": config["space"] + [
@@ -294,7 +302,16 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         )
     default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
     return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
-                       build.undeclared_input, tuple(_unfinished(builds, params)))
+                       build.undeclared_input, tuple(_unfinished(builds, params)),
+                       sites={name: site for name, site in sites.items() if site[1]},
+                       definition=_definition(hypermodel))
+
+
+def _definition(hypermodel) -> tuple[str, int] | None:
+    """Where the build function (or the HyperModel's build method) is defined: the fallback line to point at."""
+    build = getattr(hypermodel, "build", None)
+    code = getattr(getattr(build, "__func__", build), "__code__", None)
+    return (str(Path(code.co_filename).resolve()), code.co_firstlineno) if code is not None else None
 
 
 def _unfinished(builds: list[_Build], params: tuple[Param, ...]) -> list[str]:

@@ -44,8 +44,11 @@ MEMORY_BUDGET_OPTION = "--hypermodel-memory-budget"
 MAX_MODEL_SIZE_OPTION = "--hypermodel-max-model-size"
 MAX_RETRIES_OPTION = "--hypermodel-max-retries-per-trial"
 MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
+BOUNDARIES_OPTION = "--hypermodel-boundaries"
+FIX_OPTION = "--hypermodel-fix"
 
 PREFLIGHTS_KEY = pytest.StashKey[list]()
+OPTIONS_KEY = pytest.StashKey[Any]()
 DEVICES_KEY = pytest.StashKey[list]()
 WORKER_DEVICE = "hypermodel_device"
 WORKER_THREADS = "hypermodel_threads"
@@ -112,6 +115,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "fastest, but a crash ends the run) (default: process)")
     group.addoption(ISOLATE_OPTION, dest="hypermodel_isolate", action="store_true", default=None,
                     help=f"short for {ISOLATION_OPTION}=case")
+    group.addoption(BOUNDARIES_OPTION, dest="hypermodel_boundaries", choices=("on", "off"),
+                    help="after the cases, bisect each failing numeric hyperparameter to its last passing and first "
+                    "failing value, propose a repair of the space and run the preflight of the repaired space "
+                    "(default: on)")
+    group.addoption(FIX_OPTION, dest="hypermodel_fix", action="store_true", default=None,
+                    help="write a repair that was verified green into the build file (default: only show its diff)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
                     help="write the preflight's JSON report to PATH (rewritten after every case)")
     group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
@@ -136,6 +145,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_max_trials", "default for --hypermodel-max-trials", default="")
     parser.addini("hypermodel_max_abort_risk", "default for --hypermodel-max-abort-risk", default="0.5")
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
+    parser.addini("hypermodel_boundaries", "default for --hypermodel-boundaries", default="on")
     parser.addini("hypermodel_devices", "default for --hypermodel-devices", default="auto")
     parser.addini("hypermodel_timeout", "default for --hypermodel-timeout", default="")
     parser.addini("hypermodel_isolation", "default for --hypermodel-isolation", default="")
@@ -262,6 +272,9 @@ def validate(config: pytest.Config) -> None:
     max_abort_risk(config)
     policy_from_config(config)
     isolation(config)
+    if _setting(config, "hypermodel_boundaries") not in ("on", "off"):
+        raise pytest.UsageError(f"{_where(config, 'hypermodel_boundaries')} = "
+                                f"{_setting(config, 'hypermodel_boundaries')!r}: use on or off")
 
 
 def _check_report_path(config: pytest.Config) -> None:
@@ -462,6 +475,7 @@ class PreflightPlugin:
             max_trials=_int_setting(config, "hypermodel_max_trials", 1),
             input_shapes=settings.input_shapes,
         )
+        config.stash[OPTIONS_KEY] = options
         config.stash[collect.BASE_KEY] = self.base
         conftest_path = config.rootpath / "conftest.py"
         conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
@@ -557,6 +571,19 @@ class XdistHooks:
             self.config.hook.pytest_runtest_logreport(report=teardown)
 
 
+def _junit_suite_properties(config: pytest.Config, props: list) -> None:
+    """Testsuite-level JUnit properties, as the ``record_testsuite_property`` fixture adds them (the controller
+    writes the file, and the boundaries are found after every case has been written)."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # a pytest that moved it: the JSON report still has them
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        for name, value in props:
+            xml.add_global_property(name, value)
+
+
 class PreflightReporter:
     """Controller side: gathers every case's properties (from xdist workers too) into the summary,
     the forecast and the JSON report, computed once over all cases."""
@@ -565,6 +592,9 @@ class PreflightReporter:
         self.config = config
         self.entries: dict[str, dict] = {}
         self.forecasts: list[dict] = []
+        self.refinements: list = []
+        self.refine_note: str | None = None
+        self.fixed: list[str] = []
         path = _setting(config, "hypermodel_report")
         self.path = Path(path) if path else None
 
@@ -576,13 +606,13 @@ class PreflightReporter:
 
         outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
         self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
-        if self.path:
-            report_mod.write_json(self.path, list(self.entries.values()), self.planned())
+        self.write_json(list(self.entries.values()))
 
     def planned(self) -> dict[str, int]:
         preflights = self.config.stash.get(PREFLIGHTS_KEY, [])
         return {pre.target.spec: len(pre.plan) for pre in preflights}
 
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the boundaries add testsuite properties
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.entries:
             return
@@ -591,15 +621,59 @@ class PreflightReporter:
         config = self.config
         risk = max_abort_risk(config)
         entries = list(self.entries.values())
+        preflights = config.stash.get(PREFLIGHTS_KEY, [])
         self.forecasts = [
             report_mod.forecast(pre, entries, policy_from_config(config), _setting(config, "hypermodel_tuner"),
                                 _int_setting(config, "hypermodel_max_trials", 1), risk)
-            for pre in config.stash.get(PREFLIGHTS_KEY, [])
+            for pre in preflights
         ]
         if any(f["fails_run"] for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.path:
-            report_mod.write_json(self.path, entries, self.planned(), {"forecasts": self.forecasts})
+        self.write_json(entries)  # what is known now, in case the boundaries are interrupted
+        if _setting(config, "hypermodel_boundaries") == "on" and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            self.refine(session, entries, preflights)
+            self.write_json(entries)
+
+    def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
+        """Boundaries and a verified repair for each hypermodel with failures; Ctrl-C stops them, not the report."""
+        from . import boundaries, collect, refine as refine_mod
+        from . import report as report_mod
+
+        config = self.config
+        options = config.stash[OPTIONS_KEY]
+        try:
+            for pre in preflights:
+                mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+                policy = report_mod._policy_of(mine, policy_from_config(config))
+                found = collect.refine(session, pre, entries, options, policy, budget=boundaries.DEFAULT_BUDGET)
+                if found is not None:
+                    self.refinements.append(found)
+        except KeyboardInterrupt:
+            self.refine_note = "the boundaries were interrupted: those found so far are reported"
+        _junit_suite_properties(config, refine_mod.junit_properties(self.refinements))
+        if config.getoption("hypermodel_fix"):
+            for found in self.refinements:
+                if found.verified and not found.unplaced:
+                    for path, text in found.texts.items():
+                        path.write_text(text)
+                        self.fixed.append(str(path))
+
+    def write_json(self, entries: list[dict]) -> None:
+        if not self.path:
+            return
+        from . import report as report_mod
+
+        details = {}
+        for pre in self.config.stash.get(PREFLIGHTS_KEY, []):
+            space = pre.space
+            details[pre.target.spec] = {
+                "declarations": {name: {"file": path, "line": line} for name, (path, line) in space.sites.items()},
+                "definition": {"file": space.definition[0], "line": space.definition[1]} if space.definition else None,
+            }
+        for found in self.refinements:
+            details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],
+                                       repair=found.repair_dict())
+        report_mod.write_json(self.path, entries, self.planned(), {"forecasts": self.forecasts}, details)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.entries:
@@ -611,5 +685,12 @@ class PreflightReporter:
             terminalreporter.line(line)
         for forecast in self.forecasts:
             terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
+        for found in self.refinements:
+            for line in found.lines():
+                terminalreporter.line(line)
+        if self.refine_note:
+            terminalreporter.line(self.refine_note)
+        for path in self.fixed:
+            terminalreporter.line(f"{FIX_OPTION}: wrote the verified repair into {path}")
         if self.path:
             terminalreporter.line(f"JSON report: {self.path}")

@@ -85,20 +85,21 @@ class Prober:
 
     # ----------------------------------------------------------------------------------- requests
 
-    def prepare(self, spec: str, options: Any, timeout: float | None) -> Any:
+    def prepare(self, spec: str, options: Any, timeout: float | None, repair: tuple = ()) -> Any:
         """Resolve, discover and plan ``spec`` in the child: a ``collect.Preflight`` whose target holds no
         hypermodel (that stays in the child); SpecError (one line) on bad input.
 
         A discovery build that kills or hangs the child is remembered, the child restarted, and discovery
         run again with that build counted as failed: its value then becomes a case of the plan, probed
-        (and reported) like any other.
+        (and reported) like any other. ``repair``: changes the hypermodel's declarations are held to.
         """
         faults: dict[str, str] = {}
         grid_builds = True
         limit = None if timeout is None else timeout + min(timeout, GRACE)
         while True:
             try:
-                kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds), limit)
+                kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds, repair),
+                                              limit)
             except Lost as lost:
                 self._relay(show=False)
                 if lost.during == GRID_BUILDS:  # the forecast's own builds: infer the grid's order instead
@@ -122,7 +123,7 @@ class Prober:
             return payload
 
     def probe(self, spec: str, space: SearchSpace, case: Case, policy: Policy, settings: Settings,
-              data: Any = None) -> Result:
+              data: Any = None, repair: tuple = ()) -> Result:
         """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``."""
         limit = None if policy.timeout is None else policy.timeout + min(policy.timeout, GRACE)
         started = time.perf_counter()
@@ -135,7 +136,7 @@ class Prober:
                     raise NotSendable(f"{type(exc).__name__}: {exc}") from None
                 self._conn.send(("data", pickled))
                 self._data = (id(data), data)  # holding it keeps its id from being reused
-            kind, payload = self._request(("probe", spec, space, case, policy, settings), limit)
+            kind, payload = self._request(("probe", spec, space, case, policy, settings, repair), limit)
         except Lost as lost:
             result = Result(case.id, case.kind, dict(case.values), outcome=lost.outcome, backend=self.backend,
                             device=self.device)
@@ -311,19 +312,23 @@ def _detach() -> None:
         pass
 
 
-def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, base: str | None):
+def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, base: str | None, repair: tuple = ()):
     from . import spec as spec_mod
 
     if spec not in hypermodels:
         module = spec_mod._import_file(Path(conftest), rootpath, spec) if conftest else None
         hypermodels[spec] = spec_mod.resolve(spec, rootpath, module, Path(base) if base else None)
-    return hypermodels[spec]
+    if repair and (spec, repair) not in hypermodels:
+        from . import collect
+
+        hypermodels[spec, repair] = collect.with_repair(hypermodels[spec], repair)
+    return hypermodels[(spec, repair) if repair else spec]
 
 
-def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout, faults, grid_builds):
+def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout, faults, grid_builds, repair):
     from . import collect, discovery
 
-    target = _target(hypermodels, spec, rootpath, conftest, base)
+    target = _target(hypermodels, spec, rootpath, conftest, base, repair)
     pre = collect.prepare_target(
         target, options, timeout, faults,
         before_build=lambda overrides: conn.send(("building", discovery.fault_key(overrides))),
@@ -333,8 +338,8 @@ def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout
     return pre
 
 
-def _probe(hypermodels, rootpath, conftest, base, data, spec, space, case, policy, settings) -> dict:
+def _probe(hypermodels, rootpath, conftest, base, data, spec, space, case, policy, settings, repair) -> dict:
     from . import probe
 
-    target = _target(hypermodels, spec, rootpath, conftest, base)
+    target = _target(hypermodels, spec, rootpath, conftest, base, repair)
     return probe.run(target.hypermodel, space, case, policy, settings, data).to_dict()

@@ -159,8 +159,10 @@ def summarize(entries: list[dict]) -> dict:
 GREEN_OUTCOMES = ("passed", "xfailed")
 
 
-def hypermodels(entries: list[dict], planned: dict[str, int] | None = None) -> list[dict]:
-    """Per hypermodel and policy (fingerprint): is its preflight complete and green?"""
+def hypermodels(entries: list[dict], planned: dict[str, int] | None = None,
+                details: dict[str, dict] | None = None) -> list[dict]:
+    """Per hypermodel and policy (fingerprint): is its preflight complete and green? ``details``: more per spec
+    (declarations, boundaries, repair)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for e in entries:
         groups.setdefault((e.get("case.spec", ""), e.get("case.fingerprint", "")), []).append(e)
@@ -170,13 +172,14 @@ def hypermodels(entries: list[dict], planned: dict[str, int] | None = None) -> l
         complete = expected is None or len(group) == expected
         green = complete and all(e.get("test_outcome") in GREEN_OUTCOMES for e in group)
         out.append({"spec": spec, "fingerprint": print_, "cases": len(group), "planned": expected,
-                    "complete": complete, "green": green})
+                    "complete": complete, "green": green, **(details or {}).get(spec, {})})
     return out
 
 
-def write_json(path: Path, entries: list[dict], planned: dict[str, int] | None = None, extra: dict | None = None) -> None:
+def write_json(path: Path, entries: list[dict], planned: dict[str, int] | None = None, extra: dict | None = None,
+               details: dict[str, dict] | None = None) -> None:
     """Write atomically, so a run killed mid-write leaves the previous complete file."""
-    payload = {"version": 1, "summary": summarize(entries), "hypermodels": hypermodels(entries, planned),
+    payload = {"version": 1, "summary": summarize(entries), "hypermodels": hypermodels(entries, planned, details),
                **(extra or {}), "cases": entries}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

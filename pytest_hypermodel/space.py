@@ -72,6 +72,10 @@ class SearchSpace:
     #: ``"ExceptionClass: message"`` when the default case failed in its fit; set in the process that probed it,
     #: so that later cases there that fail the same way blame the defaults, not their own values.
     default_fit_error: str | None = None
+    #: name -> (absolute path, line) of the ``hp.Int(...)`` call that declared it (its first declaration).
+    sites: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: (absolute path, line) of the build function's ``def``.
+    definition: tuple[str, int] | None = None
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

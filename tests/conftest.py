@@ -16,6 +16,10 @@ from pytest_hypermodel import devices
 # imported twice in one process, so the outer run imports it first and keeps it
 # (quietly: TensorFlow's start-up lines would bury the suite's output).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The plugin runs of the tests probe only their cases: each boundary search costs probes (and, for the fault
+# hazards, probe-process restarts). tests/test_boundaries.py turns it on where it is the subject.
+if "--hypermodel-boundaries" not in os.environ.get("PYTEST_ADDOPTS", ""):
+    os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} --hypermodel-boundaries=off".strip()
 devices.load_backend()
 import keras_tuner  # noqa: E402,F401
 

@@ -1,0 +1,155 @@
+"""After the cases: the boundaries of what failed, a repair, and the preflight of the repaired space.
+
+Runs on the controller once every case has a result (the boundaries need them all), through the same probe
+process as the cases (``prober``), or in-process with isolation off. Plain logic over two callables, so it
+does not care where the probes run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import boundaries, outcomes, repair
+from .plan import Case, format_value
+
+if TYPE_CHECKING:
+    from .collect import Preflight
+    from .probe import Result
+    from .space import SearchSpace
+
+#: ``probe(space, case, changes)``: one case's result, the hypermodel under ``changes`` when there are any.
+Probe = Callable[["SearchSpace", Case, tuple], "Result"]
+#: ``prepare(changes)``: the preflight (space and plan) of the hypermodel under ``changes``.
+Prepare = Callable[[tuple], "Preflight"]
+
+
+@dataclass
+class Refinement:
+    """Boundaries and repair of one hypermodel, as the report shows them."""
+
+    spec: str
+    findings: boundaries.Findings
+    changes: list[repair.Change] = field(default_factory=list)
+    diff: str = ""
+    #: The repaired file's new text, for --hypermodel-fix.
+    texts: dict = field(default_factory=dict)
+    unplaced: list[str] = field(default_factory=list)
+    #: None: not verified (no change to verify, or the repaired space could not be prepared).
+    verified: bool | None = None
+    cases: int = 0
+    #: Ids of the repaired space's cases that still fail.
+    still_failing: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    note: str | None = None
+
+    def repair_dict(self) -> dict | None:
+        if not self.changes:
+            return None
+        return {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
+                "cases": self.cases, "still_failing": self.still_failing, "unplaced": self.unplaced}
+
+    def lines(self) -> list[str]:
+        """The terminal section of one hypermodel: boundary lines, the diff, whether the repair is green."""
+        found = self.findings
+        out = [f"{self.spec}: boundaries ({found.probes} probes, {found.seconds:.1f} s)"]
+        shown = set()
+        for (name, partner), group in found.frontiers().items():
+            if len(group) >= 3:  # a walked frontier: one line for the pair
+                group = sorted(group, key=lambda b: b.given[partner])
+                points = ", ".join(f"{format_value(b.given[partner])}: {format_value(b.last_ok)}" for b in group)
+                out.append(f"  {name} x {partner} frontier, the last passing {name} at each {partner}: {points}")
+                shown.update(map(id, group))
+        for b in found.boundaries:
+            if id(b) in shown:
+                continue
+            given = ", ".join(f"{k}={format_value(v)}" for k, v in b.given.items())
+            out.append(f"  {b.hyperparameter}: passes at {format_value(b.last_ok)}, fails from "
+                       f"{format_value(b.first_failing)}" + (f" (with {given})" if given else ""))
+        for name, value in found.failing_choices:
+            out.append(f"  {name}={value!r} fails with the rest at defaults")
+        if found.note:
+            out.append(f"  {found.note}")
+        if not self.changes:
+            return out
+        out.append("  repair: " + "; ".join(c.describe() for c in self.changes))
+        out.extend("  " + line for line in self.diff.splitlines())
+        if self.unplaced:
+            out.append(f"  not in the diff (no declaration found to edit): {', '.join(self.unplaced)}")
+        if self.verified:
+            out.append(f"  verified green: {self.cases} cases of the repaired space pass ({self.seconds:.1f} s)")
+        elif self.verified is False:
+            out.append(f"  not verified: {len(self.still_failing)} of the repaired space's {self.cases} cases still "
+                       f"fail ({', '.join(self.still_failing[:5])})")
+        elif self.note:
+            out.append(f"  not verified: {self.note}")
+        return out
+
+
+def _failed(result: "Result") -> bool:
+    return result.outcome != outcomes.OK
+
+
+def _case(space: "SearchSpace", values: dict, kind: str = "boundary") -> Case:
+    varied = tuple(p.name for p in space if p.name in values and values[p.name] != p.default)
+    case_id = "-".join(f"{name}={format_value(values[name])}" for name in varied) or "defaults"
+    return Case(case_id, kind, dict(values), varied, (kind,))
+
+
+def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare, root: Path,
+           budget: int = boundaries.DEFAULT_BUDGET) -> Refinement | None:
+    """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed."""
+    space = pre.space
+    # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
+    mine = [e for e in entries if e.get("case.spec") == pre.target.spec and not e.get("download")]
+    known = {frozenset(space.complete(e.get("values", {})).items()): e.get("outcome") != outcomes.OK for e in mine}
+    if not any(known.values()):
+        return None
+    started = time.perf_counter()
+    # As long as the cases themselves took, at least 10 s: the boundaries must not cost more than the preflight.
+    seconds = max(10.0, sum(float(e.get("seconds") or 0) for e in mine))
+    findings = boundaries.find(space, known, lambda values: _failed(probe(space, _case(space, values), ())), budget,
+                               seconds)
+    findings.seconds = time.perf_counter() - started
+    result = Refinement(pre.target.spec, findings, repair.propose(space, findings))
+    if not result.changes:
+        return result
+    changes = tuple(result.changes)
+    result.diff, result.texts, result.unplaced = repair.diff(space, changes, root)
+    if findings.note:  # boundaries cut short: the repair is known to be partial, its preflight would only say so
+        result.note = "the boundaries are incomplete"
+        return result
+    started = time.perf_counter()
+    try:
+        fixed = prepare(changes)
+    except Exception as exc:  # the repaired space's discovery failed: say so, keep the boundaries
+        result.note = f"{type(exc).__name__}: {exc}"
+        return result
+    for case in fixed.plan:
+        outcome = probe(fixed.space, case, changes)
+        if _failed(outcome):
+            result.still_failing.append(case.id)
+    result.cases = len(fixed.plan)
+    result.verified = not result.still_failing and not fixed.space.default_error
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def findings_dicts(found: boundaries.Findings) -> list[dict]:
+    return [b.to_dict() for b in found.boundaries]
+
+
+def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
+    """Testsuite properties: one per boundary and the repair's verdict, per hypermodel."""
+    props = []
+    for r in refinements:
+        for b in r.findings.boundaries:
+            given = ",".join(f"{k}={format_value(v)}" for k, v in b.given.items())
+            props.append((f"boundary[{r.spec}].{b.hyperparameter}" + (f"[{given}]" if given else ""),
+                          f"last_ok={format_value(b.last_ok)} first_failing={format_value(b.first_failing)}"))
+        if r.changes:
+            props.append((f"repair[{r.spec}]", "; ".join(c.describe() for c in r.changes)))
+            props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({r.cases} cases)"))
+    return props

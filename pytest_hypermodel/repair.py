@@ -1,0 +1,266 @@
+"""The narrowest change to a search space that removes every failure found, and the edit that makes it.
+
+A repair is a list of changes to hyperparameter declarations (a new ``max_value``, a Choice value removed, a
+Boolean fixed). It is proven by running the preflight again through :func:`repaired`, a hypermodel whose ``hp``
+enforces the changes on the user's own declarations (the user's file is not touched), and shown as a unified
+diff of those declarations, found at the file and line that declared them.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .plan import format_value
+
+if TYPE_CHECKING:
+    from .boundaries import Findings
+    from .space import SearchSpace
+
+MAX_VALUE, MIN_VALUE, VALUES, FIXED = "max_value", "min_value", "values", "fixed"
+#: Positional parameters of KerasTuner's declarations, after the name.
+_POSITIONAL = {"Int": ("min_value", "max_value", "step", "sampling", "default"),
+               "Float": ("min_value", "max_value", "step", "sampling", "default"),
+               "Choice": ("values", "ordered", "default"), "Boolean": ("default",), "Fixed": ("value",)}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit of one declaration: ``kind`` is max_value, min_value, values (the Choice values kept) or fixed."""
+
+    hyperparameter: str
+    kind: str
+    old: Any
+    new: Any
+
+    def describe(self) -> str:
+        if self.kind == VALUES:
+            removed = [v for v in self.old if v not in self.new]
+            return f"{self.hyperparameter}: remove {', '.join(map(repr, removed))} from the values"
+        if self.kind == FIXED:
+            return f"{self.hyperparameter}: fix it to {self.new!r}"
+        return f"{self.hyperparameter}: {self.kind} {format_value(self.old)} -> {format_value(self.new)}"
+
+    def to_dict(self) -> dict:
+        return {"hyperparameter": self.hyperparameter, "kind": self.kind,
+                "old": list(self.old) if isinstance(self.old, tuple) else self.old,
+                "new": list(self.new) if isinstance(self.new, tuple) else self.new}
+
+
+def _nice(value: float, down: bool) -> float:
+    """A short literal for a continuous bound, on the passing side of ``value``."""
+    for digits in (2, 3, 4):
+        nice = float(f"{value:.{digits}g}")
+        if (nice <= value) if down else (nice >= value):
+            return nice
+    return value
+
+
+def propose(space: "SearchSpace", findings: "Findings") -> list[Change]:
+    """Ranges cut to the tightest boundary found (so every failing partner value passes), failing Choice values
+    removed, a failing Boolean fixed to the value that passes."""
+    changes = []
+    for param in space:
+        found = [b for b in findings.boundaries if b.hyperparameter == param.name]
+        upper = [b.last_ok for b in found if b.upward]
+        lower = [b.last_ok for b in found if not b.upward]
+        continuous = param.kind == "float" and not param.step
+        if upper:
+            new = min(upper)
+            new = _nice(new, down=True) if continuous else new
+            changes.append(Change(param.name, MAX_VALUE, param.max_value, new))
+        if lower:
+            new = max(lower)
+            new = _nice(new, down=False) if continuous else new
+            changes.append(Change(param.name, MIN_VALUE, param.min_value, new))
+        failing = [value for name, value in findings.failing_choices if name == param.name]
+        if failing and param.kind == "choice":
+            kept = tuple(v for v in param.levels if v not in failing)
+            if kept:
+                changes.append(Change(param.name, VALUES, tuple(param.levels), kept))
+        elif failing and param.kind == "boolean" and len(failing) == 1:
+            changes.append(Change(param.name, FIXED, None, not failing[0]))
+    return changes
+
+
+# ------------------------------------------------------------------------------------------- enforcing
+
+
+def rewrite(method: str, name: str, args: tuple, kwargs: dict, changes: Iterable[Change]) -> tuple[str, dict]:
+    """The declaration ``hp.<method>(name, *args, **kwargs)`` with ``changes`` applied: (method, keyword args)."""
+    mine = [c for c in changes if c.hyperparameter == name]
+    bound = dict(zip(_POSITIONAL.get(method, ()), args), **kwargs)
+    if not mine:
+        return method, bound
+    for change in mine:
+        if change.kind == FIXED:
+            return "Fixed", {"value": change.new}
+        if change.kind == VALUES:
+            bound["values"] = list(change.new)
+        else:
+            bound[change.kind] = change.new
+    default = bound.get("default")
+    if default is not None and (
+        ("values" in bound and default not in bound["values"])
+        or ("max_value" in bound and default > bound["max_value"])
+        or ("min_value" in bound and default < bound["min_value"])
+    ):
+        del bound["default"]
+    return method, bound
+
+
+class Enforced:
+    """A trial's ``hp`` that declares every hyperparameter with the repair applied; the rest passes through."""
+
+    def __init__(self, hp, changes: tuple[Change, ...]) -> None:
+        object.__setattr__(self, "_hp", hp)
+        object.__setattr__(self, "_changes", changes)
+
+    def __getattr__(self, name: str):
+        return getattr(self._hp, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._hp, name, value)
+
+    def _declare(self, method: str, name: str, args: tuple, kwargs: dict):
+        method, bound = rewrite(method, name, args, kwargs, self._changes)
+        return getattr(self._hp, method)(name, **bound)
+
+    def Int(self, name, *args, **kwargs):
+        return self._declare("Int", name, args, kwargs)
+
+    def Float(self, name, *args, **kwargs):
+        return self._declare("Float", name, args, kwargs)
+
+    def Choice(self, name, *args, **kwargs):
+        return self._declare("Choice", name, args, kwargs)
+
+    def Boolean(self, name, *args, **kwargs):
+        return self._declare("Boolean", name, args, kwargs)
+
+
+def repaired(hypermodel, changes: tuple[Change, ...]):
+    """``hypermodel`` with ``changes`` enforced on its declarations: what the repair's preflight, or a tuner, runs."""
+    import keras_tuner as kt
+
+    class RepairedHyperModel(kt.HyperModel):
+        def build(self, hp):
+            return hypermodel.build(Enforced(hp, changes))
+
+        def fit(self, hp, model, *args, **kwargs):
+            return hypermodel.fit(Enforced(hp, changes), model, *args, **kwargs)
+
+    return RepairedHyperModel(name=getattr(hypermodel, "name", None), tunable=getattr(hypermodel, "tunable", True))
+
+
+# ------------------------------------------------------------------------------------------- the diff
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(float(format_value(value))) if math.isfinite(value) else repr(value)
+    if isinstance(value, tuple):
+        return repr(list(value))
+    return repr(value)
+
+
+def _offset(lines: list[str], line: int, col: int) -> int:
+    """A character offset in the file's text from ast's (1-based line, UTF-8 byte column)."""
+    before = sum(len(text) for text in lines[: line - 1])
+    return before + len(lines[line - 1].encode()[:col].decode(errors="replace"))
+
+
+def _declaration(tree: ast.AST, line: int, name: str) -> ast.Call | None:
+    """The ``hp.Int(name, ...)`` call spanning ``line`` (an f-string name matches by its constant parts)."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _POSITIONAL and node.lineno <= line <= (node.end_lineno or node.lineno)):
+            continue
+        first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
+        if isinstance(first, ast.Constant) and first.value == name:
+            return node
+        if isinstance(first, ast.JoinedStr):
+            parts = [v.value for v in first.values if isinstance(v, ast.Constant)]
+            if name.startswith(parts[0] if parts else "") and all(p in name for p in parts):
+                return node
+    return None
+
+
+def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, text) replacements in the file's text that make ``call`` declare the change."""
+    method = call.func.attr
+
+    def span(node: ast.AST) -> tuple[int, int]:
+        return _offset(lines, node.lineno, node.col_offset), _offset(lines, node.end_lineno, node.end_col_offset)
+
+    if change.kind == FIXED:
+        start, end = span(call)
+        receiver = ast.get_source_segment("".join(lines), call.func.value) or "hp"
+        name = ast.get_source_segment("".join(lines), call.args[0]) if call.args else repr(change.hyperparameter)
+        return [(start, end, f"{receiver}.Fixed({name}, {change.new!r})")]
+    position = _POSITIONAL[method].index(change.kind) + 1
+    new = _literal(change.new)
+    if len(call.args) > position:
+        return [(*span(call.args[position]), new)]
+    keyword = next((k for k in call.keywords if k.arg == change.kind), None)
+    if keyword is not None:
+        return [(*span(keyword.value), new)]
+    last = (call.args + [k.value for k in call.keywords])[-1]
+    end = span(last)[1]
+    return [(end, end, f", {change.kind}={new}")]
+
+
+def _shown(path: Path, root: Path) -> str:
+    """The path as ``git apply`` from the rootdir (or the working directory) takes it."""
+    for start in (root, Path.cwd()):
+        try:
+            return str(path.relative_to(start.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[str, dict[Path, str], list[str]]:
+    """The unified diff of the declarations the changes edit, the new text of each file, and the changes it could
+    not place (a declaration built in a way this cannot edit)."""
+    by_file: dict[str, list[tuple[int, Change]]] = {}
+    unplaced = []
+    for change in changes:
+        site = space.sites.get(change.hyperparameter)
+        if site is None:
+            unplaced.append(change.hyperparameter)
+        else:
+            by_file.setdefault(site[0], []).append((site[1], change))
+    texts: dict[Path, str] = {}
+    chunks = []
+    for path_text, located in by_file.items():
+        path = Path(path_text)
+        try:
+            source = path.read_text()
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, ValueError):
+            unplaced.extend(change.hyperparameter for _, change in located)
+            continue
+        lines = source.splitlines(keepends=True)
+        edits = []
+        for line, change in located:
+            call = _declaration(tree, line, change.hyperparameter)
+            if call is None:
+                unplaced.append(change.hyperparameter)
+                continue
+            edits.extend(_edits(call, change, lines))
+        new = source
+        for start, end, text in sorted(set(edits), reverse=True):
+            new = new[:start] + text + new[end:]
+        if new == source:
+            continue
+        texts[path] = new
+        shown = _shown(path, root)
+        before, after = (f"a/{shown}", f"b/{shown}") if not Path(shown).is_absolute() else (shown, shown)
+        chunks.append("".join(difflib.unified_diff(
+            source.splitlines(keepends=True), new.splitlines(keepends=True), before, after)))
+    return "".join(chunks), texts, unplaced

@@ -1,0 +1,30 @@
+"""Spaces whose failure boundary is known by construction, for the boundary search and its repair."""
+
+import keras
+from keras import layers
+
+#: layer_size passes up to here and fails above: Int 8..64 step 8, so 40 passes and 48 fails.
+UNITS_LIMIT = 40
+#: The loss is NaN for a learning rate above this (log-sampled 1e-3..10).
+LR_LIMIT = 0.5
+
+
+def layer_size(hp):
+    """A layer size threshold: a ValueError above UNITS_LIMIT units, as a too-large Dense layer would raise."""
+    units = hp.Int("units", 8, 64, step=8)
+    activation = hp.Choice("activation", ["relu", "tanh"])
+    if units > UNITS_LIMIT:
+        raise ValueError(f"{units} units is over the limit of {UNITS_LIMIT}")
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(units, activation=activation), layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+def nan_above_lr(hp):
+    """The loss goes NaN above LR_LIMIT: the output is scaled by NaN then, and training reports a NaN loss."""
+    lr = hp.Float("lr", 1e-3, 10.0, sampling="log")
+    scale = 1.0 if lr <= LR_LIMIT else float("nan")
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(4), layers.Rescaling(scale), layers.Dense(1)])
+    # Clipped gradients: below LR_LIMIT the loss stays finite however large the rate, so the NaN is the only failure.
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(lr, clipvalue=1e-3))
+    return model

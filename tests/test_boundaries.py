@@ -1,0 +1,239 @@
+"""Failure boundaries and verified repairs, on spaces whose true boundary is known by construction."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import HYPERMODELS, read_junit
+from pytest_hypermodel import boundaries, plan, repair
+from pytest_hypermodel.space import Condition, Param, SearchSpace
+
+sys.path.insert(0, str(HYPERMODELS))
+import guide  # noqa: E402
+import realistic  # noqa: E402
+import thresholds  # noqa: E402
+
+SPECS = ["thresholds.py:layer_size", "thresholds.py:nan_above_lr", "realistic.py:conv_stack", "guide.py:failed_trial"]
+
+
+# ----------------------------------------------------------------------------------- the search, on arithmetic
+
+
+def _conv_space() -> SearchSpace:
+    params = [Param("kernel_size", "choice", 3, (3, 5, 7)), Param("conv_blocks", "int", 1, (1, 4), 1, 4, None, "linear")]
+    params += [Param(f"filters_{i}", "int", 4, (4, 8), 4, 8, 4, "linear",
+                     (Condition("conv_blocks", tuple(range(i + 1, 5))),) if i else (), dynamic=bool(i)) for i in range(4)]
+    return SearchSpace(tuple(params), {"space": []})
+
+
+def _known(space: SearchSpace, fails) -> dict:
+    return {frozenset(case.values.items()): fails(case.values) for case in plan.cases(space)}
+
+
+def _by_given(found: boundaries.Findings) -> dict:
+    return {tuple(sorted(b.given.items())): (b.hyperparameter, b.last_ok, b.first_failing) for b in found.boundaries}
+
+
+def test_the_conv_stack_boundary_per_kernel_size_is_what_its_arithmetic_says():
+    space = _conv_space()
+    probed = []
+    found = boundaries.find(space, _known(space, realistic.conv_stack_fails),
+                            lambda values: probed.append(values) or realistic.conv_stack_fails(values))
+    expected = {}
+    for kernel in (3, 5, 7):
+        blocks = [b for b in range(1, 5) if not realistic.conv_stack_fails({"conv_blocks": b, "kernel_size": kernel})]
+        given = () if kernel == 3 else (("kernel_size", kernel),)
+        expected[given] = ("conv_blocks", max(blocks), max(blocks) + 1)
+    assert _by_given(found) == expected == {(): ("conv_blocks", 3, 4), (("kernel_size", 5),): ("conv_blocks", 2, 3),
+                                            (("kernel_size", 7),): ("conv_blocks", 2, 3)}
+    assert found.probes == len(probed) <= 12  # about log2(4) per boundary, plus the checks that filters do not matter
+    assert repair.propose(space, found) == [repair.Change("conv_blocks", "max_value", 4, 2)]
+
+
+def test_the_guide_grid_frontier_gives_the_largest_passing_units_1_for_each_units_2():
+    space = SearchSpace((Param("units_1", "int", 10, (10, 40), 10, 40, 10, "linear"),
+                         Param("units_2", "int", 10, (10, 30), 10, 30, 10, "linear")), {"space": []})
+
+    def params(v):
+        return 21 * v["units_1"] + v["units_1"] * v["units_2"] + 2 * v["units_2"] + 1
+
+    found = boundaries.find(space, _known(space, lambda v: params(v) > guide.LIMIT), lambda v: params(v) > guide.LIMIT)
+    frontier = found.frontiers()[("units_1", "units_2")]
+    truth = {u2: max(u1 for u1 in (10, 20, 30, 40) if params({"units_1": u1, "units_2": u2}) <= guide.LIMIT)
+             for u2 in (10, 20, 30)}
+    assert {b.given["units_2"]: b.last_ok for b in frontier} == truth == {10: 30, 20: 20, 30: 20}
+
+
+@pytest.mark.parametrize("sampling", ["linear", "log"])
+def test_a_continuous_range_is_bisected_to_a_128th_of_it(sampling):
+    space = SearchSpace((Param("lr", "float", 1e-3, (1e-3, 10.0), 1e-3, 10.0, None, sampling),), {"space": []})
+    found = boundaries.find(space, _known(space, lambda v: v["lr"] > 0.5), lambda v: v["lr"] > 0.5)
+    (b,) = found.boundaries
+    assert b.last_ok <= 0.5 < b.first_failing and found.probes == boundaries.CONTINUOUS_STEPS
+    width = (math.log(b.first_failing / b.last_ok) / math.log(1e4)) if sampling == "log" else (b.first_failing - b.last_ok) / 10
+    assert width <= 1 / 2**boundaries.CONTINUOUS_STEPS + 1e-9
+    (change,) = repair.propose(space, found)
+    assert change.kind == "max_value" and change.new <= b.last_ok  # a short literal, on the passing side
+
+
+def test_values_between_are_only_those_kerastuner_can_produce():
+    stepped = Param("units", "int", 8, (8, 64), 8, 64, 8, "linear")
+    assert list(boundaries.values_between(stepped, 8, 64)) == [8, 16, 24, 32, 40, 48, 56, 64]
+    assert list(boundaries.values_between(stepped, 64, 40)) == [64, 56, 48, 40]
+    logged = Param("units", "int", 2, (2, 64), 2, 64, 2, "log")
+    assert list(boundaries.values_between(logged, 2, 64)) == [2, 4, 8, 16, 32, 64]
+    assert boundaries.values_between(Param("lr", "float", 0.1, (0.1, 1.0), 0.1, 1.0), 0.1, 1.0) is None
+
+
+def test_the_probe_budget_stops_the_search_and_says_so():
+    space = SearchSpace((Param("n", "int", 0, (0, 10**6), 0, 10**6, None, "linear"),), {"space": []})
+    found = boundaries.find(space, _known(space, lambda v: v["n"] > 5), lambda v: v["n"] > 5, budget=4)
+    assert found.probes == 4 and found.boundaries == [] and "budget" in found.note
+
+
+def test_the_enforced_hp_applies_the_changes_to_the_users_own_declarations():
+    import keras_tuner as kt
+
+    changes = (repair.Change("units", "max_value", 64, 40), repair.Change("activation", "values", ("relu", "tanh"), ("relu",)))
+    hp = kt.HyperParameters()
+    enforced = repair.Enforced(hp, changes)
+    enforced.Int("units", 8, 64, step=8)
+    enforced.Choice("activation", ["relu", "tanh"])
+    enforced.Int("other", 1, 3)
+    units, activation, other = hp.space
+    assert (units.name, units.max_value, units.step) == ("units", 40, 8)
+    assert (activation.name, list(activation.values)) == ("activation", ["relu"])
+    assert (other.name, other.max_value) == ("other", 3)
+
+
+# ----------------------------------------------------------------------------------- the real plugin, end to end
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict:
+    """One real preflight of the four spaces, boundaries on: the JSON report, the JUnit file, the output."""
+    where = tmp_path_factory.mktemp("boundaries")
+    for source in HYPERMODELS.glob("*.py"):
+        shutil.copy(source, where / source.name)
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "xdist", "-n", "2",
+            "--hypermodel-boundaries=on", "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--junitxml=r.xml"]
+    for spec in SPECS:
+        args += ["--hypermodel", spec]
+    done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540,
+                          env={**os.environ, "PYTEST_ADDOPTS": ""})
+    report = json.loads((where / "r.json").read_text())
+    return {"where": where, "out": done.stdout, "ret": done.returncode, "report": report,
+            "models": {h["spec"]: h for h in report["hypermodels"]}}
+
+
+def _bounds(model: dict) -> dict:
+    return {tuple(sorted(b["given"].items())): (b["hyperparameter"], b["last_ok"], b["first_failing"])
+            for b in model["boundaries"]}
+
+
+def test_a_layer_size_threshold_is_found_exactly_and_its_repair_is_green(run):
+    model = run["models"]["thresholds.py:layer_size"]
+    assert _bounds(model) == {(): ("units", thresholds.UNITS_LIMIT, thresholds.UNITS_LIMIT + 8)}
+    fixed = model["repair"]
+    assert fixed["changes"] == [{"hyperparameter": "units", "kind": "max_value", "old": 64, "new": 40}]
+    assert fixed["verified"] is True and fixed["cases"] >= 3 and fixed["still_failing"] == []
+    line = model["declarations"]["units"]["line"]
+    assert 'hp.Int("units", 8, 64, step=8)' in (run["where"] / "thresholds.py").read_text().splitlines()[line - 1]
+    assert fixed["diff"].startswith("--- a/thresholds.py\n+++ b/thresholds.py\n")
+    assert '-    units = hp.Int("units", 8, 64, step=8)\n+    units = hp.Int("units", 8, 40, step=8)\n' in fixed["diff"]
+
+
+def test_a_learning_rate_above_which_the_loss_is_nan(run):
+    model = run["models"]["thresholds.py:nan_above_lr"]
+    ((name, ok, bad),) = _bounds(model).values()
+    assert name == "lr" and ok <= thresholds.LR_LIMIT < bad and math.log(bad / ok) <= math.log(1e4) / 128 + 1e-9
+    assert model["repair"]["verified"] is True
+    (change,) = model["repair"]["changes"]
+    assert change["kind"] == "max_value" and change["new"] <= ok
+
+
+def test_the_conv_stack_boundaries_match_its_arithmetic_and_the_repair_is_green(run):
+    model = run["models"]["realistic.py:conv_stack"]
+    expected = {}
+    for kernel in (3, 5, 7):
+        last = max(b for b in range(1, 5) if not realistic.conv_stack_fails({"conv_blocks": b, "kernel_size": kernel}))
+        expected[() if kernel == 3 else (("kernel_size", kernel),)] = ("conv_blocks", last, last + 1)
+    assert _bounds(model) == expected
+    assert model["repair"]["changes"] == [{"hyperparameter": "conv_blocks", "kind": "max_value", "old": 4, "new": 2}]
+    assert model["repair"]["verified"] is True
+
+
+def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(run, tmp_path):
+    import keras_tuner as kt
+    import numpy as np
+
+    model = run["models"]["guide.py:failed_trial"]
+    frontier = {b["given"]["units_2"]: b["last_ok"] for b in model["boundaries"] if "units_2" in b["given"]}
+    assert frontier == {10: 30, 20: 20, 30: 20}
+    assert model["repair"]["verified"] is True
+    changes = tuple(repair.Change(c["hyperparameter"], c["kind"], c["old"], c["new"]) for c in model["repair"]["changes"])
+    x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
+
+    def search(hypermodel, name):
+        tuner = kt.GridSearch(hypermodel, objective="loss", directory=tmp_path, project_name=name, overwrite=True,
+                              max_consecutive_failed_trials=100)
+        tuner.search(x, y, epochs=1, verbose=0)
+        return {(t.hyperparameters.values["units_1"], t.hyperparameters.values["units_2"]): t.status
+                for t in tuner.oracle.trials.values()}
+
+    from keras_tuner.src.engine.hypermodel import DefaultHyperModel
+
+    # KerasTuner itself, on the original grid: FAILED exactly beyond the frontier the preflight reported.
+    original = search(DefaultHyperModel(guide.failed_trial), "original")
+    assert {k for k, status in original.items() if status == "FAILED"} == {
+        (u1, u2) for (u1, u2) in original if u1 > frontier[u2]}
+    # And on the repaired grid: every trial completes.
+    repaired = search(repair.repaired(DefaultHyperModel(guide.failed_trial), changes), "repaired")
+    assert len(repaired) == 6 and set(repaired.values()) == {"COMPLETED"}
+
+
+def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
+    out = run["out"]
+    assert "realistic.py:conv_stack: boundaries (" in out
+    assert "  conv_blocks: passes at 2, fails from 3 (with kernel_size=5)" in out
+    assert "  guide.py:failed_trial" not in out
+    assert "  units_1 x units_2 frontier, the last passing units_1 at each units_2: 10: 30, 20: 20, 30: 20" in out
+    assert "  repair: conv_blocks: max_value 4 -> 2" in out and "verified green:" in out
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(run["where"] / "r.xml").getroot().find("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert props["boundary[realistic.py:conv_stack].conv_blocks[kernel_size=7]"] == "last_ok=2 first_failing=3"
+    assert props["repair[thresholds.py:layer_size].verified"].startswith("True")
+    assert len(read_junit(run["where"] / "r.xml")) == sum(h["cases"] for h in run["report"]["hypermodels"])
+
+
+def test_fix_writes_the_verified_repair_and_the_file_is_then_green(tmp_path):
+    shutil.copy(HYPERMODELS / "thresholds.py", tmp_path / "thresholds.py")
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "thresholds.py:layer_size",
+            "--hypermodel-epochs=1"]
+    env = {**os.environ, "PYTEST_ADDOPTS": ""}  # the default: boundaries on
+    first = subprocess.run([*args, "--hypermodel-fix"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert first.returncode == 1 and "--hypermodel-fix: wrote the verified repair into" in first.stdout
+    assert 'hp.Int("units", 8, 40, step=8)' in (tmp_path / "thresholds.py").read_text()
+    second = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert second.returncode == 0, second.stdout[-2000:]
+    assert "boundaries (" not in second.stdout  # nothing failed, nothing to bound
+
+
+def test_boundaries_off_probes_nothing_more(hypermodel_dir):
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "thresholds.py:layer_size",
+                                                 "--hypermodel-boundaries", "off", "--hypermodel-epochs=1",
+                                                 f"--hypermodel-report={report}")
+    assert result.ret == 1 and "boundaries (" not in result.stdout.str()
+    (model,) = json.loads(report.read_text())["hypermodels"]
+    assert "boundaries" not in model and model["declarations"]["units"]["line"] > 0

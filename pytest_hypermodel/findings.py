@@ -324,3 +324,22 @@ def disposition_text(case: CaseView, limit: int | None = None) -> str:
     if case.disposition == "completed":
         return f"complete it ({runs})" + (", useless score" if case.outcome in ("diverged", "nan") else "")
     return f"{case.disposition or '?'} ({runs})"
+
+
+def forecast_short(forecast: dict | None) -> str:
+    """The forecast in a few words, for a status table ("RandomSearch: aborts (94% within 10 trials)")."""
+    if not forecast:
+        return "no forecast"
+    tuner = forecast.get("tuner") or "the tuner"
+    p = forecast.get("abort_probability")
+    if forecast.get("fails_run"):
+        if forecast.get("reason") == "default_build":
+            return f"{tuner}: crashes before its first trial"
+        if forecast.get("abort_id"):
+            return f"{tuner}: aborts at trial {forecast['abort_id']}"
+        if isinstance(p, (int, float)):
+            return f"{tuner}: aborts ({p:.0%} within {forecast.get('max_trials')} trials)"
+        return f"{tuner}: aborts"
+    if isinstance(p, (int, float)) and p > 0:
+        return f"{tuner}: may abort ({p:.0%} within {forecast.get('max_trials')} trials)"
+    return f"{tuner}: no abort"

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import findings
-from .findings import DECLARED, FAILS, STOPS, USELESS, CaseView, Culprit, Hypermodel
+from . import report_view
+from .report_view import DECLARED, FAILS, STOPS, USELESS, CaseView, Culprit, Hypermodel
 
 #: GitHub shows at most this many annotations of one kind per step.
 LIMIT = 10
@@ -88,11 +88,11 @@ def _effect(culprit: Culprit, model: Hypermodel) -> str:
 
 
 def _fix(culprit: Culprit, model: Hypermodel) -> str:
-    parts = [findings.boundary_text(b) for n in culprit.names for b in model.boundaries_of(n)]
+    parts = [report_view.boundary_text(b) for n in culprit.names for b in model.boundaries_of(n)]
     changes = model.changes_of(culprit.names)
     if changes:
         verified = " (verified)" if (model.repair or {}).get("verified") else ""
-        parts.append("proposed: " + "; ".join(findings.change_text(c) for c in changes) + verified)
+        parts.append("proposed: " + "; ".join(report_view.change_text(c) for c in changes) + verified)
     return " ".join(p.rstrip(".") + "." for p in parts)
 
 
@@ -110,7 +110,7 @@ def _culprit_annotation(culprit: Culprit, model: Hypermodel, root: Path, order: 
     if fix:
         message += " " + fix
     if culprit.names:
-        title = f"{model.spec}: {culprit.label} {findings.SEVERITY_WORDS[culprit.severity]}"
+        title = f"{model.spec}: {culprit.label} {report_view.SEVERITY_WORDS[culprit.severity]}"
     else:
         title = f"{model.spec}: the defaults fail"
     level = "warning" if culprit.severity == DECLARED else "error"
@@ -136,7 +136,7 @@ def _forecast_annotation(model: Hypermodel, root: Path, order: int) -> Annotatio
 def collect(payload: dict, root: Path) -> list[Annotation]:
     """Every annotation the report calls for, most important first (unlimited)."""
     out: list[Annotation] = []
-    for model in findings.hypermodels(payload):
+    for model in report_view.hypermodels(payload):
         forecast = _forecast_annotation(model, root, len(out))
         if forecast:
             out.append(forecast)
@@ -191,7 +191,7 @@ def _case_table(model: Hypermodel) -> list[str]:
     rows = ["| Case | Values | Outcome | KerasTuner would |", "| --- | --- | --- | --- |"]
     for c in model.cases:
         rows.append(f"| {_code(c.id)} | {_cell(c.values_text(limit=6))} | {_cell(_outcome(c))} "
-                    f"| {_cell(findings.disposition_text(c))} |")
+                    f"| {_cell(report_view.disposition_text(c))} |")
     if len(model.cases) > FOLD_ROWS:
         failed = sum(c.severity is not None for c in model.cases)
         return ["<details><summary>" + f"{len(model.cases)} cases, {failed} not clean" + "</summary>", "",
@@ -219,7 +219,7 @@ def _forecast(model: Hypermodel) -> str:
 def _forecast_cell(model: Hypermodel) -> str:
     forecast = model.forecast or {}
     mark = "🔴" if forecast.get("fails_run") else ("🟠" if (forecast.get("abort_probability") or 0) > 0 else "🟢")
-    return f"{mark} {findings.forecast_short(model.forecast)}" if forecast else "–"
+    return f"{mark} {report_view.forecast_short(model.forecast)}" if forecast else "–"
 
 
 def _section(model: Hypermodel) -> list[str]:
@@ -233,10 +233,10 @@ def _section(model: Hypermodel) -> list[str]:
             file, line, _ = model.location(c.names)
             where = f" ({Path(file).name}:{line})" if file and line else ""
             label = c.label if c.names else "the defaults"
-            lines.append(_text(f"- {label} → {c.what}, {findings.SEVERITY_WORDS[c.severity]}{where}"))
+            lines.append(_text(f"- {label} → {c.what}, {report_view.SEVERITY_WORDS[c.severity]}{where}"))
         lines.append("")
     if model.boundaries:
-        lines += ["**Boundaries:**", ""] + [_text(f"- {findings.boundary_text(b)}") for b in model.boundaries
+        lines += ["**Boundaries:**", ""] + [_text(f"- {report_view.boundary_text(b)}") for b in model.boundaries
                                              if isinstance(b, dict)] + [""]
     if model.repair:
         lines += _repair(model.repair)
@@ -249,7 +249,7 @@ def _repair(repair: dict) -> list[str]:
     verified = repair.get("verified")
     how = (f"verified over {repair.get('cases')} cases" if verified and repair.get("cases")
            else "verified" if verified else "not verified")
-    lines = [f"**Proposed repair** ({how}):", ""] + [_text(f"- {findings.change_text(c)}") for c in changes] + [""]
+    lines = [f"**Proposed repair** ({how}):", ""] + [_text(f"- {report_view.change_text(c)}") for c in changes] + [""]
     diff = repair.get("diff")
     if diff:
         fence = "````" if "```" in diff else "```"
@@ -260,8 +260,8 @@ def _repair(repair: dict) -> list[str]:
 
 def step_summary(payload: dict) -> str:
     """The job summary in GitHub-flavoured Markdown: the verdict first, then each hypermodel."""
-    models = findings.hypermodels(payload)
-    ok = findings.green(payload)
+    models = report_view.hypermodels(payload)
+    ok = report_view.green(payload)
     summary = payload.get("summary") or {}
     outcomes = ", ".join(f"{n} {name}" for name, n in (summary.get("outcomes") or {}).items())
     lines = [f"## {'🟢' if ok else '🔴'} Hypermodel preflight: {'green' if ok else 'red'}", ""]

@@ -14,8 +14,8 @@ from html import escape
 from itertools import combinations
 from typing import Any
 
-from . import findings
-from .findings import DECLARED, CaseView, Hypermodel
+from . import report_view
+from .report_view import DECLARED, CaseView, Hypermodel
 
 #: Heatmaps shown per hypermodel; the rest are counted.
 MAX_HEATMAPS = 6
@@ -116,7 +116,7 @@ def _levels(cases: list[CaseView], name: str) -> tuple:
     for c in cases:
         if name in c.values:
             seen.setdefault(_key(c.values[name]), c.values[name])
-    return tuple(sorted(seen.values(), key=findings.level_key))
+    return tuple(sorted(seen.values(), key=report_view.level_key))
 
 
 def heatmap(model: Hypermodel, a: str, b: str | None) -> Heatmap:
@@ -149,7 +149,7 @@ def heatmaps(model: Hypermodel, limit: int = MAX_HEATMAPS) -> tuple[list[Heatmap
 
 
 def _tooltip(h: Heatmap, va: Any, vb: Any, cases: list[CaseView]) -> str:
-    where = f"{h.a}={findings.fmt(va)}" + (f", {h.b}={findings.fmt(vb)}" if h.b else "")
+    where = f"{h.a}={report_view.fmt(va)}" + (f", {h.b}={report_view.fmt(vb)}" if h.b else "")
     if not cases:
         return f"{where}: untested"
     bad = [c for c in cases if c.severity is not None]
@@ -160,7 +160,7 @@ def _tooltip(h: Heatmap, va: Any, vb: Any, cases: list[CaseView]) -> str:
 
 
 def _heatmap_html(h: Heatmap) -> str:
-    fmt = findings.fmt
+    fmt = report_view.fmt
     caption = f"{escape(h.a)} × {escape(h.b)}" if h.b else escape(h.a)
     rows = []
     if h.b:
@@ -195,8 +195,8 @@ def _tone(forecast: dict | None) -> str:
 
 def _values_html(case: CaseView) -> str:
     names = list(case.varied) or list(case.values)
-    shown = ", ".join(f"<b>{escape(n)}={escape(findings.fmt(case.values.get(n)))}</b>" if case.varied
-                      else f"{escape(n)}={escape(findings.fmt(case.values.get(n)))}" for n in names)
+    shown = ", ".join(f"<b>{escape(n)}={escape(report_view.fmt(case.values.get(n)))}</b>" if case.varied
+                      else f"{escape(n)}={escape(report_view.fmt(case.values.get(n)))}" for n in names)
     rest = len(case.values) - len(names)
     return shown + (f' <span class="muted">(+{rest} at defaults)</span>' if rest > 0 else "")
 
@@ -208,7 +208,7 @@ def _case_row(case: CaseView) -> str:
     return (f'<tr class="{state}" id="{escape(case.spec)}::{escape(case.id)}"><td class="id mono">{escape(case.id)}</td>'
             f'<td class="values">{_values_html(case)}</td>'
             f"<td class=\"outcome\">{escape(case.test_outcome)} <span class=\"muted\">({escape(detail)})</span></td>"
-            f"<td>{escape(findings.disposition_text(case))}</td><td class=\"mono\">{params}</td></tr>")
+            f"<td>{escape(report_view.disposition_text(case))}</td><td class=\"mono\">{params}</td></tr>")
 
 
 def _diff_html(diff: str) -> str:
@@ -236,7 +236,7 @@ def _section(model: Hypermodel, index: int) -> str:
             where = f' <span class="muted">({escape(file.rsplit("/", 1)[-1])}:{line})</span>' if file and line else ""
             label = c.label if c.names else "the defaults"
             items.append(f"<li><b>{escape(label)}</b> → {escape(c.what)}, "
-                         f"{escape(findings.SEVERITY_WORDS[c.severity])}{where}</li>")
+                         f"{escape(report_view.SEVERITY_WORDS[c.severity])}{where}</li>")
         parts.append(f'<h3>To constrain</h3><ul class="culprits">{"".join(items)}</ul>')
     maps, left_out = heatmaps(model)
     if maps:
@@ -250,9 +250,9 @@ def _section(model: Hypermodel, index: int) -> str:
         parts.append(legend)
     if model.boundaries:
         rows = "".join(
-            f"<tr><td><b>{escape(str(b.get('hyperparameter')))}</b></td><td>{escape(findings.fmt(b.get('last_ok')))}</td>"
-            f"<td>{escape(findings.fmt(b.get('first_failing')))}</td>"
-            f"<td>{escape(', '.join(f'{k}={findings.fmt(v)}' for k, v in (b.get('given') or {}).items()))}</td></tr>"
+            f"<tr><td><b>{escape(str(b.get('hyperparameter')))}</b></td><td>{escape(report_view.fmt(b.get('last_ok')))}</td>"
+            f"<td>{escape(report_view.fmt(b.get('first_failing')))}</td>"
+            f"<td>{escape(', '.join(f'{k}={report_view.fmt(v)}' for k, v in (b.get('given') or {}).items()))}</td></tr>"
             for b in model.boundaries if isinstance(b, dict))
         parts.append('<h3>Boundaries</h3><table class="boundaries"><tr><th>Hyperparameter</th><th>Last ok</th>'
                      f"<th>First failing</th><th>With</th></tr>{rows}</table>")
@@ -260,7 +260,7 @@ def _section(model: Hypermodel, index: int) -> str:
         repair = model.repair
         how = (f"verified over {repair.get('cases')} cases" if repair.get("verified") and repair.get("cases")
                else "verified" if repair.get("verified") else "not verified")
-        changes = "".join(f"<li>{escape(findings.change_text(c))}</li>" for c in repair.get("changes") or []
+        changes = "".join(f"<li>{escape(report_view.change_text(c))}</li>" for c in repair.get("changes") or []
                           if isinstance(c, dict))
         parts.append(f'<h3>Proposed repair <span class="muted">({escape(how)})</span></h3><ul>{changes}</ul>')
         if repair.get("diff"):
@@ -276,8 +276,8 @@ def _section(model: Hypermodel, index: int) -> str:
 
 def render(payload: dict) -> str:
     """The whole report as one HTML document (no network: inline CSS, no script)."""
-    models = findings.hypermodels(payload)
-    ok = findings.green(payload)
+    models = report_view.hypermodels(payload)
+    ok = report_view.green(payload)
     word = "green" if ok else "red"
     summary = payload.get("summary") or {}
     outcomes = ", ".join(f"{n} {escape(str(name))}" for name, n in (summary.get("outcomes") or {}).items())
@@ -286,7 +286,7 @@ def render(payload: dict) -> str:
     overview = "".join(
         f'<tr><td><a href="#hm-{i}"><code>{escape(models[i].spec)}</code></a></td>'
         f'<td><span class="badge {"green" if models[i].green else "red"}">{"green" if models[i].green else "red"}</span></td>'
-        f'<td><span class="badge {_tone(models[i].forecast)}">{escape(findings.forecast_short(models[i].forecast))}</span></td>'
+        f'<td><span class="badge {_tone(models[i].forecast)}">{escape(report_view.forecast_short(models[i].forecast))}</span></td>'
         f"<td>{len(models[i].cases)}</td><td>{sum(c.severity is not None for c in models[i].cases)}</td></tr>"
         for i in order)
     body = [

@@ -40,6 +40,7 @@ EPOCHS_OPTION = "--hypermodel-epochs"
 SAMPLES_OPTION = "--hypermodel-samples"
 INPUT_SHAPE_OPTION = "--hypermodel-input-shape"
 REPORT_OPTION = "--hypermodel-report"
+HTML_OPTION = "--hypermodel-html"
 MEMORY_BUDGET_OPTION = "--hypermodel-memory-budget"
 MAX_MODEL_SIZE_OPTION = "--hypermodel-max-model-size"
 MAX_RETRIES_OPTION = "--hypermodel-max-retries-per-trial"
@@ -123,6 +124,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write a repair that was verified green into the build file (default: only show its diff)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
                     help="write the preflight's JSON report to PATH (rewritten after every case)")
+    group.addoption(HTML_OPTION, dest="hypermodel_html", metavar="PATH",
+                    help="write a self-contained HTML report to PATH: per hypermodel the forecast, heatmaps of the "
+                    "outcomes over pairs of hyperparameters, the boundaries, the repair and every case")
     group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
                     help="predict OOM for cases estimated over SIZE to train, e.g. 2GiB (default: none)")
     group.addoption(MAX_MODEL_SIZE_OPTION, dest="hypermodel_max_model_size", type=int, metavar="PARAMS",
@@ -145,6 +149,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_max_trials", "default for --hypermodel-max-trials", default="")
     parser.addini("hypermodel_max_abort_risk", "default for --hypermodel-max-abort-risk", default="0.5")
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
+    parser.addini("hypermodel_html", "default for --hypermodel-html", default="")
     parser.addini("hypermodel_boundaries", "default for --hypermodel-boundaries", default="on")
     parser.addini("hypermodel_devices", "default for --hypermodel-devices", default="auto")
     parser.addini("hypermodel_timeout", "default for --hypermodel-timeout", default="")
@@ -595,6 +600,8 @@ class PreflightReporter:
         self.refinements: list = []
         self.refine_note: str | None = None
         self.fixed: list[str] = []
+        self.html: str | None = None
+        self.annotations: list[str] = []
         path = _setting(config, "hypermodel_report")
         self.path = Path(path) if path else None
 
@@ -606,7 +613,7 @@ class PreflightReporter:
 
         outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
         self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
-        self.write_json(list(self.entries.values()))
+        self.write_json(list(self.entries.values()))  # after every case: a killed run keeps what it had
 
     def planned(self) -> dict[str, int]:
         preflights = self.config.stash.get(PREFLIGHTS_KEY, [])
@@ -633,6 +640,7 @@ class PreflightReporter:
         if _setting(config, "hypermodel_boundaries") == "on" and session.exitstatus != pytest.ExitCode.INTERRUPTED:
             self.refine(session, entries, preflights)
             self.write_json(entries)
+        self.write_views(entries)
 
     def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
         """Boundaries and a verified repair for each hypermodel with failures; Ctrl-C stops them, not the report."""
@@ -658,9 +666,8 @@ class PreflightReporter:
                         path.write_text(text)
                         self.fixed.append(str(path))
 
-    def write_json(self, entries: list[dict]) -> None:
-        if not self.path:
-            return
+    def payload(self, entries: list[dict]) -> dict:
+        """The report as the JSON file holds it, with what each hypermodel's space says beyond its cases."""
         from . import report as report_mod
 
         details = {}
@@ -673,7 +680,33 @@ class PreflightReporter:
         for found in self.refinements:
             details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],
                                        repair=found.repair_dict())
-        report_mod.write_json(self.path, entries, self.planned(), {"forecasts": self.forecasts}, details)
+        return report_mod.payload(entries, self.planned(), {"forecasts": self.forecasts}, details)
+
+    def write_json(self, entries: list[dict]) -> None:
+        if self.path:
+            from . import report as report_mod
+
+            report_mod.write_json(self.path, self.payload(entries))
+
+    def write_views(self, entries: list[dict]) -> None:
+        """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""
+        import os
+
+        html = _setting(self.config, "hypermodel_html")
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+        if not html and not github:
+            return
+        data = self.payload(entries)
+        if html:
+            from . import html_report, report as report_mod
+
+            report_mod.write_text(Path(html), html_report.render(data))
+            self.html = html
+        if github:
+            from . import github as github_mod
+
+            github_mod.write_step_summary(data)
+            self.annotations = github_mod.annotations(data, Path.cwd())
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.entries:
@@ -694,3 +727,7 @@ class PreflightReporter:
             terminalreporter.line(f"{FIX_OPTION}: wrote the verified repair into {path}")
         if self.path:
             terminalreporter.line(f"JSON report: {self.path}")
+        if self.html:
+            terminalreporter.line(f"HTML report: {self.html}")
+        for line in self.annotations:  # GitHub Actions reads workflow commands from the step's output
+            terminalreporter.write_line(line)

@@ -176,14 +176,22 @@ def hypermodels(entries: list[dict], planned: dict[str, int] | None = None,
     return out
 
 
-def write_json(path: Path, entries: list[dict], planned: dict[str, int] | None = None, extra: dict | None = None,
-               details: dict[str, dict] | None = None) -> None:
+def payload(entries: list[dict], planned: dict[str, int] | None = None, extra: dict | None = None,
+            details: dict[str, dict] | None = None) -> dict:
+    """The JSON report: what the renderers (``github``, ``html_report``) and the gated search read."""
+    return {"version": 1, "summary": summarize(entries), "hypermodels": hypermodels(entries, planned, details),
+            **(extra or {}), "cases": entries}
+
+
+def write_json(path: Path, data: dict) -> None:
     """Write atomically, so a run killed mid-write leaves the previous complete file."""
-    payload = {"version": 1, "summary": summarize(entries), "hypermodels": hypermodels(entries, planned, details),
-               **(extra or {}), "cases": entries}
+    write_text(path, json.dumps(data, indent=2, default=str))
+
+
+def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hypermodel import findings, html_report
+from pytest_hypermodel import html_report, report_view
 
 from report_payloads import many_culprits, run_preflight, with_locations  # tests/ is on sys.path
 
@@ -144,10 +144,10 @@ def test_a_headless_browser_renders_it(payload, tmp_path):
     assert len(set(raw)) > 100
 
 
-def test_findings_varied_uses_the_id_for_conditional_hyperparameters():
+def test_report_view_varied_uses_the_id_for_conditional_hyperparameters():
     defaults = {"num_layers": 1, "units_0": 1000}
     values = {"num_layers": 10, "units_0": 1000, "units_1": 2000, "units_2": 1000}
-    assert findings.varied("num_layers=10-units_1=2000", values, defaults) == ("num_layers", "units_1")
-    assert findings.varied("learning_rate=1e-05", {"learning_rate": 1e-05}, {"learning_rate": 0.01}) == ("learning_rate",)
-    assert findings.varied("custom", {"a": 2, "b": 1}, {"a": 1, "b": 1}) == ("a",)
-    assert findings.varied("defaults", values, defaults) == ()
+    assert report_view.varied("num_layers=10-units_1=2000", values, defaults) == ("num_layers", "units_1")
+    assert report_view.varied("learning_rate=1e-05", {"learning_rate": 1e-05}, {"learning_rate": 0.01}) == ("learning_rate",)
+    assert report_view.varied("custom", {"a": 2, "b": 1}, {"a": 1, "b": 1}) == ("a",)
+    assert report_view.varied("defaults", values, defaults) == ()

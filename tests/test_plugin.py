@@ -67,7 +67,7 @@ def test_json_report_and_user_data_fixture(hypermodel_dir):
     result.stdout.fnmatch_lines(["*hypermodel preflight*", "failed_trial*failed_trial[[]size=2[]]*", f"JSON report: {report}"])
 
 
-def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
+def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
     hypermodel_dir.makepyfile(
         interrupted=textwrap.dedent(
             """
@@ -103,9 +103,15 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir):
         )
     )
     report = hypermodel_dir.path / "preflight.json"
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "interrupted.py:build", REPORT_OPTION, str(report))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(hypermodel_dir.path / "summary.md"))
+    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "interrupted.py:build", REPORT_OPTION, str(report),
+                                                 "--hypermodel-html=report.html")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert [c["case.id"] for c in json.loads(report.read_text())["cases"]] == ["defaults"]
+    # The views are written with what finished, too.
+    assert ">defaults<" in (hypermodel_dir.path / "report.html").read_text()
+    assert "1 cases" in (hypermodel_dir.path / "summary.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -43,8 +43,19 @@ def test_the_fatal_hyperparameter_is_annotated_on_its_declaration(payload):
     assert not any("build_model" in line for line in lines)
 
 
-def test_without_locations_there_is_no_file(payload):
+def test_the_plugin_s_own_report_points_at_the_declaring_line(payload):
+    """The real report carries each declaration's file and line: no hand-added locations needed."""
     lines = github.annotations(payload, ROOT)
+    declared = line_of('hp.Int("units_1"')
+    assert any(line.startswith(f"::error file=example_project/models.py,line={declared},") for line in lines)
+
+
+def test_without_locations_there_is_no_file(payload):
+    bare = copy.deepcopy(payload)
+    for entry in bare["hypermodels"]:
+        entry.pop("declarations", None)
+        entry.pop("definition", None)
+    lines = github.annotations(bare, ROOT)
     assert lines and all(line.startswith("::error title=") for line in lines)
 
 
@@ -107,7 +118,8 @@ def test_step_summary_status_and_tables(payload):
     assert "| `example_project/models.py:build_model` | 🟢 green | 🟢 RandomSearch: no abort |" in lines
     # The red hypermodel's section comes first, with its culprit and one row per case.
     assert summary.index("### `example_project/models.py:guide_fatal`") < summary.index("### `example_project/models.py:build_model`")
-    assert "- units_1=40 → FatalError, stops the search" in lines
+    declared = line_of('hp.Int("units_1"')
+    assert f"- units_1=40 → FatalError, stops the search (models.py:{declared})" in lines
     assert "| `units_1=40` | units_1=40 | ❌ failed (fatal: FatalError) | stop the search (1 run) |" in lines
     assert "| `defaults` | units_1=10, units_2=10 | ✅ passed (ok) | complete it (1 run) |" in lines
     for case in payload["cases"]:

@@ -16,10 +16,6 @@ from pytest_hypermodel import devices
 # imported twice in one process, so the outer run imports it first and keeps it
 # (quietly: TensorFlow's start-up lines would bury the suite's output).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# The plugin runs of the tests probe only their cases: each boundary search costs probes (and, for the fault
-# hazards, probe-process restarts). tests/test_boundaries.py turns it on where it is the subject.
-if "--hypermodel-boundaries" not in os.environ.get("PYTEST_ADDOPTS", ""):
-    os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} --hypermodel-boundaries=off".strip()
 devices.load_backend()
 import keras_tuner  # noqa: E402,F401
 
@@ -50,10 +46,15 @@ def read_junit(path: Path) -> dict[str, Testcase]:
 
 
 @pytest.fixture
-def hypermodel_dir(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester directory holding the test hypermodels as top-level modules."""
+def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester directory holding the test hypermodels as top-level modules.
+
+    Its runs probe only their cases: a boundary search costs probes (and, for the fault hazards, probe-process
+    restarts); the tests whose subject it is pass --hypermodel-boundaries=on, which wins over PYTEST_ADDOPTS.
+    """
     for source in HYPERMODELS.glob("*.py"):
         shutil.copy(source, pytester.path / source.name)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--hypermodel-boundaries=off")  # pytester cleared it
     return pytester
 
 

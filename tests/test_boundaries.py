@@ -126,8 +126,7 @@ def run(tmp_path_factory) -> dict:
             "--hypermodel-boundaries=on", "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--junitxml=r.xml"]
     for spec in SPECS:
         args += ["--hypermodel", spec]
-    done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540,
-                          env={**os.environ, "PYTEST_ADDOPTS": ""})
+    done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540)
     report = json.loads((where / "r.json").read_text())
     return {"where": where, "out": done.stdout, "ret": done.returncode, "report": report,
             "models": {h["spec"]: h for h in report["hypermodels"]}}
@@ -219,7 +218,7 @@ def test_fix_writes_the_verified_repair_and_the_file_is_then_green(tmp_path):
     shutil.copy(HYPERMODELS / "thresholds.py", tmp_path / "thresholds.py")
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "thresholds.py:layer_size",
             "--hypermodel-epochs=1"]
-    env = {**os.environ, "PYTEST_ADDOPTS": ""}  # the default: boundaries on
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the default: boundaries on
     first = subprocess.run([*args, "--hypermodel-fix"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert first.returncode == 1 and "--hypermodel-fix: wrote the verified repair into" in first.stdout
     assert 'hp.Int("units", 8, 40, step=8)' in (tmp_path / "thresholds.py").read_text()

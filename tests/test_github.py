@@ -124,7 +124,9 @@ def test_step_summary_status_and_tables(payload):
     assert "| `defaults` | units_1=10, units_2=10 | ✅ passed (ok) | complete it (1 run) |" in lines
     for case in payload["cases"]:
         assert f"| `{case['case.id']}` |" in summary
-    assert "<details>" not in summary  # 4 and 9 cases: short tables stay open
+    # 4 and 9 cases: short tables stay open; only the repair's diff (the plugin found and verified it) is folded.
+    assert summary.count("<details>") == 1 and "<details><summary>The repair as a diff</summary>" in summary
+    assert "- units_1: last ok 30, fails from 40" in lines
 
 
 def test_green_summary_and_long_tables_fold(payload):

@@ -214,6 +214,15 @@ def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, 
     return [(end, end, f", {change.kind}={new}")]
 
 
+def _same_for_every_name(space: "SearchSpace", changes: Iterable[Change], change: Change) -> bool:
+    """A line that declares several names (``hp.Int(f"units_{i}", ...)`` in a loop) can only take a change that
+    every one of them gets."""
+    site = space.sites.get(change.hyperparameter)
+    sharing = [name for name, other in space.sites.items() if other == site]
+    wanted = {(c.hyperparameter, c.kind, c.new) for c in changes}
+    return all((name, change.kind, change.new) in wanted for name in sharing)
+
+
 def _shown(path: Path, root: Path) -> str:
     """The path as ``git apply`` from the rootdir (or the working directory) takes it."""
     for start in (root, Path.cwd()):
@@ -226,7 +235,9 @@ def _shown(path: Path, root: Path) -> str:
 
 def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[str, dict[Path, str], list[str]]:
     """The unified diff of the declarations the changes edit, the new text of each file, and the changes it could
-    not place (a declaration built in a way this cannot edit)."""
+    not place (a declaration built in a way this cannot edit, or one line that declares names the changes treat
+    differently)."""
+    changes = list(changes)
     by_file: dict[str, list[tuple[int, Change]]] = {}
     unplaced = []
     for change in changes:
@@ -249,7 +260,7 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
         edits = []
         for line, change in located:
             call = _declaration(tree, line, change.hyperparameter)
-            if call is None:
+            if call is None or not _same_for_every_name(space, changes, change):
                 unplaced.append(change.hyperparameter)
                 continue
             edits.extend(_edits(call, change, lines))

@@ -235,3 +235,16 @@ def test_boundaries_off_probes_nothing_more(hypermodel_dir):
     assert result.ret == 1 and "boundaries (" not in result.stdout.str()
     (model,) = json.loads(report.read_text())["hypermodels"]
     assert "boundaries" not in model and model["declarations"]["units"]["line"] > 0
+
+
+def test_a_line_that_declares_several_names_is_edited_only_when_all_get_the_change(tmp_path):
+    source = tmp_path / "loop.py"
+    source.write_text('def build(hp):\n    for i in range(2):\n        hp.Int(f"units_{i}", 8, 64)\n')
+    sites = {"units_0": (str(source), 3), "units_1": (str(source), 3)}
+    space = SearchSpace((Param("units_0", "int", 8, (8, 64), 8, 64), Param("units_1", "int", 8, (8, 64), 8, 64)),
+                        {"space": []}, sites=sites)
+    one = [repair.Change("units_1", "max_value", 64, 32)]
+    assert repair.diff(space, one, tmp_path) == ("", {}, ["units_1"])
+    both = [repair.Change("units_0", "max_value", 64, 32), repair.Change("units_1", "max_value", 64, 32)]
+    text, files, unplaced = repair.diff(space, both, tmp_path)
+    assert unplaced == [] and '+        hp.Int(f"units_{i}", 8, 32)\n' in text

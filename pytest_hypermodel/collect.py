@@ -221,22 +221,36 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     return Preflight(target, space, cases, trials)
 
 
-def handoff(preflights: list[Preflight]) -> bytes:
-    """The controller's spaces and plans, for its xdist workers: they skip discovery and plan the same cases."""
-    return pickle.dumps([(plain(pre.target), pre.space, pre.plan, pre.trials) for pre in preflights])
+def write_handoff(path: Path, preflights: list[Preflight] = (), error: str | None = None) -> None:
+    """The controller's spaces and plans, for its xdist workers (they skip discovery and plan the same cases), or
+    the error that stopped it. Written atomically: a worker never reads half a file."""
+    import os
+
+    payload = pickle.dumps(("error", error) if error is not None else
+                           ("plans", [(plain(pre.target), pre.space, pre.plan, pre.trials) for pre in preflights]))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
 
 
-def receive(data: bytes) -> list[Preflight]:
-    """A worker's side of :func:`handoff` (a hypermodel is resolved where its cases run, when they run)."""
-    from . import spec as spec_mod
+class HandoffStopped(Exception):
+    """The controller stopped before handing over the plans (bad input, which it reports itself, once)."""
 
-    try:
-        handed = pickle.loads(data)
-    except Exception as exc:  # a worker on another host running another version of this plugin
-        raise spec_mod.SpecError(
-            f"this xdist worker cannot read the controller's plan ({type(exc).__name__}: {exc}): install the same "
-            "pytest-hypermodel version on every host"
-        ) from None
+
+def await_handoff(path: Path, poll: float = 0.05) -> list[Preflight]:
+    """A worker's side of :func:`write_handoff`: wait for the plans (a hypermodel is resolved where its cases run,
+    when they run); HandoffStopped when the controller stopped, or is gone."""
+    import os
+    import time
+
+    parent = os.getppid()
+    while not path.exists():
+        if os.getppid() != parent:
+            raise HandoffStopped("the xdist controller ended before handing over the plans")
+        time.sleep(poll)
+    kind, handed = pickle.loads(path.read_bytes())
+    if kind == "error":
+        raise HandoffStopped(handed)
     return [Preflight(target, space, plan, trials) for target, space, plan, trials in handed]
 
 

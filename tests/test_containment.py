@@ -277,8 +277,16 @@ def test_cases_leave_no_traced_step_behind():
     assert live_graphs() <= graphs
 
 
-def test_a_plan_a_worker_cannot_read_is_one_clear_error(tmp_path):
-    from pytest_hypermodel import collect, spec
+def test_the_handoff_carries_the_plans_or_the_error_that_stopped_the_controller(tmp_path):
+    from pytest_hypermodel import collect, plan
+    from pytest_hypermodel.space import Param, SearchSpace
+    from pytest_hypermodel.spec import Target
 
-    with pytest.raises(spec.SpecError, match="install the same pytest-hypermodel version on every host"):
-        collect.receive(b"not a pickle")
+    space = SearchSpace((Param("size", "choice", 1, (1, 2)),), {"space": []})
+    pre = collect.Preflight(Target("m.py:build", tmp_path / "m.py", "build", object()), space, plan.cases(space))
+    collect.write_handoff(tmp_path / "plans", [pre])
+    (handed,) = collect.await_handoff(tmp_path / "plans")
+    assert handed.target.hypermodel is None and [c.id for c in handed.plan] == ["defaults", "size=2"]
+    collect.write_handoff(tmp_path / "error", error="--hypermodel m.py:nothing: no such build function")
+    with pytest.raises(collect.HandoffStopped, match="--hypermodel m.py:nothing: no such build function"):
+        collect.await_handoff(tmp_path / "error")

@@ -51,12 +51,16 @@ FIX_OPTION = "--hypermodel-fix"
 
 PREFLIGHTS_KEY = pytest.StashKey[list]()
 HANDOFF_KEY = pytest.StashKey[Path]()
+#: The gateway id of the worker that plans, once xdist has configured it.
+PLANNER_KEY = pytest.StashKey[str]()
 OPTIONS_KEY = pytest.StashKey[Any]()
 DEVICES_KEY = pytest.StashKey[list]()
 WORKER_DEVICE = "hypermodel_device"
 WORKER_THREADS = "hypermodel_threads"
 #: The file where the controller puts the plans once made; a worker on this machine waits for it (see ``collect``).
 WORKER_PLANS_FILE = "hypermodel_plans_file"
+#: Set for the one worker that plans (the first on the controller's machine): the others, and the controller, wait.
+WORKER_PLANNER = "hypermodel_planner"
 CASE_FIXTURE = "hypermodel_case"
 MARKER_SIGNATURE = (
     "search_space(build, *, strategy='extremes,corners', strength=None, levels=2, max_cases=256, "
@@ -498,18 +502,25 @@ class PreflightPlugin:
             config.stash[collect.PROBER_KEY] = runner
             config.add_cleanup(runner.close)
         workerinput = getattr(config, "workerinput", None)
-        if workerinput is not None and WORKER_PLANS_FILE in workerinput:
-            # A worker on the controller's machine: import the backend while the controller plans.
+        if workerinput is not None and workerinput.get(WORKER_PLANNER):
+            # The planning worker: its probe process discovers (no other process imports the backend for it).
+            path = Path(workerinput[WORKER_PLANS_FILE])
+            collect.announce_planner(path)
+            try:
+                preflights = config.stash[PREFLIGHTS_KEY] = self.prepare(config)
+            except pytest.UsageError as exc:
+                collect.write_handoff(path, error=str(exc))
+                self._leave(config)
+            collect.write_handoff(path, preflights)
+        elif workerinput is not None and WORKER_PLANS_FILE in workerinput:
+            # Another worker on this machine: import the backend while the planning worker plans.
             runner = config.stash.get(collect.PROBER_KEY, None)
             if runner is not None:
                 runner.start()
             try:
                 config.stash[PREFLIGHTS_KEY] = collect.await_handoff(Path(workerinput[WORKER_PLANS_FILE]))
             except collect.HandoffStopped:
-                # The controller says why, once, and ends the run: this worker leaves without a word of its own.
-                if runner is not None:
-                    runner.close()
-                os._exit(int(pytest.ExitCode.USAGE_ERROR))
+                self._leave(config)
         elif workerinput is not None:  # a worker on another machine: it plans the same cases (plans are deterministic)
             config.stash[PREFLIGHTS_KEY] = self.prepare(config)
         elif getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
@@ -523,21 +534,34 @@ class PreflightPlugin:
         else:
             self.plan(config)
 
+    @staticmethod
+    def _leave(config: pytest.Config) -> None:
+        """A worker whose run is stopped by bad input: the controller says why, once; this worker leaves quietly."""
+        from . import collect
+
+        runner = config.stash.get(collect.PROBER_KEY, None)
+        if runner is not None:
+            runner.close()
+        os._exit(int(pytest.ExitCode.USAGE_ERROR))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        """On an xdist controller (which collects nothing itself): plan, and hand the plans to the workers."""
+        """On an xdist controller (which collects nothing itself): the plans, from the planning worker (or made here
+        when every worker is on another machine), then the setup checks and the space's warnings, once."""
         if not self.deferred:
             return
         from . import collect
 
         self.deferred = False
         config = session.config
-        try:
+        if PLANNER_KEY not in config.stash:
             self.plan(config)
-        except BaseException as exc:
-            collect.write_handoff(config.stash[HANDOFF_KEY], error=str(exc) or type(exc).__name__)
-            raise
-        collect.write_handoff(config.stash[HANDOFF_KEY], config.stash[PREFLIGHTS_KEY])
+            return
+        try:
+            config.stash[PREFLIGHTS_KEY] = collect.await_handoff(config.stash[HANDOFF_KEY], planner=True)
+        except collect.HandoffStopped as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.check(config)
 
     def prepare(self, config: pytest.Config) -> list:
         """Resolve, discover and plan every SPEC (in the probe process); a usage error for bad input."""
@@ -559,11 +583,18 @@ class PreflightPlugin:
         """The controller's (or a serial run's) planning: once, with the setup checks and the space warnings."""
         from . import collect
 
-        preflights = config.stash[PREFLIGHTS_KEY] = self.prepare(config)
-        _refuse_setup_problems(config, preflights, config.stash[collect.SETTINGS_KEY])
+        config.stash[PREFLIGHTS_KEY] = self.prepare(config)
         runner = config.stash.get(collect.PROBER_KEY, None)
         if runner is not None and (getattr(config.option, "dist", "no") != "no" or config.option.collectonly):
             runner.close()  # the xdist controller probes nothing: its workers have their own probe processes
+        self.check(config)
+
+    def check(self, config: pytest.Config) -> None:
+        """What every case would share (no input shape, a download) is one usage error; the space's warnings."""
+        from . import collect
+
+        preflights = config.stash[PREFLIGHTS_KEY]
+        _refuse_setup_problems(config, preflights, config.stash[collect.SETTINGS_KEY])
         for pre in preflights:
             for line in pre.space.warnings:
                 config.issue_config_time_warning(HypermodelWarning(f"{pre.target.spec}: {line}"), stacklevel=2)
@@ -599,6 +630,9 @@ class XdistHooks:
         if not node.gateway.spec.popen:
             return
         node.workerinput[WORKER_PLANS_FILE] = str(self.config.stash[HANDOFF_KEY])
+        if PLANNER_KEY not in self.config.stash:
+            self.config.stash[PLANNER_KEY] = node.gateway.id
+            node.workerinput[WORKER_PLANNER] = True
         index = devices_mod.worker_index(node.gateway.id)
         node.workerinput[WORKER_DEVICE] = devices_mod.assign(index, self.config.stash.get(DEVICES_KEY, []))
         local = sum(1 for spec in node.nodemanager.specs if spec.popen)

@@ -38,7 +38,7 @@ def run(args: list[str], env: dict) -> tuple[float, Counter, int]:
     wall = time.perf_counter() - started
     per_worker: Counter = Counter()
     for line in done.stdout.splitlines():
-        match = re.match(r"^\[(gw\d+)\] (PASSED|FAILED|XFAIL)", line)
+        match = re.match(r"^\[(gw\d+)\] (\[\s*\d+%\] )?(PASSED|FAILED|XFAIL)", line)
         if match:
             per_worker[match.group(1)] += 1
         elif re.search(r"::\S+\[.*\] (PASSED|FAILED|XFAIL)", line):

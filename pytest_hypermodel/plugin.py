@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import signal
 from pathlib import Path
@@ -49,11 +50,17 @@ BOUNDARIES_OPTION = "--hypermodel-boundaries"
 FIX_OPTION = "--hypermodel-fix"
 
 PREFLIGHTS_KEY = pytest.StashKey[list]()
+HANDOFF_KEY = pytest.StashKey[Path]()
+#: The gateway id of the worker that plans, once xdist has configured it.
+PLANNER_KEY = pytest.StashKey[str]()
 OPTIONS_KEY = pytest.StashKey[Any]()
 DEVICES_KEY = pytest.StashKey[list]()
 WORKER_DEVICE = "hypermodel_device"
 WORKER_THREADS = "hypermodel_threads"
-WORKER_PLANS = "hypermodel_plans"
+#: The file where the controller puts the plans once made; a worker on this machine waits for it (see ``collect``).
+WORKER_PLANS_FILE = "hypermodel_plans_file"
+#: Set for the one worker that plans (the first on the controller's machine): the others, and the controller, wait.
+WORKER_PLANNER = "hypermodel_planner"
 CASE_FIXTURE = "hypermodel_case"
 MARKER_SIGNATURE = (
     "search_space(build, *, strategy='extremes,corners', strength=None, levels=2, max_cases=256, "
@@ -456,11 +463,14 @@ class PreflightPlugin:
     def __init__(self, specs: list[str], base: Path | None) -> None:
         self.specs = specs
         self.base = base
+        #: Set on an xdist controller: it plans in pytest_collection, while its workers start.
+        self.deferred = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Before xdist starts workers: bad input stops the run here, once, with exit code 4.
-        from . import collect, plan, prober, space, spec
+        # Serially, before any case: bad input stops the run here, once, with exit code 4. An xdist controller
+        # plans later, in pytest_collection, so that its workers start (and import the backend) meanwhile.
+        from . import collect, plan, prober
 
         config = session.config
         try:
@@ -483,9 +493,7 @@ class PreflightPlugin:
         config.stash[OPTIONS_KEY] = options
         config.stash[collect.BASE_KEY] = self.base
         conftest_path = config.rootpath / "conftest.py"
-        conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
         mode = isolation(config)
-        runner = None
         if mode == "off":
             devices_mod.load_backend()
         else:
@@ -493,26 +501,103 @@ class PreflightPlugin:
                                    fresh_each_case=mode == "case")
             config.stash[collect.PROBER_KEY] = runner
             config.add_cleanup(runner.close)
-        handed = getattr(config, "workerinput", {}).get(WORKER_PLANS)
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and workerinput.get(WORKER_PLANNER):
+            # The planning worker: its probe process discovers (no other process imports the backend for it).
+            path = Path(workerinput[WORKER_PLANS_FILE])
+            collect.announce_planner(path)
+            try:
+                preflights = config.stash[PREFLIGHTS_KEY] = self.prepare(config)
+            except pytest.UsageError as exc:
+                collect.write_handoff(path, error=str(exc))
+                self._leave(config)
+            collect.write_handoff(path, preflights)
+        elif workerinput is not None and WORKER_PLANS_FILE in workerinput:
+            # Another worker on this machine: import the backend while the planning worker plans.
+            runner = config.stash.get(collect.PROBER_KEY, None)
+            if runner is not None:
+                runner.start()
+            try:
+                config.stash[PREFLIGHTS_KEY] = collect.await_handoff(Path(workerinput[WORKER_PLANS_FILE]))
+            except collect.HandoffStopped:
+                self._leave(config)
+        elif workerinput is not None:  # a worker on another machine: it plans the same cases (plans are deterministic)
+            config.stash[PREFLIGHTS_KEY] = self.prepare(config)
+        elif getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
+            import shutil
+            import tempfile
+
+            directory = Path(tempfile.mkdtemp(prefix="hypermodel-plans-"))
+            config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+            config.stash[HANDOFF_KEY] = directory / "plans.pickle"
+            self.deferred = True
+        else:
+            self.plan(config)
+
+    @staticmethod
+    def _leave(config: pytest.Config) -> None:
+        """A worker whose run is stopped by bad input: the controller says why, once; this worker leaves quietly."""
+        from . import collect
+
+        runner = config.stash.get(collect.PROBER_KEY, None)
+        if runner is not None:
+            runner.close()
+        os._exit(int(pytest.ExitCode.USAGE_ERROR))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        """On an xdist controller (which collects nothing itself): the plans, from the planning worker (or made here
+        when every worker is on another machine), then the setup checks and the space's warnings, once."""
+        if not self.deferred:
+            return
+        from . import collect
+
+        self.deferred = False
+        config = session.config
+        if PLANNER_KEY not in config.stash:
+            self.plan(config)
+            return
+        try:
+            config.stash[PREFLIGHTS_KEY] = collect.await_handoff(config.stash[HANDOFF_KEY], planner=True)
+        except collect.HandoffStopped as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.check(config)
+
+    def prepare(self, config: pytest.Config) -> list:
+        """Resolve, discover and plan every SPEC (in the probe process); a usage error for bad input."""
+        from . import collect, plan, space, spec
+
+        options = config.stash[OPTIONS_KEY]
+        runner = config.stash.get(collect.PROBER_KEY, None)
         timeout = policy_from_config(config).timeout
         try:
-            if handed:  # an xdist worker: the controller already discovered and planned
-                preflights = collect.receive(handed)
-            elif runner is not None:
-                preflights = [runner.prepare(s, options, timeout) for s in self.specs]
-            else:
-                preflights = collect.prepare(self.specs, config.rootpath, conftest, options, self.base, timeout)
+            if runner is not None:
+                return [runner.prepare(s, options, timeout) for s in self.specs]
+            conftest_path = config.rootpath / "conftest.py"
+            conftest = config.pluginmanager.get_plugin(str(conftest_path)) if conftest_path.is_file() else None
+            return collect.prepare(self.specs, config.rootpath, conftest, options, self.base, timeout)
         except (spec.SpecError, space.SpaceError, plan.PlanError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        config.stash[PREFLIGHTS_KEY] = preflights
-        if not handed:
-            _refuse_setup_problems(config, preflights, settings)
+
+    def plan(self, config: pytest.Config) -> None:
+        """The controller's (or a serial run's) planning: once, with the setup checks and the space warnings."""
+        from . import collect
+
+        config.stash[PREFLIGHTS_KEY] = self.prepare(config)
+        runner = config.stash.get(collect.PROBER_KEY, None)
         if runner is not None and (getattr(config.option, "dist", "no") != "no" or config.option.collectonly):
             runner.close()  # the xdist controller probes nothing: its workers have their own probe processes
-        if not handed:  # once, on the controller
-            for pre in preflights:
-                for line in pre.space.warnings:
-                    config.issue_config_time_warning(HypermodelWarning(f"{pre.target.spec}: {line}"), stacklevel=2)
+        self.check(config)
+
+    def check(self, config: pytest.Config) -> None:
+        """What every case would share (no input shape, a download) is one usage error; the space's warnings."""
+        from . import collect
+
+        preflights = config.stash[PREFLIGHTS_KEY]
+        _refuse_setup_problems(config, preflights, config.stash[collect.SETTINGS_KEY])
+        for pre in preflights:
+            for line in pre.space.warnings:
+                config.issue_config_time_warning(HypermodelWarning(f"{pre.target.spec}: {line}"), stacklevel=2)
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
         """Under --hypermodel-plan, what each hypermodel's plan holds, above the listed cases."""
@@ -540,12 +625,14 @@ class XdistHooks:
         self.crashed: dict[str, list] = {}
 
     def pytest_configure_node(self, node) -> None:
-        """The controller hands each worker the plans, and a worker on this machine its device and cores."""
-        from . import collect
-
-        node.workerinput[WORKER_PLANS] = collect.handoff(self.config.stash.get(PREFLIGHTS_KEY, []))
-        if not node.gateway.spec.popen:  # another machine: it detects its own devices and cores
+        """A worker on this machine: where the plans will be, its device and its cores (another machine plans, and
+        detects its devices and cores, itself)."""
+        if not node.gateway.spec.popen:
             return
+        node.workerinput[WORKER_PLANS_FILE] = str(self.config.stash[HANDOFF_KEY])
+        if PLANNER_KEY not in self.config.stash:
+            self.config.stash[PLANNER_KEY] = node.gateway.id
+            node.workerinput[WORKER_PLANNER] = True
         index = devices_mod.worker_index(node.gateway.id)
         node.workerinput[WORKER_DEVICE] = devices_mod.assign(index, self.config.stash.get(DEVICES_KEY, []))
         local = sum(1 for spec in node.nodemanager.specs if spec.popen)
@@ -690,8 +777,6 @@ class PreflightReporter:
 
     def write_views(self, entries: list[dict]) -> None:
         """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""
-        import os
-
         html = _setting(self.config, "hypermodel_html")
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         if not html and not github:

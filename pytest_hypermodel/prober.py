@@ -80,6 +80,7 @@ class Prober:
         self._process = None
         self._conn = None
         self._data: tuple[int, Any] | None = None  # (id, object) of the data the child holds
+        self._ready = False  # whether the child said it imported the backend
         #: The files the child's stdout and stderr go to, with how far this side has read them.
         self._output: list[list] = []
 
@@ -154,7 +155,9 @@ class Prober:
 
     # ----------------------------------------------------------------------------------- the child
 
-    def _ensure_started(self) -> None:
+    def start(self) -> None:
+        """Start the child without waiting for its backend import: an xdist worker overlaps it with the wait for
+        the controller's plan. The first request waits for it to be ready."""
         if self._process is not None and self._process.is_alive():
             return
         self.close()
@@ -172,9 +175,14 @@ class Prober:
         )
         process.start()
         child.close()  # so that the child's death closes the pipe
-        self._process, self._conn, self._data = process, parent, None
-        _, (self.backend, self.device) = self._receive(START_LIMIT, None)
-        self._relay(show=False)  # the backend's start-up chatter
+        self._process, self._conn, self._data, self._ready = process, parent, None, False
+
+    def _ensure_started(self) -> None:
+        self.start()
+        if not self._ready:
+            _, (self.backend, self.device) = self._receive(START_LIMIT, None)
+            self._ready = True
+            self._relay(show=False)  # the backend's start-up chatter
 
     def _relay(self, show: bool) -> None:
         """Pass on what the child wrote since the last call, to this process's stdout and stderr."""

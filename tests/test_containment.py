@@ -152,8 +152,8 @@ def _record_environment(pytester: pytest.Pytester, *names: str) -> None:
 
 
 def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
-    """Each worker's probe process gets its device and its share of the cores, and the controller's plan: no worker
-    re-discovers."""
+    """Each worker's probe process gets its device and its share of the cores; one of them discovers, for everyone:
+    the controller runs no build, and no other worker re-discovers."""
     log = hypermodel_dir.path / "builds.log"
     monkeypatch.setenv("HYPERMODEL_BUILD_LOG", str(log))
     for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
@@ -165,13 +165,10 @@ def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
     assert {c.properties["device"] for c in cases.values()} == {"cpu"}
     builds = [line.split() for line in log.read_text().splitlines()]
     threads = str(devices.threads_per_worker(2))
-    # The controller's probe process discovers (on the CPU, the GPUs are the workers'); each case is built once,
-    # in a worker's probe process, pinned to that worker's GPU and share of the cores.
-    discovery = [b for b in builds if b[1] == "-"]
-    probes = [b for b in builds if b[1] != "-"]
-    assert len(discovery) > 1 and len({b[0] for b in discovery}) == 1
-    assert len(probes) == len(cases)
-    assert {b[1] for b in probes} <= {"5", "6"} and {(b[2], b[3]) for b in probes} == {(threads, threads)}
+    # Every build ran in one of the two workers' probe processes, pinned to that worker's GPU and share of the
+    # cores: discovery's (2 builds, in the planning worker's) and each case's, once.
+    assert len({b[0] for b in builds}) == 2 and len(builds) == 2 + len(cases)
+    assert {b[1] for b in builds} <= {"5", "6"} and {(b[2], b[3]) for b in builds} == {(threads, threads)}
 
 
 def test_a_worker_on_another_machine_keeps_its_own_devices_and_pools(hypermodel_dir, monkeypatch):
@@ -277,8 +274,16 @@ def test_cases_leave_no_traced_step_behind():
     assert live_graphs() <= graphs
 
 
-def test_a_plan_a_worker_cannot_read_is_one_clear_error(tmp_path):
-    from pytest_hypermodel import collect, spec
+def test_the_handoff_carries_the_plans_or_the_error_that_stopped_the_controller(tmp_path):
+    from pytest_hypermodel import collect, plan
+    from pytest_hypermodel.space import Param, SearchSpace
+    from pytest_hypermodel.spec import Target
 
-    with pytest.raises(spec.SpecError, match="install the same pytest-hypermodel version on every host"):
-        collect.receive(b"not a pickle")
+    space = SearchSpace((Param("size", "choice", 1, (1, 2)),), {"space": []})
+    pre = collect.Preflight(Target("m.py:build", tmp_path / "m.py", "build", object()), space, plan.cases(space))
+    collect.write_handoff(tmp_path / "plans", [pre])
+    (handed,) = collect.await_handoff(tmp_path / "plans")
+    assert handed.target.hypermodel is None and [c.id for c in handed.plan] == ["defaults", "size=2"]
+    collect.write_handoff(tmp_path / "error", error="--hypermodel m.py:nothing: no such build function")
+    with pytest.raises(collect.HandoffStopped, match="--hypermodel m.py:nothing: no such build function"):
+        collect.await_handoff(tmp_path / "error")

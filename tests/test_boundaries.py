@@ -248,3 +248,24 @@ def test_a_line_that_declares_several_names_is_edited_only_when_all_get_the_chan
     both = [repair.Change("units_0", "max_value", 64, 32), repair.Change("units_1", "max_value", 64, 32)]
     text, files, unplaced = repair.diff(space, both, tmp_path)
     assert unplaced == [] and '+        hp.Int(f"units_{i}", 8, 32)\n' in text
+
+
+def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(hypermodel_dir):
+    """The probes after the cases run with the data the cases had: the user's fixture, set up on the controller."""
+    hypermodel_dir.makeconftest(
+        "import numpy as np, pathlib, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
+        "    pathlib.Path('data.log').open('a').write('set up\\n')\n"
+        "    yield np.ones((16, 4), 'float32'), np.ones((16, 1), 'float32')\n"
+        "    pathlib.Path('data.log').open('a').write('torn down\\n')\n"
+    )
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--hypermodel",
+                                                 "thresholds.py:layer_size", "--hypermodel-boundaries=on",
+                                                 "--hypermodel-epochs=1", f"--hypermodel-report={report}")
+    assert result.ret == 1
+    (model,) = json.loads(report.read_text())["hypermodels"]
+    assert [(b["last_ok"], b["first_failing"]) for b in model["boundaries"]] == [(40, 48)]
+    assert model["repair"]["verified"] is True
+    log = (hypermodel_dir.path / "data.log").read_text().splitlines()
+    # Each case's setup and teardown on the workers, then once more for the boundaries, on the controller.
+    assert log.count("set up") == log.count("torn down") == len(json.loads(report.read_text())["cases"]) + 1

@@ -77,7 +77,8 @@ class Refinement:
         out.append("  repair: " + "; ".join(c.describe() for c in self.changes))
         out.extend("  " + line for line in self.diff.splitlines())
         if self.unplaced:
-            out.append(f"  not in the diff (no declaration found to edit): {', '.join(self.unplaced)}")
+            out.append(f"  not in the diff (its declaration was not found, or it declares other names the repair "
+                       f"leaves alone): {', '.join(self.unplaced)}")
         if self.verified:
             out.append(f"  verified green: {self.cases} cases of the repaired space pass ({self.seconds:.1f} s)")
         elif self.verified is False:

@@ -407,3 +407,22 @@ def refine(session: pytest.Session, pre: Preflight, entries: list[dict], options
             return prepare_target(here(changes), options, timeout)
 
         return refine_mod.refine(pre, entries, probe_one, prepare_one, config.rootpath, budget)
+
+
+def refine_all(session: pytest.Session, preflights: list[Preflight], entries: list[dict], options: PlanOptions,
+               fallback: Policy) -> tuple[list, str | None]:
+    """:func:`refine` for each hypermodel with failures, under the policy its cases were judged by; Ctrl-C stops
+    them (those found so far are kept, with a note), not the report."""
+    from . import boundaries
+
+    found = []
+    try:
+        for pre in preflights:
+            mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+            result = refine(session, pre, entries, options, report.policy_of(mine, fallback),
+                            budget=boundaries.DEFAULT_BUDGET)
+            if result is not None:
+                found.append(result)
+    except KeyboardInterrupt:
+        return found, "the boundaries were interrupted: those found so far are reported"
+    return found, None

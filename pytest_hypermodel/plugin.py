@@ -702,10 +702,6 @@ class PreflightReporter:
         self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
         self.write_json(list(self.entries.values()))  # after every case: a killed run keeps what it had
 
-    def planned(self) -> dict[str, int]:
-        preflights = self.config.stash.get(PREFLIGHTS_KEY, [])
-        return {pre.target.spec: len(pre.plan) for pre in preflights}
-
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the boundaries add testsuite properties
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.entries:
@@ -730,44 +726,21 @@ class PreflightReporter:
         self.write_views(entries)
 
     def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
-        """Boundaries and a verified repair for each hypermodel with failures; Ctrl-C stops them, not the report."""
-        from . import boundaries, collect, refine as refine_mod
-        from . import report as report_mod
+        """Boundaries and a verified repair for each hypermodel with failures (see ``refine``)."""
+        from . import collect, refine as refine_mod
 
         config = self.config
-        options = config.stash[OPTIONS_KEY]
-        try:
-            for pre in preflights:
-                mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
-                policy = report_mod._policy_of(mine, policy_from_config(config))
-                found = collect.refine(session, pre, entries, options, policy, budget=boundaries.DEFAULT_BUDGET)
-                if found is not None:
-                    self.refinements.append(found)
-        except KeyboardInterrupt:
-            self.refine_note = "the boundaries were interrupted: those found so far are reported"
+        self.refinements, self.refine_note = collect.refine_all(session, preflights, entries, config.stash[OPTIONS_KEY],
+                                                                policy_from_config(config))
         _junit_suite_properties(config, refine_mod.junit_properties(self.refinements))
         if config.getoption("hypermodel_fix"):
-            for found in self.refinements:
-                if found.verified and not found.unplaced:
-                    for path, text in found.texts.items():
-                        path.write_text(text)
-                        self.fixed.append(str(path))
+            self.fixed = refine_mod.apply(self.refinements)
 
     def payload(self, entries: list[dict]) -> dict:
-        """The report as the JSON file holds it, with what each hypermodel's space says beyond its cases."""
         from . import report as report_mod
 
-        details = {}
-        for pre in self.config.stash.get(PREFLIGHTS_KEY, []):
-            space = pre.space
-            details[pre.target.spec] = {
-                "declarations": {name: {"file": path, "line": line} for name, (path, line) in space.sites.items()},
-                "definition": {"file": space.definition[0], "line": space.definition[1]} if space.definition else None,
-            }
-        for found in self.refinements:
-            details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],
-                                       repair=found.repair_dict())
-        return report_mod.payload(entries, self.planned(), {"forecasts": self.forecasts}, details)
+        return report_mod.full_payload(self.config.stash.get(PREFLIGHTS_KEY, []), entries, self.forecasts,
+                                       self.refinements)
 
     def write_json(self, entries: list[dict]) -> None:
         if self.path:
@@ -779,19 +752,11 @@ class PreflightReporter:
         """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""
         html = _setting(self.config, "hypermodel_html")
         github = os.environ.get("GITHUB_ACTIONS") == "true"
-        if not html and not github:
-            return
-        data = self.payload(entries)
-        if html:
-            from . import html_report, report as report_mod
+        if html or github:
+            from . import report as report_mod
 
-            report_mod.write_text(Path(html), html_report.render(data))
-            self.html = html
-        if github:
-            from . import github as github_mod
-
-            github_mod.write_step_summary(data)
-            self.annotations = github_mod.annotations(data, Path.cwd())
+            self.annotations = report_mod.write_views(self.payload(entries), Path(html) if html else None, github)
+            self.html = html or None
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.entries:

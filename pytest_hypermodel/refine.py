@@ -154,3 +154,14 @@ def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
             props.append((f"repair[{r.spec}]", "; ".join(c.describe() for c in r.changes)))
             props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({r.cases} cases)"))
     return props
+
+
+def apply(refinements: list[Refinement]) -> list[str]:
+    """--hypermodel-fix: write each repair that was verified green, and placed whole in the diff, into its file."""
+    written = []
+    for found in refinements:
+        if found.verified and not found.unplaced:
+            for path, text in found.texts.items():
+                path.write_text(text)
+                written.append(str(path))
+    return written

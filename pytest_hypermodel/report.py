@@ -183,6 +183,37 @@ def payload(entries: list[dict], planned: dict[str, int] | None = None, extra: d
             **(extra or {}), "cases": entries}
 
 
+def full_payload(preflights: list, entries: list[dict], forecasts: list[dict], refinements: list) -> dict:
+    """The payload with what each hypermodel's space says beyond its cases: where each hyperparameter is declared,
+    the build's ``def`` line, and the boundaries and repair when they were searched."""
+    details = {}
+    for pre in preflights:
+        space = pre.space
+        details[pre.target.spec] = {
+            "declarations": {name: {"file": path, "line": line} for name, (path, line) in space.sites.items()},
+            "definition": {"file": space.definition[0], "line": space.definition[1]} if space.definition else None,
+        }
+    for found in refinements:
+        details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],
+                                   repair=found.repair_dict())
+    planned = {pre.target.spec: len(pre.plan) for pre in preflights}
+    return payload(entries, planned, {"forecasts": forecasts}, details)
+
+
+def write_views(data: dict, html: Path | None, github: bool) -> list[str]:
+    """The HTML report (to ``html``) and, under GitHub Actions, the job summary; returns the annotations to print."""
+    if html is not None:
+        from . import html_report
+
+        write_text(html, html_report.render(data))
+    if not github:
+        return []
+    from . import github as github_mod
+
+    github_mod.write_step_summary(data)
+    return github_mod.annotations(data, Path.cwd())
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write atomically, so a run killed mid-write leaves the previous complete file."""
     write_text(path, json.dumps(data, indent=2, default=str))
@@ -210,7 +241,7 @@ def summary_lines(entries: list[dict]) -> list[str]:
     return lines
 
 
-def _policy_of(entries: list[dict], fallback: Policy) -> Policy:
+def policy_of(entries: list[dict], fallback: Policy) -> Policy:
     for e in entries:
         if e.get("case.policy"):
             return Policy.from_dict(json.loads(e["case.policy"]))
@@ -258,7 +289,7 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     from . import forecast as fc
 
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
-    policy = _policy_of(mine, fallback)
+    policy = policy_of(mine, fallback)
     # A case whose build downloads says nothing about the space (the search node may have the file): left out.
     downloads = [e for e in mine if e.get("download")]
     mine = [e for e in mine if not e.get("download")]

@@ -105,6 +105,13 @@ class Plan:
         return len(self.cases)
 
 
+def make_case(space: "SearchSpace", values: Mapping[str, Any], kind: str) -> Case:
+    """The case of complete ``values``, its id built from those that differ from the defaults."""
+    varied = tuple(p.name for p in space if p.name in values and values[p.name] != p.default)
+    case_id = "-".join(f"{name}={format_value(values[name])}" for name in varied) or "defaults"
+    return Case(case_id, kind, values, varied, (kind,))
+
+
 def parse_strategies(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """``"extremes,corners"`` -> ``("extremes", "corners")``, rejecting unknown names."""
     names = [part.strip() for part in (text.split(",") if isinstance(text, str) else text) if part.strip()]
@@ -134,9 +141,7 @@ class _Planner:
                 self.cases[index] = dataclasses.replace(case, kinds=(*case.kinds, kind))
             return
         self.seen[key] = len(self.cases)
-        varied = tuple(p.name for p in self.space if p.name in values and values[p.name] != p.default)
-        case_id = "-".join(f"{name}={format_value(values[name])}" for name in varied) or "defaults"
-        self.cases.append(Case(case_id, kind, values, varied, (kind,)))
+        self.cases.append(make_case(self.space, values, kind))
 
     def context(self, name: str) -> dict[str, Any]:
         """Values of the ancestors that make ``name`` active."""

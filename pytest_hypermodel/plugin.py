@@ -722,8 +722,10 @@ class PreflightReporter:
         self.write_json(entries)  # what is known now, in case the boundaries are interrupted
         if _setting(config, "hypermodel_boundaries") == "on" and session.exitstatus != pytest.ExitCode.INTERRUPTED:
             self.refine(session, entries, preflights)
-            self.write_json(entries)
-        self.write_views(entries)
+        data = self.payload(entries)
+        if self.path and self.refinements:
+            report_mod.write_json(self.path, data)
+        self.write_views(data)
 
     def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
         """Boundaries and a verified repair for each hypermodel with failures (see ``refine``)."""
@@ -748,14 +750,14 @@ class PreflightReporter:
 
             report_mod.write_json(self.path, self.payload(entries))
 
-    def write_views(self, entries: list[dict]) -> None:
+    def write_views(self, data: dict) -> None:
         """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""
         html = _setting(self.config, "hypermodel_html")
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         if html or github:
             from . import report as report_mod
 
-            self.annotations = report_mod.write_views(self.payload(entries), Path(html) if html else None, github)
+            self.annotations = report_mod.write_views(data, Path(html) if html else None, github)
             self.html = html or None
 
     def pytest_terminal_summary(self, terminalreporter) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import boundaries, outcomes, repair
-from .plan import Case, format_value
+from .plan import Case, format_value, make_case
 
 if TYPE_CHECKING:
     from .collect import Preflight
@@ -93,12 +93,6 @@ def _failed(result: "Result") -> bool:
     return result.outcome != outcomes.OK
 
 
-def _case(space: "SearchSpace", values: dict, kind: str = "boundary") -> Case:
-    varied = tuple(p.name for p in space if p.name in values and values[p.name] != p.default)
-    case_id = "-".join(f"{name}={format_value(values[name])}" for name in varied) or "defaults"
-    return Case(case_id, kind, dict(values), varied, (kind,))
-
-
 def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare, root: Path,
            budget: int = boundaries.DEFAULT_BUDGET) -> Refinement | None:
     """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed."""
@@ -111,7 +105,7 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     started = time.perf_counter()
     # As long as the cases themselves took, at least 10 s: the boundaries must not cost more than the preflight.
     seconds = max(10.0, sum(float(e.get("seconds") or 0) for e in mine))
-    findings = boundaries.find(space, known, lambda values: _failed(probe(space, _case(space, values), ())), budget,
+    findings = boundaries.find(space, known, lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())), budget,
                                seconds)
     findings.seconds = time.perf_counter() - started
     result = Refinement(pre.target.spec, findings, repair.propose(space, findings))

@@ -1,18 +1,18 @@
 """What a preflight's JSON report says, read back for the renderers (GitHub, HTML).
 
 Plain Python over the report's builtins: the renderers run where the report
-lands (a CI step, a laptop) without Keras, and the plugin can call them
-without importing anything heavy. Every field the plugin may not write yet
-(declarations, definition, boundaries, repair) is optional.
+lands (a CI step, a laptop) without Keras or a backend. Every field an older
+report lacks (declarations, definition, boundaries, repair) is optional.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from .plan import format_value as fmt  # a value as the plugin's case ids write it
 
 # How bad a finding is, most important first: what ends the search, what wastes
 # trials, what completes with a useless score, what was declared.
@@ -22,15 +22,6 @@ USELESS = 2
 DECLARED = 3
 
 SEVERITY_WORDS = {STOPS: "stops the search", FAILS: "fails trials", USELESS: "useless score", DECLARED: "declared"}
-
-
-def fmt(value: Any) -> str:
-    """A value as the plugin's case ids write it (plan.format_value)."""
-    if isinstance(value, float):
-        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-            return f"{value:.1f}"
-        return f"{value:.6g}"
-    return str(value)
 
 
 def level_key(value: Any) -> tuple:

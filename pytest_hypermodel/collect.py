@@ -406,7 +406,16 @@ def refine(session: pytest.Session, pre: Preflight, entries: list[dict], options
                 return runner.prepare(pre.target.spec, options, timeout, changes)
             return prepare_target(here(changes), options, timeout)
 
-        return refine_mod.refine(pre, entries, probe_one, prepare_one, config.rootpath, budget)
+        def ready() -> None:
+            if runner is None:
+                hypermodel_of(pre, config)
+                return
+            try:
+                runner.ready()
+            except prober.Lost:  # it died starting: the first probe starts it again, and says so
+                pass
+
+        return refine_mod.refine(pre, entries, probe_one, prepare_one, config.rootpath, budget, ready)
 
 
 def refine_all(session: pytest.Session, preflights: list[Preflight], entries: list[dict], options: PlanOptions,

@@ -177,6 +177,10 @@ class Prober:
         child.close()  # so that the child's death closes the pipe
         self._process, self._conn, self._data, self._ready = process, parent, None, False
 
+    def ready(self) -> None:
+        """Start the child, if it is not running, and wait for its backend import."""
+        self._ensure_started()
+
     def _ensure_started(self) -> None:
         self.start()
         if not self._ready:

@@ -94,19 +94,26 @@ def _failed(result: "Result") -> bool:
 
 
 def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare, root: Path,
-           budget: int = boundaries.DEFAULT_BUDGET) -> Refinement | None:
-    """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed."""
+           budget: int = boundaries.DEFAULT_BUDGET, ready: Callable[[], Any] | None = None) -> Refinement | None:
+    """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
+
+    ``ready()`` readies where the probes run (starts the probe process) before the time budget starts.
+    """
     space = pre.space
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec and not e.get("download")]
     known = {frozenset(space.complete(e.get("values", {})).items()): e.get("outcome") != outcomes.OK for e in mine}
     if not any(known.values()):
         return None
+    if ready is not None:
+        ready()  # the probe process's start-up (a backend import) is not the boundaries' cost
     started = time.perf_counter()
     # As long as the cases themselves took, at least 10 s: the boundaries must not cost more than the preflight.
     seconds = max(10.0, sum(float(e.get("seconds") or 0) for e in mine))
-    findings = boundaries.find(space, known, lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())), budget,
-                               seconds)
+    findings = boundaries.find(
+        space, known, lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())), budget,
+        seconds,
+    )
     findings.seconds = time.perf_counter() - started
     result = Refinement(pre.target.spec, findings, repair.propose(space, findings))
     if not result.changes:

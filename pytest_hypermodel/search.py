@@ -47,8 +47,10 @@ import importlib
 import importlib.util
 import json
 import math
+import contextlib
 import os
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,9 @@ ORACLE_ARGUMENTS = ("max_retries_per_trial", "max_consecutive_failed_trials")
 EXIT_OK = 0
 EXIT_ABORTED = 1
 EXIT_REFUSED = 2
+
+#: How long the chief keeps serving after its last worker was told to stop.
+CHIEF_GRACE_S = 3.0
 
 
 def exception_bases(exc: BaseException) -> tuple[str, ...]:
@@ -428,6 +433,39 @@ def summary_lines(tuner, hypermodel: PolicyHyperModel) -> list[str]:
     return lines
 
 
+@contextlib.contextmanager
+def chief_answers_last_worker(grace: float = CHIEF_GRACE_S):
+    """Keep KerasTuner's oracle server up ``grace`` seconds after its last worker was told to stop.
+
+    The chief's server stops once ``oracle_chief.exit_chief`` holds, and that
+    holds as soon as the last worker's final ``CreateTrial`` has removed it
+    from the oracle, before that request's answer is sent: the chief could
+    exit first, and the worker died on "Stream removed (Socket closed)"
+    (seen in CI). Nothing can change the condition once it holds, so waiting
+    after it costs only the grace.
+    """
+    from keras_tuner.src.distribute import oracle_chief
+
+    exit_chief = oracle_chief.exit_chief
+
+    def exit_after_grace(oracle) -> bool:
+        if not exit_chief(oracle):
+            return False
+        time.sleep(grace)
+        return True
+
+    oracle_chief.exit_chief = exit_after_grace
+    try:
+        yield
+    finally:
+        oracle_chief.exit_chief = exit_chief
+
+
+def _is_rpc_error(exc: BaseException) -> bool:
+    """A gRPC error from the oracle client (grpc is imported only in distributed mode)."""
+    return any(cls.__module__.startswith("grpc") for cls in type(exc).__mro__)
+
+
 def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
     """What is about to run; printed (flushed) before the search blocks."""
     if dist_utils.has_chief_oracle():
@@ -503,7 +541,8 @@ def main(args: argparse.Namespace) -> int:
         # keeps those collections to the trial's own objects.
         gc.collect()
         gc.freeze()
-        tuner.search(*fit_args, **fit_kwargs)
+        with chief_answers_last_worker() if dist_utils.is_chief_oracle() else contextlib.nullcontext():
+            tuner.search(*fit_args, **fit_kwargs)
     except ImportError as exc:  # BayesianOptimization without scikit-learn
         print(f"{prog}: {args.tuner}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
@@ -512,6 +551,15 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_ABORTED
     except RuntimeError as exc:
         print(f"{prog}: KerasTuner aborted the search: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ABORTED
+    except Exception as exc:
+        if not _is_rpc_error(exc):
+            raise
+        address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+        code, details = getattr(exc, "code", lambda: None)(), getattr(exc, "details", lambda: None)()
+        why = f"{getattr(code, 'name', code)}: {details}" if code is not None else _one_line(exc)
+        print(f"{prog}: the chief's oracle at {address} stopped answering ({why}): "
+              f"see the chief's output, which holds the trials", file=sys.stderr)
         return EXIT_ABORTED
     finally:
         gc.unfreeze()

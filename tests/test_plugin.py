@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -105,8 +106,13 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
     report = hypermodel_dir.path / "preflight.json"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(hypermodel_dir.path / "summary.md"))
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "interrupted.py:build", REPORT_OPTION, str(report),
-                                                 "--hypermodel-html=report.html")
+    # A shell ignores SIGINT in what it starts in the background (`pytest tests &`), and that is inherited:
+    # give this pytest the Ctrl-C handling a terminal's pytest has.
+    result = hypermodel_dir.run(
+        sys.executable, "-c", "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.exit(pytest.main())", HYPERMODEL_OPTION, "interrupted.py:build", REPORT_OPTION, str(report),
+        "--hypermodel-html=report.html",
+    )
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert [c["case.id"] for c in json.loads(report.read_text())["cases"]] == ["defaults"]
     # The views are written with what finished, too.

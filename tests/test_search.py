@@ -266,7 +266,7 @@ def test_distributed_chief_and_two_workers(hypermodel_dir):
                 process.kill()
                 process.communicate()
     for name, (rc, _, err) in runs.items():
-        assert rc == 0, (name, logs[name].read_text(), err)
+        assert rc == 0, f"{name} exited {rc}:\n{logs[name].read_text()}\n{err}"
     assert "chief: serving the oracle on 127.0.0.1" in logs["chief"].read_text()
     assert "2 trials: 2 COMPLETED" in logs["chief"].read_text()
     for name in ("tuner0", "tuner1"):
@@ -302,3 +302,69 @@ def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys)
         "pytest_hypermodel search: KerasTuner aborted the search: Number of consecutive failures exceeded the limit "
         "of 1. (last: keras_tuner.src.errors.FailedTrialError: size 2 is declared too large)"
     ]
+
+
+def test_chief_keeps_serving_after_its_last_worker_is_told_to_stop(tmp_path):
+    """KerasTuner's exit condition holds inside the last worker's final CreateTrial, before it is answered."""
+    from keras_tuner.src.distribute import oracle_chief
+
+    from pytest_hypermodel.search import chief_answers_last_worker
+
+    hp = kt.HyperParameters()
+    hp.Choice("size", [1])
+    oracle = kt.oracles.RandomSearchOracle(objective="loss", max_trials=1, hyperparameters=hp)
+    oracle._set_project_dir(str(tmp_path), "chief")
+    original = oracle_chief.exit_chief
+    with chief_answers_last_worker(grace=0.5):
+        trial = oracle.create_trial("tuner0")
+        started = time.monotonic()
+        assert not oracle_chief.exit_chief(oracle)  # a trial runs: no wait
+        assert time.monotonic() - started < 0.4
+        oracle.end_trial(trial)
+        assert oracle.create_trial("tuner0").status == "STOPPED"
+        started = time.monotonic()
+        assert oracle_chief.exit_chief(oracle)
+        assert time.monotonic() - started >= 0.5
+    assert oracle_chief.exit_chief is original
+
+
+def test_worker_whose_chief_fails_its_calls_exits_1_with_one_line(hypermodel_dir, monkeypatch, capsys):
+    """A real gRPC chief that answers every call UNAVAILABLE: the worker says so in one line, not a traceback."""
+    import grpc
+    from concurrent import futures
+    from keras_tuner.src import protos
+
+    from pytest_hypermodel import report, space, spec
+    from pytest_hypermodel.__main__ import main
+
+    class GoneChief(protos.get_service_grpc().OracleServicer):
+        def __getattribute__(self, name):
+            if name[:1].isupper():
+                return lambda request, context: context.abort(grpc.StatusCode.UNAVAILABLE, "the chief is going away")
+            return super().__getattribute__(name)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(GoneChief(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    monkeypatch.chdir(hypermodel_dir.path)
+    for name, value in {"KERASTUNER_TUNER_ID": "tuner0", "KERASTUNER_ORACLE_IP": "127.0.0.1",
+                        "KERASTUNER_ORACLE_PORT": str(port)}.items():
+        monkeypatch.setenv(name, value)
+    target = spec.resolve("outcomes.py:healthy", hypermodel_dir.path)
+    fingerprint = report.fingerprint(space.discover(target.hypermodel).kt_config, Policy())
+    cases = [{"nodeid": "outcomes.py::healthy[defaults]", "test_outcome": "passed",
+              "case.spec": "outcomes.py:healthy", "case.fingerprint": fingerprint}]
+    (hypermodel_dir.path / "green.json").write_text(json.dumps({"hypermodels": [
+        {"spec": "outcomes.py:healthy", "fingerprint": fingerprint, "cases": 1, "planned": 1,
+         "complete": True, "green": True}], "cases": cases}))
+    capsys.readouterr()
+    try:
+        rc = main(["search", "outcomes.py:healthy", "--report", "green.json", "--verbose", "0", "--samples", "8"])
+    finally:
+        server.stop(None)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert len(err) == 1, err
+    assert err[0].startswith(f"pytest_hypermodel search: the chief's oracle at 127.0.0.1:{port} stopped answering (")
+    assert "the chief is going away" in err[0]

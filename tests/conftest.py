@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -62,3 +65,22 @@ def run_preflight(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResu
     xml = pytester.path / "preflight.xml"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *args)
     return result, (read_junit(xml) if xml.exists() else {})
+
+
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], dict]) -> dict:
+    """``make(folder)`` once per test run, whichever xdist worker asks first; the others wait and read its result.
+
+    A module-scoped fixture runs once per worker that gets one of the module's tests: for a real preflight that
+    is a backend import and every case again.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:  # one process: nobody to share with
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # above each worker's own basetemp
+    with open(shared / f"{name}-{run}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cached = shared / f"{name}-{run}.json"
+        if not cached.exists():
+            cached.write_text(json.dumps(make(tmp_path_factory.mktemp(name))))
+        return json.loads(cached.read_text())
+

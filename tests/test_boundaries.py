@@ -8,10 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import HYPERMODELS, read_junit
+from conftest import HYPERMODELS, once_per_run, read_junit
 from pytest_hypermodel import boundaries, plan, repair
 from pytest_hypermodel.space import Condition, Param, SearchSpace
 
@@ -119,17 +120,21 @@ def test_the_enforced_hp_applies_the_changes_to_the_users_own_declarations():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> dict:
     """One real preflight of the four spaces, boundaries on: the JSON report, the JUnit file, the output."""
-    where = tmp_path_factory.mktemp("boundaries")
+    done = once_per_run(tmp_path_factory, "boundaries", _preflight)
+    return {**done, "where": Path(done["where"]), "models": {h["spec"]: h for h in done["report"]["hypermodels"]}}
+
+
+def _preflight(where: Path) -> dict:
     for source in HYPERMODELS.glob("*.py"):
         shutil.copy(source, where / source.name)
-    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "xdist", "-n", "2",
-            "--hypermodel-boundaries=on", "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--junitxml=r.xml"]
+    # One process (xdist's controller runs the boundaries too: the data-fixture test below is its run).
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel-boundaries=on",
+            "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--junitxml=r.xml"]
     for spec in SPECS:
         args += ["--hypermodel", spec]
     done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540)
-    report = json.loads((where / "r.json").read_text())
-    return {"where": where, "out": done.stdout, "ret": done.returncode, "report": report,
-            "models": {h["spec"]: h for h in report["hypermodels"]}}
+    return {"where": str(where), "out": done.stdout, "ret": done.returncode,
+            "report": json.loads((where / "r.json").read_text())}
 
 
 def _bounds(model: dict) -> dict:

@@ -10,12 +10,13 @@ import pytest
 
 from pytest_hypermodel import github
 
+from conftest import once_per_run
 from report_payloads import ROOT, line_of, many_culprits, run_preflight, with_locations  # tests/ is on sys.path
 
 
 @pytest.fixture(scope="module")
 def payload(tmp_path_factory) -> dict:
-    return run_preflight(tmp_path_factory.mktemp("preflight"))
+    return once_per_run(tmp_path_factory, "renderers", run_preflight)
 
 
 def parse(command: str) -> tuple[str, dict, str]:

@@ -68,8 +68,10 @@ def test_bad_setting_is_one_usage_error(hypermodel_dir, args, message, route):
     assert (hypermodel_dir.path / "someone_elses.json").read_text() == '{"not": "a preflight report"}'
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-@pytest.mark.parametrize(("name", "exception"), [("exits", "SystemExit"), ("interrupts", "KeyboardInterrupt")])
+# Each way once, in each mode once (the fault matrix of test_containment has both ways in both modes).
+@pytest.mark.parametrize(("name", "exception", "workers"), [("exits", "SystemExit", []),
+                                                              ("interrupts", "KeyboardInterrupt", ["-n", "2"])],
+                         ids=["exits-serial", "interrupts-xdist"])
 def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_dir, workers, name, exception):
     """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper."""
     report = hypermodel_dir.path / "preflight.json"

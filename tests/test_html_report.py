@@ -14,12 +14,13 @@ import pytest
 
 from pytest_hypermodel import html_report, report_view
 
+from conftest import once_per_run
 from report_payloads import many_culprits, run_preflight, with_locations  # tests/ is on sys.path
 
 
 @pytest.fixture(scope="module")
 def payload(tmp_path_factory) -> dict:
-    return run_preflight(tmp_path_factory.mktemp("preflight"))
+    return once_per_run(tmp_path_factory, "renderers", run_preflight)
 
 
 def cells(html: str) -> dict[str, str]:

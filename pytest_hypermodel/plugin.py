@@ -470,7 +470,7 @@ class PreflightPlugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Serially, before any case: bad input stops the run here, once, with exit code 4. An xdist controller
         # plans later, in pytest_collection, so that its workers start (and import the backend) meanwhile.
-        from . import collect, plan, prober
+        from . import collect, plan, prober, spec
 
         config = session.config
         try:
@@ -493,6 +493,13 @@ class PreflightPlugin:
         config.stash[OPTIONS_KEY] = options
         config.stash[collect.BASE_KEY] = self.base
         conftest_path = config.rootpath / "conftest.py"
+        if getattr(config, "workerinput", None) is None:
+            # A mistyped SPEC is told before any backend starts (the rest of resolving it imports the user's code).
+            for text in self.specs:
+                try:
+                    spec.locate(text, config.rootpath, conftest_path.is_file(), self.base)
+                except spec.SpecError as exc:
+                    raise pytest.UsageError(str(exc)) from None
         mode = isolation(config)
         if mode == "off":
             devices_mod.load_backend()

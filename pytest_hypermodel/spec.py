@@ -42,9 +42,6 @@ def _module_name_for(path: Path, rootpath: Path) -> str:
 
 
 def _import_file(path: Path, rootpath: Path, spec: str, base: Path | None = None) -> ModuleType:
-    if not path.is_file():
-        where = base or Path.cwd()
-        raise SpecError(f"--hypermodel {spec}: no file {path}; give a path relative to {where} or the rootdir")
     name = _module_name_for(path, rootpath)
     existing = sys.modules.get(name)
     if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path:
@@ -136,11 +133,22 @@ def as_hypermodel(obj: Any, spec: str) -> Any:
     return DefaultHyperModel(obj)
 
 
-def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base: Path | None = None) -> Target:
-    """Import what ``spec`` names and wrap it as a HyperModel; SpecError on any problem.
+@dataclass(frozen=True)
+class Location:
+    """What a SPEC names, read from its text and the file system alone: a file, a module, or conftest.py."""
 
-    A relative path is taken from ``base`` (the ini file's directory, for a SPEC written there, as pytest
-    does for its own paths), else from the working directory, then from the rootdir.
+    spec: str
+    name: str
+    path: Path | None = None  # a file (or conftest.py)
+    module: str = ""  # package.module
+    in_conftest: bool = False  # a bare name: the rootdir's conftest.py, as pytest imported it
+
+
+def locate(spec: str, rootpath: Path, has_conftest: bool, base: Path | None = None) -> Location:
+    """Everything about ``spec`` that needs no import: its form, and whether its file exists (SpecError if not).
+
+    Cheap enough to run before a backend starts, so a typo is told at once. A path with no ``:name`` comes back
+    with ``name=""``: :func:`resolve` imports the file to list the names it could have meant.
     """
     start = base or Path.cwd()
     spec = spec.strip()
@@ -153,27 +161,47 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
         raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function, e.g. {spec}:build_model")
     if not sep and (name.endswith(".py") or "/" in name):
         path = (start / name).resolve()
-        module = _import_file(path, rootpath, spec, base) if path.is_file() else None
-        found = _candidates(module) if module else ""
-        raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function{found}")
+        if not path.is_file():
+            raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function")
+        return Location(spec, "", path)
     if not name.isidentifier():
         raise SpecError(f"--hypermodel {spec}: {name!r} is not a Python name; use path/to/file.py:name or package.module:name")
     if not location:
-        if conftest is None:
+        if not has_conftest:
             raise SpecError(
                 f"--hypermodel {spec}: a bare name must be defined in {rootpath / 'conftest.py'}, which does not exist; "
                 f"use path/to/file.py:{name} or package.module:{name}"
             )
-        module, path = conftest, Path(conftest.__file__).resolve()
-    elif location.endswith(".py") or "/" in location or "\\" in location:
+        return Location(spec, name, rootpath / "conftest.py", in_conftest=True)
+    if location.endswith(".py") or "/" in location or "\\" in location:
         path = Path(location)
         path = (path if path.is_absolute() else start / path).resolve()
         if not path.is_file() and (rootpath / location).is_file():
             path = (rootpath / location).resolve()
-        module = _import_file(path, rootpath, spec, base)
+        if not path.is_file():
+            raise SpecError(f"--hypermodel {spec}: no file {path}; give a path relative to {start} or the rootdir")
+        return Location(spec, name, path)
+    return Location(spec, name, module=location)
+
+
+def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base: Path | None = None) -> Target:
+    """Import what ``spec`` names and wrap it as a HyperModel; SpecError on any problem.
+
+    A relative path is taken from ``base`` (the ini file's directory, for a SPEC written there, as pytest
+    does for its own paths), else from the working directory, then from the rootdir.
+    """
+    found = locate(spec, rootpath, conftest is not None, base)
+    spec, name = found.spec, found.name
+    if not name:
+        module = _import_file(found.path, rootpath, spec, base)
+        raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function{_candidates(module)}")
+    if found.module:
+        module = _import_module(found.module, rootpath, spec, base)
+        path = Path(module.__file__ or found.module).resolve()
+    elif found.in_conftest:
+        module, path = conftest, Path(conftest.__file__).resolve()
     else:
-        module = _import_module(location, rootpath, spec, base)
-        path = Path(module.__file__ or location).resolve()
+        module, path = _import_file(found.path, rootpath, spec, base), found.path
     if not hasattr(module, name):
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
     return Target(spec, path, name, as_hypermodel(getattr(module, name), spec))

@@ -71,6 +71,16 @@ def test_bad_spec_is_a_usage_error(hypermodel_dir, spec, message):
     assert len(errors) == 1
 
 
+def test_a_mistyped_spec_is_told_before_any_worker_or_backend_starts(hypermodel_dir):
+    """Its form and its file need no import: under -n 2 no worker is started for it."""
+    for spec, message in [("missing.py:build", "no file *missing.py"), ("specs.py:2build", "'2build' is not a Python name"),
+                          ("bare", "a bare name must be defined in *conftest.py")]:
+        result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--hypermodel", spec)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"ERROR: --hypermodel {spec}: {message}*"])
+        assert "bringing up nodes" not in result.stdout.str() and "created:" not in result.stdout.str()
+
+
 def test_failing_defaults_are_a_failing_case_not_a_usage_error(hypermodel_dir):
     # negative_units' default is fine, but the article's model has units_2 = -10 by default.
     hypermodel_dir.makepyfile(

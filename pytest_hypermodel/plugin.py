@@ -14,6 +14,7 @@ import math
 import os
 import re
 import signal
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -465,6 +466,8 @@ class PreflightPlugin:
         self.base = base
         #: Set on an xdist controller: it plans in pytest_collection, while its workers start.
         self.deferred = False
+        #: The spaces' warnings, each with the build function's (file, line): issued in pytest_collection.
+        self.warnings: list[tuple[Warning, tuple[str, int] | None]] = []
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -553,14 +556,23 @@ class PreflightPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        """On an xdist controller (which collects nothing itself): the plans, from the planning worker (or made here
-        when every worker is on another machine), then the setup checks and the space's warnings, once."""
-        if not self.deferred:
-            return
+        """The spaces' warnings, at their build functions' lines; first, on an xdist controller (which collects
+        nothing itself), the plans, from the planning worker (or made here when every worker is on another
+        machine), and the setup checks."""
+        if self.deferred:
+            self._plan_deferred(session.config)
+        # Here pytest records warnings as collection's, at the location given: the user's build function.
+        pending, self.warnings = self.warnings, []
+        for warning, definition in pending:
+            if definition is None:
+                warnings.warn(warning, stacklevel=2)
+            else:
+                warnings.warn_explicit(warning, type(warning), definition[0], definition[1])
+
+    def _plan_deferred(self, config: pytest.Config) -> None:
         from . import collect
 
         self.deferred = False
-        config = session.config
         if PLANNER_KEY not in config.stash:
             self.plan(config)
             return
@@ -602,9 +614,8 @@ class PreflightPlugin:
 
         preflights = config.stash[PREFLIGHTS_KEY]
         _refuse_setup_problems(config, preflights, config.stash[collect.SETTINGS_KEY])
-        for pre in preflights:
-            for line in pre.space.warnings:
-                config.issue_config_time_warning(HypermodelWarning(f"{pre.target.spec}: {line}"), stacklevel=2)
+        self.warnings = [(HypermodelWarning(f"{pre.target.spec}: {line}"), pre.space.definition)
+                         for pre in preflights for line in pre.space.warnings]
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
         """Under --hypermodel-plan, what each hypermodel's plan holds, above the listed cases."""

@@ -198,7 +198,10 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
         return findings
     failing = []
     for values, verdict in known.items():
-        moved = {name: value for name, value in values if name in space.by_name and space.by_name[name].default != value}
+        # In the space's order, not the frozenset's (string hashes differ per process): the same requests, in the
+        # same order, in every run, and so the same boundaries when the budget cuts the search short.
+        complete = dict(values)
+        moved = {p.name: complete[p.name] for p in space if p.name in complete and p.default != complete[p.name]}
         if verdict and moved:
             failing.append(moved)
     failing.sort(key=lambda moved: (len(moved), sorted(map(str, moved.items()))))

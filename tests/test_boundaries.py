@@ -99,6 +99,23 @@ def test_the_probe_budget_stops_the_search_and_says_so():
     assert found.probes == 4 and found.boundaries == [] and "budget" in found.note
 
 
+def test_a_search_cut_short_finds_the_same_boundary_in_every_process():
+    """Which interaction is bisected first must not hang on string hashes, which differ per process."""
+    script = (
+        "from pytest_hypermodel import boundaries, plan\n"
+        "from pytest_hypermodel.space import Param, SearchSpace\n"
+        "space = SearchSpace(tuple(Param(n, 'int', 1, (1, 10), 1, 10, 1, 'linear') for n in ('layers', 'a', 'b', 'c')),"
+        " {'space': []})\n"
+        "fails = lambda v: v['layers'] * max(v['a'], v['b'], v['c']) > 50\n"
+        "known = {frozenset(c.values.items()): fails(c.values) for c in plan.cases(space)}\n"
+        "print([(b.hyperparameter, b.given) for b in boundaries.find(space, known, fails, budget=4).boundaries])\n"
+    )
+    runs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(6)}
+    assert len(runs) == 1, runs
+    assert runs.pop().startswith("[('layers', ")  # the first declared of the pair
+
+
 def test_the_enforced_hp_applies_the_changes_to_the_users_own_declarations():
     import keras_tuner as kt
 

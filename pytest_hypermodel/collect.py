@@ -379,7 +379,7 @@ def user_data(session: pytest.Session, pre: Preflight):
 
 
 def refine(session: pytest.Session, pre: Preflight, entries: list[dict], options: PlanOptions, policy: Policy,
-           budget: int):
+           budget: int, seconds: float | None = None):
     """Boundaries, repair and verification of one hypermodel's failures, probed where its cases were
     (the probe process, or this process with isolation off); None when nothing failed."""
     from . import refine as refine_mod
@@ -415,11 +415,11 @@ def refine(session: pytest.Session, pre: Preflight, entries: list[dict], options
             except prober.Lost:  # it died starting: the first probe starts it again, and says so
                 pass
 
-        return refine_mod.refine(pre, entries, probe_one, prepare_one, config.rootpath, budget, ready)
+        return refine_mod.refine(pre, entries, probe_one, prepare_one, config.rootpath, budget, ready, seconds)
 
 
 def refine_all(session: pytest.Session, preflights: list[Preflight], entries: list[dict], options: PlanOptions,
-               fallback: Policy) -> tuple[list, str | None]:
+               fallback: Policy, seconds: float | None = None) -> tuple[list, str | None]:
     """:func:`refine` for each hypermodel with failures, under the policy its cases were judged by; Ctrl-C stops
     them (those found so far are kept, with a note), not the report."""
     from . import boundaries
@@ -429,7 +429,7 @@ def refine_all(session: pytest.Session, preflights: list[Preflight], entries: li
         for pre in preflights:
             mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
             result = refine(session, pre, entries, options, report.policy_of(mine, fallback),
-                            budget=boundaries.DEFAULT_BUDGET)
+                            budget=boundaries.DEFAULT_BUDGET, seconds=seconds)
             if result is not None:
                 found.append(result)
     except KeyboardInterrupt:

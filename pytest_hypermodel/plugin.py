@@ -48,6 +48,7 @@ MAX_MODEL_SIZE_OPTION = "--hypermodel-max-model-size"
 MAX_RETRIES_OPTION = "--hypermodel-max-retries-per-trial"
 MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
 BOUNDARIES_OPTION = "--hypermodel-boundaries"
+BOUNDARIES_SECONDS_OPTION = "--hypermodel-boundaries-seconds"
 FIX_OPTION = "--hypermodel-fix"
 
 PREFLIGHTS_KEY = pytest.StashKey[list]()
@@ -128,6 +129,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="after the cases, bisect each failing numeric hyperparameter to its last passing and first "
                     "failing value, propose a repair of the space and run the preflight of the repaired space "
                     "(default: on)")
+    group.addoption(BOUNDARIES_SECONDS_OPTION, dest="hypermodel_boundaries_seconds", metavar="SECONDS",
+                    help="how long the boundaries of one hypermodel may take, at most 64 probes in any case "
+                    "(default: as long as its cases took, at least 10 s)")
     group.addoption(FIX_OPTION, dest="hypermodel_fix", action="store_true", default=None,
                     help="write a repair that was verified green into the build file (default: only show its diff)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
@@ -159,6 +163,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hypermodel_report", "default for --hypermodel-report", default="")
     parser.addini("hypermodel_html", "default for --hypermodel-html", default="")
     parser.addini("hypermodel_boundaries", "default for --hypermodel-boundaries", default="on")
+    parser.addini("hypermodel_boundaries_seconds", "default for --hypermodel-boundaries-seconds", default="")
     parser.addini("hypermodel_devices", "default for --hypermodel-devices", default="auto")
     parser.addini("hypermodel_timeout", "default for --hypermodel-timeout", default="")
     parser.addini("hypermodel_isolation", "default for --hypermodel-isolation", default="")
@@ -288,6 +293,13 @@ def validate(config: pytest.Config) -> None:
     if _setting(config, "hypermodel_boundaries") not in ("on", "off"):
         raise pytest.UsageError(f"{_where(config, 'hypermodel_boundaries')} = "
                                 f"{_setting(config, 'hypermodel_boundaries')!r}: use on or off")
+    boundaries_seconds(config)
+
+
+def boundaries_seconds(config: pytest.Config) -> float | None:
+    """The time the boundaries of one hypermodel may take; None: as long as its cases took, at least 10 s."""
+    return _float_setting(config, "hypermodel_boundaries_seconds", 0, math.inf, "seconds, more than 0, e.g. 60",
+                          above_low=True)
 
 
 def _check_report_path(config: pytest.Config) -> None:
@@ -751,7 +763,7 @@ class PreflightReporter:
 
         config = self.config
         self.refinements, self.refine_note = collect.refine_all(session, preflights, entries, config.stash[OPTIONS_KEY],
-                                                                policy_from_config(config))
+                                                                policy_from_config(config), boundaries_seconds(config))
         _junit_suite_properties(config, refine_mod.junit_properties(self.refinements))
         if config.getoption("hypermodel_fix"):
             self.fixed = refine_mod.apply(self.refinements)

@@ -54,7 +54,7 @@ class Refinement:
     def lines(self) -> list[str]:
         """The terminal section of one hypermodel: boundary lines, the diff, whether the repair is green."""
         found = self.findings
-        out = [f"{self.spec}: boundaries ({found.probes} probes, {found.seconds:.1f} s)"]
+        out = [f"{self.spec}: boundaries ({found.probes} probe{'' if found.probes == 1 else 's'}, {found.seconds:.1f} s)"]
         shown = set()
         for (name, partner), group in found.frontiers().items():
             if len(group) >= 3:  # a walked frontier: one line for the pair
@@ -94,10 +94,12 @@ def _failed(result: "Result") -> bool:
 
 
 def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare, root: Path,
-           budget: int = boundaries.DEFAULT_BUDGET, ready: Callable[[], Any] | None = None) -> Refinement | None:
+           budget: int = boundaries.DEFAULT_BUDGET, ready: Callable[[], Any] | None = None,
+           seconds: float | None = None) -> Refinement | None:
     """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
 
-    ``ready()`` readies where the probes run (starts the probe process) before the time budget starts.
+    ``ready()`` readies where the probes run (starts the probe process) before the time budget starts, which is
+    ``seconds`` (default: as long as the cases took, at least 10 s).
     """
     space = pre.space
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
@@ -109,7 +111,8 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
         ready()  # the probe process's start-up (a backend import) is not the boundaries' cost
     started = time.perf_counter()
     # As long as the cases themselves took, at least 10 s: the boundaries must not cost more than the preflight.
-    seconds = max(10.0, sum(float(e.get("seconds") or 0) for e in mine))
+    if seconds is None:
+        seconds = max(10.0, sum(float(e.get("seconds") or 0) for e in mine))
     findings = boundaries.find(
         space, known, lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())), budget,
         seconds,

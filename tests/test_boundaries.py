@@ -145,8 +145,10 @@ def _preflight(where: Path) -> dict:
     for source in HYPERMODELS.glob("*.py"):
         shutil.copy(source, where / source.name)
     # One process (xdist's controller runs the boundaries too: the data-fixture test below is its run).
+    # Time enough on a loaded machine: the probes (64 at most) decide, not the clock.
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel-boundaries=on",
-            "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--junitxml=r.xml"]
+            "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1", "--hypermodel-report=r.json",
+            "--junitxml=r.xml"]
     for spec in SPECS:
         args += ["--hypermodel", spec]
     done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540)
@@ -239,7 +241,7 @@ def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
 def test_fix_writes_the_verified_repair_and_the_file_is_then_green(tmp_path):
     shutil.copy(HYPERMODELS / "thresholds.py", tmp_path / "thresholds.py")
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "thresholds.py:layer_size",
-            "--hypermodel-epochs=1"]
+            "--hypermodel-epochs=1", "--hypermodel-boundaries-seconds=600"]
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the default: boundaries on
     first = subprocess.run([*args, "--hypermodel-fix"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert first.returncode == 1 and "--hypermodel-fix: wrote the verified repair into" in first.stdout
@@ -272,6 +274,18 @@ def test_a_line_that_declares_several_names_is_edited_only_when_all_get_the_chan
     assert unplaced == [] and '+        hp.Int(f"units_{i}", 8, 32)\n' in text
 
 
+def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "thresholds.py:layer_size",
+                                                 "--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=0.001",
+                                                 "--hypermodel-epochs=1", f"--hypermodel-report={report}")
+    assert result.ret == 1
+    (model,) = json.loads(report.read_text())["hypermodels"]
+    assert model["boundaries"] == [] and not model.get("repair")
+    # The clock is read before each probe: one may start within the first millisecond.
+    result.stdout.re_match_lines([r"thresholds.py:layer_size: boundaries \((0 probes|1 probe), ", ".*stopped at the probe budget"])
+
+
 def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(hypermodel_dir):
     """The probes after the cases run with the data the cases had: the user's fixture, set up on the controller."""
     hypermodel_dir.makeconftest(
@@ -283,7 +297,8 @@ def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(
     report = hypermodel_dir.path / "r.json"
     result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--hypermodel",
                                                  "thresholds.py:layer_size", "--hypermodel-boundaries=on",
-                                                 "--hypermodel-epochs=1", f"--hypermodel-report={report}")
+                                                 "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1",
+                                                 f"--hypermodel-report={report}")
     assert result.ret == 1
     (model,) = json.loads(report.read_text())["hypermodels"]
     assert [(b["last_ok"], b["first_failing"]) for b in model["boundaries"]] == [(40, 48)]

@@ -39,6 +39,8 @@ def test_space(hypermodel_case):
         (["--hypermodel-max-abort-risk", "-3"], "--hypermodel-max-abort-risk = -3.0: expected a probability from 0 to 1*"),
         (["-o", "hypermodel_max_abort_risk=abc"], "hypermodel_max_abort_risk (ini) = 'abc': expected a probability*"),
         (["-o", "hypermodel_epochs=abc"], "hypermodel_epochs (ini) = 'abc': expected an integer"),
+        (["-o", "hypermodel_boundaries_seconds=0"],
+         "hypermodel_boundaries_seconds (ini) = '0': expected seconds, more than 0, e.g. 60"),
         (["--hypermodel-levels", "5"], "--hypermodel-levels = 5: use 2 (the extremes) or 3 (with the default)"),
         (["--hypermodel-memory-budget", "0"], "--hypermodel-memory-budget = '0': use a size more than 0, e.g. 2GiB"),
         (["-o", "hypermodel_isolation=sometimes"],

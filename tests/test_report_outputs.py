@@ -17,7 +17,7 @@ def test_annotations_summary_and_html_come_once_from_the_controller(hypermodel_d
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = hypermodel_dir.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--hypermodel", "thresholds.py:layer_size", "--hypermodel-epochs=1",
-        "--hypermodel-boundaries=on", "--hypermodel-html=out/report.html",
+        "--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=600", "--hypermodel-html=out/report.html",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     commands = [line for line in result.stdout.lines if line.startswith("::")]

@@ -424,14 +424,19 @@ def refine_all(session: pytest.Session, preflights: list[Preflight], entries: li
     them (those found so far are kept, with a note), not the report."""
     from . import boundaries
 
-    found = []
+    found, notes = [], []
     try:
         for pre in preflights:
             mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
-            result = refine(session, pre, entries, options, report.policy_of(mine, fallback),
-                            budget=boundaries.DEFAULT_BUDGET, seconds=seconds)
+            try:
+                result = refine(session, pre, entries, options, report.policy_of(mine, fallback),
+                                budget=boundaries.DEFAULT_BUDGET, seconds=seconds)
+            except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
+                notes.append(f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
+                             f"({type(exc).__name__}: {exc}); the cases' results are complete")
+                continue
             if result is not None:
                 found.append(result)
     except KeyboardInterrupt:
-        return found, "the boundaries were interrupted: those found so far are reported"
-    return found, None
+        notes.append("the boundaries were interrupted: those found so far are reported")
+    return found, "\n".join(notes) or None

@@ -250,12 +250,21 @@ def _repair(repair: dict) -> list[str]:
     how = (f"verified over {repair.get('cases')} cases" if verified and repair.get("cases")
            else "verified" if verified else "not verified")
     lines = [f"**Proposed repair** ({how}):", ""] + [_text(f"- {report_view.change_text(c)}") for c in changes] + [""]
-    diff = repair.get("diff")
-    if diff:
-        fence = "````" if "```" in diff else "```"
-        lines += ["<details><summary>The repair as a diff</summary>", "", f"{fence}diff", diff.rstrip("\n"), fence,
-                  "", "</details>", ""]
+    lines += _diff_details("The repair as a diff", repair.get("diff"))
+    narrower = repair.get("alternative")
+    if isinstance(narrower, dict):
+        changes = [c for c in narrower.get("changes") or [] if isinstance(c, dict)]
+        lines += [f"**Narrower, for the interaction** ({report_view.narrower_how(narrower)}):", ""]
+        lines += [_text(f"- {report_view.change_text(c)}") for c in changes] + [""]
+        lines += _diff_details("The narrower repair as a diff", narrower.get("diff"))
     return lines
+
+
+def _diff_details(title: str, diff: str | None) -> list[str]:
+    if not diff:
+        return []
+    fence = "````" if "```" in diff else "```"
+    return [f"<details><summary>{title}</summary>", "", f"{fence}diff", diff.rstrip("\n"), fence, "", "</details>", ""]
 
 
 def step_summary(payload: dict) -> str:

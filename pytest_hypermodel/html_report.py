@@ -265,6 +265,14 @@ def _section(model: Hypermodel, index: int) -> str:
         parts.append(f'<h3>Proposed repair <span class="muted">({escape(how)})</span></h3><ul>{changes}</ul>')
         if repair.get("diff"):
             parts.append(_diff_html(str(repair["diff"])))
+        narrower = repair.get("alternative")
+        if isinstance(narrower, dict):
+            changes = "".join(f"<li>{escape(report_view.change_text(c))}</li>" for c in narrower.get("changes") or []
+                              if isinstance(c, dict))
+            parts.append(f'<h3>Narrower, for the interaction <span class="muted">'
+                         f'({escape(report_view.narrower_how(narrower))})</span></h3><ul>{changes}</ul>')
+            if narrower.get("diff"):
+                parts.append(_diff_html(str(narrower["diff"])))
     rows = "".join(_case_row(c) for c in model.cases)
     bad = sum(c.severity is not None for c in model.cases)
     parts.append(f"<details open><summary>{len(model.cases)} cases, {bad} not clean</summary>"

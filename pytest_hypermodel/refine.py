@@ -27,6 +27,42 @@ Prepare = Callable[[tuple], "Preflight"]
 
 
 @dataclass
+class Alternative:
+    """For an interaction: the range cut only to the frontier's loosest point, and FailedTrialError in the build
+    past the frontier. It keeps more of the space than the repair, but KerasTuner marks the guarded trials FAILED
+    (they count toward max_consecutive_failed_trials), so it is offered beside the repair, not instead of it."""
+
+    changes: list[repair.Change]
+    diff: str = ""
+    unplaced: list[str] = field(default_factory=list)
+    #: None: not verified (the space could not be prepared).
+    verified: bool | None = None
+    cases: int = 0
+    #: Cases that ended in the guard's FailedTrialError.
+    guarded: int = 0
+    still_failing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
+                "cases": self.cases, "guarded": self.guarded, "still_failing": self.still_failing,
+                "unplaced": self.unplaced}
+
+    def lines(self) -> list[str]:
+        out = ["  narrower, for the interaction: " + "; ".join(c.describe() for c in self.changes)]
+        out.extend("  " + line for line in self.diff.splitlines())
+        if self.unplaced:
+            out.append(f"  not in the diff: {', '.join(self.unplaced)}")
+        if self.verified:
+            out.append(f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} end in "
+                       f"its FailedTrialError (FAILED trials to KerasTuner: they count toward "
+                       f"max_consecutive_failed_trials)")
+        elif self.verified is False:
+            out.append(f"  not verified: {len(self.still_failing)} of its {self.cases} cases fail otherwise "
+                       f"({', '.join(self.still_failing[:5])})")
+        return out
+
+
+@dataclass
 class Refinement:
     """Boundaries and repair of one hypermodel, as the report shows them."""
 
@@ -44,12 +80,16 @@ class Refinement:
     still_failing: list[str] = field(default_factory=list)
     seconds: float = 0.0
     note: str | None = None
+    alternative: Alternative | None = None
 
     def repair_dict(self) -> dict | None:
         if not self.changes:
             return None
-        return {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
-                "cases": self.cases, "still_failing": self.still_failing, "unplaced": self.unplaced}
+        found = {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
+                 "cases": self.cases, "still_failing": self.still_failing, "unplaced": self.unplaced}
+        if self.alternative is not None:
+            found["alternative"] = self.alternative.to_dict()
+        return found
 
     def lines(self) -> list[str]:
         """The terminal section of one hypermodel: boundary lines, the diff, whether the repair is green."""
@@ -86,6 +126,8 @@ class Refinement:
                        f"fail ({', '.join(self.still_failing[:5])})")
         elif self.note:
             out.append(f"  not verified: {self.note}")
+        if self.alternative is not None:
+            out.extend(self.alternative.lines())
         return out
 
 
@@ -128,18 +170,39 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
         return result
     started = time.perf_counter()
     try:
-        fixed = prepare(changes)
+        result.cases, result.still_failing, _ = _verify(prepare, probe, changes)
     except Exception as exc:  # the repaired space's discovery failed: say so, keep the boundaries
         result.note = f"{type(exc).__name__}: {exc}"
         return result
+    result.verified = not result.still_failing
+    result.seconds = time.perf_counter() - started
+    guarded = repair.propose_guarded(space, findings, result.changes)
+    if guarded:
+        result.alternative = Alternative(guarded)
+        result.alternative.diff, _, result.alternative.unplaced = repair.diff(space, guarded, root)
+        try:
+            result.alternative.cases, result.alternative.still_failing, result.alternative.guarded = _verify(
+                prepare, probe, tuple(guarded))
+            result.alternative.verified = not result.alternative.still_failing
+        except Exception:  # its space could not be prepared: offered unverified
+            pass
+    return result
+
+
+def _verify(prepare: Prepare, probe: Probe, changes: tuple) -> tuple[int, list[str], int]:
+    """The preflight of the space under ``changes``: (cases, ids of those that fail, those the guard failed).
+    A failure at the defaults counts as failing (its case is the plan's ``defaults``)."""
+    fixed = prepare(changes)
+    failing, guarded = [], 0
     for case in fixed.plan:
         outcome = probe(fixed.space, case, changes)
-        if _failed(outcome):
-            result.still_failing.append(case.id)
-    result.cases = len(fixed.plan)
-    result.verified = not result.still_failing and not fixed.space.default_error
-    result.seconds = time.perf_counter() - started
-    return result
+        if outcome.outcome == outcomes.FAILED_TRIAL and repair.GUARD_MESSAGE in (outcome.message or ""):
+            guarded += 1
+        elif _failed(outcome):
+            failing.append(case.id)
+    if fixed.space.default_error and "defaults" not in failing:
+        failing.append("defaults")
+    return len(fixed.plan), failing, guarded
 
 
 def findings_dicts(found: boundaries.Findings) -> list[dict]:
@@ -157,6 +220,11 @@ def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
         if r.changes:
             props.append((f"repair[{r.spec}]", "; ".join(c.describe() for c in r.changes)))
             props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({r.cases} cases)"))
+        if r.alternative is not None:
+            props.append((f"repair[{r.spec}].narrower", "; ".join(c.describe() for c in r.alternative.changes)))
+            props.append((f"repair[{r.spec}].narrower.verified",
+                          f"{bool(r.alternative.verified)} ({r.alternative.cases} cases, {r.alternative.guarded} "
+                          f"FailedTrialError)"))
     return props
 
 

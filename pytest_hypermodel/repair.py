@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from .space import SearchSpace
 
 MAX_VALUE, MIN_VALUE, VALUES, FIXED = "max_value", "min_value", "values", "fixed"
+#: A condition in the build, not a declaration's edit: FailedTrialError past a pair's frontier.
+GUARD = "guard"
+#: In the message of the guard's FailedTrialError: how its verification tells it from any other failure.
+GUARD_MESSAGE = "past the frontier the preflight found"
 #: Positional parameters of KerasTuner's declarations, after the name.
 _POSITIONAL = {"Int": ("min_value", "max_value", "step", "sampling", "default"),
                "Float": ("min_value", "max_value", "step", "sampling", "default"),
@@ -38,6 +42,8 @@ class Change:
     new: Any
 
     def describe(self) -> str:
+        if self.kind == GUARD:
+            return f"raise FailedTrialError when {self.condition()}"
         if self.kind == VALUES:
             removed = [v for v in self.old if v not in self.new]
             return f"{self.hyperparameter}: remove {', '.join(map(repr, removed))} from the values"
@@ -45,7 +51,26 @@ class Change:
             return f"{self.hyperparameter}: fix it to {self.new!r}"
         return f"{self.hyperparameter}: {self.kind} {format_value(self.old)} -> {format_value(self.new)}"
 
+    def condition(self, receiver: str = "hp") -> str:
+        """A guard's test, as Python: ``hp.get("units_1") > {10: 30, 20: 20}[hp.get("units_2")]``."""
+        partner, upward, limits = self.old, self.new[0], self.new[1]
+        table = "{" + ", ".join(f"{_literal(value)}: {_literal(limit)}" for value, limit in limits) + "}"
+        return (f'{receiver}.get({self.hyperparameter!r}) {">" if upward else "<"} '
+                f'{table}[{receiver}.get({partner!r})]').replace("'", '"')
+
+    def crossed(self, values: dict) -> bool:
+        """Whether a guard's condition holds for these values (False while either is undeclared)."""
+        partner, upward, limits = self.old, self.new[0], dict(self.new[1])
+        if self.hyperparameter not in values or values.get(partner) not in limits:
+            return False
+        limit = limits[values[partner]]
+        return values[self.hyperparameter] > limit if upward else values[self.hyperparameter] < limit
+
     def to_dict(self) -> dict:
+        if self.kind == GUARD:
+            return {"hyperparameter": self.hyperparameter, "kind": GUARD, "partner": self.old,
+                    "fails": "above" if self.new[0] else "below", "limits": [list(pair) for pair in self.new[1]],
+                    "condition": self.condition()}
         return {"hyperparameter": self.hyperparameter, "kind": self.kind,
                 "old": list(self.old) if isinstance(self.old, tuple) else self.old,
                 "new": list(self.new) if isinstance(self.new, tuple) else self.new}
@@ -87,12 +112,49 @@ def propose(space: "SearchSpace", findings: "Findings") -> list[Change]:
     return changes
 
 
+def propose_guarded(space: "SearchSpace", findings: "Findings", changes: list[Change]) -> list[Change]:
+    """The interaction's alternative to ``changes``: the range cut only as far as the frontier's loosest point,
+    and FailedTrialError in the build for the pairs past the frontier; [] when it would keep nothing more.
+
+    Only for a boundary known at every value KerasTuner can give the partner (a numeric partner's frontier, or
+    each value of a Choice or Boolean), each with the partner alone given (so the condition holds whatever the
+    other hyperparameters are, as far as the boundaries went).
+    """
+    from .boundaries import values_between
+
+    alternative = list(changes)
+    for (name, partner), group in findings.frontiers().items():
+        param, other = space.by_name[name], space.by_name[partner]
+        if other.kind in ("int", "float"):
+            everything = values_between(other, other.min_value, other.max_value)
+        else:  # a Choice or Boolean partner: its every value
+            everything = list(other.levels)
+        points = {b.given[partner]: b for b in group if set(b.given) == {partner}}
+        default = next((b for b in findings.boundaries if b.hyperparameter == name and not b.given), None)
+        if default is not None and other.default not in points:
+            points[other.default] = default  # the boundary with the partner at its default
+        if everything is None or set(everything) != set(points) or len({b.upward for b in points.values()}) != 1:
+            continue
+        upward = next(iter(points.values())).upward
+        limits = tuple((value, points[value].last_ok) for value in everything)
+        loosest = (max if upward else min)(limit for _, limit in limits)
+        kind = MAX_VALUE if upward else MIN_VALUE
+        cut = next((c for c in alternative if c.hyperparameter == name and c.kind == kind), None)
+        if cut is None or cut.new == loosest:
+            continue  # no range cut of this name, or the frontier is flat: the cut is already the narrowest
+        alternative.remove(cut)
+        if loosest != getattr(param, kind):
+            alternative.append(Change(name, kind, cut.old, loosest))
+        alternative.append(Change(name, GUARD, partner, (upward, limits)))
+    return alternative if any(c.kind == GUARD for c in alternative) else []
+
+
 # ------------------------------------------------------------------------------------------- enforcing
 
 
 def rewrite(method: str, name: str, args: tuple, kwargs: dict, changes: Iterable[Change]) -> tuple[str, dict]:
     """The declaration ``hp.<method>(name, *args, **kwargs)`` with ``changes`` applied: (method, keyword args)."""
-    mine = [c for c in changes if c.hyperparameter == name]
+    mine = [c for c in changes if c.hyperparameter == name and c.kind != GUARD]
     bound = dict(zip(_POSITIONAL.get(method, ()), args), **kwargs)
     if not mine:
         return method, bound
@@ -128,7 +190,13 @@ class Enforced:
 
     def _declare(self, method: str, name: str, args: tuple, kwargs: dict):
         method, bound = rewrite(method, name, args, kwargs, self._changes)
-        return getattr(self._hp, method)(name, **bound)
+        value = getattr(self._hp, method)(name, **bound)
+        for guard in self._changes:
+            if guard.kind == GUARD and name in (guard.hyperparameter, guard.old) and guard.crossed(self._hp.values):
+                from keras_tuner.errors import FailedTrialError
+
+                raise FailedTrialError(f"{guard.hyperparameter} is {GUARD_MESSAGE} for this {guard.old}")
+        return value
 
     def Int(self, name, *args, **kwargs):
         return self._declare("Int", name, args, kwargs)
@@ -214,6 +282,28 @@ def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, 
     return [(end, end, f", {change.kind}={new}")]
 
 
+def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> tuple[int, int, str] | None:
+    """The guard's ``if ...: raise FailedTrialError(...)``, inserted after the statement that declares the later
+    of its two hyperparameters (at ``line``), at that statement's indentation."""
+    later = next((n for n in (change.hyperparameter, change.old) if _declaration(tree, line, n) is not None), None)
+    call = _declaration(tree, line, later) if later else None
+    if call is None:
+        return None
+    statements = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
+                  and node.lineno <= call.lineno and (node.end_lineno or node.lineno) >= (call.end_lineno or call.lineno)]
+    statement = max(statements, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
+    text = lines[statement.lineno - 1]
+    indent = text[: len(text) - len(text.lstrip())]
+    receiver = ast.get_source_segment("".join(lines), call.func.value) or "hp"
+    end = statement.end_lineno or statement.lineno
+    position = sum(len(text) for text in lines[:end])
+    newline = "" if lines[end - 1].endswith("\n") else "\n"
+    block = (f"{newline}{indent}if {change.condition(receiver)}:  # the frontier the preflight found\n"
+             f"{indent}    from keras_tuner.errors import FailedTrialError\n"
+             f'{indent}    raise FailedTrialError("{change.hyperparameter} is {GUARD_MESSAGE} for this {change.old}")\n')
+    return position, position, block
+
+
 def _same_for_every_name(space: "SearchSpace", changes: Iterable[Change], change: Change) -> bool:
     """A line that declares several names (``hp.Int(f"units_{i}", ...)`` in a loop) can only take a change that
     every one of them gets."""
@@ -242,6 +332,9 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
     unplaced = []
     for change in changes:
         site = space.sites.get(change.hyperparameter)
+        if change.kind == GUARD:  # after the later of the two declarations, which must be in one file
+            other = space.sites.get(change.old)
+            site = None if other is None or site is None or other[0] != site[0] else max(site, other)
         if site is None:
             unplaced.append(change.hyperparameter)
         else:
@@ -259,6 +352,14 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
         lines = source.splitlines(keepends=True)
         edits = []
         for line, change in located:
+            if change.kind == GUARD:
+                shared = [name for name, site in space.sites.items() if site == (path_text, line)]
+                edit = _guard_edit(tree, lines, line, change) if len(shared) == 1 else None
+                if edit is None:
+                    unplaced.append(change.hyperparameter)
+                else:
+                    edits.append(edit)
+                continue
             call = _declaration(tree, line, change.hyperparameter)
             if call is None or not _same_for_every_name(space, changes, change):
                 unplaced.append(change.hyperparameter)

@@ -224,6 +224,8 @@ def _hashable(value: Any) -> Any:
 def change_text(change: dict) -> str:
     """A proposed repair, as an instruction: "lower max_value of units_1 to 30"."""
     name, kind, old, new = change.get("hyperparameter"), change.get("kind"), change.get("old"), change.get("new")
+    if kind == "guard":
+        return f"raise FailedTrialError in the build when {change.get('condition')}"
     if kind in ("max_value", "min_value") and isinstance(old, (int, float)) and isinstance(new, (int, float)):
         verb = "lower" if new < old else "raise"
         return f"{verb} {kind} of {name} to {fmt(new)} (was {fmt(old)})"
@@ -334,3 +336,12 @@ def forecast_short(forecast: dict | None) -> str:
     if isinstance(p, (int, float)) and p > 0:
         return f"{tuner}: may abort ({p:.0%} within {forecast.get('max_trials')} trials)"
     return f"{tuner}: no abort"
+
+
+def narrower_how(alternative: dict) -> str:
+    """"verified: 13 cases pass, 4 end in its FailedTrialError", or "not verified"."""
+    if not alternative.get("verified"):
+        return "not verified"
+    cases, guarded = alternative.get("cases") or 0, alternative.get("guarded") or 0
+    return f"verified: {cases - guarded} cases pass, {guarded} end in its FailedTrialError (FAILED trials to KerasTuner)"
+

@@ -38,6 +38,13 @@ def _known(space: SearchSpace, fails) -> dict:
     return {frozenset(case.values.items()): fails(case.values) for case in plan.cases(space)}
 
 
+def _grid(space: SearchSpace) -> list[dict]:
+    import itertools
+
+    return [dict(zip(space.by_name, values)) for values in itertools.product(*(
+        boundaries.values_between(p, p.min_value, p.max_value) for p in space))]
+
+
 def _by_given(found: boundaries.Findings) -> dict:
     return {tuple(sorted(b.given.items())): (b.hyperparameter, b.last_ok, b.first_failing) for b in found.boundaries}
 
@@ -70,6 +77,14 @@ def test_the_guide_grid_frontier_gives_the_largest_passing_units_1_for_each_unit
     truth = {u2: max(u1 for u1 in (10, 20, 30, 40) if params({"units_1": u1, "units_2": u2}) <= guide.LIMIT)
              for u2 in (10, 20, 30)}
     assert {b.given["units_2"]: b.last_ok for b in frontier} == truth == {10: 30, 20: 20, 30: 20}
+    # The narrower alternative for the interaction: units_1 up to 30, and FailedTrialError past the frontier.
+    cut = repair.propose(space, found)
+    assert cut == [repair.Change("units_1", "max_value", 40, 20)]
+    narrower = repair.propose_guarded(space, found, cut)
+    assert narrower == [repair.Change("units_1", "max_value", 40, 30),
+                        repair.Change("units_1", "guard", "units_2", (True, ((10, 30), (20, 20), (30, 20))))]
+    assert narrower[1].condition() == 'hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]'
+    assert all(narrower[1].crossed(v) == (params(v) > guide.LIMIT) for v in _grid(space) if v["units_1"] <= 30)
 
 
 @pytest.mark.parametrize("sampling", ["linear", "log"])
@@ -220,6 +235,22 @@ def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(r
     # And on the repaired grid: every trial completes.
     repaired = search(repair.repaired(DefaultHyperModel(guide.failed_trial), changes), "repaired")
     assert len(repaired) == 6 and set(repaired.values()) == {"COMPLETED"}
+    # The narrower alternative keeps units_1=30 where it passes: KerasTuner fails exactly the guarded trials.
+    narrower = model["repair"]["alternative"]
+    assert narrower["verified"] is True and narrower["still_failing"] == []
+    guard = next(c for c in narrower["changes"] if c["kind"] == "guard")
+    assert (guard["partner"], guard["fails"], guard["limits"]) == ("units_2", "above", [[10, 30], [20, 20], [30, 20]])
+    alternative = (repair.Change("units_1", "max_value", 40, 30),
+                   repair.Change("units_1", "guard", "units_2", (True, tuple(map(tuple, guard["limits"])))))
+    guarded = search(repair.repaired(DefaultHyperModel(guide.failed_trial), alternative), "narrower")
+    assert len(guarded) == 9
+    assert {k for k, status in guarded.items() if status == "FAILED"} == {(30, 20), (30, 30)}
+    assert {k for k, status in guarded.items() if status == "COMPLETED"} == {
+        (u1, u2) for (u1, u2) in guarded if u1 <= frontier[u2]}
+    # Its diff: the cut, and the guard after the later declaration, at its indentation.
+    assert '+        units_1 = hp.Int("units_1", 10, 30, step=10)' in narrower["diff"]
+    assert ('         units_2 = hp.Int("units_2", 10, 30, step=10)\n'
+            '+        if hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]:') in narrower["diff"]
 
 
 def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
@@ -229,11 +260,16 @@ def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
     assert "  guide.py:failed_trial" not in out
     assert "  units_1 x units_2 frontier, the last passing units_1 at each units_2: 10: 30, 20: 20, 30: 20" in out
     assert "  repair: conv_blocks: max_value 4 -> 2" in out and "verified green:" in out
+    # The narrower alternative keeps 3 blocks for 3x3 kernels: a guard after the loop that declares conv_blocks.
+    assert ('  narrower, for the interaction: conv_blocks: max_value 4 -> 3; raise FailedTrialError when '
+            'hp.get("conv_blocks") > {3: 3, 5: 2, 7: 2}[hp.get("kernel_size")]') in out
+    assert '  +    if hp.get("conv_blocks") > {3: 3, 5: 2, 7: 2}[hp.get("kernel_size")]:' in out
     import xml.etree.ElementTree as ET
 
     suite = ET.parse(run["where"] / "r.xml").getroot().find("testsuite")
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert props["boundary[realistic.py:conv_stack].conv_blocks[kernel_size=7]"] == "last_ok=2 first_failing=3"
+    assert props["repair[realistic.py:conv_stack].narrower.verified"].startswith("True (")
     assert props["repair[thresholds.py:layer_size].verified"].startswith("True")
     assert len(read_junit(run["where"] / "r.xml")) == sum(h["cases"] for h in run["report"]["hypermodels"])
 

@@ -125,8 +125,14 @@ def test_step_summary_status_and_tables(payload):
     assert "| `defaults` | units_1=10, units_2=10 | ✅ passed (ok) | complete it (1 run) |" in lines
     for case in payload["cases"]:
         assert f"| `{case['case.id']}` |" in summary
-    # 4 and 9 cases: short tables stay open; only the repair's diff (the plugin found and verified it) is folded.
-    assert summary.count("<details>") == 1 and "<details><summary>The repair as a diff</summary>" in summary
+    # 4 and 9 cases: short tables stay open; only the repairs' diffs (the plugin found and verified them) are folded.
+    assert summary.count("<details>") == 2 and "<details><summary>The repair as a diff</summary>" in summary
+    # The interaction's narrower repair, from the real run: units_1 up to 30, FailedTrialError past the frontier.
+    assert "<details><summary>The narrower repair as a diff</summary>" in summary
+    assert ("**Narrower, for the interaction** (verified: 3 cases pass, 1 end in its FailedTrialError (FAILED trials "
+            "to KerasTuner)):") in lines
+    assert ('- raise FailedTrialError in the build when hp.get("units_1") &gt; {10: 30, 20: 20, 30: 20}'
+            '[hp.get("units_2")]') in lines  # Markdown's own escape of >
     assert "- units_1: last ok 30, fails from 40" in lines
 
 

@@ -77,8 +77,14 @@ def test_boundaries_and_repair(payload):
     entry["boundaries"] = [{"hyperparameter": "units_1", "last_ok": 30, "first_failing": 40, "given": {"units_2": 10}}]
     entry["repair"] = {"changes": [{"hyperparameter": "units_1", "kind": "max_value", "old": 40, "new": 30}],
                        "diff": "--- a/models.py\n+++ b/models.py\n@@ -14 +14 @@\n-    hp.Int(\"units_1\", 10, 40)\n"
-                               "+    hp.Int(\"units_1\", 10, 30)\n", "verified": True, "cases": 4}
+                               "+    hp.Int(\"units_1\", 10, 30)\n", "verified": True, "cases": 4,
+                       "alternative": {"changes": [{"hyperparameter": "units_1", "kind": "guard", "partner": "units_2",
+                                                    "condition": "hp.get('units_1') > {10: 30}[hp.get('units_2')]"}],
+                                       "diff": "", "verified": True, "cases": 4, "guarded": 1}}
     html = html_report.render(fixed)
+    assert ("<h3>Narrower, for the interaction <span class=\"muted\">(verified: 3 cases pass, 1 end in its "
+            "FailedTrialError (FAILED trials to KerasTuner))</span></h3>") in html
+    assert "<li>raise FailedTrialError in the build when hp.get(&#x27;units_1&#x27;) &gt; {10: 30}" in html
     assert "<tr><td><b>units_1</b></td><td>30</td><td>40</td><td>units_2=10</td></tr>" in html
     assert "<li>lower max_value of units_1 to 30 (was 40)</li>" in html
     assert '<span class="del">-    hp.Int(&quot;units_1&quot;, 10, 40)</span>' in html

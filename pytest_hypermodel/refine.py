@@ -180,6 +180,9 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     if guarded:
         result.alternative = Alternative(guarded)
         result.alternative.diff, _, result.alternative.unplaced = repair.diff(space, guarded, root)
+        if result.alternative.unplaced:  # what it verifies is the guard where the diff puts it: none, no offer
+            result.alternative = None
+            return result
         try:
             result.alternative.cases, result.alternative.still_failing, result.alternative.guarded = _verify(
                 prepare, probe, tuple(guarded))

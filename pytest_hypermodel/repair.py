@@ -283,8 +283,11 @@ def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, 
 
 
 def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> tuple[int, int, str] | None:
-    """The guard's ``if ...: raise FailedTrialError(...)``, inserted after the statement that declares the later
-    of its two hyperparameters (at ``line``), at that statement's indentation."""
+    """The guard's ``if ...: raise FailedTrialError(...)`` where it runs as soon as the later of its two
+    hyperparameters (declared at ``line``) has its value, as the enforcing ``hp`` raises it: after a statement
+    that only assigns the declaration (``units_2 = hp.Int(...)``), or first in the body of the loop whose header
+    declares it (``for i in range(hp.Int(...)):``). Anywhere else the declaring statement may itself do what
+    fails (``model.add(Dense(hp.Int(...)))``), so the guard is not placed (None)."""
     later = next((n for n in (change.hyperparameter, change.old) if _declaration(tree, line, n) is not None), None)
     call = _declaration(tree, line, later) if later else None
     if call is None:
@@ -292,12 +295,18 @@ def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> t
     statements = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
                   and node.lineno <= call.lineno and (node.end_lineno or node.lineno) >= (call.end_lineno or call.lineno)]
     statement = max(statements, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
-    text = lines[statement.lineno - 1]
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and statement.value is call:
+        anchor, before = statement, False
+    elif isinstance(statement, (ast.For, ast.AsyncFor)) and any(node is call for node in ast.walk(statement.iter)):
+        anchor, before = statement.body[0], True
+    else:
+        return None
+    text = lines[anchor.lineno - 1]
     indent = text[: len(text) - len(text.lstrip())]
     receiver = ast.get_source_segment("".join(lines), call.func.value) or "hp"
-    end = statement.end_lineno or statement.lineno
+    end = anchor.lineno - 1 if before else (anchor.end_lineno or anchor.lineno)
     position = sum(len(text) for text in lines[:end])
-    newline = "" if lines[end - 1].endswith("\n") else "\n"
+    newline = "" if before or lines[end - 1].endswith("\n") else "\n"
     block = (f"{newline}{indent}if {change.condition(receiver)}:  # the frontier the preflight found\n"
              f"{indent}    from keras_tuner.errors import FailedTrialError\n"
              f'{indent}    raise FailedTrialError("{change.hyperparameter} is {GUARD_MESSAGE} for this {change.old}")\n')

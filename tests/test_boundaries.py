@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,25 @@ def test_a_search_cut_short_finds_the_same_boundary_in_every_process():
     assert runs.pop().startswith("[('layers', ")  # the first declared of the pair
 
 
+@pytest.mark.parametrize(("second", "placed"), [
+    ('    units_2 = hp.Int("units_2", 10, 30, step=10)\n', True),
+    ('    model.add(Dense(hp.Int("units_2", 10, 30, step=10)))\n', False),  # the statement itself may fail first
+])
+def test_a_guard_is_placed_only_where_it_runs_as_soon_as_its_values_are_known(tmp_path, second, placed):
+    path = tmp_path / "build.py"
+    path.write_text('def build(hp):\n    units_1 = hp.Int("units_1", 10, 40, step=10)\n' + second + "    return model\n")
+    space = SearchSpace((Param("units_1", "int", 10, (10, 40), 10, 40, 10, "linear"),
+                         Param("units_2", "int", 10, (10, 30), 10, 30, 10, "linear")), {"space": []},
+                        sites={"units_1": (str(path), 2), "units_2": (str(path), 3)})
+    guard = repair.Change("units_1", "guard", "units_2", (True, ((10, 30), (20, 20), (30, 20))))
+    diff, texts, unplaced = repair.diff(space, [guard], tmp_path)
+    assert unplaced == ([] if placed else ["units_1"])
+    if placed:
+        assert texts[path].splitlines()[3] == '    if hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]:  ' \
+                                             "# the frontier the preflight found"
+        compile(texts[path], "build.py", "exec")
+
+
 def test_the_enforced_hp_applies_the_changes_to_the_users_own_declarations():
     import keras_tuner as kt
 
@@ -253,6 +273,51 @@ def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(r
             '+        if hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]:') in narrower["diff"]
 
 
+def _apply(source: str, diff: str) -> str:
+    """A unified diff of one file, applied to its text (each hunk's context checked)."""
+    old, lines = source.splitlines(keepends=True), diff.splitlines(keepends=True)
+    out, at, i = [], 0, 0
+    while i < len(lines):
+        hunk = re.match(r"@@ -(\d+)", lines[i])
+        i += 1
+        if not hunk:
+            continue
+        start = int(hunk.group(1)) - 1
+        out, at = out + old[at:start], start
+        while i < len(lines) and not lines[i].startswith("@@"):
+            tag, text = lines[i][0], lines[i][1:]
+            if tag in " -":
+                assert old[at] == text, (old[at], text)
+                at += 1
+            if tag in " +":
+                out.append(text)
+            i += 1
+    return "".join(out + old[at:])
+
+
+def test_the_narrower_repairs_diff_applied_is_green_with_the_guarded_trials_failed(run, tmp_path):
+    """What is verified is the guard where the diff puts it: applied by hand, the preflight agrees."""
+    for source in HYPERMODELS.glob("*.py"):
+        shutil.copy(source, tmp_path / source.name)
+    expected = {}
+    for spec in ("realistic.py:conv_stack", "guide.py:failed_trial"):
+        narrower = run["models"][spec]["repair"]["alternative"]
+        path = tmp_path / spec.partition(":")[0]
+        path.write_text(_apply(path.read_text(), narrower["diff"]))
+        expected[spec] = narrower["guarded"]
+    assert expected == {"realistic.py:conv_stack": 4, "guide.py:failed_trial": 1}
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel-boundaries=off",
+            "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--hypermodel", "realistic.py:conv_stack",
+            "--hypermodel", "guide.py:failed_trial"]
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=540)
+    assert done.returncode == 0, done.stdout[-3000:]
+    cases = json.loads((tmp_path / "r.json").read_text())["cases"]
+    for spec, guarded in expected.items():
+        outcomes = [(c["outcome"], c["test_outcome"]) for c in cases if c["case.spec"] == spec]
+        assert outcomes.count(("failed_trial", "xfailed")) == guarded
+        assert {o for o in outcomes if o != ("failed_trial", "xfailed")} == {("ok", "passed")}
+
+
 def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
     out = run["out"]
     assert "realistic.py:conv_stack: boundaries (" in out
@@ -260,10 +325,11 @@ def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
     assert "  guide.py:failed_trial" not in out
     assert "  units_1 x units_2 frontier, the last passing units_1 at each units_2: 10: 30, 20: 20, 30: 20" in out
     assert "  repair: conv_blocks: max_value 4 -> 2" in out and "verified green:" in out
-    # The narrower alternative keeps 3 blocks for 3x3 kernels: a guard after the loop that declares conv_blocks.
+    # The narrower alternative keeps 3 blocks for 3x3 kernels: a guard first in the loop that declares conv_blocks.
     assert ('  narrower, for the interaction: conv_blocks: max_value 4 -> 3; raise FailedTrialError when '
             'hp.get("conv_blocks") > {3: 3, 5: 2, 7: 2}[hp.get("kernel_size")]') in out
-    assert '  +    if hp.get("conv_blocks") > {3: 3, 5: 2, 7: 2}[hp.get("kernel_size")]:' in out
+    assert ('  +    for i in range(hp.Int("conv_blocks", 1, 3)):\n'
+            '  +        if hp.get("conv_blocks") > {3: 3, 5: 2, 7: 2}[hp.get("kernel_size")]:') in out
     import xml.etree.ElementTree as ET
 
     suite = ET.parse(run["where"] / "r.xml").getroot().find("testsuite")

@@ -53,8 +53,9 @@ class Alternative:
         if self.unplaced:
             out.append(f"  not in the diff: {', '.join(self.unplaced)}")
         if self.verified:
-            out.append(f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} end in "
-                       f"its FailedTrialError (FAILED trials to KerasTuner: they count toward "
+            ends = "ends" if self.guarded == 1 else "end"
+            out.append(f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} {ends} "
+                       f"in its FailedTrialError (FAILED trials to KerasTuner: they count toward "
                        f"max_consecutive_failed_trials)")
         elif self.verified is False:
             out.append(f"  not verified: {len(self.still_failing)} of its {self.cases} cases fail otherwise "

@@ -343,5 +343,6 @@ def narrower_how(alternative: dict) -> str:
     if not alternative.get("verified"):
         return "not verified"
     cases, guarded = alternative.get("cases") or 0, alternative.get("guarded") or 0
-    return f"verified: {cases - guarded} cases pass, {guarded} end in its FailedTrialError (FAILED trials to KerasTuner)"
+    ends = "ends" if guarded == 1 else "end"
+    return f"verified: {cases - guarded} cases pass, {guarded} {ends} in its FailedTrialError (FAILED trials to KerasTuner)"
 

@@ -129,7 +129,7 @@ def test_step_summary_status_and_tables(payload):
     assert summary.count("<details>") == 2 and "<details><summary>The repair as a diff</summary>" in summary
     # The interaction's narrower repair, from the real run: units_1 up to 30, FailedTrialError past the frontier.
     assert "<details><summary>The narrower repair as a diff</summary>" in summary
-    assert ("**Narrower, for the interaction** (verified: 3 cases pass, 1 end in its FailedTrialError (FAILED trials "
+    assert ("**Narrower, for the interaction** (verified: 3 cases pass, 1 ends in its FailedTrialError (FAILED trials "
             "to KerasTuner)):") in lines
     assert ('- raise FailedTrialError in the build when hp.get("units_1") &gt; {10: 30, 20: 20, 30: 20}'
             '[hp.get("units_2")]') in lines  # Markdown's own escape of >

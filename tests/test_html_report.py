@@ -82,7 +82,7 @@ def test_boundaries_and_repair(payload):
                                                     "condition": "hp.get('units_1') > {10: 30}[hp.get('units_2')]"}],
                                        "diff": "", "verified": True, "cases": 4, "guarded": 1}}
     html = html_report.render(fixed)
-    assert ("<h3>Narrower, for the interaction <span class=\"muted\">(verified: 3 cases pass, 1 end in its "
+    assert ("<h3>Narrower, for the interaction <span class=\"muted\">(verified: 3 cases pass, 1 ends in its "
             "FailedTrialError (FAILED trials to KerasTuner))</span></h3>") in html
     assert "<li>raise FailedTrialError in the build when hp.get(&#x27;units_1&#x27;) &gt; {10: 30}" in html
     assert "<tr><td><b>units_1</b></td><td>30</td><td>40</td><td>units_2=10</td></tr>" in html

@@ -34,7 +34,6 @@ class Alternative:
 
     changes: list[repair.Change]
     diff: str = ""
-    unplaced: list[str] = field(default_factory=list)
     #: None: not verified (the space could not be prepared).
     verified: bool | None = None
     cases: int = 0
@@ -44,14 +43,11 @@ class Alternative:
 
     def to_dict(self) -> dict:
         return {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
-                "cases": self.cases, "guarded": self.guarded, "still_failing": self.still_failing,
-                "unplaced": self.unplaced}
+                "cases": self.cases, "guarded": self.guarded, "still_failing": self.still_failing}
 
     def lines(self) -> list[str]:
         out = ["  narrower, for the interaction: " + "; ".join(c.describe() for c in self.changes)]
         out.extend("  " + line for line in self.diff.splitlines())
-        if self.unplaced:
-            out.append(f"  not in the diff: {', '.join(self.unplaced)}")
         if self.verified:
             ends = "ends" if self.guarded == 1 else "end"
             out.append(f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} {ends} "
@@ -60,6 +56,8 @@ class Alternative:
         elif self.verified is False:
             out.append(f"  not verified: {len(self.still_failing)} of its {self.cases} cases fail otherwise "
                        f"({', '.join(self.still_failing[:5])})")
+        else:
+            out.append("  not verified: its space could not be prepared")
         return out
 
 
@@ -179,11 +177,10 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     result.seconds = time.perf_counter() - started
     guarded = repair.propose_guarded(space, findings, result.changes)
     if guarded:
-        result.alternative = Alternative(guarded)
-        result.alternative.diff, _, result.alternative.unplaced = repair.diff(space, guarded, root)
-        if result.alternative.unplaced:  # what it verifies is the guard where the diff puts it: none, no offer
-            result.alternative = None
+        text, _, unplaced = repair.diff(space, guarded, root)
+        if unplaced:  # what is verified is the guard where the diff puts it: no place, no offer
             return result
+        result.alternative = Alternative(guarded, text)
         try:
             result.alternative.cases, result.alternative.still_failing, result.alternative.guarded = _verify(
                 prepare, probe, tuple(guarded))

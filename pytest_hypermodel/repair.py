@@ -181,6 +181,8 @@ class Enforced:
     def __init__(self, hp, changes: tuple[Change, ...]) -> None:
         object.__setattr__(self, "_hp", hp)
         object.__setattr__(self, "_changes", changes)
+        #: Names this build declared: a guard fires at the later of its two, where its diff puts it.
+        object.__setattr__(self, "_declared", set())
 
     def __getattr__(self, name: str):
         return getattr(self._hp, name)
@@ -191,8 +193,10 @@ class Enforced:
     def _declare(self, method: str, name: str, args: tuple, kwargs: dict):
         method, bound = rewrite(method, name, args, kwargs, self._changes)
         value = getattr(self._hp, method)(name, **bound)
+        self._declared.add(name)
         for guard in self._changes:
-            if guard.kind == GUARD and name in (guard.hyperparameter, guard.old) and guard.crossed(self._hp.values):
+            if (guard.kind == GUARD and name in (guard.hyperparameter, guard.old)
+                    and {guard.hyperparameter, guard.old} <= self._declared and guard.crossed(self._hp.values)):
                 from keras_tuner.errors import FailedTrialError
 
                 raise FailedTrialError(f"{guard.hyperparameter} is {GUARD_MESSAGE} for this {guard.old}")
@@ -285,8 +289,8 @@ def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, 
 def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> tuple[int, int, str] | None:
     """The guard's ``if ...: raise FailedTrialError(...)`` where it runs as soon as the later of its two
     hyperparameters (declared at ``line``) has its value, as the enforcing ``hp`` raises it: after a statement
-    that only assigns the declaration (``units_2 = hp.Int(...)``), or first in the body of the loop whose header
-    declares it (``for i in range(hp.Int(...)):``). Anywhere else the declaring statement may itself do what
+    that only assigns the declaration (``units_2 = hp.Int(...)``), or first in the body of the loop that ranges
+    over it (``for i in range(hp.Int(...)):``). Anywhere else the declaring statement may itself do what
     fails (``model.add(Dense(hp.Int(...)))``), so the guard is not placed (None)."""
     later = next((n for n in (change.hyperparameter, change.old) if _declaration(tree, line, n) is not None), None)
     call = _declaration(tree, line, later) if later else None
@@ -297,7 +301,9 @@ def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> t
     statement = max(statements, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
     if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and statement.value is call:
         anchor, before = statement, False
-    elif isinstance(statement, (ast.For, ast.AsyncFor)) and any(node is call for node in ast.walk(statement.iter)):
+    elif (isinstance(statement, (ast.For, ast.AsyncFor)) and isinstance(statement.iter, ast.Call)
+          and isinstance(statement.iter.func, ast.Name) and statement.iter.func.id == "range"
+          and any(arg is call for arg in statement.iter.args)):
         anchor, before = statement.body[0], True
     else:
         return None

@@ -142,7 +142,7 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
     started = time.perf_counter()
     from pytest_hypermodel import plan, probe, spec
     from pytest_hypermodel.policy import Policy
-    from pytest_hypermodel.space import discover
+    from pytest_hypermodel.discovery import discover
 
     if not released:
         without_release()

@@ -37,11 +37,13 @@ def floor(hypermodel, space, trials: list[dict]) -> float:
     import keras
     import numpy as np
 
+    from pytest_hypermodel import discovery
+
     x, y = np.zeros((32, 20), "float32"), np.zeros((32, 1), "float32")
     started = time.perf_counter()
     for values in trials:
         keras.backend.clear_session()
-        model = hypermodel.build(space.hyperparameters(values))
+        model = hypermodel.build(discovery.hyperparameters(space, values))
         model.train_on_batch(x, y)
     return time.perf_counter() - started
 
@@ -53,7 +55,7 @@ def measure(epochs: int) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from pytest_hypermodel import plan, probe
-    from pytest_hypermodel.space import discover
+    from pytest_hypermodel.discovery import discover
     from tests.hypermodels.guide import guide_grid
 
     hypermodel = DefaultHyperModel(guide_grid(None))

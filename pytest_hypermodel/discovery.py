@@ -24,7 +24,7 @@ import keras
 import keras_tuner as kt
 
 from . import outcomes
-from .probe import meaningful_line
+from .outcomes import meaningful_line
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
 
 
@@ -351,3 +351,8 @@ def _make_param(hp, builds: list[_Build], context: dict[str, dict]) -> Param:
             if value is not None and value not in active_values:
                 active_values.append(value)
     return _param_from_kt(hp, (Condition(parent, tuple(active_values)),), dynamic=True)
+
+
+def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> "RecordingHyperParameters":
+    """A KerasTuner ``HyperParameters`` forced to ``values`` (over the defaults), as a trial would hold it."""
+    return forced(space.kt_config, {**space.defaults(), **values})

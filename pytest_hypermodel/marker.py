@@ -15,13 +15,15 @@ import pytest
 
 from . import plan as plan_mod
 from . import probe, report
-from .collect import CaseRef, Preflight
+from .collect import CaseRef, long_failure
+from .engine import judge
 from .expect import Expectation
+from .options import MARKER, probe_settings
+from .options import MARKER_SIGNATURE as SIGNATURE
 from .policy import Disposition, Policy
+from .prepare import Preflight
 
-MARKER = "search_space"
 ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy")
-from .plugin import MARKER_SIGNATURE as SIGNATURE
 CACHE_KEY = pytest.StashKey[dict]()
 
 
@@ -89,6 +91,7 @@ def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
 
 def parametrize(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``hypermodel_case`` over the planned cases of the marker's space."""
+    from . import discovery
     from . import space as space_mod
     from . import spec as spec_mod
 
@@ -103,7 +106,7 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         name = getattr(options.build, "__name__", type(options.build).__name__)
         try:
             hypermodel = spec_mod.as_hypermodel(options.build, name)
-            space = space_mod.discover(hypermodel)
+            space = discovery.discover(hypermodel)
             cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
         except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise _error(where, str(exc)) from None
@@ -123,17 +126,16 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     policy = options.policy or default_policy
     built: dict[str, Any] = {}
     config = request.config
-    from .plugin import probe_settings
-
     settings = probe_settings(config)
     result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
                        keep=lambda hp, model: built.update(hp=hp, model=model))
-    disposition = policy.disposition(result)
-    fingerprint = report.fingerprint(pre.space.kt_config, policy)
-    request.node.user_properties.extend(report.properties(case, result, disposition, pre.target.spec, fingerprint))
-    out = HypermodelCase(case.id, case.kind, dict(case.values), built.get("hp"), built.get("model"), result, disposition)
+    run = judge(pre, case, result, policy)
+    request.node.user_properties.extend(run.properties)
+    out = HypermodelCase(case.id, case.kind, dict(case.values), built.get("hp"), built.get("model"), result,
+                         run.disposition, run.verdict, run.message, run.details)
     expected = [e for e in options.expect if e.applies(case.values)]
     if expected:
+        out.details = None
         met = [e for e in expected if e.met_by(result)]
         if met:
             out.verdict, out.message = report.XFAIL, f"expected {met[0].describe()}: {result.exception or result.outcome}"
@@ -144,11 +146,6 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
                 f"{case.id}: expected {' or '.join(e.describe() for e in expected)}, "
                 f"but the case ended {what}"
             )
-        return out
-    out.verdict = report.verdict(result, disposition)
-    if out.verdict != report.PASS:
-        out.message = report.failure_message(case, result, disposition, policy, pre.space)
-        out.details = result.traceback
     return out
 
 
@@ -157,5 +154,4 @@ def enforce(item: pytest.Item, case: HypermodelCase) -> None:
     if case.verdict == report.XFAIL:
         pytest.xfail(case.message)
     if case.verdict == report.FAIL:
-        long = item.config.option.tbstyle == "long" or item.config.get_verbosity() > 0
-        pytest.fail(f"{case.message}\n\n{case.details}" if long and case.details else case.message, pytrace=False)
+        pytest.fail(long_failure(item.config, case.message, case.details), pytrace=False)

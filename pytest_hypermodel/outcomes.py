@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import re
 import threading
 from typing import Iterator
 
@@ -23,6 +24,12 @@ TIMEOUT = "timeout"
 CRASH = "crash"
 
 ALL = (OK, FAILED_TRIAL, FATAL, ERROR, NAN, DIVERGED, OOM, TIMEOUT, CRASH)
+
+#: What a policy may make of a failure (``Policy.on``): KerasTuner's FailedTrialError, a retry, or its FatalError
+#: (the same word as the outcome).
+FAIL_TRIAL = "fail_trial"
+RETRY = "retry"
+ACTIONS = (FAIL_TRIAL, RETRY, FATAL)
 
 #: A loss that grows by this factor within the short fit has diverged.
 DIVERGENCE_FACTOR = 1e3
@@ -126,3 +133,31 @@ def classify_losses(losses: list[float]) -> str:
         if first > 0 and max(abs(loss) for loss in losses[1:]) >= DIVERGENCE_FACTOR * first:
             return DIVERGED
     return OK
+
+
+#: Keras wraps an error raised inside a layer's call() in these lines, around the real message.
+_KERAS_WRAPPER = re.compile(r"^(Exception encountered when calling|Arguments received by|Call arguments received by|•)")
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def meaningful_line(text: str) -> str:
+    """The line of an error message that says what went wrong (the whole text stays in the traceback).
+
+    Usually the last line; for an error Keras raised from inside a layer's ``call()``, the message it
+    wraps, not the argument dump that ends it (``• inputs=tf.Tensor(shape=...)``).
+    """
+    lines = [line.strip() for line in _ANSI.sub("", text).strip().splitlines() if line.strip()]
+    wrapped = any(line.startswith("Exception encountered when calling") for line in lines)
+    if wrapped:
+        kept = []
+        for line in lines:
+            if line.startswith(("Arguments received by", "Call arguments received by")):
+                break
+            if line.endswith("Error encountered:"):  # "Could not automatically infer the output shape ..."
+                kept = []
+            elif not _KERAS_WRAPPER.match(line):
+                kept.append(line)
+        lines = kept or lines
+    line = (lines[0] if wrapped else lines[-1]) if lines else ""
+    return _FUNCTION_NODE.sub("", line).strip().rstrip(".")

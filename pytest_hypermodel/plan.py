@@ -21,9 +21,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from . import covering
 
 if TYPE_CHECKING:
+    from . import covering
     from .space import SearchSpace
 
 DEFAULT = "default"
@@ -167,6 +167,8 @@ class _Factors:
 
     def __init__(self, space: "SearchSpace", levels: int) -> None:
         self.params = [p for p in space if len(p.levels) > 1]
+        from . import covering  # NumPy, only when a plan is made: reading the settings must not import it
+
         self.levels: list[list] = []
         for param in self.params:
             values = list(param.levels)
@@ -188,6 +190,8 @@ class _Factors:
 
     def values(self, row: tuple[int, ...]) -> dict[str, Any]:
         """The values a covering-array row gives its active factors."""
+        from . import covering
+
         return {
             p.name: self.levels[j][row[j]]
             for j, p in enumerate(self.params)
@@ -215,6 +219,8 @@ def cases(
     ``strength`` None means 2, or fewer when the space has fewer factors;
     an explicit strength above the number of factors is a PlanError.
     """
+    from . import covering
+
     if levels not in (2, 3):
         raise PlanError(f"levels {levels}: use 2 (the extremes) or 3 (the extremes and the default)")
     factors = _Factors(space, levels)

@@ -15,11 +15,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from . import outcomes
-
-FAIL_TRIAL = "fail_trial"
-RETRY = "retry"
-FATAL = "fatal"
-ACTIONS = (FAIL_TRIAL, RETRY, FATAL)
+from .outcomes import ACTIONS, FAIL_TRIAL, FATAL, RETRY  # noqa: F401  (the policy's actions)
 
 COMPLETED = "completed"
 FAILED = "failed"
@@ -102,12 +98,12 @@ class Policy:
         ``max_retries_per_trial``, ``max_consecutive_failed_trials`` and
         ``max_model_size``, and the hypermodel wrapped so that its exceptions
         become FailedTrialError or FatalError as ``on`` says (see
-        ``pytest_hypermodel.search``, imported here so this module stays free
+        ``pytest_hypermodel.tuning``, imported here so this module stays free
         of Keras).
         """
-        from . import search
+        from . import tuning
 
-        return search.make_tuner(self, tuner_class, hypermodel, **kwargs)
+        return tuning.make_tuner(self, tuner_class, hypermodel, **kwargs)
 
     def disposition(self, result) -> Disposition:
         """What KerasTuner would do with this probe result under this policy."""

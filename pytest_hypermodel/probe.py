@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import re
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import devices, outcomes
+from .outcomes import meaningful_line  # noqa: F401  (public here since its first version)
 from .policy import Policy
 from .space import SearchSpace
 
@@ -97,34 +97,6 @@ def _fail(result: Result, exc: BaseException) -> None:
     ]
     result.message = meaningful_line(str(exc))
     result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-
-
-#: Keras wraps an error raised inside a layer's call() in these lines, around the real message.
-_KERAS_WRAPPER = re.compile(r"^(Exception encountered when calling|Arguments received by|Call arguments received by|•)")
-_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def meaningful_line(text: str) -> str:
-    """The line of an error message that says what went wrong (the whole text stays in the traceback).
-
-    Usually the last line; for an error Keras raised from inside a layer's ``call()``, the message it
-    wraps, not the argument dump that ends it (``• inputs=tf.Tensor(shape=...)``).
-    """
-    lines = [line.strip() for line in _ANSI.sub("", text).strip().splitlines() if line.strip()]
-    wrapped = any(line.startswith("Exception encountered when calling") for line in lines)
-    if wrapped:
-        kept = []
-        for line in lines:
-            if line.startswith(("Arguments received by", "Call arguments received by")):
-                break
-            if line.endswith("Error encountered:"):  # "Could not automatically infer the output shape ..."
-                kept = []
-            elif not _KERAS_WRAPPER.match(line):
-                kept.append(line)
-        lines = kept or lines
-    line = (lines[0] if wrapped else lines[-1]) if lines else ""
-    return _FUNCTION_NODE.sub("", line).strip().rstrip(".")
 
 
 def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:
@@ -236,7 +208,9 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
     result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
     keras.backend.clear_session()  # collects garbage too
     keras.utils.set_random_seed(settings.seed)
-    hp = space.hyperparameters(case.values)
+    from . import discovery
+
+    hp = discovery.hyperparameters(space, case.values)
     started = time.perf_counter()
     try:
         model = hypermodel.build(hp)

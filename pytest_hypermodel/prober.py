@@ -87,7 +87,7 @@ class Prober:
     # ----------------------------------------------------------------------------------- requests
 
     def prepare(self, spec: str, options: Any, timeout: float | None, repair: tuple = ()) -> Any:
-        """Resolve, discover and plan ``spec`` in the child: a ``collect.Preflight`` whose target holds no
+        """Resolve, discover and plan ``spec`` in the child: a ``prepare.Preflight`` whose target holds no
         hypermodel (that stays in the child); SpecError (one line) on bad input.
 
         A discovery build that kills or hangs the child is remembered, the child restarted, and discovery
@@ -331,22 +331,23 @@ def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, 
         module = spec_mod._import_file(Path(conftest), rootpath, spec) if conftest else None
         hypermodels[spec] = spec_mod.resolve(spec, rootpath, module, Path(base) if base else None)
     if repair and (spec, repair) not in hypermodels:
-        from . import collect
+        from . import prepare as prepare_mod
 
-        hypermodels[spec, repair] = collect.with_repair(hypermodels[spec], repair)
+        hypermodels[spec, repair] = prepare_mod.with_repair(hypermodels[spec], repair)
     return hypermodels[(spec, repair) if repair else spec]
 
 
 def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout, faults, grid_builds, repair):
-    from . import collect, discovery
+    from . import discovery
+    from . import prepare as prepare_mod
 
     target = _target(hypermodels, spec, rootpath, conftest, base, repair)
-    pre = collect.prepare_target(
+    pre = prepare_mod.prepare_target(
         target, options, timeout, faults,
         before_build=lambda overrides: conn.send(("building", discovery.fault_key(overrides))),
         grid_builds=grid_builds, before_grid=lambda: conn.send(("building", GRID_BUILDS)),
     )
-    pre.target = collect.plain(target)
+    pre.target = prepare_mod.plain(target)
     return pre
 
 

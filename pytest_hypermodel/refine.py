@@ -16,7 +16,7 @@ from . import boundaries, outcomes, repair
 from .plan import Case, format_value, make_case
 
 if TYPE_CHECKING:
-    from .collect import Preflight
+    from .prepare import Preflight
     from .probe import Result
     from .space import SearchSpace
 

@@ -1,4 +1,4 @@
-"""What a probed case tells its reader: JUnit properties, failure text, summary, JSON.
+"""The judgement of a probed case: its verdict, JUnit properties and failure text; the forecast; the JSON payload.
 
 Everything here works on plain builtins (properties travel from xdist
 workers on reports), so the controller can aggregate without Keras.
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from . import offline, outcomes
@@ -198,47 +196,6 @@ def full_payload(preflights: list, entries: list[dict], forecasts: list[dict], r
                                    repair=found.repair_dict())
     planned = {pre.target.spec: len(pre.plan) for pre in preflights}
     return payload(entries, planned, {"forecasts": forecasts}, details)
-
-
-def write_views(data: dict, html: Path | None, github: bool) -> list[str]:
-    """The HTML report (to ``html``) and, under GitHub Actions, the job summary; returns the annotations to print."""
-    if html is not None:
-        from . import html_report
-
-        write_text(html, html_report.render(data))
-    if not github:
-        return []
-    from . import github as github_mod
-
-    github_mod.write_step_summary(data)
-    return github_mod.annotations(data, Path.cwd())
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write atomically, so a run killed mid-write leaves the previous complete file."""
-    write_text(path, json.dumps(data, indent=2, default=str))
-
-
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def summary_lines(entries: list[dict]) -> list[str]:
-    """Terminal lines: one per case that did not pass, then the counts."""
-    lines = []
-    for e in entries:
-        if e.get("outcome") != outcomes.OK:
-            exc = f" {e['exception']}" if e.get("exception") else ""
-            lines.append(
-                f"{e.get('outcome', '?'):<12} {e.get('disposition', '?'):<20} runs={e.get('runs', '?'):<3} {e['nodeid']}{exc}"
-            )
-    s = summarize(entries)
-    counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
-    lines.append(f"{s['cases']} cases: {counts}; KerasTuner would spend {s['runs']} runs on them")
-    return lines
 
 
 def policy_of(entries: list[dict], fallback: Policy) -> Policy:

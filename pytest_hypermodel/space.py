@@ -8,13 +8,17 @@ finds a space by building the model is in ``discovery``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
-    from .discovery import RecordingHyperParameters
+    pass
 
 #: Hyperparameter kinds, by KerasTuner class name.
 KINDS = {"Int": "int", "Float": "float", "Choice": "choice", "Boolean": "boolean", "Fixed": "fixed"}
+
+
+class HypermodelWarning(UserWarning):
+    """Something in a search space that KerasTuner accepts silently but that is probably a mistake."""
 
 
 class SpaceError(ValueError):
@@ -105,20 +109,3 @@ class SearchSpace:
         """Defaults overlaid with ``values``, keeping only the active ones."""
         merged = {**self.defaults(), **values}
         return {name: value for name, value in merged.items() if name in self.by_name and self.is_active(name, merged)}
-
-    def hyperparameters(self, values: Mapping[str, Any]) -> "RecordingHyperParameters":
-        """A KerasTuner ``HyperParameters`` forced to ``values``, as a trial would hold it."""
-        from .discovery import forced
-
-        return forced(self.kt_config, {**self.defaults(), **values})
-
-
-def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
-             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None,
-             input_shapes=None) -> SearchSpace:
-    """Build until no new hyperparameter appears; raise SpaceError on a bad declaration (see ``discovery``)."""
-    from . import discovery
-
-    return discovery.discover(hypermodel, max_builds, timeout, before_build, faults, input_shapes)
-
-

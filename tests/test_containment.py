@@ -255,7 +255,7 @@ def test_cases_leave_no_traced_step_behind():
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
     from pytest_hypermodel import plan, probe
-    from pytest_hypermodel.space import discover
+    from pytest_hypermodel.discovery import discover
 
     def build(hp):
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 8)), keras.layers.Dense(1)])
@@ -278,15 +278,15 @@ def test_cases_leave_no_traced_step_behind():
 
 
 def test_the_handoff_carries_the_plans_or_the_error_that_stopped_the_controller(tmp_path):
-    from pytest_hypermodel import collect, plan
+    from pytest_hypermodel import handoff, plan
     from pytest_hypermodel.space import Param, SearchSpace
     from pytest_hypermodel.spec import Target
 
     space = SearchSpace((Param("size", "choice", 1, (1, 2)),), {"space": []})
-    pre = collect.Preflight(Target("m.py:build", tmp_path / "m.py", "build", object()), space, plan.cases(space))
-    collect.write_handoff(tmp_path / "plans", [pre])
-    (handed,) = collect.await_handoff(tmp_path / "plans")
+    pre = handoff.Preflight(Target("m.py:build", tmp_path / "m.py", "build", object()), space, plan.cases(space))
+    handoff.write_handoff(tmp_path / "plans", [pre])
+    (handed,) = handoff.await_handoff(tmp_path / "plans")
     assert handed.target.hypermodel is None and [c.id for c in handed.plan] == ["defaults", "size=2"]
-    collect.write_handoff(tmp_path / "error", error="--hypermodel m.py:nothing: no such build function")
-    with pytest.raises(collect.HandoffStopped, match="--hypermodel m.py:nothing: no such build function"):
-        collect.await_handoff(tmp_path / "error")
+    handoff.write_handoff(tmp_path / "error", error="--hypermodel m.py:nothing: no such build function")
+    with pytest.raises(handoff.HandoffStopped, match="--hypermodel m.py:nothing: no such build function"):
+        handoff.await_handoff(tmp_path / "error")

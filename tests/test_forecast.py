@@ -50,7 +50,7 @@ from pytest_hypermodel.forecast import (  # noqa: E402
 )
 from pytest_hypermodel.plan import Case  # noqa: E402
 from pytest_hypermodel.policy import Disposition, Policy  # noqa: E402
-from pytest_hypermodel.space import discover  # noqa: E402
+from pytest_hypermodel.discovery import discover  # noqa: E402
 
 SAMPLES = 16  # one batch: one step per epoch, so an epoch's loss is one step's
 

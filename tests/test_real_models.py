@@ -77,7 +77,7 @@ def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
     from pytest_hypermodel import plan, probe
-    from pytest_hypermodel.space import discover
+    from pytest_hypermodel.discovery import discover
 
     class CreatesVariablesInCall(keras.layers.Layer):  # what KerasTuner's RandAugment does under Keras 3
         def call(self, inputs):

@@ -8,7 +8,8 @@ import pytest
 from keras import layers
 
 from pytest_hypermodel import plan
-from pytest_hypermodel.space import SpaceError, discover
+from pytest_hypermodel.discovery import discover
+from pytest_hypermodel.space import SpaceError
 
 
 def hypermodel(build):

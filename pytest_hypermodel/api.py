@@ -1,0 +1,284 @@
+"""The Python API: a preflight from a notebook or a script, without pytest.
+
+    report = pytest_hypermodel.preflight(build_model, x, y, validation_data=(x_val, y_val))
+    report                      # in a notebook: the HTML report
+    report.guard(tuner)         # tuner.search(...) now raises PreflightFailed while the report is red
+
+The same engine as the pytest plugin's (``engine.Engine``), with the same settings and defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import settings as settings_mod
+from .engine import Engine, SetupError
+from .policy import Policy
+from .prepare import TUNERS
+from .settings import MappingSource, SettingError
+from .spec import Target
+
+
+class PreflightError(ValueError):
+    """The preflight could not start: bad settings or input, or a problem every case would share (one line)."""
+
+
+class PreflightFailed(RuntimeError):
+    """A guarded tuner's search was refused: its preflight is red."""
+
+
+@dataclasses.dataclass
+class Report:
+    """The result of one preflight: the data its JSON report holds, and views of it."""
+
+    data: dict
+
+    @property
+    def hypermodels(self) -> list[dict]:
+        return list(self.data.get("hypermodels", []))
+
+    @property
+    def cases(self) -> list[dict]:
+        """Every case: its values, outcome, disposition, runs, params, seconds..."""
+        return list(self.data.get("cases", []))
+
+    @property
+    def forecasts(self) -> list[dict]:
+        """What each hypermodel's search would do (one per hypermodel)."""
+        return list(self.data.get("forecasts", []))
+
+    @property
+    def forecast(self) -> dict | None:
+        """The first hypermodel's forecast (the only one, for a preflight of one hypermodel)."""
+        return self.forecasts[0] if self.forecasts else None
+
+    @property
+    def repairs(self) -> list[dict]:
+        """Each proposed repair of a space (its changes, diff and whether its preflight is green)."""
+        return [h["repair"] for h in self.hypermodels if h.get("repair")]
+
+    @property
+    def repair(self) -> dict | None:
+        return self.repairs[0] if self.repairs else None
+
+    @property
+    def failing(self) -> list[dict]:
+        """The cases KerasTuner would not complete and that were not declared to fail."""
+        return [c for c in self.cases if c.get("test_outcome") not in ("passed", "xfailed")]
+
+    @property
+    def green(self) -> bool:
+        """Every case completes (or fails as declared) and no forecast says the search aborts."""
+        return (all(h.get("green") for h in self.hypermodels) and bool(self.hypermodels)
+                and not any(f.get("fails_run") for f in self.forecasts))
+
+    def reasons(self) -> list[str]:
+        """Why the report is red, one line each (empty when green)."""
+        lines = [f"{c['nodeid']}: {c.get('outcome')} ({c.get('exception') or c.get('disposition')})"
+                 for c in self.failing]
+        lines += [f"{f['spec']}: {f['message']}" for f in self.forecasts if f.get("fails_run")]
+        return lines
+
+    def to_dict(self) -> dict:
+        return self.data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.data, indent=indent, default=str)
+
+    def save_json(self, path: str | Path) -> Path:
+        from . import views
+
+        views.write_json(Path(path), self.data)
+        return Path(path)
+
+    def html(self) -> str:
+        """The self-contained HTML report, as ``--hypermodel-html`` writes it."""
+        from . import html_report
+
+        return html_report.render(self.data)
+
+    def save_html(self, path: str | Path) -> Path:
+        from . import views
+
+        views.write_text(Path(path), self.html())
+        return Path(path)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def __str__(self) -> str:
+        from . import views
+
+        lines = views.summary_lines(self.cases)
+        lines += [f"{f['spec']}: {f['message']}" for f in self.forecasts]
+        lines.append("green: the search may start" if self.green else "red: fix the space before the search")
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        """Raise PreflightFailed when red: a script's gate before ``tuner.search``."""
+        if not self.green:
+            raise PreflightFailed("the preflight is red: " + "; ".join(self.reasons()[:5]))
+
+    def guard(self, tuner: Any) -> Any:
+        """Make ``tuner.search(...)`` raise PreflightFailed while this report is red; returns the tuner."""
+        return guard(tuner, self)
+
+
+def guard(tuner: Any, report: Report) -> Any:
+    """Refuse ``tuner.search`` when ``report`` is red (the tuner's other methods are untouched)."""
+    search = tuner.search
+
+    def guarded_search(*args: Any, **kwargs: Any) -> Any:
+        report.check()
+        return search(*args, **kwargs)
+
+    tuner.search = guarded_search
+    return tuner
+
+
+#: The API's keyword arguments, as the ini keys (and so the command line's options) name them.
+_SETTINGS = ("strategy", "strength", "levels", "max_cases", "epochs", "samples", "tuner", "max_trials",
+             "max_abort_risk", "timeout", "isolation", "boundaries", "boundaries_seconds", "memory_budget",
+             "max_model_size", "max_retries_per_trial", "max_consecutive_failed_trials")
+
+
+def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None, validation_data: Any = None,
+              input_shape: Any = None, policy: Policy | None = None, verbose: bool = False,
+              rootpath: str | Path | None = None, **options: Any) -> Report:
+    """Run a whole preflight of ``hypermodel`` and return its :class:`Report`.
+
+    ``hypermodel``: a build function ``fn(hp)``, a ``keras_tuner.HyperModel`` (class or instance), a KerasTuner
+    tuner (its hypermodel, its retry and size settings, its tuner class and max_trials are used), or a SPEC such
+    as ``"models.py:build_model"``. Data: ``x``, ``y`` and ``validation_data`` as ``tuner.search`` takes them,
+    or ``data`` as the ``hypermodel_data`` fixture returns it; none synthesizes data from the model's inputs
+    (``input_shape=(28, 28)`` for a model without ``keras.Input``). ``options``: the ``--hypermodel-*`` settings
+    by their ini names without the prefix (``strategy="extremes"``, ``epochs=1``, ``timeout=60``,
+    ``isolation="off"``...). ``policy`` overrides the policy settings.
+
+    A hypermodel importable from a module runs in a probe process (a crash is a case's result); one defined in a
+    notebook or ``__main__`` runs in this process (``isolation="off"``). PreflightError: the preflight could not
+    start (the message names the fix).
+    """
+    unknown = sorted(set(options) - set(_SETTINGS))
+    if unknown:
+        raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
+    values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
+    tuner_policy = None
+    if _is_tuner(hypermodel):
+        hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
+        for name, value in tuner_values.items():
+            values.setdefault(name, value)
+    if input_shape is not None:
+        values["hypermodel_input_shape"] = _shape_texts(input_shape)
+    item, importable = _target(hypermodel)
+    values.setdefault("hypermodel_isolation", "process" if importable else "off")
+    if values["hypermodel_isolation"] != "off" and not importable:
+        raise PreflightError(
+            f"isolation={values['hypermodel_isolation']!r}: {item.name} is not importable from a module (defined in "
+            "a notebook or __main__), so it cannot run in a probe process: move it into a .py file, or use "
+            "isolation='off'"
+        )
+    if isinstance(values.get("hypermodel_boundaries"), bool):
+        values["hypermodel_boundaries"] = "on" if values["hypermodel_boundaries"] else "off"
+    try:
+        settings = settings_mod.read(MappingSource(values))
+    except SettingError as exc:
+        raise PreflightError(str(exc)) from None
+    chosen = policy or tuner_policy
+    if chosen is not None:
+        settings = dataclasses.replace(settings, policy=chosen)
+    fit_data = _data(data, x, y, validation_data)
+    root = Path(rootpath) if rootpath is not None else Path.cwd()
+    on_case: Callable[[dict], None] | None = None
+    if verbose:
+        def on_case(entry: dict) -> None:
+            print(f"{entry['nodeid']}: {entry.get('outcome')}", file=sys.stderr)
+    with Engine(settings, root) as engine:
+        try:
+            return Report(engine.run([item], fit_data, on_case=on_case))
+        except SetupError as exc:
+            raise PreflightError(_api_wording(str(exc))) from None
+
+
+def _api_wording(message: str) -> str:
+    """The engine's setup message, with the API's names for the fixes."""
+    return (message.replace("pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape)",
+                            "pass input_shape=(28, 28)")
+            .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)"))
+
+
+def _shape_texts(shape: Any) -> list[str]:
+    """``(28, 28)``, ``[(28, 28), (4,)]`` or ``{"image": (32, 32, 3)}`` as the option's texts."""
+    if isinstance(shape, Mapping):
+        return [f"{name}={','.join(map(str, dims))}" for name, dims in shape.items()]
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(d, int) for d in shape):
+        return [",".join(map(str, shape))]
+    return [",".join(map(str, dims)) for dims in shape]
+
+
+def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:
+    """What the cases fit on, in the ``hypermodel_data`` fixture's forms."""
+    if x is None and y is None and validation_data is None:
+        return data
+    if data is not None:
+        raise PreflightError("preflight() takes either data= or x/y/validation_data, not both")
+    if x is None:
+        raise PreflightError("preflight(): validation_data without x: pass x and y as tuner.search takes them")
+    fit: dict[str, Any] = {"x": x, "y": y}
+    if validation_data is not None:
+        fit["validation_data"] = validation_data
+    return fit
+
+
+def _is_tuner(obj: Any) -> bool:
+    return hasattr(obj, "oracle") and hasattr(obj, "search") and hasattr(obj, "hypermodel")
+
+
+def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
+    """A tuner's hypermodel, the settings it implies (its class, max_trials) and its policy."""
+    from . import tuning
+
+    oracle = tuner.oracle
+    hypermodel = tuner.hypermodel
+    wrapped_policy = None
+    if isinstance(hypermodel, tuning.PolicyHyperModel):
+        hypermodel, wrapped_policy = hypermodel.hypermodel, hypermodel.policy
+    values: dict[str, Any] = {}
+    name = type(tuner).__name__
+    if name in TUNERS:
+        values["hypermodel_tuner"] = name
+    if getattr(oracle, "max_trials", None):
+        values["hypermodel_max_trials"] = oracle.max_trials
+    fields = {
+        "max_retries_per_trial": getattr(oracle, "max_retries_per_trial", 0),
+        "max_consecutive_failed_trials": getattr(oracle, "max_consecutive_failed_trials", 3),
+        "max_model_size": getattr(tuner, "max_model_size", None),
+    }
+    policy = dataclasses.replace(wrapped_policy, **fields) if wrapped_policy else Policy(**fields)
+    return hypermodel, values, policy
+
+
+def _target(obj: Any) -> tuple[str | Target, bool]:
+    """What the engine prepares: a SPEC when ``obj`` can be imported by name in a probe process, else the object
+    itself (a Target); and whether it is importable."""
+    if isinstance(obj, str):
+        return obj, True
+    module = sys.modules.get(getattr(obj, "__module__", "") or "")
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    path = getattr(module, "__file__", None) if module is not None else None
+    importable = (module is not None and module.__name__ != "__main__" and path is not None and name is not None
+                  and "." not in name and getattr(module, name, None) is obj)
+    if importable:
+        return f"{path}:{name}", True
+    from . import spec as spec_mod
+
+    label = name or type(obj).__name__
+    where = Path(path) if path else Path.cwd() / "<notebook>"
+    if inspect.isclass(obj) or callable(obj) or hasattr(obj, "build"):
+        return Target(label, where, label, spec_mod.as_hypermodel(obj, label)), False
+    raise PreflightError(f"preflight(): {label} is not a build function, a keras_tuner.HyperModel or a tuner")

@@ -1,0 +1,305 @@
+"""The preflight itself, with no pytest in it: prepare, run the cases, judge, forecast, refine, report.
+
+:class:`Engine` holds what a preflight needs (its settings, where the user's code runs) and does each step for
+whichever face drives it: the pytest plugin runs the cases as test items, one step at a time (xdist hands them
+to its workers); the Python API and the tests call :meth:`Engine.run`, which does them all in order and returns
+the payload the JSON report holds. A new capability of the preflight goes here (or below), never into a face.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, ContextManager, Iterable, Sequence
+
+from . import boundaries, devices, offline, outcomes, probe, prober, report
+from . import plan as plan_mod
+from . import space as space_mod
+from . import spec as spec_mod
+from .plan import Case
+from .policy import Disposition, Policy
+from .prepare import Preflight, plain, prepare_target, with_repair
+from .settings import Settings
+from .space import HypermodelWarning
+from .spec import Target
+
+#: How each verdict reads as a pytest outcome, in the JSON report's ``test_outcome`` (the same for every face).
+TEST_OUTCOMES = {report.PASS: "passed", report.XFAIL: "xfailed", report.FAIL: "failed"}
+
+
+class SetupError(Exception):
+    """Bad input, or a problem every case of a hypermodel would share: one line naming the fix."""
+
+
+@dataclass
+class CaseRun:
+    """One case probed and judged: what KerasTuner would do, and what a reader is told."""
+
+    result: probe.Result
+    disposition: Disposition
+    #: The JUnit properties (``hp.*``, ``outcome``...), in the order DESIGN.md fixes.
+    properties: list[tuple[str, Any]]
+    #: ``report.PASS``, ``XFAIL`` or ``FAIL``.
+    verdict: str
+    #: The paragraph shown for a case that did not pass; its traceback in ``details``.
+    message: str = ""
+    details: str | None = field(default=None, repr=False)
+
+    def entry(self, nodeid: str) -> dict:
+        """The case's record in the JSON report."""
+        return report.entry(nodeid, self.properties, TEST_OUTCOMES[self.verdict])
+
+
+def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy) -> CaseRun:
+    """What KerasTuner does with ``result`` under ``policy``, as properties, a verdict and a message."""
+    disposition = policy.disposition(result)
+    props = report.properties(case, result, disposition, pre.target.spec,
+                              report.fingerprint(pre.space.kt_config, policy))
+    props.append(("case.policy", json.dumps(policy.to_dict(), sort_keys=True)))
+    verdict = report.verdict(result, disposition)
+    if verdict == report.PASS:
+        return CaseRun(result, disposition, props, verdict)
+    message = report.failure_message(case, result, disposition, policy, pre.space)
+    return CaseRun(result, disposition, props, verdict, message, result.traceback)
+
+
+def crash_run(pre: Preflight, case: Case, policy: Policy, what: Any) -> CaseRun:
+    """A case whose process died before it could say anything (an xdist worker killed by it)."""
+    result = probe.Result(case.id, case.kind, dict(case.values), outcome=outcomes.CRASH, message=str(what))
+    return judge(pre, case, result, policy)
+
+
+def case_name(pre: Preflight, case: Case) -> str:
+    """``build_model[units=8-lr=0.1]``: a case's name, its pytest node id after ``path::``."""
+    return f"{pre.target.name}[{case.id}]"
+
+
+def nodeid(pre: Preflight, case: Case, rootpath: Path) -> str:
+    """``models.py::build_model[units=8]``: what pytest calls the case, relative to ``rootpath`` where it can."""
+    path = pre.target.path
+    with contextlib.suppress(ValueError):
+        path = path.relative_to(rootpath)
+    return f"{path.as_posix()}::{case_name(pre, case)}"
+
+
+class Engine:
+    """Runs preflights with one :class:`Settings`, its cases in one probe process (or in this one).
+
+    ``rootpath`` and ``conftest`` say where SPECs are resolved (a name in conftest.py), ``base`` where relative
+    SPEC paths start. Close it (or use it as a context manager) to stop the probe process.
+    """
+
+    def __init__(self, settings: Settings, rootpath: Path, conftest: Path | None = None, base: Path | None = None,
+                 conftest_module: Callable[[], ModuleType | None] | None = None) -> None:
+        self.settings = settings
+        self.rootpath = rootpath
+        self.conftest = conftest
+        self.base = base
+        #: The conftest module as this process imported it, for resolving a SPEC here (isolation off).
+        self._conftest_module = conftest_module or (lambda: None)
+        self.runner: prober.Prober | None = None
+        if settings.isolation != prober.OFF:
+            self.runner = prober.Prober(rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.close()
+
+    @property
+    def policy(self) -> Policy:
+        return self.settings.policy
+
+    # ------------------------------------------------------------------------------------------- prepare
+
+    def check_specs(self, specs: Iterable[str]) -> None:
+        """A mistyped SPEC (its form, a missing file), told before anything is imported."""
+        try:
+            for text in specs:
+                spec_mod.locate(text, self.rootpath, self.conftest is not None, self.base)
+        except spec_mod.SpecError as exc:
+            raise SetupError(str(exc)) from None
+
+    def prepare(self, specs: Sequence[str | Target]) -> list[Preflight]:
+        """Resolve, discover and plan each SPEC (a Target: a hypermodel already in this process); SetupError for
+        bad input."""
+        timeout = self.policy.timeout
+        try:
+            return [self._prepare_one(item, timeout) for item in specs]
+        except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
+            raise SetupError(str(exc)) from None
+
+    def _prepare_one(self, item: str | Target, timeout: float | None) -> Preflight:
+        if isinstance(item, Target):
+            devices.load_backend()
+            return prepare_target(item, self.settings.plan, timeout)
+        if self.runner is not None:
+            return self.runner.prepare(item, self.settings.plan, timeout)
+        devices.load_backend()
+        target = spec_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
+        return prepare_target(target, self.settings.plan, timeout)
+
+    def check_setup(self, preflights: Sequence[Preflight], data_given: bool) -> None:
+        """What every case of a hypermodel would share (a download, no input shape) is one SetupError."""
+        for pre in preflights:
+            download = offline.attempted_download(pre.space.default_error)
+            if download is not None:
+                raise SetupError(f"--hypermodel {pre.target.spec}: the build downloads {download}: {report.DOWNLOAD_FIX}")
+            if pre.space.undeclared_input and not self.settings.probe.input_shapes and not data_given:
+                raise SetupError(
+                    f"--hypermodel {pre.target.spec}: the model declares no input shape (no keras.Input), so no "
+                    "data can be synthesized for it: pass --hypermodel-input-shape (e.g. 28,28; ini "
+                    "hypermodel_input_shape), start the model with keras.Input(shape=...), or override the "
+                    "hypermodel_data fixture in conftest.py"
+                )
+
+    @staticmethod
+    def space_warnings(preflights: Sequence[Preflight]) -> list[tuple[HypermodelWarning, tuple[str, int] | None]]:
+        """The spaces' warnings, each with the build function's (file, line) to show it at."""
+        return [(HypermodelWarning(f"{pre.target.spec}: {line}"), pre.space.definition)
+                for pre in preflights for line in pre.space.warnings]
+
+    def hypermodel_of(self, pre: Preflight) -> Any:
+        """The hypermodel itself, imported into this process on first use (isolation off, or unsendable data)."""
+        if pre.target.hypermodel is None:
+            devices.load_backend()
+            pre.target.hypermodel = spec_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(),
+                                                     self.base).hypermodel
+        return pre.target.hypermodel
+
+    # ------------------------------------------------------------------------------------------- cases
+
+    def probe(self, pre: Preflight, case: Case, data: Any = None, changes: tuple = (),
+              policy: Policy | None = None) -> probe.Result:
+        """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there."""
+        policy = policy or self.policy
+        settings = self.settings.probe
+        if self.runner is not None:
+            try:
+                return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes)
+            except prober.NotSendable as exc:
+                if not changes:  # the cases warned already
+                    warnings.warn(HypermodelWarning(
+                        f"hypermodel_data returned something the probe process cannot receive ({exc}): the case ran "
+                        "in this process, where a crash ends the run; return arrays, or a module-level function"
+                    ), stacklevel=2)
+        target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
+        hypermodel = with_repair(target, changes).hypermodel if changes else target.hypermodel
+        return probe.run(hypermodel, pre.space, case, policy, settings, data)
+
+    def run_case(self, pre: Preflight, case: Case, data: Any = None, policy: Policy | None = None) -> CaseRun:
+        """Probe one case and judge it; a failing default fit is remembered for the other cases' hints."""
+        policy = policy or self.policy
+        result = self.probe(pre, case, data, policy=policy)
+        if case.kind == plan_mod.KIND_DEFAULT and result.exception and not pre.space.default_error:
+            pre.space.default_fit_error = f"{result.exception}: {result.message}"
+        return judge(pre, case, result, policy)
+
+    # ------------------------------------------------------------------------------------------- after the cases
+
+    def forecasts(self, preflights: Sequence[Preflight], entries: list[dict]) -> list[dict]:
+        """What the search over each hypermodel would do, from every case's record."""
+        plan = self.settings.plan
+        return [report.forecast(pre, entries, self.policy, plan.tuner, plan.max_trials, self.settings.max_abort_risk)
+                for pre in preflights]
+
+    def refine(self, pre: Preflight, entries: list[dict], policy: Policy, data: Any = None):
+        """Boundaries, repair and its verification for one hypermodel, probed where its cases were; None when
+        nothing failed."""
+        from . import refine as refine_mod
+
+        timeout = policy.timeout
+
+        def probe_one(space, case, changes):
+            return self.probe(Preflight(pre.target, space, pre.plan), case, data, changes, policy)
+
+        def prepare_one(changes):
+            if self.runner is not None:
+                return self.runner.prepare(pre.target.spec, self.settings.plan, timeout, changes)
+            target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
+            return prepare_target(with_repair(target, changes) if changes else target, self.settings.plan, timeout)
+
+        def ready() -> None:
+            if self.runner is None:
+                self.hypermodel_of(pre)
+                return
+            with contextlib.suppress(prober.Lost):  # it died starting: the first probe starts it again, and says so
+                self.runner.ready()
+
+        return refine_mod.refine(pre, entries, probe_one, prepare_one, self.rootpath, boundaries.DEFAULT_BUDGET,
+                                 ready, self.settings.boundaries_seconds)
+
+    def refine_all(self, preflights: Sequence[Preflight], entries: list[dict],
+                   data_for: Callable[[Preflight], ContextManager[Any]] | None = None) -> tuple[list, str | None]:
+        """:meth:`refine` for each hypermodel with failures, under the policy its cases were judged by, with the
+        data ``data_for(pre)`` sets up; Ctrl-C stops them (those found so far are kept, with a note), not the
+        report."""
+        found, notes = [], []
+        try:
+            for pre in preflights:
+                mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+                try:
+                    with (data_for(pre) if data_for else contextlib.nullcontext()) as data:
+                        result = self.refine(pre, entries, report.policy_of(mine, self.policy), data)
+                except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
+                    notes.append(f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
+                                 f"({type(exc).__name__}: {exc}); the cases' results are complete")
+                    continue
+                if result is not None:
+                    found.append(result)
+        except KeyboardInterrupt:
+            notes.append("the boundaries were interrupted: those found so far are reported")
+        return found, "\n".join(notes) or None
+
+    @staticmethod
+    def payload(preflights: Sequence[Preflight], entries: list[dict], forecasts: list[dict], refinements: list,
+                note: str | None = None) -> dict:
+        """The JSON report's data: every case, the forecasts, the boundaries and repairs."""
+        data = report.full_payload(list(preflights), entries, forecasts, refinements)
+        if note:
+            data["note"] = note
+        return data
+
+    # ------------------------------------------------------------------------------------------- all of it
+
+    def run(self, specs: Sequence[str | Target], data: Any = None, data_given: bool | None = None,
+            on_case: Callable[[dict], None] | None = None) -> dict:
+        """A whole preflight of ``specs``: the payload of its JSON report. ``on_case(entry)`` after each case
+        (a progress line, a partial report)."""
+        self.check_specs([s for s in specs if isinstance(s, str)])
+        preflights = self.prepare(specs)
+        self.check_setup(preflights, data is not None if data_given is None else data_given)
+        for warning, definition in self.space_warnings(preflights):
+            if definition is None:
+                warnings.warn(warning, stacklevel=2)
+            else:
+                warnings.warn_explicit(warning, type(warning), definition[0], definition[1])
+        entries: list[dict] = []
+        started = time.perf_counter()
+        for pre in preflights:
+            for case in pre.plan:
+                entry = self.run_case(pre, case, data).entry(nodeid(pre, case, self.rootpath))
+                entries.append(entry)
+                if on_case is not None:
+                    on_case(entry)
+        forecasts = self.forecasts(preflights, entries)
+        refinements, note = [], None
+        if self.settings.boundaries:
+            refinements, note = self.refine_all(preflights, entries,
+                                                lambda pre: contextlib.nullcontext(data))
+        payload = self.payload(preflights, entries, forecasts, refinements, note)
+        payload["seconds"] = round(time.perf_counter() - started, 3)
+        return payload
+
+
+__all__ = ["CaseRun", "Engine", "Preflight", "SetupError", "case_name", "crash_run", "judge", "nodeid", "plain"]

@@ -1,0 +1,80 @@
+"""The xdist hand-off of the plans: the worker that plans writes them to a file, the controller and the other
+workers wait for it (watching the planning worker) and read them.
+
+Part of the pytest face (only xdist needs it), with no pytest in it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from .prepare import Preflight, plain
+
+
+def write_handoff(path: Path, preflights: list[Preflight] = (), error: str | None = None) -> None:
+    """The planning worker's spaces and plans, for the controller and the other workers (they skip discovery and
+    plan the same cases), or the error that stopped it. Written atomically: no one reads half a file."""
+    import os
+
+    payload = pickle.dumps(("error", error) if error is not None else
+                           ("plans", [(plain(pre.target), pre.space, pre.plan, pre.trials) for pre in preflights]))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
+
+
+class HandoffStopped(Exception):
+    """The controller stopped before handing over the plans (bad input, which it reports itself, once)."""
+
+
+#: Seconds the controller waits for the planning worker to start, before it gives up on it.
+PLANNER_START_LIMIT = 120.0
+
+
+def announce_planner(path: Path) -> None:
+    """The planning worker's pid, beside the plans it will write: the controller watches it while it waits."""
+    import os
+
+    path.with_suffix(".pid").write_text(str(os.getpid()))
+
+
+def _planner_gone(path: Path, since: float) -> str | None:
+    """Why the planning worker will never write the plans, if it will not."""
+    import os
+    import time
+
+    try:
+        pid = int(path.with_suffix(".pid").read_text())
+    except (OSError, ValueError):
+        if time.monotonic() - since > PLANNER_START_LIMIT:
+            return f"the xdist worker that plans did not start within {PLANNER_START_LIMIT:g} s"
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "the xdist worker that plans died before handing over the plans: run without -n to see why"
+    except PermissionError:
+        pass
+    return None
+
+
+def await_handoff(path: Path, poll: float = 0.05, planner: bool = False) -> list[Preflight]:
+    """The plans :func:`write_handoff` wrote (a hypermodel is resolved where its cases run, when they run), for the
+    controller (``planner``: it watches the planning worker) and the other workers; HandoffStopped when planning
+    stopped, or whoever planned is gone."""
+    import os
+    import time
+
+    parent, since = os.getppid(), time.monotonic()
+    while not path.exists():
+        if not planner and os.getppid() != parent:
+            raise HandoffStopped("the xdist controller ended before handing over the plans")
+        gone = _planner_gone(path, since) if planner else None
+        if gone and not path.exists():
+            raise HandoffStopped(gone)
+        time.sleep(poll)
+    kind, handed = pickle.loads(path.read_bytes())
+    if kind == "error":
+        raise HandoffStopped(handed)
+    return [Preflight(target, space, plan, trials) for target, space, plan, trials in handed]

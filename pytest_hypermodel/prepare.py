@@ -1,0 +1,88 @@
+"""One hypermodel made ready for its cases: its space discovered, its cases planned.
+
+Runs where the user's code runs (the probe process, or the caller's with isolation off); what it returns is plain
+data that crosses to the engine and to xdist workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import plan as plan_mod
+from .plan import Plan
+from .space import SearchSpace
+from .spec import Target
+
+GRID_SEARCH = "GridSearch"
+#: The tuners a forecast knows: GridSearch walks its own trial order, the others draw at random.
+TUNERS = (GRID_SEARCH, "RandomSearch", "BayesianOptimization", "Hyperband")
+
+
+@dataclass
+class Preflight:
+    """A resolved SPEC with its discovered space and planned cases."""
+
+    target: Target
+    space: SearchSpace
+    plan: Plan
+    #: GridSearch's own trial order, when the forecast is for a GridSearch.
+    trials: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    strategies: tuple[str, ...] = plan_mod.DEFAULT_STRATEGIES
+    strength: int | None = None
+    levels: int = 2
+    max_cases: int | None = plan_mod.DEFAULT_MAX_CASES
+    #: The tuner the search will use: a GridSearch's own trials are planned too.
+    tuner: str = "RandomSearch"
+    max_trials: int | None = None
+    #: For models that declare no input (see ``probe.parse_input_shapes``): discovery fits a HyperModel's own fit().
+    input_shapes: Any = None
+
+
+def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
+                   before_build=None, grid_builds: bool = True, before_grid=None) -> Preflight:
+    """Discover and plan one resolved SPEC; SpecError on bad input.
+
+    ``timeout``, ``faults`` and ``before_build`` go to discovery (see ``discovery.discover``). The GridSearch
+    forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
+    when it infers their order.
+    """
+    from . import discovery
+    from . import space as space_mod
+    from . import spec as spec_mod
+
+    try:
+        space = discovery.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults,
+                                   input_shapes=options.input_shapes)
+        trials = None
+        if options.tuner == GRID_SEARCH and not space.default_error:
+            from . import forecast
+
+            # The tuner's own order; only as many trials as the cap lets the preflight probe.
+            limits = [x for x in (options.max_trials, options.max_cases) if x]
+            if grid_builds and before_grid is not None:
+                before_grid()
+            trials = forecast.grid_order(space, min(limits) if limits else None,
+                                         hypermodel=target.hypermodel if grid_builds else None)
+        cases = plan_mod.cases(
+            space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
+        )
+    except (space_mod.SpaceError, plan_mod.PlanError) as exc:
+        raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
+    return Preflight(target, space, cases, trials)
+
+
+def plain(target: Target) -> Target:
+    """The target without its hypermodel: what the engine holds when the user's code runs elsewhere."""
+    return Target(target.spec, target.path, target.name, None)
+
+
+def with_repair(target: Target, changes: tuple) -> Target:
+    """The target whose hypermodel declares its hyperparameters with ``changes`` applied (``repair.repaired``)."""
+    from . import repair
+
+    return Target(target.spec, target.path, target.name, repair.repaired(target.hypermodel, changes))

@@ -1,0 +1,150 @@
+"""The engine and the Python API, without pytester: a whole preflight from Python, checked against KerasTuner.
+
+The pytest face's own tests (test_plugin and the others) run the same engine through pytester.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from keras import layers
+
+import pytest_hypermodel
+from pytest_hypermodel import Policy, PreflightError, PreflightFailed, preflight, settings
+from pytest_hypermodel.engine import Engine
+from pytest_hypermodel.spec import Target
+from tests.hypermodels.guide import LIMIT, guide_grid
+
+HERE = Path(__file__).parent
+
+
+def _data(n: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 20)).astype("float32"), rng.normal(size=(n, 1)).astype("float32")
+
+
+def test_the_engine_forecasts_the_grid_search_abort_that_kerastuner_then_has(tmp_path):
+    """DESIGN.md's example: the guide's grid under the default policy; a real GridSearch aborts where forecast."""
+    options = settings.MappingSource({"hypermodel_tuner": "GridSearch", "hypermodel_isolation": "off",
+                                      "hypermodel_boundaries": "off", "hypermodel_epochs": "1"})
+    build = guide_grid()
+    with Engine(settings.read(options), tmp_path) as engine:
+        data = engine.run([Target("guide", tmp_path / "guide.py", "guide", build)])
+    (forecast,) = data["forecasts"]
+    assert forecast["aborts"] and forecast["fails_run"]
+    assert "trial 0009" in forecast["message"]
+    failing = {(c["values"]["units_1"], c["values"]["units_2"]) for c in data["cases"] if c["outcome"] != "ok"}
+    assert failing and all(20 * u1 + u1 + u1 * u2 + u2 + u2 + 1 > LIMIT for u1, u2 in failing)
+
+    x, y = _data()
+    tuner = Policy().tuner(kt.GridSearch, hypermodel=guide_grid(), objective="loss", directory=tmp_path / "kt",
+                           project_name="guide")
+    with pytest.raises(RuntimeError, match="failed"):
+        tuner.search(x, y, epochs=1, verbose=0)
+    assert len(tuner.oracle.trials) == 9  # trial 0008 is the 9th: the one the forecast names (0009 counts from 1)
+
+
+def _notebook_build(hp):
+    """Defined in a test module but not reachable by its name (see the test): runs in this process."""
+    units = hp.Int("units", 8, 64, step=8)
+    model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(units), layers.Dense(1)])
+    if units > 32:
+        raise ValueError(f"{units} units do not fit")
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+def test_preflight_from_python_returns_a_report_and_guards_the_search(tmp_path):
+    build = lambda hp: _notebook_build(hp)  # noqa: E731  a lambda: not importable, as in a notebook
+    x, y = _data()
+    report = preflight(build, x, y, validation_data=(x, y), epochs=1, boundaries=False, rootpath=tmp_path)
+    assert isinstance(report, pytest_hypermodel.Report)
+    assert not report.green
+    assert {c["values"]["units"]: c["outcome"] for c in report.cases} == {8: "ok", 64: "error"}
+    assert report.failing[0]["exception"] == "ValueError"
+    assert report.forecast is not None and report.forecast["tuner"] == "RandomSearch"
+    assert json.loads(report.to_json())["summary"]["cases"] == 2
+    html = report._repr_html_()
+    assert "<html" in html and "units" in html
+    assert "red: fix the space" in str(report)
+    assert report.save_html(tmp_path / "r.html").read_text() == html
+
+    tuner = kt.RandomSearch(build, objective="val_loss", max_trials=2, directory=tmp_path, project_name="red")
+    report.guard(tuner)
+    with pytest.raises(PreflightFailed, match="units=64"):
+        tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    assert not tuner.oracle.trials  # refused before the first trial
+
+
+def test_a_green_preflight_lets_the_guarded_search_run(tmp_path):
+    def build(hp):
+        model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(hp.Int("units", 4, 8, step=4)),
+                                  layers.Dense(1)])
+        model.compile(loss="mse", optimizer="sgd")
+        return model
+
+    x, y = _data()
+    tuner = kt.RandomSearch(build, objective="val_loss", max_trials=1, max_consecutive_failed_trials=5,
+                            directory=tmp_path, project_name="green")
+    report = preflight(tuner, x, y, validation_data=(x, y), epochs=1, rootpath=tmp_path)
+    assert report.green, report.reasons()
+    (case, *_) = report.cases
+    assert json.loads(case["case.policy"])["max_consecutive_failed_trials"] == 5  # the tuner's, not the default
+    assert report.forecast is not None and report.forecast["max_trials"] == 1
+    report.guard(tuner).search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    assert len(tuner.oracle.trials) == 1
+
+
+def test_an_importable_build_runs_in_the_probe_process_and_a_crash_is_its_case(tmp_path):
+    from tests.hypermodels.hazards import aborts
+
+    report = preflight(aborts, epochs=1, boundaries=False, rootpath=tmp_path)
+    outcomes = {c["values"]["size"]: (c["outcome"], c.get("exception")) for c in report.cases}
+    assert outcomes[1] == ("ok", "")
+    assert outcomes[2][0] == "crash"
+    assert not report.green
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: preflight(_notebook_build, stratgy="extremes"), "unknown settings stratgy"),
+    (lambda: preflight(_notebook_build, strategy="edges", isolation="off"), "strategy: unknown strategy edges"),
+    (lambda: preflight(lambda hp: _notebook_build(hp), isolation="process"), "not importable from a module"),
+    (lambda: preflight(lambda hp: keras.Sequential([layers.Dense(hp.Int("u", 1, 2))]), epochs=1),
+     "pass input_shape=(28, 28)"),
+    (lambda: preflight(_notebook_build, data=_data(), x=_data()[0], isolation="off"), "either data= or x"),
+])
+def test_bad_input_to_the_api_is_one_line_naming_the_fix(call, message):
+    with pytest.raises(PreflightError, match=None) as info:
+        call()
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_the_engine_runs_where_pytest_cannot_be_imported(tmp_path):
+    """The engine and the API import no pytest: a preflight in a process where importing it fails."""
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["pytest"] = sys.modules["_pytest"] = None  # any import of pytest now raises ImportError
+        import keras
+        import pytest_hypermodel
+
+        def build(hp):
+            model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(hp.Choice("u", [1, 2]))])
+            model.compile(loss="mse", optimizer="sgd")
+            return model
+
+        report = pytest_hypermodel.preflight(build, epochs=1)
+        print("GREEN" if report.green else "RED", len(report.cases))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(HERE.parent)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-2:] == ["GREEN", "2"]

@@ -140,9 +140,10 @@ class Engine:
             raise SetupError(str(exc)) from None
 
     def _prepare_one(self, item: str | Target, timeout: float | None) -> Preflight:
-        if isinstance(item, Target):
+        if isinstance(item, Target):  # a build function or HyperModel already in this process
             devices.load_backend()
-            return prepare_target(item, self.settings.plan, timeout)
+            hypermodel = spec_mod.as_hypermodel(item.hypermodel, item.spec)
+            return prepare_target(Target(item.spec, item.path, item.name, hypermodel), self.settings.plan, timeout)
         if self.runner is not None:
             return self.runner.prepare(item, self.settings.plan, timeout)
         devices.load_backend()

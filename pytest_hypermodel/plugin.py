@@ -29,6 +29,7 @@ from .options import (  # noqa: F401  (the names, which tests and other plugins 
 from .options import (  # noqa: F401  (probe_settings: public here since the marker first read it)
     ConfigSource, policy_from_config, preflight_settings, probe_settings, setting,
 )
+from . import settings as settings_mod
 from .settings import DEFAULTS, ISOLATION_MODES
 from .space import HypermodelWarning  # noqa: F401  (public here since the first release)
 
@@ -127,24 +128,6 @@ _INI_HELP = {
 }
 
 
-def _check_report_path(config: pytest.Config) -> None:
-    """Never overwrite a file that is not a preflight report: it is someone else's."""
-    import json
-
-    path = setting(config, "hypermodel_report")
-    if not path or not Path(path).exists():
-        return
-    try:
-        ours = Path(path).is_file() and {"version", "cases"} <= set(json.loads(Path(path).read_text()))
-    except (OSError, ValueError, TypeError):
-        ours = False
-    if not ours:
-        raise pytest.UsageError(
-            f"{ConfigSource(config).where('hypermodel_report')} {path}: that path holds something that is not a "
-            "preflight report; choose another path or remove it"
-        )
-
-
 def _pin_device(config: pytest.Config) -> None:
     """Pin this process to its device (and a worker to its share of the cores) before anything imports Keras."""
     workerinput = getattr(config, "workerinput", None)
@@ -185,6 +168,7 @@ def pytest_configure(config: pytest.Config) -> None:
         base = config.inipath.parent if config.inipath else None
     if not specs:
         return
+    specs = list(dict.fromkeys(spec.strip() for spec in specs))  # a SPEC given twice runs once
     _pin_device(config)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --hypermodel SPEC` alone runs the preflight, not the whole test suite.
@@ -194,7 +178,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.collectonly = True
     config.pluginmanager.register(PreflightPlugin(specs, base), "hypermodel-preflight")
     if not hasattr(config, "workerinput"):
-        _check_report_path(config)
+        try:
+            settings_mod.check_outputs(ConfigSource(config))
+        except settings_mod.SettingError as exc:
+            raise pytest.UsageError(str(exc)) from None
         _interrupt_on_sigterm()
         config.pluginmanager.register(PreflightReporter(config), "hypermodel-reporter")
 

@@ -7,9 +7,12 @@ is a :class:`SettingError` naming the setting as the user wrote it, which each f
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Protocol
 
 from . import plan as plan_mod
@@ -142,7 +145,19 @@ def probe_settings(source: Source) -> ProbeSettings:
 
 
 def isolation(source: Source) -> str:
-    """Where the user's code runs: the isolation given, else ``case`` for isolate, else the configured one."""
+    """Where the user's code runs: the isolation given, else ``case`` for isolate, else the configured one.
+
+    Isolate and an isolation other than ``case`` at the same level (both given, or both configured) contradict
+    each other: a SettingError, never a silent choice (``off`` would let an abort end the run). The command line
+    overrides the ini file, as for every setting.
+    """
+    for level in (source.given, source.configured):
+        mode, isolate = level("hypermodel_isolation"), level("hypermodel_isolate")
+        if mode and isolate and mode != "case":
+            raise SettingError(
+                f"{source.where('hypermodel_isolate')} and {source.where('hypermodel_isolation')} = {mode!r} "
+                "contradict each other (isolate means case): give one of them"
+            )
     mode = source.given("hypermodel_isolation")
     if mode is None and source.given("hypermodel_isolate"):
         return "case"
@@ -247,3 +262,36 @@ def read(source: Source) -> Settings:
         boundaries=boundaries(source),
         boundaries_seconds=boundaries_seconds(source),
     )
+
+
+def check_output(path: str, where: str) -> None:
+    """A file the run will write: refused at start-up, with the fix, when it cannot be written there."""
+    target = Path(path)
+    if target.is_dir():
+        raise SettingError(f"{where} {path}: that is a directory; give a file path, e.g. {target / 'preflight'}")
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SettingError(f"{where} {path}: {parent} is a file, so nothing can be written under it; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SettingError(f"{where} {path}: {parent} is not writable; choose another path")
+
+
+def check_outputs(source: Source) -> None:
+    """Every file the preflight writes, checked in one place before anything runs; never overwrite a file that is
+    not a preflight report (it is someone else's)."""
+    for name in ("hypermodel_report", "hypermodel_html"):
+        path = value(source, name)
+        if path:
+            check_output(str(path), source.where(name))
+    path = value(source, "hypermodel_report")
+    if not path or not Path(path).exists():
+        return
+    try:
+        ours = {"version", "cases"} <= set(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, TypeError):
+        ours = False
+    if not ours:
+        raise SettingError(f"{source.where('hypermodel_report')} {path}: that path holds something that is not a "
+                           "preflight report; choose another path or remove it")

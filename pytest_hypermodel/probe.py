@@ -252,7 +252,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
-        hypermodel.fit(hp, model, *args, **kwargs)
+        _check_returned(hypermodel.fit(hp, model, *args, **kwargs))
         result.fitted = True
         result.outcome = outcomes.classify_losses(losses)
         if result.outcome != outcomes.OK:
@@ -266,3 +266,14 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
     finally:
         result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _check_returned(results: Any) -> None:
+    """KerasTuner's own check of what ``HyperModel.fit`` returned (``tuner_utils.validate_trial_results``): None or
+    a value of another type is its FatalTypeError at the end of the first trial, which stops the search. The
+    objective is the tuner's, not known here: a dict is checked against its own first key."""
+    import keras_tuner as kt
+    from keras_tuner.src.engine import tuner_utils
+
+    name = next(iter(results), "loss") if isinstance(results, dict) and results else "loss"
+    tuner_utils.validate_trial_results(results, kt.Objective(name, "min"), "HyperModel.fit()")

@@ -76,6 +76,9 @@ DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (not
 
 def hint(case: Case, result, space: "SearchSpace") -> str:
     """The likely fix, phrased as an edit to the search space or the build function."""
+    if result.exception == "FatalTypeError" and "HyperModel.fit" in (result.message or ""):
+        return ("make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
+                "objective, or a float")
     if result.exception == "FatalTypeError":
         return "make the build function return the compiled keras.Model"
     if result.exception == "DataError":

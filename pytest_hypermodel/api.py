@@ -14,7 +14,7 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from . import settings as settings_mod
 from .engine import Engine, SetupError
@@ -174,7 +174,7 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
         for name, value in tuner_values.items():
             values.setdefault(name, value)
     if input_shape is not None:
-        values["hypermodel_input_shape"] = _shape_texts(input_shape)
+        values["hypermodel_input_shape"] = settings_mod.shape_texts(input_shape)
     item, importable = _target(hypermodel)
     values.setdefault("hypermodel_isolation", "process" if importable else "off")
     if values["hypermodel_isolation"] != "off" and not importable:
@@ -200,7 +200,7 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
             print(f"{entry['nodeid']}: {entry.get('outcome')}", file=sys.stderr)
     with Engine(settings, root) as engine:
         try:
-            return Report(engine.run([item], fit_data, on_case=on_case))
+            return Report(engine.run([item], fit_data, on_case=on_case, command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})"))
         except SetupError as exc:
             raise PreflightError(_api_wording(str(exc))) from None
 
@@ -210,15 +210,6 @@ def _api_wording(message: str) -> str:
     return (message.replace("pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape)",
                             "pass input_shape=(28, 28)")
             .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)"))
-
-
-def _shape_texts(shape: Any) -> list[str]:
-    """``(28, 28)``, ``[(28, 28), (4,)]`` or ``{"image": (32, 32, 3)}`` as the option's texts."""
-    if isinstance(shape, Mapping):
-        return [f"{name}={','.join(map(str, dims))}" for name, dims in shape.items()]
-    if isinstance(shape, (list, tuple)) and shape and all(isinstance(d, int) for d in shape):
-        return [",".join(map(str, shape))]
-    return [",".join(map(str, dims)) for dims in shape]
 
 
 def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:

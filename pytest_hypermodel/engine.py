@@ -65,6 +65,7 @@ def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy) -> C
     if verdict == report.PASS:
         return CaseRun(result, disposition, props, verdict)
     message = report.failure_message(case, result, disposition, policy, pre.space)
+    props.append(("message", message))  # for the readers of the JSON report and the HTML page
     return CaseRun(result, disposition, props, verdict, message, result.traceback)
 
 
@@ -85,6 +86,28 @@ def nodeid(pre: Preflight, case: Case, rootpath: Path) -> str:
     with contextlib.suppress(ValueError):
         path = path.relative_to(rootpath)
     return f"{path.as_posix()}::{case_name(pre, case)}"
+
+
+#: The distributions whose versions a report names (read from their metadata: nothing is imported).
+REPORTED_VERSIONS = ("pytest-hypermodel", "keras", "keras-tuner", "tensorflow", "jax", "torch", "pytest",
+                     "pytest-xdist", "numpy")
+
+
+def run_metadata(entries: Sequence[dict], command: str = "") -> dict:
+    """When, how and with what the preflight ran: for a reader of the report weeks later."""
+    import datetime
+    import platform
+    from importlib import metadata
+
+    versions = {}
+    for name in REPORTED_VERSIONS:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    backends = sorted({str(e.get("backend")) for e in entries if e.get("backend")})
+    devices_used = sorted({str(e.get("device")) for e in entries if e.get("device")})
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": command, "backend": ", ".join(backends), "devices": devices_used,
+            "python": platform.python_version(), "versions": versions}
 
 
 class Engine:
@@ -181,13 +204,14 @@ class Engine:
     # ------------------------------------------------------------------------------------------- cases
 
     def probe(self, pre: Preflight, case: Case, data: Any = None, changes: tuple = (),
-              policy: Policy | None = None) -> probe.Result:
-        """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there."""
+              policy: Policy | None = None, show: bool = True) -> probe.Result:
+        """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
+        ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
         policy = policy or self.policy
         settings = self.settings.probe
         if self.runner is not None:
             try:
-                return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes)
+                return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes, show)
             except prober.NotSendable as exc:
                 if not changes:  # the cases warned already
                     warnings.warn(HypermodelWarning(
@@ -222,7 +246,7 @@ class Engine:
         timeout = policy.timeout
 
         def probe_one(space, case, changes):
-            return self.probe(Preflight(pre.target, space, pre.plan), case, data, changes, policy)
+            return self.probe(Preflight(pre.target, space, pre.plan), case, data, changes, policy, show=False)
 
         def prepare_one(changes):
             if self.runner is not None:
@@ -264,17 +288,18 @@ class Engine:
 
     @staticmethod
     def payload(preflights: Sequence[Preflight], entries: list[dict], forecasts: list[dict], refinements: list,
-                note: str | None = None) -> dict:
-        """The JSON report's data: every case, the forecasts, the boundaries and repairs."""
+                note: str | None = None, command: str = "") -> dict:
+        """The JSON report's data: every case, the forecasts, the boundaries and repairs, and how it was run."""
         data = report.full_payload(list(preflights), entries, forecasts, refinements)
         if note:
             data["note"] = note
+        data["run"] = run_metadata(entries, command)
         return data
 
     # ------------------------------------------------------------------------------------------- all of it
 
     def run(self, specs: Sequence[str | Target], data: Any = None, data_given: bool | None = None,
-            on_case: Callable[[dict], None] | None = None) -> dict:
+            on_case: Callable[[dict], None] | None = None, command: str = "") -> dict:
         """A whole preflight of ``specs``: the payload of its JSON report. ``on_case(entry)`` after each case
         (a progress line, a partial report)."""
         self.check_specs([s for s in specs if isinstance(s, str)])
@@ -298,7 +323,7 @@ class Engine:
         if self.settings.boundaries:
             refinements, note = self.refine_all(preflights, entries,
                                                 lambda pre: contextlib.nullcontext(data))
-        payload = self.payload(preflights, entries, forecasts, refinements, note)
+        payload = self.payload(preflights, entries, forecasts, refinements, note, command)
         payload["seconds"] = round(time.perf_counter() - started, 3)
         return payload
 

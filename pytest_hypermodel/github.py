@@ -144,6 +144,12 @@ def collect(payload: dict, root: Path) -> list[Annotation]:
     return sorted(out, key=lambda a: (a.rank, a.order))
 
 
+def repository_root(environ: dict | None = None) -> Path:
+    """Where GitHub's file paths start: the checkout (``GITHUB_WORKSPACE``), whatever directory the run is in."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("GITHUB_WORKSPACE") or Path.cwd())
+
+
 def annotations(payload: dict, root: Path) -> list[str]:
     """Workflow commands for the report: at most 10 errors and 10 warnings, the worst first.
 

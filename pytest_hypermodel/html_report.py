@@ -74,6 +74,8 @@ td.cell.declared { background: var(--warn); } td.cell.untested { background: var
 .cases td.values { width: 31%; }
 .cases td.outcome { width: 20%; }
 .muted { color: var(--muted); }
+.message { white-space: pre-wrap; font-size: .85em; margin-top: .2em; }
+table.run th { text-align: left; padding-right: 1em; }
 pre.diff { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow-x: auto; }
 pre.diff .add { color: var(--pass); } pre.diff .del { color: var(--fail); } pre.diff .hunk { color: #8250df; }
 details > summary { cursor: pointer; font-weight: 600; margin: 10px 0 4px; }
@@ -205,9 +207,11 @@ def _case_row(case: CaseView) -> str:
     state = status([case])
     detail = case.outcome + (f": {case.exception}" if case.exception else "")
     params = f"{case.params:,}" if isinstance(case.params, int) else ""
+    message = f'<div class="message">{escape(case.message)}</div>' if case.message else ""
     return (f'<tr class="{state}" id="{escape(case.spec)}::{escape(case.id)}"><td class="id mono">{escape(case.id)}</td>'
             f'<td class="values">{_values_html(case)}</td>'
-            f"<td class=\"outcome\">{escape(case.test_outcome)} <span class=\"muted\">({escape(detail)})</span></td>"
+            f"<td class=\"outcome\">{escape(case.test_outcome)} <span class=\"muted\">({escape(detail)})</span>"
+            f"{message}</td>"
             f"<td>{escape(report_view.disposition_text(case))}</td><td class=\"mono\">{params}</td></tr>")
 
 
@@ -282,6 +286,18 @@ def _section(model: Hypermodel, index: int) -> str:
     return "\n".join(parts)
 
 
+def _run_html(run: dict) -> str:
+    """When, with what and how the preflight ran."""
+    if not run:
+        return ""
+    versions = ", ".join(f"{name} {version}" for name, version in (run.get("versions") or {}).items())
+    rows = [("Date", run.get("date")), ("Command", run.get("command")), ("Backend", run.get("backend")),
+            ("Versions", versions), ("Python", run.get("python"))]
+    cells = "".join(f"<tr><th>{escape(name)}</th><td class=\"mono\">{escape(str(value))}</td></tr>"
+                    for name, value in rows if value)
+    return f'<table class="run">{cells}</table>'
+
+
 def render(payload: dict) -> str:
     """The whole report as one HTML document (no network: inline CSS, no script)."""
     models = report_view.hypermodels(payload)
@@ -303,6 +319,7 @@ def render(payload: dict) -> str:
         f"KerasTuner would spend {summary.get('runs', 0)} runs on them.</p></header>",
         '<table class="overview"><tr><th>Hypermodel</th><th>Preflight</th><th>Forecast</th><th>Cases</th>'
         f"<th>Not clean</th></tr>{overview}</table>",
+        _run_html(payload.get("run") or {}),
         *(_section(models[i], i) for i in order),
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

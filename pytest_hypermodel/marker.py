@@ -8,6 +8,9 @@ when a collected test uses the fixture (it imports Keras).
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +22,12 @@ from .collect import CaseRef, long_failure
 from .engine import judge
 from .expect import Expectation
 from .options import MARKER, probe_settings
+from .probe import parse_input_shapes
 from .options import MARKER_SIGNATURE as SIGNATURE
 from .policy import Disposition, Policy
 from .prepare import Preflight
 
-ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy")
+ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy", "input_shape")
 CACHE_KEY = pytest.StashKey[dict]()
 
 
@@ -36,6 +40,8 @@ class MarkerOptions:
     max_cases: int | None
     expect: tuple[Expectation, ...]
     policy: Policy | None
+    #: For a model without keras.Input: the shape of one example (``(28, 28)``), or a list or dict of them.
+    input_shapes: Any = None
 
 
 @dataclass
@@ -57,6 +63,28 @@ class HypermodelCase:
 
 def _error(where: str, message: str) -> pytest.Collector.CollectError:
     return pytest.Collector.CollectError(f"{where}: @pytest.mark.{MARKER}: {message}; signature: {SIGNATURE}")
+
+
+#: ``@pytest.mark.search_space(build_model)``: the build function as the only argument.
+_ALONE = re.compile(r"^\s*@pytest\.mark\.search_space\(\s*([A-Za-z_][\w.]*)\s*\)\s*$", re.MULTILINE)
+
+
+def misuse(path: Path) -> str | None:
+    """The fix, when a module uses the one form of the marker that pytest reads as decorating the build function.
+
+    pytest takes a mark called with a single callable as decorating that callable: the mark goes onto the build
+    function, which is then called with the test function as its ``hp`` when it decorates the test.
+    """
+    try:
+        found = _ALONE.search(path.read_text())
+    except (OSError, UnicodeDecodeError):
+        return None
+    if found is None:
+        return None
+    line, name = found.string.count("\n", 0, found.start()) + 1, found.group(1)
+    return (f"{path.name}:{line}: @pytest.mark.{MARKER}({name}) with the build function alone is read by pytest as "
+            f"decorating {name}, which then builds with the test function as hp: write "
+            f"@pytest.mark.{MARKER}(build={name}) or @pytest.mark.{MARKER}.with_args({name})")
 
 
 def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
@@ -83,9 +111,17 @@ def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
     policy = kwargs.get("policy")
     if policy is not None and not isinstance(policy, Policy):
         raise _error(where, f"policy= takes a pytest_hypermodel.Policy, not {type(policy).__name__}")
+    shapes = None
+    if kwargs.get("input_shape") is not None:
+        from .settings import shape_texts
+
+        try:
+            shapes = parse_input_shapes(shape_texts(kwargs["input_shape"]))
+        except (TypeError, ValueError) as exc:
+            raise _error(where, f"input_shape={kwargs['input_shape']!r}: {exc}") from None
     return MarkerOptions(
         build, strategies, kwargs.get("strength"), kwargs.get("levels", 2), kwargs.get("max_cases", 256),
-        tuple(expectations), policy,
+        tuple(expectations), policy, shapes,
     )
 
 
@@ -101,20 +137,37 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         raise _error(where, "the hypermodel_case fixture needs this marker on the test")
     options = parse(marker, where)
     cache = metafunc.config.stash.setdefault(CACHE_KEY, {})
-    key = (id(options.build), options.strategies, options.strength, options.levels, options.max_cases)
+    shapes = _input_shapes(options, metafunc.config)
+    key = (id(options.build), options.strategies, options.strength, options.levels, options.max_cases, repr(shapes))
     if key not in cache:
         name = getattr(options.build, "__name__", type(options.build).__name__)
         try:
             hypermodel = spec_mod.as_hypermodel(options.build, name)
-            space = discovery.discover(hypermodel)
+            space = discovery.discover(hypermodel, input_shapes=shapes)
             cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
         except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise _error(where, str(exc)) from None
+        if space.undeclared_input and shapes is None and not _data_overridden(metafunc):
+            raise _error(where, "the model declares no input shape (no keras.Input), so no data can be synthesized "
+                                "for it: pass input_shape=(28, 28) to the marker (the shape of one example), start "
+                                "the model with keras.Input(shape=...), or override the hypermodel_data fixture")
         target = spec_mod.Target(name, metafunc.definition.path, name, hypermodel)
         cache[key] = Preflight(target, space, cases)
     pre = cache[key]
     refs = [CaseRef(pre, case) for case in pre.plan]
     metafunc.parametrize("hypermodel_case", refs, ids=[case.id for case in pre.plan], indirect=True)
+
+
+def _input_shapes(options: MarkerOptions, config: pytest.Config) -> Any:
+    """The marker's ``input_shape=``, else --hypermodel-input-shape (ini hypermodel_input_shape)."""
+    return options.input_shapes if options.input_shapes is not None else probe_settings(config).input_shapes
+
+
+def _data_overridden(metafunc: pytest.Metafunc) -> bool:
+    """Whether the test sees a hypermodel_data fixture other than the plugin's (conftest.py, its module, its class)."""
+    definitions = getattr(getattr(metafunc.definition, "_fixtureinfo", None), "name2fixturedefs", {})
+    found = definitions.get("hypermodel_data") or ()
+    return bool(found) and getattr(found[-1].func, "__module__", "") != "pytest_hypermodel.plugin"
 
 
 def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy) -> HypermodelCase:
@@ -126,7 +179,7 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     policy = options.policy or default_policy
     built: dict[str, Any] = {}
     config = request.config
-    settings = probe_settings(config)
+    settings = dataclasses.replace(probe_settings(config), input_shapes=_input_shapes(options, config))
     result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
                        keep=lambda hp, model: built.update(hp=hp, model=model))
     run = judge(pre, case, result, policy)

@@ -239,6 +239,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker.parametrize(metafunc)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """A test module that cannot be imported because of ``@pytest.mark.search_space(build_model)`` says so."""
+    rep = yield
+    if rep.failed and isinstance(collector, pytest.Module):
+        from . import marker
+
+        hint = marker.misuse(collector.path)
+        if hint:
+            rep.longrepr = hint
+    return rep
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     case = getattr(item, "funcargs", {}).get(CASE_FIXTURE)
@@ -526,7 +539,9 @@ class PreflightReporter:
     def payload(self, entries: list[dict]) -> dict:
         from .engine import Engine
 
-        return Engine.payload(self.config.stash.get(PREFLIGHTS_KEY, []), entries, self.forecasts, self.refinements)
+        command = " ".join(["pytest", *self.config.invocation_params.args])
+        return Engine.payload(self.config.stash.get(PREFLIGHTS_KEY, []), entries, self.forecasts, self.refinements,
+                              command=command)
 
     def write_json(self, entries: list[dict]) -> None:
         if self.path:

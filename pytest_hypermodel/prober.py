@@ -124,8 +124,10 @@ class Prober:
             return payload
 
     def probe(self, spec: str, space: SearchSpace, case: Case, policy: Policy, settings: Settings,
-              data: Any = None, repair: tuple = ()) -> Result:
-        """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``."""
+              data: Any = None, repair: tuple = (), show: bool = True) -> Result:
+        """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``. ``show``: pass
+        on what the child wrote (into the capture of the case running); off for the probes after the cases, whose
+        output (TensorFlow's retracing warnings) would land in the terminal's progress line."""
         limit = None if policy.timeout is None else policy.timeout + min(policy.timeout, GRACE)
         started = time.perf_counter()
         try:
@@ -146,7 +148,7 @@ class Prober:
             result.seconds = round(time.perf_counter() - started, 3)
             return result
         finally:
-            self._relay(show=True)  # into pytest's capture of this case, as if the case had run here
+            self._relay(show=show)  # into pytest's capture of this case, as if the case had run here
             if self.fresh_each_case:
                 self.close()
         if kind == "error":

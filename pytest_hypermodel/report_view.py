@@ -48,6 +48,8 @@ class CaseView:
     runs: int
     params: Any
     seconds: Any
+    #: What went wrong and the fix, for a case that did not pass.
+    message: str = ""
 
     @property
     def severity(self) -> int | None:
@@ -297,6 +299,7 @@ def _view(c: dict, defaults: dict | None) -> CaseView:
         values=values, varied=varied(case_id, values, defaults), test_outcome=str(c.get("test_outcome", "")),
         outcome=str(c.get("outcome", "")), exception=str(c.get("exception") or ""),
         disposition=str(c.get("disposition", "")), runs=runs, params=c.get("params"), seconds=c.get("seconds"),
+        message=str(c.get("message") or ""),
     )
 
 

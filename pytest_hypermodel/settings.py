@@ -295,3 +295,12 @@ def check_outputs(source: Source) -> None:
     if not ours:
         raise SettingError(f"{source.where('hypermodel_report')} {path}: that path holds something that is not a "
                            "preflight report; choose another path or remove it")
+
+
+def shape_texts(shape: Any) -> list[str]:
+    """``(28, 28)``, ``[(28, 28), (4,)]`` or ``{"image": (32, 32, 3)}`` as the option's texts."""
+    if isinstance(shape, Mapping):
+        return [f"{name}={','.join(map(str, dims))}" for name, dims in shape.items()]
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(d, int) for d in shape):
+        return [",".join(map(str, shape))]
+    return [",".join(map(str, dims)) for dims in shape]

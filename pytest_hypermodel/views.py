@@ -27,7 +27,7 @@ def write_views(data: dict, html: Path | None, github: bool) -> list[str]:
     from . import github as github_mod
 
     github_mod.write_step_summary(data)
-    return github_mod.annotations(data, Path.cwd())
+    return github_mod.annotations(data, github_mod.repository_root())
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -1,0 +1,104 @@
+"""Issue 23: the CI gate tells the truth and pytest's habits work (the marker's natural forms, quiet progress lines,
+annotation paths, the HTML page's messages and metadata)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import HYPERMODELS, run_preflight
+from pytest_hypermodel.plugin import HYPERMODEL_OPTION
+
+NO_INPUT_MARKER = """
+import keras
+import pytest
+
+def build(hp):
+    model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(hp.Int("units", 2, 4, step=2)),
+                              keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+
+@pytest.mark.search_space(build{extra})
+def test_space(hypermodel_case):
+    assert hypermodel_case.model is not None
+"""
+
+
+def test_the_marker_with_the_build_function_alone_says_how_to_write_it(pytester):
+    pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=""))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, as for any module that cannot import
+    result.stdout.fnmatch_lines(["*test_space.py:*: @pytest.mark.search_space(build) with the build function "
+                                 "alone is read by pytest as decorating build*write @pytest.mark.search_space(build="
+                                 "build) or @pytest.mark.search_space.with_args(build)*"])
+    assert "object has no attribute 'Int'" not in result.stdout.str()
+
+
+def test_the_marker_takes_an_input_shape_for_a_model_without_input(pytester):
+    pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=", input_shape=(3, 2), strategy='extremes'"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xdist", "-n", "0")
+    result.assert_outcomes(passed=2)  # the defaults (units=2) and units=4
+
+
+def test_the_marker_without_input_shape_is_one_error_not_failing_cases(pytester):
+    pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=".with_args"[:0] + ", strategy='extremes'"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the model declares no input shape (no keras.Input)*pass input_shape=(28, 28) to "
+                                 "the marker*"])
+    assert "failed" not in result.stdout.lines[-1]
+
+
+NOISY = """
+import sys
+
+import keras
+
+
+def build(hp):
+    units = hp.Int("units", 1, 64)
+    if 1 < units < 64:  # only the boundary search probes inside the range: the cases take its ends
+        print("BOUNDARY-" + "PROBE-NOISE", file=sys.stderr)
+    if units > 40:
+        raise ValueError(f"{units} units are too many")
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+"""
+
+
+def test_what_the_probes_after_the_cases_print_stays_out_of_the_terminal(hypermodel_dir):
+    hypermodel_dir.makepyfile(noisy=NOISY)
+    result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "noisy.py:build", "--hypermodel-boundaries=on",
+                              "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1")
+    result.stdout.fnmatch_lines(["*boundaries (*probes*", "*units: passes at 40, fails from 41*"])  # searched
+    assert "BOUNDARY-PROBE-NOISE" not in result.stdout.str() + result.stderr.str()
+
+
+def test_annotations_point_at_the_repository_from_a_subdirectory(pytester, monkeypatch):
+    sub = pytester.path / "project"
+    sub.mkdir()
+    shutil.copy(HYPERMODELS / "outcomes.py", sub / "outcomes.py")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "summary.md"))
+    monkeypatch.chdir(sub)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:fatal",
+                                           "--hypermodel-boundaries=off")
+    errors = [line for line in result.stdout.lines if line.startswith("::error")]
+    assert errors and all("file=project/outcomes.py," in line for line in errors if "file=" in line)
+    assert any("file=" in line for line in errors)
+
+
+def test_the_html_page_shows_each_failure_and_the_run(hypermodel_dir):
+    html = hypermodel_dir.path / "report.html"
+    result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:negative_units",
+                              f"--hypermodel-html={html}", "--hypermodel-epochs=1")
+    page = html.read_text()
+    assert '<div class="message">' in page
+    assert "ValueError: " in page and "Likely fix: " in page  # the message itself, not only its class
+    for field in ("Date", "Command", "Backend", "Versions"):
+        assert f"<th>{field}</th>" in page
+    assert "keras-tuner " in page and "--hypermodel outcomes.py:negative_units" in page

@@ -513,6 +513,9 @@ class PreflightReporter:
         entries = list(self.entries.values())
         preflights = config.stash.get(PREFLIGHTS_KEY, [])
         self.forecasts = engine.forecasts(preflights, entries)
+        for pre, forecast in zip(preflights, self.forecasts):
+            if forecast["fails_run"]:
+                self.report_forecast(pre, forecast)
         if any(f["fails_run"] for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.write_json(entries)  # what is known now, in case the boundaries are interrupted
@@ -522,6 +525,35 @@ class PreflightReporter:
         if self.path and self.refinements:
             views.write_json(self.path, data)
         self.write_views(data)
+
+    def report_forecast(self, pre, forecast: dict) -> None:
+        """A forecast that fails the run is a failing test, ``models.py::build_model[forecast]``: in JUnit (every CI
+        dashboard reads its failures), in the short summary and in pytest's last line, as the terminal says it."""
+        path = pre.target.path
+        try:
+            path = path.relative_to(self.config.rootpath)
+        except ValueError:
+            pass
+        name = f"{pre.target.name}[forecast]"
+        nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
+        props = [("forecast.tuner", forecast.get("tuner", "")), ("forecast.aborts", forecast.get("aborts")),
+                 ("forecast.spec", forecast["spec"])]
+        if forecast.get("abort_probability") is not None:
+            props.append(("forecast.abort_probability", round(float(forecast["abort_probability"]), 4)))
+        hook = self.config.hook
+        for when, outcome, longrepr in (("setup", "passed", None), ("call", "failed", forecast["message"]),
+                                        ("teardown", "passed", None)):
+            report = pytest.TestReport(nodeid, location, {name: 1}, outcome, longrepr, when,
+                                       user_properties=props if when == "teardown" else [])
+            report.hypermodel_forecast = True  # type: ignore[attr-defined]
+            hook.pytest_runtest_logreport(report=report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport):
+        """A failing forecast counts in the summary, with no progress letter (the progress line has ended)."""
+        if getattr(report, "hypermodel_forecast", False):
+            return ("failed" if report.when == "call" else ""), "", ""
+        return None
 
     def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
         """Boundaries and a verified repair for each hypermodel with failures (see ``refine``), with the user's

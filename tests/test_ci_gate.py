@@ -102,3 +102,18 @@ def test_the_html_page_shows_each_failure_and_the_run(hypermodel_dir):
     for field in ("Date", "Command", "Backend", "Versions"):
         assert f"<th>{field}</th>" in page
     assert "keras-tuner " in page and "--hypermodel outcomes.py:negative_units" in page
+
+
+def test_a_failing_forecast_is_a_failing_testcase_in_junit_and_in_the_last_line(hypermodel_dir):
+    """Item 1: the failed-trials guide's grid passes case by case, but its forecast fails the run: JUnit and the
+    summary line say so, as the exit code does."""
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--hypermodel-epochs=1")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=2, xfailed=2, failed=1)
+    forecast = cases["failed_trial[forecast]"]
+    assert forecast.result == "failed"
+    assert "RandomSearch would abort within 10 trials" in forecast.message
+    assert forecast.properties["forecast.tuner"] == "RandomSearch"
+    xml = (hypermodel_dir.path / "preflight.xml").read_text()
+    assert 'failures="1"' in xml
+    result.stdout.fnmatch_lines(["FAILED guide.py::failed_trial[[]forecast[]] - RandomSearch would abort*"])

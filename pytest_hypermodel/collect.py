@@ -15,7 +15,7 @@ import pytest
 
 from . import report
 from .engine import CaseRun, Engine, case_name
-from .plan import Case
+from .plan import Case, format_value
 from .policy import Policy
 from .prepare import Preflight
 
@@ -86,6 +86,8 @@ class HypermodelFile(pytest.File):
                 )
                 item.stash[CASE_KEY] = CaseRef(pre, case)
                 item.extra_keyword_matches.add(case.kind)  # -k corner, -k "not extreme"
+                # -k "units=8" (read as units:8, see plugin.keyword_values): one keyword per value of the case.
+                item.extra_keyword_matches.update(f"{name}:{format_value(value)}" for name, value in case.values.items())
                 yield item
 
 

@@ -12,6 +12,7 @@ from . import settings as settings_mod
 from .settings import SettingError
 
 HYPERMODEL_OPTION = "--hypermodel"
+NO_HYPERMODEL_OPTION = "--no-hypermodel"
 STRATEGY_OPTION = "--hypermodel-strategy"
 STRENGTH_OPTION = "--hypermodel-strength"
 LEVELS_OPTION = "--hypermodel-levels"

@@ -10,6 +10,7 @@ command line.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import warnings
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from . import devices as devices_mod
 from . import policy as policy_mod
 from .options import (  # noqa: F401  (the names, which tests and other plugins import from here)
-    HYPERMODEL_OPTION, STRATEGY_OPTION, STRENGTH_OPTION, LEVELS_OPTION, MAX_CASES_OPTION, PLAN_OPTION,
+    NO_HYPERMODEL_OPTION, HYPERMODEL_OPTION, STRATEGY_OPTION, STRENGTH_OPTION, LEVELS_OPTION, MAX_CASES_OPTION, PLAN_OPTION,
     TUNER_OPTION, MAX_TRIALS_OPTION, MAX_ABORT_RISK_OPTION, DEVICES_OPTION, TIMEOUT_OPTION, ISOLATE_OPTION,
     ISOLATION_OPTION, EPOCHS_OPTION, SAMPLES_OPTION, INPUT_SHAPE_OPTION, REPORT_OPTION, HTML_OPTION,
     MEMORY_BUDGET_OPTION, MAX_MODEL_SIZE_OPTION, MAX_RETRIES_OPTION, MAX_CONSECUTIVE_OPTION, BOUNDARIES_OPTION,
@@ -44,10 +45,16 @@ WORKER_THREADS = "hypermodel_threads"
 WORKER_PLANS_FILE = "hypermodel_plans_file"
 #: Set for the one worker that plans (the first on the controller's machine): the others, and the controller, wait.
 WORKER_PLANNER = "hypermodel_planner"
+#: pytest's cache key of the last results of every case, for the forecast of a run that reruns some (--lf, -k).
+CACHE_ENTRIES = "hypermodel/entries"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hypermodel", "robustness preflight of KerasTuner hypermodels")
+    group.addoption(
+        NO_HYPERMODEL_OPTION, action="store_true", dest="no_hypermodel", default=False,
+        help="run no preflight, whatever the ini file's hypermodel lists (the tests run as without the plugin)",
+    )
     group.addoption(
         HYPERMODEL_OPTION, action="append", dest="hypermodel", default=[], metavar="SPEC",
         help="probe the search space of SPEC (path/to/file.py:name, package.module:name, or a name in "
@@ -163,9 +170,12 @@ def pytest_configure(config: pytest.Config) -> None:
     specs = list(config.getoption("hypermodel") or [])
     # SPECs from the ini file are relative to its directory, as pytest's own ini paths are.
     base = None
-    if not specs:
+    if not specs and not config.getoption("no_hypermodel"):
         specs = list(config.getini("hypermodel"))
         base = config.inipath.parent if config.inipath else None
+        if specs and config.args_source == pytest.Config.ArgsSource.ARGS and config.args:
+            # Paths or node ids on the command line narrow the run, as in pytest: the ini's SPECs they name.
+            specs = [spec for spec in specs if _named(spec, config, base)]
     if not specs:
         return
     specs = list(dict.fromkeys(spec.strip() for spec in specs))  # a SPEC given twice runs once
@@ -173,6 +183,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --hypermodel SPEC` alone runs the preflight, not the whole test suite.
         config.args = []
+    config.option.keyword = keyword_values(getattr(config.option, "keyword", "") or "")
     if setting(config, "hypermodel_plan"):
         # The plan is a collection: print it and list the cases as --collect-only does, fit nothing.
         config.option.collectonly = True
@@ -184,6 +195,39 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         _interrupt_on_sigterm()
         config.pluginmanager.register(PreflightReporter(config), "hypermodel-reporter")
+
+
+#: ``units=8`` in a -k expression: pytest's grammar has no ``=``, so it reads ``units:8``, a keyword of each case.
+_VALUE = re.compile(r"(?<=[\w\]])=(?=[\w.+-])")
+
+
+def keyword_values(expression: str) -> str:
+    """``-k "cnn and conv_blocks=5"`` as pytest can parse it: each ``name=value`` as the keyword ``name:value``."""
+    return _VALUE.sub(":", expression)
+
+
+def _named(spec: str, config: pytest.Config, base: Path | None) -> bool:
+    """Whether the command line's paths name the file of ``spec`` (it, or a directory above it)."""
+    from . import spec as spec_mod
+
+    try:
+        found = spec_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
+    except spec_mod.SpecError:
+        return True  # told at start-up, as a SPEC on the command line is
+    return found.path is not None and _given(config, found.path)
+
+
+def _given(config: pytest.Config, path: Path) -> bool:
+    """Whether a path on the command line (or a node id in it) is ``path`` or a directory above it."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return False
+    start = config.invocation_params.dir
+    for arg in config.args:
+        given = Path(arg.split("::")[0])
+        given = (given if given.is_absolute() else start / given).resolve()
+        if given == path or given in path.parents:
+            return True
+    return False
 
 
 def _interrupt_on_sigterm() -> None:
@@ -404,12 +448,26 @@ class PreflightPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector):
+        """The cases of the hypermodels whose files the command line does not name go under the session (all of
+        them for ``pytest --hypermodel SPEC`` alone)."""
         rep = yield
         if isinstance(collector, pytest.Session) and rep.passed:
             from . import collect
 
-            rep.result.extend(collect.file_nodes(collector, collector.config.stash[PREFLIGHTS_KEY]))
+            preflights = [pre for pre in collector.config.stash[PREFLIGHTS_KEY]
+                          if not _given(collector.config, pre.target.path)]
+            rep.result.extend(collect.file_nodes(collector, preflights))
         return rep
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector):
+        """A hypermodel's file that the command line names (``models.py``, ``models.py::build[units=8]``) is collected
+        where pytest looks for it, so that its node ids select cases as any test's do."""
+        if not _given(parent.config, file_path):
+            return None
+        from . import collect
+
+        mine = [pre for pre in parent.config.stash.get(PREFLIGHTS_KEY, []) if pre.target.path == file_path]
+        return collect.file_nodes(parent, mine)[0] if mine else None
 
 
 def _conftest_module(config: pytest.Config):
@@ -510,9 +568,17 @@ class PreflightReporter:
 
         config = self.config
         engine = _engine(config)
-        entries = list(self.entries.values())
         preflights = config.stash.get(PREFLIGHTS_KEY, [])
+        entries, earlier, missing = self.whole_plan(preflights, list(self.entries.values()))
         self.forecasts = engine.forecasts(preflights, entries)
+        for pre, forecast in zip(preflights, self.forecasts):
+            spec = pre.target.spec
+            if earlier.get(spec):
+                forecast["message"] += (f" ({earlier[spec]} of its cases as the last run left them: "
+                                        "not rerun this time)")
+            if missing.get(spec):
+                forecast["message"] += (f" ({missing[spec]} planned cases have no result, neither from this run nor "
+                                        "from the last: the forecast covers the others)")
         for pre, forecast in zip(preflights, self.forecasts):
             if forecast["fails_run"]:
                 self.report_forecast(pre, forecast)
@@ -525,6 +591,33 @@ class PreflightReporter:
         if self.path and self.refinements:
             views.write_json(self.path, data)
         self.write_views(data)
+
+    def whole_plan(self, preflights: list, entries: list[dict]) -> tuple[list[dict], dict, dict]:
+        """Every planned case's record for the forecast and the JSON report: this run's, else the last run's from
+        pytest's cache (a run under --lf or -k reruns a subset), when its space and policy are the same. Returns
+        them with, per SPEC, how many came from the cache and how many are missing; this run's are cached."""
+        from .engine import nodeid
+
+        cache = getattr(self.config, "cache", None)
+        earlier_runs: dict = cache.get(CACHE_ENTRIES, {}) if cache is not None else {}
+        have = {e["nodeid"] for e in entries}
+        prints = {e.get("case.spec"): e.get("case.fingerprint") for e in entries}
+        added, earlier, missing = [], {}, {}
+        for pre in preflights:
+            spec = pre.target.spec
+            for case in pre.plan:
+                key = nodeid(pre, case, self.config.rootpath)
+                if key in have:
+                    continue
+                old = earlier_runs.get(key)
+                if old is not None and prints.get(spec) in (None, old.get("case.fingerprint")):
+                    added.append(old)
+                    earlier[spec] = earlier.get(spec, 0) + 1
+                else:
+                    missing[spec] = missing.get(spec, 0) + 1
+        if cache is not None:
+            cache.set(CACHE_ENTRIES, {**earlier_runs, **{e["nodeid"]: e for e in entries}})
+        return entries + added, earlier, missing
 
     def report_forecast(self, pre, forecast: dict) -> None:
         """A forecast that fails the run is a failing test, ``models.py::build_model[forecast]``: in JUnit (every CI

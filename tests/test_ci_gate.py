@@ -3,6 +3,7 @@ annotation paths, the HTML page's messages and metadata)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -117,3 +118,44 @@ def test_a_failing_forecast_is_a_failing_testcase_in_junit_and_in_the_last_line(
     xml = (hypermodel_dir.path / "preflight.xml").read_text()
     assert 'failures="1"' in xml
     result.stdout.fnmatch_lines(["FAILED guide.py::failed_trial[[]forecast[]] - RandomSearch would abort*"])
+
+
+def test_ini_hypermodels_do_not_take_over_a_run_given_paths(hypermodel_dir):
+    """Item 2: paths on the command line narrow the run, as in pytest; --no-hypermodel switches the preflight off."""
+    hypermodel_dir.makeini("[pytest]\nhypermodel = outcomes.py:healthy\n")
+    hypermodel_dir.makepyfile(test_trivial="def test_one():\n    pass\n")
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "test_trivial.py")
+    result.assert_outcomes(passed=1)
+    assert "hypermodel preflight" not in result.stdout.str()
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--no-hypermodel", "-o", "testpaths=.")
+    result.assert_outcomes(passed=1)
+    assert "hypermodel preflight" not in result.stdout.str()
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "outcomes.py", "-rA")
+    result.assert_outcomes(passed=2)  # naming the SPEC's file runs its cases
+    result.stdout.fnmatch_lines(["PASSED outcomes.py::healthy[[]defaults[]]*"])
+
+
+def test_a_case_reruns_by_its_node_id_and_by_k_with_its_values(hypermodel_dir):
+    """Item 3: the id a FAILED line prints reruns that case; -k takes name=value."""
+    for selection in (["outcomes.py::fatal[size=2]"], ["-k", "fatal and size=2"]):
+        result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-rA", HYPERMODEL_OPTION,
+                                                     "outcomes.py:fatal", *selection)
+        result.stdout.fnmatch_lines(["FAILED outcomes.py::fatal[[]size=2[]] - size=2 -> FatalError*"])
+        assert "fatal[defaults]" not in result.stdout.str(), selection
+        assert "ERROR: not found" not in result.stderr.str()
+
+
+def test_a_rerun_forecasts_the_whole_plan_and_keeps_every_case_in_the_report(hypermodel_dir):
+    """Item 4: under --lf the cases not rerun come from the last run (pytest's cache), and the forecast says so."""
+    report = hypermodel_dir.path / "preflight.json"
+    args = [HYPERMODEL_OPTION, "outcomes.py:fatal", "--hypermodel-report", str(report), "--hypermodel-epochs=1"]
+    first = hypermodel_dir.runpytest_subprocess(*args)
+    first.assert_outcomes(passed=1, failed=2)  # fatal[size=2] and the forecast
+    again = hypermodel_dir.runpytest_subprocess(*args, "--lf", "-rA")
+    again.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*"])
+    assert "PASSED outcomes.py::fatal[defaults]" not in again.stdout.str()  # not rerun
+    again.stdout.fnmatch_lines(["outcomes.py:fatal: RandomSearch would abort * among the 2 planned cases*"
+                                "(1 of its cases as the last run left them: not rerun this time)"])
+    data = json.loads(report.read_text())
+    assert sorted(e["nodeid"] for e in data["cases"]) == ["outcomes.py::fatal[defaults]", "outcomes.py::fatal[size=2]"]
+    assert data["hypermodels"][0]["complete"]

@@ -1,4 +1,4 @@
-"""Hypermodels from the two seed documents, plus one healthy model.
+"""Hypermodels from keras-io's failed-trials guide and an article on search-space runtime errors, plus a healthy one.
 
 Each comment says what `pytest --hypermodel example_project/models.py:NAME`
 shows for it. They are tiny on purpose: the preflight fits each case for a

@@ -391,3 +391,17 @@ def test_the_python_examples_compile_and_import_what_exists():
             if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                     and node.value.id == "pytest_hypermodel" and node.attr not in pending):
                 assert hasattr(pytest_hypermodel, node.attr), f"{block.path.name}:{block.line}: no {node.attr}"
+
+
+def test_this_repository_s_workflow_runs_the_example_gate_and_the_suite():
+    """Issue 23 item 12: GitHub runs .github/workflows/ here: the suite as .ci/run runs it, and the example
+    workflow's preflight and search commands, which must stay the example's."""
+    yaml = pytest.importorskip("yaml")
+    ours = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    example = yaml.safe_load((ROOT / "example_project" / ".github" / "workflows" / "preflight.yml").read_text())
+    runs = [step.get("run", "") for job in ours["jobs"].values() for step in job["steps"]]
+    assert "bash .ci/run" in runs
+    for job in ("preflight", "search"):
+        for step in example["jobs"][job]["steps"]:
+            if "pytest" in step.get("run", ""):
+                assert any(run.startswith(step["run"].strip()) for run in runs), step["run"]

@@ -35,9 +35,13 @@ class Testcase:
     properties: dict[str, str]
 
 
-def read_junit(path: Path) -> dict[str, Testcase]:
+def read_junit(path: Path, forecasts: bool = False) -> dict[str, Testcase]:
+    """The testcases of a JUnit file by name: the cases, and with ``forecasts`` the failing forecasts
+    (``build[forecast]``) too."""
     cases = {}
     for node in ET.parse(path).getroot().iter("testcase"):
+        if not forecasts and node.get("name", "").endswith("[forecast]"):
+            continue
         props = {p.get("name"): p.get("value") for p in node.iter("property")}
         result, message = "passed", ""
         for child in node:

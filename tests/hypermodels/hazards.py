@@ -100,3 +100,14 @@ def interrupts(hp):
     if size == 2:
         raise KeyboardInterrupt  # raised by the code itself: no Ctrl-C was pressed
     return _dense(size)
+
+
+class StopsTheSearch(BaseException):
+    """Neither an Exception nor SystemExit/KeyboardInterrupt: KerasTuner's search loop does not catch it either."""
+
+
+def raises_base_exception(hp):
+    size = hp.Choice("size", [1, 2])
+    if size == 2:
+        raise StopsTheSearch("size 2 gives up")
+    return _dense(size)

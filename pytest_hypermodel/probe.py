@@ -172,7 +172,13 @@ def run(
     settings = settings or Settings()
     _freeze_start_up()
     with outcomes.time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
-        return _run(hypermodel, space, case, policy, settings, provided_data, keep)
+        try:
+            return _run(hypermodel, space, case, policy, settings, provided_data, keep)
+        except outcomes.CaseTimeout as exc:  # the limit struck outside the build's own try (a tiny one)
+            result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(),
+                            device=devices.current_device())
+            _fail(result, exc)
+            return result
 
 
 _frozen = False

@@ -6,6 +6,12 @@ process (or xdist worker), which imports the backend once and answers requests o
 that dies, or says nothing past the time limit, is killed and replaced at the next request: a case
 gets ``crash`` or ``timeout``, and a discovery build that did it counts as a failed build, which
 discovery then goes on without.
+
+The child's death is watched through a pidfd, not the pipe: a process the user's code forked holds the
+pipe open after the child is gone (and multiprocessing's sentinel too, a pipe the child holds). The child leads its own process group, and stopping it
+kills the whole group, so nothing a case started outlives the run. Each request starts from the state a
+fresh child has (:class:`Fresh`): what one build changes (Keras's floatx, the working directory, the
+environment, the standard streams...) reaches no other case and no other hypermodel.
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import random
 import signal
 import sys
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +44,16 @@ PROCESS, CASE, OFF = "process", "case", "off"
 MODES = (PROCESS, CASE, OFF)
 
 #: Seconds past a build's own time limit (enforced in the child, for Python code) before the child is killed:
-#: as long as the limit itself, at most this.
+#: as long as the limit itself, at least MIN_GRACE (the child's own work around a build, and the pipe), at most GRACE.
 GRACE = 5.0
+MIN_GRACE = 1.0
 #: Seconds a new child may take to import the backend before it counts as hung.
 START_LIMIT = 300.0
+#: Seconds the child may take to import a SPEC's module (and construct its hypermodel) when builds have a time
+#: limit: the import is not a build, and gets this limit of its own, never --hypermodel-timeout.
+IMPORT_LIMIT = 300.0
+#: Seconds between looks at whether the child still runs, where there is no pidfd to wait on.
+POLL = 0.1
 #: Discovery builds that may kill the child before the hypermodel is given up as a usage error.
 MAX_FAULTS = 16
 #: What the child announces before the GridSearch forecast's own builds (not discovery's).
@@ -66,6 +81,16 @@ class Lost(Exception):
         return f"{self.detail} and was killed" if self.outcome == outcomes.TIMEOUT else f"died ({self.detail})"
 
 
+def kill_limit(timeout: float | None) -> float | None:
+    """Seconds of silence after which the child running a build under ``timeout`` is killed (None: never)."""
+    return None if timeout is None else timeout + min(max(timeout, MIN_GRACE), GRACE)
+
+
+def import_limit(timeout: float | None) -> float | None:
+    """Seconds the child may take before its first build: with builds limited, IMPORT_LIMIT (or more), else none."""
+    return None if timeout is None else max(IMPORT_LIMIT, kill_limit(timeout))
+
+
 class Prober:
     """The pytest side of the probe process: starts it lazily, restarts it after a crash or a hang."""
 
@@ -79,8 +104,10 @@ class Prober:
         self.device = ""
         self._process = None
         self._conn = None
+        self._pidfd: int | None = None  # readable once the child has ended (Linux); else polled
         self._data: tuple[int, Any] | None = None  # (id, object) of the data the child holds
         self._ready = False  # whether the child said it imported the backend
+        self._served = 0  # requests the child answered: with a process per case, a case needs one that ran nothing
         #: The files the child's stdout and stderr go to, with how far this side has read them.
         self._output: list[list] = []
 
@@ -96,20 +123,21 @@ class Prober:
         """
         faults: dict[str, str] = {}
         grid_builds = True
-        limit = None if timeout is None else timeout + min(timeout, GRACE)
         while True:
             try:
                 kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds, repair),
-                                              limit)
+                                              import_limit(timeout), kill_limit(timeout))
             except Lost as lost:
                 self._relay(show=False)
                 if lost.during == GRID_BUILDS:  # the forecast's own builds: infer the grid's order instead
                     grid_builds = False
                     continue
                 if lost.during is None:
+                    limit = (f" (importing has a limit of its own, {import_limit(timeout):g} s; --hypermodel-timeout "
+                             "limits each build)" if lost.outcome == outcomes.TIMEOUT else "")
                     raise SpecError(
                         f"--hypermodel {spec}: the probe process {lost.how} while starting or importing it, before any "
-                        f"build; run {_import_command(spec)} to see why"
+                        f"build{limit}; run {_import_command(spec)} to see why"
                     ) from None
                 if lost.during in faults or len(faults) >= MAX_FAULTS:
                     raise SpecError(
@@ -126,9 +154,10 @@ class Prober:
     def probe(self, spec: str, space: SearchSpace, case: Case, policy: Policy, settings: Settings,
               data: Any = None, repair: tuple = ()) -> Result:
         """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``."""
-        limit = None if policy.timeout is None else policy.timeout + min(policy.timeout, GRACE)
         started = time.perf_counter()
         try:
+            if self.fresh_each_case and self._served:  # it ran discovery (or a case): a case gets a fresh one
+                self.close()
             self._ensure_started()  # a fresh child holds no data yet
             if self._data is None or self._data[0] != id(data):
                 try:
@@ -137,7 +166,8 @@ class Prober:
                     raise NotSendable(f"{type(exc).__name__}: {exc}") from None
                 self._conn.send(("data", pickled))
                 self._data = (id(data), data)  # holding it keeps its id from being reused
-            kind, payload = self._request(("probe", spec, space, case, policy, settings, repair), limit)
+            kind, payload = self._request(("probe", spec, space, case, policy, settings, repair),
+                                          import_limit(policy.timeout), kill_limit(policy.timeout))
         except Lost as lost:
             result = Result(case.id, case.kind, dict(case.values), outcome=lost.outcome, backend=self.backend,
                             device=self.device)
@@ -174,8 +204,11 @@ class Prober:
                   str(self.base) if self.base else None, [path for path, _ in self._output]),
         )
         process.start()
-        child.close()  # so that the child's death closes the pipe
-        self._process, self._conn, self._data, self._ready = process, parent, None, False
+        child.close()
+        self._process, self._conn, self._data, self._ready, self._served = process, parent, None, False, 0
+        self._pidfd = None
+        with contextlib.suppress(AttributeError, OSError):  # os.pidfd_open: Linux 5.3 and Python 3.9 on
+            self._pidfd = os.pidfd_open(process.pid)
 
     def ready(self) -> None:
         """Start the child, if it is not running, and wait for its backend import."""
@@ -203,38 +236,66 @@ class Prober:
                 stream.write(text.decode(errors="replace"))
                 stream.flush()
 
-    def _request(self, request: tuple, limit: float | None) -> tuple[str, Any]:
+    def _request(self, request: tuple, limit: float | None, build_limit: float | None) -> tuple[str, Any]:
+        """Send ``request``; the reply, within ``limit`` seconds until the child announces its first build (the
+        import before it), then ``build_limit`` for each build."""
         self._ensure_started()
         self._conn.send(request)
-        kind, payload = self._receive(limit, None)
+        kind, payload = self._receive(limit, None, build_limit)
+        self._served += 1
         if kind == "bug":
             raise RuntimeError(f"pytest-hypermodel's probe process failed:\n{payload}")
         return kind, payload
 
-    def _receive(self, limit: float | None, during: str | None) -> tuple[str, Any]:
+    def _receive(self, limit: float | None, during: str | None, build_limit: Any = ...) -> tuple[str, Any]:
         """The child's reply; Lost when it dies, or says nothing for ``limit`` seconds (each build it announces
-        starts the clock again)."""
+        starts the clock again, with ``build_limit`` when given).
+
+        The child's death is seen as such, not as the end of the pipe: a process that the user's code forked
+        inherits the child's end of the pipe and keeps it open after the child died.
+        """
         while True:
-            try:
-                message = self._conn.recv() if self._conn.poll(limit) else TimeoutError
-            except (EOFError, OSError):
-                message = None
-            if message is TimeoutError:
+            conn = self._conn
+            if not self._wait(limit):
                 self._stop()
                 raise Lost(outcomes.TIMEOUT, f"ran past {limit:g} s", during)
+            message = None
+            if conn.poll(0):  # what the child sent before it ended is still read
+                with contextlib.suppress(EOFError, OSError):
+                    message = conn.recv()
             if message is None:
                 raise Lost(outcomes.CRASH, self._death(), during)
             kind, payload = message
             if kind != "building":
                 return kind, payload
             during = payload
+            if build_limit is not ...:
+                limit = build_limit
+
+    def _wait(self, limit: float | None) -> bool:
+        """Until the child sends something or ends (True), or ``limit`` seconds pass (False)."""
+        conn, process = self._conn, self._process
+        if self._pidfd is not None:
+            return bool(wait([conn, self._pidfd], limit))
+        deadline = None if limit is None else time.monotonic() + limit
+        while True:  # no pidfd: poll the pipe, and whether the child still runs
+            step = POLL if deadline is None else max(0.0, min(POLL, deadline - time.monotonic()))
+            if conn.poll(step) or not process.is_alive():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def _death(self) -> str:
         """How the child ended: ``killed by SIGABRT``, ``exit code 3``."""
         process = self._process
+        if self._pidfd is not None:  # ended, not reaped yet: its pid still names its group
+            wait([self._pidfd], 5)
+        else:
+            process.join(5)
+        _kill_group(process.pid)  # what it started
         process.join(5)
         code = process.exitcode
-        self._stop()
+        self._stop(reaped=True)
         if code is not None and code < 0:
             try:
                 return f"killed by {signal.Signals(-code).name}"
@@ -242,16 +303,20 @@ class Prober:
                 return f"killed by signal {-code}"
         return f"exit code {code}"
 
-    def _stop(self) -> None:
-        """Kill the child (after a crash or a hang); its output stays to be relayed."""
-        process, conn = self._process, self._conn
-        self._process = self._conn = self._data = None
+    def _stop(self, reaped: bool = False) -> None:
+        """Kill the child and every process it started (after a crash or a hang, or at the end); its output stays
+        to be relayed."""
+        process, conn, pidfd = self._process, self._conn, self._pidfd
+        self._process = self._conn = self._data = self._pidfd = None
         if conn is not None:
             conn.close()
         if process is not None:
-            if process.is_alive():
+            if not reaped:
+                _kill_group(process.pid)
                 process.kill()
             process.join(5)
+        if pidfd is not None:
+            os.close(pidfd)
 
     def close(self) -> None:
         """Stop the child and remove its output files (at the end of the session, or before a restart)."""
@@ -260,6 +325,12 @@ class Prober:
         for path, _ in output:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group the child leads (it and whatever the user's code started there), if it exists."""
+    with contextlib.suppress(OSError):  # it never got to lead one, or it is empty already
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _import_command(spec: str) -> str:
@@ -286,7 +357,10 @@ def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: l
     from . import offline
 
     offline.block()  # after the backend's start-up: from here on, only the user's code runs
-    hypermodels: dict[str, Any] = {}
+    global _streams
+    streams = _streams = Streams.take()
+    fresh = Fresh.take()  # what each request starts from; each SPEC's own, once its module is imported
+    hypermodels: dict[Any, Any] = {}
     data = None
     while True:
         try:
@@ -297,20 +371,143 @@ def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: l
         if kind == "data":
             data = pickle.loads(args[0])
             continue
+        fresh.restore()
         try:
             if kind == "prepare":
                 reply = _prepare(conn, hypermodels, Path(rootpath), conftest, base, *args)
             else:
-                reply = _probe(hypermodels, Path(rootpath), conftest, base, data, *args)
+                reply = _probe(conn, hypermodels, Path(rootpath), conftest, base, data, *args)
         except SpecError as exc:
             reply, kind = str(exc), "error"
         except Exception:
             reply, kind = traceback.format_exc(), "bug"
         else:
             kind = "done"
+        finally:
+            streams.restore()  # a build that closed sys.stdout must not stop this process from replying
         sys.stdout.flush()
         sys.stderr.flush()
         conn.send((kind, reply))
+
+
+@dataclass
+class Streams:
+    """The child's standard streams, as it set them up: put back after a build closed or replaced one."""
+
+    #: ``sys.stdin``, ``sys.stdout``, ``sys.stderr`` as they were.
+    objects: list
+    #: fd -> a duplicate of what it was (the output files), for a build that closed or redirected 1 or 2.
+    fds: dict[int, int]
+
+    @classmethod
+    def take(cls) -> Streams:
+        fds = {}
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                fds[fd] = os.dup(fd)
+        return cls([sys.stdin, sys.stdout, sys.stderr], fds)
+
+    def restore(self) -> None:
+        for fd, copy in self.fds.items():
+            os.dup2(copy, fd)
+        for index, name in enumerate(("stdin", "stdout", "stderr")):
+            stream = self.objects[index]
+            if getattr(stream, "closed", False):  # closing sys.stdout leaves fd 1 open: a new object on it
+                with contextlib.suppress(OSError, ValueError):
+                    stream = self.objects[index] = (
+                        open(os.devnull) if name == "stdin" else  # noqa: SIM115 (it is the process's stdin)
+                        os.fdopen(index, "w", buffering=1, encoding=stream.encoding, errors=stream.errors,
+                                  closefd=False))
+            setattr(sys, name, stream)
+
+
+_streams: Streams | None = None
+
+#: Keras's process-wide settings: (getter, setter) in ``keras.config``; a pair missing from this Keras is skipped.
+_KERAS_SETTINGS = (("floatx", "set_floatx"), ("epsilon", "set_epsilon"),
+                   ("image_data_format", "set_image_data_format"), ("max_epochs", "set_max_epochs"),
+                   ("max_steps_per_epoch", "set_max_steps_per_epoch"))
+#: Keras's switches: (getter, enable, disable) in ``keras.config``.
+_KERAS_SWITCHES = (("is_traceback_filtering_enabled", "enable_traceback_filtering", "disable_traceback_filtering"),
+                   ("is_interactive_logging_enabled", "enable_interactive_logging", "disable_interactive_logging"))
+
+
+@dataclass
+class Fresh:
+    """What a fresh probe process has: each request starts from it, so that nothing one build changes reaches
+    another case or another hypermodel. Restoring costs tens of microseconds (``benchmarks/fresh_state.py``); a
+    fresh process costs a backend import (seconds), so this is restored, not restarted.
+
+    What cannot be put back (a module's globals, memory a build leaked) needs ``--hypermodel-isolate``.
+    """
+
+    cwd: str
+    path: list[str]
+    environ: dict[str, str]
+    #: ``keras.config`` setter -> value; then the switches to call (``enable_traceback_filtering``...).
+    keras: dict[str, Any] = field(default_factory=dict)
+    switches: list[str] = field(default_factory=list)
+    #: Keras's global dtype policy (``keras.mixed_precision``): None until a build sets one.
+    dtype_policy: Any = None
+    random: Any = None
+    numpy_random: Any = None
+    #: TensorFlow's ``run_functions_eagerly``, when it is the backend.
+    eager: bool | None = None
+
+    @classmethod
+    def take(cls) -> Fresh:
+        import keras
+        import numpy
+
+        state = cls(os.getcwd(), list(sys.path), dict(os.environ), random=random.getstate(),
+                    numpy_random=numpy.random.get_state())
+        for getter, setter in _KERAS_SETTINGS:
+            if hasattr(keras.config, getter) and hasattr(keras.config, setter):
+                state.keras[setter] = getattr(keras.config, getter)()
+        for getter, enable, disable in _KERAS_SWITCHES:
+            if all(hasattr(keras.config, name) for name in (getter, enable, disable)):
+                state.switches.append(enable if getattr(keras.config, getter)() else disable)
+        state.dtype_policy = _global_state().get_global_attribute("dtype_policy")
+        if keras.config.backend() == "tensorflow":
+            import tensorflow as tf
+
+            state.eager = tf.config.functions_run_eagerly()
+        return state
+
+    def restore(self) -> None:
+        import keras
+        import numpy
+
+        if _streams is not None:
+            _streams.restore()
+        with contextlib.suppress(OSError):  # a directory since removed: the build's own problem
+            if os.getcwd() != self.cwd:
+                os.chdir(self.cwd)
+        sys.path[:] = self.path
+        if os.environ != self.environ:
+            for name in [name for name in os.environ if name not in self.environ]:
+                del os.environ[name]
+            for name, value in self.environ.items():
+                if os.environ.get(name) != value:
+                    os.environ[name] = value
+        for setter, value in self.keras.items():
+            getattr(keras.config, setter)(value)
+        for switch in self.switches:
+            getattr(keras.config, switch)()
+        _global_state().set_global_attribute("dtype_policy", self.dtype_policy)
+        random.setstate(self.random)
+        numpy.random.set_state(self.numpy_random)
+        if self.eager is not None:
+            import tensorflow as tf
+
+            tf.config.run_functions_eagerly(self.eager)
+
+
+def _global_state():
+    """Keras's global state, where its dtype policy lives (``keras.config.dtype_policy()`` would set one)."""
+    from keras.src.backend.common import global_state
+
+    return global_state
 
 
 def _detach() -> None:
@@ -325,11 +522,16 @@ def _detach() -> None:
 
 
 def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, base: str | None, repair: tuple = ()):
+    """The resolved SPEC, imported on first use; the process is then in the state a fresh child has just after
+    importing it (what its module does at import, such as a ``set_floatx``, holds for all its builds)."""
     from . import spec as spec_mod
 
     if spec not in hypermodels:
         module = spec_mod._import_file(Path(conftest), rootpath, spec) if conftest else None
         hypermodels[spec] = spec_mod.resolve(spec, rootpath, module, Path(base) if base else None)
+        hypermodels["fresh", spec] = Fresh.take()
+    else:
+        hypermodels["fresh", spec].restore()
     if repair and (spec, repair) not in hypermodels:
         from . import collect
 
@@ -350,8 +552,9 @@ def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout
     return pre
 
 
-def _probe(hypermodels, rootpath, conftest, base, data, spec, space, case, policy, settings, repair) -> dict:
+def _probe(conn, hypermodels, rootpath, conftest, base, data, spec, space, case, policy, settings, repair) -> dict:
     from . import probe
 
     target = _target(hypermodels, spec, rootpath, conftest, base, repair)
+    conn.send(("building", None))  # imported: the case's own time limit starts
     return probe.run(target.hypermodel, space, case, policy, settings, data).to_dict()

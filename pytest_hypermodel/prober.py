@@ -7,11 +7,12 @@ that dies, or says nothing past the time limit, is killed and replaced at the ne
 gets ``crash`` or ``timeout``, and a discovery build that did it counts as a failed build, which
 discovery then goes on without.
 
-The child's death is watched through a pidfd, not the pipe: a process the user's code forked holds the
-pipe open after the child is gone (and multiprocessing's sentinel too, a pipe the child holds). The child leads its own process group, and stopping it
-kills the whole group, so nothing a case started outlives the run. Each request starts from the state a
-fresh child has (:class:`Fresh`): what one build changes (Keras's floatx, the working directory, the
-environment, the standard streams...) reaches no other case and no other hypermodel.
+The child's death is watched through a pidfd, not the pipe: a process that the user's code forked holds
+the pipe open after the child is gone (and multiprocessing's sentinel too, another pipe the child holds).
+The child leads its own process group, and stopping it kills the whole group, so nothing a case started
+outlives the run. Each request starts from the state a fresh child has (:class:`Fresh`): what one build
+changes (Keras's floatx, the working directory, the environment, the standard streams...) reaches no
+other case and no other hypermodel.
 """
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error
         return exc
-    except (SystemExit, KeyboardInterrupt) as exc:
+    except BaseException as exc:  # sys.exit(), KeyboardInterrupt or another class KerasTuner does not catch
         if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
         return exc

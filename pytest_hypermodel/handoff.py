@@ -40,7 +40,11 @@ def announce_planner(path: Path) -> None:
 
 
 def _planner_gone(path: Path, since: float) -> str | None:
-    """Why the planning worker will never write the plans, if it will not."""
+    """Why the planning worker will never write the plans, if it will not.
+
+    The planning worker is this process's child: killed, it stays a zombie until execnet reaps it, which it does
+    not while the controller waits here, and ``kill(pid, 0)`` still finds a zombie. Linux tells one in /proc;
+    elsewhere ``waitpid`` reaps it (xdist then sees exit status 0; the run ends here anyway)."""
     import os
     import time
 
@@ -50,13 +54,20 @@ def _planner_gone(path: Path, since: float) -> str | None:
         if time.monotonic() - since > PLANNER_START_LIMIT:
             return f"the xdist worker that plans did not start within {PLANNER_START_LIMIT:g} s"
         return None
+    gone = "the xdist worker that plans died before handing over the plans: run without -n to see why"
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return "the xdist worker that plans died before handing over the plans: run without -n to see why"
-    except PermissionError:
+    except (ProcessLookupError, PermissionError):  # no such process, or another user's: the worker is gone
+        return gone
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return gone if stat.read().rpartition(")")[2].split()[0] in ("Z", "X") else None
+    except (OSError, IndexError):  # no /proc
         pass
-    return None
+    try:
+        return gone if os.waitpid(pid, os.WNOHANG)[0] == pid else None
+    except ChildProcessError:  # not this process's child: kill 0 is all there is
+        return None
 
 
 def await_handoff(path: Path, poll: float = 0.05, planner: bool = False) -> list[Preflight]:

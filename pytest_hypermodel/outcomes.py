@@ -75,7 +75,8 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 
 #: BaseExceptions a build may raise that KerasTuner does not catch (it catches Exception): the search ends.
-UNCAUGHT = ("SystemExit", "KeyboardInterrupt")
+#: ``BaseException`` stands for any other class outside Exception (``probe`` keeps it among such a class's bases).
+UNCAUGHT = ("SystemExit", "KeyboardInterrupt", "BaseException")
 
 
 INTERRUPT_RECEIVED = threading.Event()
@@ -104,8 +105,9 @@ def interrupts_told_apart() -> Iterator[None]:
 
 
 def raised_by_the_build(exc: BaseException) -> bool:
-    """``sys.exit()``, or a KeyboardInterrupt with no real signal behind it: the build's failure, not a stop."""
-    return isinstance(exc, SystemExit) or (isinstance(exc, KeyboardInterrupt) and not INTERRUPT_RECEIVED.is_set())
+    """``sys.exit()``, any other BaseException, or a KeyboardInterrupt with no real signal behind it: the build's
+    failure (which ends a KerasTuner search, as it catches Exception only), not a stop of this run."""
+    return not isinstance(exc, KeyboardInterrupt) or not INTERRUPT_RECEIVED.is_set()
 
 
 def classify(exc: BaseException) -> str:

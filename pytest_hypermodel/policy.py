@@ -115,8 +115,8 @@ class Policy:
             # KerasTuner keeps the best epoch: a finite loss before the NaN completes it.
             return Disposition(COMPLETED, 1)
         escaped = set(result.exception_bases or ()) & set(outcomes.UNCAUGHT)
-        if escaped:  # KerasTuner catches Exception only: SystemExit or KeyboardInterrupt ends the search
-            return Disposition(STOPS_SEARCH, 1, stopped_by=escaped.pop())
+        if escaped:  # KerasTuner catches Exception only: SystemExit, KeyboardInterrupt or any BaseException ends it
+            return Disposition(STOPS_SEARCH, 1, stopped_by=result.exception or escaped.pop())
         action = self.action_for(outcome, tuple(result.exception_bases))
         if outcome == outcomes.FATAL or action == FATAL:
             return Disposition(STOPS_SEARCH, 1, declared=action == FATAL)

@@ -92,9 +92,9 @@ class Result:
 def _fail(result: Result, exc: BaseException) -> None:
     result.outcome = outcomes.classify(exc)
     result.exception = type(exc).__name__
-    result.exception_bases = [
-        cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException, Exception)
-    ]
+    # BaseException stays among the bases of a class outside Exception: KerasTuner does not catch it (UNCAUGHT).
+    skipped = (object, BaseException, Exception) if isinstance(exc, Exception) else (object,)
+    result.exception_bases = [cls.__name__ for cls in type(exc).__mro__ if cls not in skipped]
     result.message = meaningful_line(str(exc))
     result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
@@ -144,7 +144,13 @@ def run(
     settings = settings or Settings()
     _freeze_start_up()
     with outcomes.time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
-        return _run(hypermodel, space, case, policy, settings, provided_data, keep)
+        try:
+            return _run(hypermodel, space, case, policy, settings, provided_data, keep)
+        except outcomes.CaseTimeout as exc:  # the limit struck outside the build's own try (a tiny one)
+            result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(),
+                            device=devices.current_device())
+            _fail(result, exc)
+            return result
 
 
 _frozen = False
@@ -259,7 +265,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
             result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
     except Exception as exc:  # every failure of the user's code is a result
         _fail(result, exc)
-    except (SystemExit, KeyboardInterrupt) as exc:
+    except BaseException as exc:  # sys.exit(), KeyboardInterrupt or another class KerasTuner does not catch
         if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
         _fail(result, exc)

@@ -6,6 +6,13 @@ process (or xdist worker), which imports the backend once and answers requests o
 that dies, or says nothing past the time limit, is killed and replaced at the next request: a case
 gets ``crash`` or ``timeout``, and a discovery build that did it counts as a failed build, which
 discovery then goes on without.
+
+The child's death is watched through a pidfd, not the pipe: a process that the user's code forked holds
+the pipe open after the child is gone (and multiprocessing's sentinel too, another pipe the child holds).
+The child leads its own process group, and stopping it kills the whole group, so nothing a case started
+outlives the run. Each request starts from the state a fresh child has (:class:`Fresh`): what one build
+changes (Keras's floatx, the working directory, the environment, the standard streams...) reaches no
+other case and no other hypermodel.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +42,16 @@ PROCESS, CASE, OFF = "process", "case", "off"
 MODES = (PROCESS, CASE, OFF)
 
 #: Seconds past a build's own time limit (enforced in the child, for Python code) before the child is killed:
-#: as long as the limit itself, at most this.
+#: as long as the limit itself, at least MIN_GRACE (the child's own work around a build, and the pipe), at most GRACE.
 GRACE = 5.0
+MIN_GRACE = 1.0
 #: Seconds a new child may take to import the backend before it counts as hung.
 START_LIMIT = 300.0
+#: Seconds the child may take to import a SPEC's module (and construct its hypermodel) when builds have a time
+#: limit: the import is not a build, and gets this limit of its own, never --hypermodel-timeout.
+IMPORT_LIMIT = 300.0
+#: Seconds between looks at whether the child still runs, where there is no pidfd to wait on.
+POLL = 0.1
 #: Discovery builds that may kill the child before the hypermodel is given up as a usage error.
 MAX_FAULTS = 16
 #: What the child announces before the GridSearch forecast's own builds (not discovery's).
@@ -66,6 +79,16 @@ class Lost(Exception):
         return f"{self.detail} and was killed" if self.outcome == outcomes.TIMEOUT else f"died ({self.detail})"
 
 
+def kill_limit(timeout: float | None) -> float | None:
+    """Seconds of silence after which the child running a build under ``timeout`` is killed (None: never)."""
+    return None if timeout is None else timeout + min(max(timeout, MIN_GRACE), GRACE)
+
+
+def import_limit(timeout: float | None) -> float | None:
+    """Seconds the child may take before its first build: with builds limited, IMPORT_LIMIT (or more), else none."""
+    return None if timeout is None else max(IMPORT_LIMIT, kill_limit(timeout))
+
+
 class Prober:
     """The pytest side of the probe process: starts it lazily, restarts it after a crash or a hang."""
 
@@ -79,8 +102,10 @@ class Prober:
         self.device = ""
         self._process = None
         self._conn = None
+        self._pidfd: int | None = None  # readable once the child has ended (Linux); else polled
         self._data: tuple[int, Any] | None = None  # (id, object) of the data the child holds
         self._ready = False  # whether the child said it imported the backend
+        self._served = 0  # requests the child answered: with a process per case, a case needs one that ran nothing
         #: The files the child's stdout and stderr go to, with how far this side has read them.
         self._output: list[list] = []
 
@@ -96,20 +121,21 @@ class Prober:
         """
         faults: dict[str, str] = {}
         grid_builds = True
-        limit = None if timeout is None else timeout + min(timeout, GRACE)
         while True:
             try:
                 kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds, repair),
-                                              limit)
+                                              import_limit(timeout), kill_limit(timeout))
             except Lost as lost:
                 self._relay(show=False)
                 if lost.during == GRID_BUILDS:  # the forecast's own builds: infer the grid's order instead
                     grid_builds = False
                     continue
                 if lost.during is None:
+                    limit = (f" (importing has a limit of its own, {import_limit(timeout):g} s; --hypermodel-timeout "
+                             "limits each build)" if lost.outcome == outcomes.TIMEOUT else "")
                     raise SpecError(
                         f"--hypermodel {spec}: the probe process {lost.how} while starting or importing it, before any "
-                        f"build; run {_import_command(spec)} to see why"
+                        f"build{limit}; run {_import_command(spec)} to see why"
                     ) from None
                 if lost.during in faults or len(faults) >= MAX_FAULTS:
                     raise SpecError(
@@ -128,9 +154,10 @@ class Prober:
         """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``. ``show``: pass
         on what the child wrote (into the capture of the case running); off for the probes after the cases, whose
         output (TensorFlow's retracing warnings) would land in the terminal's progress line."""
-        limit = None if policy.timeout is None else policy.timeout + min(policy.timeout, GRACE)
         started = time.perf_counter()
         try:
+            if self.fresh_each_case and self._served:  # it ran discovery (or a case): a case gets a fresh one
+                self.close()
             self._ensure_started()  # a fresh child holds no data yet
             if self._data is None or self._data[0] != id(data):
                 try:
@@ -139,7 +166,8 @@ class Prober:
                     raise NotSendable(f"{type(exc).__name__}: {exc}") from None
                 self._conn.send(("data", pickled))
                 self._data = (id(data), data)  # holding it keeps its id from being reused
-            kind, payload = self._request(("probe", spec, space, case, policy, settings, repair), limit)
+            kind, payload = self._request(("probe", spec, space, case, policy, settings, repair),
+                                          import_limit(policy.timeout), kill_limit(policy.timeout))
         except Lost as lost:
             result = Result(case.id, case.kind, dict(case.values), outcome=lost.outcome, backend=self.backend,
                             device=self.device)
@@ -171,13 +199,17 @@ class Prober:
             self._output.append([path, 0])
         process = context.Process(
             # Pickled by name: the copy of this module that sys.modules holds (a pytester run may hold another).
-            target=importlib.import_module(__name__).serve, name="hypermodel-probe", daemon=True,
+            target=importlib.import_module(__name__.rpartition(".")[0] + ".child").serve, name="hypermodel-probe",
+            daemon=True,
             args=(child, str(self.rootpath), str(self.conftest) if self.conftest else None,
                   str(self.base) if self.base else None, [path for path, _ in self._output]),
         )
         process.start()
-        child.close()  # so that the child's death closes the pipe
-        self._process, self._conn, self._data, self._ready = process, parent, None, False
+        child.close()
+        self._process, self._conn, self._data, self._ready, self._served = process, parent, None, False, 0
+        self._pidfd = None
+        with contextlib.suppress(AttributeError, OSError):  # os.pidfd_open: Linux 5.3 and Python 3.9 on
+            self._pidfd = os.pidfd_open(process.pid)
 
     def ready(self) -> None:
         """Start the child, if it is not running, and wait for its backend import."""
@@ -205,38 +237,66 @@ class Prober:
                 stream.write(text.decode(errors="replace"))
                 stream.flush()
 
-    def _request(self, request: tuple, limit: float | None) -> tuple[str, Any]:
+    def _request(self, request: tuple, limit: float | None, build_limit: float | None) -> tuple[str, Any]:
+        """Send ``request``; the reply, within ``limit`` seconds until the child announces its first build (the
+        import before it), then ``build_limit`` for each build."""
         self._ensure_started()
         self._conn.send(request)
-        kind, payload = self._receive(limit, None)
+        kind, payload = self._receive(limit, None, build_limit)
+        self._served += 1
         if kind == "bug":
             raise RuntimeError(f"pytest-hypermodel's probe process failed:\n{payload}")
         return kind, payload
 
-    def _receive(self, limit: float | None, during: str | None) -> tuple[str, Any]:
+    def _receive(self, limit: float | None, during: str | None, build_limit: Any = ...) -> tuple[str, Any]:
         """The child's reply; Lost when it dies, or says nothing for ``limit`` seconds (each build it announces
-        starts the clock again)."""
+        starts the clock again, with ``build_limit`` when given).
+
+        The child's death is seen as such, not as the end of the pipe: a process that the user's code forked
+        inherits the child's end of the pipe and keeps it open after the child died.
+        """
         while True:
-            try:
-                message = self._conn.recv() if self._conn.poll(limit) else TimeoutError
-            except (EOFError, OSError):
-                message = None
-            if message is TimeoutError:
+            conn = self._conn
+            if not self._wait(limit):
                 self._stop()
                 raise Lost(outcomes.TIMEOUT, f"ran past {limit:g} s", during)
+            message = None
+            if conn.poll(0):  # what the child sent before it ended is still read
+                with contextlib.suppress(EOFError, OSError):
+                    message = conn.recv()
             if message is None:
                 raise Lost(outcomes.CRASH, self._death(), during)
             kind, payload = message
             if kind != "building":
                 return kind, payload
             during = payload
+            if build_limit is not ...:
+                limit = build_limit
+
+    def _wait(self, limit: float | None) -> bool:
+        """Until the child sends something or ends (True), or ``limit`` seconds pass (False)."""
+        conn, process = self._conn, self._process
+        if self._pidfd is not None:
+            return bool(wait([conn, self._pidfd], limit))
+        deadline = None if limit is None else time.monotonic() + limit
+        while True:  # no pidfd: poll the pipe, and whether the child still runs
+            step = POLL if deadline is None else max(0.0, min(POLL, deadline - time.monotonic()))
+            if conn.poll(step) or not process.is_alive():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def _death(self) -> str:
         """How the child ended: ``killed by SIGABRT``, ``exit code 3``."""
         process = self._process
+        if self._pidfd is not None:  # ended, not reaped yet: its pid still names its group
+            wait([self._pidfd], 5)
+        else:
+            process.join(5)
+        _kill_group(process.pid)  # what it started
         process.join(5)
         code = process.exitcode
-        self._stop()
+        self._stop(reaped=True)
         if code is not None and code < 0:
             try:
                 return f"killed by {signal.Signals(-code).name}"
@@ -244,16 +304,20 @@ class Prober:
                 return f"killed by signal {-code}"
         return f"exit code {code}"
 
-    def _stop(self) -> None:
-        """Kill the child (after a crash or a hang); its output stays to be relayed."""
-        process, conn = self._process, self._conn
-        self._process = self._conn = self._data = None
+    def _stop(self, reaped: bool = False) -> None:
+        """Kill the child and every process it started (after a crash or a hang, or at the end); its output stays
+        to be relayed."""
+        process, conn, pidfd = self._process, self._conn, self._pidfd
+        self._process = self._conn = self._data = self._pidfd = None
         if conn is not None:
             conn.close()
         if process is not None:
-            if process.is_alive():
+            if not reaped:
+                _kill_group(process.pid)
                 process.kill()
             process.join(5)
+        if pidfd is not None:
+            os.close(pidfd)
 
     def close(self) -> None:
         """Stop the child and remove its output files (at the end of the session, or before a restart)."""
@@ -264,97 +328,13 @@ class Prober:
                 os.unlink(path)
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group the child leads (it and whatever the user's code started there), if it exists."""
+    with contextlib.suppress(OSError):  # it never got to lead one, or it is empty already
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _import_command(spec: str) -> str:
     """How to import a SPEC's module by hand: ``python models.py``, ``python -c 'import pkg.models'``."""
     module = spec.rpartition(":")[0] or "conftest.py"
     return f"python {module}" if module.endswith(".py") else f"python -c 'import {module}'"
-
-
-def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: list[str]) -> None:
-    """The child: import the backend once, then answer requests until the pipe closes.
-
-    Its stdout and stderr go to the files in ``output``, which the pytest side relays into the capture of
-    the case that wrote them (what a dying child wrote last is there too).
-    """
-    _detach()
-    for fd, path in zip((1, 2), output):
-        handle = os.open(path, os.O_WRONLY | os.O_APPEND)
-        os.dup2(handle, fd)
-        os.close(handle)
-    from . import devices
-
-    devices.load_backend()
-    conn.send(("ready", (devices.backend_name(), devices.current_device())))
-    from . import offline
-
-    offline.block()  # after the backend's start-up: from here on, only the user's code runs
-    hypermodels: dict[str, Any] = {}
-    data = None
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):  # the pytest process is done
-            return
-        kind, args = request[0], request[1:]
-        if kind == "data":
-            data = pickle.loads(args[0])
-            continue
-        try:
-            if kind == "prepare":
-                reply = _prepare(conn, hypermodels, Path(rootpath), conftest, base, *args)
-            else:
-                reply = _probe(hypermodels, Path(rootpath), conftest, base, data, *args)
-        except SpecError as exc:
-            reply, kind = str(exc), "error"
-        except Exception:
-            reply, kind = traceback.format_exc(), "bug"
-        else:
-            kind = "done"
-        sys.stdout.flush()
-        sys.stderr.flush()
-        conn.send((kind, reply))
-
-
-def _detach() -> None:
-    """A Ctrl-C at the terminal is pytest's to handle (it then stops this process); die with pytest."""
-    os.setpgrp()
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: Linux only
-    except (OSError, AttributeError):
-        pass
-
-
-def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, base: str | None, repair: tuple = ()):
-    from . import spec as spec_mod
-
-    if spec not in hypermodels:
-        module = spec_mod._import_file(Path(conftest), rootpath, spec) if conftest else None
-        hypermodels[spec] = spec_mod.resolve(spec, rootpath, module, Path(base) if base else None)
-    if repair and (spec, repair) not in hypermodels:
-        from . import prepare as prepare_mod
-
-        hypermodels[spec, repair] = prepare_mod.with_repair(hypermodels[spec], repair)
-    return hypermodels[(spec, repair) if repair else spec]
-
-
-def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout, faults, grid_builds, repair):
-    from . import discovery
-    from . import prepare as prepare_mod
-
-    target = _target(hypermodels, spec, rootpath, conftest, base, repair)
-    pre = prepare_mod.prepare_target(
-        target, options, timeout, faults,
-        before_build=lambda overrides: conn.send(("building", discovery.fault_key(overrides))),
-        grid_builds=grid_builds, before_grid=lambda: conn.send(("building", GRID_BUILDS)),
-    )
-    pre.target = prepare_mod.plain(target)
-    return pre
-
-
-def _probe(hypermodels, rootpath, conftest, base, data, spec, space, case, policy, settings, repair) -> dict:
-    from . import probe
-
-    target = _target(hypermodels, spec, rootpath, conftest, base, repair)
-    return probe.run(target.hypermodel, space, case, policy, settings, data).to_dict()

@@ -65,9 +65,11 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     return pytester
 
 
-def run_preflight(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Testcase]]:
+def run_preflight(pytester: pytest.Pytester, *args: str,
+                  timeout: float | None = None) -> tuple[pytest.RunResult, dict[str, Testcase]]:
+    """``timeout``: seconds after which the run is killed and the test fails, where a regression would hang."""
     xml = pytester.path / "preflight.xml"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *args)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *args, timeout=timeout)
     return result, (read_junit(xml) if xml.exists() else {})
 
 

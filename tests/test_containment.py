@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -290,3 +294,135 @@ def test_the_handoff_carries_the_plans_or_the_error_that_stopped_the_controller(
     handoff.write_handoff(tmp_path / "error", error="--hypermodel m.py:nothing: no such build function")
     with pytest.raises(handoff.HandoffStopped, match="--hypermodel m.py:nothing: no such build function"):
         handoff.await_handoff(tmp_path / "error")
+
+
+#: What a fresh probe process finds (``leaks.py:records_state``), whatever ran before it.
+FRESH = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "dtype_policy": "float32",
+         "environ": False, "path": False, "stdout": True}
+
+
+@pytest.mark.parametrize("mode", [[], ["--hypermodel-isolate"]], ids=["process", "case"])
+def test_what_a_build_changes_reaches_no_other_case(hypermodel_dir, monkeypatch, mode):
+    """Each case starts from the state a fresh process has: Keras's config, the working directory, the environment,
+    sys.path and the standard streams, as they were before a build changed them (with a process per case, the
+    first case does not reuse the process that ran discovery)."""
+    log = hypermodel_dir.path / "state.log"
+    monkeypatch.setenv("HYPERMODEL_STATE_LOG", str(log))
+    # Isolated, only records_state's first case runs: discovery (of both, in one process) is what could leak there.
+    selected = ["-k", "records_state", "--hypermodel-max-cases", "1"] if mode else []
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "leaks.py:leaks_state", "--hypermodel",
+                                  "leaks.py:records_state", "-rA", *mode, *selected)
+    assert {name: c.properties["outcome"] for name, c in cases.items()} == {
+        **({} if mode else {"leaks_state[defaults]": "ok", "leaks_state[size=2]": "ok", "records_state[size=2]": "ok"}),
+        "records_state[defaults]": "ok",
+    }
+    assert result.ret == pytest.ExitCode.OK
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 2 + len(cases) - 2 * (not mode)  # 2 discovery builds, then records_state's cases
+    assert [{key: r[key] for key in FRESH} for r in records] == [FRESH] * len(records)
+    assert {r["cwd"] for r in records} == {str(hypermodel_dir.path)}
+    result.stdout.fnmatch_lines(["*Captured stdout call*", "records_state can print"])
+    if mode:  # the case's own process, not discovery's
+        assert records[2]["pid"] not in {records[0]["pid"], records[1]["pid"]}
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its parent does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_a_process_a_case_leaves_behind_neither_blinds_crash_detection_nor_outlives_the_run(hypermodel_dir,
+                                                                                             monkeypatch):
+    """Every fit forks a helper that holds the probe process's end of the pipe; size=2 then aborts. The abort is
+    seen at once, as a crash (not when the helper ends, nor as a timeout), and no helper outlives the run."""
+    log = hypermodel_dir.path / "helpers.log"
+    monkeypatch.setenv("HYPERMODEL_HELPERS_LOG", str(log))
+    started = time.monotonic()
+    try:
+        result, cases = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:ForksThenAbortsInFit",
+                                      "--hypermodel-timeout", "60", timeout=150)
+        assert {name: c.properties["outcome"] for name, c in cases.items()} == {
+            "ForksThenAbortsInFit[defaults]": "ok", "ForksThenAbortsInFit[size=2]": "crash",
+        }
+        result.stdout.fnmatch_lines(["*size=2 -> the process running the case died (killed by SIGABRT)*"])
+        assert time.monotonic() - started < 60  # well before the helpers end (600 s), or the timeout (60 s)
+        helpers = [int(line) for line in log.read_text().split()]
+        assert len(helpers) == 3  # discovery's fit of the defaults, then each case's
+        assert not [pid for pid in helpers if _alive(pid)]
+    finally:
+        for pid in [int(line) for line in log.read_text().split()] if log.exists() else []:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+SLOW_IMPORT = """
+import time
+
+import keras
+
+time.sleep({seconds})  # a module that loads its dataset, say
+
+
+def build_model(hp):
+    size = hp.Choice("size", [1, 2])
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(size), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+"""
+
+
+@pytest.mark.parametrize(("timeout", "seconds", "outcome"), [("4", 9, "ok"), ("0.01", 0, "timeout")])
+def test_the_timeout_limits_each_build_not_the_import(hypermodel_dir, timeout, seconds, outcome):
+    """Importing the module (9 s here, over twice the timeout) is not a build: it has a limit of its own, and
+    --hypermodel-timeout limits each build and each case, which say so when they run past it (0.01 s: every one)."""
+    hypermodel_dir.makepyfile(slow_import=SLOW_IMPORT.format(seconds=seconds))
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "slow_import.py:build_model", "--hypermodel-timeout",
+                                  timeout, "-o", "hypermodel_epochs=1")
+    assert "while starting or importing it" not in result.stderr.str()
+    assert cases and {c.properties["outcome"] for c in cases.values()} == {outcome}
+    if outcome == "ok":
+        assert len(cases) == 2
+    else:  # whether the alarm stopped it or its process was killed, the timeout is named
+        result.stdout.fnmatch_lines(["defaults: * -> *0.01 s*"])
+
+
+PLANS_SLOWLY = """
+import os
+import time
+
+with open("planner.pid", "w") as pid:  # the probe process's parent: the xdist worker that plans
+    pid.write(str(os.getppid()))
+time.sleep(600)
+
+
+def build_model(hp):
+    raise AssertionError("never built: its worker is killed while it imports")
+"""
+
+
+def test_a_killed_planning_worker_ends_the_run_with_one_line(hypermodel_dir):
+    """The controller notices that the worker it waits for is dead (a zombie, as no one reaps it meanwhile)."""
+    hypermodel_dir.makepyfile(plans_slowly=PLANS_SLOWLY)
+    pidfile = hypermodel_dir.path / "planner.pid"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "plans_slowly.py:build_model", "-n",
+         "2"], cwd=hypermodel_dir.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.2)  # written, not only created
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == pytest.ExitCode.USAGE_ERROR, out
+    assert [line for line in out.splitlines() if line.startswith("ERROR:")] == [
+        "ERROR: the xdist worker that plans died before handing over the plans: run without -n to see why"
+    ]

@@ -72,10 +72,12 @@ def test_bad_setting_is_one_usage_error(hypermodel_dir, args, message, route):
 
 # Each way once, in each mode once (the fault matrix of test_containment has both ways in both modes).
 @pytest.mark.parametrize(("name", "exception", "workers"), [("exits", "SystemExit", []),
-                                                              ("interrupts", "KeyboardInterrupt", ["-n", "2"])],
-                         ids=["exits-serial", "interrupts-xdist"])
+                                                              ("interrupts", "KeyboardInterrupt", ["-n", "2"]),
+                                                              ("raises_base_exception", "StopsTheSearch", [])],
+                         ids=["exits-serial", "interrupts-xdist", "base-exception-serial"])
 def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_dir, workers, name, exception):
-    """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper."""
+    """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper (a
+    BaseException subclass of the user's own too, named by its class)."""
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(
         hypermodel_dir, HYPERMODEL_OPTION, f"hazards.py:{name}", HYPERMODEL_OPTION, "outcomes.py:healthy",
@@ -86,6 +88,7 @@ def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_d
     assert (bad.result, bad.properties["outcome"], bad.properties["exception"]) == ("failed", "error", exception)
     assert bad.properties["disposition"] == "fatal"
     assert f"this {exception} would end the whole search process here" in bad.message
+    result.stdout.fnmatch_lines([f"*a {exception} stops the search at the first trial that raises it*"])
     assert {n: c.result for n, c in cases.items() if n != f"{name}[size=2]"} == {
         f"{name}[defaults]": "passed", "healthy[defaults]": "passed", "healthy[size=2]": "passed",
     }

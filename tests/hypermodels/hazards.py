@@ -100,3 +100,38 @@ def interrupts(hp):
     if size == 2:
         raise KeyboardInterrupt  # raised by the code itself: no Ctrl-C was pressed
     return _dense(size)
+
+
+class StopsTheSearch(BaseException):
+    """Neither an Exception nor SystemExit/KeyboardInterrupt: KerasTuner's search loop does not catch it either."""
+
+
+def raises_base_exception(hp):
+    size = hp.Choice("size", [1, 2])
+    if size == 2:
+        raise StopsTheSearch("size 2 gives up")
+    return _dense(size)
+
+
+def _fork_helper():
+    """A helper process that outlives its case, as a data loader's worker or a local server might: it holds every
+    descriptor of the process that forked it, the probe process's end of its pipe among them."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            time.sleep(600)
+        finally:
+            os._exit(0)
+    with open(os.environ.get("HYPERMODEL_HELPERS_LOG", "helpers.log"), "a") as log:
+        log.write(f"{pid}\n")
+
+
+class ForksThenAbortsInFit(_StrikesInFit):
+    """Every fit leaves a helper running; size=2 then aborts."""
+
+    def fit(self, hp, model, *args, **kwargs):
+        _fork_helper()
+        return super().fit(hp, model, *args, **kwargs)
+
+    def strike(self):
+        os.abort()

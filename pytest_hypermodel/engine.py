@@ -125,6 +125,8 @@ class Engine:
         self.base = base
         #: The conftest module as this process imported it, for resolving a SPEC here (isolation off).
         self._conftest_module = conftest_module or (lambda: None)
+        #: What the process that drives the engine is, for messages ("the pytest process").
+        self.host = "this process"
         self.runner: prober.Prober | None = None
         if settings.isolation != prober.OFF:
             self.runner = prober.Prober(rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE)
@@ -216,7 +218,7 @@ class Engine:
                 if not changes:  # the cases warned already
                     warnings.warn(HypermodelWarning(
                         f"hypermodel_data returned something the probe process cannot receive ({exc}): the case ran "
-                        "in this process, where a crash ends the run; return arrays, or a module-level function"
+                        f"in {self.host}, where a crash ends the run; return arrays, or a module-level function"
                     ), stacklevel=2)
         target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
         hypermodel = with_repair(target, changes).hypermodel if changes else target.hypermodel

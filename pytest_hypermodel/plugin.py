@@ -334,6 +334,7 @@ class PreflightPlugin:
         conftest_path = config.rootpath / "conftest.py"
         engine = Engine(preflight_settings(config), config.rootpath, conftest_path if conftest_path.is_file() else None,
                         self.base, conftest_module=lambda: _conftest_module(config))
+        engine.host = "the pytest process"
         config.stash[collect.ENGINE_KEY] = engine
         config.add_cleanup(engine.close)
         workerinput = getattr(config, "workerinput", None)
@@ -640,10 +641,12 @@ class PreflightReporter:
                                        user_properties=props if when == "teardown" else [])
             report.hypermodel_forecast = True  # type: ignore[attr-defined]
             hook.pytest_runtest_logreport(report=report)
+            report.hypermodel_forecast = False  # type: ignore[attr-defined]  # the short summary says FAILED
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport):
-        """A failing forecast counts in the summary, with no progress letter (the progress line has ended)."""
+        """A failing forecast counts in the summary, with no progress letter while it is reported (the progress
+        line has ended); asked again by the short summary, it is an ordinary failure."""
         if getattr(report, "hypermodel_forecast", False):
             return ("failed" if report.when == "call" else ""), "", ""
         return None

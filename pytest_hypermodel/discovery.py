@@ -24,6 +24,7 @@ import keras
 import keras_tuner as kt
 
 from . import outcomes
+from .plan import plan_levels
 from .probe import meaningful_line
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
 
@@ -264,7 +265,7 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
             base = dict(context[name])
             for condition in hp.conditions:
                 base.setdefault(condition.name, condition.values[0])
-            for level in _param_from_kt(hp).levels:
+            for level in plan_levels(_param_from_kt(hp)):  # the values the plan probes: not 10,000 builds
                 if level != hp.default:
                     queue.append({**base, name: level})
 
@@ -297,10 +298,10 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         found = ", ".join(p.name for p in params) or "none"
         warnings.append(
             f"the build with the default values failed ({type(first_error).__name__}: "
-            f"{meaningful_line(str(first_error))}): discovery found only the hyperparameters declared before "
+            f"{meaningful_line(outcomes.text_of(first_error))}): discovery found only the hyperparameters declared before "
             f"that point ({found}); any declared after it is missing from the plan"
         )
-    default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
+    default_error = None if first_error is None else f"{type(first_error).__name__}: {outcomes.text_of(first_error)}"
     return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
                        build.undeclared_input, tuple(_unfinished(builds, params)),
                        sites={name: site for name, site in sites.items() if site[1]},
@@ -324,7 +325,7 @@ def _unfinished(builds: list[_Build], params: tuple[Param, ...]) -> list[str]:
         unread = [name for name in always if name not in build.reads and name not in build.overrides]
         if build.error is not None and unread:
             values = ", ".join(f"{k}={v!r}" for k, v in build.overrides.items())
-            error = f"{type(build.error).__name__}: {meaningful_line(str(build.error))}"
+            error = f"{type(build.error).__name__}: {meaningful_line(outcomes.text_of(build.error))}"
             lines.append(f"{values} failed ({error}) before reading {', '.join(unread)}")
     return lines
 

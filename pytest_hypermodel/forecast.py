@@ -49,6 +49,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
+from . import outcomes
 from .policy import COMPLETED as D_COMPLETED
 from .policy import FAILED as D_FAILED
 from .policy import RETRIED_THEN_FAILED as D_RETRIED_THEN_FAILED
@@ -180,7 +181,7 @@ def constructor_forecast(hypermodel, max_draws: int = 16, max_scopes: int = 100)
         try:
             builder.build(hp)
         except Exception as exc:  # the user's build failing is the forecast
-            return f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {outcomes.text_of(exc)}"
         finally:
             keras.backend.clear_session()
         return None
@@ -189,7 +190,7 @@ def constructor_forecast(hypermodel, max_draws: int = 16, max_scopes: int = 100)
     try:
         builder.declare_hyperparameters(hp)
     except Exception as exc:
-        forecast.crash_probability, forecast.error, forecast.scope = 1.0, f"{type(exc).__name__}: {exc}", "defaults"
+        forecast.crash_probability, forecast.error, forecast.scope = 1.0, f"{type(exc).__name__}: {outcomes.text_of(exc)}", "defaults"
         return forecast
     oracle.update_space(hp)
 

@@ -702,8 +702,10 @@ def _junit_suite_properties(config: pytest.Config, props: list) -> None:
         return
     xml = config.stash.get(xml_key, None)
     if xml is not None:
+        from .plan import printable
+
         for name, value in props:
-            xml.add_global_property(name, value)
+            xml.add_global_property(printable(name), value)  # a hyperparameter's name may hold a BEL
 
 
 class PreflightReporter:

@@ -95,7 +95,7 @@ def _fail(result: Result, exc: BaseException) -> None:
     result.exception_bases = [
         cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException, Exception)
     ]
-    result.message = meaningful_line(str(exc))
+    result.message = meaningful_line(outcomes.text_of(exc))
     result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 

@@ -130,8 +130,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "failing value, propose a repair of the space and run the preflight of the repaired space "
                     "(default: on)")
     group.addoption(BOUNDARIES_SECONDS_OPTION, dest="hypermodel_boundaries_seconds", metavar="SECONDS",
-                    help="how long the boundaries of one hypermodel may take, at most 64 probes in any case "
-                    "(default: as long as its cases took, at least 10 s)")
+                    help="a safety cap on the wall clock of one hypermodel's boundaries, which stop after 64 "
+                    "probes, the same on a loaded machine (default: 10 times as long as its cases took, at least "
+                    "600 s); reported when hit")
     group.addoption(FIX_OPTION, dest="hypermodel_fix", action="store_true", default=None,
                     help="write a repair that was verified green into the build file (default: only show its diff)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
@@ -297,7 +298,7 @@ def validate(config: pytest.Config) -> None:
 
 
 def boundaries_seconds(config: pytest.Config) -> float | None:
-    """The time the boundaries of one hypermodel may take; None: as long as its cases took, at least 10 s."""
+    """The safety cap on the boundaries' wall clock, per hypermodel; None: ``boundaries.safety_cap``."""
     return _float_setting(config, "hypermodel_boundaries_seconds", 0, math.inf, "seconds, more than 0, e.g. 60",
                           above_low=True)
 

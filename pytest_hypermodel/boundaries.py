@@ -87,6 +87,33 @@ class Findings:
         return pairs
 
 
+#: A stepped range with more values than this is read lazily (``_Steps``).
+ENUMERATED = 10_000
+
+
+class _Steps(Sequence):
+    """The values ``min_value + i * step`` of a long linear range from ``low`` to ``high``, computed when read."""
+
+    def __init__(self, param: "Param", low: Any, high: Any, descending: bool) -> None:
+        self.param, self.descending = param, descending
+        self.first = max(0, math.ceil((low - param.min_value) / param.step - 1e-9))
+        self.count = max(0, math.floor((high - param.min_value) / param.step + 1e-9) + 1 - self.first)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.count))]
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        index = self.first + (self.count - 1 - i if self.descending else i)
+        value = self.param.min_value + index * self.param.step
+        return round(value, 12) if self.param.kind == "float" else value
+
+
 def values_between(param: "Param", start: Any, end: Any) -> Sequence | None:
     """The values KerasTuner can give ``param`` from ``start`` to ``end`` inclusive, in that order; None for a
     continuous range (a Float without a step)."""
@@ -103,6 +130,8 @@ def values_between(param: "Param", start: Any, end: Any) -> Sequence | None:
             value *= param.step
     else:
         count = int(math.floor((param.max_value - param.min_value) / param.step + 1e-9)) + 1
+        if count > ENUMERATED:  # a bisection reads ~log2(count) of them: never list a billion
+            return _Steps(param, low, high, start > end)
         values = [param.min_value + i * param.step for i in range(count)]
         if param.kind == "float":
             values = [round(v, 12) for v in values]

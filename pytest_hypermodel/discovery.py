@@ -15,6 +15,8 @@ that kills or hangs it so that discovery can go on without that build.
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +131,25 @@ def _sorted(values: Iterable) -> list:
     return sorted(values, key=lambda v: (str(type(v)), v))
 
 
+#: A stepped range longer than this is not enumerated (hp.Int("seed", 0, 10**9) has a billion values).
+_ENUMERATED = 10_000
+
+
+def _stepped_ends(hp) -> list:
+    """The first values of a stepped range and its last, as KerasTuner produces them; every value when few."""
+    first = list(itertools.islice(hp.values, _ENUMERATED + 1))
+    if len(first) <= _ENUMERATED:
+        return first
+    # KerasTuner's own count of a stepped range (numerical.py, _get_n_values): the last value without the rest.
+    if hp.sampling == "linear":
+        last = hp.min_value + int((hp.max_value - hp.min_value) // hp.step) * hp.step
+    else:  # log and reverse_log: ~10,000 values only for a step barely over 1
+        count = int(math.log(hp.max_value / hp.min_value, hp.step) + 1e-8) + 1
+        scaled = hp.min_value * math.pow(hp.step, count - 1)
+        last = scaled if hp.sampling == "log" else hp.max_value + hp.min_value - scaled
+    return first[:3] + [last]
+
+
 def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = False) -> Param:
     kind = KINDS.get(type(hp).__name__, "choice")
     note = None
@@ -136,7 +157,7 @@ def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = F
         if hp.step is None:
             levels = (hp.min_value, hp.max_value)
         else:
-            values = list(hp.values)
+            values = _stepped_ends(hp)
             if hp.sampling == "linear":
                 values = _sorted(values)
             levels = (values[0], values[-1]) if len(values) > 1 else (values[0],)

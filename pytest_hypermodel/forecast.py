@@ -44,6 +44,7 @@ Grid order is not re-implemented: :func:`grid_order` drives KerasTuner's own
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -117,7 +118,7 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 def _draw_values(hp) -> list:
     """The values ``hp.random_sample()`` picks among, equally likely (decile midpoints for a long or continuous range)."""
-    values = list(hp.values)
+    values = list(itertools.islice(hp.values, 17))  # not the billion values of hp.Int("seed", 0, 10**9)
     if len(values) <= 16:
         return values
     return list(dict.fromkeys(hp.prob_to_value((i + 0.5) / 10) for i in range(10)))

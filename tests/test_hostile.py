@@ -148,7 +148,8 @@ def test_data_the_probe_process_cannot_receive_runs_here_with_a_warning(hypermod
 
 
 def test_a_choice_of_ten_thousand_values_is_planned_at_a_few_and_reported(hypermodel_dir):
-    """Its covering array once asked for 7 TiB: INTERNALERROR, no JSON and no JUnit."""
+    """Its covering array once asked for 7 TiB: INTERNALERROR, no JSON and no JUnit (and the Int of a billion
+    values beside it was listed whole to find its last value)."""
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "hostile.py:huge_choice", REPORT_OPTION,
                                   str(report), "--hypermodel-strategy=corners", "--hypermodel-max-cases=6")

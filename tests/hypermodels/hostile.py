@@ -15,8 +15,9 @@ def _dense(units):
 
 
 def huge_choice(hp):
-    """A Choice of 10,000 seeds beside two small hyperparameters: three factors for the covering array."""
+    """A Choice of 10,000 seeds and an Int of a billion values beside two small hyperparameters."""
     hp.Choice("seed", list(range(HUGE)))
+    hp.Int("offset", 0, 10**9)
     hp.Boolean("flag")
     return _dense(hp.Int("units", 1, 2))
 

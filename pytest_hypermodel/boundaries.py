@@ -22,8 +22,18 @@ if TYPE_CHECKING:
 CONTINUOUS_STEPS = 7
 #: Values of a numeric partner the frontier is computed at (its extremes included).
 FRONTIER_POINTS = 8
-#: Probes one hypermodel's boundaries may cost, beyond the cases already probed.
+#: Probes one hypermodel's boundaries may cost, beyond the cases already probed: what stops the search, so that
+#: a loaded machine finds the same boundaries as a quiet one, only later.
 DEFAULT_BUDGET = 64
+#: The wall clock is only a safety cap (a hung probe, a huge model): this many times as long as the hypermodel's
+#: cases took, and at least SAFETY_MINIMUM seconds. A slower machine slows the cases as much as the probes.
+SAFETY_FACTOR = 10.0
+SAFETY_MINIMUM = 600.0
+
+
+def safety_cap(case_seconds: float) -> float:
+    """The default wall-clock cap of one hypermodel's boundaries, from the seconds its cases took."""
+    return max(SAFETY_MINIMUM, SAFETY_FACTOR * case_seconds)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,33 @@ class Findings:
         return pairs
 
 
+#: A stepped range with more values than this is read lazily (``_Steps``).
+ENUMERATED = 10_000
+
+
+class _Steps(Sequence):
+    """The values ``min_value + i * step`` of a long linear range from ``low`` to ``high``, computed when read."""
+
+    def __init__(self, param: "Param", low: Any, high: Any, descending: bool) -> None:
+        self.param, self.descending = param, descending
+        self.first = max(0, math.ceil((low - param.min_value) / param.step - 1e-9))
+        self.count = max(0, math.floor((high - param.min_value) / param.step + 1e-9) + 1 - self.first)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.count))]
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        index = self.first + (self.count - 1 - i if self.descending else i)
+        value = self.param.min_value + index * self.param.step
+        return round(value, 12) if self.param.kind == "float" else value
+
+
 def values_between(param: "Param", start: Any, end: Any) -> Sequence | None:
     """The values KerasTuner can give ``param`` from ``start`` to ``end`` inclusive, in that order; None for a
     continuous range (a Float without a step)."""
@@ -93,6 +130,8 @@ def values_between(param: "Param", start: Any, end: Any) -> Sequence | None:
             value *= param.step
     else:
         count = int(math.floor((param.max_value - param.min_value) / param.step + 1e-9)) + 1
+        if count > ENUMERATED:  # a bisection reads ~log2(count) of them: never list a billion
+            return _Steps(param, low, high, start > end)
         values = [param.min_value + i * param.step for i in range(count)]
         if param.kind == "float":
             values = [round(v, 12) for v in values]
@@ -123,14 +162,21 @@ class _Search:
         self.known = dict(known)
         self.oracle = failed
         self.budget = budget
+        self.seconds = seconds
         self.deadline = None if seconds is None else time.monotonic() + seconds
         self.probes = 0
-        #: Whether some probe was refused for the budget.
+        #: Whether some probe was refused for the budget, and whether for the safety cap on the wall clock.
         self.cut = False
+        self.capped = False
 
     @property
     def spent(self) -> bool:
-        return self.probes >= self.budget or (self.deadline is not None and time.monotonic() > self.deadline)
+        if self.probes >= self.budget:
+            return True
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.capped = True
+            return True
+        return False
 
     def failed(self, overrides: Mapping[str, Any]) -> bool | None:
         """Whether the case with ``overrides`` (the rest at defaults) fails; None when the budget is spent."""
@@ -187,8 +233,8 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
     A numeric value that fails with the rest at defaults is bisected alone, then with each partner that failed
     beside it in a corner: each failing value of a Choice or Boolean, and each of up to FRONTIER_POINTS values of a
     numeric partner (the frontier of the pair). A failing corner no single value explains (an interaction) is
-    bisected along each of its numeric values, with each partner in turn. It stops after ``budget`` probes or
-    ``seconds``, saying so.
+    bisected along each of its numeric values, with each partner in turn. It stops after ``budget`` probes, or
+    at the safety cap of ``seconds`` on the wall clock, saying which.
     """
     search = _Search(space, known, failed, budget, seconds)
     findings = Findings()
@@ -256,9 +302,16 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
         findings.add(boundary)
         if partner is not None:  # the frontier: the boundary at each value of the numeric partner
             for point in sample(space.by_name[partner]):
-                if point != given[partner] and not search.spent:
+                if point != given[partner]:
+                    if search.spent:  # a frontier cut short is a boundary missing: said so below
+                        search.cut = True
+                        break
                     findings.add(search.bisect(name, value, {**given, partner: point}))
-    if search.cut:
-        findings.note = "stopped at the probe budget: some boundaries may be missing"
+    if search.cut and search.capped:  # the one result that depends on the machine's speed: said as such
+        findings.note = (f"stopped at the safety cap of {search.seconds:g} s on the wall clock "
+                         f"(--hypermodel-boundaries-seconds), before the probe budget of {budget}: some boundaries "
+                         f"may be missing, and a faster machine may find more")
+    elif search.cut:
+        findings.note = f"stopped at the probe budget of {budget}: some boundaries may be missing"
     findings.probes = search.probes
     return findings

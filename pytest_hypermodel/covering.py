@@ -277,8 +277,8 @@ def _bush_oa(q: int, t: int, k: int) -> np.ndarray:
     extra column gives the leading coefficient.
     """
     coef = np.array(list(itertools.product(range(q), repeat=t)), dtype=np.int64)  # (q^t, t)
-    powers = np.array([[pow(x, i, q) for x in range(q)] for i in range(t)], dtype=np.int64)
-    A = np.concatenate([coef @ powers % q, coef[:, -1:]], axis=1)
+    powers = np.array([[pow(x, i, q) for x in range(min(q, k))] for i in range(t)], dtype=np.int64)
+    A = np.concatenate([coef @ powers % q, coef[:, -1:]], axis=1)  # only the k columns asked for: q^t rows each
     return A[:, :k]
 
 
@@ -327,7 +327,7 @@ def _constructions(L: np.ndarray, t: int) -> list[tuple[np.ndarray, bool]]:
     q = int(L.max())
     while not _is_prime(q):
         q += 1
-    if k <= q + 1 and t <= q:
+    if k <= q + 1 and t <= q and q**t * k <= _MAX_STATE:  # q^t rows: 10,007 levels at t=2 would be 10^8 of them
         A = np.unique(_bush_oa(q, t, k) % L, axis=0)  # folding keeps all level combinations below L
         out.append((A, len(A) == math.prod(sorted(L.tolist())[-t:])))
     return out

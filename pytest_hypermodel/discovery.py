@@ -15,6 +15,8 @@ that kills or hangs it so that discovery can go on without that build.
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ import keras_tuner as kt
 
 from . import outcomes
 from .outcomes import meaningful_line
+from .plan import plan_levels
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
 
 
@@ -128,6 +131,25 @@ def _sorted(values: Iterable) -> list:
     return sorted(values, key=lambda v: (str(type(v)), v))
 
 
+#: A stepped range longer than this is not enumerated (hp.Int("seed", 0, 10**9) has a billion values).
+_ENUMERATED = 10_000
+
+
+def _stepped_ends(hp) -> list:
+    """The first values of a stepped range and its last, as KerasTuner produces them; every value when few."""
+    first = list(itertools.islice(hp.values, _ENUMERATED + 1))
+    if len(first) <= _ENUMERATED:
+        return first
+    # KerasTuner's own count of a stepped range (numerical.py, _get_n_values): the last value without the rest.
+    if hp.sampling == "linear":
+        last = hp.min_value + int((hp.max_value - hp.min_value) // hp.step) * hp.step
+    else:  # log and reverse_log: ~10,000 values only for a step barely over 1
+        count = int(math.log(hp.max_value / hp.min_value, hp.step) + 1e-8) + 1
+        scaled = hp.min_value * math.pow(hp.step, count - 1)
+        last = scaled if hp.sampling == "log" else hp.max_value + hp.min_value - scaled
+    return first[:3] + [last]
+
+
 def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = False) -> Param:
     kind = KINDS.get(type(hp).__name__, "choice")
     note = None
@@ -135,7 +157,7 @@ def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = F
         if hp.step is None:
             levels = (hp.min_value, hp.max_value)
         else:
-            values = list(hp.values)
+            values = _stepped_ends(hp)
             if hp.sampling == "linear":
                 values = _sorted(values)
             levels = (values[0], values[-1]) if len(values) > 1 else (values[0],)
@@ -264,7 +286,7 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
             base = dict(context[name])
             for condition in hp.conditions:
                 base.setdefault(condition.name, condition.values[0])
-            for level in _param_from_kt(hp).levels:
+            for level in plan_levels(_param_from_kt(hp)):  # the values the plan probes: not 10,000 builds
                 if level != hp.default:
                     queue.append({**base, name: level})
 
@@ -297,10 +319,10 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         found = ", ".join(p.name for p in params) or "none"
         warnings.append(
             f"the build with the default values failed ({type(first_error).__name__}: "
-            f"{meaningful_line(str(first_error))}): discovery found only the hyperparameters declared before "
+            f"{meaningful_line(outcomes.text_of(first_error))}): discovery found only the hyperparameters declared before "
             f"that point ({found}); any declared after it is missing from the plan"
         )
-    default_error = None if first_error is None else f"{type(first_error).__name__}: {first_error}"
+    default_error = None if first_error is None else f"{type(first_error).__name__}: {outcomes.text_of(first_error)}"
     return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
                        build.undeclared_input, tuple(_unfinished(builds, params)),
                        sites={name: site for name, site in sites.items() if site[1]},
@@ -324,7 +346,7 @@ def _unfinished(builds: list[_Build], params: tuple[Param, ...]) -> list[str]:
         unread = [name for name in always if name not in build.reads and name not in build.overrides]
         if build.error is not None and unread:
             values = ", ".join(f"{k}={v!r}" for k, v in build.overrides.items())
-            error = f"{type(build.error).__name__}: {meaningful_line(str(build.error))}"
+            error = f"{type(build.error).__name__}: {meaningful_line(outcomes.text_of(build.error))}"
             lines.append(f"{values} failed ({error}) before reading {', '.join(unread)}")
     return lines
 

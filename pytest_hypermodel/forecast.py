@@ -44,11 +44,13 @@ Grid order is not re-implemented: :func:`grid_order` drives KerasTuner's own
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
+from . import outcomes
 from .policy import COMPLETED as D_COMPLETED
 from .policy import FAILED as D_FAILED
 from .policy import RETRIED_THEN_FAILED as D_RETRIED_THEN_FAILED
@@ -116,7 +118,7 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 def _draw_values(hp) -> list:
     """The values ``hp.random_sample()`` picks among, equally likely (decile midpoints for a long or continuous range)."""
-    values = list(hp.values)
+    values = list(itertools.islice(hp.values, 17))  # not the billion values of hp.Int("seed", 0, 10**9)
     if len(values) <= 16:
         return values
     return list(dict.fromkeys(hp.prob_to_value((i + 0.5) / 10) for i in range(10)))
@@ -180,7 +182,7 @@ def constructor_forecast(hypermodel, max_draws: int = 16, max_scopes: int = 100)
         try:
             builder.build(hp)
         except Exception as exc:  # the user's build failing is the forecast
-            return f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {outcomes.text_of(exc)}"
         finally:
             keras.backend.clear_session()
         return None
@@ -189,7 +191,7 @@ def constructor_forecast(hypermodel, max_draws: int = 16, max_scopes: int = 100)
     try:
         builder.declare_hyperparameters(hp)
     except Exception as exc:
-        forecast.crash_probability, forecast.error, forecast.scope = 1.0, f"{type(exc).__name__}: {exc}", "defaults"
+        forecast.crash_probability, forecast.error, forecast.scope = 1.0, f"{type(exc).__name__}: {outcomes.text_of(exc)}", "defaults"
         return forecast
     oracle.update_space(hp)
 

@@ -110,6 +110,19 @@ def raised_by_the_build(exc: BaseException) -> bool:
     return not isinstance(exc, KeyboardInterrupt) or not INTERRUPT_RECEIVED.is_set()
 
 
+def text_of(exc: BaseException) -> str:
+    """``str(exc)``; when the exception's own ``__str__`` raises, its repr and that it raised, so that its case is
+    still a result (not a lost case, nor an INTERNALERROR)."""
+    try:
+        return str(exc)
+    except Exception as broken:
+        try:
+            shown = repr(exc)
+        except Exception:
+            shown = object.__repr__(exc)
+        return f"{shown} (its __str__ raised {type(broken).__name__})"
+
+
 def classify(exc: BaseException) -> str:
     """Map an exception raised by build or fit to an outcome name."""
     if isinstance(exc, CaseTimeout):
@@ -120,7 +133,7 @@ def classify(exc: BaseException) -> str:
         return FATAL
     if _mro_names(exc) & _OOM_CLASS_NAMES:
         return OOM
-    text = str(exc)
+    text = text_of(exc)
     if any(marker in text for marker in _OOM_MESSAGE_MARKERS):
         return OOM
     return ERROR

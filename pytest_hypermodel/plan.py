@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 import dataclasses
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 
 if TYPE_CHECKING:
     from . import covering
-    from .space import SearchSpace
+    from .space import Param, SearchSpace
 
 DEFAULT = "default"
 EXTREMES = "extremes"
@@ -38,6 +39,10 @@ DEFAULT_STRATEGIES = (EXTREMES, CORNERS)
 DEFAULT_MAX_CASES = 256
 #: Seconds of covering-array improvement per plan (a deterministic work budget).
 COVERING_BUDGET = 1.0
+#: Levels the plan varies one hyperparameter over, at most: a Choice of 10,000 values is planned at this many of
+#: them, evenly spread (its first, its last and its default among them). Each level costs at least one case
+#: (the extremes) and multiplies the corners, so a plan over every value would outgrow any cap on the cases.
+MAX_LEVELS = 32
 
 #: Case kinds, in the order a case is labelled when several strategies plan it.
 KIND_DEFAULT = "default"
@@ -56,6 +61,39 @@ def format_value(value: Any) -> str:
             return f"{value:.1f}"
         return f"{value:.6g}"
     return str(value)
+
+
+def printable(text: str) -> str:
+    """``text`` with each character that is not printable (a BEL, an ANSI escape, a newline) and each backslash
+    written as a Python escape (``\\x07``): safe in XML, in a terminal and in a pytest node id, and reversible
+    (see ``unprintable``), so reports keyed by it still name the hyperparameter."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(ch if ch.isprintable() and ch != "\\" else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch == "\\":
+        return "\\\\"
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+
+
+def unprintable(text: str) -> str:
+    """The text ``printable`` was given."""
+    return _ESCAPE.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), text)
+
+
+def plan_levels(param: "Param") -> tuple:
+    """The levels the plan varies ``param`` over: all of them, or MAX_LEVELS evenly spread, the default included."""
+    levels = param.levels
+    if len(levels) <= MAX_LEVELS:
+        return levels
+    picks = {round(i * (len(levels) - 1) / (MAX_LEVELS - 2)) for i in range(MAX_LEVELS - 1)}
+    return tuple(dict.fromkeys(level for i, level in enumerate(levels) if i in picks or level == param.default))
 
 
 class PlanError(ValueError):
@@ -91,6 +129,13 @@ class Plan:
     planned: int = 0
     dropped: int = 0
     max_cases: int | None = None
+    #: name -> (levels planned, levels it has) of each hyperparameter with more than MAX_LEVELS levels.
+    capped: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """What the plan leaves out of the space, one line each (for --hypermodel-plan)."""
+        return [f"{printable(name)}: {kept} of its {total} values planned (evenly spread, its default among them; "
+                f"at most {MAX_LEVELS} per hyperparameter)" for name, (kept, total) in self.capped.items()]
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -108,7 +153,7 @@ class Plan:
 def make_case(space: "SearchSpace", values: Mapping[str, Any], kind: str) -> Case:
     """The case of complete ``values``, its id built from those that differ from the defaults."""
     varied = tuple(p.name for p in space if p.name in values and values[p.name] != p.default)
-    case_id = "-".join(f"{name}={format_value(values[name])}" for name in varied) or "defaults"
+    case_id = "-".join(printable(f"{name}={format_value(values[name])}") for name in varied) or "defaults"
     return Case(case_id, kind, values, varied, (kind,))
 
 
@@ -157,7 +202,7 @@ class _Planner:
         for param in self.space:
             kind = KIND_EXTREME if param.kind in ("int", "float") else KIND_CHOICE
             ctx = self.context(param.name)
-            for level in param.levels:
+            for level in plan_levels(param):
                 self.add({**ctx, param.name: level}, kind)
 
 
@@ -171,7 +216,7 @@ class _Factors:
 
         self.levels: list[list] = []
         for param in self.params:
-            values = list(param.levels)
+            values = list(plan_levels(param))
             if levels == 3 and param.kind in ("int", "float") and param.default not in values:
                 values.insert(1, param.default)
             self.levels.append(values)
@@ -256,7 +301,29 @@ def cases(
                 planner.add(factors.values(row), KIND_GRID)
     planned = len(planner.cases)
     kept = planner.cases if max_cases is None else _cap(planner.cases, max_cases)
-    return Plan(kept, strategies, strength, planned, planned - len(kept), max_cases)
+    capped = {p.name: (len(plan_levels(p)), len(p.levels)) for p in space if len(p.levels) > MAX_LEVELS}
+    return Plan(_unique_ids(kept), strategies, strength, planned, planned - len(kept), max_cases, capped)
+
+
+def _unique_ids(planned: list[Case]) -> list[Case]:
+    """The cases, each with its own id: values holding ``-`` and ``=`` can spell another case's id
+    (``a='y-b=2'`` and ``a='y', b=2``); a later one gets a suffix, ``~2``, ``~3``, ... (its values are in
+    its JUnit properties and its JSON entry)."""
+    taken = {case.id for case in planned}
+    if len(taken) == len(planned):
+        return planned
+    seen: set[str] = set()
+    out = []
+    for case in planned:
+        if case.id in seen:
+            n = 2
+            while f"{case.id}~{n}" in taken:
+                n += 1
+            case = dataclasses.replace(case, id=f"{case.id}~{n}")
+            taken.add(case.id)
+        seen.add(case.id)
+        out.append(case)
+    return out
 
 
 #: Which cases a cap keeps first: the default, then corners (each covers many

@@ -105,8 +105,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "failing value, propose a repair of the space and run the preflight of the repaired space "
                     "(default: on)")
     group.addoption(BOUNDARIES_SECONDS_OPTION, dest="hypermodel_boundaries_seconds", metavar="SECONDS",
-                    help="how long the boundaries of one hypermodel may take, at most 64 probes in any case "
-                    "(default: as long as its cases took, at least 10 s)")
+                    help="a safety cap on the wall clock of one hypermodel's boundaries, which stop after 64 "
+                    "probes, the same on a loaded machine (default: 10 times as long as its cases took, at least "
+                    "600 s); reported when hit")
     group.addoption(FIX_OPTION, dest="hypermodel_fix", action="store_true", default=None,
                     help="write a repair that was verified green into the build file (default: only show its diff)")
     group.addoption(REPORT_OPTION, dest="hypermodel_report", metavar="PATH",
@@ -531,8 +532,10 @@ def _junit_suite_properties(config: pytest.Config, props: list) -> None:
         return
     xml = config.stash.get(xml_key, None)
     if xml is not None:
+        from .plan import printable
+
         for name, value in props:
-            xml.add_global_property(name, value)
+            xml.add_global_property(printable(name), value)  # a hyperparameter's name may hold a BEL
 
 
 class PreflightReporter:

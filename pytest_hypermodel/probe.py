@@ -95,7 +95,7 @@ def _fail(result: Result, exc: BaseException) -> None:
     # BaseException stays among the bases of a class outside Exception: KerasTuner does not catch it (UNCAUGHT).
     skipped = (object, BaseException, Exception) if isinstance(exc, Exception) else (object,)
     result.exception_bases = [cls.__name__ for cls in type(exc).__mro__ if cls not in skipped]
-    result.message = meaningful_line(str(exc))
+    result.message = meaningful_line(outcomes.text_of(exc))
     result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 

@@ -139,8 +139,8 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
            seconds: float | None = None) -> Refinement | None:
     """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
 
-    ``ready()`` readies where the probes run (starts the probe process) before the time budget starts, which is
-    ``seconds`` (default: as long as the cases took, at least 10 s).
+    ``ready()`` readies where the probes run (starts the probe process) before the clock starts. The probes are
+    budgeted in number (``budget``); ``seconds`` is only a safety cap (default: ``boundaries.safety_cap``).
     """
     space = pre.space
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
@@ -151,9 +151,9 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     if ready is not None:
         ready()  # the probe process's start-up (a backend import) is not the boundaries' cost
     started = time.perf_counter()
-    # As long as the cases themselves took, at least 10 s: the boundaries must not cost more than the preflight.
+    # A count of probes stops them, the same on a loaded machine; the clock only caps a runaway (issue 24).
     if seconds is None:
-        seconds = max(10.0, sum(float(e.get("seconds") or 0) for e in mine))
+        seconds = boundaries.safety_cap(sum(float(e.get("seconds") or 0) for e in mine))
     findings = boundaries.find(
         space, known, lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())), budget,
         seconds,

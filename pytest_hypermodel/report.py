@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Iterable
 
 from . import offline, outcomes
-from .plan import Case, format_value
+from .plan import Case, format_value, printable, unprintable
 from .policy import Disposition, Policy
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def verdict(result, disposition: Disposition) -> str:
 
 def properties(case: Case, result, disposition: Disposition, spec: str = "", fingerprint: str = "") -> list[tuple[str, Any]]:
     """The JUnit properties of one case, named as DESIGN.md fixes them (plus where it came from)."""
-    props: list[tuple[str, Any]] = [(f"hp.{name}", value) for name, value in case.values.items()]
+    # Names escaped (a BEL or an ANSI escape would make the JUnit file invalid XML); ``entry`` unescapes them.
+    props: list[tuple[str, Any]] = [(f"hp.{printable(name)}", value) for name, value in case.values.items()]
     props += [
         ("case.kind", case.kind),
         ("case.id", case.id),
@@ -142,7 +143,7 @@ def entry(nodeid: str, props: Iterable[tuple[str, Any]], outcome: str) -> dict:
     record: dict[str, Any] = {"nodeid": nodeid, "test_outcome": outcome, "values": {}}
     for key, value in props:
         if key.startswith("hp."):
-            record["values"][key[3:]] = value
+            record["values"][unprintable(key[3:])] = value
         else:
             record[key] = value
     return record
@@ -193,6 +194,8 @@ def full_payload(preflights: list, entries: list[dict], forecasts: list[dict], r
         details[pre.target.spec] = {
             "declarations": {name: {"file": path, "line": line} for name, (path, line) in space.sites.items()},
             "definition": {"file": space.definition[0], "line": space.definition[1]} if space.definition else None,
+            # Hyperparameters planned at only some of their values: name -> how many planned, of how many.
+            "capped": {name: {"planned": kept, "values": total} for name, (kept, total) in pre.plan.capped.items()},
         }
     for found in refinements:
         details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],

@@ -173,7 +173,7 @@ def isolation(source: Source) -> str:
 
 
 def boundaries_seconds(source: Source) -> float | None:
-    """The time the boundaries of one hypermodel may take; None: as long as its cases took, at least 10 s."""
+    """The safety cap on the boundaries' wall clock, per hypermodel; None: ``boundaries.safety_cap``."""
     return float_setting(source, "hypermodel_boundaries_seconds", 0, math.inf, "seconds, more than 0, e.g. 60",
                          above_low=True)
 
@@ -246,7 +246,7 @@ class Settings:
     max_abort_risk: float = 0.5
     isolation: str = "process"
     boundaries: bool = True
-    #: None: as long as the cases took, at least 10 s.
+    #: The boundaries' wall-clock safety cap; None: ``boundaries.safety_cap``.
     boundaries_seconds: float | None = None
 
 

@@ -69,6 +69,7 @@ def plan_lines(preflights: "list[Preflight]") -> list[str]:
         )
         if plan.dropped:
             lines.append(f"  capped at {plan.max_cases}: {plan.planned} planned, {plan.dropped} dropped")
+        lines.extend(f"  {note}" for note in plan.notes())
         for line in pre.space.unfinished:
             lines.append(f"  discovery build {line}: what only it declares after that point is not in the plan")
     return lines

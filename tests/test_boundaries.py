@@ -115,6 +115,25 @@ def test_the_probe_budget_stops_the_search_and_says_so():
     assert found.probes == 4 and found.boundaries == [] and "budget" in found.note
 
 
+def test_a_range_of_ten_million_steps_is_bisected_without_listing_it():
+    """Every Int has a step (KerasTuner's default is 1): the values between were once listed, 10^7 of them here."""
+    import time
+    import tracemalloc
+
+    space = SearchSpace((Param("n", "int", 0, (0, 10**7), 0, 10**7, 1, "linear"),), {"space": []})
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        found = boundaries.find(space, _known(space, lambda v: v["n"] > 123_456), lambda v: v["n"] > 123_456)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 2 and peak < 8 * 2**20
+    assert [(b.last_ok, b.first_failing) for b in found.boundaries] == [(123_456, 123_457)] and found.probes < 30
+    steps = boundaries.values_between(Param("f", "float", 0.0, (0.0, 3.0), 0.0, 3.0, 1e-4, "linear"), 2.0, 0.3)
+    assert (len(steps), steps[0], steps[1], steps[-1]) == (17_001, 2.0, 1.9999, 0.3)
+
+
 def test_a_search_cut_short_finds_the_same_boundary_in_every_process():
     """Which interaction is bisected first must not hang on string hashes, which differ per process."""
     script = (
@@ -385,7 +404,41 @@ def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
     (model,) = json.loads(report.read_text())["hypermodels"]
     assert model["boundaries"] == [] and not model.get("repair")
     # The clock is read before each probe: one may start within the first millisecond.
-    result.stdout.re_match_lines([r"thresholds.py:layer_size: boundaries \((0 probes|1 probe), ", ".*stopped at the probe budget"])
+    result.stdout.re_match_lines([r"thresholds.py:layer_size: boundaries \((0 probes|1 probe), ",
+                                  r".*stopped at the safety cap of 0.001 s on the wall clock \(--hypermodel-boundaries-"
+                                  r"seconds\), before the probe budget of 64: some boundaries may be missing"])
+
+
+def test_slow_probes_find_the_same_boundaries_under_the_default_settings(hypermodel_dir):
+    """The probe budget stops the search, not the clock: a build that takes 11 s at the bisection's first value (as
+    on a loaded machine) once ran past the 10 s the boundaries were given, and found none."""
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "thresholds.py:slow_layer_size",
+                                                 "--hypermodel-boundaries=on", "--hypermodel-epochs=1",
+                                                 f"--hypermodel-report={report}")
+    assert result.ret == 1
+    (slow,) = json.loads(report.read_text())["hypermodels"]
+    # What the unslowed layer_size finds (test_a_layer_size_threshold_is_found_exactly_and_its_repair_is_green).
+    assert _bounds(slow) == {(): ("units", thresholds.UNITS_LIMIT, thresholds.UNITS_LIMIT + 8)}
+    assert slow["repair"]["verified"] is True
+    assert "stopped at" not in result.stdout.str()
+
+
+def test_the_safety_cap_on_the_clock_is_reported_as_such(monkeypatch):
+    """Hit only by a runaway: then the note says the result depends on the machine, unlike the probe budget's."""
+    clock = [0.0]
+    monkeypatch.setattr(boundaries.time, "monotonic", lambda: clock[0])
+
+    def slow(values):
+        clock[0] += 20.0
+        return values["n"] > 5
+
+    space = SearchSpace((Param("n", "int", 0, (0, 10**6), 0, 10**6, None, "linear"),), {"space": []})
+    found = boundaries.find(space, _known(space, lambda v: v["n"] > 5), slow, seconds=50)
+    assert found.probes == 3 and found.boundaries == []
+    assert found.note.startswith("stopped at the safety cap of 50 s on the wall clock")
+    unhurried = boundaries.find(space, _known(space, lambda v: v["n"] > 5), slow, seconds=boundaries.safety_cap(0))
+    assert [(b.last_ok, b.first_failing) for b in unhurried.boundaries] == [(5, 6)] and unhurried.note is None
 
 
 def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(hypermodel_dir):

@@ -148,3 +148,53 @@ def test_data_the_probe_process_cannot_receive_runs_here_with_a_warning(hypermod
     assert {name: c.properties["outcome"] for name, c in cases.items()} == {"healthy[defaults]": "ok", "healthy[size=2]": "ok"}
     result.stdout.fnmatch_lines(["*HypermodelWarning: hypermodel_data returned something the probe process cannot "
                                  "receive (*): the case ran in the pytest process, where a crash ends the run*"])
+
+
+def test_a_choice_of_ten_thousand_values_is_planned_at_a_few_and_reported(hypermodel_dir):
+    """Its covering array once asked for 7 TiB: INTERNALERROR, no JSON and no JUnit (and the Int of a billion
+    values beside it was listed whole to find its last value)."""
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "hostile.py:huge_choice", REPORT_OPTION,
+                                  str(report), "--hypermodel-strategy=corners", "--hypermodel-max-cases=6")
+    assert result.ret == pytest.ExitCode.OK
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert len(cases) == 6 and all(c.result == "passed" for c in cases.values())
+    data = json.loads(report.read_text())
+    assert len(data["cases"]) == 6 and data["hypermodels"][0]["complete"]
+    assert data["hypermodels"][0]["capped"] == {"seed": {"planned": 31, "values": 10_000}}
+
+
+def test_control_characters_and_id_like_values_keep_junit_valid_and_every_case(hypermodel_dir):
+    """A BEL or an ANSI escape in a name made the JUnit file invalid XML; ``a='y-b=2'`` and ``a='y', b=2`` shared
+    one id, and one of them was lost from the JSON report."""
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "hostile.py:control_names", HYPERMODEL_OPTION,
+                                  "hostile.py:dashed_values", REPORT_OPTION, str(report))
+    assert result.ret == pytest.ExitCode.OK
+    assert len(cases) == 4 + 6 and all(c.result == "passed" for c in cases.values())  # the XML parsed
+    assert "control_names[units\\x07=2-\\x1b[31mred\\x1b[0m=b\\x1b[0m]" in cases
+    assert {"dashed_values[a=y-b=2]", "dashed_values[a=y-b=2~2]"} <= set(cases)
+    assert cases["control_names[units\\x07=2]"].properties["hp.units\\x07"] == "2"
+    data = json.loads(report.read_text())
+    assert len(data["cases"]) == 10 and all(h["complete"] for h in data["hypermodels"])
+    # The JSON report maps each id back to its values, under the hyperparameters' own names.
+    values = {e["case.id"]: e["values"] for e in data["cases"]}
+    assert values["units\\x07=2"] == {"units\x07": 2, "\x1b[31mred\x1b[0m": "a"}
+    assert sorted([values["a=y-b=2"], values["a=y-b=2~2"]], key=str) == [{"a": "y", "b": 2}, {"a": "y-b=2", "b": 1}]
+
+
+def test_an_exception_whose_str_raises_keeps_its_case(hypermodel_dir):
+    """Its case was lost ("probe process failed"), or, at the defaults, the run was an INTERNALERROR."""
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "hostile.py:unreadable_error", HYPERMODEL_OPTION,
+                                  "hostile.py:unreadable_at_defaults", REPORT_OPTION, str(report))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in out and "probe process failed" not in out
+    failing = {"unreadable_error[units=2]", "unreadable_at_defaults[defaults]", "unreadable_at_defaults[units=2]"}
+    assert {n for n, c in cases.items() if c.result == "failed"} == failing and len(cases) == 4
+    for name in failing:
+        assert (cases[name].properties["outcome"], cases[name].properties["exception"]) == ("error", "Unreadable")
+        assert "(its __str__ raised RuntimeError)" in cases[name].message
+    assert "Unreadable('units=2 is not allowed') (its __str__ raised RuntimeError)" in cases["unreadable_error[units=2]"].message
+    assert len(json.loads(report.read_text())["cases"]) == 4

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -115,3 +117,59 @@ def test_three_levels_add_the_default():
 def test_bad_plan_options(kwargs, message):
     with pytest.raises(plan.PlanError, match=message):
         plan.cases(_binary(3), (plan.CORNERS,), **kwargs)
+
+
+def _huge_choice_space() -> SearchSpace:
+    """A Choice of 10,000 values beside a Boolean and an Int: three factors, as tests/hypermodels/hostile.py has."""
+    return _space([Param("seed", "choice", 0, tuple(range(10_000))), Param("flag", "boolean", False, (False, True)),
+                   Param("units", "int", 1, (1, 2), 1, 2)])
+
+
+def test_a_huge_choice_is_planned_at_a_few_of_its_values_in_a_second_and_a_few_mib():
+    """The covering builder once asked NumPy for 7 TiB here (every pair of 10,007 levels): the plan's memory must
+    grow with the plan, not with the product of the levels."""
+    space = _huge_choice_space()
+    started = time.perf_counter()
+    result = plan.cases(space)
+    assert time.perf_counter() - started < 1.0
+    tracemalloc.start()
+    try:
+        plan.cases(space)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
+    seeds = {c.values["seed"] for c in result}
+    assert {0, 9_999} <= seeds and len(seeds) == len(plan.plan_levels(space.by_name["seed"])) <= plan.MAX_LEVELS
+    assert result.capped == {"seed": (len(seeds), 10_000)}
+    assert result.notes() == [f"seed: {len(seeds)} of its 10000 values planned (evenly spread, its default among "
+                              f"them; at most {plan.MAX_LEVELS} per hyperparameter)"]
+    # The corners still cover every pair of the levels planned.
+    corners = plan.cases(space, (plan.CORNERS,), max_cases=None)
+    pairs = {(c.values["seed"], c.values["flag"]) for c in corners}
+    assert pairs == {(s, f) for s in seeds for f in (False, True)}
+
+
+def test_a_capped_choice_keeps_its_default():
+    param = Param("lr", "choice", 0.5, tuple(i / 1000 for i in range(1, 1001)))
+    levels = plan.plan_levels(param)
+    assert 0.5 in levels and levels[0] == 0.001 and levels[-1] == 1.0 and len(levels) == plan.MAX_LEVELS
+    assert levels == tuple(sorted(levels))  # in the Choice's own order
+
+
+def test_values_that_spell_another_cases_id_get_a_suffix():
+    """``a='y-b=2'`` alone and ``a='y'`` with ``b=2`` would both be ``a=y-b=2``: one id each, stable."""
+    space = _space([Param("a", "choice", "x", ("x", "y", "y-b=2")), Param("b", "int", 1, (1, 2), 1, 2)])
+    result = plan.cases(space, (plan.GRID,))
+    ids = [c.id for c in result]
+    assert len(set(ids)) == len(ids) == 6
+    by_id = {c.id: dict(c.values) for c in result}
+    assert sorted([by_id["a=y-b=2"], by_id["a=y-b=2~2"]], key=str) == [{"a": "y", "b": 2}, {"a": "y-b=2", "b": 1}]
+    assert ids == [c.id for c in plan.cases(space, (plan.GRID,))]
+
+
+@pytest.mark.parametrize("name", ["units\x07", "\x1b[31mred\x1b[0m", "tab\there", "back\\slash", "\\x07", "ünïcode"])
+def test_printable_escapes_what_xml_and_terminals_cannot_hold_and_is_reversible(name):
+    text = plan.printable(name)
+    assert text.isprintable() and plan.unprintable(text) == name
+    assert text == name if name == "ünïcode" else text != name

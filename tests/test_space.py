@@ -171,3 +171,28 @@ def test_a_discovery_build_that_fails_early_is_said_with_what_it_did_not_reach()
         "https://storage.googleapis.com/efficientnetb0.h5): discovery found only the hyperparameters declared before "
         "that point (version); any declared after it is missing from the plan",
     )
+
+
+def test_an_int_range_of_a_billion_values_is_discovered_without_listing_them():
+    """KerasTuner gives every Int a step (1): its values were listed to find the last one, 8 GB for 10^9 of them."""
+    import time
+    import tracemalloc
+
+    def build(hp):
+        hp.Int("seed", 0, 10**9)
+        hp.Int("odd", 1, 10**9, step=7)
+        hp.Float("scaled", 1.0, 2.0**40, step=1.0001, sampling="log")  # 277,000 values, each 1.0001 times the last
+        return _model()
+
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        space = discover(hypermodel(build))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 30 and peak < 64 * 2**20
+    assert space.by_name["seed"].levels == (0, 10**9)
+    assert space.by_name["odd"].levels == (1, 1 + (10**9 - 1) // 7 * 7)
+    low, high = space.by_name["scaled"].levels
+    assert low == 1 and 2**40 / 1.0001 <= high <= 2**40

@@ -24,8 +24,8 @@ FAULTS = {
     "segfaults": ("crash", "the process running the case died (killed by SIGSEGV)"),
     "oom_killed": ("crash", "the process running the case died (killed by SIGKILL)"),
     "exits_hard": ("crash", "the process running the case died (exit code 3)"),
-    "hangs": ("timeout", "the case ran past its time limit of 2 s"),
-    "hangs_hard": ("timeout", "the case ran past its time limit (it did not stop at 2 s: its process was killed)"),
+    "hangs": ("timeout", "the case ran past its time limit of 5 s"),
+    "hangs_hard": ("timeout", "the case ran past its time limit (it did not stop at 5 s: its process was killed)"),
     "exits": ("error", "SystemExit: 3"),
     "interrupts": ("error", "KeyboardInterrupt: "),
 }
@@ -48,7 +48,7 @@ def test_every_fault_is_a_reported_case_and_no_case_is_lost(hypermodel_dir, mode
     report = hypermodel_dir.path / "preflight.json"
     specs = [arg for name in [*faults, "aborts_at_defaults"] for arg in ("--hypermodel", f"hazards.py:{name}")]
     result, cases = run_preflight(hypermodel_dir, *specs, "--hypermodel", "outcomes.py:healthy",
-                                  "--hypermodel-timeout", "2", "--hypermodel-report", str(report), *mode)
+                                  "--hypermodel-timeout", "5", "--hypermodel-report", str(report), *mode)
     planned = {
         **{f"{name}[defaults]": "ok" for name in faults},
         **{f"{name}[size=2]": FAULTS[name][0] for name in faults},

@@ -231,9 +231,9 @@ def test_every_case_has_its_own_node_id(hypermodel_dir, workers):
 
 def test_last_failed_reruns_only_the_failed_cases(hypermodel_dir):
     result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:fatal")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=2)  # fatal[size=2], and the forecast it makes fail
     result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:fatal", "--lf", "-rA")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)  # the case rerun, and the forecast over the whole plan
     result.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*", "FAILED outcomes.py::fatal[[]size=2[]]*"])
 
 

@@ -23,7 +23,7 @@ from . import space as space_mod
 from . import spec as spec_mod
 from .plan import Case
 from .policy import Disposition, Policy
-from .prepare import Preflight, plain, prepare_target, with_repair
+from .prepare import Preflight, prepare_target, with_repair
 from .settings import Settings
 from .space import HypermodelWarning
 from .spec import Target
@@ -330,4 +330,4 @@ class Engine:
         return payload
 
 
-__all__ = ["CaseRun", "Engine", "Preflight", "SetupError", "case_name", "crash_run", "judge", "nodeid", "plain"]
+__all__ = ["CaseRun", "Engine", "Preflight", "SetupError", "case_name", "crash_run", "judge", "nodeid"]

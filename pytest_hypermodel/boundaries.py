@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from . import culprits
+
 if TYPE_CHECKING:
     from .space import Param, SearchSpace
 
@@ -251,7 +253,6 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
         if verdict and moved:
             failing.append(moved)
     failing.sort(key=lambda moved: (len(moved), sorted(map(str, moved.items()))))
-    alone_failing = {next(iter(moved.items())) for moved in failing if len(moved) == 1}
     #: (name, failing value, given, numeric partner or None); a numeric partner's frontier is walked only when
     #: the partner's corner value moves the boundary (a dropout rate beside a too-deep stack does not).
     requests: list[tuple[str, Any, dict, str | None]] = []
@@ -269,9 +270,9 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
             elif (name, value) not in findings.failing_choices:
                 findings.failing_choices.append((name, value))
             continue
-        # A corner that a value failing alone explains: that value's boundary with each partner beside it.
-        # Otherwise an interaction: each numeric value's boundary with each partner.
-        explained = [name for name, value in moved.items() if (name, value) in alone_failing]
+        # A corner that a smaller failing case explains (see ``culprits``): that case's values' boundaries with each
+        # partner beside them. Otherwise an interaction: each numeric value's boundary with each partner.
+        explained = culprits.names_of(culprits.explaining(moved, failing))
         for name in [n for n in (explained or list(moved)) if n in numeric]:
             for partner, partner_value in moved.items():
                 if partner != name:

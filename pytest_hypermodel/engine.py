@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, ContextManager, Iterable, Sequence
 
-from . import boundaries, devices, offline, outcomes, probe, prober, report
+from . import boundaries, culprits, devices, offline, outcomes, probe, prober, report
 from . import plan as plan_mod
 from . import space as space_mod
 from . import spec as spec_mod
@@ -55,8 +55,10 @@ class CaseRun:
         return report.entry(nodeid, self.properties, TEST_OUTCOMES[self.verdict])
 
 
-def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy) -> CaseRun:
-    """What KerasTuner does with ``result`` under ``policy``, as properties, a verdict and a message."""
+def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy,
+          explained: Sequence[Case] | None = None) -> CaseRun:
+    """What KerasTuner does with ``result`` under ``policy``, as properties, a verdict and a message.
+    ``explained``: the failing one-value cases inside a case that moved several values (None: not known)."""
     disposition = policy.disposition(result)
     props = report.properties(case, result, disposition, pre.target.spec,
                               report.fingerprint(pre.space.kt_config, policy))
@@ -64,7 +66,7 @@ def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy) -> C
     verdict = report.verdict(result, disposition)
     if verdict == report.PASS:
         return CaseRun(result, disposition, props, verdict)
-    message = report.failure_message(case, result, disposition, policy, pre.space)
+    message = report.failure_message(case, result, disposition, policy, pre.space, explained)
     props.append(("message", message))  # for the readers of the JSON report and the HTML page
     return CaseRun(result, disposition, props, verdict, message, result.traceback)
 
@@ -128,6 +130,9 @@ class Engine:
         #: What the process that drives the engine is, for messages ("the pytest process").
         self.host = "this process"
         self.runner: prober.Prober | None = None
+        #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
+        #: inside it, which the plan also runs (see :meth:`explaining`).
+        self._results: dict[tuple, probe.Result] = {}
         if settings.isolation != prober.OFF:
             self.runner = prober.Prober(rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE)
 
@@ -225,12 +230,42 @@ class Engine:
         return probe.run(hypermodel, pre.space, case, policy, settings, data)
 
     def run_case(self, pre: Preflight, case: Case, data: Any = None, policy: Policy | None = None) -> CaseRun:
-        """Probe one case and judge it; a failing default fit is remembered for the other cases' hints."""
+        """Probe one case and judge it; a failing default fit is remembered for the other cases' hints, and a
+        failing combination's hint names the values inside it that fail alone."""
         policy = policy or self.policy
-        result = self.probe(pre, case, data, policy=policy)
+        result = self._result(pre, case, data, policy)
         if case.kind == plan_mod.KIND_DEFAULT and result.exception and not pre.space.default_error:
             pre.space.default_fit_error = f"{result.exception}: {result.message}"
-        return judge(pre, case, result, policy)
+        explained = None
+        if len(case.varied) > 1 and report.verdict(result, policy.disposition(result)) == report.FAIL:
+            explained = self.explaining(pre, case, data, policy)
+        return judge(pre, case, result, policy, explained)
+
+    def explaining(self, pre: Preflight, case: Case, data: Any, policy: Policy) -> list[Case]:
+        """The one-value cases inside ``case`` (each varied value, with the parents that make it active) that
+        fail: the culprits its hint names instead of the whole combination. The plan runs these cases too
+        (extremes, choices), so in one process each is probed once, whichever comes first."""
+        space, failing = pre.space, []
+        for name in case.varied:
+            if name in {p for other in case.varied for p in space.parents(other)}:
+                continue  # only there to make another value active: that value's case holds it
+            values = {n: case.values[n] for n in (space.parents(name) | {name}) if n in case.values}
+            kind = plan_mod.KIND_EXTREME if space.by_name[name].kind in ("int", "float") else plan_mod.KIND_CHOICE
+            inner = plan_mod.make_case(space, space.complete(values), kind)
+            if inner.varied == case.varied:
+                continue
+            result = self._result(pre, inner, data, policy, show=False)
+            if report.verdict(result, policy.disposition(result)) == report.FAIL:
+                failing.append(inner)
+        return failing
+
+    def _result(self, pre: Preflight, case: Case, data: Any, policy: Policy, show: bool = True) -> probe.Result:
+        """The case's result, probed on first asking (the data is the same for a hypermodel within one run)."""
+        key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None,
+               culprits.key(case.values))
+        if key not in self._results:
+            self._results[key] = self.probe(pre, case, data, policy=policy, show=show)
+        return self._results[key]
 
     # ------------------------------------------------------------------------------------------- after the cases
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from . import culprits as culprits_mod
 from . import offline, outcomes
 from .plan import Case, format_value, printable, unprintable
 from .policy import Disposition, Policy
@@ -75,8 +76,13 @@ def _values_text(case: Case) -> str:
 DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (nothing is downloaded during a preflight)"
 
 
-def hint(case: Case, result, space: "SearchSpace") -> str:
-    """The likely fix, phrased as an edit to the search space or the build function."""
+def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | None" = None) -> str:
+    """The likely fix, phrased as an edit to the search space or the build function.
+
+    ``explained``: for a case that moved several values, the failing cases whose values are a proper subset of its
+    own (see ``culprits``); empty when every such case passes, None when they are not known (then no value is
+    blamed alone, nor the combination).
+    """
     if result.exception == "FatalTypeError" and "HyperModel.fit" in (result.message or ""):
         return ("make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
                 "objective, or a float")
@@ -94,19 +100,60 @@ def hint(case: Case, result, space: "SearchSpace") -> str:
     default_failure = space.default_error or space.default_fit_error
     if default_failure and result.message and default_failure.rstrip(".").endswith(result.message):
         return "it fails as the defaults already do: fix the defaults first"
-    if len(case.varied) > 1:
-        names = ", ".join(case.varied)
-        return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
-    name = case.varied[0]
+    if len(case.varied) == 1:
+        return _value_hint(case.varied[0], case, result, space)
+    if explained:  # a value that fails alone (or a smaller combination) is the culprit; the others here are not
+        texts = [_explained_hint(other, space) for other in explained]
+        return "; ".join(dict.fromkeys(texts)) + " (the other values of this case are not to blame)"
+    names = ", ".join(case.varied)
+    if explained is None:
+        return (f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
+                "the HTML report) say which")
+    own = _own(case, space)
+    if len(own) == 1:  # one value, with the values of its parents that make it active
+        return _value_hint(own[0], case, result, space)
+    return (f"the combination of {names} fails (each value passes alone): constrain them together, or raise "
+            "FailedTrialError for it in the build")
+
+
+def _own(case: Case, space: "SearchSpace") -> list[str]:
+    """The varied hyperparameters that are not only there to make another one active (num_layers=4 for
+    units_3)."""
+    parents = {p for name in case.varied for p in space.parents(name)}
+    return [name for name in case.varied if name not in parents]
+
+
+def _explained_hint(case: Case, space: "SearchSpace") -> str:
+    """What the failing case that explains another one says: its value (or combination) and the edit."""
+    own = _own(case, space)
+    if len(own) == 1:
+        name = own[0]
+        return f"{name}={format_value(case.values[name])} fails alone ({_edit(name, case, space)})"
+    return f"{', '.join(case.varied)} fail together at {case.id} (constrain them together)"
+
+
+def _edit(name: str, case: Case, space: "SearchSpace") -> str:
     param = space.by_name[name]
     value = case.values[name]
     if param.kind in ("int", "float"):
-        direction = "raise min_value" if value == param.levels[0] and len(param.levels) > 1 else "lower max_value"
-        text = f"{name} can be {format_value(value)}: {direction}"
+        return "raise min_value" if value == param.levels[0] and len(param.levels) > 1 else "lower max_value"
+    if param.kind == "choice":
+        return "remove it from the values"
+    return "fix the build for it, or make it hp.Fixed"
+
+
+def _value_hint(name: str, case: Case, result, space: "SearchSpace") -> str:
+    param = space.by_name[name]
+    value = case.values[name]
+    if param.kind in ("int", "float"):
+        text = f"{name} can be {format_value(value)}: {_edit(name, case, space)}"
     elif param.kind == "choice":
-        text = f"{name} can be {value!r}: remove it from the values"
+        text = f"{name} can be {value!r}: {_edit(name, case, space)}"
     else:
-        text = f"{name}={value} fails: fix the build for it, or make it hp.Fixed"
+        text = f"{name}={value} fails: {_edit(name, case, space)}"
+    context = [n for n in case.varied if n != name]
+    if context:
+        text += f" (when {', '.join(f'{n}={format_value(case.values[n])}' for n in context)} makes it active)"
     if result.outcome == outcomes.OOM:
         text += ", or set max_model_size so KerasTuner skips oversized models"
     if param.note:
@@ -114,8 +161,10 @@ def hint(case: Case, result, space: "SearchSpace") -> str:
     return text
 
 
-def failure_message(case: Case, result, disposition: Disposition, policy: Policy, space: "SearchSpace") -> str:
-    """One readable paragraph: values, what went wrong, what KerasTuner does, the fix."""
+def failure_message(case: Case, result, disposition: Disposition, policy: Policy, space: "SearchSpace",
+                    explained: "Sequence[Case] | None" = None) -> str:
+    """One readable paragraph: values, what went wrong, what KerasTuner does, the fix (``explained``: see
+    ``hint``)."""
     what = {
         outcomes.NAN: "the loss became NaN",
         outcomes.DIVERGED: "the loss diverged",
@@ -133,7 +182,7 @@ def failure_message(case: Case, result, disposition: Disposition, policy: Policy
     if result.outcome == outcomes.DIVERGED or (result.outcome == outcomes.NAN and disposition.name == "completed"):
         text += " Its score would be useless."
     if result.outcome != outcomes.FAILED_TRIAL:
-        text += f" Likely fix: {hint(case, result, space)}."
+        text += f" Likely fix: {hint(case, result, space, explained)}."
     return text
 
 
@@ -212,34 +261,21 @@ def policy_of(entries: list[dict], fallback: Policy) -> Policy:
 
 
 def culprits(entries: list[dict], space: "SearchSpace") -> str:
-    """What to constrain: the values that fail alone, then the combinations no single failing value explains.
+    """What to constrain, in a phrase (see ``culprits.text``): a conv stack failing at conv_blocks=4 names
+    conv_blocks, not the filters and dropout its corners also moved."""
+    failing = [moved(e.get("values", {}), space) for e in entries if e.get("disposition") != "completed"]
+    return culprits_mod.text(failing, order(space))
 
-    A one-factor case (an extreme, a choice) that fails explains every corner that contains its value, so a conv
-    stack failing at conv_blocks=4 names conv_blocks, not the filters and dropout its corners also moved.
-    """
-    def moved(entry: dict) -> dict:
-        return {name: value for name, value in entry.get("values", {}).items()
-                if name in space.by_name and value != space.by_name[name].default}
 
-    failing = [moved(e) for e in entries if e.get("disposition") != "completed"]
-    if {} in failing:  # the defaults fail: every other failure may be theirs
-        return ""
-    alone = {next(iter(m.items())) for m in failing if len(m) == 1}
-    names = sorted({name for name, _ in alone})
-    together = [sorted(values) for values in failing
-                if len(values) > 1 and not any(values.get(name) == value for name, value in alone)]
-    parts = [", ".join(names)] if names else []
-    if together:
-        common = sorted(set.intersection(*map(set, together)))
-        rest = sorted(set().union(*map(set, together)) - set(common))
-        if common and rest and len(together) > 1:  # num_layers with any of units_0..units_9
-            parts.append(f"{', '.join(common)} together with any of {', '.join(rest)}")
-        else:
-            groups = list(dict.fromkeys(", ".join(group) for group in together))
-            parts += [f"{group} together" for group in groups[:3]]
-            if len(groups) > 3:
-                parts.append(f"{len(groups) - 3} more combinations")
-    return "; ".join(parts)
+def moved(values: dict, space: "SearchSpace") -> dict:
+    """The values of a case that differ from the defaults, in the space's order."""
+    return {p.name: values[p.name] for p in space if p.name in values and values[p.name] != p.default}
+
+
+def order(space: "SearchSpace"):
+    """Sort key: a hyperparameter's place in the space (unknown names last)."""
+    places = {p.name: i for i, p in enumerate(space)}
+    return lambda name: places.get(name, len(places))
 
 
 def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials: int | None, max_abort_risk: float) -> dict:

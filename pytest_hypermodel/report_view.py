@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import culprits as culprits_mod
 from .plan import format_value as fmt  # a value as the plugin's case ids write it
 
 # How bad a finding is, most important first: what ends the search, what wastes
@@ -157,47 +158,34 @@ class Hypermodel:
         return None, None, None
 
     def culprits(self) -> list[Culprit]:
-        """What to constrain, as report.culprits says it: the smallest sets of values that fail.
-
-        A failing case is explained by another failing case whose moved values
-        are a subset of its own (a corner that contains units_1=40), so each
-        culprit is a minimal failing set; combinations that share a
-        hyperparameter (num_layers with any of units_1..units_8) merge into one.
-        """
+        """What to constrain, from the one analysis every view shares (``culprits.analyse``): each culprit is a
+        minimal failing set of values, with the cases it explains; combinations that share a hyperparameter
+        (num_layers with any of units_1..units_8) are said as one."""
         bad = [c for c in self.cases if c.severity is not None]
         if not bad:
             return []
         defaults = [c for c in bad if not c.varied]
         if defaults:
             return [Culprit(self.spec, (), "the defaults", tuple(defaults + [c for c in bad if c.varied]))]
-        sets = {c.id: frozenset((n, _hashable(c.values.get(n))) for n in c.varied) for c in bad}
-        minimal = [c for c in bad if not any(sets[d.id] < sets[c.id] for d in bad)]
-        groups: dict[tuple[str, ...], list[CaseView]] = {}
-        for c in minimal:
-            groups.setdefault(tuple(sorted(c.varied, key=self._order)), []).append(c)
-        for c in bad:  # explained cases join the first culprit that explains them
-            if c in minimal:
-                continue
-            for names, members in groups.items():
-                if any(sets[m.id] <= sets[c.id] for m in members):
-                    members.append(c)
-                    break
-        singles = {k: v for k, v in groups.items() if len(k) == 1}
-        combos = {k: v for k, v in groups.items() if len(k) > 1}
-        out = [Culprit(self.spec, k, self._label(k, v), tuple(v)) for k, v in singles.items()]
-        common = set.intersection(*map(set, combos)) if combos else set()
-        if len(combos) > 3 and common:
-            names = tuple(sorted(set().union(*combos), key=self._order))
-            shared = [n for n in names if n in common]
-            rest = [n for n in names if n not in common]
-            members = [c for v in combos.values() for c in v]
+        groups = culprits_mod.analyse([{n: c.values.get(n) for n in c.varied} for c in bad], self._order)
+        cases = {g.names: [bad[i] for i in g.members] for g in groups}
+        singles = [g for g in groups if len(g.names) == 1]
+        combos = [g for g in groups if len(g.names) > 1]
+        out = [Culprit(self.spec, g.names, self._label(g.names, cases[g.names]), tuple(cases[g.names]))
+               for g in singles]
+        merged = culprits_mod.shared(combos)
+        if merged is not None:
+            shared, rest = (sorted(names, key=self._order) for names in merged)
+            members = [c for g in combos for c in cases[g.names]]
             levels = lambda ns: " or ".join(  # noqa: E731
                 dict.fromkeys(fmt(c.values.get(n)) for c in members for n in ns if n in c.varied))
             label = (f"{', '.join(f'{n}={levels([n])}' for n in shared)} together with any of "
                      f"{', '.join(rest)} at {levels(rest)}")
+            names = tuple(sorted(shared + rest, key=self._order))
             out.append(Culprit(self.spec, names, label, tuple(members)))
         else:
-            out += [Culprit(self.spec, k, self._label(k, v), tuple(v)) for k, v in combos.items()]
+            out += [Culprit(self.spec, g.names, self._label(g.names, cases[g.names]), tuple(cases[g.names]))
+                    for g in combos]
         return sorted(out, key=lambda c: (c.severity, self._order(c.names[0]) if c.names else -1))
 
     def _order(self, name: str) -> int:
@@ -217,10 +205,6 @@ class Hypermodel:
     def changes_of(self, names: tuple[str, ...]) -> list[dict]:
         changes = (self.repair or {}).get("changes") or []
         return [c for c in changes if isinstance(c, dict) and c.get("hyperparameter") in names]
-
-
-def _hashable(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, (list, dict)) else value
 
 
 def change_text(change: dict) -> str:

@@ -102,6 +102,13 @@ class SearchSpace:
                 return False
         return True
 
+    def parents(self, name: str) -> set[str]:
+        """The hyperparameters whose values make ``name`` active (its conditions' parents, theirs, ...)."""
+        found: set[str] = set()
+        for condition in self.by_name[name].conditions if name in self.by_name else ():
+            found |= {condition.parent} | self.parents(condition.parent)
+        return found
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 

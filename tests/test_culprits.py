@@ -1,0 +1,101 @@
+"""One culprit analysis: the cases' "Likely fix", the forecast, the boundaries and the renderers name the same values.
+
+Issue 23, item 8: a corner that fails because one of its values fails alone used to be told "the combination of
+conv_blocks, filters_1 fails", while the forecast and the boundaries named conv_blocks alone.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from pytest_hypermodel import culprits, report_view, settings
+from pytest_hypermodel.engine import Engine
+from pytest_hypermodel.spec import Target
+
+OFF = {"hypermodel_isolation": "off", "hypermodel_epochs": "1", "hypermodel_boundaries": "off"}
+
+
+def test_a_failing_set_is_explained_by_the_smaller_failing_sets_inside_it():
+    failing = [{"a": 5}, {"a": 5, "b": 16}, {"b": 16, "c": 1}, {"a": 5, "b": 16, "c": 1}]
+    assert culprits.explaining({"a": 5, "b": 16}, failing) == [{"a": 5}]
+    assert culprits.explaining({"a": 5, "b": 16, "c": 1}, failing) == [{"a": 5}, {"b": 16, "c": 1}]
+    assert culprits.explaining({"b": 16, "c": 1}, failing) == []
+    groups = culprits.analyse(failing, order=["a", "b", "c"].index)
+    assert [(g.names, g.members) for g in groups] == [(("a",), (0, 1, 3)), (("b", "c"), (2,))]
+    assert culprits.text(failing, ["a", "b", "c"].index) == "a; b, c together"
+    assert culprits.text([{}, {"a": 5}]) == ""  # the defaults fail: every other failure may be theirs
+
+
+def test_combinations_that_share_a_hyperparameter_are_one_culprit():
+    failing = [{"num_layers": 10, f"units_{i}": 2000} for i in range(3)]
+    assert culprits.text(failing, lambda n: n) == "num_layers together with any of units_0, units_1, units_2"
+
+
+def _too_large(limit: int):
+    def build(hp):
+        units_1 = hp.Int("units_1", 10, 40, step=10)
+        units_2 = hp.Int("units_2", 10, 30, step=10)
+        model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(units_1), layers.Dense(units_2),
+                                  layers.Dense(1)])
+        model.compile(loss="mse")
+        if units_1 + units_2 > limit:
+            raise ValueError(f"{units_1} + {units_2} units are too many")
+        return model
+    return build
+
+
+def _run(tmp_path, build, **extra) -> dict:
+    with Engine(settings.read(settings.MappingSource({**OFF, **extra})), tmp_path) as engine:
+        return engine.run([Target("guide", tmp_path / "guide.py", "guide", build)])
+
+
+def _messages(data: dict) -> dict[str, str]:
+    return {c["case.id"]: c.get("message", "") for c in data["cases"] if c["test_outcome"] == "failed"}
+
+
+def test_a_corner_that_a_failing_value_explains_blames_that_value_as_the_forecast_and_the_report_do(tmp_path):
+    """The failed-trials guide's sizes: units_1=40 fails alone, so the corner units_1=40, units_2=30 says so."""
+    data = _run(tmp_path, _too_large(limit=45))
+    messages = _messages(data)
+    assert set(messages) == {"units_1=40", "units_1=40-units_2=30"}
+    corner = messages["units_1=40-units_2=30"]
+    assert corner.endswith("Likely fix: units_1=40 fails alone (lower max_value) (the other values of this case "
+                           "are not to blame).")
+    (forecast,) = data["forecasts"]
+    assert "constrain units_1," in forecast["message"]
+    (model,) = report_view.hypermodels(data)
+    assert [c.names for c in model.culprits()] == [("units_1",)]
+
+
+def test_a_combination_is_blamed_only_when_each_of_its_values_passes_alone(tmp_path):
+    data = _run(tmp_path, _too_large(limit=55))  # 40 + 10 and 10 + 30 pass; 40 + 30 does not
+    messages = _messages(data)
+    assert set(messages) == {"units_1=40-units_2=30"}
+    assert ("Likely fix: the combination of units_1, units_2 fails (each value passes alone): constrain them "
+            "together") in messages["units_1=40-units_2=30"]
+    (model,) = report_view.hypermodels(data)
+    assert [c.names for c in model.culprits()] == [("units_1", "units_2")]
+
+
+def test_a_corner_probed_before_its_values_probes_them_once(tmp_path):
+    """Under xdist a worker can run a corner before the extremes: it probes the one-value cases inside it then,
+    and the planned extreme reuses that result instead of probing again."""
+    options = settings.read(settings.MappingSource(OFF))
+    with Engine(options, tmp_path) as engine:
+        pre = engine.prepare([Target("guide", tmp_path / "guide.py", "guide", _too_large(limit=45))])[0]
+        probed = []
+        original = engine.probe
+
+        def counting(pre, case, *args, **kwargs):
+            probed.append(case.id)
+            return original(pre, case, *args, **kwargs)
+
+        engine.probe = counting
+        by_id = {case.id: case for case in pre.plan}
+        corner = engine.run_case(pre, by_id["units_1=40-units_2=30"])
+        assert "units_1=40 fails alone" in corner.message
+        assert sorted(probed) == ["units_1=40", "units_1=40-units_2=30", "units_2=30"]
+        extreme = engine.run_case(pre, by_id["units_1=40"])
+        assert extreme.verdict == "fail" and "units_1 can be 40: lower max_value" in extreme.message
+        assert len(probed) == 3

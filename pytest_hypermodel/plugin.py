@@ -319,15 +319,17 @@ class PreflightPlugin:
     def __init__(self, specs: list[str], base: Path | None) -> None:
         self.specs = specs
         self.base = base
-        #: Set on an xdist controller: it plans in pytest_collection, while its workers start.
+        #: Set on a serial run and an xdist controller: they plan in pytest_collection, after pytest's header (the
+        #: controller while its workers start).
         self.deferred = False
         #: The spaces' warnings, each with the build function's (file, line): issued in pytest_collection.
         self.warnings: list[tuple[Warning, tuple[str, int] | None]] = []
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Serially, before any case: bad input stops the run here, once, with exit code 4. An xdist controller
-        # plans later, in pytest_collection, so that its workers start (and import the backend) meanwhile.
+        # A mistyped SPEC stops the run here, before anything is imported, with exit code 4. The plans are made in
+        # pytest_collection, after pytest's header, where the discovery's progress lines follow it (on an xdist
+        # controller, while its workers start and import the backend); bad input found there is exit code 4 too.
         from . import collect, handoff
         from .engine import Engine, SetupError
 
@@ -336,6 +338,9 @@ class PreflightPlugin:
         engine = Engine(preflight_settings(config), config.rootpath, conftest_path if conftest_path.is_file() else None,
                         self.base, conftest_module=lambda: _conftest_module(config))
         engine.host = "the pytest process"
+        progress = _progress(config)
+        if progress is not None and not hasattr(config, "workerinput"):  # a worker's output is not seen
+            engine.progress = progress
         config.stash[collect.ENGINE_KEY] = engine
         config.add_cleanup(engine.close)
         workerinput = getattr(config, "workerinput", None)
@@ -367,16 +372,15 @@ class PreflightPlugin:
                 self._leave(config)
         elif workerinput is not None:  # a worker on another machine: it plans the same cases (plans are deterministic)
             config.stash[PREFLIGHTS_KEY] = self.prepare(config)
-        elif getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
-            import shutil
-            import tempfile
+        else:  # a serial run, or an xdist controller: planned at the start of the collection, after the header
+            if getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
+                import shutil
+                import tempfile
 
-            directory = Path(tempfile.mkdtemp(prefix="hypermodel-plans-"))
-            config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
-            config.stash[HANDOFF_KEY] = directory / "plans.pickle"
+                directory = Path(tempfile.mkdtemp(prefix="hypermodel-plans-"))
+                config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+                config.stash[HANDOFF_KEY] = directory / "plans.pickle"
             self.deferred = True
-        else:
-            self.plan(config)
 
     @staticmethod
     def _leave(config: pytest.Config) -> None:
@@ -386,9 +390,9 @@ class PreflightPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        """The spaces' warnings, at their build functions' lines; first, on an xdist controller (which collects
-        nothing itself), the plans, from the planning worker (or made here when every worker is on another
-        machine), and the setup checks."""
+        """The spaces' warnings, at their build functions' lines; first the plans (on an xdist controller, which
+        collects nothing itself, from the planning worker, or made here when every worker is on another machine),
+        and the setup checks."""
         if self.deferred:
             self._plan_deferred(session.config)
         # Here pytest records warnings as collection's, at the location given: the user's build function.
@@ -406,10 +410,20 @@ class PreflightPlugin:
         if PLANNER_KEY not in config.stash:
             self.plan(config)
             return
+        import time
+
+        from .engine import discovered_line, planned_line
+        from .progress import plural
+
+        say, worker, started = _engine(config).progress, config.stash[PLANNER_KEY], time.perf_counter()
+        say.start(f"discovering {plural(len(self.specs), 'hypermodel')} on worker {worker}")
         try:
-            config.stash[PREFLIGHTS_KEY] = handoff.await_handoff(config.stash[HANDOFF_KEY], planner=True)
+            preflights = config.stash[PREFLIGHTS_KEY] = handoff.await_handoff(config.stash[HANDOFF_KEY], planner=True)
         except handoff.HandoffStopped as exc:
             raise pytest.UsageError(str(exc)) from None
+        for spec, pre in zip(self.specs, preflights):
+            say.step(planned_line(spec, pre))
+        say.total(discovered_line(preflights, time.perf_counter() - started))
         self.check(config)
 
     def prepare(self, config: pytest.Config) -> list:
@@ -470,6 +484,25 @@ class PreflightPlugin:
 
         mine = [pre for pre in parent.config.stash.get(PREFLIGHTS_KEY, []) if pre.target.path == file_path]
         return collect.file_nodes(parent, mine)[0] if mine else None
+
+
+def _progress(config: pytest.Config):
+    """The progress lines' writer: pytest's terminal writer, whole lines (a terminal and a CI log read the same);
+    ``-q`` only the ends of the steps, ``-qq`` none; None without a terminal reporter (``-p no:terminal``)."""
+    from .progress import Progress
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    verbosity = config.get_verbosity()
+    if reporter is None or verbosity < -1:
+        return None
+
+    def write(line: str) -> None:
+        reporter.ensure_newline()  # ends a file's line of progress letters
+        if getattr(reporter, "_width_of_current_line", 0):  # -q's letters, which ensure_newline does not end
+            reporter.write("\n")
+        reporter.write_line(line)
+
+    return Progress(write, brief=verbosity < 0)
 
 
 def _conftest_module(config: pytest.Config):

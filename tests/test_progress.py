@@ -97,3 +97,19 @@ def test_brief_progress_keeps_only_the_ends():
         say.total("c")
         say.done("d")
     assert lines == ["hypermodel: a", "hypermodel: b", "hypermodel: d", "hypermodel: c", "hypermodel: d"]
+
+
+def test_the_python_api_tells_its_progress_on_stderr_when_verbose(tmp_path, capsys):
+    from test_engine import _notebook_build
+
+    from pytest_hypermodel import preflight
+
+    build = lambda hp: _notebook_build(hp)  # noqa: E731  not importable: runs in this process
+    preflight(build, epochs=1, strategy="extremes", rootpath=tmp_path, verbose=True)
+    err = capsys.readouterr().err.splitlines()
+    progress = [line for line in err if line.startswith("hypermodel: ")]
+    assert re.fullmatch(r"hypermodel: discovering .*<lambda>", progress[0]), progress
+    assert re.fullmatch(rf"hypermodel: .*: 1 hyperparameter, 2 cases planned {SECONDS}", progress[1])
+    assert progress[2].startswith("hypermodel: searching the boundaries of ")
+    assert any(re.fullmatch(rf"hypermodel: .*: the repair is green: \d+ cases pass {SECONDS}", line)
+               for line in progress), progress

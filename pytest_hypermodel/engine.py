@@ -18,8 +18,8 @@ from types import ModuleType
 from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from . import boundaries, devices, offline, outcomes, probe, prober, report
-from . import progress as progress_mod
 from . import plan as plan_mod
+from . import progress as progress_mod
 from . import space as space_mod
 from . import spec as spec_mod
 from .plan import Case

@@ -8,7 +8,7 @@ its total. No pytest here: the engine and ``refine`` call it, whichever face dri
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 PREFIX = "hypermodel: "
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import boundaries, outcomes, repair
 from .plan import Case, format_value, make_case
-from .progress import Progress, plural, seconds as took, silent
+from .progress import Progress, plural, silent
+from .progress import seconds as took
 
 if TYPE_CHECKING:
     from .prepare import Preflight

@@ -42,8 +42,8 @@ def test_the_boundaries_and_the_repair_s_verification_are_told_with_counts_and_t
         r"thresholds\.py \.F\.F +\[100%\]$",
         r"hypermodel: searching the boundaries of thresholds\.py:layer_size \(2 failing cases, at most 64 probes\)$",
         rf"hypermodel: thresholds\.py:layer_size: 1 boundary in 5 probes {SECONDS}$",
-        r"hypermodel: verifying the repair of thresholds\.py:layer_size \(1 change\): a preflight of the repaired "
-        r"space$",
+        (r"hypermodel: verifying the repair of thresholds\.py:layer_size \(1 change\): a preflight of the repaired "
+         r"space$"),
         rf"hypermodel: thresholds\.py:layer_size: the repair is green: 4 cases pass {SECONDS}$",
         r"$",
         r"=+ FAILURES =+",
@@ -104,7 +104,9 @@ def test_the_python_api_tells_its_progress_on_stderr_when_verbose(tmp_path, caps
 
     from pytest_hypermodel import preflight
 
-    build = lambda hp: _notebook_build(hp)  # noqa: E731  not importable: runs in this process
+    def build(hp):  # not importable: runs in this process
+        return _notebook_build(hp)
+
     preflight(build, epochs=1, strategy="extremes", rootpath=tmp_path, verbose=True)
     err = capsys.readouterr().err.splitlines()
     progress = [line for line in err if line.startswith("hypermodel: ")]

@@ -319,17 +319,26 @@ class PreflightPlugin:
     def __init__(self, specs: list[str], base: Path | None) -> None:
         self.specs = specs
         self.base = base
-        #: Set on a serial run and an xdist controller: they plan in pytest_collection, after pytest's header (the
-        #: controller while its workers start).
+        #: Set on an xdist controller: it plans in pytest_collection, while its workers start.
         self.deferred = False
         #: The spaces' warnings, each with the build function's (file, line): issued in pytest_collection.
         self.warnings: list[tuple[Warning, tuple[str, int] | None]] = []
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # A mistyped SPEC stops the run here, before anything is imported, with exit code 4. The plans are made in
-        # pytest_collection, after pytest's header, where the discovery's progress lines follow it (on an xdist
-        # controller, while its workers start and import the backend); bad input found there is exit code 4 too.
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionstart(self, session: pytest.Session):
+        """Before the other plugins start: the engine, and a mistyped SPEC refused before anything is imported.
+        After them (pytest's header printed): a serial run's plans, so that discovery's progress lines follow the
+        header; bad input stops the run there, once, with exit code 4 (and no JUnit file: no case ran)."""
+        plan_here = self._start(session)
+        result = yield
+        if plan_here:
+            self.plan(session.config)
+        return result
+
+    def _start(self, session: pytest.Session) -> bool:
+        """The engine, and what each kind of process plans; True for a serial run, which plans once pytest has
+        printed its header. An xdist controller plans later, in pytest_collection, so that its workers start (and
+        import the backend) meanwhile."""
         from . import collect, handoff
         from .engine import Engine, SetupError
 
@@ -372,15 +381,17 @@ class PreflightPlugin:
                 self._leave(config)
         elif workerinput is not None:  # a worker on another machine: it plans the same cases (plans are deterministic)
             config.stash[PREFLIGHTS_KEY] = self.prepare(config)
-        else:  # a serial run, or an xdist controller: planned at the start of the collection, after the header
-            if getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
-                import shutil
-                import tempfile
+        elif getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
+            import shutil
+            import tempfile
 
-                directory = Path(tempfile.mkdtemp(prefix="hypermodel-plans-"))
-                config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
-                config.stash[HANDOFF_KEY] = directory / "plans.pickle"
+            directory = Path(tempfile.mkdtemp(prefix="hypermodel-plans-"))
+            config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+            config.stash[HANDOFF_KEY] = directory / "plans.pickle"
             self.deferred = True
+        else:
+            return True
+        return False
 
     @staticmethod
     def _leave(config: pytest.Config) -> None:
@@ -390,9 +401,9 @@ class PreflightPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        """The spaces' warnings, at their build functions' lines; first the plans (on an xdist controller, which
-        collects nothing itself, from the planning worker, or made here when every worker is on another machine),
-        and the setup checks."""
+        """The spaces' warnings, at their build functions' lines; first, on an xdist controller (which collects
+        nothing itself), the plans, from the planning worker (or made here when every worker is on another
+        machine), and the setup checks."""
         if self.deferred:
             self._plan_deferred(session.config)
         # Here pytest records warnings as collection's, at the location given: the user's build function.

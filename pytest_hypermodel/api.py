@@ -20,6 +20,7 @@ from . import settings as settings_mod
 from .engine import Engine, SetupError
 from .policy import Policy
 from .prepare import TUNERS
+from .progress import Progress
 from .settings import MappingSource, SettingError
 from .spec import Target
 
@@ -199,6 +200,8 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
         def on_case(entry: dict) -> None:
             print(f"{entry['nodeid']}: {entry.get('outcome')}", file=sys.stderr)
     with Engine(settings, root) as engine:
+        if verbose:  # discovery, the boundaries and the repair's verification, one whole line each
+            engine.progress = Progress(lambda line: print(line, file=sys.stderr))
         try:
             return Report(engine.run([item], fit_data, on_case=on_case, command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})"))
         except SetupError as exc:

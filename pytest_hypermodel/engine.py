@@ -19,6 +19,7 @@ from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from . import boundaries, culprits, devices, offline, outcomes, probe, prober, report
 from . import plan as plan_mod
+from . import progress as progress_mod
 from . import space as space_mod
 from . import spec as spec_mod
 from .plan import Case
@@ -90,6 +91,20 @@ def nodeid(pre: Preflight, case: Case, rootpath: Path) -> str:
     return f"{path.as_posix()}::{case_name(pre, case)}"
 
 
+def planned_line(spec: str, pre: Preflight) -> str:
+    """``models.py:cnn: 5 hyperparameters, 19 cases planned (3.2 s)``: one hypermodel discovered and planned."""
+    plural = progress_mod.plural
+    return (f"{spec}: {plural(len(pre.space), 'hyperparameter')}, {plural(len(pre.plan), 'case')} planned "
+            f"({progress_mod.seconds(pre.seconds)})")
+
+
+def discovered_line(preflights: Sequence[Preflight], elapsed: float) -> str:
+    """``2 hypermodels discovered, 42 cases planned (6.1 s)``: discovery's total, for a brief (-q) run."""
+    plural, cases = progress_mod.plural, sum(len(pre.plan) for pre in preflights)
+    return (f"{plural(len(preflights), 'hypermodel')} discovered, {plural(cases, 'case')} planned "
+            f"({progress_mod.seconds(elapsed)})")
+
+
 #: The distributions whose versions a report names (read from their metadata: nothing is imported).
 REPORTED_VERSIONS = ("pytest-hypermodel", "keras", "keras-tuner", "tensorflow", "jax", "torch", "pytest",
                      "pytest-xdist", "numpy")
@@ -129,6 +144,9 @@ class Engine:
         self._conftest_module = conftest_module or (lambda: None)
         #: What the process that drives the engine is, for messages ("the pytest process").
         self.host = "this process"
+        #: Where the long steps outside the cases (discovery, the boundaries, the repair's verification) say what
+        #: they do, one whole line each: the pytest face's terminal writer, the API's stderr; nowhere by default.
+        self.progress: progress_mod.Progress = progress_mod.silent()
         self.runner: prober.Prober | None = None
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
@@ -164,10 +182,20 @@ class Engine:
         """Resolve, discover and plan each SPEC (a Target: a hypermodel already in this process); SetupError for
         bad input."""
         timeout = self.policy.timeout
+        say, started, preflights = self.progress, time.perf_counter(), []
         try:
-            return [self._prepare_one(item, timeout) for item in specs]
+            for item in specs:
+                spec = item.spec if isinstance(item, Target) else item
+                say.start(f"discovering {spec}")
+                begun = time.perf_counter()
+                pre = self._prepare_one(item, timeout)
+                pre.seconds = time.perf_counter() - begun
+                say.step(planned_line(spec, pre))
+                preflights.append(pre)
         except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise SetupError(str(exc)) from None
+        say.total(discovered_line(preflights, time.perf_counter() - started))
+        return preflights
 
     def _prepare_one(self, item: str | Target, timeout: float | None) -> Preflight:
         if isinstance(item, Target):  # a build function or HyperModel already in this process
@@ -299,7 +327,7 @@ class Engine:
                 self.runner.ready()
 
         return refine_mod.refine(pre, entries, probe_one, prepare_one, self.rootpath, boundaries.DEFAULT_BUDGET,
-                                 ready, self.settings.boundaries_seconds)
+                                 ready, self.settings.boundaries_seconds, self.progress)
 
     def refine_all(self, preflights: Sequence[Preflight], entries: list[dict],
                    data_for: Callable[[Preflight], ContextManager[Any]] | None = None) -> tuple[list, str | None]:

@@ -324,10 +324,21 @@ class PreflightPlugin:
         #: The spaces' warnings, each with the build function's (file, line): issued in pytest_collection.
         self.warnings: list[tuple[Warning, tuple[str, int] | None]] = []
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Serially, before any case: bad input stops the run here, once, with exit code 4. An xdist controller
-        # plans later, in pytest_collection, so that its workers start (and import the backend) meanwhile.
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionstart(self, session: pytest.Session):
+        """Before the other plugins start: the engine, and a mistyped SPEC refused before anything is imported.
+        After them (pytest's header printed): a serial run's plans, so that discovery's progress lines follow the
+        header; bad input stops the run there, once, with exit code 4 (and no JUnit file: no case ran)."""
+        plan_here = self._start(session)
+        result = yield
+        if plan_here:
+            self.plan(session.config)
+        return result
+
+    def _start(self, session: pytest.Session) -> bool:
+        """The engine, and what each kind of process plans; True for a serial run, which plans once pytest has
+        printed its header. An xdist controller plans later, in pytest_collection, so that its workers start (and
+        import the backend) meanwhile."""
         from . import collect, handoff
         from .engine import Engine, SetupError
 
@@ -336,6 +347,9 @@ class PreflightPlugin:
         engine = Engine(preflight_settings(config), config.rootpath, conftest_path if conftest_path.is_file() else None,
                         self.base, conftest_module=lambda: _conftest_module(config))
         engine.host = "the pytest process"
+        progress = _progress(config)
+        if progress is not None and not hasattr(config, "workerinput"):  # a worker's output is not seen
+            engine.progress = progress
         config.stash[collect.ENGINE_KEY] = engine
         config.add_cleanup(engine.close)
         workerinput = getattr(config, "workerinput", None)
@@ -376,7 +390,8 @@ class PreflightPlugin:
             config.stash[HANDOFF_KEY] = directory / "plans.pickle"
             self.deferred = True
         else:
-            self.plan(config)
+            return True
+        return False
 
     @staticmethod
     def _leave(config: pytest.Config) -> None:
@@ -406,10 +421,20 @@ class PreflightPlugin:
         if PLANNER_KEY not in config.stash:
             self.plan(config)
             return
+        import time
+
+        from .engine import discovered_line, planned_line
+        from .progress import plural
+
+        say, worker, started = _engine(config).progress, config.stash[PLANNER_KEY], time.perf_counter()
+        say.start(f"discovering {plural(len(self.specs), 'hypermodel')} on worker {worker}")
         try:
-            config.stash[PREFLIGHTS_KEY] = handoff.await_handoff(config.stash[HANDOFF_KEY], planner=True)
+            preflights = config.stash[PREFLIGHTS_KEY] = handoff.await_handoff(config.stash[HANDOFF_KEY], planner=True)
         except handoff.HandoffStopped as exc:
             raise pytest.UsageError(str(exc)) from None
+        for spec, pre in zip(self.specs, preflights):
+            say.step(planned_line(spec, pre))
+        say.total(discovered_line(preflights, time.perf_counter() - started))
         self.check(config)
 
     def prepare(self, config: pytest.Config) -> list:
@@ -470,6 +495,25 @@ class PreflightPlugin:
 
         mine = [pre for pre in parent.config.stash.get(PREFLIGHTS_KEY, []) if pre.target.path == file_path]
         return collect.file_nodes(parent, mine)[0] if mine else None
+
+
+def _progress(config: pytest.Config):
+    """The progress lines' writer: pytest's terminal writer, whole lines (a terminal and a CI log read the same);
+    ``-q`` only the ends of the steps, ``-qq`` none; None without a terminal reporter (``-p no:terminal``)."""
+    from .progress import Progress
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    verbosity = config.get_verbosity()
+    if reporter is None or verbosity < -1:
+        return None
+
+    def write(line: str) -> None:
+        reporter.ensure_newline()  # ends a file's line of progress letters
+        if getattr(reporter, "_width_of_current_line", 0):  # -q's letters, which ensure_newline does not end
+            reporter.write("\n")
+        reporter.write_line(line)
+
+    return Progress(write, brief=verbosity < 0)
 
 
 def _conftest_module(config: pytest.Config):

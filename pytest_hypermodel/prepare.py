@@ -28,6 +28,8 @@ class Preflight:
     plan: Plan
     #: GridSearch's own trial order, when the forecast is for a GridSearch.
     trials: list[dict] | None = None
+    #: How long its discovery and planning took, for the progress line.
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import boundaries, outcomes, repair
 from .plan import Case, format_value, make_case
+from .progress import Progress, plural, silent
+from .progress import seconds as took
 
 if TYPE_CHECKING:
     from .prepare import Preflight
@@ -136,18 +138,23 @@ def _failed(result: "Result") -> bool:
 
 def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare, root: Path,
            budget: int = boundaries.DEFAULT_BUDGET, ready: Callable[[], Any] | None = None,
-           seconds: float | None = None) -> Refinement | None:
+           seconds: float | None = None, progress: Progress | None = None) -> Refinement | None:
     """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
 
     ``ready()`` readies where the probes run (starts the probe process) before the clock starts. The probes are
     budgeted in number (``budget``); ``seconds`` is only a safety cap (default: ``boundaries.safety_cap``).
+    ``progress`` is told when each step starts and ends (they run after the last case, where nothing else speaks).
     """
+    say = progress or silent()
+    spec = pre.target.spec
     space = pre.space
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec and not e.get("download")]
     known = {frozenset(space.complete(e.get("values", {})).items()): e.get("outcome") != outcomes.OK for e in mine}
     if not any(known.values()):
         return None
+    say.start(f"searching the boundaries of {spec} ({plural(sum(known.values()), 'failing case')}, at most "
+              f"{plural(budget, 'probe')})")
     if ready is not None:
         ready()  # the probe process's start-up (a backend import) is not the boundaries' cost
     started = time.perf_counter()
@@ -159,7 +166,8 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
         seconds,
     )
     findings.seconds = time.perf_counter() - started
-    result = Refinement(pre.target.spec, findings, repair.propose(space, findings))
+    say.done(_found_line(spec, findings))
+    result = Refinement(spec, findings, repair.propose(space, findings))
     if not result.changes:
         return result
     changes = tuple(result.changes)
@@ -167,27 +175,57 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     if findings.note:  # boundaries cut short: the repair is known to be partial, its preflight would only say so
         result.note = "the boundaries are incomplete"
         return result
+    say.start(f"verifying the repair of {spec} ({plural(len(changes), 'change')}): a preflight of the repaired "
+              "space")
     started = time.perf_counter()
     try:
         result.cases, result.still_failing, _ = _verify(prepare, probe, changes)
     except Exception as exc:  # the repaired space's discovery failed: say so, keep the boundaries
         result.note = f"{type(exc).__name__}: {exc}"
+        say.done(f"{spec}: the repaired space could not be prepared ({took(time.perf_counter() - started)})")
         return result
     result.verified = not result.still_failing
     result.seconds = time.perf_counter() - started
+    say.done(f"{spec}: the repair " + _verified_words(result.cases, result.still_failing) + f" ({took(result.seconds)})")
     guarded = repair.propose_guarded(space, findings, result.changes)
     if guarded:
         text, _, unplaced = repair.diff(space, guarded, root)
         if unplaced:  # what is verified is the guard where the diff puts it: no place, no offer
             return result
-        result.alternative = Alternative(guarded, text)
+        result.alternative = alternative = Alternative(guarded, text)
+        say.start(f"verifying the narrower repair of {spec} ({plural(len(guarded), 'change')}): a preflight of "
+                  "its space")
+        started = time.perf_counter()
         try:
-            result.alternative.cases, result.alternative.still_failing, result.alternative.guarded = _verify(
-                prepare, probe, tuple(guarded))
-            result.alternative.verified = not result.alternative.still_failing
+            alternative.cases, alternative.still_failing, alternative.guarded = _verify(prepare, probe, tuple(guarded))
+            alternative.verified = not alternative.still_failing
         except Exception:  # its space could not be prepared: offered unverified
-            pass
+            say.done(f"{spec}: the narrower repair's space could not be prepared "
+                     f"({took(time.perf_counter() - started)})")
+        else:
+            words = _verified_words(alternative.cases, alternative.still_failing, alternative.guarded)
+            say.done(f"{spec}: the narrower repair {words} ({took(time.perf_counter() - started)})")
     return result
+
+
+def _found_line(spec: str, findings: boundaries.Findings) -> str:
+    """``models.py:cnn: 2 boundaries in 8 probes (3.1 s)``: the end of a boundary search, for its progress line."""
+    found = plural(len(findings.boundaries), "boundary", "boundaries")
+    if findings.failing_choices:
+        found += f", {plural(len(findings.failing_choices), 'failing value')}"
+    stopped = ", stopped early" if findings.note else ""
+    return f"{spec}: {found} in {plural(findings.probes, 'probe')}{stopped} ({took(findings.seconds)})"
+
+
+def _verified_words(cases: int, still_failing: list[str], guarded: int = 0) -> str:
+    """``is green: 4 cases pass``, ``still fails: 1 of 4 cases (ids)``: a verification's verdict, for its line."""
+    if not still_failing:
+        if guarded:
+            ends = "ends" if guarded == 1 else "end"
+            return f"is green: of {plural(cases, 'case')}, {cases - guarded} pass and {guarded} {ends} in its FailedTrialError"
+        return f"is green: {plural(cases, 'case')} pass" if cases != 1 else "is green: its 1 case passes"
+    shown = ", ".join(still_failing[:5]) + (", ..." if len(still_failing) > 5 else "")
+    return f"still fails: {len(still_failing)} of {plural(cases, 'case')} ({shown})"
 
 
 def _verify(prepare: Prepare, probe: Probe, changes: tuple) -> tuple[int, list[str], int]:

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--directory", default="hypermodel_search", metavar="DIR",
                         help="KerasTuner's directory (default: hypermodel_search)")
     parser.add_argument("--project-name", metavar="NAME", help="KerasTuner's project_name (default: the SPEC's name)")
-    parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the project")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the project (without it, a project whose "
+                        "oracle.json holds another search space is refused)")
     parser.add_argument("--data", metavar="MODULE:CALLABLE",
                         help="a callable returning (x, y) or a dict of fit keyword arguments "
                         "(default: synthesized from the default model)")

@@ -145,7 +145,7 @@ def guard(tuner: Any, report: Report) -> Any:
 #: The API's keyword arguments, as the ini keys (and so the command line's options) name them.
 _SETTINGS = ("strategy", "strength", "levels", "max_cases", "epochs", "samples", "tuner", "max_trials",
              "max_abort_risk", "timeout", "isolation", "boundaries", "boundaries_seconds", "memory_budget",
-             "max_model_size", "max_retries_per_trial", "max_consecutive_failed_trials")
+             "max_model_size", "max_retries_per_trial", "max_consecutive_failed_trials", "project")
 
 
 def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None, validation_data: Any = None,
@@ -159,7 +159,9 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
     or ``data`` as the ``hypermodel_data`` fixture returns it; none synthesizes data from the model's inputs
     (``input_shape=(28, 28)`` for a model without ``keras.Input``). ``options``: the ``--hypermodel-*`` settings
     by their ini names without the prefix (``strategy="extremes"``, ``epochs=1``, ``timeout=60``,
-    ``isolation="off"``...). ``policy`` overrides the policy settings.
+    ``isolation="off"``, ``project="hypermodel_search/guide"``...). ``policy`` overrides the policy settings.
+    ``project``: the search's ``directory/project_name`` (a tuner's own, when a tuner is given): when it holds an
+    ``oracle.json`` that KerasTuner would reload with another space, the preflight cannot start.
 
     A hypermodel importable from a module runs in a probe process (a crash is a case's result); one defined in a
     notebook or ``__main__`` runs in this process (``isolation="off"``). PreflightError: the preflight could not
@@ -212,7 +214,8 @@ def _api_wording(message: str) -> str:
     """The engine's setup message, with the API's names for the fixes."""
     return (message.replace("pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape)",
                             "pass input_shape=(28, 28)")
-            .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)"))
+            .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)")
+            .replace("--hypermodel-project ", "project=", 1))
 
 
 def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:
@@ -248,6 +251,9 @@ def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
         values["hypermodel_tuner"] = name
     if getattr(oracle, "max_trials", None):
         values["hypermodel_max_trials"] = oracle.max_trials
+    if getattr(tuner, "directory", None) is not None and getattr(tuner, "project_name", None):
+        # Not tuner.project_dir, which creates the directory: the preflight only reads the project.
+        values["hypermodel_project"] = str(Path(str(tuner.directory)) / tuner.project_name)
     fields = {
         "max_retries_per_trial": getattr(oracle, "max_retries_per_trial", 0),
         "max_consecutive_failed_trials": getattr(oracle, "max_consecutive_failed_trials", 3),

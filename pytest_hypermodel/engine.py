@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from . import boundaries, culprits, devices, offline, outcomes, probe, prober, report
+from . import project as project_mod
 from . import plan as plan_mod
 from . import progress as progress_mod
 from . import space as space_mod
@@ -221,6 +222,25 @@ class Engine:
                     "hypermodel_input_shape), start the model with keras.Input(shape=...), or override the "
                     "hypermodel_data fixture in conftest.py"
                 )
+        self.check_project(preflights)
+
+    def check_project(self, preflights: Sequence[Preflight]) -> None:
+        """``--hypermodel-project DIR/NAME``: its ``oracle.json``, which KerasTuner would reload, must hold the
+        space now (a resumed search); it is only read."""
+        project = self.settings.project
+        if project is None or not preflights:
+            return
+        label = f"--hypermodel-project {project}"
+        if len(preflights) > 1:
+            raise SetupError(f"{label}: a project holds one search, and this run preflights "
+                             f"{progress_mod.plural(len(preflights), 'hypermodel')}: preflight the project's "
+                             "hypermodel alone with it")
+        (pre,) = preflights
+        unreached = [p.name for p in pre.space if p.dynamic]
+        try:
+            project_mod.check(project, label, pre.space.kt_config, unreached, project_mod.TUNER_FIX)
+        except project_mod.ProjectError as exc:
+            raise SetupError(str(exc)) from None
 
     @staticmethod
     def space_warnings(preflights: Sequence[Preflight]) -> list[tuple[HypermodelWarning, tuple[str, int] | None]]:

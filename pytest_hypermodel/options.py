@@ -37,6 +37,7 @@ MAX_CONSECUTIVE_OPTION = "--hypermodel-max-consecutive-failed-trials"
 BOUNDARIES_OPTION = "--hypermodel-boundaries"
 BOUNDARIES_SECONDS_OPTION = "--hypermodel-boundaries-seconds"
 FIX_OPTION = "--hypermodel-fix"
+PROJECT_OPTION = "--hypermodel-project"
 
 CASE_FIXTURE = "hypermodel_case"
 MARKER = "search_space"

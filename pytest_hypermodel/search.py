@@ -29,7 +29,9 @@ on them.
 ``main`` is the body of ``python -m pytest_hypermodel search``: it refuses to
 start (exit 2, one line) unless the preflight's JSON report holds a complete,
 green preflight of the same search space under the same policy
-(``report.fingerprint``) whose forecast does not fail the run; it exits 1
+(``report.fingerprint``) whose forecast does not fail the run, and, without
+``--overwrite``, when the project's ``oracle.json`` (which KerasTuner would
+reload) holds another search space (``project.check``); it exits 1
 when KerasTuner aborts the search (too many failed trials, FatalError).
 It works in KerasTuner's distributed mode (``KERASTUNER_TUNER_ID``,
 ``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT``): the chief serves the
@@ -204,6 +206,21 @@ def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd:
     )
 
 
+def check_project(args: argparse.Namespace, project_name: str, space) -> None:
+    """Without ``--overwrite``, KerasTuner reloads ``DIR/NAME/oracle.json``: refused (one line) when that oracle
+    holds another space than the one preflighted; the project is only read."""
+    from . import project
+
+    if args.overwrite:
+        return
+    project_dir = Path(args.directory) / project_name
+    try:
+        project.check(project_dir, str(project_dir), space.kt_config, [p.name for p in space if p.dynamic],
+                      project.SEARCH_FIX)
+    except project.ProjectError as exc:
+        raise Refused(str(exc)) from None
+
+
 def _load_callable(text: str, cwd: Path):
     location, sep, name = text.rpartition(":")
     if not sep or not location or not name.isidentifier():
@@ -375,9 +392,11 @@ def main(args: argparse.Namespace) -> int:
             space = discovery.discover(target.hypermodel)
         except (spec_mod.SpecError, space_mod.SpaceError) as exc:
             raise Refused(str(exc)) from None
+        project_name = args.project_name or target.name
+        check_project(args, project_name, space)
         fingerprint = report.fingerprint(space.kt_config, policy)
         check_gate(Path(args.report), target, fingerprint, policy, cwd)
-        tuner_kwargs, fit_kwargs = _tuner_arguments(args, args.project_name or target.name)
+        tuner_kwargs, fit_kwargs = _tuner_arguments(args, project_name)
         fit_args, data_kwargs = fit_arguments(args, target.hypermodel, space, cwd)
         fit_kwargs = {**fit_kwargs, **data_kwargs}
     except Refused as exc:

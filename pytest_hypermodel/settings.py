@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "hypermodel_max_retries_per_trial": "0",
     "hypermodel_max_consecutive_failed_trials": "3",
     "hypermodel_on": [],
+    "hypermodel_project": "",
 }
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -213,6 +214,19 @@ def policy(source: Source) -> policy_mod.Policy:
     )
 
 
+def project(source: Source) -> str | None:
+    """KerasTuner's ``directory/project_name`` (``DIR/NAME``), relative to the working directory as KerasTuner
+    takes it; only read (its ``oracle.json``), never written."""
+    text = value(source, "hypermodel_project")
+    if text in ("", None):
+        return None
+    path = Path(os.path.expanduser(str(text)))
+    if path.exists() and not path.is_dir():
+        raise SettingError(f"{source.where('hypermodel_project')} {text}: that is a file; give the tuner's "
+                           "directory/project_name (DIR/NAME)")
+    return str(path)
+
+
 def plan_options(source: Source, input_shapes: Any = None) -> PlanOptions:
     """What to plan: strategies, covering strength, levels, the cap, and the tuner whose trials are planned."""
     try:
@@ -248,6 +262,8 @@ class Settings:
     boundaries: bool = True
     #: The boundaries' wall-clock safety cap; None: ``boundaries.safety_cap``.
     boundaries_seconds: float | None = None
+    #: KerasTuner's ``directory/project_name`` the search will use, whose oracle must hold this space (None: none).
+    project: str | None = None
 
 
 def read(source: Source) -> Settings:
@@ -261,6 +277,7 @@ def read(source: Source) -> Settings:
         isolation=isolation(source),
         boundaries=boundaries(source),
         boundaries_seconds=boundaries_seconds(source),
+        project=project(source),
     )
 
 

@@ -1,7 +1,7 @@
 """An existing KerasTuner project: the space its oracle would reload, compared with the space now. Plain data.
 
-A tuner given a ``directory``/``project_name`` that already holds ``oracle.json`` reloads its oracle from it
-unless ``overwrite=True`` (KerasTuner's default is False): the search then samples the OLD space (a changed
+A tuner given a ``directory``/``project_name`` that already holds its tuner file (``tuner0.json``, or the
+``KERASTUNER_TUNER_ID``'s) reloads itself and its oracle (``oracle.json``) from it unless ``overwrite=True`` (KerasTuner's default is False): the search then samples the OLD space (a changed
 range keeps its old bounds, a build's ``hp.Int`` returns the old value) or ends at once when the old search
 had used up ``max_trials``. Resuming a search over an unchanged space is legitimate; any other difference is a
 setup error, with one line naming what changed and the fix. Nothing here writes into, reloads from or deletes
@@ -11,6 +11,7 @@ the project: ``oracle.json`` is only read.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -29,11 +30,17 @@ class ProjectError(ValueError):
     """The project's oracle would reload another space, or cannot be read: one line naming the fix."""
 
 
+def tuner_file(project_dir: str | Path) -> Path:
+    """The file whose presence makes a tuner reload the project (``BaseTuner.__init__``): ``tuner0.json``, or the
+    distributed tuner's id from ``KERASTUNER_TUNER_ID``."""
+    return Path(project_dir) / f"{os.environ.get('KERASTUNER_TUNER_ID', 'tuner0')}.json"
+
+
 def saved_space(project_dir: str | Path) -> dict | None:
     """The hyperparameters config (``{"space": [...], "values": {...}}``) in ``project_dir/oracle.json``;
-    None when the project holds no oracle (KerasTuner then starts afresh)."""
+    None when the tuner would not reload the project (no tuner file, no oracle: KerasTuner then starts afresh)."""
     path = Path(project_dir) / ORACLE_FILE
-    if not path.is_file():
+    if not path.is_file() or not tuner_file(project_dir).is_file():
         return None
     try:
         saved = json.loads(path.read_text())

@@ -96,8 +96,10 @@ def test_kerastuner_searches_the_old_space_of_an_existing_project_and_the_prefli
 
 
 def _oracle(project_dir: Path, hp: kt.HyperParameters) -> Path:
-    """An ``oracle.json`` as KerasTuner saves it, its space from KerasTuner's own config."""
+    """An ``oracle.json`` as KerasTuner saves it, its space from KerasTuner's own config, beside the tuner file that
+    makes a tuner reload the project."""
     project_dir.mkdir(parents=True)
+    (project_dir / "tuner0.json").write_text("{}")
     path = project_dir / "oracle.json"
     path.write_text(json.dumps({"ongoing_trials": {}, "hyperparameters": hp.get_config(), "start_order": ["0"],
                                 "end_order": ["0"], "run_times": {"0": 1}, "retry_queue": [], "seed": 1}))
@@ -133,6 +135,7 @@ def test_differences(old, new, unreached, found):
 
 def test_an_oracle_kerastuner_cannot_reload_or_many_changes_are_one_line(tmp_path):
     (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "tuner0.json").write_text("{}")
     (tmp_path / "bad" / "oracle.json").write_text("{")
     with pytest.raises(project.ProjectError, match=r"^P: .*bad/oracle.json is not an oracle KerasTuner can reload "
                                                     r"\(JSONDecodeError: .*\): FIX$"):
@@ -143,6 +146,8 @@ def test_an_oracle_kerastuner_cannot_reload_or_many_changes_are_one_line(tmp_pat
         project.check(tmp_path / "many", "P", current, (), "FIX")
     assert "(h0 added; h1 added; h2 added; h3 added; h4 added; and 2 more): FIX" in str(raised.value)
     project.check(tmp_path / "missing", "P", current, (), "FIX")  # no oracle: nothing to check
+    (tmp_path / "many" / "tuner0.json").unlink()  # no tuner file: KerasTuner starts afresh, whatever the oracle
+    project.check(tmp_path / "many", "P", current, (), "FIX")
 
 
 def test_the_setting_and_one_project_per_run(tmp_path):

@@ -102,34 +102,30 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
         return "it fails as the defaults already do: fix the defaults first"
     if len(case.varied) == 1:
         return _value_hint(case.varied[0], case, result, space)
-    if explained:  # a value that fails alone (or a smaller combination) is the culprit; the others here are not
-        texts = [_explained_hint(other, space) for other in explained]
-        return "; ".join(dict.fromkeys(texts)) + " (the other values of this case are not to blame)"
     names = ", ".join(case.varied)
+    if explained:  # values (or smaller combinations) that fail without the rest of this case are the culprits
+        return _explained_hint(case, explained, space)
     if explained is None:
         return (f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
                 "the HTML report) say which")
-    own = _own(case, space)
-    if len(own) == 1:  # one value, with the values of its parents that make it active
-        return _value_hint(own[0], case, result, space)
-    return (f"the combination of {names} fails (each value passes alone): constrain them together, or raise "
-            "FailedTrialError for it in the build")
+    return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
 
 
-def _own(case: Case, space: "SearchSpace") -> list[str]:
-    """The varied hyperparameters that are not only there to make another one active (num_layers=4 for
-    units_3)."""
-    parents = {p for name in case.varied for p in space.parents(name)}
-    return [name for name in case.varied if name not in parents]
-
-
-def _explained_hint(case: Case, space: "SearchSpace") -> str:
-    """What the failing case that explains another one says: its value (or combination) and the edit."""
-    own = _own(case, space)
-    if len(own) == 1:
-        name = own[0]
-        return f"{name}={format_value(case.values[name])} fails alone ({_edit(name, case, space)})"
-    return f"{', '.join(case.varied)} fail together at {case.id} (constrain them together)"
+def _explained_hint(case: Case, explained: Sequence[Case], space: "SearchSpace") -> str:
+    """The failing cases inside ``case``, said as the forecast says culprits: a value that fails alone, with its
+    edit; combinations, as ``culprits.text`` phrases them."""
+    singles = [c for c in explained if len(c.varied) == 1]
+    parts = list(dict.fromkeys(
+        f"{c.varied[0]}={format_value(c.values[c.varied[0]])} fails alone ({_edit(c.varied[0], c, space)})"
+        for c in singles))
+    combos = [moved(c.values, space) for c in explained if len(c.varied) > 1]
+    if combos:
+        parts.append(f"constrain {culprits_mod.text(combos, order(space))}")
+    blamed = {name for c in explained for name in c.varied}
+    innocent = [name for name in case.varied if name not in blamed]
+    if innocent:
+        parts[-1] += f" ({', '.join(innocent)} {'is' if len(innocent) == 1 else 'are'} not to blame)"
+    return "; ".join(parts)
 
 
 def _edit(name: str, case: Case, space: "SearchSpace") -> str:
@@ -151,9 +147,6 @@ def _value_hint(name: str, case: Case, result, space: "SearchSpace") -> str:
         text = f"{name} can be {value!r}: {_edit(name, case, space)}"
     else:
         text = f"{name}={value} fails: {_edit(name, case, space)}"
-    context = [n for n in case.varied if n != name]
-    if context:
-        text += f" (when {', '.join(f'{n}={format_value(case.values[n])}' for n in context)} makes it active)"
     if result.outcome == outcomes.OOM:
         text += ", or set max_model_size so KerasTuner skips oversized models"
     if param.note:

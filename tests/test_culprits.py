@@ -60,8 +60,7 @@ def test_a_corner_that_a_failing_value_explains_blames_that_value_as_the_forecas
     messages = _messages(data)
     assert set(messages) == {"units_1=40", "units_1=40-units_2=30"}
     corner = messages["units_1=40-units_2=30"]
-    assert corner.endswith("Likely fix: units_1=40 fails alone (lower max_value) (the other values of this case "
-                           "are not to blame).")
+    assert corner.endswith("Likely fix: units_1=40 fails alone (lower max_value) (units_2 is not to blame).")
     (forecast,) = data["forecasts"]
     assert "constrain units_1," in forecast["message"]
     (model,) = report_view.hypermodels(data)
@@ -72,8 +71,8 @@ def test_a_combination_is_blamed_only_when_each_of_its_values_passes_alone(tmp_p
     data = _run(tmp_path, _too_large(limit=55))  # 40 + 10 and 10 + 30 pass; 40 + 30 does not
     messages = _messages(data)
     assert set(messages) == {"units_1=40-units_2=30"}
-    assert ("Likely fix: the combination of units_1, units_2 fails (each value passes alone): constrain them "
-            "together") in messages["units_1=40-units_2=30"]
+    assert ("Likely fix: the combination of units_1, units_2 fails: constrain them together"
+            in messages["units_1=40-units_2=30"])
     (model,) = report_view.hypermodels(data)
     assert [c.names for c in model.culprits()] == [("units_1", "units_2")]
 
@@ -99,3 +98,24 @@ def test_a_corner_probed_before_its_values_probes_them_once(tmp_path):
         extreme = engine.run_case(pre, by_id["units_1=40"])
         assert extreme.verdict == "fail" and "units_1 can be 40: lower max_value" in extreme.message
         assert len(probed) == 3
+
+
+def _stack(hp):
+    """num_layers=3 with a wide layer after the first fails; each value alone, and the first layer, do not."""
+    num_layers = hp.Int("num_layers", 1, 3)
+    widths = [hp.Int(f"units_{i}", 1, 8) for i in range(num_layers)]
+    if num_layers == 3 and max(widths[1:]) == 8:
+        raise ValueError("too wide for three layers")
+    model = keras.Sequential([keras.Input(shape=(20,)), *[layers.Dense(w) for w in widths], layers.Dense(1)])
+    model.compile(loss="mse")
+    return model
+
+
+def test_a_corner_explained_by_smaller_combinations_is_told_as_the_forecast_tells_them(tmp_path):
+    data = _run(tmp_path, _stack, hypermodel_max_abort_risk="0.05")
+    (forecast,) = data["forecasts"]
+    assert "constrain num_layers together with any of units_1, units_2" in forecast["message"]
+    messages = _messages(data)
+    corners = [m for m in messages.values() if "units_0=8" in m.split(" -> ")[0]]
+    assert corners and all(m.endswith("Likely fix: constrain num_layers together with any of units_1, units_2 "
+                                      "(units_0 is not to blame).") for m in corners), corners

@@ -145,7 +145,7 @@ def guard(tuner: Any, report: Report) -> Any:
 #: The API's keyword arguments, as the ini keys (and so the command line's options) name them.
 _SETTINGS = ("strategy", "strength", "levels", "max_cases", "epochs", "samples", "tuner", "max_trials",
              "max_abort_risk", "timeout", "isolation", "boundaries", "boundaries_seconds", "memory_budget",
-             "max_model_size", "max_retries_per_trial", "max_consecutive_failed_trials", "project")
+             "max_model_size", "max_retries_per_trial", "max_consecutive_failed_trials", "project", "objective")
 
 
 def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None, validation_data: Any = None,
@@ -160,6 +160,8 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
     (``input_shape=(28, 28)`` for a model without ``keras.Input``). ``options``: the ``--hypermodel-*`` settings
     by their ini names without the prefix (``strategy="extremes"``, ``epochs=1``, ``timeout=60``,
     ``isolation="off"``, ``project="hypermodel_search/guide"``...). ``policy`` overrides the policy settings.
+    ``objective``: the search's objective (``"val_accuracy"``, ``"val_auc:max"``; a tuner's own when a tuner is
+    given): each case's fit must log it, as KerasTuner's trial requires.
     ``project``: the search's ``directory/project_name`` (a tuner's own, when a tuner is given): when it holds an
     ``oracle.json`` that KerasTuner would reload with another space, the preflight cannot start.
 
@@ -251,6 +253,10 @@ def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
         values["hypermodel_tuner"] = name
     if getattr(oracle, "max_trials", None):
         values["hypermodel_max_trials"] = oracle.max_trials
+    goals = getattr(oracle.objective, "objectives", None) or [oracle.objective]
+    if all(getattr(g, "name", "default_objective") != "default_objective" for g in goals):
+        # The search's objective: each case's fit must log it (a tuner left without one is not checked here).
+        values["hypermodel_objective"] = ",".join(f"{g.name}:{g.direction}" for g in goals)
     if getattr(tuner, "directory", None) is not None and getattr(tuner, "project_name", None):
         # Not tuner.project_dir, which creates the directory: the preflight only reads the project.
         values["hypermodel_project"] = str(Path(str(tuner.directory)) / tuner.project_name)

@@ -38,6 +38,7 @@ BOUNDARIES_OPTION = "--hypermodel-boundaries"
 BOUNDARIES_SECONDS_OPTION = "--hypermodel-boundaries-seconds"
 FIX_OPTION = "--hypermodel-fix"
 PROJECT_OPTION = "--hypermodel-project"
+OBJECTIVE_OPTION = "--hypermodel-objective"
 
 CASE_FIXTURE = "hypermodel_case"
 MARKER = "search_space"

@@ -25,7 +25,7 @@ from .options import (  # noqa: F401  (the names, which tests and other plugins 
     TUNER_OPTION, MAX_TRIALS_OPTION, MAX_ABORT_RISK_OPTION, DEVICES_OPTION, TIMEOUT_OPTION, ISOLATE_OPTION,
     ISOLATION_OPTION, EPOCHS_OPTION, SAMPLES_OPTION, INPUT_SHAPE_OPTION, REPORT_OPTION, HTML_OPTION,
     MEMORY_BUDGET_OPTION, MAX_MODEL_SIZE_OPTION, MAX_RETRIES_OPTION, MAX_CONSECUTIVE_OPTION, BOUNDARIES_OPTION,
-    BOUNDARIES_SECONDS_OPTION, FIX_OPTION, PROJECT_OPTION, CASE_FIXTURE, MARKER, MARKER_SIGNATURE,
+    BOUNDARIES_SECONDS_OPTION, FIX_OPTION, OBJECTIVE_OPTION, PROJECT_OPTION, CASE_FIXTURE, MARKER, MARKER_SIGNATURE,
 )
 from .options import (  # noqa: F401  (probe_settings: public here since the marker first read it)
     ConfigSource, policy_from_config, preflight_settings, probe_settings, setting,
@@ -127,6 +127,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the search's KerasTuner directory/project_name: when it holds an oracle.json with another "
                     "search space (which KerasTuner would reload unless overwrite=True), the run stops with a usage "
                     "error; only read, never written (default: none)")
+    group.addoption(OBJECTIVE_OPTION, dest="hypermodel_objective", metavar="NAME",
+                    help="the search's objective (val_accuracy, val_auc:max, or a comma list): each case's fit must "
+                    "log it, as KerasTuner's trial requires; synthesized data then includes validation data for a "
+                    "val_ objective (default: none, not checked)")
     parser.addini("hypermodel", "SPECs probed on every run, one per line", type="linelist", default=[])
     for name, default in DEFAULTS.items():  # every option's ini twin, with the one default the Python API uses too
         kind = "bool" if isinstance(default, bool) else "linelist" if isinstance(default, list) else None

@@ -36,6 +36,9 @@ class Settings:
     seed: int = 0
     #: For models that declare no input: the shape of one example per input (:func:`parse_input_shapes`).
     input_shapes: Any = None
+    #: The search's objective, ``(name, direction or None)`` each (several: a multi-objective); empty when not
+    #: known, and then only what ``fit()`` returned is checked, as before.
+    objective: tuple[tuple[str, str | None], ...] = ()
 
 
 def parse_input_shapes(texts: list[str]) -> list[tuple[int, ...]] | dict[str, tuple[int, ...]] | None:
@@ -84,6 +87,8 @@ class Result:
     losses: list[float] = field(default_factory=list)
     backend: str = ""
     device: str = ""
+    #: The metric names the fit logged (what KerasTuner can find the objective among).
+    logs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,6 +127,9 @@ def _fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Se
         from . import data as data_mod
 
         x, y = data_mod.synthesize(model, settings.samples, settings.seed, settings.input_shapes)
+        if any(name.startswith("val_") for name, _ in settings.objective):  # the search would get validation data
+            return (x, y), {"validation_data": data_mod.synthesize(model, settings.samples, settings.seed + 1,
+                                                                   settings.input_shapes)}
         return (x, y), {}
     if isinstance(provided, dict):
         kwargs = dict(provided)
@@ -258,7 +266,9 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
-        _check_returned(hypermodel.fit(hp, model, *args, **kwargs))
+        results = hypermodel.fit(hp, model, *args, **kwargs)
+        result.logs = _log_names(results)
+        _check_returned(results, settings.objective)
         result.fitted = True
         result.outcome = outcomes.classify_losses(losses)
         if result.outcome != outcomes.OK:
@@ -274,12 +284,54 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
     return result
 
 
-def _check_returned(results: Any) -> None:
-    """KerasTuner's own check of what ``HyperModel.fit`` returned (``tuner_utils.validate_trial_results``): None or
-    a value of another type is its FatalTypeError at the end of the first trial, which stops the search. The
-    objective is the tuner's, not known here: a dict is checked against its own first key."""
+def _check_returned(results: Any, objective: tuple[tuple[str, str | None], ...] = ()) -> None:
+    """KerasTuner's own checks of what ``HyperModel.fit`` returned, as ``BaseTuner._run_and_update_trial`` makes
+    them: ``tuner_utils.validate_trial_results`` (None or a value of another type is its FatalTypeError at the end
+    of the first trial, which stops the search), then, with the search's objective, the conversion to metrics
+    (an objective missing from a History's logs is its KeyError) and the oracle's ``_check_objective_found`` (a
+    ValueError): ordinary exceptions, so the trial is retried, then FAILED. Without a known objective a dict is
+    checked against its own first key."""
     import keras_tuner as kt
     from keras_tuner.src.engine import tuner_utils
 
-    name = next(iter(results), "loss") if isinstance(results, dict) and results else "loss"
-    tuner_utils.validate_trial_results(results, kt.Objective(name, "min"), "HyperModel.fit()")
+    if not objective:
+        name = next(iter(results), "loss") if isinstance(results, dict) and results else "loss"
+        tuner_utils.validate_trial_results(results, kt.Objective(name, "min"), "HyperModel.fit()")
+        return
+    goal = search_objective(objective)
+    tuner_utils.validate_trial_results([results], goal, "HyperModel.fit()")
+    metrics = tuner_utils.convert_to_metrics_dict([results], goal)  # Tuner.run_trial returns one per execution
+    kt.Oracle._check_objective_found(_OracleView(goal), metrics)
+
+
+class _OracleView:
+    """What ``Oracle._check_objective_found`` reads of its oracle: the objective."""
+
+    def __init__(self, objective: Any) -> None:
+        self.objective = objective
+
+
+def search_objective(objective: tuple[tuple[str, str | None], ...]) -> Any:
+    """KerasTuner's objective for ``(name, direction)`` pairs: a direction left out is inferred as KerasTuner
+    infers it (``min`` for an unknown name), several make a MultiObjective."""
+    import keras_tuner as kt
+    from keras_tuner.src.engine import metrics_tracking
+
+    goals = [kt.Objective(name, direction or metrics_tracking.infer_metric_direction(name) or "min")
+             for name, direction in objective]
+    if len(goals) == 1:
+        return goals[0]
+    from keras_tuner.src.engine.objective import MultiObjective
+
+    return MultiObjective(goals)
+
+
+def _log_names(results: Any) -> list[str]:
+    """The metric names in what ``fit()`` returned (a History's logs, a dict's keys)."""
+    import keras
+
+    if isinstance(results, keras.callbacks.History):
+        return sorted(results.history)
+    if isinstance(results, dict):
+        return sorted(map(str, results))
+    return []

@@ -93,6 +93,9 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
     download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
     if download is not None:  # the harness's problem, not the value's
         return f"the build downloads {download}: {DOWNLOAD_FIX}"
+    missing = objective_hint(result)
+    if missing:  # the search's setup, not a value: every case that fits says so
+        return missing
     if not case.varied:
         if space.default_error:
             return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
@@ -109,6 +112,31 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
         return (f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
                 "the HTML report) say which")
     return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
+
+
+#: How an objective-missing hint starts (the forecast finds it in the cases' messages).
+OBJECTIVE_MISSING = "KerasTuner's objective"
+
+
+def objective_hint(result) -> str | None:
+    """For a fit whose logs lack the search's objective (KerasTuner's KeyError when it reads a History, the
+    oracle's "Objective value missing" ValueError for other results): what the logs have and what to change."""
+    logs = list(getattr(result, "logs", None) or [])
+    message = result.message or ""
+    if not logs:
+        return None
+    if result.exception == "KeyError" and message.strip("'\"") not in logs:
+        name = message.strip("'\"")
+    elif result.exception == "ValueError" and message.startswith("Objective value missing"):
+        name = message.partition("expected: ")[2].partition(", found")[0] or "the objective"
+    else:
+        return None
+    if "val_" in name and not any(log.startswith("val_") for log in logs):
+        fix = "pass validation data to the search (validation_data=, or validation_split=)"
+    else:
+        fix = "compile the metric it names (metrics=[...]) and log it from fit()"
+    return (f"{OBJECTIVE_MISSING} {name} is not among the fit's logs ({', '.join(logs)}): {fix}, or give the "
+            "tuner an objective the logs have (objective=; --hypermodel-objective here)")
 
 
 def _explained_hint(case: Case, explained: Sequence[Case], space: "SearchSpace") -> str:
@@ -317,8 +345,12 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
         f"planned cases, trials assumed independent; the plan over-weights the extremes)"
     )
     if probability > max_abort_risk:
-        if failing:
+        missing = [e for e in mine if f"Likely fix: {OBJECTIVE_MISSING} " in (e.get("message") or "")]
+        if failing and not missing:
             fix = f"constrain {failing}"
+        elif missing:
+            fix = "make each trial's fit log the objective: " + missing[0]["message"].partition(
+                f"Likely fix: {OBJECTIVE_MISSING} ")[2].rstrip(".").partition(": ")[2]
         elif any(e.get("case.kind") == "default" and e.get("disposition") != "completed" for e in mine):
             fix = "fix the build function or its defaults: the defaults already fail"
         else:

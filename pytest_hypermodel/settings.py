@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "hypermodel_max_consecutive_failed_trials": "3",
     "hypermodel_on": [],
     "hypermodel_project": "",
+    "hypermodel_objective": "",
 }
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -142,7 +143,24 @@ def probe_settings(source: Source) -> ProbeSettings:
     except ValueError as exc:
         raise SettingError(f"{source.where('hypermodel_input_shape')} {exc}") from None
     return ProbeSettings(epochs=int_setting(source, "hypermodel_epochs", 1) or 3,
-                         samples=int_setting(source, "hypermodel_samples", 1) or 32, input_shapes=shapes)
+                         samples=int_setting(source, "hypermodel_samples", 1) or 32, input_shapes=shapes,
+                         objective=objective(source))
+
+
+def objective(source: Source) -> tuple[tuple[str, str | None], ...]:
+    """The search's objective: ``val_accuracy``, ``val_auc:max``, or a comma list of them (a multi-objective);
+    empty when not given (then its presence in the logs is not checked)."""
+    text = value(source, "hypermodel_objective")
+    if text in ("", None):
+        return ()
+    found = []
+    for part in str(text).split(","):
+        name, _, direction = part.strip().partition(":")
+        if not name or direction not in ("", "min", "max"):
+            raise SettingError(f"{source.where('hypermodel_objective')} {text}: give the tuner's objective as NAME "
+                               "or NAME:min / NAME:max (val_accuracy, val_auc:max), or a comma list of them")
+        found.append((name, direction or None))
+    return tuple(found)
 
 
 def isolation(source: Source) -> str:

@@ -212,6 +212,8 @@ class _Builder:
     undeclared_input: bool = False
     #: The HyperModel's own fit() could not run (no data without an input shape): what it declares is unseen.
     unfitted: bool = False
+    #: The given input shapes against the model's own keras.Input, when they disagree (the model's win).
+    input_mismatch: str | None = None
 
     def __call__(self, hp: RecordingHyperParameters, overrides: dict, with_fit: bool = False) -> BaseException | None:
         fault = self.faults.get(fault_key(overrides))
@@ -233,6 +235,8 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
             model = hypermodel.build(hp)
             if first:  # at the defaults
                 builder.undeclared_input = isinstance(model, keras.Model) and not data.declares_inputs(model)
+                if builder.input_shapes and isinstance(model, keras.Model) and not builder.undeclared_input:
+                    builder.input_mismatch = _input_mismatch(model, builder.input_shapes)
             if with_fit and isinstance(model, keras.Model):
                 try:
                     x, y = data.synthesize(model, samples=8, input_shapes=builder.input_shapes)
@@ -314,6 +318,8 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
             f"{type(hypermodel).__name__}.fit() did not run during discovery (the model declares no input shape): "
             "hyperparameters that fit() declares are missing from the plan; pass --hypermodel-input-shape"
         )
+    if build.input_mismatch:
+        warnings.append(build.input_mismatch)
     params = tuple(_make_param(h, builds, context) for h in _space_of(config))
     if first_error is not None:
         found = ", ".join(p.name for p in params) or "none"
@@ -327,6 +333,31 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
                        build.undeclared_input, tuple(_unfinished(builds, params)),
                        sites={name: site for name, site in sites.items() if site[1]},
                        definition=_definition(hypermodel))
+
+
+def _input_mismatch(model: keras.Model, given: Any) -> str | None:
+    """``--hypermodel-input-shape`` that disagrees with the model's own ``keras.Input``: a line saying which wins;
+    None when they agree (or cannot be compared)."""
+    inputs = list(getattr(model, "inputs", None) or [])
+    declared = [tuple(t.shape[1:]) for t in inputs]
+    if isinstance(given, dict):
+        named = {getattr(t, "name", "").split(":")[0]: tuple(t.shape[1:]) for t in inputs}
+        pairs = [(name, shape, named[name]) for name, shape in given.items() if name in named]
+    else:
+        if len(given) != len(declared):
+            pairs = [("", tuple(given[0]) if len(given) == 1 else tuple(map(tuple, given)), declared)]
+        else:
+            pairs = [("", tuple(shape), own) for shape, own in zip(given, declared)]
+    wrong = [(name, shape, own) for name, shape, own in pairs if shape != own]
+    if not wrong:
+        return None
+    def text(shape: Any) -> str:
+        return ",".join("None" if d is None else str(d) for d in shape) if isinstance(shape, tuple) and all(
+            d is None or isinstance(d, int) for d in shape) else str(shape)
+    shown = "; ".join(f"{name + '=' if name else ''}{text(shape)} given, {text(own)} declared"
+                      for name, shape, own in wrong)
+    return (f"--hypermodel-input-shape disagrees with the model's own keras.Input ({shown}): the model's input "
+            "is used; the option is only for models without keras.Input, so drop it or fix one of them")
 
 
 def _definition(hypermodel) -> tuple[str, int] | None:

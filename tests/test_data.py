@@ -61,3 +61,23 @@ def test_a_model_without_inputs_asks_for_the_fixture():
     model = keras.Sequential([layers.Dense(2)])  # never built: no input shape
     with pytest.raises(DataError, match="override the hypermodel_data fixture"):
         synthesize(model)
+
+
+def _with_input(hp):
+    model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(hp.Int("units", 4, 8, step=4)), layers.Dense(1)])
+    model.compile(loss="mse")
+    return model
+
+
+def test_an_input_shape_that_disagrees_with_the_model_s_keras_input_is_a_warning():
+    """Issue 20: the model's own input wins, silently until now; the option is for models without keras.Input."""
+    from pytest_hypermodel.discovery import discover
+    from pytest_hypermodel.spec import as_hypermodel
+
+    hypermodel = as_hypermodel(_with_input, "data.py:_with_input")
+    (warning,) = discover(hypermodel, input_shapes=[(28, 28)]).warnings
+    assert warning == ("--hypermodel-input-shape disagrees with the model's own keras.Input (28,28 given, 20 "
+                       "declared): the model's input is used; the option is only for models without keras.Input, "
+                       "so drop it or fix one of them")
+    assert discover(hypermodel, input_shapes=[(20,)]).warnings == ()
+    assert discover(hypermodel).warnings == ()

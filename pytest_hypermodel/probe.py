@@ -14,7 +14,7 @@ import math
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from . import devices, outcomes
 from .outcomes import meaningful_line  # noqa: F401  (public here since its first version)
@@ -250,14 +250,8 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
                 import keras_tuner as kt
 
                 raise kt.errors.FailedTrialError(f"Oversized model: {trainable} parameters. Skip model.")
-        if policy.memory_budget and result.memory_bytes and result.memory_bytes > policy.memory_budget:
-            result.outcome = outcomes.OOM
-            result.predicted = True
-            result.message = (
-                f"estimated {result.memory_bytes / 2**20:.1f} MiB to train, over the memory budget "
-                f"of {policy.memory_budget / 2**20:.1f} MiB"
-            )
-            return result
+        if policy.memory_budget and result.memory_bytes is not None:
+            _check_memory_at_fit(model, result, policy.memory_budget, case.values)
         args, kwargs = _fit_arguments(provided_data, model, dict(case.values), settings)
         losses = result.losses
         recorder = keras.callbacks.LambdaCallback(
@@ -273,6 +267,10 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
         result.outcome = outcomes.classify_losses(losses)
         if result.outcome != outcomes.OK:
             result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
+    except _OverBudget as exc:  # predicted: the fit did not start
+        result.outcome = outcomes.OOM
+        result.predicted = True
+        result.message = str(exc)
     except Exception as exc:  # every failure of the user's code is a result
         _fail(result, exc)
     except BaseException as exc:  # sys.exit(), KeyboardInterrupt or another class KerasTuner does not catch
@@ -282,6 +280,30 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
     finally:
         result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+class _OverBudget(Exception):
+    """The model would need more memory to train at the batch size ``fit`` was given than the budget allows."""
+
+
+def _check_memory_at_fit(model: Any, result: Result, budget: int, values: Mapping[str, Any]) -> None:
+    """Estimate the training memory when ``model.fit`` is called, at the ``batch_size`` it receives (the search's,
+    or one ``HyperModel.fit`` tunes), not at a batch the probe assumes; over the budget, the fit does not start.
+    The probe's few synthesized samples would hide a large batch's memory: the estimate does not."""
+    original = model.fit
+
+    def fit(*args: Any, **kwargs: Any) -> Any:
+        batch = kwargs.get("batch_size") or 32  # Keras's default
+        memory = estimate_memory(model, batch)
+        result.memory_bytes = memory
+        if memory > budget:
+            tuned = [name for name, value in values.items() if "batch" in name.lower() and value == batch]
+            source = f" (the hyperparameter {tuned[0]})" if tuned else ""
+            raise _OverBudget(f"estimated {memory / 2**20:.1f} MiB to train at batch_size {batch}{source}, over the "
+                              f"memory budget of {budget / 2**20:.1f} MiB")
+        return original(*args, **kwargs)
+
+    model.fit = fit
 
 
 def _check_returned(results: Any, objective: tuple[tuple[str, str | None], ...] = ()) -> None:

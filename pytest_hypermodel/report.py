@@ -175,7 +175,7 @@ def _value_hint(name: str, case: Case, result, space: "SearchSpace") -> str:
         text = f"{name} can be {value!r}: {_edit(name, case, space)}"
     else:
         text = f"{name}={value} fails: {_edit(name, case, space)}"
-    if result.outcome == outcomes.OOM:
+    if result.outcome == outcomes.OOM and "batch" not in name.lower():  # a batch's memory is not the model's size
         text += ", or set max_model_size so KerasTuner skips oversized models"
     if param.note:
         text += f" (note: {param.note})"

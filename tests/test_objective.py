@@ -95,3 +95,27 @@ def test_the_command_line_objective_fails_the_cases_with_the_fix(hypermodel_dir)
     assert cases and all(c.properties["exception"] == "KeyError" for c in cases.values())
     result.stdout.fnmatch_lines(["*Likely fix: KerasTuner's objective val_accuracy is not among the fit's logs "
                                  "(loss, val_loss): compile the metric it names*"])
+
+
+class TunedBatch(kt.HyperModel):
+    """keras-io's pattern: ``batch_size`` tuned in ``fit``."""
+
+    def build(self, hp):
+        return build(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 8192]), **kwargs)
+
+
+def test_the_memory_estimate_uses_the_batch_size_fit_receives(tmp_path):
+    """The estimate used to assume batch 32 (and 32 synthesized samples cap any real batch): a tuned batch_size
+    of 8192 passed. Now the case with it is a predicted out-of-memory that names the hyperparameter."""
+    x, y = _data()
+    report = preflight(TunedBatch(), x, y, memory_budget="1MiB", epochs=1, isolation="off", boundaries=False,
+                       rootpath=tmp_path)
+    by_id = {c["case.id"]: c for c in report.cases}
+    assert by_id["batch_size=8192"]["outcome"] == "oom"
+    assert ("at batch_size 8192 (the hyperparameter batch_size), over the memory budget of 1.0 MiB"
+            in by_id["batch_size=8192"]["message"])
+    assert "Likely fix: batch_size can be 8192: remove it from the values." in by_id["batch_size=8192"]["message"]
+    assert by_id["defaults"]["outcome"] == "ok"

@@ -199,7 +199,13 @@ def failure_message(case: Case, result, disposition: Disposition, policy: Policy
         what = f"{result.exception}: {result.message}" if not what else f"{what}: {result.exception}: {result.message}"
     elif result.message:
         what = f"{what} ({result.message})"
-    text = f"{_values_text(case)} -> {what}. {policy.describe(disposition)}"
+    if not case.varied and space.default_error and not result.built:
+        # Every tuner's constructor builds the defaults outside any trial's try: no trial is ever marked.
+        kerastuner = ("KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner "
+                      "cannot be created, so the search never starts.")
+    else:
+        kerastuner = policy.describe(disposition)
+    text = f"{_values_text(case)} -> {what}. {kerastuner}"
     if result.outcome == outcomes.DIVERGED or (result.outcome == outcomes.NAN and disposition.name == "completed"):
         text += " Its score would be useless."
     if result.outcome != outcomes.FAILED_TRIAL:

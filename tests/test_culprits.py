@@ -7,9 +7,11 @@ conv_blocks, filters_1 fails", while the forecast and the boundaries named conv_
 from __future__ import annotations
 
 import keras
+import keras_tuner as kt
+import pytest
 from keras import layers
 
-from pytest_hypermodel import culprits, report_view, settings
+from pytest_hypermodel import HypermodelWarning, culprits, report_view, settings
 from pytest_hypermodel.engine import Engine
 from pytest_hypermodel.spec import Target
 
@@ -119,3 +121,22 @@ def test_a_corner_explained_by_smaller_combinations_is_told_as_the_forecast_tell
     corners = [m for m in messages.values() if "units_0=8" in m.split(" -> ")[0]]
     assert corners and all(m.endswith("Likely fix: constrain num_layers together with any of units_1, units_2 "
                                       "(units_0 is not to blame).") for m in corners), corners
+
+
+def _broken_defaults(hp):
+    units = hp.Int("units", 0, 8, step=4)  # 0, the default, is no layer size
+    model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(units), layers.Dense(1)])
+    model.compile(loss="mse")
+    return model
+
+
+def test_defaults_that_fail_to_build_say_the_search_never_starts(tmp_path):
+    """Issue 21: KerasTuner builds the defaults in the tuner's constructor, so no trial is marked FAILED."""
+    with pytest.warns(HypermodelWarning, match="the build with the default values failed"):
+        data = _run(tmp_path, _broken_defaults)
+    (defaults,) = [c for c in data["cases"] if c["case.id"] == "defaults"]
+    assert ("KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner cannot be "
+            "created, so the search never starts.") in defaults["message"]
+    assert "FAILED after one run" not in defaults["message"]
+    with pytest.raises(ValueError):  # the tuner itself cannot be made
+        kt.RandomSearch(_broken_defaults, objective="loss", max_trials=2, directory=tmp_path / "kt")

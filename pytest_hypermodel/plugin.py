@@ -511,8 +511,10 @@ def _progress(config: pytest.Config):
     from .progress import Progress
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:  # before get_verbosity: pytest 8.1 has no verbose option without the terminal plugin
+        return None
     verbosity = config.get_verbosity()
-    if reporter is None or verbosity < -1:
+    if verbosity < -1:
         return None
 
     def write(line: str) -> None:

@@ -124,7 +124,9 @@ def test_a_corner_explained_by_smaller_combinations_is_told_as_the_forecast_tell
 
 
 def _broken_defaults(hp):
-    units = hp.Int("units", 0, 8, step=4)  # 0, the default, is no layer size
+    units = hp.Int("units", 0, 8, step=4)
+    if units == 0:  # the default (Keras 3.1 on TensorFlow 2.16 aborts the process on Dense(0) rather than raise)
+        raise ValueError("units must be positive")
     model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(units), layers.Dense(1)])
     model.compile(loss="mse")
     return model

@@ -79,6 +79,11 @@ def crash_run(pre: Preflight, case: Case, policy: Policy, what: Any) -> CaseRun:
     return judge(pre, case, result, policy)
 
 
+def objective_text(objective: Sequence[tuple[str, str | None]]) -> str:
+    """``val_accuracy`` or ``val_auc:max``, comma-joined: the objective as the option writes it."""
+    return ",".join(name + (f":{direction}" if direction else "") for name, direction in objective)
+
+
 def case_name(pre: Preflight, case: Case) -> str:
     """``build_model[units=8-lr=0.1]``: a case's name, its pytest node id after ``path::``."""
     return f"{pre.target.name}[{case.id}]"
@@ -287,7 +292,11 @@ class Engine:
         explained = None
         if len(case.varied) > 1 and report.verdict(result, policy.disposition(result)) == report.FAIL:
             explained = self.explaining(pre, case, data, policy)
-        return judge(pre, case, result, policy, explained)
+        run = judge(pre, case, result, policy, explained)
+        objective = self.settings.probe.objective
+        if objective:  # what the case's fit was checked against: the gated search must search for the same
+            run.properties.append(("case.objective", objective_text(objective)))
+        return run
 
     def explaining(self, pre: Preflight, case: Case, data: Any, policy: Policy) -> list[Case]:
         """The one-value cases inside ``case`` (each varied value, with the parents that make it active) that

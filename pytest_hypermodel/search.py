@@ -147,8 +147,10 @@ def _derived(entry: dict, cases: list[dict]) -> dict:
     return {**entry, **derived[0], "spec": spec}
 
 
-def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd: Path | None = None) -> str:
-    """The report's entry that lets this search run; raises Refused (one line) otherwise."""
+def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd: Path | None = None,
+               objective: str | None = None) -> str:
+    """The report's entry that lets this search run; raises Refused (one line) otherwise. ``objective``: the
+    search's, which must be the one the preflight checked the cases' logs for (when it checked one)."""
     cwd = cwd or Path.cwd()
     spec = target.spec
     rerun = f"run `pytest --hypermodel {spec} --hypermodel-report {report_path}` with the same policy first"
@@ -180,6 +182,7 @@ def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd:
         raise Refused(f"no green preflight for {spec} with this space and policy in {report_path}: {rerun}")
     for entry in matching:
         if entry.get("complete") and entry.get("green"):
+            _check_objective(entry, cases, objective, spec, report_path)
             for forecast in payload.get("forecasts") or []:
                 if forecast.get("spec") == entry.get("spec") and forecast.get("fails_run"):
                     raise Refused(
@@ -204,6 +207,21 @@ def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd:
         f"the preflight of {spec} in {report_path} is red: {len(failed)} of {entry.get('cases')} cases failed "
         f"({names}{more}): fix the search space (or declare the failures in the policy) and rerun the preflight"
     )
+
+
+def _check_objective(entry: dict, cases: list, objective: str | None, spec: str, report_path: Path) -> None:
+    """A preflight that checked its cases' logs for one objective proves nothing for a search of another."""
+    checked = {c.get("case.objective") for c in cases
+               if c.get("case.spec") == entry.get("spec") and c.get("case.fingerprint") == entry.get("fingerprint")}
+    checked.discard(None)
+    if objective is None or not checked:
+        return
+    names = {part.partition(":")[0] for text in checked for part in str(text).split(",")}
+    if {part.partition(":")[0] for part in str(objective).split(",")} != names:
+        shown = ", ".join(sorted(map(str, checked)))
+        raise Refused(f"the preflight of {spec} in {report_path} checked the objective {shown}, and this search's is "
+                      f"{objective}: pass --objective {shown}, or rerun the preflight with --hypermodel-objective "
+                      f"{objective}")
 
 
 def check_project(args: argparse.Namespace, project_name: str, space) -> None:
@@ -395,7 +413,7 @@ def main(args: argparse.Namespace) -> int:
         project_name = args.project_name or target.name
         check_project(args, project_name, space)
         fingerprint = report.fingerprint(space.kt_config, policy)
-        check_gate(Path(args.report), target, fingerprint, policy, cwd)
+        check_gate(Path(args.report), target, fingerprint, policy, cwd, str(args.objective))
         tuner_kwargs, fit_kwargs = _tuner_arguments(args, project_name)
         fit_args, data_kwargs = fit_arguments(args, target.hypermodel, space, cwd)
         fit_kwargs = {**fit_kwargs, **data_kwargs}

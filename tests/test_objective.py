@@ -119,3 +119,22 @@ def test_the_memory_estimate_uses_the_batch_size_fit_receives(tmp_path):
             in by_id["batch_size=8192"]["message"])
     assert "Likely fix: batch_size can be 8192: remove it from the values." in by_id["batch_size=8192"]["message"]
     assert by_id["defaults"]["outcome"] == "ok"
+
+
+def test_the_gated_search_refuses_an_objective_other_than_the_one_preflighted(hypermodel_dir, monkeypatch, capsys):
+    """The preflight proved the cases log val_loss: a search for another objective is another question."""
+    from pytest_hypermodel.__main__ import main
+
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-objective",
+                                  "val_loss", "--hypermodel-report", "r.json", "--hypermodel-boundaries", "off")
+    assert result.ret == pytest.ExitCode.OK
+    assert {c.properties["case.objective"] for c in cases.values()} == {"val_loss"}
+    monkeypatch.chdir(hypermodel_dir.path)
+    capsys.readouterr()
+    assert main(["search", "outcomes.py:healthy", "--report", "r.json", "--objective", "loss", "--verbose", "0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "pytest_hypermodel search: the preflight of outcomes.py:healthy in r.json checked the objective val_loss, "
+        "and this search's is loss: pass --objective val_loss, or rerun the preflight with --hypermodel-objective loss"
+    ]
+    assert main(["search", "outcomes.py:healthy", "--report", "r.json", "--objective", "val_loss", "--verbose", "0",
+                 "--samples", "8"]) == 0

@@ -282,8 +282,9 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
     return result
 
 
-class _OverBudget(Exception):
-    """The model would need more memory to train at the batch size ``fit`` was given than the budget allows."""
+class _OverBudget(BaseException):
+    """The model would need more memory to train at the batch size ``fit`` was given than the budget allows (a
+    BaseException: a ``HyperModel.fit`` that catches Exception around ``model.fit`` must not swallow it)."""
 
 
 def _check_memory_at_fit(model: Any, result: Result, budget: int, values: Mapping[str, Any]) -> None:

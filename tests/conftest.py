@@ -65,6 +65,24 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     return pytester
 
 
+def _summary_shows_text() -> bool:
+    """Whether pytest's short summary prints a failure's text when the item gave text, not a traceback (as the
+    preflight's cases and forecast do): newer pytest does; pytest 8.1, the lowest supported, prints the id alone."""
+    import inspect
+
+    from _pytest import terminal
+
+    return "isinstance(rep.longrepr, str)" in inspect.getsource(terminal._get_line_with_reprcrash_message)
+
+
+SUMMARY_SHOWS_TEXT = _summary_shows_text()
+
+
+def failed_line(nodeid: str, message: str) -> str:
+    """The short summary's line for a preflight failure, as this pytest prints it (an fnmatch pattern)."""
+    return f"FAILED {nodeid} - {message}" if SUMMARY_SHOWS_TEXT else f"FAILED {nodeid}"
+
+
 def run_preflight(pytester: pytest.Pytester, *args: str,
                   timeout: float | None = None) -> tuple[pytest.RunResult, dict[str, Testcase]]:
     """``timeout``: seconds after which the run is killed and the test fails, where a regression would hang."""

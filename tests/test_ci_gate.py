@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import HYPERMODELS, read_junit, run_preflight
+from conftest import HYPERMODELS, failed_line, read_junit, run_preflight
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION
 
 NO_INPUT_MARKER = """
@@ -118,7 +118,7 @@ def test_a_failing_forecast_is_a_failing_testcase_in_junit_and_in_the_last_line(
     assert forecast.properties["forecast.tuner"] == "RandomSearch"
     xml = (hypermodel_dir.path / "preflight.xml").read_text()
     assert 'failures="1"' in xml
-    result.stdout.fnmatch_lines(["FAILED guide.py::failed_trial[[]forecast[]] - RandomSearch would abort*"])
+    result.stdout.fnmatch_lines([failed_line("guide.py::failed_trial[[]forecast[]]", "RandomSearch would abort*")])
 
 
 def test_ini_hypermodels_do_not_take_over_a_run_given_paths(hypermodel_dir):
@@ -141,7 +141,7 @@ def test_a_case_reruns_by_its_node_id_and_by_k_with_its_values(hypermodel_dir):
     for selection in (["outcomes.py::fatal[size=2]"], ["-k", "fatal and size=2"]):
         result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-rA", HYPERMODEL_OPTION,
                                                      "outcomes.py:fatal", *selection)
-        result.stdout.fnmatch_lines(["FAILED outcomes.py::fatal[[]size=2[]] - size=2 -> FatalError*"])
+        result.stdout.fnmatch_lines([failed_line("outcomes.py::fatal[[]size=2[]]", "size=2 -> FatalError*")])
         assert "fatal[defaults]" not in result.stdout.str(), selection
         assert "ERROR: not found" not in result.stderr.str()
 

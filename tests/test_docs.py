@@ -31,7 +31,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import once_per_run
+from conftest import SUMMARY_SHOWS_TEXT, once_per_run
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -91,6 +91,8 @@ def normalize(text: str, workspace: Path | None = None) -> str:
     for line in text.splitlines():
         if line.startswith("WARNING:tensorflow:"):
             continue
+        if not SUMMARY_SHOWS_TEXT and line.startswith("FAILED "):  # pytest 8.1 prints the id alone
+            line = line.partition(" - ")[0]
         line = RULE.sub(r"\1\1\1", TIMING.sub("<T>", TF_WARNING.sub("", line))).rstrip()
         if line or (lines and lines[-1]):
             lines.append(line)

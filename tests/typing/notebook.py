@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import keras_tuner
 import numpy as np
+import numpy.typing as npt
 
 import pytest_hypermodel
 from pytest_hypermodel import HypermodelWarning, Policy, PreflightFailed, Report, preflight
@@ -18,7 +19,7 @@ def build_model(hp: keras_tuner.HyperParameters) -> keras.Model:
     return model
 
 
-def gate(x: np.ndarray, y: np.ndarray) -> bool:
+def gate(x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> bool:
     report: Report = preflight(build_model, x, y, epochs=1, policy=Policy(max_consecutive_failed_trials=5))
     green: bool = report.green
     cases: list[dict[str, Any]] = report.cases

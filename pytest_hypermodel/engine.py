@@ -97,10 +97,10 @@ def nodeid(pre: Preflight, case: Case, rootpath: Path) -> str:
     return f"{path.as_posix()}::{case_name(pre, case)}"
 
 
-def planned_line(spec: str, pre: Preflight) -> str:
+def planned_line(pre: Preflight) -> str:
     """``models.py:cnn: 5 hyperparameters, 19 cases planned (3.2 s)``: one hypermodel discovered and planned."""
     plural = progress_mod.plural
-    return (f"{spec}: {plural(len(pre.space), 'hyperparameter')}, {plural(len(pre.plan), 'case')} planned "
+    return (f"{pre.target.spec}: {plural(len(pre.space), 'hyperparameter')}, {plural(len(pre.plan), 'case')} planned "
             f"({progress_mod.seconds(pre.seconds)})")
 
 
@@ -196,7 +196,7 @@ class Engine:
                 begun = time.perf_counter()
                 pre = self._prepare_one(item, timeout)
                 pre.seconds = time.perf_counter() - begun
-                say.step(planned_line(spec, pre))
+                say.step(planned_line(pre))
                 preflights.append(pre)
         except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise SetupError(str(exc)) from None
@@ -303,8 +303,9 @@ class Engine:
         fail: the culprits its hint names instead of the whole combination. The plan runs these cases too
         (extremes, choices), so in one process each is probed once, whichever comes first."""
         space, failing = pre.space, []
+        parents = {p for name in case.varied for p in space.parents(name)}
         for name in case.varied:
-            if name in {p for other in case.varied for p in space.parents(other)}:
+            if name in parents:
                 continue  # only there to make another value active: that value's case holds it
             values = {n: case.values[n] for n in (space.parents(name) | {name}) if n in case.values}
             kind = plan_mod.KIND_EXTREME if space.by_name[name].kind in ("int", "float") else plan_mod.KIND_CHOICE

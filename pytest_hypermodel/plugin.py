@@ -440,8 +440,8 @@ class PreflightPlugin:
             preflights = config.stash[PREFLIGHTS_KEY] = handoff.await_handoff(config.stash[HANDOFF_KEY], planner=True)
         except handoff.HandoffStopped as exc:
             raise pytest.UsageError(str(exc)) from None
-        for spec, pre in zip(self.specs, preflights):
-            say.step(planned_line(spec, pre))
+        for pre in preflights:
+            say.step(planned_line(pre))
         say.total(discovered_line(preflights, time.perf_counter() - started))
         self.check(config)
 

@@ -2,9 +2,14 @@
 
 It declares no keras.Input (the guide fits it on MNIST), so its preflight needs the shape of one image:
 pytest --hypermodel example_project/getting_started.py:build_model --hypermodel-input-shape 28,28
+
+``make_tuner`` returns the guide's tuner, as published: preflight it instead, and each case runs as one of
+its trials, under its objective, retries and executions_per_trial (its project, my_dir/helloworld, untouched):
+pytest --hypermodel example_project/getting_started.py:make_tuner --hypermodel-input-shape 28,28
 """
 
 import keras
+import keras_tuner
 from keras import layers
 
 
@@ -30,3 +35,15 @@ def build_model(hp):
         metrics=["accuracy"],
     )
     return model
+
+
+def make_tuner():
+    return keras_tuner.RandomSearch(
+        hypermodel=build_model,
+        objective="val_accuracy",
+        max_trials=3,
+        executions_per_trial=2,
+        overwrite=True,
+        directory="my_dir",
+        project_name="helloworld",
+    )

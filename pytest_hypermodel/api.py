@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import settings as settings_mod
+from . import tuners
 from .engine import Engine, SetupError
 from .policy import Policy
 from .prepare import TUNERS
@@ -173,14 +174,27 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
     if unknown:
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
-    tuner_policy = None
-    if _is_tuner(hypermodel):
+    tuner_policy, tuner = None, None
+    if tuners.is_tuner(hypermodel):
+        tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
         for name, value in tuner_values.items():
             values.setdefault(name, value)
     if input_shape is not None:
         values["hypermodel_input_shape"] = settings_mod.shape_texts(input_shape)
     item, importable = _target(hypermodel)
+    if tuner is not None:  # each case is a trial of this very tuner: it runs here
+        # KerasTuner's DefaultHyperModel holds the build function the user wrote: the cases are named after it.
+        built_by = vars(hypermodel).get("build") if type(hypermodel).__name__ == "DefaultHyperModel" else None
+        named = _target(built_by or hypermodel)[0]
+        label = named.name if isinstance(named, Target) else named.rpartition(":")[2]
+        path = named.path if isinstance(named, Target) else Path(named.rpartition(":")[0])
+        item, importable = Target(label, path, label, tuner.hypermodel, tuner), False
+        if values.get("hypermodel_isolation", "off") != "off":
+            raise PreflightError(
+                f"isolation={values['hypermodel_isolation']!r}: a tuner object runs its trials in this process; to "
+                "run them in a probe process, pass the SPEC of a function that returns the tuner "
+                "('train.py:make_tuner')")
     values.setdefault("hypermodel_isolation", "process" if importable else "off")
     if values["hypermodel_isolation"] != "off" and not importable:
         raise PreflightError(
@@ -234,37 +248,16 @@ def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:
     return fit
 
 
-def _is_tuner(obj: Any) -> bool:
-    return hasattr(obj, "oracle") and hasattr(obj, "search") and hasattr(obj, "hypermodel")
-
-
 def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
-    """A tuner's hypermodel, the settings it implies (its class, max_trials) and its policy."""
+    """A tuner's hypermodel, the settings it implies (``tuners.describe``) and its policy."""
     from . import tuning
 
-    oracle = tuner.oracle
     hypermodel = tuner.hypermodel
     wrapped_policy = None
     if isinstance(hypermodel, tuning.PolicyHyperModel):
         hypermodel, wrapped_policy = hypermodel.hypermodel, hypermodel.policy
-    values: dict[str, Any] = {}
-    name = type(tuner).__name__
-    if name in TUNERS:
-        values["hypermodel_tuner"] = name
-    if getattr(oracle, "max_trials", None):
-        values["hypermodel_max_trials"] = oracle.max_trials
-    goals = getattr(oracle.objective, "objectives", None) or [oracle.objective]
-    if all(getattr(g, "name", "default_objective") != "default_objective" for g in goals):
-        # The search's objective: each case's fit must log it (a tuner left without one is not checked here).
-        values["hypermodel_objective"] = ",".join(f"{g.name}:{g.direction}" for g in goals)
-    if getattr(tuner, "directory", None) is not None and getattr(tuner, "project_name", None):
-        # Not tuner.project_dir, which creates the directory: the preflight only reads the project.
-        values["hypermodel_project"] = str(Path(str(tuner.directory)) / tuner.project_name)
-    fields = {
-        "max_retries_per_trial": getattr(oracle, "max_retries_per_trial", 0),
-        "max_consecutive_failed_trials": getattr(oracle, "max_consecutive_failed_trials", 3),
-        "max_model_size": getattr(tuner, "max_model_size", None),
-    }
+    values = tuners.describe(tuner, TUNERS)
+    fields = values.pop("policy")
     policy = dataclasses.replace(wrapped_policy, **fields) if wrapped_policy else Policy(**fields)
     return hypermodel, values, policy
 

@@ -241,4 +241,4 @@ def _probe(conn, hypermodels, rootpath, conftest, base, data, spec, space, case,
 
     target = _target(hypermodels, spec, rootpath, conftest, base, repair)
     conn.send(("building", None))  # imported: the case's own time limit starts
-    return probe.run(target.hypermodel, space, case, policy, settings, data).to_dict()
+    return probe.run(target.hypermodel, space, case, policy, settings, data, tuner=target.tuner).to_dict()

@@ -9,6 +9,7 @@ the payload the JSON report holds. A new capability of the preflight goes here (
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 import warnings
@@ -174,6 +175,24 @@ class Engine:
     def policy(self) -> Policy:
         return self.settings.policy
 
+    def policy_for(self, pre: Preflight, policy: Policy | None = None) -> Policy:
+        """The policy ``pre``'s cases are judged by: a user's tuner's own retry fields (``max_retries_per_trial``,
+        ``max_consecutive_failed_trials``, ``max_model_size``) over the options'."""
+        policy = policy or self.policy
+        if pre.tuner and pre.tuner.get("policy"):
+            policy = dataclasses.replace(policy, **pre.tuner["policy"])
+        return policy
+
+    def probe_settings(self, pre: Preflight) -> probe.Settings:
+        """How much a probe of ``pre`` does, and the objective its fit must log: the user's tuner's, if any."""
+        settings = self.settings.probe
+        text = (pre.tuner or {}).get("hypermodel_objective")
+        if text:
+            from .settings import MappingSource, objective
+
+            settings = dataclasses.replace(settings, objective=objective(MappingSource({"hypermodel_objective": text})))
+        return settings
+
     # ------------------------------------------------------------------------------------------- prepare
 
     def check_specs(self, specs: Iterable[str]) -> None:
@@ -207,7 +226,8 @@ class Engine:
         if isinstance(item, Target):  # a build function or HyperModel already in this process
             devices.load_backend()
             hypermodel = spec_mod.as_hypermodel(item.hypermodel, item.spec)
-            return prepare_target(Target(item.spec, item.path, item.name, hypermodel), self.settings.plan, timeout)
+            return prepare_target(Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
+                                  self.settings.plan, timeout)
         if self.runner is not None:
             return self.runner.prepare(item, self.settings.plan, timeout)
         devices.load_backend()
@@ -230,9 +250,18 @@ class Engine:
         self.check_project(preflights)
 
     def check_project(self, preflights: Sequence[Preflight]) -> None:
-        """``--hypermodel-project DIR/NAME``: its ``oracle.json``, which KerasTuner would reload, must hold the
-        space now (a resumed search); it is only read."""
+        """``--hypermodel-project DIR/NAME`` (or the project a user's tuner names): its ``oracle.json``, which
+        KerasTuner would reload, must hold the space now (a resumed search); it is only read."""
         project = self.settings.project
+        for pre in preflights:
+            own = (pre.tuner or {}).get("hypermodel_project")
+            if own and (project is None or Path(own).resolve() != Path(project).resolve()):  # else checked below
+                unreached = [p.name for p in pre.space if p.dynamic]
+                try:
+                    project_mod.check(own, f"--hypermodel {pre.target.spec}: the tuner's project {own}",
+                                      pre.space.kt_config, unreached, project_mod.TUNER_FIX)
+                except project_mod.ProjectError as exc:
+                    raise SetupError(str(exc)) from None
         if project is None or not preflights:
             return
         label = f"--hypermodel-project {project}"
@@ -254,11 +283,12 @@ class Engine:
                 for pre in preflights for line in pre.space.warnings]
 
     def hypermodel_of(self, pre: Preflight) -> Any:
-        """The hypermodel itself, imported into this process on first use (isolation off, or unsendable data)."""
+        """The hypermodel itself, imported into this process on first use (isolation off, or unsendable data);
+        the user's tuner, when the SPEC names one, comes with it (``pre.target.tuner``)."""
         if pre.target.hypermodel is None:
             devices.load_backend()
-            pre.target.hypermodel = spec_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(),
-                                                     self.base).hypermodel
+            target = spec_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(), self.base)
+            pre.target.hypermodel, pre.target.tuner = target.hypermodel, target.tuner
         return pre.target.hypermodel
 
     # ------------------------------------------------------------------------------------------- cases
@@ -267,8 +297,8 @@ class Engine:
               policy: Policy | None = None, show: bool = True) -> probe.Result:
         """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
         ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
-        policy = policy or self.policy
-        settings = self.settings.probe
+        policy = self.policy_for(pre, policy)
+        settings = self.probe_settings(pre)
         if self.runner is not None:
             try:
                 return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes, show)
@@ -278,14 +308,15 @@ class Engine:
                         f"hypermodel_data returned something the probe process cannot receive ({exc}): the case ran "
                         f"in {self.host}, where a crash ends the run; return arrays, or a module-level function"
                     ), stacklevel=2)
-        target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
-        hypermodel = with_repair(target, changes).hypermodel if changes else target.hypermodel
-        return probe.run(hypermodel, pre.space, case, policy, settings, data)
+        target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre), pre.target.tuner)
+        if changes:  # a repaired space is a new hypermodel: a plain tuner runs it
+            target = with_repair(target, changes)
+        return probe.run(target.hypermodel, pre.space, case, policy, settings, data, tuner=target.tuner)
 
     def run_case(self, pre: Preflight, case: Case, data: Any = None, policy: Policy | None = None) -> CaseRun:
         """Probe one case and judge it; a failing default fit is remembered for the other cases' hints, and a
         failing combination's hint names the values inside it that fail alone."""
-        policy = policy or self.policy
+        policy = self.policy_for(pre, policy)
         result = self._result(pre, case, data, policy)
         if case.kind == plan_mod.KIND_DEFAULT and result.exception and not pre.space.default_error:
             pre.space.default_fit_error = f"{result.exception}: {result.message}"
@@ -293,7 +324,7 @@ class Engine:
         if len(case.varied) > 1 and report.verdict(result, policy.disposition(result)) == report.FAIL:
             explained = self.explaining(pre, case, data, policy)
         run = judge(pre, case, result, policy, explained)
-        objective = self.settings.probe.objective
+        objective = self.probe_settings(pre).objective
         if objective:  # what the case's fit was checked against: the gated search must search for the same
             run.properties.append(("case.objective", objective_text(objective)))
         return run
@@ -329,9 +360,13 @@ class Engine:
 
     def forecasts(self, preflights: Sequence[Preflight], entries: list[dict]) -> list[dict]:
         """What the search over each hypermodel would do, from every case's record."""
-        plan = self.settings.plan
-        return [report.forecast(pre, entries, self.policy, plan.tuner, plan.max_trials, self.settings.max_abort_risk)
-                for pre in preflights]
+        plan, forecasts = self.settings.plan, []
+        for pre in preflights:
+            tuner = pre.tuner or {}
+            forecasts.append(report.forecast(
+                pre, entries, self.policy_for(pre), tuner.get("hypermodel_tuner", plan.tuner),
+                tuner.get("hypermodel_max_trials", plan.max_trials), self.settings.max_abort_risk))
+        return forecasts
 
     def refine(self, pre: Preflight, entries: list[dict], policy: Policy, data: Any = None):
         """Boundaries, repair and its verification for one hypermodel, probed where its cases were; None when
@@ -370,7 +405,7 @@ class Engine:
                 mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
                 try:
                     with (data_for(pre) if data_for else contextlib.nullcontext()) as data:
-                        result = self.refine(pre, entries, report.policy_of(mine, self.policy), data)
+                        result = self.refine(pre, entries, report.policy_of(mine, self.policy_for(pre)), data)
                 except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
                     notes.append(f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
                                  f"({type(exc).__name__}: {exc}); the cases' results are complete")

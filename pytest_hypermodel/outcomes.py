@@ -22,8 +22,12 @@ DIVERGED = "diverged"
 OOM = "oom"
 TIMEOUT = "timeout"
 CRASH = "crash"
+#: The trial completed but wrote no checkpoint: ``get_best_models()`` fails after the search.
+NO_CHECKPOINT = "no_checkpoint"
 
-ALL = (OK, FAILED_TRIAL, FATAL, ERROR, NAN, DIVERGED, OOM, TIMEOUT, CRASH)
+ALL = (OK, FAILED_TRIAL, FATAL, ERROR, NAN, DIVERGED, OOM, TIMEOUT, CRASH, NO_CHECKPOINT)
+#: Outcomes of a trial KerasTuner completes, whose result is of no use.
+COMPLETED_USELESS = (DIVERGED, NO_CHECKPOINT)
 
 #: What a policy may make of a failure (``Policy.on``): KerasTuner's FailedTrialError, a retry, or its FatalError
 #: (the same word as the outcome).

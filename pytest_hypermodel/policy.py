@@ -108,8 +108,9 @@ class Policy:
     def disposition(self, result) -> Disposition:
         """What KerasTuner would do with this probe result under this policy."""
         outcome = result.outcome
-        if outcome == outcomes.OK or outcome == outcomes.DIVERGED:
-            # A diverging loss is finite: KerasTuner completes the trial, uselessly.
+        if outcome == outcomes.OK or outcome in outcomes.COMPLETED_USELESS:
+            # A diverging loss is finite, a missing checkpoint is noticed after the search: KerasTuner completes
+            # the trial, uselessly.
             return Disposition(COMPLETED, 1)
         if outcome == outcomes.NAN and _objective_finite(result.losses):
             # KerasTuner keeps the best epoch: a finite loss before the NaN completes it.

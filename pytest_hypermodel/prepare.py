@@ -6,6 +6,7 @@ data that crosses to the engine and to xdist workers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ class Preflight:
     trials: list[dict] | None = None
     #: How long its discovery and planning took, for the progress line.
     seconds: float = 0.0
+    #: What the user's own tuner sets (``tuners.describe``): its class, ``max_trials``, objective, project, and
+    #: its policy fields under ``"policy"``; None for a bare hypermodel.
+    tuner: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,12 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     from . import discovery
     from . import space as space_mod
     from . import spec as spec_mod
+    from . import tuners
 
+    described = tuners.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
+    if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
+        options = dataclasses.replace(options, tuner=described["hypermodel_tuner"],
+                                      max_trials=described.get("hypermodel_max_trials", options.max_trials))
     try:
         space = discovery.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults,
                                    input_shapes=options.input_shapes)
@@ -75,12 +84,12 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         )
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
         raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    return Preflight(target, space, cases, trials)
+    return Preflight(target, space, cases, trials, tuner=described)
 
 
 def plain(target: Target) -> Target:
     """The target without its hypermodel: what the engine holds when the user's code runs elsewhere."""
-    return Target(target.spec, target.path, target.name, None)
+    return Target(target.spec, target.path, target.name, None, project=target.project)
 
 
 def with_repair(target: Target, changes: tuple) -> Target:

@@ -146,14 +146,16 @@ def run(
     settings: Settings | None = None,
     provided_data: Any = None,
     keep: Callable[[Any, Any], None] | None = None,
+    tuner: Any = None,
 ) -> Result:
-    """Probe one case. ``keep(hp, model)`` receives the built model, for fixtures that expose it."""
+    """Probe one case as one trial of ``tuner`` (the user's; else a plain one, see ``trial.plain_tuner``).
+    ``keep(hp, model)`` receives the built model, for fixtures that expose it."""
     policy = policy or Policy()
     settings = settings or Settings()
     _freeze_start_up()
     with outcomes.time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
         try:
-            return _run(hypermodel, space, case, policy, settings, provided_data, keep)
+            return _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
         except outcomes.CaseTimeout as exc:  # the limit struck outside the build's own try (a tiny one)
             result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(),
                             device=devices.current_device())
@@ -216,25 +218,24 @@ def _released_gradient_entries() -> Iterator[None]:
             del registry[name]
 
 
-def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Result:
+def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) -> Result:
     import keras
 
-    result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
-    keras.backend.clear_session()  # collects garbage too
-    keras.utils.set_random_seed(settings.seed)
     from . import discovery
+    from . import trial as trial_mod
 
+    result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
     hp = discovery.hyperparameters(space, case.values)
-    started = time.perf_counter()
-    try:
-        model = hypermodel.build(hp)
-        if not isinstance(model, keras.Model):
-            import keras_tuner as kt
+    if tuner is None:
+        goal = search_objective(settings.objective or ((trial_mod.STAND_IN_OBJECTIVE, "min"),))
+        tuner = trial_mod.plain_tuner(hypermodel, goal, policy.max_model_size)
+    losses = result.losses
 
-            raise kt.errors.FatalTypeError(
-                "Expected the model-building function, or HyperModel.build() to return a valid "
-                f"Keras Model instance. Received: {model} of type {type(model)}."
-            )
+    def on_build(model: Any) -> None:
+        """The trial's model, built (its ``_try_build`` cleared the session first): what the probe adds to a
+        KerasTuner trial, before the fit."""
+        if not isinstance(model, keras.Model):
+            return  # KerasTuner's own FatalTypeError follows
         result.built = True
         if keep is not None:
             keep(hp, model)
@@ -243,30 +244,44 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep) -> Resu
             result.memory_bytes = estimate_memory(model)
         except ValueError:  # an unbuilt subclassed model has no weights yet
             pass
-        if policy.max_model_size:
-            # KerasTuner counts trainable weights only (tuner.py, maybe_compute_model_size).
-            trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-            if trainable > policy.max_model_size:
-                import keras_tuner as kt
-
-                raise kt.errors.FailedTrialError(f"Oversized model: {trainable} parameters. Skip model.")
         if policy.memory_budget and result.memory_bytes is not None:
             _check_memory_at_fit(model, result, policy.memory_budget, case.values)
-        args, kwargs = _fit_arguments(provided_data, model, dict(case.values), settings)
-        losses = result.losses
+
+    started = time.perf_counter()
+    try:
+        prebuilt = None
+        if provided_data is None or callable(provided_data):  # the data is made for (or by) the case's model
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(settings.seed)
+            prebuilt = [tuner._build_hypermodel(hp)]  # the trial's own build call (with the tuner's compile)
+            on_build(prebuilt[0])
+        else:
+            keras.utils.set_random_seed(settings.seed)
+        if prebuilt is not None and not result.built:  # not a Model: the trial raises KerasTuner's FatalTypeError
+            args, kwargs = (), {}
+        else:
+            args, kwargs = _fit_arguments(provided_data, prebuilt[0] if prebuilt else None, dict(case.values),
+                                          settings)
         recorder = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan)))
         )
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
-        results = hypermodel.fit(hp, model, *args, **kwargs)
-        result.logs = _log_names(results)
-        _check_returned(results, settings.objective)
+        def on_return(results: Any) -> None:
+            first = results[0] if isinstance(results, list) and results else results
+            result.logs = _log_names(first)
+
+        done = trial_mod.run(tuner, hp, args, kwargs, on_build, on_return, objective_known=bool(settings.objective),
+                             prebuilt=prebuilt, reseed=lambda: keras.utils.set_random_seed(settings.seed))
         result.fitted = True
         result.outcome = outcomes.classify_losses(losses)
         if result.outcome != outcomes.OK:
             result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
+        elif not done.checkpoint:
+            result.outcome = outcomes.NO_CHECKPOINT
+            result.message = ("the trial wrote no checkpoint: the callbacks the tuner passed to fit() never reached "
+                              "model.fit, so get_best_models() raises FileNotFoundError after the search")
     except _OverBudget as exc:  # predicted: the fit did not start
         result.outcome = outcomes.OOM
         result.predicted = True

@@ -83,6 +83,12 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
     own (see ``culprits``); empty when every such case passes, None when they are not known (then no value is
     blamed alone, nor the combination).
     """
+    if result.outcome == outcomes.NO_CHECKPOINT:
+        return ("pass the callbacks HyperModel.fit receives on to model.fit (model.fit(*args, **kwargs), or "
+                "callbacks=kwargs['callbacks']): the tuner's checkpoint callback is among them")
+    if result.exception == "FatalValueError" and "deep-copyable" in (result.message or ""):
+        return ("make every callback passed to the search deep-copyable (copy.deepcopy): build it from plain "
+                "values, not from open files, locks or models")
     if result.exception == "FatalTypeError" and "HyperModel.fit" in (result.message or ""):
         return ("make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
                 "objective, or a float")
@@ -189,6 +195,7 @@ def failure_message(case: Case, result, disposition: Disposition, policy: Policy
     what = {
         outcomes.NAN: "the loss became NaN",
         outcomes.DIVERGED: "the loss diverged",
+        outcomes.NO_CHECKPOINT: "no checkpoint",
         outcomes.OOM: "out of memory" + (" (predicted)" if result.predicted else ""),
         outcomes.TIMEOUT: "the case ran past its time limit",
         outcomes.CRASH: "the process running the case died",

@@ -2,9 +2,10 @@
 
 Accepted forms: ``path/to/file.py:name``, ``package.module:name``, or a bare
 ``name`` defined in the rootdir's conftest.py. ``name`` may be a build
-function ``fn(hp)``, a ``keras_tuner.HyperModel`` instance, or a HyperModel
-subclass with a no-argument constructor. Every failure is a ``SpecError``
-with a one-line message that says how to fix it.
+function ``fn(hp)``, a ``keras_tuner.HyperModel`` instance, a HyperModel
+subclass with a no-argument constructor, or a function with no argument that
+returns the user's own tuner (see ``tuners``). Every failure is a
+``SpecError`` with a one-line message that says how to fix it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from . import tuners
 
 
 class SpecError(ValueError):
@@ -31,6 +34,10 @@ class Target:
     path: Path
     name: str
     hypermodel: Any
+    #: The user's own tuner, when the SPEC names one (or a function returning one): each case is its trial.
+    tuner: Any = None
+    #: The project (``DIR/NAME``) that tuner was given; it was created in a throwaway one instead.
+    project: str | None = None
 
 
 def _module_name_for(path: Path, rootpath: Path) -> str:
@@ -204,4 +211,28 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
         module, path = _import_file(found.path, rootpath, spec, base), found.path
     if not hasattr(module, name):
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
-    return Target(spec, path, name, as_hypermodel(getattr(module, name), spec))
+    obj = getattr(module, name)
+    if tuners.is_tuner(obj):  # created at import, so its project was touched already: a factory avoids that
+        return Target(spec, path, name, obj.hypermodel, obj)
+    if tuners.is_factory(obj):
+        tuner, project = _tuner_from(obj, spec)
+        return Target(spec, path, name, tuner.hypermodel, tuner, project)
+    return Target(spec, path, name, as_hypermodel(obj, spec))
+
+
+def _tuner_from(factory: Any, spec: str) -> tuple[Any, str | None]:
+    """The tuner a no-argument function returns, created in a throwaway project; SpecError if it fails."""
+    try:
+        return tuners.make(factory, spec)
+    except ValueError as exc:
+        if str(exc).startswith(f"--hypermodel {spec}:"):
+            raise SpecError(str(exc)) from None
+        error = exc
+    except Exception as exc:
+        error = exc
+    message = " ".join(str(error).split()) or type(error).__name__
+    raise SpecError(
+        f"--hypermodel {spec}: {factory.__name__}() raised {type(error).__name__} ({message}); the tuner cannot "
+        "be created, so the search would not start either (KerasTuner builds the default values in its "
+        "constructor): fix the build function or its defaults"
+    ) from None

@@ -76,7 +76,8 @@ def test_long_traceback_on_request(hypermodel_dir):
 
 
 def test_outcome_names_are_complete():
-    assert outcomes.ALL == ("ok", "failed_trial", "fatal", "error", "nan", "diverged", "oom", "timeout", "crash")
+    assert outcomes.ALL == ("ok", "failed_trial", "fatal", "error", "nan", "diverged", "oom", "timeout", "crash",
+                            "no_checkpoint")
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

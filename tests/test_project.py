@@ -161,7 +161,7 @@ def test_the_setting_and_one_project_per_run(tmp_path):
                 tmp_path) as engine:
         with pytest.raises(SetupError, match="^--hypermodel-project p/n: a project holds one search, and this run "
                                              "preflights 2 hypermodels: preflight the project's hypermodel alone"):
-            engine.check_project([SimpleNamespace(), SimpleNamespace()])
+            engine.check_project([SimpleNamespace(tuner=None), SimpleNamespace(tuner=None)])
 
 
 def _size_space(*sizes: int) -> kt.HyperParameters:

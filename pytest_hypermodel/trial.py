@@ -1,0 +1,107 @@
+"""Run one case as one KerasTuner trial: the tuner's own ``run_trial`` (its checkpoint callback, its deep copy
+of the search's callbacks, its ``TunerCallback``), its check of what ``fit()`` returned and the oracle's update.
+
+The case's hyperparameter values are the trial's; the tuner is the user's own (a SPEC that names a function
+returning one) or a plain one made here for a bare build function. Either way its project lives in a throwaway
+directory: the preflight never writes into, reloads from or deletes the user's project.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .tuners import repointed, throwaway_directory
+
+#: The objective a tuner is given when the search's is not known: every fit logs it.
+STAND_IN_OBJECTIVE = "loss"
+
+_ids = itertools.count()
+#: The plain tuners made for bare hypermodels, one per (hypermodel, objective, size limit) in this process.
+_tuners: dict[tuple, tuple[Any, Any]] = {}
+
+
+@dataclass
+class Outcome:
+    """What the trial left: what ``run_trial`` returned, and whether it wrote the checkpoint that
+    ``get_best_models()`` reloads after the search."""
+
+    returned: Any
+    checkpoint: bool
+
+
+def plain_tuner(hypermodel: Any, objective: Any, max_model_size: int | None) -> Any:
+    """A RandomSearch over ``hypermodel`` that only runs trials handed to it. Its constructor does not build the
+    defaults again (discovery did: a failing default is reported there)."""
+    key = (id(hypermodel), repr(objective), max_model_size)
+    if key in _tuners:
+        return _tuners[key][1]
+    import keras_tuner as kt
+
+    class Trials(kt.RandomSearch):
+        def _populate_initial_space(self) -> None:
+            pass
+
+    tuner = Trials(hypermodel, objective=objective, max_trials=1, max_model_size=max_model_size,
+                   directory=throwaway_directory(), project_name=f"plain_{len(_tuners)}", overwrite=True)
+    _tuners[key] = (hypermodel, tuner)  # the hypermodel is kept alive, so its id is not reused
+    return tuner
+
+
+def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, on_build: Callable[[Any], None],
+        on_return: Callable[[Any], None], objective_known: bool = True, prebuilt: list | None = None, reseed: Callable[[], None] | None = None) -> Outcome:
+    """Run ``hp`` as a trial of ``tuner`` with the search's ``args``/``kwargs``; ``on_build(model)`` sees each
+    model the trial builds, before it is fit; ``on_return(results)`` what ``run_trial`` returned, before
+    KerasTuner checks it. Raises what the trial raises, as ``tuner.search`` would see it.
+
+    ``prebuilt``: ``[what tuner._build_hypermodel(hp) returned]`` before the trial, to synthesize its data
+    from; the trial's first build returns it instead of building again (``reseed`` is called then, since the
+    trial's ``clear_session`` forgets the seed).
+
+    ``objective_known`` False: the tuner's objective is a stand-in, so a dict that ``fit()`` returns is checked
+    against its own first key instead.
+    """
+    from keras_tuner.src.engine import trial as trial_module
+
+    trial = trial_module.Trial(hp, trial_id=f"preflight_{next(_ids)}")
+    oracle = tuner.oracle
+    oracle.trials[trial.trial_id] = trial
+    returned: list[Any] = []
+    build, run_trial, chosen = tuner._build_hypermodel, tuner.run_trial, oracle.objective
+
+    pending = list(prebuilt or ())
+
+    def built(values: Any) -> Any:
+        if pending:
+            if reseed is not None:
+                reseed()
+            return pending.pop()
+        model = build(values)
+        on_build(model)
+        return model
+
+    def ran(trial: Any, *a: Any, **k: Any) -> Any:
+        results = run_trial(trial, *a, **k)
+        returned.append(results)
+        on_return(results)
+        first = results[0] if isinstance(results, list) and results else results
+        if not objective_known and isinstance(first, dict) and first and STAND_IN_OBJECTIVE not in first:
+            import keras_tuner as kt
+
+            oracle.objective = kt.Objective(str(next(iter(first))), "min")
+        return results
+
+    tuner._build_hypermodel, tuner.run_trial = built, ran
+    with repointed(tuner):
+        try:
+            tuner._run_and_update_trial(trial, *args, **kwargs)
+            checkpoint = os.path.exists(tuner._get_checkpoint_fname(trial.trial_id))
+        finally:
+            del tuner._build_hypermodel, tuner.run_trial
+            oracle.objective = chosen
+            oracle.trials.pop(trial.trial_id, None)
+            shutil.rmtree(tuner.get_trial_dir(trial.trial_id), ignore_errors=True)
+    return Outcome(returned[0] if returned else None, checkpoint)

@@ -1,0 +1,139 @@
+"""A user's own KerasTuner tuner: made without touching its project, and read for the settings it implies.
+
+A SPEC may name a function that returns the tuner the search uses (``train.py:make_tuner``); the Python API
+takes the tuner itself. Its hypermodel, objective, retry policy, size limit, class and ``max_trials`` are then the
+preflight's, and its project directory is only read (``project.check``): the tuner is created, and its trials run,
+in a throwaway directory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import os
+import shutil
+import tempfile
+from typing import Any, Iterator
+
+#: What KerasTuner names a project when its tuner is given no directory or project_name.
+DEFAULT_DIRECTORY, DEFAULT_PROJECT = ".", "untitled_project"
+
+_directory: str | None = None
+_projects = itertools.count()
+
+
+def throwaway_directory() -> str:
+    """Where this process's tuners keep their projects (checkpoints, ``trial.json``): removed when it exits."""
+    global _directory
+    if _directory is None or not os.path.isdir(_directory):
+        _directory = tempfile.mkdtemp(prefix="pytest-hypermodel-trials-")
+        atexit.register(shutil.rmtree, _directory, True)
+    return _directory
+
+
+def is_tuner(obj: Any) -> bool:
+    """A KerasTuner tuner (or anything with its oracle, search and hypermodel)."""
+    return hasattr(obj, "oracle") and hasattr(obj, "search") and hasattr(obj, "hypermodel")
+
+
+def is_factory(obj: Any) -> bool:
+    """A function called with no argument (a tuner's maker), not a build function ``fn(hp)``."""
+    import inspect
+
+    if not inspect.isfunction(obj):
+        return False
+    try:
+        inspect.signature(obj).bind()
+    except TypeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def redirected(projects: list[str | None]) -> Iterator[None]:
+    """Tuners created inside get a throwaway project (``overwrite=True`` there); ``projects`` receives the
+    ``DIR/NAME`` each was given (None with ``overwrite=True``: the search starts afresh). Without this, creating
+    the user's tuner would reload its old project, or delete it."""
+    from keras_tuner.src.engine import base_tuner
+
+    original = base_tuner.BaseTuner.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        names = ("oracle", "hypermodel", "directory", "project_name", "overwrite")
+        kwargs.update(zip(names, args))
+        projects.append(None if kwargs.get("overwrite") else os.path.join(
+            str(kwargs.get("directory") or DEFAULT_DIRECTORY), str(kwargs.get("project_name") or DEFAULT_PROJECT)))
+        kwargs.update(directory=throwaway_directory(), project_name=f"tuner_{next(_projects)}", overwrite=True)
+        original(self, **kwargs)
+
+    base_tuner.BaseTuner.__init__ = __init__
+    try:
+        yield
+    finally:
+        base_tuner.BaseTuner.__init__ = original
+
+
+def make(factory: Any, spec: str) -> tuple[Any, str | None]:
+    """Call ``factory()`` with its tuner's project redirected: the tuner and the project it names (ValueError
+    with one line when it returns something else)."""
+    projects: list[str | None] = []
+    with redirected(projects):
+        tuner = factory()
+    if not is_tuner(tuner):
+        raise ValueError(
+            f"--hypermodel {spec}: {getattr(factory, '__name__', 'it')}() returned {type(tuner).__name__}, not a "
+            "KerasTuner tuner; point the SPEC at a build function fn(hp), a keras_tuner.HyperModel, or a function "
+            "that returns the tuner the search uses"
+        )
+    return tuner, projects[0] if projects else None
+
+
+#: The settings a tuner implies, by the settings' names (``settings.DEFAULTS``).
+TUNER_SETTINGS = ("hypermodel_tuner", "hypermodel_max_trials", "hypermodel_objective", "hypermodel_project")
+#: The retry policy's fields a tuner sets (``Policy``).
+POLICY_FIELDS = ("max_retries_per_trial", "max_consecutive_failed_trials", "max_model_size")
+
+
+def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> dict[str, Any]:
+    """Plain data: the settings ``tuner`` implies (a class in ``known``, its ``max_trials``, its objective, its
+    project: ``project``, else read from the tuner without creating it) and its policy fields under
+    ``"policy"``."""
+    oracle = tuner.oracle
+    values: dict[str, Any] = {}
+    name = type(tuner).__name__
+    base = next((cls.__name__ for cls in type(tuner).__mro__ if cls.__name__ in known), None)
+    if base is not None:  # a subclass (its own run_trial) is searched as its base class searches
+        values["hypermodel_tuner"] = name if name in known else base
+    if getattr(oracle, "max_trials", None):
+        values["hypermodel_max_trials"] = oracle.max_trials
+    goals = getattr(oracle.objective, "objectives", None) or [oracle.objective]
+    if all(getattr(g, "name", "default_objective") != "default_objective" for g in goals):
+        values["hypermodel_objective"] = ",".join(f"{g.name}:{g.direction}" for g in goals)
+    directory = getattr(tuner, "directory", None)
+    if (project is None and directory is not None and getattr(tuner, "project_name", None)
+            and not os.path.abspath(str(directory)).startswith(throwaway_directory())):
+        project = os.path.join(str(directory), tuner.project_name)  # not tuner.project_dir: it creates it
+    if project is not None:
+        values["hypermodel_project"] = project
+    values["policy"] = {
+        "max_retries_per_trial": getattr(oracle, "max_retries_per_trial", 0),
+        "max_consecutive_failed_trials": getattr(oracle, "max_consecutive_failed_trials", 3),
+        "max_model_size": getattr(tuner, "max_model_size", None),
+    }
+    return values
+
+
+@contextlib.contextmanager
+def repointed(tuner: Any) -> Iterator[None]:
+    """The tuner's trials write into a throwaway project while inside (a tuner the user created holds their
+    project: nothing of the preflight's lands there)."""
+    oracle = tuner.oracle
+    saved = (tuner.directory, tuner.project_name, oracle._directory, oracle._project_name)
+    if saved[0] != throwaway_directory():
+        tuner.directory, tuner.project_name = throwaway_directory(), f"repointed_{id(tuner)}"
+        oracle._directory, oracle._project_name = tuner.directory, tuner.project_name
+    try:
+        yield
+    finally:
+        tuner.directory, tuner.project_name, oracle._directory, oracle._project_name = saved

@@ -1,0 +1,198 @@
+"""Each case runs as KerasTuner's own trial (issue 20): the failures that live in the trial, not in the model,
+are found after a few steps, and a real KerasTuner search on the same code fails the way the preflight said.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from keras import layers
+
+from conftest import run_preflight
+from pytest_hypermodel import preflight
+
+
+def _data(n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 4)).astype("float32"), rng.normal(size=(n, 1)).astype("float32")
+
+
+def _build(hp, compiled: bool = True):
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(hp.Int("units", 2, 4, step=2)), layers.Dense(1)])
+    if compiled:
+        model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+class ReturnsNothing(kt.HyperModel):
+    def build(self, hp):
+        return _build(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        model.fit(*args, **kwargs)  # forgot the return
+
+
+class DropsCallbacks(kt.HyperModel):
+    def build(self, hp):
+        return _build(hp)
+
+    def fit(self, hp, model, x, y, callbacks=None, **kwargs):
+        return model.fit(x, y, **kwargs)  # the tuner's checkpoint callback never reaches model.fit
+
+
+class Locked(keras.callbacks.Callback):
+    """A callback holding a lock: it cannot be deep-copied."""
+
+    def __init__(self):
+        super().__init__()
+        self.lock = threading.Lock()
+
+
+def _tuner(tmp_path, hypermodel, name, **kwargs):
+    return kt.RandomSearch(hypermodel, objective="loss", max_trials=2, directory=tmp_path, project_name=name,
+                           **kwargs)
+
+
+def _run(tuner, **fit):
+    x, y = _data()
+    return preflight(tuner, data={"x": x, "y": y, **fit}, epochs=1, boundaries=False, strategy="extremes")
+
+
+def _search(tuner, **fit):
+    x, y = _data()
+    tuner.search(x, y, epochs=1, verbose=0, **fit)
+
+
+def test_a_fit_that_returns_nothing_stops_the_search_as_the_preflight_says(tmp_path):
+    report = _run(_tuner(tmp_path, ReturnsNothing(), "none"))
+    (case, *_) = report.failing
+    assert (case["outcome"], case["exception"], case["disposition"]) == ("fatal", "FatalTypeError", "fatal")
+    assert "return what model.fit returns" in case["message"]
+    with pytest.raises(kt.errors.FatalTypeError, match="Did you forget to return the metrics"):
+        _search(_tuner(tmp_path, ReturnsNothing(), "none_search"))
+
+
+def test_callbacks_that_do_not_reach_model_fit_leave_no_checkpoint_and_get_best_models_fails(tmp_path):
+    report = _run(_tuner(tmp_path, DropsCallbacks(), "drops"))
+    assert {c["outcome"] for c in report.cases} == {"no_checkpoint"}
+    case = report.failing[0]
+    assert case["disposition"] == "completed" and "get_best_models() raises FileNotFoundError" in case["message"]
+    assert "callbacks=kwargs['callbacks']" in case["message"]
+    tuner = _tuner(tmp_path, DropsCallbacks(), "drops_search")
+    _search(tuner)  # the whole search completes...
+    with pytest.raises(FileNotFoundError):
+        tuner.get_best_models()  # ...and its result cannot be loaded
+
+
+def test_a_callback_that_cannot_be_deep_copied_stops_the_search_as_the_preflight_says(tmp_path):
+    report = _run(_tuner(tmp_path, _build, "locked"), callbacks=[Locked()])
+    case = report.failing[0]
+    assert (case["exception"], case["disposition"]) == ("FatalValueError", "fatal")
+    assert "deep-copyable" in case["message"]
+    with pytest.raises(kt.errors.FatalValueError, match="deep-copyable"):
+        _search(_tuner(tmp_path, _build, "locked_search"), callbacks=[Locked()])
+
+
+def test_the_tuner_s_own_compile_arguments_reach_each_case(tmp_path):
+    """The tuner recompiles each model with its ``metrics=``: the objective it names is then logged."""
+    def tuner(name, **kwargs):
+        return kt.RandomSearch(_build, objective="mae", max_trials=2, directory=tmp_path, project_name=name, **kwargs)
+
+    assert _run(tuner("metrics", metrics=["mae"])).green
+    searched = tuner("metrics_search", metrics=["mae"])
+    _search(searched)
+    assert [t.status for t in searched.oracle.trials.values()] == ["COMPLETED", "COMPLETED"]
+
+    report = _run(tuner("no_metrics"))  # without them the logs lack the objective, in both
+    assert "KerasTuner's objective mae is not among the fit's logs" in report.failing[0]["message"]
+    with pytest.raises(RuntimeError, match="consecutive failures"):
+        _search(tuner("no_metrics_search", max_consecutive_failed_trials=2))
+
+
+def test_an_uncompiled_model_fails_as_the_tuner_s_own_compile_fails_it(tmp_path):
+    """KerasTuner 1.4.8 on Keras 3 reads ``model.optimizer`` of the model it recompiles: an uncompiled model has
+    none, even when the tuner is given ``optimizer=`` and ``loss=``. The case fails as the trial does."""
+    uncompiled = lambda hp: _build(hp, compiled=False)  # noqa: E731
+    tuner = _tuner(tmp_path, uncompiled, "compiles", optimizer="sgd", loss="mse", max_consecutive_failed_trials=2)
+    try:
+        _search(tuner)
+        searched = None
+    except RuntimeError as exc:
+        searched = exc
+    report = _run(_tuner(tmp_path, uncompiled, "compiles_preflight", optimizer="sgd", loss="mse"))
+    assert report.green == (searched is None), report.reasons()
+    if searched is not None:
+        assert report.failing[0]["message"].split(" -> ")[1].split(".")[0] in str(searched)
+
+
+def test_the_tuner_s_project_is_not_touched(tmp_path):
+    tuner = _tuner(tmp_path, _build, "untouched")
+    before = sorted(p.name for p in (tmp_path / "untouched").iterdir())
+    assert _run(tuner).green
+    assert sorted(p.name for p in (tmp_path / "untouched").iterdir()) == before  # no trial of the preflight's
+
+
+GUIDE = Path(__file__).parents[1] / "example_project" / "getting_started.py"
+
+
+def test_a_spec_naming_the_guide_s_tuner_runs_each_case_as_its_trial_and_leaves_its_project_alone(pytester):
+    """``--hypermodel getting_started.py:make_tuner``: the keras-io guide's tuner as published. Its objective
+    (val_accuracy: validation data is synthesized too), its max_trials (the forecast's) and its retry policy are
+    the preflight's; its project directory, my_dir/helloworld, is never created."""
+    shutil.copy(GUIDE, pytester.path / "getting_started.py")
+    result, cases = run_preflight(pytester, "--hypermodel", "getting_started.py:make_tuner",
+                                  "--hypermodel-input-shape", "28,28", "--hypermodel-strategy", "extremes",
+                                  "--hypermodel-epochs", "1", "--hypermodel-samples", "8")
+    assert result.ret == 0, result.stdout.str()
+    assert cases and all(c.result == "passed" for c in cases.values())
+    (case, *_) = cases.values()
+    assert case.properties["case.objective"] == "val_accuracy:max"
+    result.stdout.fnmatch_lines(["*getting_started.py:make_tuner: RandomSearch would abort within 3 trials*"])
+    assert not (pytester.path / "my_dir").exists()
+
+
+def test_a_tuner_factory_s_stale_project_or_failing_defaults_stop_the_run_with_one_line(pytester):
+    pytester.makepyfile(train='''
+        import keras, keras_tuner
+        from keras import layers
+
+        def build(hp):
+            model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(hp.Int("units", 10, 20)), layers.Dense(1)])
+            model.compile(loss="mse", optimizer="sgd")
+            return model
+
+        def broken(hp):
+            raise ValueError("no model at the defaults")
+
+        def make_tuner():
+            return keras_tuner.RandomSearch(build, objective="loss", max_trials=2, directory="runs", project_name="p")
+
+        def make_broken():
+            return keras_tuner.RandomSearch(broken, objective="loss", directory="runs", project_name="q")
+
+        def not_a_tuner():
+            return 42
+    ''')
+    x, y = _data()
+    old = kt.RandomSearch(lambda hp: _build(hp), objective="loss", max_trials=1, directory=pytester.path / "runs",
+                          project_name="p")
+    old.search(x, y, epochs=1, verbose=0)
+    oracle = (pytester.path / "runs" / "p" / "oracle.json").read_bytes()
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_tuner")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--hypermodel train.py:make_tuner: the tuner's project runs?p*pass overwrite=True*"])
+    assert (pytester.path / "runs" / "p" / "oracle.json").read_bytes() == oracle  # only read
+
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_broken")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*train.py:make_broken: make_broken() raised ValueError (no model at the defaults)*"
+                                 "the search would not start either*"])
+    assert "Traceback" not in result.stderr.str()
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:not_a_tuner")
+    result.stderr.fnmatch_lines(["*train.py:not_a_tuner: not_a_tuner() returned int, not a KerasTuner tuner*"])

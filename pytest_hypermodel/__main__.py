@@ -32,8 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the project (without it, a project whose "
                         "oracle.json holds another search space is refused)")
     parser.add_argument("--data", metavar="MODULE:CALLABLE",
-                        help="a callable returning (x, y) or a dict of fit keyword arguments "
-                        "(default: synthesized from the default model)")
+                        help="a callable returning (x, y) or a dict of tuner.search's keyword arguments "
+                        "(x, y, validation_data, epochs, batch_size, callbacks...); without it, data is synthesized "
+                        "from the default model (for a SPEC naming a tuner, only with --synthesize)")
+    parser.add_argument("--synthesize", action="store_true",
+                        help="search on synthesized data (a smoke run of the search itself), without --data")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="search(verbose=...): the trial display and model.fit; 0 also hides "
                         "KerasTuner's traceback of each failed trial (default: 1)")
     group = parser.add_argument_group("policy (as the preflight's --hypermodel-* options; it must be the same)")
@@ -66,9 +69,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.given = given(parser, sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return _import_search().main(args)
+
+
+_UNSET = object()
+
+
+def given(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The options on the command line (their ``dest``), told from the defaults: a SPEC that names a tuner
+    refuses the flags its tuner sets itself."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    search = commands.choices["search"]
+    unset = argparse.Namespace(**{a.dest: _UNSET for a in search._actions if a.dest != "help"})
+    parsed = search.parse_args(argv[argv.index("search") + 1:] if "search" in argv else argv, namespace=unset)
+    return {dest for dest, value in vars(parsed).items() if value is not _UNSET}
 
 
 def _import_search():

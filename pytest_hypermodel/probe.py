@@ -231,9 +231,13 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         tuner = trial_mod.plain_tuner(hypermodel, goal, policy.max_model_size)
     losses = result.losses
 
+    def on_return(results: Any) -> None:
+        first = results[0] if isinstance(results, list) and results else results
+        result.logs = _log_names(first)
+
     def on_build(model: Any) -> None:
-        """The trial's model, built (its ``_try_build`` cleared the session first): what the probe adds to a
-        KerasTuner trial, before the fit."""
+        """The trial's model, just built (``_try_build`` cleared the session first; KerasTuner's model checks
+        follow): what the probe adds to a KerasTuner trial."""
         if not isinstance(model, keras.Model):
             return  # KerasTuner's own FatalTypeError follows
         result.built = True
@@ -249,31 +253,19 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
 
     started = time.perf_counter()
     try:
+        hooks = trial_mod.Hooks(lambda: keras.utils.set_random_seed(settings.seed), on_build, on_return)
         prebuilt = None
         if provided_data is None or callable(provided_data):  # the data is made for (or by) the case's model
-            keras.backend.clear_session()
-            keras.utils.set_random_seed(settings.seed)
-            prebuilt = [tuner._build_hypermodel(hp)]  # the trial's own build call (with the tuner's compile)
-            on_build(prebuilt[0])
-        else:
-            keras.utils.set_random_seed(settings.seed)
-        if prebuilt is not None and not result.built:  # not a Model: the trial raises KerasTuner's FatalTypeError
-            args, kwargs = (), {}
-        else:
-            args, kwargs = _fit_arguments(provided_data, prebuilt[0] if prebuilt else None, dict(case.values),
-                                          settings)
+            prebuilt = trial_mod.build(tuner, hp, hooks)
+        args, kwargs = _fit_arguments(provided_data, prebuilt, dict(case.values), settings)
         recorder = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan)))
         )
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
-        def on_return(results: Any) -> None:
-            first = results[0] if isinstance(results, list) and results else results
-            result.logs = _log_names(first)
-
-        done = trial_mod.run(tuner, hp, args, kwargs, on_build, on_return, objective_known=bool(settings.objective),
-                             prebuilt=prebuilt, reseed=lambda: keras.utils.set_random_seed(settings.seed))
+        done = trial_mod.run(tuner, hp, args, kwargs, hooks, objective_known=bool(settings.objective),
+                             prebuilt=prebuilt)
         result.fitted = True
         result.outcome = outcomes.classify_losses(losses)
         if result.outcome != outcomes.OK:

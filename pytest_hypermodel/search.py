@@ -44,6 +44,7 @@ heard of then waits on it for an hour).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib
 import importlib.util
@@ -265,8 +266,10 @@ def _load_callable(text: str, cwd: Path):
     return getattr(module, name)
 
 
-def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path) -> tuple[tuple, dict]:
-    """``search()``'s data: from ``--data``, or synthesized from the default-built model."""
+def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path, objective: str | None = None
+                  ) -> tuple[tuple, dict]:
+    """``search()``'s data: from ``--data``, or synthesized from the default-built model (validation data too,
+    for a ``val_`` objective)."""
     if args.data:
         provided = _load_callable(args.data, cwd)()
         if isinstance(provided, dict):
@@ -286,7 +289,7 @@ def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path) -> tup
         model = hypermodel.build(discovery.hyperparameters(space, space.defaults()))
         x, y = data_mod.synthesize(model, args.samples, seed=0)
         kwargs = {}
-        if str(args.objective).startswith("val_"):
+        if str(objective or args.objective).startswith("val_"):
             kwargs["validation_data"] = data_mod.synthesize(model, args.samples, seed=1)
     except Exception as exc:
         raise Refused(
@@ -365,7 +368,7 @@ def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
         return f"{tuner.tuner_id}: searching with the oracle at {address}"
     settings = ", ".join(f"{name}={getattr(policy, name)}" for name in TUNER_ARGUMENTS)
     mapped = ", ".join(f"{name}={action}" for name, action in sorted(policy.on.items()))
-    return f"searching {args.spec} with {args.tuner} ({settings}{'; ' + mapped if mapped else ''}) in {tuner.project_dir}"
+    return f"searching {args.spec} with {type(tuner).__name__} ({settings}{'; ' + mapped if mapped else ''}) in {tuner.project_dir}"
 
 
 def _tuner_arguments(args: argparse.Namespace, project_name: str) -> tuple[dict, dict]:
@@ -390,6 +393,49 @@ def _tuner_arguments(args: argparse.Namespace, project_name: str) -> tuple[dict,
     return tuner_kwargs, fit_kwargs
 
 
+#: The flags a user's own tuner sets itself (by ``dest``): refused with a SPEC that names a function returning one.
+TUNER_FLAGS = {"tuner": "--tuner", "objective": "--objective", "max_trials": "--max-trials", "seed": "--seed",
+               "directory": "--directory", "project_name": "--project-name", "overwrite": "--overwrite",
+               "max_retries_per_trial": "--max-retries-per-trial",
+               "max_consecutive_failed_trials": "--max-consecutive-failed-trials", "max_model_size": "--max-model-size"}
+
+
+def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> tuple[Policy, str | None]:
+    """For a SPEC naming the user's tuner: its policy fields over the flags' policy, and its objective; its
+    project checked (refused, one line, when KerasTuner would reload another space). Refuses the flags the tuner
+    sets itself, a tuner made at import, and a search on synthesized data nobody asked for."""
+    from . import project, tuners
+    from .prepare import TUNERS
+
+    name = target.name
+    repeated = [flag for dest, flag in TUNER_FLAGS.items() if dest in getattr(args, "given", ())]
+    if repeated:
+        raise Refused(f"{', '.join(repeated)}: {name}() returns the tuner, which sets {'these' if len(repeated) > 1 else 'this'} "
+                      "itself: remove the flag, or change the tuner")
+    if target.factory is None:
+        raise Refused(f"{args.spec} is a tuner created when its module is imported: point the SPEC at a function "
+                      "that returns it (def make_tuner(): return keras_tuner.RandomSearch(...))")
+    if not args.data and not args.synthesize:
+        raise Refused(f"{args.spec}: pass the search's data with --data module:callable (what you pass to "
+                      "tuner.search), or --synthesize to search on synthesized data")
+    described = tuners.describe(target.tuner, TUNERS, target.project)
+    own = described.get("hypermodel_project")
+    if own:
+        try:
+            project.check(own, own, space.kt_config, [p.name for p in space if p.dynamic], project.TUNER_FIX)
+        except project.ProjectError as exc:
+            raise Refused(str(exc)) from None
+    return dataclasses.replace(policy, **described["policy"]), described.get("hypermodel_objective")
+
+
+def _apply_defaults(args: argparse.Namespace) -> None:
+    """The flags' defaults for a bare hypermodel (a tuner sets its own)."""
+    for dest, default in (("tuner", "GridSearch"), ("objective", "val_loss"), ("directory", "hypermodel_search"),
+                          ("max_retries_per_trial", 0), ("max_consecutive_failed_trials", 3)):
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, default)
+
+
 def main(args: argparse.Namespace) -> int:
     """``python -m pytest_hypermodel search``: gate on the preflight, then search. Returns the exit status."""
     from . import discovery, report, spec as spec_mod
@@ -398,10 +444,6 @@ def main(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
     prog = "pytest_hypermodel search"
     try:
-        try:
-            policy = policy_from_args(args)
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
         conftest = None
         if ":" not in args.spec and (cwd / "conftest.py").is_file():
             conftest = _import_conftest(cwd / "conftest.py")
@@ -410,24 +452,42 @@ def main(args: argparse.Namespace) -> int:
             space = discovery.discover(target.hypermodel)
         except (spec_mod.SpecError, space_mod.SpaceError) as exc:
             raise Refused(str(exc)) from None
-        project_name = args.project_name or target.name
-        check_project(args, project_name, space)
+        own = target.tuner is not None
+        if not own:
+            _apply_defaults(args)
+        try:
+            policy = policy_from_args(args)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        objective = str(args.objective)
+        if own:
+            policy, objective = _tuner_settings(args, target, space, policy)
+        else:
+            project_name = args.project_name or target.name
+            check_project(args, project_name, space)
         fingerprint = report.fingerprint(space.kt_config, policy)
-        check_gate(Path(args.report), target, fingerprint, policy, cwd, str(args.objective))
-        tuner_kwargs, fit_kwargs = _tuner_arguments(args, project_name)
-        fit_args, data_kwargs = fit_arguments(args, target.hypermodel, space, cwd)
-        fit_kwargs = {**fit_kwargs, **data_kwargs}
+        check_gate(Path(args.report), target, fingerprint, policy, cwd, objective)
+        if own:
+            fit_kwargs = {"verbose": args.verbose, **({"epochs": args.epochs} if args.epochs else {})}
+        else:
+            tuner_kwargs, fit_kwargs = _tuner_arguments(args, project_name)
+        fit_args, data_kwargs = fit_arguments(args, target.hypermodel, space, cwd, objective)
+        fit_kwargs = {**data_kwargs, **fit_kwargs} if own else {**fit_kwargs, **data_kwargs}
     except Refused as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
-    tuner_class = getattr(kt, args.tuner)
     debug = kt_config.DEBUG
     if args.verbose == 0:
         # KerasTuner prints the traceback of every failed trial to stderr while DEBUG is on (its default).
         kt_config.DEBUG = False
     try:
-        tuner = policy.tuner(tuner_class, hypermodel=target.hypermodel, **tuner_kwargs)
+        if own:  # the user's tuner, made for real this time: its project, its overwrite
+            tuner = target.factory()
+            tuner.hypermodel = PolicyHyperModel(tuner.hypermodel, policy)
+            tuner.hypermodel.objective = tuner.oracle.objective
+        else:
+            tuner = policy.tuner(getattr(kt, args.tuner), hypermodel=target.hypermodel, **tuner_kwargs)
         print(_start_line(args, tuner, policy), flush=True)
         # KerasTuner calls gc.collect() twice per trial (tuner.py, _try_build), which walks
         # TensorFlow's whole heap: about 0.15 s a build here. Freezing what start-up allocated
@@ -437,7 +497,7 @@ def main(args: argparse.Namespace) -> int:
         with chief_answers_last_worker() if dist_utils.is_chief_oracle() else contextlib.nullcontext():
             tuner.search(*fit_args, **fit_kwargs)
     except ImportError as exc:  # BayesianOptimization without scikit-learn
-        print(f"{prog}: {args.tuner}: {_one_line(exc)}", file=sys.stderr)
+        print(f"{prog}: {args.tuner or 'the tuner'}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
     except kt.errors.FatalError as exc:
         print(f"{prog}: the search stopped: FatalError: {_one_line(exc)}", file=sys.stderr)

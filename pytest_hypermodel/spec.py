@@ -38,6 +38,8 @@ class Target:
     tuner: Any = None
     #: The project (``DIR/NAME``) that tuner was given; it was created in a throwaway one instead.
     project: str | None = None
+    #: The function that returned the tuner: the gated search calls it again, for the real project.
+    factory: Any = None
 
 
 def _module_name_for(path: Path, rootpath: Path) -> str:
@@ -216,7 +218,7 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
         return Target(spec, path, name, obj.hypermodel, obj)
     if tuners.is_factory(obj):
         tuner, project = _tuner_from(obj, spec)
-        return Target(spec, path, name, tuner.hypermodel, tuner, project)
+        return Target(spec, path, name, tuner.hypermodel, tuner, project, obj)
     return Target(spec, path, name, as_hypermodel(obj, spec))
 
 

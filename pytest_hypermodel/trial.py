@@ -8,11 +8,12 @@ directory: the preflight never writes into, reloads from or deletes the user's p
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .tuners import repointed, throwaway_directory
 
@@ -51,15 +52,47 @@ def plain_tuner(hypermodel: Any, objective: Any, max_model_size: int | None) -> 
     return tuner
 
 
-def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, on_build: Callable[[Any], None],
-        on_return: Callable[[Any], None], objective_known: bool = True, prebuilt: list | None = None, reseed: Callable[[], None] | None = None) -> Outcome:
-    """Run ``hp`` as a trial of ``tuner`` with the search's ``args``/``kwargs``; ``on_build(model)`` sees each
-    model the trial builds, before it is fit; ``on_return(results)`` what ``run_trial`` returned, before
-    KerasTuner checks it. Raises what the trial raises, as ``tuner.search`` would see it.
+@dataclass
+class Hooks:
+    """What the probe adds to KerasTuner's trial: ``before_build()`` (the seed, after the trial's
+    ``clear_session``), ``on_build(model)`` for each model built (before KerasTuner's model checks and the fit),
+    ``on_return(results)`` with what ``run_trial`` returned (before KerasTuner checks it)."""
 
-    ``prebuilt``: ``[what tuner._build_hypermodel(hp) returned]`` before the trial, to synthesize its data
-    from; the trial's first build returns it instead of building again (``reseed`` is called then, since the
-    trial's ``clear_session`` forgets the seed).
+    before_build: Callable[[], None]
+    on_build: Callable[[Any], None]
+    on_return: Callable[[Any], None]
+
+
+@contextlib.contextmanager
+def _hooked_build(tuner: Any, hooks: Hooks) -> Iterator[None]:
+    original = tuner._build_hypermodel
+
+    def built(values: Any) -> Any:
+        hooks.before_build()
+        model = original(values)
+        hooks.on_build(model)
+        return model
+
+    tuner._build_hypermodel = built
+    try:
+        yield
+    finally:
+        del tuner._build_hypermodel
+
+
+def build(tuner: Any, hp: Any, hooks: Hooks) -> Any:
+    """The trial's model, built as ``_build_and_fit_model`` builds it: KerasTuner's ``_try_build``
+    (``clear_session``, a full collection, the build, the tuner's compile arguments, the model checks). Done
+    before the trial when the data must be made for the model; :func:`run` then fits this model."""
+    with _hooked_build(tuner, hooks):
+        return tuner._try_build(hp)
+
+
+def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_known: bool = True,
+        prebuilt: Any = None) -> Outcome:
+    """Run ``hp`` as a trial of ``tuner`` with the search's ``args``/``kwargs``. Raises what the trial raises,
+    as ``tuner.search`` would see it. ``prebuilt``: the model :func:`build` returned, which the trial's first
+    build returns instead of building again (later executions build their own).
 
     ``objective_known`` False: the tuner's objective is a stand-in, so a dict that ``fit()`` returns is checked
     against its own first key instead.
@@ -70,23 +103,16 @@ def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, on_build: Callable[[Any]
     oracle = tuner.oracle
     oracle.trials[trial.trial_id] = trial
     returned: list[Any] = []
-    build, run_trial, chosen = tuner._build_hypermodel, tuner.run_trial, oracle.objective
+    try_build, run_trial, chosen = tuner._try_build, tuner.run_trial, oracle.objective
+    pending = [prebuilt] if prebuilt is not None else []
 
-    pending = list(prebuilt or ())
-
-    def built(values: Any) -> Any:
-        if pending:
-            if reseed is not None:
-                reseed()
-            return pending.pop()
-        model = build(values)
-        on_build(model)
-        return model
+    def tried(values: Any) -> Any:
+        return pending.pop() if pending else try_build(values)
 
     def ran(trial: Any, *a: Any, **k: Any) -> Any:
         results = run_trial(trial, *a, **k)
         returned.append(results)
-        on_return(results)
+        hooks.on_return(results)
         first = results[0] if isinstance(results, list) and results else results
         if not objective_known and isinstance(first, dict) and first and STAND_IN_OBJECTIVE not in first:
             import keras_tuner as kt
@@ -94,13 +120,13 @@ def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, on_build: Callable[[Any]
             oracle.objective = kt.Objective(str(next(iter(first))), "min")
         return results
 
-    tuner._build_hypermodel, tuner.run_trial = built, ran
-    with repointed(tuner):
+    tuner._try_build, tuner.run_trial = tried, ran
+    with repointed(tuner), _hooked_build(tuner, hooks):
         try:
             tuner._run_and_update_trial(trial, *args, **kwargs)
             checkpoint = os.path.exists(tuner._get_checkpoint_fname(trial.trial_id))
         finally:
-            del tuner._build_hypermodel, tuner.run_trial
+            del tuner._try_build, tuner.run_trial
             oracle.objective = chosen
             oracle.trials.pop(trial.trial_id, None)
             shutil.rmtree(tuner.get_trial_dir(trial.trial_id), ignore_errors=True)

@@ -196,3 +196,47 @@ def test_a_tuner_factory_s_stale_project_or_failing_defaults_stop_the_run_with_o
     assert "Traceback" not in result.stderr.str()
     result, _ = run_preflight(pytester, "--hypermodel", "train.py:not_a_tuner")
     result.stderr.fnmatch_lines(["*train.py:not_a_tuner: not_a_tuner() returned int, not a KerasTuner tuner*"])
+
+
+def test_the_gated_search_runs_the_tuner_the_preflight_ran(pytester, monkeypatch, capsys):
+    """``search train.py:make_tuner``: the same tuner callable, its own settings (a flag repeating one is
+    refused), the search's data from ``--data`` (synthesized data only when asked for)."""
+    from pytest_hypermodel.__main__ import main
+
+    pytester.makepyfile(train='''
+        import keras, keras_tuner, numpy as np
+        from keras import layers
+
+        def build(hp):
+            model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(hp.Int("units", 2, 4, step=2)),
+                                      layers.Dense(1)])
+            model.compile(loss="mse", optimizer="sgd")
+            return model
+
+        def make_tuner():
+            return keras_tuner.RandomSearch(build, objective="loss", max_trials=2, max_consecutive_failed_trials=2,
+                                            directory="runs", project_name="p")
+
+        def search_data():
+            rng = np.random.default_rng(0)
+            return {"x": rng.normal(size=(16, 4)), "y": rng.normal(size=(16, 1)), "epochs": 1}
+    ''')
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_tuner", "--hypermodel-report", "r.json",
+                              "--hypermodel-boundaries", "off", "--hypermodel-epochs", "1")
+    assert result.ret == 0, result.stdout.str()
+    monkeypatch.chdir(pytester.path)
+    capsys.readouterr()
+    assert main(["search", "train.py:make_tuner", "--report", "r.json", "--max-trials", "5", "--verbose", "0"]) == 2
+    assert main(["search", "train.py:make_tuner", "--report", "r.json", "--verbose", "0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "pytest_hypermodel search: --max-trials: make_tuner() returns the tuner, which sets this itself: remove the "
+        "flag, or change the tuner",
+        "pytest_hypermodel search: train.py:make_tuner: pass the search's data with --data module:callable (what you "
+        "pass to tuner.search), or --synthesize to search on synthesized data",
+    ]
+    assert main(["search", "train.py:make_tuner", "--report", "r.json", "--data", "train.py:search_data",
+                 "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "with RandomSearch (max_retries_per_trial=0, max_consecutive_failed_trials=2" in out
+    assert "2 trials: 2 COMPLETED" in out
+    assert (pytester.path / "runs" / "p" / "oracle.json").is_file()  # the real project, this time

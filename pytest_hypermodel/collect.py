@@ -15,6 +15,7 @@ import pytest
 
 from . import report
 from .engine import CaseRun, Engine, case_name
+from .options import setting
 from .plan import Case, format_value
 from .policy import Policy
 from .prepare import Preflight
@@ -131,7 +132,10 @@ def find_case(preflights: list[Preflight], rootpath: Path, nodeid: str) -> tuple
 
 
 def data_overridden(config: pytest.Config) -> bool:
-    """Whether a conftest.py defines its own hypermodel_data fixture (its data then has the right shapes)."""
+    """Whether the cases fit on the user's data (``--hypermodel-search-data``, or a conftest.py's own
+    hypermodel_data fixture), which then has the right shapes."""
+    if setting(config, "hypermodel_search_data"):
+        return True
     return any(
         str(getattr(plugin, "__file__", "")).endswith("conftest.py") and hasattr(plugin, "hypermodel_data")
         for plugin in config.pluginmanager.get_plugins()

@@ -153,3 +153,29 @@ def _undeclared_inputs(model: keras.Model, input_shapes, samples: int, rng: np.r
         return {name: make(shape) for name, shape in input_shapes.items()}
     arrays = [make(shape) for shape in input_shapes]
     return arrays[0] if len(arrays) == 1 else arrays
+
+
+#: A search's data is cut to this many batches for a case's short fit (at least ``--hypermodel-samples`` examples).
+BATCHES = 2
+
+
+def examples_for(batch_size: Any, samples: int) -> int:
+    """How many examples a case fits on: a few of the search's batches, and no fewer than the probe's samples."""
+    size = batch_size if isinstance(batch_size, int) and batch_size > 0 else 32  # Keras's default batch
+    return max(samples, BATCHES * size)
+
+
+def cut(value: Any, n: int) -> Any:
+    """The first ``n`` examples of the search's ``x``, ``y`` or ``validation_data`` (arrays, and lists, tuples or
+    dicts of them); a ``tf.data.Dataset``, batched already, keeps its first few batches. Anything else (a
+    generator, a ``keras.utils.PyDataset``) is passed as it is."""
+    if hasattr(value, "take") and hasattr(value, "element_spec"):  # tf.data: its elements are batches
+        return value.take(BATCHES)
+    if isinstance(value, dict):
+        return {key: cut(item, n) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(cut(item, n) for item in value)
+    shape = getattr(value, "shape", None)
+    if shape is not None and len(shape) >= 1 and hasattr(value, "__getitem__"):
+        return value[:n]
+    return value

@@ -21,7 +21,7 @@ from . import probe, report
 from .collect import CaseRef, long_failure
 from .engine import judge
 from .expect import Expectation
-from .options import MARKER, probe_settings
+from .options import MARKER, probe_settings, setting
 from .probe import parse_input_shapes
 from .options import MARKER_SIGNATURE as SIGNATURE
 from .policy import Disposition, Policy
@@ -165,6 +165,8 @@ def _input_shapes(options: MarkerOptions, config: pytest.Config) -> Any:
 
 def _data_overridden(metafunc: pytest.Metafunc) -> bool:
     """Whether the test sees a hypermodel_data fixture other than the plugin's (conftest.py, its module, its class)."""
+    if setting(metafunc.config, "hypermodel_search_data"):  # the plugin's own fixture returns the user's data
+        return True
     definitions = getattr(getattr(metafunc.definition, "_fixtureinfo", None), "name2fixturedefs", {})
     found = definitions.get("hypermodel_data") or ()
     return bool(found) and getattr(found[-1].func, "__module__", "") != "pytest_hypermodel.plugin"

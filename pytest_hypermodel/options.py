@@ -39,6 +39,7 @@ BOUNDARIES_SECONDS_OPTION = "--hypermodel-boundaries-seconds"
 FIX_OPTION = "--hypermodel-fix"
 PROJECT_OPTION = "--hypermodel-project"
 OBJECTIVE_OPTION = "--hypermodel-objective"
+SEARCH_DATA_OPTION = "--hypermodel-search-data"
 
 CASE_FIXTURE = "hypermodel_case"
 MARKER = "search_space"
@@ -87,6 +88,48 @@ def preflight_settings(config: pytest.Config) -> settings_mod.Settings:
 def policy_from_config(config: pytest.Config) -> policy_mod.Policy:
     """The policy the ini file and the command line describe."""
     return preflight_settings(config).policy
+
+
+#: What ``--hypermodel-search-data`` returned, called once per pytest process.
+SEARCH_DATA_KEY = pytest.StashKey[Any]()
+
+
+def _search_data_label(config: pytest.Config) -> str:
+    return SEARCH_DATA_OPTION if config.getoption("hypermodel_search_data", None) else "hypermodel_search_data (ini)"
+
+
+def check_search_data(config: pytest.Config) -> None:
+    """A mistyped ``--hypermodel-search-data`` (its form, a missing file), told before anything is imported."""
+    text = str(setting(config, "hypermodel_search_data") or "")
+    location, sep, name = text.strip().rpartition(":")
+    if not text:
+        return
+    if not sep or not location or not name.isidentifier():
+        raise pytest.UsageError(f"{_search_data_label(config)} {text}: write path/to/file.py:callable or "
+                                "package.module:callable")
+    if (location.endswith(".py") or "/" in location) and not (config.rootpath / location).is_file():
+        raise pytest.UsageError(f"{_search_data_label(config)} {text}: no file {config.rootpath / location}")
+
+
+def search_data(config: pytest.Config) -> Any:
+    """What the ``--hypermodel-search-data`` callable returns (the arguments of ``tuner.search``), or None; a
+    callable that cannot be had or raises fails the case with one line."""
+    text = setting(config, "hypermodel_search_data")
+    if not text:
+        return None
+    if SEARCH_DATA_KEY not in config.stash:
+        from . import spec
+
+        label, failure = _search_data_label(config), None
+        try:
+            config.stash[SEARCH_DATA_KEY] = spec.load_callable(str(text), config.rootpath, label)()
+        except spec.SpecError as exc:
+            failure = str(exc)
+        except Exception as exc:
+            failure = f"{label} {text}: calling it raised {type(exc).__name__}: {exc}"
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
+    return config.stash[SEARCH_DATA_KEY]
 
 
 def probe_settings(config: pytest.Config):

@@ -25,10 +25,10 @@ from .options import (  # noqa: F401  (the names, which tests and other plugins 
     TUNER_OPTION, MAX_TRIALS_OPTION, MAX_ABORT_RISK_OPTION, DEVICES_OPTION, TIMEOUT_OPTION, ISOLATE_OPTION,
     ISOLATION_OPTION, EPOCHS_OPTION, SAMPLES_OPTION, INPUT_SHAPE_OPTION, REPORT_OPTION, HTML_OPTION,
     MEMORY_BUDGET_OPTION, MAX_MODEL_SIZE_OPTION, MAX_RETRIES_OPTION, MAX_CONSECUTIVE_OPTION, BOUNDARIES_OPTION,
-    BOUNDARIES_SECONDS_OPTION, FIX_OPTION, OBJECTIVE_OPTION, PROJECT_OPTION, CASE_FIXTURE, MARKER, MARKER_SIGNATURE,
+    BOUNDARIES_SECONDS_OPTION, FIX_OPTION, OBJECTIVE_OPTION, PROJECT_OPTION, SEARCH_DATA_OPTION, CASE_FIXTURE, MARKER, MARKER_SIGNATURE,
 )
 from .options import (  # noqa: F401  (probe_settings: public here since the marker first read it)
-    ConfigSource, policy_from_config, preflight_settings, probe_settings, setting,
+    ConfigSource, policy_from_config, preflight_settings, probe_settings, search_data, setting, check_search_data,
 )
 from . import settings as settings_mod
 from .settings import DEFAULTS, ISOLATION_MODES
@@ -131,6 +131,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the search's objective (val_accuracy, val_auc:max, or a comma list): each case's fit must "
                     "log it, as KerasTuner's trial requires; synthesized data then includes validation data for a "
                     "val_ objective (default: none, not checked)")
+    group.addoption(SEARCH_DATA_OPTION, dest="hypermodel_search_data", metavar="MODULE:CALLABLE",
+                    help="a callable returning what you pass to tuner.search: (x, y), or a dict of its keyword "
+                    "arguments (x, y, validation_data, batch_size, callbacks, epochs...); each case fits on it, cut "
+                    "to a few batches and the probe's epochs (the search command's --data takes the same) "
+                    "(default: data synthesized from the model)")
     parser.addini("hypermodel", "SPECs probed on every run, one per line", type="linelist", default=[])
     for name, default in DEFAULTS.items():  # every option's ini twin, with the one default the Python API uses too
         kind = "bool" if isinstance(default, bool) else "linelist" if isinstance(default, list) else None
@@ -258,14 +263,14 @@ def _interrupt_on_sigterm() -> None:
 
 
 @pytest.fixture
-def hypermodel_data() -> Any:
+def hypermodel_data(pytestconfig: pytest.Config) -> Any:
     """Data for each case's short fit; ``None`` synthesizes it from the model's specs.
 
-    Override in conftest.py to return ``(x, y)``, a dict of ``model.fit``
-    keyword arguments with ``x`` and ``y``, or a callable ``(model, values)``
-    returning either.
+    What ``--hypermodel-search-data`` returns, when given. Override in conftest.py to return ``(x, y)``, a dict
+    of ``tuner.search`` keyword arguments with ``x`` and ``y``, or a callable ``(model, values)`` returning
+    either.
     """
-    return None
+    return search_data(pytestconfig)
 
 
 @pytest.fixture
@@ -367,6 +372,7 @@ class PreflightPlugin:
                 engine.check_specs(self.specs)
             except SetupError as exc:
                 raise pytest.UsageError(str(exc)) from None
+            check_search_data(config)
         if engine.runner is None:
             devices_mod.load_backend()
         if workerinput is not None and workerinput.get(WORKER_PLANNER):

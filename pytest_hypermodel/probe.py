@@ -121,21 +121,33 @@ def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:
 
 
 def _fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Settings) -> tuple[tuple, dict]:
+    from . import data as data_mod
+
     if callable(provided):
         provided = provided(model, values)
     if provided is None:
-        from . import data as data_mod
-
         x, y = data_mod.synthesize(model, settings.samples, settings.seed, settings.input_shapes)
         if any(name.startswith("val_") for name, _ in settings.objective):  # the search would get validation data
             return (x, y), {"validation_data": data_mod.synthesize(model, settings.samples, settings.seed + 1,
                                                                    settings.input_shapes)}
         return (x, y), {}
-    if isinstance(provided, dict):
-        kwargs = dict(provided)
-        return (kwargs.pop("x"), kwargs.pop("y", None)), kwargs
-    x, y = provided
-    return (x, y), {}
+    if not isinstance(provided, dict):
+        x, y = provided
+        n = data_mod.examples_for(None, settings.samples)
+        return (data_mod.cut(x, n), data_mod.cut(y, n)), {}
+    # The search's own arguments, as tuner.search passes them on to model.fit: the data cut to a few batches,
+    # the epochs to the probe's; batch_size, callbacks and the validation arguments as they are.
+    kwargs = dict(provided)
+    n = data_mod.examples_for(kwargs.get("batch_size"), settings.samples)
+    x, y = data_mod.cut(kwargs.pop("x"), n), data_mod.cut(kwargs.pop("y", None), n)
+    for name in ("validation_data", "sample_weight"):
+        if kwargs.get(name) is not None:
+            kwargs[name] = data_mod.cut(kwargs[name], n)
+    for name, most in (("epochs", settings.epochs), ("steps_per_epoch", data_mod.BATCHES),
+                       ("validation_steps", data_mod.BATCHES)):
+        if isinstance(kwargs.get(name), int):
+            kwargs[name] = min(kwargs[name], most)
+    return (x, y), kwargs
 
 
 def run(

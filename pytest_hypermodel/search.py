@@ -241,29 +241,12 @@ def check_project(args: argparse.Namespace, project_name: str, space) -> None:
 
 
 def _load_callable(text: str, cwd: Path):
-    location, sep, name = text.rpartition(":")
-    if not sep or not location or not name.isidentifier():
-        raise Refused(f"--data {text}: write module:callable or path/to/file.py:callable")
+    from .spec import SpecError, load_callable
+
     try:
-        if location.endswith(".py") or "/" in location:
-            path = (cwd / location).resolve()
-            module_spec = importlib.util.spec_from_file_location(f"_hypermodel_data_{path.stem}", path)
-            if module_spec is None or not path.is_file():
-                raise Refused(f"--data {text}: no file {path}")
-            module = importlib.util.module_from_spec(module_spec)
-            sys.path.insert(0, str(path.parent))
-            module_spec.loader.exec_module(module)
-        else:
-            if str(cwd) not in sys.path:
-                sys.path.insert(0, str(cwd))
-            module = importlib.import_module(location)
-    except Refused:
-        raise
-    except Exception as exc:
-        raise Refused(f"--data {text}: importing it raised {type(exc).__name__}: {exc}") from None
-    if not callable(getattr(module, name, None)):
-        raise Refused(f"--data {text}: {location} defines no callable {name!r}")
-    return getattr(module, name)
+        return load_callable(text, cwd, "--data")
+    except SpecError as exc:
+        raise Refused(str(exc)) from None
 
 
 def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path, objective: str | None = None

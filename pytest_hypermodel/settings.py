@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "hypermodel_on": [],
     "hypermodel_project": "",
     "hypermodel_objective": "",
+    "hypermodel_search_data": "",
 }
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)

@@ -238,3 +238,25 @@ def _tuner_from(factory: Any, spec: str) -> tuple[Any, str | None]:
         "be created, so the search would not start either (KerasTuner builds the default values in its "
         "constructor): fix the build function or its defaults"
     ) from None
+
+
+def load_callable(text: str, rootpath: Path, label: str) -> Any:
+    """The callable ``path/to/file.py:name`` or ``package.module:name`` names (the search's data: ``--data``,
+    ``--hypermodel-search-data``); SpecError, one line starting with ``label``, when it cannot be had."""
+    location, sep, name = text.strip().rpartition(":")
+    if not sep or not location or not name.isidentifier():
+        raise SpecError(f"{label} {text}: write path/to/file.py:callable or package.module:callable")
+    try:
+        if location.endswith(".py") or "/" in location:
+            path = (rootpath / location).resolve()
+            if not path.is_file():
+                raise SpecError(f"{label} {text}: no file {path}")
+            module = _import_file(path, rootpath, text)
+        else:
+            module = _import_module(location, rootpath, text)
+    except SpecError as exc:
+        raise SpecError(str(exc).replace(f"--hypermodel {text}:", f"{label} {text}:")) from None
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise SpecError(f"{label} {text}: {location} defines no callable {name!r}")
+    return found

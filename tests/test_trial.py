@@ -240,3 +240,59 @@ def test_the_gated_search_runs_the_tuner_the_preflight_ran(pytester, monkeypatch
     assert "with RandomSearch (max_retries_per_trial=0, max_consecutive_failed_trials=2" in out
     assert "2 trials: 2 COMPLETED" in out
     assert (pytester.path / "runs" / "p" / "oracle.json").is_file()  # the real project, this time
+
+
+class Counts(keras.callbacks.Callback):
+    """Counts the batches of each epoch, in a list the tuner's deep copies share (a class attribute)."""
+
+    epochs: list[int] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        Counts.epochs.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        Counts.epochs[-1] += 1
+
+
+def test_the_search_s_arguments_reach_each_case_cut_to_a_few_batches_and_the_probe_s_epochs():
+    """What the user passes to tuner.search, as a dict: the callbacks and batch_size go through; 1000 examples
+    become two batches, 50 epochs the probe's 2."""
+    x, y = _data(1000)
+    Counts.epochs.clear()
+    search = {"x": x, "y": y, "validation_data": (x, y), "epochs": 50, "batch_size": 16, "callbacks": [Counts()]}
+    report = preflight(_build, data=search, epochs=2, strategy="extremes", boundaries=False, isolation="off")
+    assert report.green and len(report.cases) == 2
+    assert Counts.epochs == [2, 2] * 2  # two cases, two epochs each, two batches of 16 each
+
+
+def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_search(pytester):
+    """``--hypermodel-search-data train.py:search_data``: the same callable the search command's ``--data``
+    takes. The model has no keras.Input, so without it no data could be synthesized; a bad one is one line."""
+    pytester.makepyfile(train='''
+        import keras, numpy as np
+        from keras import layers
+
+        def build(hp):
+            model = keras.Sequential([layers.Dense(hp.Int("units", 2, 4, step=2)), layers.Dense(1)])
+            model.compile(loss="mse", optimizer="sgd")
+            return model
+
+        def search_data():
+            rng = np.random.default_rng(0)
+            x, y = rng.normal(size=(500, 6)), rng.normal(size=(500, 1))
+            return {"x": x, "y": y, "validation_data": (x, y), "epochs": 20, "batch_size": 8}
+    ''')
+    result, cases = run_preflight(pytester, "--hypermodel", "train.py:build", "--hypermodel-search-data",
+                                  "train.py:search_data", "--hypermodel-objective", "val_loss",
+                                  "--hypermodel-boundaries", "off", "--hypermodel-strategy", "extremes")
+    assert result.ret == 0, result.stdout.str()
+    assert len(cases) == 2 and all(c.result == "passed" for c in cases.values())
+    result, cases = run_preflight(pytester, "--hypermodel", "train.py:build", "--hypermodel-search-data",
+                                  "train.py:nothing", "--hypermodel-boundaries", "off", "--hypermodel-strategy",
+                                  "extremes")
+    assert cases and all("train.py defines no callable 'nothing'" in c.message for c in cases.values())
+    assert "During handling" not in result.stdout.str()
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:build", "--hypermodel-search-data", "tran.py:data")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        f"ERROR: --hypermodel-search-data tran.py:data: no file {pytester.path / 'tran.py'}"]

@@ -179,3 +179,14 @@ def cut(value: Any, n: int) -> Any:
     if shape is not None and len(shape) >= 1 and hasattr(value, "__getitem__"):
         return value[:n]
     return value
+
+
+def shapes(value: Any) -> str:
+    """``(64, 6)``, ``[(64, 6), (64, 3)]`` or ``{image: (64, 28, 28)}``: the shapes of the data a case fits on,
+    for a message; ``?`` for what has none (a generator, a dataset)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {shapes(item)}" for key, item in value.items()) + "}"
+    if type(value) in (list, tuple):
+        return "[" + ", ".join(shapes(item) for item in value) + "]"
+    shape = getattr(value, "shape", None)
+    return str(tuple(int(d) if d is not None else None for d in shape)) if shape is not None else "?"

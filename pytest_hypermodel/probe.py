@@ -89,6 +89,8 @@ class Result:
     device: str = ""
     #: The metric names the fit logged (what KerasTuner can find the objective among).
     logs: list[str] = field(default_factory=list)
+    #: The shapes of the user's data the case fitted on (``x (64, 6), y (64, 1)``); empty for synthesized data.
+    data: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -270,6 +272,10 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         if provided_data is None or callable(provided_data):  # the data is made for (or by) the case's model
             prebuilt = trial_mod.build(tuner, hp, hooks)
         args, kwargs = _fit_arguments(provided_data, prebuilt, dict(case.values), settings)
+        if provided_data is not None:
+            from . import data as data_mod
+
+            result.data = f"x {data_mod.shapes(args[0])}, y {data_mod.shapes(args[1])}"
         recorder = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan)))
         )

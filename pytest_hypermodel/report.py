@@ -102,12 +102,16 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
     missing = objective_hint(result)
     if missing:  # the search's setup, not a value: every case that fits says so
         return missing
+    default_failure = space.default_error or space.default_fit_error
+    same_as_default = bool(default_failure and result.message and default_failure.rstrip(".").endswith(result.message))
+    if _data_mismatch(result) and (not case.varied or same_as_default):  # the data, not a value
+        return (f"the data ({result.data}) does not fit the model's input: give it the shape the model's first "
+                "layer expects (its keras.Input), or the model the data's; no hyperparameter is to blame")
     if not case.varied:
         if space.default_error:
             return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
         return "the default values already fail: fix the build function or the defaults"
-    default_failure = space.default_error or space.default_fit_error
-    if default_failure and result.message and default_failure.rstrip(".").endswith(result.message):
+    if same_as_default:
         return "it fails as the defaults already do: fix the defaults first"
     if len(case.varied) == 1:
         return _value_hint(case.varied[0], case, result, space)
@@ -118,6 +122,15 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
         return (f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
                 "the HTML report) say which")
     return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
+
+
+#: What Keras says when the data fed to a model does not match its input (InputSpec, a loss's shapes).
+_SHAPE_MISMATCH = ("is incompatible with the layer", "must have the same shape", "are incompatible")
+
+
+def _data_mismatch(result) -> bool:
+    """A case fitted on the user's data that failed on a shape Keras checks between data and model."""
+    return bool(getattr(result, "data", "")) and any(marker in (result.message or "") for marker in _SHAPE_MISMATCH)
 
 
 #: How an objective-missing hint starts (the forecast finds it in the cases' messages).

@@ -351,7 +351,9 @@ def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
         return f"{tuner.tuner_id}: searching with the oracle at {address}"
     settings = ", ".join(f"{name}={getattr(policy, name)}" for name in TUNER_ARGUMENTS)
     mapped = ", ".join(f"{name}={action}" for name, action in sorted(policy.on.items()))
-    return f"searching {args.spec} with {type(tuner).__name__} ({settings}{'; ' + mapped if mapped else ''}) in {tuner.project_dir}"
+    data = "" if args.data else f", on {args.samples} synthesized examples (no --data)"
+    return (f"searching {args.spec} with {type(tuner).__name__} ({settings}{'; ' + mapped if mapped else ''}) in "
+            f"{tuner.project_dir}{data}")
 
 
 def _tuner_arguments(args: argparse.Namespace, project_name: str) -> tuple[dict, dict]:

@@ -80,6 +80,28 @@ def _hooked_build(tuner: Any, hooks: Hooks) -> Iterator[None]:
         del tuner._build_hypermodel
 
 
+@contextlib.contextmanager
+def _one_checkpoint_write() -> Iterator[None]:
+    """The trial's ``SaveBestEpoch`` writes the weights at its first better epoch, as in a search; at the later
+    ones it only notes the call. Writing the same model's weights again cannot fail differently, and each write
+    costs about a sixth of a tiny case (``benchmarks/probe_vs_search.py``)."""
+    from keras_tuner.src.engine import tuner_utils
+
+    original = tuner_utils.SaveBestEpoch._save_model
+    written: set[int] = set()
+
+    def save(self: Any) -> None:
+        if id(self) not in written:
+            written.add(id(self))
+            original(self)
+
+    tuner_utils.SaveBestEpoch._save_model = save
+    try:
+        yield
+    finally:
+        tuner_utils.SaveBestEpoch._save_model = original
+
+
 def build(tuner: Any, hp: Any, hooks: Hooks) -> Any:
     """The trial's model, built as ``_build_and_fit_model`` builds it: KerasTuner's ``_try_build``
     (``clear_session``, a full collection, the build, the tuner's compile arguments, the model checks). Done
@@ -121,7 +143,7 @@ def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_
         return results
 
     tuner._try_build, tuner.run_trial = tried, ran
-    with repointed(tuner), _hooked_build(tuner, hooks):
+    with repointed(tuner), _hooked_build(tuner, hooks), _one_checkpoint_write():
         try:
             tuner._run_and_update_trial(trial, *args, **kwargs)
             checkpoint = os.path.exists(tuner._get_checkpoint_fname(trial.trial_id))

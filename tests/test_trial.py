@@ -296,3 +296,14 @@ def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.stderr.lines if line.strip()] == [
         f"ERROR: --hypermodel-search-data tran.py:data: no file {pytester.path / 'tran.py'}"]
+
+
+def test_data_that_does_not_fit_the_model_s_input_blames_the_data_not_a_hyperparameter(tmp_path):
+    x, y = np.zeros((16, 6), "float32"), np.zeros((16, 1), "float32")  # the model takes 4 features
+    report = preflight(_build, x, y, epochs=1, strategy="extremes", boundaries=False, isolation="off")
+    assert len(report.failing) == 2
+    for case in report.failing:
+        assert "the data (x (16, 6), y (16, 1)) does not fit the model's input" in case["message"], case["message"]
+        assert "max_value" not in case["message"] and "no hyperparameter is to blame" in case["message"]
+    with pytest.raises(RuntimeError, match="is incompatible with the layer"):  # every trial of the search fails
+        _tuner(tmp_path, _build, "mismatch", max_consecutive_failed_trials=2).search(x, y, epochs=1, verbose=0)

@@ -33,10 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "oracle.json holds another search space is refused)")
     parser.add_argument("--data", metavar="MODULE:CALLABLE",
                         help="a callable returning (x, y) or a dict of tuner.search's keyword arguments "
-                        "(x, y, validation_data, epochs, batch_size, callbacks...); without it, data is synthesized "
-                        "from the default model (for a SPEC naming a tuner, only with --synthesize)")
+                        "(x, y, validation_data, epochs, batch_size, callbacks...), as for the preflight's "
+                        "--hypermodel-search-data")
     parser.add_argument("--synthesize", action="store_true",
-                        help="search on synthesized data (a smoke run of the search itself), without --data")
+                        help="without --data: search on data synthesized from the default model (--samples "
+                        "examples; a smoke run of the search itself, never the default)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="search(verbose=...): the trial display and model.fit; 0 also hides "
                         "KerasTuner's traceback of each failed trial (default: 1)")
     group = parser.add_argument_group("policy (as the preflight's --hypermodel-* options; it must be the same)")

@@ -253,6 +253,9 @@ def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path, object
                   ) -> tuple[tuple, dict]:
     """``search()``'s data: from ``--data``, or synthesized from the default-built model (validation data too,
     for a ``val_`` objective)."""
+    if not args.data and not getattr(args, "synthesize", False):
+        raise Refused(f"{args.spec}: pass the search's data with --data module:callable (what you pass to "
+                      "tuner.search), or --synthesize to search on synthesized data (a smoke run)")
     if args.data:
         provided = _load_callable(args.data, cwd)()
         if isinstance(provided, dict):
@@ -351,7 +354,7 @@ def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
         return f"{tuner.tuner_id}: searching with the oracle at {address}"
     settings = ", ".join(f"{name}={getattr(policy, name)}" for name in TUNER_ARGUMENTS)
     mapped = ", ".join(f"{name}={action}" for name, action in sorted(policy.on.items()))
-    data = "" if args.data else f", on {args.samples} synthesized examples (no --data)"
+    data = "" if args.data else f", on {args.samples} synthesized examples (--synthesize)"
     return (f"searching {args.spec} with {type(tuner).__name__} ({settings}{'; ' + mapped if mapped else ''}) in "
             f"{tuner.project_dir}{data}")
 
@@ -388,7 +391,7 @@ TUNER_FLAGS = {"tuner": "--tuner", "objective": "--objective", "max_trials": "--
 def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> tuple[Policy, str | None]:
     """For a SPEC naming the user's tuner: its policy fields over the flags' policy, and its objective; its
     project checked (refused, one line, when KerasTuner would reload another space). Refuses the flags the tuner
-    sets itself, a tuner made at import, and a search on synthesized data nobody asked for."""
+    sets itself, and a tuner made at import."""
     from . import project, tuners
     from .prepare import TUNERS
 
@@ -400,9 +403,6 @@ def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> 
     if target.factory is None:
         raise Refused(f"{args.spec} is a tuner created when its module is imported: point the SPEC at a function "
                       "that returns it (def make_tuner(): return keras_tuner.RandomSearch(...))")
-    if not args.data and not args.synthesize:
-        raise Refused(f"{args.spec}: pass the search's data with --data module:callable (what you pass to "
-                      "tuner.search), or --synthesize to search on synthesized data")
     described = tuners.describe(target.tuner, TUNERS, target.project)
     own = described.get("hypermodel_project")
     if own:

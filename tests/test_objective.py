@@ -137,4 +137,4 @@ def test_the_gated_search_refuses_an_objective_other_than_the_one_preflighted(hy
         "and this search's is loss: pass --objective val_loss, or rerun the preflight with --hypermodel-objective loss"
     ]
     assert main(["search", "outcomes.py:healthy", "--report", "r.json", "--objective", "val_loss", "--verbose", "0",
-                 "--samples", "8"]) == 0
+                 "--samples", "8", "--synthesize"]) == 0

@@ -201,7 +201,7 @@ def test_gate(hypermodel_dir):
                                   "--hypermodel", "outcomes.py:negative_units", "--hypermodel-report", str(report))
     assert cases["healthy[defaults]"].result == "passed"
     assert cases["negative_units[size=-1]"].result == "failed"
-    common = ("--report", "preflight.json", "--verbose", "0", "--samples", "8")
+    common = ("--report", "preflight.json", "--verbose", "0", "--samples", "8", "--synthesize")
     # Flags edited by hand prove nothing: green and complete are derived from the cases again.
     tampered = json.loads(report.read_text())
     for entry in tampered["hypermodels"]:
@@ -251,7 +251,7 @@ def test_distributed_chief_and_two_workers(hypermodel_dir):
     address = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(_free_port()),
                "HYPERMODEL_RENDEZVOUS": str(rendezvous)}
     args = ("distributed.py:rendezvous", "--report", "preflight.json", "--directory", "shared", "--verbose", "0",
-            "--samples", "8")
+            "--samples", "8", "--synthesize")
     processes: dict[str, subprocess.Popen] = {}
     logs = {name: hypermodel_dir.path / f"{name}.out" for name in ("tuner0", "tuner1", "chief")}
     try:
@@ -295,7 +295,7 @@ def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys)
          "complete": True, "green": True}], "cases": cases}))
     capsys.readouterr()
     rc = main(["search", "outcomes.py:failed_trial", "--report", "claims-green.json", "--verbose", "0",
-               "--samples", "8", "--max-consecutive-failed-trials", "1"])
+               "--samples", "8", "--synthesize", "--max-consecutive-failed-trials", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1
     assert err == [
@@ -360,7 +360,7 @@ def test_worker_whose_chief_fails_its_calls_exits_1_with_one_line(hypermodel_dir
          "complete": True, "green": True}], "cases": cases}))
     capsys.readouterr()
     try:
-        rc = main(["search", "outcomes.py:healthy", "--report", "green.json", "--verbose", "0", "--samples", "8"])
+        rc = main(["search", "outcomes.py:healthy", "--report", "green.json", "--verbose", "0", "--samples", "8", "--synthesize"])
     finally:
         server.stop(None)
     err = capsys.readouterr().err.strip().splitlines()

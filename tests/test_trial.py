@@ -148,7 +148,8 @@ def test_a_spec_naming_the_guide_s_tuner_runs_each_case_as_its_trial_and_leaves_
     shutil.copy(GUIDE, pytester.path / "getting_started.py")
     result, cases = run_preflight(pytester, "--hypermodel", "getting_started.py:make_tuner",
                                   "--hypermodel-input-shape", "28,28", "--hypermodel-strategy", "extremes",
-                                  "--hypermodel-epochs", "1", "--hypermodel-samples", "8")
+                                  "--hypermodel-max-cases", "3", "--hypermodel-epochs", "1",
+                                  "--hypermodel-samples", "8")
     assert result.ret == 0, result.stdout.str()
     assert cases and all(c.result == "passed" for c in cases.values())
     (case, *_) = cases.values()
@@ -232,7 +233,7 @@ def test_the_gated_search_runs_the_tuner_the_preflight_ran(pytester, monkeypatch
         "pytest_hypermodel search: --max-trials: make_tuner() returns the tuner, which sets this itself: remove the "
         "flag, or change the tuner",
         "pytest_hypermodel search: train.py:make_tuner: pass the search's data with --data module:callable (what you "
-        "pass to tuner.search), or --synthesize to search on synthesized data",
+        "pass to tuner.search), or --synthesize to search on synthesized data (a smoke run)",
     ]
     assert main(["search", "train.py:make_tuner", "--report", "r.json", "--data", "train.py:search_data",
                  "--verbose", "0"]) == 0

@@ -376,7 +376,8 @@ class Engine:
         timeout = policy.timeout
 
         def probe_one(space, case, changes):
-            return self.probe(Preflight(pre.target, space, pre.plan), case, data, changes, policy, show=False)
+            return self.probe(Preflight(pre.target, space, pre.plan, tuner=pre.tuner), case, data, changes, policy,
+                              show=False)
 
         def prepare_one(changes):
             if self.runner is not None:

@@ -144,9 +144,9 @@ GUIDE = Path(__file__).parents[1] / "example_project" / "getting_started.py"
 def test_a_spec_naming_the_guide_s_tuner_runs_each_case_as_its_trial_and_leaves_its_project_alone(pytester):
     """``--hypermodel getting_started.py:make_tuner``: the keras-io guide's tuner as published. Its objective
     (val_accuracy: validation data is synthesized too), its max_trials (the forecast's) and its retry policy are
-    the preflight's; its project directory, my_dir/helloworld, is never created."""
+    the preflight's, on xdist's workers too; its project directory, my_dir/helloworld, is never created."""
     shutil.copy(GUIDE, pytester.path / "getting_started.py")
-    result, cases = run_preflight(pytester, "--hypermodel", "getting_started.py:make_tuner",
+    result, cases = run_preflight(pytester, "-n", "2", "--hypermodel", "getting_started.py:make_tuner",
                                   "--hypermodel-input-shape", "28,28", "--hypermodel-strategy", "extremes",
                                   "--hypermodel-max-cases", "3", "--hypermodel-epochs", "1",
                                   "--hypermodel-samples", "8")

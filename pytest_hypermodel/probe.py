@@ -1,9 +1,8 @@
 """Build one case, fit it a few steps, and say what happened.
 
-The steps mirror KerasTuner's own trial (keras_tuner/src/engine/tuner.py):
-clear the session, build with the trial's values, refuse a non-model
-(FatalTypeError) and an oversized one (FailedTrialError), then fit through
-the hypermodel's own ``fit()``.
+Each case is one KerasTuner trial (``trial``): the tuner's own build, model
+checks, ``run_trial`` and checks of what ``fit()`` returned. The probe adds
+the seed, the memory estimate, the loss recorder and the checkpoint check.
 """
 
 from __future__ import annotations
@@ -240,6 +239,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
 
     result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
     hp = discovery.hyperparameters(space, case.values)
+    objective_known = tuner is not None or bool(settings.objective)  # a user's tuner holds its own
     if tuner is None:
         goal = search_objective(settings.objective or ((trial_mod.STAND_IN_OBJECTIVE, "min"),))
         tuner = trial_mod.plain_tuner(hypermodel, goal, policy.max_model_size)
@@ -282,8 +282,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
-        done = trial_mod.run(tuner, hp, args, kwargs, hooks, objective_known=bool(settings.objective),
-                             prebuilt=prebuilt)
+        done = trial_mod.run(tuner, hp, args, kwargs, hooks, objective_known, prebuilt)
         result.fitted = True
         result.outcome = outcomes.classify_losses(losses)
         if result.outcome != outcomes.OK:
@@ -330,33 +329,6 @@ def _check_memory_at_fit(model: Any, result: Result, budget: int, values: Mappin
         return original(*args, **kwargs)
 
     model.fit = fit
-
-
-def _check_returned(results: Any, objective: tuple[tuple[str, str | None], ...] = ()) -> None:
-    """KerasTuner's own checks of what ``HyperModel.fit`` returned, as ``BaseTuner._run_and_update_trial`` makes
-    them: ``tuner_utils.validate_trial_results`` (None or a value of another type is its FatalTypeError at the end
-    of the first trial, which stops the search), then, with the search's objective, the conversion to metrics
-    (an objective missing from a History's logs is its KeyError) and the oracle's ``_check_objective_found`` (a
-    ValueError): ordinary exceptions, so the trial is retried, then FAILED. Without a known objective a dict is
-    checked against its own first key."""
-    import keras_tuner as kt
-    from keras_tuner.src.engine import tuner_utils
-
-    if not objective:
-        name = next(iter(results), "loss") if isinstance(results, dict) and results else "loss"
-        tuner_utils.validate_trial_results(results, kt.Objective(name, "min"), "HyperModel.fit()")
-        return
-    goal = search_objective(objective)
-    tuner_utils.validate_trial_results([results], goal, "HyperModel.fit()")
-    metrics = tuner_utils.convert_to_metrics_dict([results], goal)  # Tuner.run_trial returns one per execution
-    kt.Oracle._check_objective_found(_OracleView(goal), metrics)
-
-
-class _OracleView:
-    """What ``Oracle._check_objective_found`` reads of its oracle: the objective."""
-
-    def __init__(self, objective: Any) -> None:
-        self.objective = objective
 
 
 def search_objective(objective: tuple[tuple[str, str | None], ...]) -> Any:

@@ -89,6 +89,9 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
     if result.exception == "FatalValueError" and "deep-copyable" in (result.message or ""):
         return ("make every callback passed to the search deep-copyable (copy.deepcopy): build it from plain "
                 "values, not from open files, locks or models")
+    if result.exception == "FatalTypeError" and "objective` is left unspecified" in (result.message or ""):
+        return ("give the tuner an objective its fit logs (objective=\"val_loss\", or a keras_tuner.Objective): "
+                "without one, KerasTuner accepts only a float from fit(), and stops at the end of the first trial")
     if result.exception == "FatalTypeError" and "HyperModel.fit" in (result.message or ""):
         return ("make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
                 "objective, or a float")

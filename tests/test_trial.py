@@ -308,3 +308,13 @@ def test_data_that_does_not_fit_the_model_s_input_blames_the_data_not_a_hyperpar
         assert "max_value" not in case["message"] and "no hyperparameter is to blame" in case["message"]
     with pytest.raises(RuntimeError, match="is incompatible with the layer"):  # every trial of the search fails
         _tuner(tmp_path, _build, "mismatch", max_consecutive_failed_trials=2).search(x, y, epochs=1, verbose=0)
+
+
+def test_a_tuner_without_an_objective_stops_at_its_first_trial_as_the_preflight_says(tmp_path):
+    """KerasTuner's default objective accepts only a float from fit(): a History stops the search."""
+    report = _run(kt.RandomSearch(_build, max_trials=2, directory=tmp_path, project_name="none"))
+    case = report.failing[0]
+    assert (case["exception"], case["disposition"]) == ("FatalTypeError", "fatal")
+    assert "give the tuner an objective its fit logs" in case["message"]
+    with pytest.raises(kt.errors.FatalTypeError, match="objective` is left unspecified"):
+        _search(kt.RandomSearch(_build, max_trials=2, directory=tmp_path, project_name="none_search"))

@@ -27,10 +27,9 @@ _tuners: dict[tuple, tuple[Any, Any]] = {}
 
 @dataclass
 class Outcome:
-    """What the trial left: what ``run_trial`` returned, and whether it wrote the checkpoint that
-    ``get_best_models()`` reloads after the search."""
+    """What the trial left: whether it wrote the checkpoint that ``get_best_models()`` reloads after the search
+    (what ``run_trial`` returned goes to ``Hooks.on_return``)."""
 
-    returned: Any
     checkpoint: bool
 
 
@@ -124,7 +123,6 @@ def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_
     trial = trial_module.Trial(hp, trial_id=f"preflight_{next(_ids)}")
     oracle = tuner.oracle
     oracle.trials[trial.trial_id] = trial
-    returned: list[Any] = []
     try_build, run_trial, chosen = tuner._try_build, tuner.run_trial, oracle.objective
     pending = [prebuilt] if prebuilt is not None else []
 
@@ -133,7 +131,6 @@ def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_
 
     def ran(trial: Any, *a: Any, **k: Any) -> Any:
         results = run_trial(trial, *a, **k)
-        returned.append(results)
         hooks.on_return(results)
         first = results[0] if isinstance(results, list) and results else results
         if not objective_known and isinstance(first, dict) and first and STAND_IN_OBJECTIVE not in first:
@@ -152,4 +149,4 @@ def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_
             oracle.objective = chosen
             oracle.trials.pop(trial.trial_id, None)
             shutil.rmtree(tuner.get_trial_dir(trial.trial_id), ignore_errors=True)
-    return Outcome(returned[0] if returned else None, checkpoint)
+    return Outcome(checkpoint)

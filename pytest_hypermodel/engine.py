@@ -80,6 +80,16 @@ def crash_run(pre: Preflight, case: Case, policy: Policy, what: Any) -> CaseRun:
     return judge(pre, case, result, policy)
 
 
+def _check_project(project: str, label: str, pre: Preflight) -> None:
+    """SetupError (one line, starting with ``label``) when ``project`` holds an oracle with another space than
+    ``pre``'s."""
+    unreached = [p.name for p in pre.space if p.dynamic]
+    try:
+        project_mod.check(project, label, pre.space.kt_config, unreached, project_mod.TUNER_FIX)
+    except project_mod.ProjectError as exc:
+        raise SetupError(str(exc)) from None
+
+
 def objective_text(objective: Sequence[tuple[str, str | None]]) -> str:
     """``val_accuracy`` or ``val_auc:max``, comma-joined: the objective as the option writes it."""
     return ",".join(name + (f":{direction}" if direction else "") for name, direction in objective)
@@ -256,12 +266,7 @@ class Engine:
         for pre in preflights:
             own = (pre.tuner or {}).get("hypermodel_project")
             if own and (project is None or Path(own).resolve() != Path(project).resolve()):  # else checked below
-                unreached = [p.name for p in pre.space if p.dynamic]
-                try:
-                    project_mod.check(own, f"--hypermodel {pre.target.spec}: the tuner's project {own}",
-                                      pre.space.kt_config, unreached, project_mod.TUNER_FIX)
-                except project_mod.ProjectError as exc:
-                    raise SetupError(str(exc)) from None
+                _check_project(own, f"--hypermodel {pre.target.spec}: the tuner's project {own}", pre)
         if project is None or not preflights:
             return
         label = f"--hypermodel-project {project}"
@@ -269,12 +274,7 @@ class Engine:
             raise SetupError(f"{label}: a project holds one search, and this run preflights "
                              f"{progress_mod.plural(len(preflights), 'hypermodel')}: preflight the project's "
                              "hypermodel alone with it")
-        (pre,) = preflights
-        unreached = [p.name for p in pre.space if p.dynamic]
-        try:
-            project_mod.check(project, label, pre.space.kt_config, unreached, project_mod.TUNER_FIX)
-        except project_mod.ProjectError as exc:
-            raise SetupError(str(exc)) from None
+        _check_project(project, label, preflights[0])
 
     @staticmethod
     def space_warnings(preflights: Sequence[Preflight]) -> list[tuple[HypermodelWarning, tuple[str, int] | None]]:

@@ -231,7 +231,7 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
 
     hypermodel = builder.hypermodel
     try:
-        with outcomes.time_limit(builder.timeout):
+        with outcomes.time_limit(builder.timeout) as limit:
             model = hypermodel.build(hp)
             if first:  # at the defaults
                 builder.undeclared_input = isinstance(model, keras.Model) and not data.declares_inputs(model)
@@ -244,6 +244,8 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
                     builder.unfitted = True
                 else:
                     hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+            if limit.struck:  # where the error was swallowed (a __del__): the build ran past it all the same
+                return limit.error()
     except SpaceError:
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error

@@ -8,6 +8,7 @@ recognise its out-of-memory error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import re
 import threading
@@ -59,20 +60,34 @@ class CaseTimeout(Exception):
     """Raised inside a probe that ran past its time limit."""
 
 
+@dataclasses.dataclass
+class Limit:
+    """Whether a ``time_limit`` struck: a CaseTimeout raised inside a ``__del__`` or a weakref callback is
+    swallowed ("Exception ignored in ..."), and the code it meant to stop runs on to the end."""
+
+    seconds: float | None = None
+    struck: bool = False
+
+    def error(self) -> CaseTimeout:
+        return CaseTimeout(f"the case ran past its time limit of {self.seconds:g} s")
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
+def time_limit(seconds: float | None) -> Iterator[Limit]:
     """Raise CaseTimeout in code running past ``seconds`` (Python-level hangs; the probe process's parent kills the rest)."""
+    limit = Limit(seconds)
     if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
+        yield limit
         return
 
     def expire(signum, frame):
-        raise CaseTimeout(f"the case ran past its time limit of {seconds:g} s")
+        limit.struck = True
+        raise limit.error()
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield limit
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -166,14 +166,16 @@ def run(
     policy = policy or Policy()
     settings = settings or Settings()
     _freeze_start_up()
-    with outcomes.time_limit(policy.timeout), outcomes.interrupts_told_apart(), _released_gradient_entries():
+    with outcomes.time_limit(policy.timeout) as limit, outcomes.interrupts_told_apart(), _released_gradient_entries():
         try:
-            return _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
+            result = _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
         except outcomes.CaseTimeout as exc:  # the limit struck outside the build's own try (a tiny one)
             result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(),
                             device=devices.current_device())
             _fail(result, exc)
-            return result
+        if limit.struck and result.outcome == outcomes.OK:  # it struck where the error was swallowed (a __del__)
+            _fail(result, limit.error())
+        return result
 
 
 _frozen = False

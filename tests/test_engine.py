@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import keras
@@ -111,6 +112,26 @@ def test_an_importable_build_runs_in_the_probe_process_and_a_crash_is_its_case(t
     assert outcomes[1] == ("ok", "")
     assert outcomes[2][0] == "crash"
     assert not report.green
+
+
+class _SlowToCollect:
+    def __del__(self):  # a SIGALRM here raises CaseTimeout where Python only prints it ("Exception ignored in")
+        time.sleep(0.6)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_time_limit_that_strikes_where_its_error_is_swallowed_still_times_the_case_out(tmp_path):
+    """CI once saw a 0.01 s case come out ok: the alarm's CaseTimeout had been raised inside a __del__."""
+    def build(hp):
+        _SlowToCollect()  # collected at once: the 0.3 s limit strikes inside its __del__
+        model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(hp.Int("units", 4, 8, step=4)),
+                                  layers.Dense(1)])
+        model.compile(loss="mse", optimizer="sgd")
+        return model
+
+    x, y = _data()
+    report = preflight(build, x, y, epochs=1, timeout=0.3, boundaries=False, rootpath=tmp_path)
+    assert {c["outcome"] for c in report.cases} == {"timeout"}
 
 
 @pytest.mark.parametrize(("call", "message"), [

@@ -10,7 +10,7 @@ here, so they name the same culprits. Plain logic over ``{name: value}`` mapping
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 #: The values a case moved off the defaults: ``{name: value}``.
@@ -106,3 +106,69 @@ def text(failing: Sequence[Moved], order: Callable[[str], Any] = lambda name: 0)
         if len(labels) > 3:
             parts.append(f"{len(labels) - 3} more combinations")
     return "; ".join(parts)
+
+
+@dataclass
+class Predicate:
+    """What a configuration the search may draw would do, judged from the configurations the preflight ran.
+
+    A configuration that was run does what it did. Any other fails when it holds the values of a minimal failing
+    set, unless a completed run held that set together with one of its other values (``conv_layers=1`` completing
+    with ``pooling_2="avg"``: the value masks the failure, the build never reads it). A numeric value counts as a
+    failing one when it lies nearer to it than to any value seen completing (on ``scale``: log for a log-sampled
+    range), so ``units=30`` fails with ``units=40`` when only 10 was seen to pass. Plain logic over moved values
+    (see ``key``): the forecast drives KerasTuner's oracle with it.
+    """
+
+    #: ``key(moved)`` of each configuration run, and its disposition (None: it completed).
+    known: dict[frozenset, str | None]
+    #: The minimal failing sets and their dispositions.
+    failing: list[tuple[Moved, str]]
+    #: The moved values of each completed run.
+    passing: list[Moved]
+    #: How a numeric hyperparameter's values compare (absent: by equality only).
+    scale: Mapping[str, Callable[[float], float]] = field(default_factory=dict)
+    #: The default values, which pass when the defaults do.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[tuple[Moved, str]], completed: str,
+                  scale: Mapping[str, Callable[[float], float]] | None = None,
+                  defaults: Mapping[str, Any] | None = None, exact: Sequence[tuple[Moved, str]] = ()) -> "Predicate":
+        """``runs``: each configuration's moved values (off ``defaults``) and its disposition (``completed`` for a
+        pass); the defaults count as passing values when their run (moved nothing) completed. ``exact``: more
+        configurations and their dispositions, known for themselves only (no rule is drawn from them)."""
+        known = {key(moved): (None if disposition == completed else disposition) for moved, disposition in
+                 [*runs, *exact]}
+        failed = [(moved, d) for moved, d in runs if d != completed and moved]
+        keys = [key(moved) for moved, _ in failed]
+        minimal = [pair for pair, k in zip(failed, keys) if not any(other < k for other in keys)]
+        passed = frozenset() in known and known[frozenset()] is None
+        return cls(known, minimal, [moved for moved, d in runs if d == completed], dict(scale or {}),
+                   dict(defaults or {}) if passed else {})
+
+    def __call__(self, moved: Moved) -> str | None:
+        """The disposition of a configuration with these moved values; None when it completes."""
+        mine = key(moved)
+        if mine in self.known:
+            return self.known[mine]
+        for culprit, disposition in self.failing:
+            if all(name in moved and self._near(name, value, moved[name]) for name, value in culprit.items()) \
+                    and not self._masked(culprit, moved):
+                return disposition
+        return None
+
+    def _near(self, name: str, failing: Any, value: Any) -> bool:
+        if _hashable(value) == _hashable(failing):
+            return True
+        scale = self.scale.get(name)
+        if scale is None or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (failing, value)):
+            return False
+        seen = [m[name] for m in [*self.passing, self.defaults] if isinstance(m.get(name), (int, float))]
+        distance = abs(scale(value) - scale(failing))
+        return bool(seen) and all(distance < abs(scale(value) - scale(s)) for s in seen)
+
+    def _masked(self, culprit: Moved, moved: Moved) -> bool:
+        inside = key(culprit)
+        others = key(moved) - inside
+        return any(inside <= key(run) and key(run) & others for run in self.passing)

@@ -411,3 +411,32 @@ def _make_param(hp, builds: list[_Build], context: dict[str, dict]) -> Param:
 def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> "RecordingHyperParameters":
     """A KerasTuner ``HyperParameters`` forced to ``values`` (over the defaults), as a trial would hold it."""
     return forced(space.kt_config, {**space.defaults(), **values})
+
+
+#: The most configurations ``build_each`` builds: every one of a space this small (a build is milliseconds).
+MAX_BUILT = 64
+
+
+def build_each(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]],
+               timeout: float | None = None) -> list[dict]:
+    """Build (without fitting) each configuration, as a trial's build would: what failed, as a case reports it.
+
+    Each failure is ``{"values", "outcome", "exception", "exception_bases"}``: what the forecast needs to judge
+    the configurations a random tuner draws that no case ran (a failure deep inside a small grid).
+    """
+    failures = []
+    for values in configurations:
+        hp = hyperparameters(space, values)
+        try:
+            with outcomes.time_limit(timeout) as limit:
+                hypermodel.build(hp)
+                if limit.struck:
+                    raise limit.error()
+        except Exception as exc:  # noqa: BLE001  the build's own failure is the result
+            failures.append({"values": dict(hp.values), "outcome": outcomes.classify(exc),
+                             "exception": type(exc).__name__,
+                             "exception_bases": [c.__name__ for c in type(exc).__mro__
+                                                 if c not in (object, BaseException, Exception)]})
+        finally:
+            keras.backend.clear_session()
+    return failures

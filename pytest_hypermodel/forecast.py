@@ -46,6 +46,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import random
 import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
@@ -284,11 +285,9 @@ def _walk_grid(
     with tempfile.TemporaryDirectory(prefix="hypermodel-grid-") as directory:
         oracle = kt.oracles.GridSearchOracle(objective=kt.Objective("score", "min"), max_trials=max_trials)
         oracle._set_project_dir(directory, "forecast")
-        oracle.verbose = 0
         # Persistence only (oracle.json, trial.json: five file writes a trial through
         # TensorFlow's file_io); the order never reads them back.
-        oracle.save = lambda *args, **kwargs: None
-        oracle._save_trial = lambda trial: None
+        _quiet_oracle(oracle)
         # What the tuner's constructor does: merge the declared space, defaults as values.
         oracle.update_space(start)
         while True:
@@ -605,6 +604,105 @@ def forecast_grid(
 
 
 # --------------------------------------------------------------------------- random-order tuners
+
+
+#: Tuners whose trials KerasTuner's oracle draws at random: the driven forecast covers them (Bayesian: its random
+#: start, and beyond it as if it stayed random; it steers towards completed trials, so that is an upper bound).
+RANDOM_ORACLES = ("RandomSearch", "BayesianOptimization")
+
+
+@dataclass
+class DrivenForecast:
+    """KerasTuner's own oracle driven over many seeds, each trial judged by a predicate (``culprits.Predicate``)."""
+
+    seeds: int
+    #: Share of seeds whose search aborted within ``max_trials`` (consecutive FAILED trials, or a fatal one).
+    probability: float
+    #: Its standard error over the seeds.
+    error: float
+    #: Share of the trials drawn that ended FAILED, and that stopped the search.
+    failure_rate: float
+    fatal_rate: float
+    #: The seeds whose search aborted.
+    aborted: list[int] = field(default_factory=list)
+
+
+def _quiet_oracle(oracle):
+    """An oracle that writes nothing: its persistence (oracle.json, trial.json) is never read back here."""
+    oracle.verbose = 0
+    oracle.save = lambda *args, **kwargs: None
+    oracle._save_trial = lambda trial: None
+    return oracle
+
+
+#: How many of KerasTuner's seeds the forecast drives its oracle over (about a second; ±7 points at most).
+SEEDS = 200
+
+
+def drive_random_oracle(space: SearchSpace, judge: Callable[[dict], str | None], policy: Policy,
+                        max_trials: int, tuner: str = "RandomSearch",
+                        seeds: int | Sequence[int] = SEEDS) -> DrivenForecast:
+    """Run KerasTuner's random oracle over ``space`` once per seed, each trial ended as ``judge`` says.
+
+    ``seeds``: the seeds themselves, or how many to sample from those KerasTuner picks when given none
+    (``random.randint(1, 10000)``; consecutive seeds would draw shifted copies of one sequence).
+
+    ``judge(values)`` (the trial's values, completed with the defaults) returns None for a trial that completes,
+    else a disposition name (FAILED after its retries, or fatal). The oracle draws without repeating values as
+    KerasTuner does, grows the space as discovery saw it grow (a dynamic hyperparameter joins the first trial
+    whose values make the build read it), and counts consecutive FAILED trials itself
+    (``_check_consecutive_failures``). Retries change no streak, so a failing trial ends FAILED at once.
+    """
+    import keras_tuner as kt
+    from keras_tuner.src.engine import trial as trial_module
+
+    hps = _hp_objects(space.kt_config)
+    dynamic = [hp for hp in hps if hp.name in space.by_name and space.by_name[hp.name].dynamic]
+    dynamic_ids = {id(hp) for hp in dynamic}
+    defaults = space.defaults()
+    cls = kt.oracles.BayesianOptimizationOracle if tuner == "BayesianOptimization" else kt.oracles.RandomSearchOracle
+    failed = fatal = drawn = 0
+    aborted: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="hypermodel-random-") as directory:
+        chosen = random.Random(0).sample(range(1, 10001), seeds) if isinstance(seeds, int) else list(seeds)
+        for seed in chosen:
+            start = kt.HyperParameters()
+            start.merge([hp for hp in hps if id(hp) not in dynamic_ids])
+            oracle = cls(objective=kt.Objective("score", "min"), max_trials=max_trials, seed=seed,
+                         max_consecutive_failed_trials=policy.max_consecutive_failed_trials)
+            oracle._set_project_dir(directory, f"seed{seed}")
+            _quiet_oracle(oracle)
+            if tuner == "BayesianOptimization":
+                oracle.populate_space = oracle._random_populate_space
+            oracle.update_space(start)
+            while True:
+                trial = oracle.create_trial("forecast")
+                if trial.status != trial_module.TrialStatus.RUNNING:
+                    break
+                hp = trial.hyperparameters
+                current = {**defaults, **hp.values}
+                hp.merge([d for d in dynamic if not hp._exists(d.name, d.conditions)
+                          and space.is_active(d.name, current)], overwrite=False)
+                drawn += 1
+                disposition = judge({**defaults, **hp.values})
+                if disposition == D_FATAL:
+                    fatal += 1
+                    aborted.append(seed)
+                    break
+                if disposition is None:
+                    oracle.update_trial(trial.trial_id, {"score": 0.0})
+                    trial.status = trial_module.TrialStatus.COMPLETED
+                else:
+                    failed += 1
+                    trial.status = trial_module.TrialStatus.FAILED
+                try:
+                    oracle.end_trial(trial)
+                except RuntimeError:  # "Number of consecutive failures exceeded the limit"
+                    aborted.append(seed)
+                    break
+    probability = len(aborted) / len(chosen)
+    return DrivenForecast(len(chosen), probability, math.sqrt(probability * (1 - probability) / len(chosen)),
+                          failed / max(drawn, 1), fatal / max(drawn, 1), aborted)
 
 
 def failure_rates(dispositions: Sequence[Disposition]) -> tuple[float, float]:

@@ -6,6 +6,7 @@ Part of the pytest face (only xdist needs it), with no pytest in it.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 
@@ -18,8 +19,7 @@ def write_handoff(path: Path, preflights: list[Preflight] = (), error: str | Non
     import os
 
     payload = pickle.dumps(("error", error) if error is not None else
-                           ("plans", [(plain(pre.target), pre.space, pre.plan, pre.trials, pre.seconds, pre.tuner)
-                                       for pre in preflights]))
+                           ("plans", [dataclasses.replace(pre, target=plain(pre.target)) for pre in preflights]))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(payload)
     os.replace(tmp, path)
@@ -89,5 +89,4 @@ def await_handoff(path: Path, poll: float = 0.05, planner: bool = False) -> list
     kind, handed = pickle.loads(path.read_bytes())
     if kind == "error":
         raise HandoffStopped(handed)
-    return [Preflight(target, space, plan, trials, seconds, tuner)
-            for target, space, plan, trials, seconds, tuner in handed]
+    return list(handed)

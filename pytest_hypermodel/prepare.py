@@ -34,6 +34,10 @@ class Preflight:
     #: What the user's own tuner sets (``tuners.describe``): its class, ``max_trials``, objective, project, and
     #: its policy fields under ``"policy"``; None for a bare hypermodel.
     tuner: dict | None = None
+    #: For a random tuner over a small discrete space: how many configurations were built (every one), and
+    #: those whose build failed (``discovery.build_each``); the forecast judges its draws by them.
+    built: int = 0
+    build_failures: list[dict] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,23 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         cases = plan_mod.cases(
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
+        built, failures = 0, []
+        if options.tuner != GRID_SEARCH and not space.default_error and grid_builds and _discrete(space):
+            from . import forecast
+
+            every = forecast.grid_order(space, discovery.MAX_BUILT + 1)
+            if len(every) <= discovery.MAX_BUILT:
+                if before_grid is not None:
+                    before_grid()
+                built, failures = len(every), discovery.build_each(target.hypermodel, space, every, timeout)
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
         raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    return Preflight(target, space, cases, trials, tuner=described)
+    return Preflight(target, space, cases, trials, tuner=described, built=built, build_failures=failures)
+
+
+def _discrete(space) -> bool:
+    """Whether KerasTuner's grid holds every value a random tuner can draw (no float range without a step)."""
+    return all(p.kind != "float" or p.step for p in space)
 
 
 def plain(target: Target) -> Target:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from . import culprits as culprits_mod
 from . import offline, outcomes
 from .plan import Case, format_value, printable, unprintable
-from .policy import Disposition, Policy
+from .policy import COMPLETED, Disposition, Policy
 
 if TYPE_CHECKING:
     from .space import SearchSpace
@@ -317,6 +318,24 @@ def culprits(entries: list[dict], space: "SearchSpace") -> str:
     return culprits_mod.text(failing, order(space))
 
 
+def predicate(entries: list[dict], space: "SearchSpace", build_failures: Sequence[dict] = (),
+              policy: Policy | None = None) -> culprits_mod.Predicate:
+    """What any configuration of ``space`` would do, judged from the cases run and, for a space built whole
+    (``discovery.build_each``), from each configuration's build: a case that failed in a build that failure
+    explains says nothing more of its neighbours (see ``culprits.Predicate``)."""
+    from types import SimpleNamespace
+
+    logs = {p.name for p in space if p.sampling == "log" and (p.min_value or 0) > 0}
+    scale = {p.name: (math.log if p.name in logs else float) for p in space if p.kind in ("int", "float")}
+    built = {culprits_mod.key(moved(b["values"], space)): b for b in build_failures}
+    policy = policy or Policy()
+    runs = [(moved(e.get("values", {}), space), e["disposition"]) for e in entries]
+    runs = [(m, d) for m, d in runs if culprits_mod.key(m) not in built]
+    exact = [(moved(b["values"], space), policy.disposition(SimpleNamespace(losses=[], **b)).name)
+             for b in build_failures]
+    return culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
+
+
 def moved(values: dict, space: "SearchSpace") -> dict:
     """The values of a case that differ from the defaults, in the space's order."""
     return {p.name: values[p.name] for p in space if p.name in values and values[p.name] != p.default}
@@ -332,8 +351,9 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     """What the search over one hypermodel would do, from the cases its preflight probed.
 
     GridSearch: KerasTuner's own trial order walked over the probed trials.
-    Other tuners: the chance of an abort within ``max_trials``, estimated from
-    the share of planned cases that end FAILED or fatal.
+    RandomSearch and BayesianOptimization: the share of KerasTuner's seeds whose oracle, each draw judged by the
+    cases (``predicate``), aborts within ``max_trials``. Hyperband: estimated from the share of planned cases that
+    end FAILED or fatal, trials assumed independent.
     """
     from . import forecast as fc
 
@@ -365,14 +385,26 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
         return {"spec": pre.target.spec, "tuner": tuner, "max_trials": trials, "aborts": True,
                 "reason": "default_build", "message": message, "fails_run": True}
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
-    failure_rate, fatal_rate = fc.failure_rates(dispositions)
-    probability = fc.abort_probability(failure_rate, trials, policy, fatal_rate) if dispositions else 0.0
     failing = culprits(mine, pre.space)
-    message = (
-        f"{tuner} would abort within {trials} trials with probability {probability:.0%} "
-        f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
-        f"planned cases, trials assumed independent; the plan over-weights the extremes)"
-    )
+    if tuner in fc.RANDOM_ORACLES and dispositions:
+        judge = predicate(mine, pre.space, pre.build_failures, policy)
+        driven = fc.drive_random_oracle(pre.space, lambda values: judge(moved(values, pre.space)), policy, trials,
+                                        tuner)
+        probability, failure_rate, fatal_rate = driven.probability, driven.failure_rate, driven.fatal_rate
+        built = f" and {pre.built} builds" if pre.built else ""
+        message = (
+            f"{tuner} would abort within {trials} trials with probability {probability:.0%} ±{2 * driven.error:.0%} "
+            f"(KerasTuner's oracle over {driven.seeds} seeds, each trial judged by the {len(dispositions)} cases "
+            f"run{built}: {failure_rate:.0%} of the trials drawn FAILED, {fatal_rate:.0%} fatal)"
+        )
+    else:
+        failure_rate, fatal_rate = fc.failure_rates(dispositions)
+        probability = fc.abort_probability(failure_rate, trials, policy, fatal_rate) if dispositions else 0.0
+        message = (
+            f"{tuner} would abort within {trials} trials with probability {probability:.0%} "
+            f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
+            f"planned cases, trials assumed independent; the plan over-weights the extremes)"
+        )
     if probability > max_abort_risk:
         missing = [e for e in mine if f"Likely fix: {OBJECTIVE_MISSING} " in (e.get("message") or "")]
         if failing and not missing:

@@ -155,7 +155,7 @@ def test_a_rerun_forecasts_the_whole_plan_and_keeps_every_case_in_the_report(hyp
     again = hypermodel_dir.runpytest_subprocess(*args, "--lf", "-rA")
     again.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*"])
     assert "PASSED outcomes.py::fatal[defaults]" not in again.stdout.str()  # not rerun
-    again.stdout.fnmatch_lines(["outcomes.py:fatal: RandomSearch would abort * among the 2 planned cases*"
+    again.stdout.fnmatch_lines(["outcomes.py:fatal: RandomSearch would abort * judged by the 2 cases run*"
                                 "(1 of its cases as the last run left them: not rerun this time)"])
     data = json.loads(report.read_text())
     assert sorted(e["nodeid"] for e in data["cases"]) == ["outcomes.py::fatal[defaults]", "outcomes.py::fatal[size=2]"]

@@ -142,3 +142,20 @@ def test_defaults_that_fail_to_build_say_the_search_never_starts(tmp_path):
     assert "FAILED after one run" not in defaults["message"]
     with pytest.raises(ValueError):  # the tuner itself cannot be made
         kt.RandomSearch(_broken_defaults, objective="loss", max_trials=2, directory=tmp_path / "kt")
+
+
+def test_the_forecast_s_predicate_judges_a_draw_by_the_runs_nearest_to_it():
+    """What a random tuner's draw would do: a run's own result; else a failing set it holds (a numeric value nearer
+    the failing one than any passing one counts), unless a completed run held that set with one of its values."""
+    from pytest_hypermodel.culprits import Predicate
+
+    runs = [({}, "completed"), ({"units": 40}, "failed"), ({"pooling2": "avg"}, "stops_search"),
+            ({"layers": 1, "pooling2": "avg"}, "completed")]
+    judge = Predicate.from_runs(runs, "completed", {"units": float}, {"units": 10, "layers": 3},
+                                exact=[({"units": 20, "layers": 2}, "failed")])
+    assert judge({}) is None and judge({"units": 40}) == "failed"
+    assert judge({"units": 30}) == "failed" and judge({"units": 20}) is None  # nearer 40 than 10; nearer 10
+    assert judge({"units": 20, "layers": 2}) == "failed"  # known for itself ...
+    assert judge({"units": 15, "layers": 2}) is None  # ... and only for itself
+    assert judge({"pooling2": "avg", "layers": 2}) == "stops_search"
+    assert judge({"pooling2": "avg", "layers": 1, "units": 20}) is None  # layers=1 masks it: pooling2 is unread

@@ -48,6 +48,7 @@ import itertools
 import math
 import random
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
@@ -639,19 +640,18 @@ def _quiet_oracle(oracle):
 SEEDS = 200
 
 
-def drive_random_oracle(space: SearchSpace, judge: Callable[[dict], str | None], policy: Policy,
-                        max_trials: int, tuner: str = "RandomSearch",
-                        seeds: int | Sequence[int] = SEEDS) -> DrivenForecast:
-    """Run KerasTuner's random oracle over ``space`` once per seed, each trial ended as ``judge`` says.
+def random_draws(space: SearchSpace, max_trials: int, tuner: str = "RandomSearch",
+                 seeds: int | Sequence[int] = SEEDS) -> list[tuple[int, list[dict]]]:
+    """The trials KerasTuner's random oracle hands out over ``space``, seed by seed: ``(seed, [values, ...])``.
 
     ``seeds``: the seeds themselves, or how many to sample from those KerasTuner picks when given none
     (``random.randint(1, 10000)``; consecutive seeds would draw shifted copies of one sequence).
 
-    ``judge(values)`` (the trial's values, completed with the defaults) returns None for a trial that completes,
-    else a disposition name (FAILED after its retries, or fatal). The oracle draws without repeating values as
-    KerasTuner does, grows the space as discovery saw it grow (a dynamic hyperparameter joins the first trial
-    whose values make the build read it), and counts consecutive FAILED trials itself
-    (``_check_consecutive_failures``). Retries change no streak, so a failing trial ends FAILED at once.
+    What a random oracle draws does not depend on how its trials end (a failed trial's values count as tried
+    too), so the draws are made once, where KerasTuner is loaded (the probe process), and judged later
+    (:func:`judge_draws`). The oracle draws without repeating values, and the space grows as discovery saw it
+    grow: a dynamic hyperparameter joins the first trial whose values make the build read it. Each trial's
+    values are completed with the defaults. BayesianOptimization: its random start, kept random after it.
     """
     import keras_tuner as kt
     from keras_tuner.src.engine import trial as trial_module
@@ -661,20 +661,21 @@ def drive_random_oracle(space: SearchSpace, judge: Callable[[dict], str | None],
     dynamic_ids = {id(hp) for hp in dynamic}
     defaults = space.defaults()
     cls = kt.oracles.BayesianOptimizationOracle if tuner == "BayesianOptimization" else kt.oracles.RandomSearchOracle
-    failed = fatal = drawn = 0
-    aborted: list[int] = []
-    with tempfile.TemporaryDirectory(prefix="hypermodel-random-") as directory:
-        chosen = random.Random(0).sample(range(1, 10001), seeds) if isinstance(seeds, int) else list(seeds)
+    chosen = random.Random(0).sample(range(1, 10001), seeds) if isinstance(seeds, int) else list(seeds)
+    draws = []
+    with tempfile.TemporaryDirectory(prefix="hypermodel-random-") as directory, warnings.catch_warnings():
+        # KerasTuner's synchronized oracle calls threading.currentThread(): thousands of DeprecationWarnings here.
+        warnings.simplefilter("ignore", DeprecationWarning)
         for seed in chosen:
             start = kt.HyperParameters()
             start.merge([hp for hp in hps if id(hp) not in dynamic_ids])
-            oracle = cls(objective=kt.Objective("score", "min"), max_trials=max_trials, seed=seed,
-                         max_consecutive_failed_trials=policy.max_consecutive_failed_trials)
+            oracle = cls(objective=kt.Objective("score", "min"), max_trials=max_trials, seed=seed)
             oracle._set_project_dir(directory, f"seed{seed}")
             _quiet_oracle(oracle)
             if tuner == "BayesianOptimization":
                 oracle.populate_space = oracle._random_populate_space
             oracle.update_space(start)
+            trials = []
             while True:
                 trial = oracle.create_trial("forecast")
                 if trial.status != trial_module.TrialStatus.RUNNING:
@@ -683,25 +684,39 @@ def drive_random_oracle(space: SearchSpace, judge: Callable[[dict], str | None],
                 current = {**defaults, **hp.values}
                 hp.merge([d for d in dynamic if not hp._exists(d.name, d.conditions)
                           and space.is_active(d.name, current)], overwrite=False)
-                drawn += 1
-                disposition = judge({**defaults, **hp.values})
-                if disposition == D_FATAL:
-                    fatal += 1
-                    aborted.append(seed)
-                    break
-                if disposition is None:
-                    oracle.update_trial(trial.trial_id, {"score": 0.0})
-                    trial.status = trial_module.TrialStatus.COMPLETED
-                else:
-                    failed += 1
-                    trial.status = trial_module.TrialStatus.FAILED
-                try:
-                    oracle.end_trial(trial)
-                except RuntimeError:  # "Number of consecutive failures exceeded the limit"
-                    aborted.append(seed)
-                    break
-    probability = len(aborted) / len(chosen)
-    return DrivenForecast(len(chosen), probability, math.sqrt(probability * (1 - probability) / len(chosen)),
+                trials.append({**defaults, **hp.values})
+                oracle.update_trial(trial.trial_id, {"score": 0.0})
+                trial.status = trial_module.TrialStatus.COMPLETED
+                oracle.end_trial(trial)
+            draws.append((seed, trials))
+    return draws
+
+
+def judge_draws(draws: Sequence[tuple[int, Sequence[dict]]], judge: Callable[[dict], str | None],
+                policy: Policy) -> DrivenForecast:
+    """Each seed's search with each trial ended as ``judge(values)`` says: None completes it, else a disposition
+    name (FAILED after its retries, or fatal). A fatal trial stops the search; FAILED trials stop it when
+    ``policy.max_consecutive_failed_trials`` come in a row, counted as ``Oracle._check_consecutive_failures``
+    counts them (retries change no streak: a trial joins the count once, after its last run)."""
+    failed = fatal = drawn = 0
+    aborted: list[int] = []
+    for seed, trials in draws:
+        streak = 0
+        for values in trials:
+            drawn += 1
+            disposition = judge(values)
+            if disposition == D_FATAL:
+                fatal += 1
+                aborted.append(seed)
+                break
+            streak = streak + 1 if disposition is not None else 0
+            failed += disposition is not None
+            if streak == policy.max_consecutive_failed_trials:
+                aborted.append(seed)
+                break
+    n = max(len(draws), 1)
+    probability = len(aborted) / n
+    return DrivenForecast(len(draws), probability, math.sqrt(probability * (1 - probability) / n),
                           failed / max(drawn, 1), fatal / max(drawn, 1), aborted)
 
 

@@ -38,6 +38,8 @@ class Preflight:
     #: those whose build failed (``discovery.build_each``); the forecast judges its draws by them.
     built: int = 0
     build_failures: list[dict] = dataclasses.field(default_factory=list)
+    #: For a random tuner: the trials its oracle draws, seed by seed (``forecast.random_draws``).
+    draws: list[tuple[int, list[dict]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
     when it infers their order.
     """
-    from . import discovery
+    from . import discovery, forecast
     from . import space as space_mod
     from . import spec as spec_mod
     from . import tuners
@@ -75,8 +77,6 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
                                    input_shapes=options.input_shapes)
         trials = None
         if options.tuner == GRID_SEARCH and not space.default_error:
-            from . import forecast
-
             # The tuner's own order; only as many trials as the cap lets the preflight probe.
             limits = [x for x in (options.max_trials, options.max_cases) if x]
             if grid_builds and before_grid is not None:
@@ -86,18 +86,18 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         cases = plan_mod.cases(
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
-        built, failures = 0, []
-        if options.tuner != GRID_SEARCH and not space.default_error and grid_builds and _discrete(space):
-            from . import forecast
-
-            every = forecast.grid_order(space, discovery.MAX_BUILT + 1)
-            if len(every) <= discovery.MAX_BUILT:
+        built, failures, draws = 0, [], None
+        if options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
+            draws = forecast.random_draws(space, options.max_trials or 10, options.tuner)
+            every = forecast.grid_order(space, discovery.MAX_BUILT + 1) if grid_builds and _discrete(space) else []
+            if every and len(every) <= discovery.MAX_BUILT:
                 if before_grid is not None:
                     before_grid()
                 built, failures = len(every), discovery.build_each(target.hypermodel, space, every, timeout)
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
         raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    return Preflight(target, space, cases, trials, tuner=described, built=built, build_failures=failures)
+    return Preflight(target, space, cases, trials, tuner=described, built=built, build_failures=failures,
+                     draws=draws)
 
 
 def _discrete(space) -> bool:

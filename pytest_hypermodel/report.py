@@ -386,10 +386,9 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
                 "reason": "default_build", "message": message, "fails_run": True}
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
     failing = culprits(mine, pre.space)
-    if tuner in fc.RANDOM_ORACLES and dispositions:
+    if tuner in fc.RANDOM_ORACLES and dispositions and pre.draws:
         judge = predicate(mine, pre.space, pre.build_failures, policy)
-        driven = fc.drive_random_oracle(pre.space, lambda values: judge(moved(values, pre.space)), policy, trials,
-                                        tuner)
+        driven = fc.judge_draws(pre.draws, lambda values: judge(moved(values, pre.space)), policy)
         probability, failure_rate, fatal_rate = driven.probability, driven.failure_rate, driven.fatal_rate
         built = f" and {pre.built} builds" if pre.built else ""
         message = (

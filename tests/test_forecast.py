@@ -44,7 +44,8 @@ from pytest_hypermodel.forecast import (  # noqa: E402
     forecast_sequence,
     grid_order,
     constructor_forecast,
-    drive_random_oracle,
+    judge_draws,
+    random_draws,
     kerastuner_best_epoch,
     kerastuner_objective_is_nan,
     trial_id,
@@ -634,7 +635,8 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     defaults = [{"values": pre.space.defaults(), "disposition": "completed"}]
     judge = report.predicate(defaults, pre.space, pre.build_failures, Policy())
     seeds = range(10, 22)
-    driven = drive_random_oracle(pre.space, lambda v: judge(report.moved(v, pre.space)), Policy(), 10, seeds=seeds)
+    draws = random_draws(pre.space, 10, seeds=seeds)
+    driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
     aborted = []

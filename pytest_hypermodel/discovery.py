@@ -212,6 +212,8 @@ class _Builder:
     undeclared_input: bool = False
     #: The HyperModel's own fit() could not run (no data without an input shape): what it declares is unseen.
     unfitted: bool = False
+    #: A model running code of its own could not run (no input shape): what it reads at run time is unseen.
+    unrun: bool = False
     #: The given input shapes against the model's own keras.Input, when they disagree (the model's win).
     input_mismatch: str | None = None
 
@@ -244,6 +246,8 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
                     builder.unfitted = True
                 else:
                     hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+            elif first and isinstance(model, keras.Model) and runs_code_of_its_own(model):
+                _run_once(builder, model)
             if limit.struck:  # where the error was swallowed (a __del__): the build ran past it all the same
                 return limit.error()
     except SpaceError:
@@ -257,6 +261,33 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
     finally:
         keras.backend.clear_session()
     return None
+
+
+def runs_code_of_its_own(model: keras.Model) -> bool:
+    """Whether running ``model`` runs code that is not Keras's (a subclass's ``call`` or ``train_step``, a
+    ``Lambda``, a custom layer): code that may read a hyperparameter only when the model runs, as KerasTuner's
+    trial does and its constructor does not."""
+    return any(isinstance(layer, keras.layers.Lambda) or not type(layer).__module__.startswith("keras.")
+               for layer in model._flatten_layers(include_self=True))
+
+
+def _run_once(builder: _Builder, model: keras.Model) -> None:
+    """One training step (a forward pass when the model is not compiled), so that a hyperparameter read at run
+    time registers as the first trial would register it. Its failure is not the build's: the cases show it."""
+    from . import data
+
+    try:
+        x, y = data.synthesize(model, samples=2, input_shapes=builder.input_shapes)
+    except data.DataError:  # no input shape: what it reads at run time goes unseen
+        builder.unrun = True
+        return
+    try:
+        if model.compiled:
+            model.fit(x, y, epochs=1, batch_size=2, verbose=0)
+        else:
+            model(x)
+    except Exception:  # noqa: BLE001  the trial's own failure, for the cases to report
+        pass
 
 
 def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
@@ -319,6 +350,12 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         warnings.append(
             f"{type(hypermodel).__name__}.fit() did not run during discovery (the model declares no input shape): "
             "hyperparameters that fit() declares are missing from the plan; pass --hypermodel-input-shape"
+        )
+    if build.unrun:
+        warnings.append(
+            "the model runs code of its own (a subclass's call(), a Lambda, a custom layer) and could not run during "
+            "discovery (it declares no input shape): hyperparameters read only when it runs are missing from the "
+            "plan; pass --hypermodel-input-shape"
         )
     if build.input_mismatch:
         warnings.append(build.input_mismatch)

@@ -5,6 +5,7 @@ The pytest face's own tests (test_plugin and the others) run the same engine thr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -169,3 +170,23 @@ def test_the_engine_runs_where_pytest_cannot_be_imported(tmp_path):
                           env={**__import__("os").environ, "PYTHONPATH": str(HERE.parent)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-2:] == ["GREEN", "2"]
+
+
+@pytest.mark.parametrize(("name", "read"), [("subclass_reads_hp_in_call", "scale"), ("lambda_reads_hp", "gain")])
+def test_a_hyperparameter_read_when_the_model_runs_is_planned_as_kerastuner_tunes_it(tmp_path, name, read):
+    """KerasTuner's constructor never runs the model; its first trial does, and the search tunes what registers
+    then. Discovery runs the defaults' model once (it runs code of its own), so the plan varies it too."""
+    from tests.hypermodels import runtime
+
+    build = getattr(runtime, name)
+    report = preflight(build, epochs=1, boundaries=False, input_shape=(4,), rootpath=tmp_path, isolation="off")
+    assert {c["values"][read]: c["outcome"] for c in report.cases if c["case.kind"] != "corner"} == {
+        1.0: "ok", 1e30: "nan"}
+
+    x, y = np.ones((8, 4), "float32"), np.ones((8, 1), "float32")
+    tuner = kt.RandomSearch(build, objective="loss", max_trials=6, seed=3, directory=tmp_path, project_name=name)
+    assert read not in [hp.name for hp in tuner.oracle.hyperparameters.space]  # the constructor did not run it
+    with contextlib.suppress(RuntimeError):  # three NaN trials in a row end the search
+        tuner.search(x, y, epochs=1, verbose=0)
+    assert read in [hp.name for hp in tuner.oracle.hyperparameters.space]
+    assert 1e30 in {t.hyperparameters.values.get(read) for t in tuner.oracle.trials.values()}

@@ -675,19 +675,24 @@ def random_draws(space: SearchSpace, max_trials: int, tuner: str = "RandomSearch
             if tuner == "BayesianOptimization":
                 oracle.populate_space = oracle._random_populate_space
             oracle.update_space(start)
-            trials = []
+            if not dynamic:  # each trial's copy of a space that never grows: the same space, values of its own
+                space_now = oracle.hyperparameters
+                space_now.copy = lambda space_now=space_now: copy.copy(space_now)
+            trials: list[dict] = []
             while True:
-                trial = oracle.create_trial("forecast")
+                # A tuner id a trial: with none ended, the oracle would hand the same tuner its running trial again.
+                trial = oracle.create_trial(f"forecast{len(trials)}")
                 if trial.status != trial_module.TrialStatus.RUNNING:
                     break
                 hp = trial.hyperparameters
                 current = {**defaults, **hp.values}
-                hp.merge([d for d in dynamic if not hp._exists(d.name, d.conditions)
-                          and space.is_active(d.name, current)], overwrite=False)
+                grown = [d for d in dynamic if not hp._exists(d.name, d.conditions) and space.is_active(d.name, current)]
+                if grown:  # ending the trial merges them into the space, and records its values again
+                    hp.merge(grown, overwrite=False)
+                    oracle.update_trial(trial.trial_id, {"score": 0.0})
+                    trial.status = trial_module.TrialStatus.COMPLETED
+                    oracle.end_trial(trial)
                 trials.append({**defaults, **hp.values})
-                oracle.update_trial(trial.trial_id, {"score": 0.0})
-                trial.status = trial_module.TrialStatus.COMPLETED
-                oracle.end_trial(trial)
             draws.append((seed, trials))
     return draws
 

@@ -140,7 +140,7 @@ class Predicate:
         configurations and their dispositions, known for themselves only (no rule is drawn from them)."""
         known = {key(moved): (None if disposition == completed else disposition) for moved, disposition in
                  [*runs, *exact]}
-        failed = [(moved, d) for moved, d in runs if d != completed and moved]
+        failed = [(moved, d) for moved, d in runs if d != completed]  # the defaults failing: every value fails
         keys = [key(moved) for moved, _ in failed]
         minimal = [pair for pair, k in zip(failed, keys) if not any(other < k for other in keys)]
         passed = frozenset() in known and known[frozenset()] is None

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import keras
 import keras_tuner as kt
 
-from . import outcomes
+from . import offline, outcomes
 from .outcomes import meaningful_line
 from .plan import plan_levels
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
@@ -470,6 +470,8 @@ def build_each(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[
                 if limit.struck:
                     raise limit.error()
         except Exception as exc:  # noqa: BLE001  the build's own failure is the result
+            if offline.attempted_download(outcomes.text_of(exc)):  # says nothing of the values (see offline)
+                continue
             failures.append({"values": dict(hp.values), "outcome": outcomes.classify(exc),
                              "exception": type(exc).__name__,
                              "exception_bases": [c.__name__ for c in type(exc).__mro__

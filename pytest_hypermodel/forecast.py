@@ -283,7 +283,8 @@ def _walk_grid(
         start.merge([hp for hp in hps if id(hp) not in dynamic_ids])
     defaults = space.defaults()
 
-    with tempfile.TemporaryDirectory(prefix="hypermodel-grid-") as directory:
+    with tempfile.TemporaryDirectory(prefix="hypermodel-grid-") as directory, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # KerasTuner's oracle calls threading.currentThread()
         oracle = kt.oracles.GridSearchOracle(objective=kt.Objective("score", "min"), max_trials=max_trials)
         oracle._set_project_dir(directory, "forecast")
         # Persistence only (oracle.json, trial.json: five file writes a trial through

@@ -34,9 +34,10 @@ class Preflight:
     #: What the user's own tuner sets (``tuners.describe``): its class, ``max_trials``, objective, project, and
     #: its policy fields under ``"policy"``; None for a bare hypermodel.
     tuner: dict | None = None
-    #: For a random tuner over a small discrete space: how many configurations were built (every one), and
-    #: those whose build failed (``discovery.build_each``); the forecast judges its draws by them.
-    built: int = 0
+    #: For a random tuner over a small discrete space: how many configurations no case runs were built (each
+    #: once; None: the space was not built whole), and those whose build failed (``discovery.build_each``); the
+    #: forecast judges its draws by them.
+    built: int | None = None
     build_failures: list[dict] = dataclasses.field(default_factory=list)
     #: For a random tuner: the trials its oracle draws, seed by seed (``forecast.random_draws``).
     draws: list[tuple[int, list[dict]]] | None = None
@@ -63,7 +64,7 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
     when it infers their order.
     """
-    from . import discovery, forecast
+    from . import culprits, discovery, forecast
     from . import space as space_mod
     from . import spec as spec_mod
     from . import tuners
@@ -86,12 +87,14 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         cases = plan_mod.cases(
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
-        built, failures, draws = 0, [], None
+        built, failures, draws = None, [], None
         if options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
             draws = forecast.random_draws(space, options.max_trials or 10, options.tuner)
-            every = forecast.grid_order(space, discovery.MAX_BUILT + 1) if grid_builds and _discrete(space) else []
-            if every and len(every) <= discovery.MAX_BUILT:
-                if before_grid is not None:
+            if grid_builds and grid_size(space) <= discovery.MAX_BUILT:
+                # Every configuration a case does not run is built once: the cases tell the rest.
+                planned = {culprits.key(space.complete(case.values)) for case in cases}
+                every = [v for v in forecast.grid_order(space) if culprits.key(space.complete(v)) not in planned]
+                if every and before_grid is not None:
                     before_grid()
                 built, failures = len(every), discovery.build_each(target.hypermodel, space, every, timeout)
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
@@ -100,9 +103,29 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
                      draws=draws)
 
 
-def _discrete(space) -> bool:
-    """Whether KerasTuner's grid holds every value a random tuner can draw (no float range without a step)."""
-    return all(p.kind != "float" or p.step for p in space)
+def grid_size(space) -> float:
+    """How many configurations KerasTuner's grid over ``space`` holds at most (conditions would make it fewer),
+    counted without listing any range; infinite with a float range that has no step, the only values a random
+    tuner draws that no grid holds."""
+    import math
+
+    size = 1.0
+    for entry in space.kt_config["space"]:
+        kind, config = entry["class_name"], entry["config"]
+        if kind == "Choice":
+            size *= len(config["values"])
+        elif kind == "Boolean":
+            size *= 2
+        elif kind in ("Int", "Float"):
+            low, high, step = config["min_value"], config["max_value"], config.get("step")
+            if step is None and kind == "Float":
+                return math.inf
+            step = step or 1
+            if config.get("sampling") == "log" and low > 0 and step > 1:
+                size *= math.floor(math.log(high / low) / math.log(step) + 1e-9) + 1
+            else:
+                size *= math.floor((high - low) / step + 1e-9) + 1
+    return size
 
 
 def plain(target: Target) -> Target:

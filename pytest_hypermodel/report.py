@@ -319,20 +319,22 @@ def culprits(entries: list[dict], space: "SearchSpace") -> str:
 
 
 def predicate(entries: list[dict], space: "SearchSpace", build_failures: Sequence[dict] = (),
-              policy: Policy | None = None) -> culprits_mod.Predicate:
+              policy: Policy | None = None, whole: bool = False) -> culprits_mod.Predicate:
     """What any configuration of ``space`` would do, judged from the cases run and, for a space built whole
-    (``discovery.build_each``), from each configuration's build: a case that failed in a build that failure
-    explains says nothing more of its neighbours (see ``culprits.Predicate``)."""
+    (``discovery.build_each``: each configuration no case ran), from those builds. Then a case that failed in its
+    build says nothing of its neighbours, whose builds were seen (see ``culprits.Predicate``)."""
     from types import SimpleNamespace
 
     logs = {p.name for p in space if p.sampling == "log" and (p.min_value or 0) > 0}
     scale = {p.name: (math.log if p.name in logs else float) for p in space if p.kind in ("int", "float")}
-    built = {culprits_mod.key(moved(b["values"], space)): b for b in build_failures}
     policy = policy or Policy()
-    runs = [(moved(e.get("values", {}), space), e["disposition"]) for e in entries]
-    runs = [(m, d) for m, d in runs if culprits_mod.key(m) not in built]
-    exact = [(moved(b["values"], space), policy.disposition(SimpleNamespace(losses=[], **b)).name)
-             for b in build_failures]
+    runs, exact = [], []
+    for e in entries:
+        run = (moved(e.get("values", {}), space), e["disposition"])
+        in_build = e["disposition"] != COMPLETED and e.get("params") in (None, "")
+        (exact if whole and in_build else runs).append(run)
+    exact += [(moved(b["values"], space), policy.disposition(SimpleNamespace(losses=[], **b)).name)
+              for b in build_failures]
     return culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
 
 
@@ -387,10 +389,10 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
     failing = culprits(mine, pre.space)
     if tuner in fc.RANDOM_ORACLES and dispositions and pre.draws:
-        judge = predicate(mine, pre.space, pre.build_failures, policy)
+        judge = predicate(mine, pre.space, pre.build_failures, policy, whole=pre.built is not None)
         driven = fc.judge_draws(pre.draws, lambda values: judge(moved(values, pre.space)), policy)
         probability, failure_rate, fatal_rate = driven.probability, driven.failure_rate, driven.fatal_rate
-        built = f" and {pre.built} builds" if pre.built else ""
+        built = f" and {pre.built} builds" if pre.built else ""  # None: not built whole; 0: the cases are all
         message = (
             f"{tuner} would abort within {trials} trials with probability {probability:.0%} ±{2 * driven.error:.0%} "
             f"(KerasTuner's oracle over {driven.seeds} seeds, each trial judged by the {len(dispositions)} cases "

@@ -206,7 +206,7 @@ def test_a_worker_on_another_machine_keeps_its_own_devices_and_pools(hypermodel_
              c.properties["TF_NUM_INTRAOP_THREADS"]) for c in cases.values()}
     # gw0, the remote one: no GPU of the controller's, its own thread pools; gw1, on this machine: GPU 5, its share.
     assert seen == {("gw0", "", "None"), ("gw1", "5", str(devices.threads_per_worker(1)))}
-    result.stdout.fnmatch_lines(["*2 failed, 3 passed*"])
+    result.stdout.fnmatch_lines(["*1 failed, 3 passed*"])  # a RandomSearch over 2 values cannot abort: no forecast fails
 
 
 def test_threads_per_worker_share_the_cores(monkeypatch):
@@ -319,12 +319,13 @@ def test_what_a_build_changes_reaches_no_other_case(hypermodel_dir, monkeypatch,
     }
     assert result.ret == pytest.ExitCode.OK
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert len(records) == 2 + len(cases) - 2 * (not mode)  # 2 discovery builds, then records_state's cases
+    # 2 discovery builds, then records_state's cases; with one case planned, the forecast's build of the other value
+    assert len(records) == 2 + len(cases) - 2 * (not mode) + bool(mode)
     assert [{key: r[key] for key in FRESH} for r in records] == [FRESH] * len(records)
     assert {r["cwd"] for r in records} == {str(hypermodel_dir.path)}
     result.stdout.fnmatch_lines(["*Captured stdout call*", "records_state can print"])
     if mode:  # the case's own process, not discovery's
-        assert records[2]["pid"] not in {records[0]["pid"], records[1]["pid"]}
+        assert records[-1]["pid"] not in {r["pid"] for r in records[:-1]}
 
 
 def _alive(pid: int) -> bool:

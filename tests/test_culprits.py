@@ -58,7 +58,7 @@ def _messages(data: dict) -> dict[str, str]:
 
 def test_a_corner_that_a_failing_value_explains_blames_that_value_as_the_forecast_and_the_report_do(tmp_path):
     """The failed-trials guide's sizes: units_1=40 fails alone, so the corner units_1=40, units_2=30 says so."""
-    data = _run(tmp_path, _too_large(limit=45))
+    data = _run(tmp_path, _too_large(limit=45), hypermodel_max_abort_risk="0.1")  # the forecast says ~25%
     messages = _messages(data)
     assert set(messages) == {"units_1=40", "units_1=40-units_2=30"}
     corner = messages["units_1=40-units_2=30"]

@@ -628,12 +628,18 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     the seeds a real RandomSearch aborts at."""
     from pytest_hypermodel import report
 
+    from pytest_hypermodel.discovery import build_each
+
     pre = _guide_preflight()
-    assert pre.built == 12
+    assert pre.built == 8  # the 12 points but the 4 cases: (10, 10), (40, 10), (10, 30), (40, 30)
     assert sorted((b["values"]["units_1"], b["values"]["units_2"]) for b in pre.build_failures) == [
-        (30, 20), (30, 30), (40, 10), (40, 20), (40, 30)]
-    defaults = [{"values": pre.space.defaults(), "disposition": "completed"}]
-    judge = report.predicate(defaults, pre.space, pre.build_failures, Policy())
+        (30, 20), (30, 30), (40, 20)]
+    planned = [pre.space.complete(case.values) for case in pre.plan]
+    failing = [b["values"] for b in build_each(pre.target.hypermodel, pre.space, planned)]
+    assert failing == [{"units_1": 40, "units_2": 10}, {"units_1": 40, "units_2": 30}]
+    entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
+                "params": None if v in failing else 1} for v in planned]  # as the cases report them
+    judge = report.predicate(entries, pre.space, pre.build_failures, Policy(), whole=True)
     seeds = range(10, 22)
     draws = random_draws(pre.space, 10, seeds=seeds)
     driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
@@ -679,4 +685,4 @@ def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp
     assert forecast is not None
     assert abs(forecast["abort_probability"] - exact) <= 0.10, forecast["message"]
     assert not forecast["fails_run"]
-    assert "KerasTuner's oracle over 200 seeds" in forecast["message"] and "12 builds" in forecast["message"]
+    assert "KerasTuner's oracle over 200 seeds" in forecast["message"] and "8 builds" in forecast["message"]

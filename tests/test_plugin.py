@@ -284,9 +284,9 @@ def test_random_search_risk_is_estimated(hypermodel_dir):
     result, _ = run_preflight(
         hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--hypermodel-max-consecutive-failed-trials", "8",
     )
-    # 5 of the grid's 12 points fail (its 12 builds show which): 8 FAILED in a row cannot happen.
+    # 5 of the grid's 12 points fail (its 4 cases and 8 builds show which): 8 FAILED in a row cannot happen.
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 0% ±0% (KerasTuner's oracle "
-                                 "over 200 seeds, each trial judged by the 4 cases run and 12 builds*"])
+                                 "over 200 seeds, each trial judged by the 4 cases run and 8 builds*"])
     assert result.ret == 0
     result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial")
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 2?% ±*"])  # exact: 29%

@@ -52,7 +52,9 @@ def test_the_boundaries_and_the_repair_s_verification_are_told_with_counts_and_t
 
 
 def test_quiet_keeps_only_the_ends_of_the_steps_and_very_quiet_none(hypermodel_dir):
-    quiet = _run(hypermodel_dir, "-q", HYPERMODEL_OPTION, "outcomes.py:failed_trial", *BOUNDARIES)
+    # One FAILED trial ends the search: size=2 is drawn, so the forecast fails (2 values: no third trial).
+    stops = "--hypermodel-max-consecutive-failed-trials=1"
+    quiet = _run(hypermodel_dir, "-q", HYPERMODEL_OPTION, "outcomes.py:failed_trial", stops, *BOUNDARIES)
     assert quiet.ret == pytest.ExitCode.TESTS_FAILED  # the forecast
     lines = _progress(quiet)
     assert len(lines) == 3, lines
@@ -65,7 +67,7 @@ def test_quiet_keeps_only_the_ends_of_the_steps_and_very_quiet_none(hypermodel_d
     quiet.stdout.re_match_lines([r"\.x +\[100%\]$", re.escape(lines[1])], consecutive=True)  # not glued to [100%]
     assert "\r" not in quiet.stdout.str()
 
-    very_quiet = _run(hypermodel_dir, "-qq", HYPERMODEL_OPTION, "outcomes.py:failed_trial", *BOUNDARIES)
+    very_quiet = _run(hypermodel_dir, "-qq", HYPERMODEL_OPTION, "outcomes.py:failed_trial", stops, *BOUNDARIES)
     assert very_quiet.ret == pytest.ExitCode.TESTS_FAILED
     assert _progress(very_quiet) == []
 

@@ -637,11 +637,11 @@ def _quiet_oracle(oracle):
     return oracle
 
 
-#: How many of KerasTuner's seeds the forecast drives its oracle over (about a second; ±7 points at most).
+#: How many of KerasTuner's seeds the forecast drives its oracle over (a fraction of a second; ±7 points at most).
 SEEDS = 200
 
 
-def random_draws(space: SearchSpace, max_trials: int, tuner: str = "RandomSearch",
+def random_draws(space: SearchSpace, max_trials: int,
                  seeds: int | Sequence[int] = SEEDS) -> list[tuple[int, list[dict]]]:
     """The trials KerasTuner's random oracle hands out over ``space``, seed by seed: ``(seed, [values, ...])``.
 
@@ -652,7 +652,9 @@ def random_draws(space: SearchSpace, max_trials: int, tuner: str = "RandomSearch
     too), so the draws are made once, where KerasTuner is loaded (the probe process), and judged later
     (:func:`judge_draws`). The oracle draws without repeating values, and the space grows as discovery saw it
     grow: a dynamic hyperparameter joins the first trial whose values make the build read it. Each trial's
-    values are completed with the defaults. BayesianOptimization: its random start, kept random after it.
+    values are completed with the defaults. BayesianOptimization's random start draws the same
+    (``_random_populate_space`` is ``_random_values``, as RandomSearch's), and is taken to stay random after it;
+    its own oracle is not made here, since it needs scikit-learn.
     """
     import keras_tuner as kt
     from keras_tuner.src.engine import trial as trial_module
@@ -661,7 +663,6 @@ def random_draws(space: SearchSpace, max_trials: int, tuner: str = "RandomSearch
     dynamic = [hp for hp in hps if hp.name in space.by_name and space.by_name[hp.name].dynamic]
     dynamic_ids = {id(hp) for hp in dynamic}
     defaults = space.defaults()
-    cls = kt.oracles.BayesianOptimizationOracle if tuner == "BayesianOptimization" else kt.oracles.RandomSearchOracle
     chosen = random.Random(0).sample(range(1, 10001), seeds) if isinstance(seeds, int) else list(seeds)
     draws = []
     with tempfile.TemporaryDirectory(prefix="hypermodel-random-") as directory, warnings.catch_warnings():
@@ -670,11 +671,10 @@ def random_draws(space: SearchSpace, max_trials: int, tuner: str = "RandomSearch
         for seed in chosen:
             start = kt.HyperParameters()
             start.merge([hp for hp in hps if id(hp) not in dynamic_ids])
-            oracle = cls(objective=kt.Objective("score", "min"), max_trials=max_trials, seed=seed)
+            oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("score", "min"), max_trials=max_trials,
+                                                   seed=seed)
             oracle._set_project_dir(directory, f"seed{seed}")
             _quiet_oracle(oracle)
-            if tuner == "BayesianOptimization":
-                oracle.populate_space = oracle._random_populate_space
             oracle.update_space(start)
             if not dynamic:  # each trial's copy of a space that never grows: the same space, values of its own
                 space_now = oracle.hyperparameters

@@ -89,7 +89,7 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         )
         built, failures, draws = None, [], None
         if options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
-            draws = forecast.random_draws(space, options.max_trials or 10, options.tuner)
+            draws = forecast.random_draws(space, options.max_trials or 10)
             if grid_builds and grid_size(space) <= discovery.MAX_BUILT:
                 # Every configuration a case does not run is built once: the cases tell the rest.
                 planned = {culprits.key(space.complete(case.values)) for case in cases}

@@ -671,15 +671,17 @@ def _exact_abort_probability(failing: int, points: int, draws: int, limit: int) 
     return hits / total
 
 
-def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp_path) -> None:
+@pytest.mark.parametrize("tuner", ["RandomSearch", "BayesianOptimization"])
+def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp_path, tuner) -> None:
     """The plan over-weights the extremes (2 of its 4 cases fail: it once said 51%, over the accepted risk); the
-    oracle's forecast is within ten points of the exact chance, 0.29, and under the risk of 50%."""
+    oracle's forecast is within ten points of the exact chance, 0.29, and under the risk of 50% (Bayesian: its
+    random start covers the 10 trials but 4)."""
     from pytest_hypermodel import preflight
 
     exact = _exact_abort_probability(5, 12, 10, 3)
     assert exact == pytest.approx(0.29, abs=0.01)
     x, y = np.zeros((32, 20), "float32"), np.zeros((32, 1), "float32")
-    report = preflight(guide_grid(), x, y, epochs=1, tuner="RandomSearch", max_trials=10, boundaries=False,
+    report = preflight(guide_grid(), x, y, epochs=1, tuner=tuner, max_trials=10, boundaries=False,
                        rootpath=tmp_path, isolation="off")
     forecast = report.forecast
     assert forecast is not None

@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hypermodels import distributed_guide  # noqa: E402
-from hypermodels.guide import LIMIT, guide_grid  # noqa: E402
+from tests.hypermodels import distributed_guide  # noqa: E402
+from tests.hypermodels.guide import LIMIT, guide_grid  # noqa: E402
 from pytest_hypermodel import forecast, preflight  # noqa: E402
 from pytest_hypermodel.policy import Policy  # noqa: E402
 

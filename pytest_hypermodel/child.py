@@ -57,7 +57,7 @@ def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: l
         fresh.restore()
         try:
             if kind == "prepare":
-                reply = _prepare(conn, hypermodels, Path(rootpath), conftest, base, *args)
+                reply = _prepare(conn, hypermodels, Path(rootpath), conftest, base, data, *args)
             else:
                 reply = _probe(conn, hypermodels, Path(rootpath), conftest, base, data, *args)
         except SpecError as exc:
@@ -222,7 +222,8 @@ def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, 
     return hypermodels[(spec, repair) if repair else spec]
 
 
-def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout, faults, grid_builds, repair):
+def _prepare(conn, hypermodels, rootpath, conftest, base, data, spec, options, timeout, faults, grid_builds, repair,
+             with_data=False, settings=None):
     from . import discovery
     from . import prepare as prepare_mod
 
@@ -231,6 +232,7 @@ def _prepare(conn, hypermodels, rootpath, conftest, base, spec, options, timeout
         target, options, timeout, faults,
         before_build=lambda overrides: conn.send(("building", discovery.fault_key(overrides))),
         grid_builds=grid_builds, before_grid=lambda: conn.send(("building", GRID_BUILDS)),
+        data=data if with_data else None, settings=settings,
     )
     pre.target = prepare_mod.plain(target)
     return pre

@@ -216,6 +216,8 @@ class _Builder:
     unrun: bool = False
     #: The given input shapes against the model's own keras.Input, when they disagree (the model's win).
     input_mismatch: str | None = None
+    #: ``fit_arguments(model) -> (args, kwargs)``: the user's data for a HyperModel's own fit() (None: synthesized).
+    fit_arguments: Callable[[Any], tuple[tuple, dict]] | None = None
 
     def __call__(self, hp: RecordingHyperParameters, overrides: dict, with_fit: bool = False) -> BaseException | None:
         fault = self.faults.get(fault_key(overrides))
@@ -239,7 +241,11 @@ def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool 
                 builder.undeclared_input = isinstance(model, keras.Model) and not data.declares_inputs(model)
                 if builder.input_shapes and isinstance(model, keras.Model) and not builder.undeclared_input:
                     builder.input_mismatch = _input_mismatch(model, builder.input_shapes)
-            if with_fit and isinstance(model, keras.Model):
+            if with_fit and isinstance(model, keras.Model) and builder.fit_arguments is not None:
+                # The search's own data and fit() arguments, as each case gets them: one epoch.
+                args, kwargs = builder.fit_arguments(model)
+                hypermodel.fit(hp, model, *args, **{**kwargs, "epochs": 1, "verbose": 0})
+            elif with_fit and isinstance(model, keras.Model):
                 try:
                     x, y = data.synthesize(model, samples=8, input_shapes=builder.input_shapes)
                 except data.DataError:  # no input shape: the build itself is fine, its fit() goes unseen
@@ -292,14 +298,14 @@ def _run_once(builder: _Builder, model: keras.Model) -> None:
 
 def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
              before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None,
-             input_shapes=None) -> SearchSpace:
+             input_shapes=None, fit_arguments: Callable[[Any], tuple[tuple, dict]] | None = None) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration.
 
     ``timeout`` limits each build (a build past it failed, as a case would); ``before_build(overrides)`` is
     told of each build before it runs, and ``faults`` (``fault_key`` -> what happened) names builds that killed
     or hung the process before: they count as failed builds and are not run again.
     """
-    builder = _Builder(hypermodel, timeout, before_build, faults or {}, input_shapes)
+    builder = _Builder(hypermodel, timeout, before_build, faults or {}, input_shapes, fit_arguments=fit_arguments)
     with outcomes.interrupts_told_apart():
         return _discover(hypermodel, max_builds, builder)
 

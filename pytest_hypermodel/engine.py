@@ -213,9 +213,9 @@ class Engine:
         except spec_mod.SpecError as exc:
             raise SetupError(str(exc)) from None
 
-    def prepare(self, specs: Sequence[str | Target]) -> list[Preflight]:
+    def prepare(self, specs: Sequence[str | Target], data: Any = None) -> list[Preflight]:
         """Resolve, discover and plan each SPEC (a Target: a hypermodel already in this process); SetupError for
-        bad input."""
+        bad input. ``data``: what the cases will fit on, for a HyperModel's own fit() during discovery."""
         timeout = self.policy.timeout
         say, started, preflights = self.progress, time.perf_counter(), []
         try:
@@ -223,7 +223,7 @@ class Engine:
                 spec = item.spec if isinstance(item, Target) else item
                 say.start(f"discovering {spec}")
                 begun = time.perf_counter()
-                pre = self._prepare_one(item, timeout)
+                pre = self._prepare_one(item, timeout, data)
                 pre.seconds = time.perf_counter() - begun
                 say.step(planned_line(pre))
                 preflights.append(pre)
@@ -232,17 +232,21 @@ class Engine:
         say.total(discovered_line(preflights, time.perf_counter() - started))
         return preflights
 
-    def _prepare_one(self, item: str | Target, timeout: float | None) -> Preflight:
+    def _prepare_one(self, item: str | Target, timeout: float | None, data: Any = None) -> Preflight:
+        probe_settings = self.settings.probe
         if isinstance(item, Target):  # a build function or HyperModel already in this process
             devices.load_backend()
             hypermodel = spec_mod.as_hypermodel(item.hypermodel, item.spec)
             return prepare_target(Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
-                                  self.settings.plan, timeout)
+                                  self.settings.plan, timeout, data=data, settings=probe_settings)
         if self.runner is not None:
-            return self.runner.prepare(item, self.settings.plan, timeout)
+            try:
+                return self.runner.prepare(item, self.settings.plan, timeout, data=data, settings=probe_settings)
+            except prober.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
+                return self.runner.prepare(item, self.settings.plan, timeout)
         devices.load_backend()
         target = spec_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
-        return prepare_target(target, self.settings.plan, timeout)
+        return prepare_target(target, self.settings.plan, timeout, data=data, settings=probe_settings)
 
     def check_setup(self, preflights: Sequence[Preflight], data_given: bool) -> None:
         """What every case of a hypermodel would share (a download, no input shape) is one SetupError."""
@@ -434,7 +438,7 @@ class Engine:
         """A whole preflight of ``specs``: the payload of its JSON report. ``on_case(entry)`` after each case
         (a progress line, a partial report)."""
         self.check_specs([s for s in specs if isinstance(s, str)])
-        preflights = self.prepare(specs)
+        preflights = self.prepare(specs, data)
         self.check_setup(preflights, data is not None if data_given is None else data_given)
         for warning, definition in self.space_warnings(preflights):
             if definition is None:

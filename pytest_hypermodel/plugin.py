@@ -29,6 +29,7 @@ from .options import (  # noqa: F401  (the names, which tests and other plugins 
 )
 from .options import (  # noqa: F401  (probe_settings: public here since the marker first read it)
     ConfigSource, policy_from_config, preflight_settings, probe_settings, search_data, setting, check_search_data,
+    discovery_data,
 )
 from . import settings as settings_mod
 from .settings import DEFAULTS, ISOLATION_MODES
@@ -456,7 +457,7 @@ class PreflightPlugin:
         from .engine import SetupError
 
         try:
-            return _engine(config).prepare(self.specs)
+            return _engine(config).prepare(self.specs, discovery_data(config))
         except SetupError as exc:
             raise pytest.UsageError(str(exc)) from None
 

@@ -57,8 +57,12 @@ class PlanOptions:
 
 
 def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
-                   before_build=None, grid_builds: bool = True, before_grid=None) -> Preflight:
+                   before_build=None, grid_builds: bool = True, before_grid=None, data: Any = None,
+                   settings: Any = None) -> Preflight:
     """Discover and plan one resolved SPEC; SpecError on bad input.
+
+    ``data`` (what the cases fit on, as ``probe.run`` takes it, with the probe's ``settings``): a HyperModel's own
+    fit() runs on it during discovery, so that what fit() declares with the search's data is found.
 
     ``timeout``, ``faults`` and ``before_build`` go to discovery (see ``discovery.discover``). The GridSearch
     forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
@@ -74,8 +78,15 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         options = dataclasses.replace(options, tuner=described["hypermodel_tuner"],
                                       max_trials=described.get("hypermodel_max_trials", options.max_trials))
     try:
+        fit_arguments = None
+        if data is not None:
+            from . import probe
+
+            def fit_arguments(model):
+                return probe.fit_arguments(data, model, {}, settings or probe.Settings())
+
         space = discovery.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults,
-                                   input_shapes=options.input_shapes)
+                                   input_shapes=options.input_shapes, fit_arguments=fit_arguments)
         trials = None
         if options.tuner == GRID_SEARCH and not space.default_error:
             # The tuner's own order; only as many trials as the cap lets the preflight probe.

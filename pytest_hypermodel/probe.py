@@ -121,7 +121,9 @@ def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:
     return 4 * (4 * params + 2 * batch_size * activations)
 
 
-def _fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Settings) -> tuple[tuple, dict]:
+def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Settings) -> tuple[tuple, dict]:
+    """What ``model.fit`` gets in a case: ``provided`` (the user's data, or a callable ``(model, values)`` giving
+    it) cut to a few batches and the probe's epochs, else data synthesized from the model."""
     from . import data as data_mod
 
     if callable(provided):
@@ -273,7 +275,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         prebuilt = None
         if provided_data is None or callable(provided_data):  # the data is made for (or by) the case's model
             prebuilt = trial_mod.build(tuner, hp, hooks)
-        args, kwargs = _fit_arguments(provided_data, prebuilt, dict(case.values), settings)
+        args, kwargs = fit_arguments(provided_data, prebuilt, dict(case.values), settings)
         if provided_data is not None:
             from . import data as data_mod
 

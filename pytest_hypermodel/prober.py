@@ -111,19 +111,26 @@ class Prober:
 
     # ----------------------------------------------------------------------------------- requests
 
-    def prepare(self, spec: str, options: Any, timeout: float | None, repair: tuple = ()) -> Any:
+    def prepare(self, spec: str, options: Any, timeout: float | None, repair: tuple = (), data: Any = None,
+                settings: Any = None) -> Any:
         """Resolve, discover and plan ``spec`` in the child: a ``prepare.Preflight`` whose target holds no
         hypermodel (that stays in the child); SpecError (one line) on bad input.
 
         A discovery build that kills or hangs the child is remembered, the child restarted, and discovery
         run again with that build counted as failed: its value then becomes a case of the plan, probed
-        (and reported) like any other. ``repair``: changes the hypermodel's declarations are held to.
+        (and reported) like any other. ``repair``: changes the hypermodel's declarations are held to. ``data``
+        (NotSendable when it cannot be pickled) and the probe's ``settings``: what a HyperModel's own fit()
+        runs on during discovery.
         """
         faults: dict[str, str] = {}
         grid_builds = True
         while True:
             try:
-                kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds, repair),
+                if data is not None:
+                    self._ensure_started()
+                    self._send_data(data)
+                kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds, repair,
+                                               data is not None, settings),
                                               import_limit(timeout), kill_limit(timeout))
             except Lost as lost:
                 self._relay(show=False)
@@ -159,13 +166,7 @@ class Prober:
             if self.fresh_each_case and self._served:  # it ran discovery (or a case): a case gets a fresh one
                 self.close()
             self._ensure_started()  # a fresh child holds no data yet
-            if self._data is None or self._data[0] != id(data):
-                try:
-                    pickled = pickle.dumps(data)
-                except Exception as exc:
-                    raise NotSendable(f"{type(exc).__name__}: {exc}") from None
-                self._conn.send(("data", pickled))
-                self._data = (id(data), data)  # holding it keeps its id from being reused
+            self._send_data(data)
             kind, payload = self._request(("probe", spec, space, case, policy, settings, repair),
                                           import_limit(policy.timeout), kill_limit(policy.timeout))
         except Lost as lost:
@@ -236,6 +237,16 @@ class Prober:
             if show and text:
                 stream.write(text.decode(errors="replace"))
                 stream.flush()
+
+    def _send_data(self, data: Any) -> None:
+        """Send ``data`` to the child, unless it holds it already; NotSendable when it cannot be pickled."""
+        if self._data is None or self._data[0] != id(data):
+            try:
+                pickled = pickle.dumps(data)
+            except Exception as exc:
+                raise NotSendable(f"{type(exc).__name__}: {exc}") from None
+            self._conn.send(("data", pickled))
+            self._data = (id(data), data)  # holding it keeps its id from being reused
 
     def _request(self, request: tuple, limit: float | None, build_limit: float | None) -> tuple[str, Any]:
         """Send ``request``; the reply, within ``limit`` seconds until the child announces its first build (the

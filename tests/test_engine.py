@@ -190,3 +190,20 @@ def test_a_hyperparameter_read_when_the_model_runs_is_planned_as_kerastuner_tune
         tuner.search(x, y, epochs=1, verbose=0)
     assert read in [hp.name for hp in tuner.oracle.hyperparameters.space]
     assert 1e30 in {t.hyperparameters.values.get(read) for t in tuner.oracle.trials.values()}
+
+
+def test_what_fit_declares_is_found_on_the_search_s_data(tmp_path):
+    """The getting-started guide's MyHyperModel declares ``shuffle`` in fit() and has no keras.Input: discovery
+    fits it on the data given (once it could only on synthesized data, which needs an input shape), so the plan
+    varies ``shuffle``, which KerasTuner tunes from its first trial on."""
+    from tests.hypermodels.guides import MyHyperModel
+
+    x = np.random.default_rng(0).random((32, 28, 28)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(32) % 10, 10)
+    report = preflight(MyHyperModel(), x, y, epochs=1, boundaries=False, rootpath=tmp_path, isolation="off")
+    assert {c["values"]["shuffle"] for c in report.cases} == {False, True}
+
+    tuner = kt.RandomSearch(MyHyperModel(), objective="loss", max_trials=1, directory=tmp_path, project_name="fit")
+    assert "shuffle" not in [hp.name for hp in tuner.oracle.hyperparameters.space]
+    tuner.search(x, y, epochs=1, verbose=0)
+    assert "shuffle" in [hp.name for hp in tuner.oracle.hyperparameters.space]

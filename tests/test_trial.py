@@ -268,15 +268,22 @@ def test_the_search_s_arguments_reach_each_case_cut_to_a_few_batches_and_the_pro
 
 def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_search(pytester):
     """``--hypermodel-search-data train.py:search_data``: the same callable the search command's ``--data``
-    takes. The model has no keras.Input, so without it no data could be synthesized; a bad one is one line."""
+    takes. The model has no keras.Input, so without it no data could be synthesized, and what its fit() declares
+    would go unseen: discovery fits on it too, so ``shuffle`` is planned. A bad one is one line."""
     pytester.makepyfile(train='''
-        import keras, numpy as np
+        import keras, keras_tuner, numpy as np
         from keras import layers
 
-        def build(hp):
-            model = keras.Sequential([layers.Dense(hp.Int("units", 2, 4, step=2)), layers.Dense(1)])
-            model.compile(loss="mse", optimizer="sgd")
-            return model
+        class Build(keras_tuner.HyperModel):
+            def build(self, hp):
+                model = keras.Sequential([layers.Dense(hp.Int("units", 2, 4, step=2)), layers.Dense(1)])
+                model.compile(loss="mse", optimizer="sgd")
+                return model
+
+            def fit(self, hp, model, *args, **kwargs):
+                return model.fit(*args, shuffle=hp.Boolean("shuffle"), **kwargs)
+
+        build = Build()
 
         def search_data():
             rng = np.random.default_rng(0)
@@ -287,7 +294,8 @@ def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_
                                   "train.py:search_data", "--hypermodel-objective", "val_loss",
                                   "--hypermodel-boundaries", "off", "--hypermodel-strategy", "extremes")
     assert result.ret == 0, result.stdout.str()
-    assert len(cases) == 2 and all(c.result == "passed" for c in cases.values())
+    assert set(cases) == {"build[defaults]", "build[units=4]", "build[shuffle=True]"}
+    assert all(c.result == "passed" for c in cases.values())
     result, cases = run_preflight(pytester, "--hypermodel", "train.py:build", "--hypermodel-search-data",
                                   "train.py:nothing", "--hypermodel-boundaries", "off", "--hypermodel-strategy",
                                   "extremes")

@@ -476,8 +476,8 @@ def build_each(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[
                 if limit.struck:
                     raise limit.error()
         except Exception as exc:  # noqa: BLE001  the build's own failure is the result
-            if offline.attempted_download(outcomes.text_of(exc)):  # says nothing of the values (see offline)
-                continue
+            if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
+                continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
             failures.append({"values": dict(hp.values), "outcome": outcomes.classify(exc),
                              "exception": type(exc).__name__,
                              "exception_bases": [c.__name__ for c in type(exc).__mro__

@@ -479,9 +479,7 @@ def build_each(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[
             if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
                 continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
             failures.append({"values": dict(hp.values), "outcome": outcomes.classify(exc),
-                             "exception": type(exc).__name__,
-                             "exception_bases": [c.__name__ for c in type(exc).__mro__
-                                                 if c not in (object, BaseException, Exception)]})
+                             "exception": type(exc).__name__, "exception_bases": outcomes.exception_bases(exc)})
         finally:
             keras.backend.clear_session()
     return failures

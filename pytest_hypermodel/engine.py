@@ -383,11 +383,13 @@ class Engine:
             return self.probe(Preflight(pre.target, space, pre.plan, tuner=pre.tuner), case, data, changes, policy,
                               show=False)
 
+        options = dataclasses.replace(self.settings.plan, forecast=False)  # a repair's verification forecasts nothing
+
         def prepare_one(changes):
             if self.runner is not None:
-                return self.runner.prepare(pre.target.spec, self.settings.plan, timeout, changes)
+                return self.runner.prepare(pre.target.spec, options, timeout, changes)
             target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
-            return prepare_target(with_repair(target, changes) if changes else target, self.settings.plan, timeout)
+            return prepare_target(with_repair(target, changes) if changes else target, options, timeout)
 
         def ready() -> None:
             if self.runner is None:

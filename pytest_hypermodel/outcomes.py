@@ -142,6 +142,13 @@ def text_of(exc: BaseException) -> str:
         return f"{shown} (its __str__ raised {type(broken).__name__})"
 
 
+def exception_bases(exc: BaseException) -> list[str]:
+    """The names of ``exc``'s classes, its own first; BaseException stays among the bases of a class outside
+    Exception, which KerasTuner does not catch (``UNCAUGHT``)."""
+    skipped = (object, BaseException, Exception) if isinstance(exc, Exception) else (object,)
+    return [cls.__name__ for cls in type(exc).__mro__ if cls not in skipped]
+
+
 def classify(exc: BaseException) -> str:
     """Map an exception raised by build or fit to an outcome name."""
     if isinstance(exc, CaseTimeout):

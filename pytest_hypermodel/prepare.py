@@ -54,6 +54,9 @@ class PlanOptions:
     max_trials: int | None = None
     #: For models that declare no input (see ``probe.parse_input_shapes``): discovery fits a HyperModel's own fit().
     input_shapes: Any = None
+    #: Whether a random tuner's draws and the small space's builds are made for the forecast (not for the
+    #: preflight that verifies a repair, which forecasts nothing).
+    forecast: bool = True
 
 
 def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
@@ -99,7 +102,7 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
         built, failures, draws = None, [], None
-        if options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
+        if options.forecast and options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
             draws = forecast.random_draws(space, options.max_trials or 10)
             if grid_builds and grid_size(space) <= discovery.MAX_BUILT:
                 # Every configuration a case does not run is built once: the cases tell the rest.

@@ -98,9 +98,7 @@ class Result:
 def _fail(result: Result, exc: BaseException) -> None:
     result.outcome = outcomes.classify(exc)
     result.exception = type(exc).__name__
-    # BaseException stays among the bases of a class outside Exception: KerasTuner does not catch it (UNCAUGHT).
-    skipped = (object, BaseException, Exception) if isinstance(exc, Exception) else (object,)
-    result.exception_bases = [cls.__name__ for cls in type(exc).__mro__ if cls not in skipped]
+    result.exception_bases = outcomes.exception_bases(exc)
     result.message = meaningful_line(outcomes.text_of(exc))
     result.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 

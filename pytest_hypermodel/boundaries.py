@@ -10,6 +10,7 @@ the exact range that works. Plain logic over an oracle ``failed(values) -> bool`
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 #: Halvings of a continuous (Float, no step) range: the boundary to within 1/128 of the range (of its log, for
 #: log sampling).
 CONTINUOUS_STEPS = 7
+#: Probes spent looking for one hyperparameter's value that makes failing defaults pass (the values the cases
+#: already ran are free): the hyperparameters the error names are tried first.
+DEFAULTS_BUDGET = 8
 #: Values of a numeric partner the frontier is computed at (its extremes included).
 FRONTIER_POINTS = 8
 #: Probes one hypermodel's boundaries may cost, beyond the cases already probed: what stops the search, so that
@@ -71,6 +75,9 @@ class Findings:
     seconds: float = 0.0
     #: Why nothing was searched, or why the search stopped early (the budget).
     note: str | None = None
+    #: (hyperparameter, its failing default, the value it passes at) when the defaults failed: the search ran
+    #: from that value instead.
+    moved_default: tuple[str, Any, Any] | None = None
 
     def add(self, boundary: Boundary | None) -> None:
         if boundary is not None and not any(
@@ -227,6 +234,27 @@ class _Search:
         return Boundary(name, ok, bad, dict(given), self.probes - before)
 
 
+def _passing_default(search: _Search, space: "SearchSpace") -> tuple[str, Any] | None:
+    """Where the defaults fail: a value of one hyperparameter that passes with the rest at their defaults, trying
+    first the hyperparameters the default build's error names, then the others in declaration order, each at the
+    values the plan varies it over; None when none passes (or the budget ran out)."""
+    error = space.default_error or space.default_fit_error or ""
+    defaults = space.complete({})
+    movable = [p for p in space if len(p.levels) > 1 and p.name in defaults]
+    movable.sort(key=lambda p: re.search(rf"(?<!\w){re.escape(p.name)}(?!\w)", error) is None)
+    budget = search.probes + DEFAULTS_BUDGET
+    for param in movable:
+        for value in (v for v in param.levels if v != param.default):
+            if search.probes >= budget and frozenset(space.complete({param.name: value}).items()) not in search.known:
+                return None  # a build that fails whatever its values: not worth the whole budget
+            verdict = search.failed({param.name: value})
+            if verdict is None:
+                return None
+            if not verdict:
+                return param.name, value
+    return None
+
+
 def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable[[dict], bool],
          budget: int = DEFAULT_BUDGET, seconds: float | None = None) -> Findings:
     """Boundaries of every numeric hyperparameter that fails in the probed cases ``known`` (frozen complete
@@ -240,10 +268,19 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
     """
     search = _Search(space, known, failed, budget, seconds)
     findings = Findings()
-    defaults = space.complete({})
     if search.failed({}):
-        findings.note = "the defaults fail: fix them first, then the boundaries can be found"
-        return findings
+        passing = _passing_default(search, space)
+        if passing is None:
+            findings.note = ("the defaults fail, and no hyperparameter moved alone from its default passes: fix them "
+                             "first, then the boundaries can be found")
+            findings.probes = search.probes
+            return findings
+        # The search goes on from a default that passes: the failing default is then a failing value like any
+        # other, and its boundary is the repair that moves the bound (or removes the value) that default sat on.
+        name, value = passing
+        findings.moved_default = (name, space.by_name[name].default, value)
+        space = search.space = space.with_defaults({name: value})
+    defaults = space.complete({})
     failing = []
     for values, verdict in known.items():
         # In the space's order, not the frozenset's (string hashes differ per process): the same requests, in the
@@ -252,6 +289,8 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
         moved = {p.name: complete[p.name] for p in space if p.name in complete and p.default != complete[p.name]}
         if verdict and moved:
             failing.append(moved)
+    if findings.moved_default is not None and {findings.moved_default[0]: findings.moved_default[1]} not in failing:
+        failing.append({findings.moved_default[0]: findings.moved_default[1]})
     failing.sort(key=lambda moved: (len(moved), sorted(map(str, moved.items()))))
     #: (name, failing value, given, numeric partner or None); a numeric partner's frontier is walked only when
     #: the partner's corner value moves the boundary (a dropout rate beside a too-deep stack does not).

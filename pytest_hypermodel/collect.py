@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from . import report
+from . import spec as spec_mod
 from .engine import CaseRun, Engine, case_name
 from .options import setting
 from .plan import Case, format_value
@@ -153,11 +154,51 @@ def user_data(session: pytest.Session, pre: Preflight) -> Iterator[Any]:
     if not data_overridden(session.config):
         yield None
         return
-    node = HypermodelFile.from_parent(session, path=pre.target.path)
-    node.preflights = [pre]
-    item = pytest.Function.from_parent(node, name=f"{pre.target.name}[boundaries]", callobj=_wants_data)
-    item.ihook.pytest_runtest_setup(item=item)
+    with fixture_data(session, pre.target.path, f"{pre.target.name}[boundaries]") as data:
+        yield data
+
+
+@contextlib.contextmanager
+def fixture_data(session: pytest.Session, path: Path, name: str) -> Iterator[Any]:
+    """The ``hypermodel_data`` fixture's value for a test in ``path`` (the conftest.py files above it decide),
+    set up and torn down as a test's."""
+    node = HypermodelFile.from_parent(session, path=path)
+    node.preflights = []
+    item = pytest.Function.from_parent(node, name=name, callobj=_wants_data)
     try:
+        setup = pytest.CallInfo.from_call(lambda: item.ihook.pytest_runtest_setup(item=item), "setup",
+                                          reraise=(pytest.exit.Exception, KeyboardInterrupt))
+        # Its report, as a test's: fixtures that read their phase's outcome at teardown (tmp_path) find it.
+        item.ihook.pytest_runtest_makereport(item=item, call=setup)
+        if setup.excinfo is not None:
+            raise setup.excinfo.value
         yield item.funcargs["hypermodel_data"]
-    finally:
+    finally:  # after a failed setup too: what it set up is torn down, so that the tests' own setup starts clean
         item.ihook.pytest_runtest_teardown(item=item, nextitem=None)
+
+
+@contextlib.contextmanager
+def discovery_data(session: pytest.Session, spec: str, base: Path | None) -> Iterator[Any]:
+    """What discovery fits a HyperModel's own fit() on, for ``spec``: the user's ``hypermodel_data`` fixture when
+    conftest.py overrides it (pytest plans before any test, so it is set up here once more), else None
+    (``--hypermodel-search-data`` is given to discovery directly). A fixture that fails gives None: each case
+    reports its failure."""
+    config = session.config
+    if not data_overridden(config) or setting(config, "hypermodel_search_data"):
+        yield None
+        return
+    try:
+        location = spec_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
+    except spec_mod.SpecError:
+        yield None
+        return
+    path = location.path or config.rootpath / (location.module.replace(".", "/") + ".py")
+    stack = contextlib.ExitStack()
+    try:
+        data = stack.enter_context(fixture_data(session, path, f"{location.name or 'hypermodel'}[discovery]"))
+    except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001  the cases report it
+        stack.close()
+        yield None
+        return
+    with stack:
+        yield data

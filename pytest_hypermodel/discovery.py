@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import keras
 import keras_tuner as kt
 
-from . import offline, outcomes
+from . import culprits, offline, outcomes
 from .outcomes import meaningful_line
 from .plan import plan_levels
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
@@ -377,7 +377,8 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
                        build.undeclared_input, tuple(_unfinished(builds, params)),
                        sites={name: site for name, site in sites.items() if site[1]},
-                       definition=_definition(hypermodel))
+                       definition=_definition(hypermodel),
+                       reads=tuple((dict(b.overrides), tuple(b.reads)) for b in builds if b.error is None))
 
 
 def _input_mismatch(model: keras.Model, given: Any) -> str | None:
@@ -458,6 +459,62 @@ def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> "Recording
 
 #: The most configurations ``build_each`` builds: every one of a space this small (a build is milliseconds).
 MAX_BUILT = 64
+#: The most builds ``drop_unread`` makes to learn what a combination of structural values reads.
+MAX_READ_BUILDS = 16
+
+
+def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict]]], timeout: float | None = None,
+                before: Callable[[], None] | None = None) -> list[tuple[int, list[dict]]]:
+    """The drawn trials with each value their build would not read set back to its default.
+
+    KerasTuner draws a value for every hyperparameter it knows, also for ``pooling2`` when ``conv_layers=2``
+    stops the loop before reading it; such a trial completes whatever ``pooling2`` holds. Which names a build
+    reads depends on the *structural* hyperparameters (those whose value changed what a discovery build read);
+    each combination of their values drawn is built once (discovery's builds are reused; at most
+    MAX_READ_BUILDS more, ``before()`` told before the first), and a drawn value of a name that combination does
+    not read is moved to the default.
+    """
+    seen = {culprits.key(over): set(reads) for over, reads in space.reads}
+    everything = seen.get(frozenset())
+    if everything is None:
+        return draws
+    structural = [p.name for p in space if any(
+        set(over) == {p.name} and reads != everything for over, reads in
+        ((over, set(reads)) for over, reads in space.reads))]
+    if not structural:
+        return draws
+    defaults, built = space.defaults(), 0
+
+    def reads_of(combo: dict) -> set[str] | None:
+        nonlocal built
+        k = culprits.key(combo)
+        if k not in seen:
+            if built >= MAX_READ_BUILDS:
+                return None
+            if not built and before is not None:
+                before()
+            built += 1
+            hp = hyperparameters(space, combo)
+            try:
+                with outcomes.time_limit(timeout) as limit:
+                    hypermodel.build(hp)
+                seen[k] = None if limit.struck else set(hp.reads)
+            except Exception:  # noqa: BLE001  a failing build reads what it read before: not the whole story
+                seen[k] = None
+            finally:
+                keras.backend.clear_session()
+        return seen[k]
+
+    out = []
+    for seed, trials in draws:
+        kept = []
+        for values in trials:
+            combo = {n: values[n] for n in structural if n in values and values[n] != defaults.get(n)}
+            reads = reads_of(combo)
+            kept.append(values if reads is None else
+                        {n: (v if n in reads or n not in defaults else defaults[n]) for n, v in values.items()})
+        out.append((seed, kept))
+    return out
 
 
 def build_each(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]],

@@ -213,9 +213,12 @@ class Engine:
         except spec_mod.SpecError as exc:
             raise SetupError(str(exc)) from None
 
-    def prepare(self, specs: Sequence[str | Target], data: Any = None) -> list[Preflight]:
+    def prepare(self, specs: Sequence[str | Target], data: Any = None,
+                data_for: Callable[[str], ContextManager[Any]] | None = None) -> list[Preflight]:
         """Resolve, discover and plan each SPEC (a Target: a hypermodel already in this process); SetupError for
-        bad input. ``data``: what the cases will fit on, for a HyperModel's own fit() during discovery."""
+        bad input. ``data``: what the cases will fit on, for a HyperModel's own fit() during discovery; or
+        ``data_for(spec)``, which sets up that SPEC's data (the pytest face's ``hypermodel_data`` fixture) for its
+        discovery."""
         timeout = self.policy.timeout
         say, started, preflights = self.progress, time.perf_counter(), []
         try:
@@ -223,7 +226,8 @@ class Engine:
                 spec = item.spec if isinstance(item, Target) else item
                 say.start(f"discovering {spec}")
                 begun = time.perf_counter()
-                pre = self._prepare_one(item, timeout, data)
+                with data_for(spec) if data_for is not None else contextlib.nullcontext(data) as given:
+                    pre = self._prepare_one(item, timeout, given)
                 pre.seconds = time.perf_counter() - begun
                 say.step(planned_line(pre))
                 preflights.append(pre)

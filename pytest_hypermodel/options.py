@@ -134,8 +134,8 @@ def search_data(config: pytest.Config) -> Any:
 
 def discovery_data(config: pytest.Config) -> Any:
     """The ``--hypermodel-search-data`` data for discovery (a HyperModel's own fit() runs on it), or None: none
-    given, or a callable that fails, which each case then reports. A ``hypermodel_data`` fixture is not
-    available yet: pytest plans the cases before any fixture runs."""
+    given, or a callable that fails, which each case then reports. A ``hypermodel_data`` fixture is set up for
+    discovery by ``collect.discovery_data``."""
     try:
         return search_data(config)
     except pytest.fail.Exception:

@@ -39,6 +39,8 @@ PREFLIGHTS_KEY = pytest.StashKey[list]()
 HANDOFF_KEY = pytest.StashKey[Path]()
 #: The gateway id of the worker that plans, once xdist has configured it.
 PLANNER_KEY = pytest.StashKey[str]()
+#: What ``_start`` returns for a serial run: it plans once the other plugins have started.
+SERIAL = "serial"
 DEVICES_KEY = pytest.StashKey[list]()
 WORKER_DEVICE = "hypermodel_device"
 WORKER_THREADS = "hypermodel_threads"
@@ -345,14 +347,18 @@ class PreflightPlugin:
         header; bad input stops the run there, once, with exit code 4 (and no JUnit file: no case ran)."""
         plan_here = self._start(session)
         result = yield
-        if plan_here:
-            self.plan(session.config)
+        # After pytest's own sessionstart: a conftest.py's hypermodel_data fixture can be set up for discovery.
+        if plan_here == SERIAL:
+            self.plan(session)
+        elif plan_here is not None:
+            plan_here()
         return result
 
-    def _start(self, session: pytest.Session) -> bool:
-        """The engine, and what each kind of process plans; True for a serial run, which plans once pytest has
-        printed its header. An xdist controller plans later, in pytest_collection, so that its workers start (and
-        import the backend) meanwhile."""
+    def _start(self, session: pytest.Session) -> Any:
+        """The engine, and what each kind of process plans: SERIAL for a serial run, which plans once pytest has
+        printed its header; for an xdist worker that plans, a callable that does it once the other plugins have
+        started; None for the others. An xdist controller plans later, in pytest_collection, so that its workers
+        start (and import the backend) meanwhile."""
         from . import collect, handoff
         from .engine import Engine, SetupError
 
@@ -380,12 +386,16 @@ class PreflightPlugin:
             # The planning worker: its probe process discovers (no other process imports the backend for it).
             path = Path(workerinput[WORKER_PLANS_FILE])
             handoff.announce_planner(path)
-            try:
-                preflights = config.stash[PREFLIGHTS_KEY] = self.prepare(config)
-            except pytest.UsageError as exc:
-                handoff.write_handoff(path, error=str(exc))
-                self._leave(config)
-            handoff.write_handoff(path, preflights)
+
+            def plan_for_the_workers() -> None:
+                try:
+                    preflights = config.stash[PREFLIGHTS_KEY] = self.prepare(session)
+                except pytest.UsageError as exc:
+                    handoff.write_handoff(path, error=str(exc))
+                    self._leave(config)
+                handoff.write_handoff(path, preflights)
+
+            return plan_for_the_workers
         elif workerinput is not None and WORKER_PLANS_FILE in workerinput:
             # Another worker on this machine: import the backend while the planning worker plans.
             if engine.runner is not None:
@@ -395,7 +405,11 @@ class PreflightPlugin:
             except handoff.HandoffStopped:
                 self._leave(config)
         elif workerinput is not None:  # a worker on another machine: it plans the same cases (plans are deterministic)
-            config.stash[PREFLIGHTS_KEY] = self.prepare(config)
+
+            def plan_alike() -> None:
+                config.stash[PREFLIGHTS_KEY] = self.prepare(session)
+
+            return plan_alike
         elif getattr(config.option, "dist", "no") != "no" and not config.option.collectonly:
             import shutil
             import tempfile
@@ -405,8 +419,8 @@ class PreflightPlugin:
             config.stash[HANDOFF_KEY] = directory / "plans.pickle"
             self.deferred = True
         else:
-            return True
-        return False
+            return SERIAL
+        return None
 
     @staticmethod
     def _leave(config: pytest.Config) -> None:
@@ -420,7 +434,7 @@ class PreflightPlugin:
         nothing itself), the plans, from the planning worker (or made here when every worker is on another
         machine), and the setup checks."""
         if self.deferred:
-            self._plan_deferred(session.config)
+            self._plan_deferred(session)
         # Here pytest records warnings as collection's, at the location given: the user's build function.
         pending, self.warnings = self.warnings, []
         for warning, definition in pending:
@@ -429,12 +443,13 @@ class PreflightPlugin:
             else:
                 warnings.warn_explicit(warning, type(warning), definition[0], definition[1])
 
-    def _plan_deferred(self, config: pytest.Config) -> None:
+    def _plan_deferred(self, session: pytest.Session) -> None:
         from . import handoff
 
+        config = session.config
         self.deferred = False
         if PLANNER_KEY not in config.stash:
-            self.plan(config)
+            self.plan(session)
             return
         import time
 
@@ -452,18 +467,25 @@ class PreflightPlugin:
         say.total(discovered_line(preflights, time.perf_counter() - started))
         self.check(config)
 
-    def prepare(self, config: pytest.Config) -> list:
-        """Resolve, discover and plan every SPEC (in the probe process); a usage error for bad input."""
+    def prepare(self, session: pytest.Session) -> list:
+        """Resolve, discover and plan every SPEC (in the probe process), on the search's data (a HyperModel's own
+        fit() runs in discovery); a usage error for bad input."""
+        from . import collect
         from .engine import SetupError
 
+        config = session.config
         try:
-            return _engine(config).prepare(self.specs, discovery_data(config))
+            data = discovery_data(config)
+            if data is not None:
+                return _engine(config).prepare(self.specs, data)
+            return _engine(config).prepare(self.specs, data_for=lambda spec: collect.discovery_data(session, spec, self.base))
         except SetupError as exc:
             raise pytest.UsageError(str(exc)) from None
 
-    def plan(self, config: pytest.Config) -> None:
+    def plan(self, session: pytest.Session) -> None:
         """The controller's (or a serial run's) planning: once, with the setup checks and the space warnings."""
-        config.stash[PREFLIGHTS_KEY] = self.prepare(config)
+        config = session.config
+        config.stash[PREFLIGHTS_KEY] = self.prepare(session)
         if getattr(config.option, "dist", "no") != "no" or config.option.collectonly:
             _engine(config).close()  # the xdist controller probes nothing: its workers have their own probe processes
         self.check(config)

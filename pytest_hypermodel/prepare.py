@@ -104,6 +104,8 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         built, failures, draws = None, [], None
         if options.forecast and options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
             draws = forecast.random_draws(space, options.max_trials or 10)
+            if grid_builds:
+                draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
             if grid_builds and grid_size(space) <= discovery.MAX_BUILT:
                 # Every configuration a case does not run is built once: the cases tell the rest.
                 planned = {culprits.key(space.complete(case.values)) for case in cases}

@@ -73,7 +73,8 @@ class Refinement:
     diff: str = ""
     #: The repaired file's new text, for --hypermodel-fix.
     texts: dict = field(default_factory=dict)
-    unplaced: list[str] = field(default_factory=list)
+    #: Changes the diff could not place: name -> why.
+    unplaced: dict[str, str] = field(default_factory=dict)
     #: None: not verified (no change to verify, or the repaired space could not be prepared).
     verified: bool | None = None
     cases: int = 0
@@ -87,7 +88,8 @@ class Refinement:
         if not self.changes:
             return None
         found = {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
-                 "cases": self.cases, "still_failing": self.still_failing, "unplaced": self.unplaced}
+                 "cases": self.cases, "still_failing": self.still_failing, "unplaced": list(self.unplaced),
+                 "unplaced_why": dict(self.unplaced)}
         if self.alternative is not None:
             found["alternative"] = self.alternative.to_dict()
         return found
@@ -109,6 +111,10 @@ class Refinement:
             given = ", ".join(f"{k}={format_value(v)}" for k, v in b.given.items())
             out.append(f"  {b.hyperparameter}: passes at {format_value(b.last_ok)}, fails from "
                        f"{format_value(b.first_failing)}" + (f" (with {given})" if given else ""))
+        if found.moved_default is not None:
+            name, old, new = found.moved_default
+            out.append(f"  the defaults fail; {name}={format_value(new)} passes with the rest at defaults, so the "
+                       f"search started there (KerasTuner builds the defaults in the tuner's constructor)")
         for name, value in found.failing_choices:
             out.append(f"  {name}={value!r} fails with the rest at defaults")
         if found.note:
@@ -117,9 +123,11 @@ class Refinement:
             return out
         out.append("  repair: " + "; ".join(c.describe() for c in self.changes))
         out.extend("  " + line for line in self.diff.splitlines())
-        if self.unplaced:
-            out.append(f"  not in the diff (its declaration was not found, or it declares other names the repair "
-                       f"leaves alone): {', '.join(self.unplaced)}")
+        whys: dict[str, list[str]] = {}
+        for name, why in self.unplaced.items():
+            whys.setdefault(why, []).append(name)
+        for why, names in whys.items():
+            out.append(f"  not in the diff: {', '.join(names)}: {why}")
         if self.verified:
             out.append(f"  verified green: {self.cases} cases of the repaired space pass ({self.seconds:.1f} s)")
         elif self.verified is False:
@@ -252,6 +260,10 @@ def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
     """Testsuite properties: one per boundary and the repair's verdict, per hypermodel."""
     props = []
     for r in refinements:
+        if r.findings.moved_default is not None:
+            name, failing, passing = r.findings.moved_default
+            props.append((f"defaults[{r.spec}]", f"{name}={format_value(failing)} fails; {name}={format_value(passing)} "
+                                                 "passes with the rest at defaults"))
         for b in r.findings.boundaries:
             given = ",".join(f"{k}={format_value(v)}" for k, v in b.given.items())
             props.append((f"boundary[{r.spec}].{b.hyperparameter}" + (f"[{given}]" if given else ""),

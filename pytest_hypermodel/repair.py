@@ -13,7 +13,7 @@ import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .plan import format_value
 
@@ -165,14 +165,21 @@ def rewrite(method: str, name: str, args: tuple, kwargs: dict, changes: Iterable
             bound["values"] = list(change.new)
         else:
             bound[change.kind] = change.new
-    default = bound.get("default")
-    if default is not None and (
-        ("values" in bound and default not in bound["values"])
-        or ("max_value" in bound and default > bound["max_value"])
-        or ("min_value" in bound and default < bound["min_value"])
-    ):
-        del bound["default"]
+    if bound.get("default") is not None:
+        bound["default"] = kept_default(bound["default"], bound)
     return method, bound
+
+
+def kept_default(default: Any, bound: Mapping[str, Any]) -> Any:
+    """A declared default moved into the repaired range (to the bound it crossed) or values (to the first kept):
+    KerasTuner does not check an Int's default against its range, and builds the defaults first."""
+    if "values" in bound and default not in bound["values"]:
+        return list(bound["values"])[0]
+    if bound.get("max_value") is not None and default > bound["max_value"]:
+        return bound["max_value"]
+    if bound.get("min_value") is not None and default < bound["min_value"]:
+        return bound["min_value"]
+    return default
 
 
 class Enforced:
@@ -255,11 +262,61 @@ def _declaration(tree: ast.AST, line: int, name: str) -> ast.Call | None:
         first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
         if isinstance(first, ast.Constant) and first.value == name:
             return node
-        if isinstance(first, ast.JoinedStr):
-            parts = [v.value for v in first.values if isinstance(v, ast.Constant)]
-            if name.startswith(parts[0] if parts else "") and all(p in name for p in parts):
-                return node
+        parts = _name_parts(first)
+        if parts is not None and _matches(name, parts):
+            return node
     return None
+
+
+def _name_parts(node: ast.AST | None) -> list[str | None] | None:
+    """A name built at run time as its literal parts, None for each computed one: ``f"pooling{i}"``,
+    ``"pooling" + str(i)``, ``"pooling{}".format(i)``, ``"pooling%d" % i``; None when it has no literal part."""
+    import re
+
+    if isinstance(node, ast.JoinedStr):
+        parts: list[str | None] = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _name_parts(node.left), _name_parts(node.right)
+        parts = (left if left is not None else [None]) + (right if right is not None else [None])
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        parts = [node.value]
+    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+          and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)):
+        parts = [None if p.startswith("{") else p for p in re.split(r"(\{[^{}]*\})", node.func.value.value)]
+    elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant)
+          and isinstance(node.left.value, str)):
+        parts = [None if p.startswith("%") else p for p in re.split(r"(%[-#0 +]*\d*(?:\.\d+)?[sdifr])", node.left.value)]
+    else:
+        return None
+    return parts if any(parts) else None
+
+
+def _matches(name: str, parts: list[str | None]) -> bool:
+    """Whether ``name`` can be what the parts build: the literal parts in order, something for each computed one."""
+    import re
+
+    pattern = "".join(".+" if p is None else re.escape(p) for p in parts if p != "")
+    return re.fullmatch(pattern, name, re.DOTALL) is not None
+
+
+def _span(node: ast.AST, lines: list[str]) -> tuple[int, int]:
+    return _offset(lines, node.lineno, node.col_offset), _offset(lines, node.end_lineno, node.end_col_offset)
+
+
+def _default_edits(call: ast.Call, changes: list[Change], lines: list[str]) -> list[tuple[int, int, str]]:
+    """The declared default moved as :func:`rewrite` moves it, when the changes leave it outside the range or the
+    values (a literal default only; a Fixed change replaces the whole call)."""
+    given = dict(zip(_POSITIONAL.get(call.func.attr, ()), call.args[1:]))
+    given.update({k.arg: k.value for k in call.keywords if k.arg})
+    node = given.get("default")
+    if node is None or any(c.kind not in (MIN_VALUE, MAX_VALUE, VALUES) for c in changes):
+        return []
+    try:
+        default = ast.literal_eval(node)
+    except ValueError:
+        return []
+    moved = kept_default(default, {c.kind: c.new for c in changes})
+    return [] if moved == default else [(*_span(node, lines), _literal(moved))]
 
 
 def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, int, str]]:
@@ -267,7 +324,7 @@ def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, 
     method = call.func.attr
 
     def span(node: ast.AST) -> tuple[int, int]:
-        return _offset(lines, node.lineno, node.col_offset), _offset(lines, node.end_lineno, node.end_col_offset)
+        return _span(node, lines)
 
     if change.kind == FIXED:
         start, end = span(call)
@@ -319,13 +376,16 @@ def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> t
     return position, position, block
 
 
-def _same_for_every_name(space: "SearchSpace", changes: Iterable[Change], change: Change) -> bool:
-    """A line that declares several names (``hp.Int(f"units_{i}", ...)`` in a loop) can only take a change that
-    every one of them gets."""
+def _differing_names(space: "SearchSpace", changes: Iterable[Change], change: Change, tree: ast.AST,
+                     call: ast.Call) -> list[str]:
+    """A declaration that declares several names (``hp.Int(f"units_{i}", ...)`` in a loop) can only take a change
+    that every one of them gets: the names it declares that do not get ``change`` (other declarations on its line
+    are not concerned)."""
     site = space.sites.get(change.hyperparameter)
-    sharing = [name for name, other in space.sites.items() if other == site]
+    sharing = [name for name, other in space.sites.items()
+               if other == site and _declaration(tree, site[1], name) is call]
     wanted = {(c.hyperparameter, c.kind, c.new) for c in changes}
-    return all((name, change.kind, change.new) in wanted for name in sharing)
+    return [name for name in sharing if (name, change.kind, change.new) not in wanted]
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -338,20 +398,23 @@ def _shown(path: Path, root: Path) -> str:
     return str(path)
 
 
-def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[str, dict[Path, str], list[str]]:
+def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[str, dict[Path, str], dict[str, str]]:
     """The unified diff of the declarations the changes edit, the new text of each file, and the changes it could
-    not place (a declaration built in a way this cannot edit, or one line that declares names the changes treat
-    differently)."""
+    not place, each with why (a declaration built in a way this cannot edit, or one that declares names the
+    changes treat differently)."""
     changes = list(changes)
     by_file: dict[str, list[tuple[int, Change]]] = {}
-    unplaced = []
+    unplaced: dict[str, str] = {}
     for change in changes:
         site = space.sites.get(change.hyperparameter)
         if change.kind == GUARD:  # after the later of the two declarations, which must be in one file
             other = space.sites.get(change.old)
             site = None if other is None or site is None or other[0] != site[0] else max(site, other)
+            if site is None:
+                unplaced[change.hyperparameter] = f"its guard needs {change.hyperparameter} and {change.old} declared in one file"
+                continue
         if site is None:
-            unplaced.append(change.hyperparameter)
+            unplaced[change.hyperparameter] = "its declaration is in no file this can read"
         else:
             by_file.setdefault(site[0], []).append((site[1], change))
     texts: dict[Path, str] = {}
@@ -361,25 +424,39 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
         try:
             source = path.read_text()
             tree = ast.parse(source)
-        except (OSError, SyntaxError, ValueError):
-            unplaced.extend(change.hyperparameter for _, change in located)
+        except (OSError, SyntaxError, ValueError) as exc:
+            unplaced.update((change.hyperparameter, f"{path.name} could not be read ({type(exc).__name__})")
+                            for _, change in located)
             continue
         lines = source.splitlines(keepends=True)
         edits = []
+        declared: dict[int, tuple[ast.Call, list[Change]]] = {}
         for line, change in located:
             if change.kind == GUARD:
                 shared = [name for name, site in space.sites.items() if site == (path_text, line)]
                 edit = _guard_edit(tree, lines, line, change) if len(shared) == 1 else None
                 if edit is None:
-                    unplaced.append(change.hyperparameter)
+                    unplaced[change.hyperparameter] = (
+                        f"its guard goes only after a statement that does nothing but declare it (line {line} "
+                        f"does more)")
                 else:
                     edits.append(edit)
                 continue
             call = _declaration(tree, line, change.hyperparameter)
-            if call is None or not _same_for_every_name(space, changes, change):
-                unplaced.append(change.hyperparameter)
+            if call is None:
+                unplaced[change.hyperparameter] = (f"{path.name}:{line} declares it with a name this cannot read "
+                                                   f"(neither a literal nor built from literal parts)")
+                continue
+            differing = _differing_names(space, changes, change, tree, call)
+            if differing:
+                unplaced[change.hyperparameter] = (
+                    f"{path.name}:{line} also declares {', '.join(differing)}, which the repair does not change the "
+                    f"same way: one edit there would change them all")
                 continue
             edits.extend(_edits(call, change, lines))
+            declared.setdefault(id(call), (call, []))[1].append(change)
+        for call, made in declared.values():
+            edits.extend(_default_edits(call, made, lines))
         new = source
         for start, end, text in sorted(set(edits), reverse=True):
             new = new[:start] + text + new[end:]

@@ -300,6 +300,9 @@ def full_payload(preflights: list, entries: list[dict], forecasts: list[dict], r
     for found in refinements:
         details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],
                                    repair=found.repair_dict())
+        if found.findings.moved_default is not None:
+            name, failing, passing = found.findings.moved_default
+            details[found.spec]["defaults_moved"] = {"hyperparameter": name, "failing": failing, "passing": passing}
     planned = {pre.target.spec: len(pre.plan) for pre in preflights}
     return payload(entries, planned, {"forecasts": forecasts}, details)
 

@@ -7,7 +7,7 @@ finds a space by building the model is in ``discovery``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class SearchSpace:
     sites: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: (absolute path, line) of the build function's ``def``.
     definition: tuple[str, int] | None = None
+    #: Discovery's builds that succeeded: (the values it set off the defaults, the names the build read).
+    reads: tuple[tuple[dict, tuple[str, ...]], ...] = ()
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +110,11 @@ class SearchSpace:
         for condition in self.by_name[name].conditions if name in self.by_name else ():
             found |= {condition.parent} | self.parents(condition.parent)
         return found
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> "SearchSpace":
+        """This space with other defaults: what a search that starts from them sees."""
+        params = tuple(replace(p, default=defaults[p.name]) if p.name in defaults else p for p in self.params)
+        return replace(self, params=params)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

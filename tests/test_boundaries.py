@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HYPERMODELS, once_per_run, read_junit
-from pytest_hypermodel import boundaries, plan, repair
+from pytest_hypermodel import boundaries, plan, refine, repair
 from pytest_hypermodel.space import Condition, Param, SearchSpace
 
 sys.path.insert(0, str(HYPERMODELS))
@@ -22,7 +22,8 @@ import guide  # noqa: E402
 import realistic  # noqa: E402
 import thresholds  # noqa: E402
 
-SPECS = ["thresholds.py:layer_size", "thresholds.py:nan_above_lr", "realistic.py:conv_stack", "guide.py:failed_trial"]
+SPECS = ["thresholds.py:layer_size", "thresholds.py:nan_above_lr", "realistic.py:conv_stack", "guide.py:failed_trial",
+         "thresholds.py:zero_units_default", "thresholds.py:failing_default_choice"]
 
 
 # ----------------------------------------------------------------------------------- the search, on arithmetic
@@ -115,6 +116,45 @@ def test_the_probe_budget_stops_the_search_and_says_so():
     assert found.probes == 4 and found.boundaries == [] and "budget" in found.note
 
 
+def test_failing_defaults_are_searched_from_the_value_the_error_names_that_passes():
+    """units=0 fails, and so the defaults: the search starts from units' other extreme (the error names units,
+    so it is tried before kernel_size), and the failing default is then a boundary like any other."""
+    space = SearchSpace((Param("kernel_size", "int", 3, (3, 7), 3, 7, 2, "linear"),
+                         Param("units", "int", 0, (0, 64), 0, 64, 16, "linear")), {"space": []},
+                        default_error="ValueError: Received an invalid value for `units`: units=0")
+    asked = []
+
+    def failed(values):
+        asked.append(dict(values))
+        return values["units"] == 0
+
+    found = boundaries.find(space, {frozenset(space.complete({}).items()): True}, failed)
+    assert found.moved_default == ("units", 0, 64) and asked[0] == {"kernel_size": 3, "units": 64}
+    assert [(b.hyperparameter, b.last_ok, b.first_failing, b.given) for b in found.boundaries] == [("units", 16, 0, {})]
+    assert repair.propose(space, found) == [repair.Change("units", "min_value", 0, 16)]
+    # No value of one hyperparameter passes alone: said, and nothing proposed.
+    stuck = boundaries.find(space, {}, lambda values: True)
+    assert stuck.boundaries == [] and "no hyperparameter moved alone from its default passes" in stuck.note
+
+
+def test_a_declared_default_moves_with_the_bound_the_repair_moves(tmp_path):
+    """KerasTuner takes an Int's default outside its range without a word, and builds it first: the diff and the
+    enforced hp move it to the new bound (or a Choice's to the first value kept)."""
+    source = tmp_path / "m.py"
+    source.write_text('def build(hp):\n    return hp.Int("units", 0, 64, step=16, default=0), '
+                      'hp.Choice("act", ["bad", "relu"], default="bad")\n')
+    sites = {"units": (str(source), 2), "act": (str(source), 2)}
+    space = SearchSpace((Param("units", "int", 0, (0, 64), 0, 64, 16), Param("act", "choice", "bad", ("bad", "relu"))),
+                        {"space": []}, sites=sites)
+    changes = (repair.Change("units", "min_value", 0, 16), repair.Change("act", "values", ("bad", "relu"), ("relu",)))
+    text, _, unplaced = repair.diff(space, changes, tmp_path)
+    assert unplaced == {}
+    assert ('+    return hp.Int("units", 16, 64, step=16, default=16), hp.Choice("act", [\'relu\'], default=\'relu\')'
+            in text)
+    assert repair.rewrite("Int", "units", (0, 64), {"step": 16, "default": 0}, changes) == (
+        "Int", {"min_value": 16, "max_value": 64, "step": 16, "default": 16})
+
+
 def test_a_range_of_ten_million_steps_is_bisected_without_listing_it():
     """Every Int has a step (KerasTuner's default is 1): the values between were once listed, 10^7 of them here."""
     import time
@@ -163,7 +203,7 @@ def test_a_guard_is_placed_only_where_it_runs_as_soon_as_its_values_are_known(tm
                         sites={"units_1": (str(path), 2), "units_2": (str(path), 3)})
     guard = repair.Change("units_1", "guard", "units_2", (True, ((10, 30), (20, 20), (30, 20))))
     diff, texts, unplaced = repair.diff(space, [guard], tmp_path)
-    assert unplaced == ([] if placed else ["units_1"])
+    assert list(unplaced) == ([] if placed else ["units_1"])
     if placed:
         assert texts[path].splitlines()[3] == '    if hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]:  ' \
                                              "# the frontier the preflight found"
@@ -292,6 +332,47 @@ def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(r
             '+        if hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]:') in narrower["diff"]
 
 
+def test_failing_defaults_get_a_repair_kerastuner_searches(run, tmp_path):
+    """Issue 21: the defaults fail (units=0; a Choice's first value), and the repair moves the bound and the
+    declared default to the first working value, or removes the value. KerasTuner's constructor raises on the
+    original (it builds the defaults) and searches the repaired file to the end."""
+    import importlib.util
+
+    import keras_tuner as kt
+    import numpy as np
+
+    units = run["models"]["thresholds.py:zero_units_default"]
+    assert _bounds(units) == {(): ("units", 16, 0)}
+    assert units["repair"]["changes"] == [{"hyperparameter": "units", "kind": "min_value", "old": 0, "new": 16}]
+    assert units["repair"]["verified"] is True and units["repair"]["unplaced"] == []
+    assert '+        layers.Dense(hp.Int("units", 16, 64, step=16, default=16), activation=' in units["repair"]["diff"]
+    choice = run["models"]["thresholds.py:failing_default_choice"]
+    assert choice["repair"]["changes"][0]["new"] == ["relu", "tanh"] and choice["repair"]["verified"] is True
+    assert "  the defaults fail; units=64 passes with the rest at defaults, so the search started there" in run["out"]
+    assert units["defaults_moved"] == {"hyperparameter": "units", "failing": 0, "passing": 64}
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(run["where"] / "r.xml").getroot().find("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert props["defaults[thresholds.py:zero_units_default]"] == "units=0 fails; units=64 passes with the rest at defaults"
+
+    source = (HYPERMODELS / "thresholds.py").read_text()
+    fixed = _apply(_apply(source, units["repair"]["diff"]), choice["repair"]["diff"])
+    (tmp_path / "fixed_thresholds.py").write_text(fixed)
+    spec = importlib.util.spec_from_file_location("fixed_thresholds", tmp_path / "fixed_thresholds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
+    for name in ("zero_units_default", "failing_default_choice"):
+        with pytest.raises(ValueError):
+            kt.RandomSearch(getattr(thresholds, name), objective="loss", max_trials=4, directory=tmp_path,
+                            project_name=f"original_{name}")
+        tuner = kt.RandomSearch(getattr(module, name), objective="loss", max_trials=4, directory=tmp_path,
+                                project_name=f"fixed_{name}", seed=1)
+        tuner.search(x, y, epochs=1, verbose=0)
+        assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"] * 4
+
+
 def _apply(source: str, diff: str) -> str:
     """A unified diff of one file, applied to its text (each hunk's context checked)."""
     old, lines = source.splitlines(keepends=True), diff.splitlines(keepends=True)
@@ -382,17 +463,41 @@ def test_boundaries_off_probes_nothing_more(hypermodel_dir):
     assert "boundaries" not in model and model["declarations"]["units"]["line"] > 0
 
 
-def test_a_line_that_declares_several_names_is_edited_only_when_all_get_the_change(tmp_path):
+@pytest.mark.parametrize("name", ['f"units_{i}"', '"units_" + str(i)', '"units_{}".format(i)', '"units_%d" % i'])
+def test_a_line_that_declares_several_names_is_edited_only_when_all_get_the_change(tmp_path, name):
+    """Issue 21: a name built at run time gets a diff when every name from its line takes the same change, and
+    otherwise one line that says why there is none."""
     source = tmp_path / "loop.py"
-    source.write_text('def build(hp):\n    for i in range(2):\n        hp.Int(f"units_{i}", 8, 64)\n')
+    source.write_text(f'def build(hp):\n    for i in range(2):\n        hp.Int({name}, 8, 64)\n')
     sites = {"units_0": (str(source), 3), "units_1": (str(source), 3)}
     space = SearchSpace((Param("units_0", "int", 8, (8, 64), 8, 64), Param("units_1", "int", 8, (8, 64), 8, 64)),
                         {"space": []}, sites=sites)
     one = [repair.Change("units_1", "max_value", 64, 32)]
-    assert repair.diff(space, one, tmp_path) == ("", {}, ["units_1"])
+    assert repair.diff(space, one, tmp_path) == ("", {}, {"units_1": (
+        "loop.py:3 also declares units_0, which the repair does not change the same way: one edit there would "
+        "change them all")})
     both = [repair.Change("units_0", "max_value", 64, 32), repair.Change("units_1", "max_value", 64, 32)]
     text, files, unplaced = repair.diff(space, both, tmp_path)
-    assert unplaced == [] and '+        hp.Int(f"units_{i}", 8, 32)\n' in text
+    assert unplaced == {} and f'+        hp.Int({name}, 8, 32)\n' in text
+    found = refine.Refinement("loop.py:build", boundaries.Findings(), one, unplaced=repair.diff(space, one, tmp_path)[2])
+    assert "  not in the diff: units_1: loop.py:3 also declares units_0, which the repair does not change the same " \
+           "way: one edit there would change them all" in found.lines()
+
+
+def test_the_distributed_tuning_guides_pooling_names_get_one_edit(tmp_path):
+    """keras-io's distributed-tuning model declares ``"pooling" + str(i)`` in its loop: the repair that removes
+    "avg" from every pooling{i} (what its preflight proposes) is one edit of that line."""
+    path = tmp_path / "distributed_guide.py"
+    shutil.copy(HYPERMODELS / "distributed_guide.py", path)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if 'hp.Choice("pooling" + str(i)' in text)
+    names = [f"pooling{i}" for i in range(3)]
+    space = SearchSpace(tuple(Param(n, "choice", "max", ("max", "avg")) for n in names), {"space": []},
+                        sites={n: (str(path), line) for n in names})
+    changes = [repair.Change(n, "values", ("max", "avg"), ("max",)) for n in names]
+    text, files, unplaced = repair.diff(space, changes, tmp_path)
+    assert unplaced == {}
+    assert text.count("\n-        if hp.Choice(") == 1
+    assert '+        if hp.Choice("pooling" + str(i), [\'max\']) == "max":\n' in text
 
 
 def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
@@ -459,5 +564,6 @@ def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(
     assert [(b["last_ok"], b["first_failing"]) for b in model["boundaries"]] == [(40, 48)]
     assert model["repair"]["verified"] is True
     log = (hypermodel_dir.path / "data.log").read_text().splitlines()
-    # Each case's setup and teardown on the workers, then once more for the boundaries, on the controller.
-    assert log.count("set up") == log.count("torn down") == len(json.loads(report.read_text())["cases"]) + 1
+    # Each case's setup and teardown on the workers; once for discovery, on the planning worker; then once more
+    # for the boundaries, on the controller.
+    assert log.count("set up") == log.count("torn down") == len(json.loads(report.read_text())["cases"]) + 2

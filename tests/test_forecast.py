@@ -657,6 +657,63 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     assert aborted and driven.aborted == aborted
 
 
+def layer_loop(hp):
+    """The distributed-tuning guide's shape, in Dense layers: a loop over ``layers`` whose every pass reads an
+    activation, and "bogus" fails. KerasTuner draws ``act_2`` in every trial, also when ``layers=2`` ends the
+    loop before it is read: such a trial completes, whatever ``act_2`` holds."""
+    model = keras.Sequential([keras.Input((4,))])
+    for i in range(hp.Int("layers", 1, 3, default=3)):
+        model.add(layers.Dense(hp.Int(f"units_{i}", 2, 8, step=2), activation=hp.Choice(f"act_{i}", ["relu", "bogus"])))
+    model.add(layers.Dense(1))
+    model.compile(loss="mse", optimizer="sgd", run_eagerly=True)
+    return model
+
+
+def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
+    """Issue 21: which names a drawn trial's build reads comes from a build of its structural values
+    (``layers=2`` was not planned: it is built once), so the forecast aborts at exactly the seeds where a real
+    RandomSearch aborts, and a draw with ``layers=2`` keeps no ``act_2``."""
+    from pathlib import Path
+
+    from pytest_hypermodel import report
+    from pytest_hypermodel.discovery import build_each
+    from pytest_hypermodel.prepare import PlanOptions, prepare_target
+    from pytest_hypermodel.spec import Target
+
+    seeds = range(10, 22)
+    pre = prepare_target(Target("loop", Path("loop.py"), "loop", get_hypermodel(layer_loop)),
+                         PlanOptions(tuner="RandomSearch", max_trials=10))
+    trials = [t for _, drawn in pre.draws for t in drawn]
+    assert any(t["layers"] == 2 for t in trials)
+    assert all(t["act_2"] == "relu" for t in trials if t["layers"] < 3)
+    assert any(t["act_2"] == "bogus" for t in trials if t["layers"] == 3)
+    planned = [pre.space.complete(case.values) for case in pre.plan]
+    failing = [b["values"] for b in build_each(pre.target.hypermodel, pre.space, planned)]
+    entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
+                "params": None if v in failing else 1} for v in planned]  # a build failure, as the cases report it
+    judge = report.predicate(entries, pre.space, pre.build_failures, Policy())
+    driven = judge_draws(_draws_for(pre, seeds), lambda v: judge(report.moved(v, pre.space)), Policy())
+
+    x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
+    aborted = []
+    for seed in seeds:
+        tuner = kt.RandomSearch(layer_loop, objective="loss", max_trials=10, seed=seed, directory=tmp_path,
+                                project_name=f"seed{seed}")
+        try:
+            tuner.search(x, y, epochs=1, verbose=0)
+        except RuntimeError as exc:
+            assert "consecutive failures" in str(exc)
+            aborted.append(seed)
+    assert aborted and driven.aborted == aborted
+
+
+def _draws_for(pre, seeds):
+    """The draws of ``seeds``, each unread value moved to its default, as the preflight makes them."""
+    from pytest_hypermodel.discovery import drop_unread
+
+    return drop_unread(pre.target.hypermodel, pre.space, random_draws(pre.space, 10, seeds=seeds))
+
+
 def _exact_abort_probability(failing: int, points: int, draws: int, limit: int) -> float:
     """Draws without repetition: the share of the orders of ``points`` (``failing`` of them failing) whose first
     ``draws`` hold ``limit`` failures in a row, counted over every placement of the failures."""

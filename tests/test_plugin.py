@@ -98,7 +98,11 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
 
             @pytest.fixture
             def hypermodel_data():
-                pathlib.Path("probing").touch()
+                # Its first set-up is discovery's (it fits a HyperModel's own fit() on this data): not probing yet.
+                setups = pathlib.Path("setups")
+                setups.write_text(setups.read_text() + "x" if setups.exists() else "x")
+                if len(setups.read_text()) > 1:
+                    pathlib.Path("probing").touch()
                 return None
             """
         )

@@ -52,11 +52,42 @@ def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hyper
     )
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1")
     assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
-    # Discovery has no data of the user's: the fit()'s own hyperparameter goes unseen, and the user is told.
-    assert set(cases) == {"MyHyperModel[defaults]", "MyHyperModel[units=512]"}
-    result.stdout.fnmatch_lines(["*HypermodelWarning: guides.py:MyHyperModel: MyHyperModel.fit() did not run during "
-                                 "discovery (the model declares no input shape): hyperparameters that fit() declares "
-                                 "are missing from the plan; pass --hypermodel-input-shape"])
+    # Discovery fits on the fixture's data (issue 21): the fit()'s own hyperparameter is planned, and no warning.
+    assert "MyHyperModel[shuffle=True]" in cases
+    assert "did not run during discovery" not in result.stdout.str()
+
+
+def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s_data(hypermodel_dir, tmp_path):
+    """The getting-started guide's HyperModel that crops the search's images in fit() to the size its build
+    tunes: on data synthesized from its input its fit() cannot run, and discovery once blamed the defaults
+    ("RandomSearch would crash before its first trial"). With conftest.py's hypermodel_data fixture (one that
+    needs another fixture, as users write them), discovery fits on that data: every hyperparameter fit()
+    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does."""
+    import keras_tuner as kt
+    import numpy as np
+
+    sys.path.insert(0, str(HYPERMODELS))
+    from guides import CroppingHyperModel
+
+    hypermodel_dir.makeconftest(
+        "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data(tmp_path):\n"
+        "    (tmp_path / 'set-up').write_text('')\n"
+        "    return np.zeros((16, 28, 28, 1), 'float32'), np.eye(10, dtype='float32')[np.arange(16) % 10]\n"
+    )
+    report = hypermodel_dir.path / "r.json"
+    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:CroppingHyperModel",
+                                  "--hypermodel-epochs", "1", f"--hypermodel-report={report}")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    assert {c.properties["outcome"] for c in cases.values()} == {"ok"}
+    planned = {name for c in json.loads(report.read_text())["cases"] for name in c["values"]}
+    assert planned == {"image_size", "units", "normalize", "shuffle"}
+
+    x, y = np.zeros((16, 28, 28, 1), "float32"), np.eye(10, dtype="float32")[np.arange(16) % 10]
+    tuner = kt.RandomSearch(CroppingHyperModel(), objective="loss", max_trials=4, directory=tmp_path,
+                            project_name="cropping", seed=3)
+    tuner.search(x, y, epochs=1, verbose=0)
+    assert {hp.name for hp in tuner.oracle.hyperparameters.space} == planned
+    assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"] * 4
 
 
 @pytest.mark.parametrize(

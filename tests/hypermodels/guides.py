@@ -58,3 +58,28 @@ class MyHyperModel(keras_tuner.HyperModel):
             shuffle=hp.Boolean("shuffle"),
             **kwargs,
         )
+
+
+class CroppingHyperModel(keras_tuner.HyperModel):
+    """The guide's HyperModel whose ``image_size`` is shared by build() (the input's shape) and fit() (which crops
+    the search's images to it), and whose fit() declares ``normalize`` and ``shuffle``: its fit() only runs on
+    images of the search's shape (N, 28, 28, 1), never on data synthesized from the input it builds."""
+
+    def build(self, hp):
+        size = hp.Int("image_size", 10, 28)
+        inputs = keras.Input(shape=(size, size))
+        hidden = layers.Dense(hp.Int("units", min_value=32, max_value=512, step=32), activation="relu")(
+            layers.Flatten()(inputs))
+        model = keras.Model(inputs, layers.Dense(10, activation="softmax")(hidden))
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def fit(self, hp, model, x, y, validation_data=None, **kwargs):
+        if hp.Boolean("normalize"):
+            x = layers.Normalization()(x)
+        size = hp.get("image_size")
+        if validation_data:
+            x_val, y_val = validation_data
+            validation_data = (x_val[:, :size, :size, 0], y_val)
+        return model.fit(x[:, :size, :size, 0], y, shuffle=hp.Boolean("shuffle"), validation_data=validation_data,
+                         **kwargs)

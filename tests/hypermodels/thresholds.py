@@ -42,3 +42,24 @@ def nan_above_lr(hp):
     # Clipped gradients: below LR_LIMIT the loss stays finite however large the rate, so the NaN is the only failure.
     model.compile(loss="mse", optimizer=keras.optimizers.SGD(lr, clipvalue=1e-3))
     return model
+
+
+def zero_units_default(hp):
+    """Defaults that fail (issue 21): ``units`` starts at 0, which Dense refuses, so KerasTuner's tuner constructor,
+    which builds the defaults, raises before any trial. Both declarations are on one line, as users write them."""
+    model = keras.Sequential([
+        keras.Input((4,)),
+        layers.Dense(hp.Int("units", 0, 64, step=16, default=0), activation=hp.Choice("activation", ["relu", "tanh"])),
+        layers.Dense(1),
+    ])
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+def failing_default_choice(hp):
+    """A Choice whose first value (its default) is no activation Keras knows: the defaults fail on it alone."""
+    activation = hp.Choice("activation", ["swish_typo", "relu", "tanh"])
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(hp.Int("units", 4, 16, step=4), activation=activation),
+                              layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    return model

@@ -192,6 +192,7 @@ def tutorial_run(tmp_path_factory) -> dict:
     return once_per_run(tmp_path_factory, "docs-tutorial", make)
 
 
+@pytest.mark.xdist_group("tutorial")  # both read one run of the tutorial (see conftest.SHARED_RUNS)
 def test_the_tutorial_s_commands_print_what_it_shows(tmp_path_factory):
     run = tutorial_run(tmp_path_factory)
     assert not run["problems"], "\n\n".join(run["problems"])
@@ -282,6 +283,7 @@ def check(section: str, records: list[dict], docs: dict[str, dict[str, bool]]) -
         assert not missing, f"{section}: documented but absent {missing}"
 
 
+@pytest.mark.xdist_group("tutorial")
 def test_the_documented_json_schema_is_the_report_s(tmp_path_factory):
     """The tutorial's red report, with boundaries, a repair and its narrower alternative: every key documented,
     every required one present."""

@@ -2,6 +2,7 @@
 
     python benchmarks/random_forecast.py              # 40 real searches a model
     python benchmarks/random_forecast.py --seeds 100
+    python benchmarks/random_forecast.py --seeds 0    # the forecasts alone
 
 For each model: the preflight's forecast (``preflight(...)``, in this process, epochs=1), the same oracle
 driven with the model's true failure rule (what the forecast would say if it knew every configuration's fate),
@@ -80,9 +81,9 @@ def main() -> None:
         preflight_s = time.perf_counter() - started
         predicted = report.forecast["abort_probability"]
         started = time.perf_counter()
-        observed = real_abort_rate(build, x, y, seeds)
+        observed = real_abort_rate(build, x, y, seeds) if seeds else float("nan")
         search_s = time.perf_counter() - started
-        rows.append((name, predicted, _truth(build, fails), observed, preflight_s, search_s / len(seeds)))
+        rows.append((name, predicted, _truth(build, fails), observed, preflight_s, search_s / max(1, len(seeds))))
     print(f"{'model':32} {'forecast':>9} {'true rule':>9} {'real':>9}   preflight s   s per search")
     for name, predicted, truth, observed, preflight_s, per_search in rows:
         print(f"{name:32} {predicted:9.0%} {truth:9.0%} {observed:9.0%}   {preflight_s:11.1f}   {per_search:12.1f}")

@@ -65,19 +65,6 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     return pytester
 
 
-#: The fixtures whose result ``once_per_run`` computes, and the xdist group of the tests that use them: under
-#: ``--dist loadgroup`` (pyproject.toml) they run on one worker, while the other runs the rest instead of waiting
-#: for that worker to finish computing it.
-SHARED_RUNS = {"run": "boundaries", "payload": "renderers"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for fixture, group in SHARED_RUNS.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(group))
-
-
 def _summary_shows_text() -> bool:
     """Whether pytest's short summary prints a failure's text when the item gave text, not a traceback (as the
     preflight's cases and forecast do): newer pytest does; pytest 8.1, the lowest supported, prints the id alone."""

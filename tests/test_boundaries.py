@@ -514,6 +514,7 @@ def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
                                   r"seconds\), before the probe budget of 64: some boundaries may be missing"])
 
 
+@pytest.mark.proof
 def test_slow_probes_find_the_same_boundaries_under_the_default_settings(hypermodel_dir):
     """The probe budget stops the search, not the clock: a build that takes 11 s at the bisection's first value (as
     on a loaded machine) once ran past the 10 s the boundaries were given, and found none."""

@@ -36,13 +36,12 @@ FAULTS = {
 #: the two that end it.
 XDIST_FAULTS = ("aborts", "hangs_hard", "interrupts")
 ISOLATED_FAULTS = ("exits_hard", "hangs_hard")
-#: Serially, every other (an abort in a case is xdist's above; aborts_at_defaults aborts discovery in each mode).
-SERIAL_FAULTS = tuple(name for name in FAULTS if name != "aborts")
 
 
 @pytest.mark.parametrize(
     ("mode", "faults"),
-    [([], SERIAL_FAULTS), (["-n", "2"], XDIST_FAULTS), (["-n", "2", "--hypermodel-isolate"], ISOLATED_FAULTS)],
+    [pytest.param([], tuple(FAULTS), marks=pytest.mark.proof), (["-n", "2"], XDIST_FAULTS),
+     pytest.param(["-n", "2", "--hypermodel-isolate"], ISOLATED_FAULTS, marks=pytest.mark.proof)],
     ids=["serial", "xdist", "xdist-isolate"],
 )
 def test_every_fault_is_a_reported_case_and_no_case_is_lost(hypermodel_dir, mode, faults):

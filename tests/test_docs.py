@@ -192,11 +192,12 @@ def tutorial_run(tmp_path_factory) -> dict:
     return once_per_run(tmp_path_factory, "docs-tutorial", make)
 
 
-@pytest.mark.xdist_group("tutorial")  # both read one run of the tutorial (see conftest.SHARED_RUNS)
-def test_the_tutorial_s_commands_print_what_it_shows(tmp_path_factory):
+def test_the_tutorial_s_commands_print_what_it_shows_and_its_report_is_documented(tmp_path_factory):
+    """One test for the tutorial's one run (two would leave an xdist worker waiting for the other's run)."""
     run = tutorial_run(tmp_path_factory)
     assert not run["problems"], "\n\n".join(run["problems"])
     assert run["green_after_repair"] and not run["red"]["hypermodels"][0]["green"]
+    documented_schema_is_the_report_s(run["red"])
 
 
 def test_the_readme_and_the_how_to_commands_print_what_they_show(tmp_path):
@@ -283,11 +284,9 @@ def check(section: str, records: list[dict], docs: dict[str, dict[str, bool]]) -
         assert not missing, f"{section}: documented but absent {missing}"
 
 
-@pytest.mark.xdist_group("tutorial")
-def test_the_documented_json_schema_is_the_report_s(tmp_path_factory):
+def documented_schema_is_the_report_s(report: dict) -> None:
     """The tutorial's red report, with boundaries, a repair and its narrower alternative: every key documented,
     every required one present."""
-    report = tutorial_run(tmp_path_factory)["red"]
     assert report, "the tutorial's first command wrote no report"
     docs = documented_keys()
     forecast = docs["forecasts[]"]

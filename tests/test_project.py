@@ -50,6 +50,7 @@ def _quiet(**options):
     return {"isolation": "off", "boundaries": False, "epochs": 1, "samples": 8, **options}
 
 
+@pytest.mark.proof
 def test_kerastuner_searches_the_old_space_of_an_existing_project_and_the_preflight_says_so(tmp_path):
     x, y = _data()
     first = kt.RandomSearch(old_space, objective="loss", max_trials=1, directory=tmp_path, project_name="proj", seed=1)

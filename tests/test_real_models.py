@@ -134,6 +134,7 @@ def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     ) == "Incompatible shapes: [32,10] vs. [32,1]"
 
 
+@pytest.mark.proof
 def test_user_style_models_get_their_true_verdict(hypermodel_dir):
     """A conv stack fails exactly where its arithmetic says; a conditional_scope space and an LSTM text model (no
     keras.Input, token ids from --hypermodel-input-shape) raise no false alarm."""

@@ -242,6 +242,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.proof
 def test_distributed_chief_and_two_workers(hypermodel_dir):
     report = hypermodel_dir.path / "preflight.json"
     result, _ = run_preflight(hypermodel_dir, "--hypermodel", "distributed.py:rendezvous", "--hypermodel-report",
@@ -278,6 +279,7 @@ def test_distributed_chief_and_two_workers(hypermodel_dir):
     assert statuses == {1: "COMPLETED", 2: "COMPLETED"}
 
 
+@pytest.mark.proof
 def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys):
     """A report that says green, yet KerasTuner aborts: exit 1 and one line (in-process, to reach main)."""
     from pytest_hypermodel import discovery, report, spec

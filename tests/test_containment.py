@@ -231,6 +231,7 @@ def _comparable(report_path):
     return data
 
 
+@pytest.mark.proof
 def test_xdist_report_equals_the_serial_one(hypermodel_dir):
     """Summary, forecast and JSON are computed once on the controller, over every case, from either run."""
     specs = ["--hypermodel", "guide.py:failed_trial", "--hypermodel-tuner", "GridSearch"]

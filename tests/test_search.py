@@ -195,6 +195,7 @@ def _finish(processes: dict[str, subprocess.Popen], timeout: float = CLI_TIMEOUT
     return done
 
 
+@pytest.mark.proof
 def test_gate(hypermodel_dir):
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "outcomes.py:healthy",
@@ -330,6 +331,7 @@ def test_chief_keeps_serving_after_its_last_worker_is_told_to_stop(tmp_path):
     assert oracle_chief.exit_chief is original
 
 
+@pytest.mark.proof
 def test_worker_whose_chief_fails_its_calls_exits_1_with_one_line(hypermodel_dir, monkeypatch, capsys):
     """A real gRPC chief that answers every call UNAVAILABLE: the worker says so in one line, not a traceback."""
     import grpc

@@ -33,6 +33,9 @@ class Disposition:
     declared: bool = False
     #: What stops the search, for STOPS_SEARCH: KerasTuner's FatalError, or an exception it never catches.
     stopped_by: str = "FatalError"
+    #: COMPLETED only after as long as it takes: the case ran past the preflight's time limit, and KerasTuner has
+    #: none (neither has the gated search): the trial is no failure to it, only time spent.
+    waits: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Policy:
         if outcome == outcomes.NAN and _objective_finite(result.losses):
             # KerasTuner keeps the best epoch: a finite loss before the NaN completes it.
             return Disposition(COMPLETED, 1)
+        if outcome == outcomes.TIMEOUT and outcomes.TIMEOUT not in self.on:
+            return Disposition(COMPLETED, 1, waits=True)
         escaped = set(result.exception_bases or ()) & set(outcomes.UNCAUGHT)
         if escaped:  # KerasTuner catches Exception only: SystemExit, KeyboardInterrupt or any BaseException ends it
             return Disposition(STOPS_SEARCH, 1, stopped_by=result.exception or escaped.pop())
@@ -129,6 +134,9 @@ class Policy:
     def describe(self, disposition: Disposition) -> str:
         """One sentence on what KerasTuner does with a case."""
         limit = self.max_consecutive_failed_trials
+        if disposition.waits:
+            return ("KerasTuner sets no time limit on a trial: the search would wait for this one to end, however "
+                    "long it takes, and not count it as a failure.")
         if disposition.name == COMPLETED:
             return "KerasTuner would complete this trial."
         if disposition.name == STOPS_SEARCH:

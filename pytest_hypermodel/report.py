@@ -106,6 +106,10 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
     missing = objective_hint(result)
     if missing:  # the search's setup, not a value: every case that fits says so
         return missing
+    if result.outcome == outcomes.TIMEOUT:  # time, not a failure to KerasTuner: no value is to blame as failing
+        slower = f" with {', '.join(case.varied)} as set here" if case.varied else ""
+        return (f"raise --hypermodel-timeout if the time a trial takes{slower} is acceptable for the search, or "
+                "narrow what makes it slow")
     default_failure = space.default_error or space.default_fit_error
     same_as_default = bool(default_failure and result.message and default_failure.rstrip(".").endswith(result.message))
     if _data_mismatch(result) and (not case.varied or same_as_default):  # the data, not a value

@@ -135,6 +135,34 @@ def test_a_time_limit_that_strikes_where_its_error_is_swallowed_still_times_the_
     assert {c["outcome"] for c in report.cases} == {"timeout"}
 
 
+def _slow_when_wide(hp):
+    units = hp.Choice("units", [4, 64])
+    if units == 64:  # what a wide corner costs on a CPU: time, no error
+        time.sleep(1.5)
+    model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(units), layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+def test_a_case_past_the_time_limit_is_time_to_kerastuner_not_a_failed_trial(tmp_path):
+    """Issue 22: KerasTuner (and the gated search) sets no time limit on a trial, so a slow corner is a `timeout`
+    case that fails the preflight with its own hint, but KerasTuner completes it: no FAILED trial, no abort
+    forecast, and a slow default build is no "crash before the first trial". A real GridSearch completes it."""
+    x, y = _data()
+    report = preflight(_slow_when_wide, x, y, epochs=1, timeout=1, boundaries=False, rootpath=tmp_path,
+                       tuner="GridSearch", isolation="off")
+    (slow,) = [c for c in report.cases if c["values"]["units"] == 64]
+    assert (slow["outcome"], slow["disposition"]) == ("timeout", "completed") and not report.green
+    assert "KerasTuner sets no time limit on a trial" in slow["message"]
+    assert "raise --hypermodel-timeout" in slow["message"]
+    assert not report.forecast["aborts"]
+    tuner = kt.GridSearch(_slow_when_wide, objective="loss", directory=tmp_path, project_name="slow")
+    tuner.search(x, y, epochs=1, verbose=0)
+    assert sorted(t.status for t in tuner.oracle.trials.values()) == ["COMPLETED", "COMPLETED"]
+    declared = Policy(on={"timeout": "fail_trial"})
+    assert declared.disposition(type("R", (), {"outcome": "timeout", "exception_bases": ()})()).name == "failed"
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: preflight(_notebook_build, stratgy="extremes"), "unknown settings stratgy"),
     (lambda: preflight(_notebook_build, strategy="edges", isolation="off"), "strategy: unknown strategy edges"),

@@ -645,16 +645,22 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
+    aborted = _real_aborts(guide_grid(run_eagerly=True), x, y, seeds, tmp_path)
+    assert aborted and driven.aborted == aborted
+
+
+def _real_aborts(build, x, y, seeds, directory) -> list[int]:
+    """The seeds at which a real RandomSearch (max_trials=10, the default policy) aborts."""
     aborted = []
     for seed in seeds:
-        tuner = kt.RandomSearch(guide_grid(run_eagerly=True), objective="loss", max_trials=10, seed=seed,
-                                directory=tmp_path, project_name=f"seed{seed}")
+        tuner = kt.RandomSearch(build, objective="loss", max_trials=10, seed=seed, directory=directory,
+                                project_name=f"seed{seed}")
         try:
             tuner.search(x, y, epochs=1, verbose=0)
         except RuntimeError as exc:
             assert "consecutive failures" in str(exc)
             aborted.append(seed)
-    assert aborted and driven.aborted == aborted
+    return aborted
 
 
 def layer_loop(hp):
@@ -695,15 +701,7 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     driven = judge_draws(_draws_for(pre, seeds), lambda v: judge(report.moved(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
-    aborted = []
-    for seed in seeds:
-        tuner = kt.RandomSearch(layer_loop, objective="loss", max_trials=10, seed=seed, directory=tmp_path,
-                                project_name=f"seed{seed}")
-        try:
-            tuner.search(x, y, epochs=1, verbose=0)
-        except RuntimeError as exc:
-            assert "consecutive failures" in str(exc)
-            aborted.append(seed)
+    aborted = _real_aborts(layer_loop, x, y, seeds, tmp_path)
     assert aborted and driven.aborted == aborted
 
 

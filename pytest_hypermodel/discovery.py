@@ -483,13 +483,15 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
     MAX_READ_BUILDS more, ``before()`` told before the first), and a drawn value of a name that combination does
     not read is moved to the default.
     """
-    seen = {culprits.key(over): set(reads) for over, reads in space.reads}
+    # Only what a build reads can go unread: the defaults' first build also ran fit() (and the model, for code of
+    # its own), whose reads the other builds, and these, never see.
+    built_reads = set().union(*(reads for over, reads in space.reads if over))
+    seen = {culprits.key(over): set(reads) & built_reads for over, reads in space.reads}
     everything = seen.get(frozenset())
     if everything is None:
         return draws
     structural = [p.name for p in space if any(
-        set(over) == {p.name} and reads != everything for over, reads in
-        ((over, set(reads)) for over, reads in space.reads))]
+        over.keys() == {p.name} and seen[culprits.key(over)] != everything for over, _ in space.reads)]
     if not structural:
         return draws
     defaults, built = space.defaults(), 0
@@ -507,7 +509,7 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
             try:
                 with outcomes.time_limit(timeout) as limit:
                     hypermodel.build(hp)
-                seen[k] = None if limit.struck else set(hp.reads)
+                seen[k] = None if limit.struck else set(hp.reads) & built_reads
             except Exception:  # noqa: BLE001  a failing build reads what it read before: not the whole story
                 seen[k] = None
             finally:
@@ -520,8 +522,8 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
         for values in trials:
             combo = {n: values[n] for n in structural if n in values and values[n] != defaults.get(n)}
             reads = reads_of(combo)
-            kept.append(values if reads is None else
-                        {n: (v if n in reads or n not in defaults else defaults[n]) for n, v in values.items()})
+            unread = set() if reads is None else built_reads - reads
+            kept.append({n: defaults.get(n, v) if n in unread else v for n, v in values.items()})
         out.append((seed, kept))
     return out
 

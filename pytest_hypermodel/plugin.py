@@ -478,7 +478,8 @@ class PreflightPlugin:
             data = discovery_data(config)
             if data is not None:
                 return _engine(config).prepare(self.specs, data)
-            return _engine(config).prepare(self.specs, data_for=lambda spec: collect.discovery_data(session, spec, self.base))
+            return _engine(config).prepare(
+                self.specs, data_for=lambda spec: collect.discovery_data(session, spec, self.base))
         except SetupError as exc:
             raise pytest.UsageError(str(exc)) from None
 

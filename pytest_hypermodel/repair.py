@@ -411,7 +411,8 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
             other = space.sites.get(change.old)
             site = None if other is None or site is None or other[0] != site[0] else max(site, other)
             if site is None:
-                unplaced[change.hyperparameter] = f"its guard needs {change.hyperparameter} and {change.old} declared in one file"
+                unplaced[change.hyperparameter] = (f"its guard needs {change.hyperparameter} and {change.old} "
+                                                   "declared in one file")
                 continue
         if site is None:
             unplaced[change.hyperparameter] = "its declaration is in no file this can read"

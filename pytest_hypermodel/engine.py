@@ -35,6 +35,12 @@ from .spec import Target
 TEST_OUTCOMES = {report.PASS: "passed", report.XFAIL: "xfailed", report.FAIL: "failed"}
 
 
+#: Issue 22: a divergence shows from one epoch's loss to the next, so one epoch cannot show it.
+ONE_EPOCH = ("hypermodel_epochs = 1: each case fits one epoch, so a loss that diverges (it shows from one epoch's "
+             "loss to the next) cannot be seen, and a NaN only if the first epoch has it: use 2 or more "
+             "(--hypermodel-epochs, epochs=; 3 by default)")
+
+
 class SetupError(Exception):
     """Bad input, or a problem every case of a hypermodel would share: one line naming the fix."""
 
@@ -284,11 +290,14 @@ class Engine:
                              "hypermodel alone with it")
         _check_project(project, label, preflights[0])
 
-    @staticmethod
-    def space_warnings(preflights: Sequence[Preflight]) -> list[tuple[HypermodelWarning, tuple[str, int] | None]]:
-        """The spaces' warnings, each with the build function's (file, line) to show it at."""
-        return [(HypermodelWarning(f"{pre.target.spec}: {line}"), pre.space.definition)
-                for pre in preflights for line in pre.space.warnings]
+    def space_warnings(self, preflights: Sequence[Preflight]) -> list[tuple[HypermodelWarning, tuple[str, int] | None]]:
+        """The spaces' warnings, each with the build function's (file, line) to show it at; first, once, what the
+        probe's settings cannot show (no place: they come from the command line, the ini or the API)."""
+        found: list[tuple[HypermodelWarning, tuple[str, int] | None]] = []
+        if preflights and self.settings.probe.epochs < 2:
+            found.append((HypermodelWarning(ONE_EPOCH), None))
+        return found + [(HypermodelWarning(f"{pre.target.spec}: {line}"), pre.space.definition)
+                        for pre in preflights for line in pre.space.warnings]
 
     def hypermodel_of(self, pre: Preflight) -> Any:
         """The hypermodel itself, imported into this process on first use (isolation off, or unsendable data);

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -133,6 +134,22 @@ def test_a_time_limit_that_strikes_where_its_error_is_swallowed_still_times_the_
     x, y = _data()
     report = preflight(build, x, y, epochs=1, timeout=0.3, boundaries=False, rootpath=tmp_path)
     assert {c["outcome"] for c in report.cases} == {"timeout"}
+
+
+def test_one_epoch_is_said_once_to_be_unable_to_show_a_divergence(tmp_path):
+    """Issue 22: a loss that explodes shows from one epoch's loss to the next; with one epoch no case can be
+    `diverged`, and the preflight says so once, with the fix."""
+    x, y = _data()
+    with pytest.warns(pytest_hypermodel.HypermodelWarning) as caught:
+        preflight(_notebook_build, x, y, epochs=1, strategy="extremes", boundaries=False, rootpath=tmp_path,
+                  isolation="off")
+    said = [str(w.message) for w in caught if "each case fits one epoch" in str(w.message)]
+    assert said == [pytest_hypermodel.engine.ONE_EPOCH] and "use 2 or more" in said[0]
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter("always")
+        preflight(_notebook_build, x, y, epochs=2, strategy="extremes", boundaries=False, rootpath=tmp_path,
+                  isolation="off")
+    assert not [w for w in quiet if "each case fits one epoch" in str(w.message)]
 
 
 def _slow_when_wide(hp):

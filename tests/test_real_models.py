@@ -37,6 +37,7 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert cases and {c.properties["outcome"] for c in cases.values()} == {"ok"}
     assert {"MyHyperModel[shuffle=True]", "build_model[num_layers=3]"} <= set(cases)  # fit()'s own hyperparameter
+    assert result.stdout.str().count("each case fits one epoch") == 1  # --hypermodel-epochs 1: said once
     data = json.loads(report.read_text())
     assert [f["aborts"] for f in data["forecasts"]] == [False, False]
 

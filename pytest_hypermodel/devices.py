@@ -9,6 +9,7 @@ controller through ``workerinput``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -49,6 +50,30 @@ def detect() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return [str(i) for i, line in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
+
+
+#: The share of host memory a case may be estimated to need, when it runs on the CPU and no budget is given: the
+#: rest is the system's, the other workers' and the framework's own.
+HOST_SHARE = 0.5
+
+
+@functools.lru_cache(maxsize=None)
+def memory_budget() -> tuple[int, str] | None:
+    """The default memory budget of a case run in this process: the memory of its GPU (the first it may use), else
+    HOST_SHARE of the host's; (bytes, where it comes from), None when neither can be read."""
+    gpus = detect()
+    if gpus and shutil.which("nvidia-smi") is not None:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits",
+                                  "-i", gpus[0]], capture_output=True, text=True, timeout=10).stdout.strip()
+            return int(float(out.splitlines()[0]) * 2**20), f"the memory of GPU {gpus[0]}"
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            pass
+    try:
+        host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on a POSIX system
+        return None
+    return int(host * HOST_SHARE), f"{HOST_SHARE:.0%} of the host's {host / 2**30:.1f} GiB"
 
 
 def assign(worker_index: int, devices: list[str]) -> str:

@@ -81,6 +81,8 @@ class Result:
     fitted: bool = False
     params: int | None = None
     memory_bytes: int | None = None
+    #: The budget it was held to: --hypermodel-memory-budget, else its device's memory (``devices.memory_budget``).
+    memory_budget: int | None = None
     predicted: bool = False
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
@@ -264,8 +266,12 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
             result.memory_bytes = estimate_memory(model)
         except ValueError:  # an unbuilt subclassed model has no weights yet
             pass
-        if policy.memory_budget and result.memory_bytes is not None:
-            _check_memory_at_fit(model, result, policy.memory_budget, case.values)
+        budget = (policy.memory_budget, "--hypermodel-memory-budget") if policy.memory_budget else \
+            devices.memory_budget()
+        if budget is not None:
+            result.memory_budget = budget[0]
+            if result.memory_bytes is not None:
+                _check_memory_at_fit(model, result, budget, case.values)
 
     started = time.perf_counter()
     try:
@@ -313,7 +319,7 @@ class _OverBudget(BaseException):
     BaseException: a ``HyperModel.fit`` that catches Exception around ``model.fit`` must not swallow it)."""
 
 
-def _check_memory_at_fit(model: Any, result: Result, budget: int, values: Mapping[str, Any]) -> None:
+def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str], values: Mapping[str, Any]) -> None:
     """Estimate the training memory when ``model.fit`` is called, at the ``batch_size`` it receives (the search's,
     or one ``HyperModel.fit`` tunes), not at a batch the probe assumes; over the budget, the fit does not start.
     The probe's few synthesized samples would hide a large batch's memory: the estimate does not."""
@@ -323,11 +329,13 @@ def _check_memory_at_fit(model: Any, result: Result, budget: int, values: Mappin
         batch = kwargs.get("batch_size") or 32  # Keras's default
         memory = estimate_memory(model, batch)
         result.memory_bytes = memory
-        if memory > budget:
+        if memory > budget[0]:
             tuned = [name for name, value in values.items() if "batch" in name.lower() and value == batch]
             source = f" (the hyperparameter {tuned[0]})" if tuned else ""
+            where = "" if budget[1] == "--hypermodel-memory-budget" else \
+                f" ({budget[1]}; --hypermodel-memory-budget sets another)"
             raise _OverBudget(f"estimated {memory / 2**20:.1f} MiB to train at batch_size {batch}{source}, over the "
-                              f"memory budget of {budget / 2**20:.1f} MiB")
+                              f"memory budget of {budget[0] / 2**20:.1f} MiB{where}")
         return original(*args, **kwargs)
 
     model.fit = fit

@@ -55,6 +55,7 @@ def properties(case: Case, result, disposition: Disposition, spec: str = "", fin
         ("runs", disposition.runs),
         ("params", result.params if result.params is not None else ""),
         ("memory_bytes", result.memory_bytes if result.memory_bytes is not None else ""),
+        ("memory_budget", getattr(result, "memory_budget", None) or ""),
         ("seconds", result.seconds),
         ("backend", result.backend),
         ("device", result.device),

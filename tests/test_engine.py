@@ -152,6 +152,29 @@ def test_one_epoch_is_said_once_to_be_unable_to_show_a_divergence(tmp_path):
     assert not [w for w in quiet if "each case fits one epoch" in str(w.message)]
 
 
+def test_without_a_budget_the_memory_of_the_device_predicts_the_oom(tmp_path):
+    """Issue 22: with no --hypermodel-memory-budget a case is held to its device's memory (here the CPU's: half the
+    host's), so a corner whose training would not fit is an `oom` predicted before its fit, with no flag."""
+    from pytest_hypermodel import devices
+
+    budget, where = devices.memory_budget()
+    wide = budget // (4 * 2 * 32) + 1  # activations per example that take the estimate at batch 32 over it
+
+    def build(hp):
+        width = hp.Choice("width", [1, wide])
+        model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(1), layers.RepeatVector(width),
+                                  layers.GlobalAveragePooling1D()])  # no weights of its own: only its activations
+        model.compile(loss="mse", optimizer="sgd")
+        return model
+
+    x, y = _data()
+    report = preflight(build, x, y, epochs=2, boundaries=False, rootpath=tmp_path, isolation="off")
+    by_width = {c["values"]["width"]: c for c in report.cases}
+    assert by_width[1]["outcome"] == "ok" and by_width[1]["memory_budget"] == budget
+    assert (by_width[wide]["outcome"], by_width[wide]["predicted"]) == ("oom", True)
+    assert where in by_width[wide]["message"] and "--hypermodel-memory-budget sets another" in by_width[wide]["message"]
+
+
 def _slow_when_wide(hp):
     units = hp.Choice("units", [4, 64])
     if units == 64:  # what a wide corner costs on a CPU: time, no error

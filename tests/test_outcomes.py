@@ -24,7 +24,7 @@ EXPECTED = {
     "memory_error[size=2]": ("oom", "MemoryError", "failed", "failed"),
     "oversized[size=3000]": ("oom", "", "failed", "failed"),
 }
-COMMON = ("case.kind", "outcome", "exception", "disposition", "runs", "params", "memory_bytes",
+COMMON = ("case.kind", "outcome", "exception", "disposition", "runs", "params", "memory_bytes", "memory_budget",
           "seconds", "backend", "device")
 
 

@@ -52,6 +52,9 @@ def zero_units_default(hp):
         layers.Dense(hp.Int("units", 0, 64, step=16, default=0), activation=hp.Choice("activation", ["relu", "tanh"])),
         layers.Dense(1),
     ])
+    if model.layers[0].units < 1:  # what Dense itself raises from Keras 3.3 on (Keras 3.1 took 0 units)
+        raise ValueError(f"Received an invalid value for `units`, expected a positive integer. Received: "
+                         f"units={model.layers[0].units}")
     model.compile(loss="mse", optimizer="sgd")
     return model
 

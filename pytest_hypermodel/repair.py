@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -271,8 +272,6 @@ def _declaration(tree: ast.AST, line: int, name: str) -> ast.Call | None:
 def _name_parts(node: ast.AST | None) -> list[str | None] | None:
     """A name built at run time as its literal parts, None for each computed one: ``f"pooling{i}"``,
     ``"pooling" + str(i)``, ``"pooling{}".format(i)``, ``"pooling%d" % i``; None when it has no literal part."""
-    import re
-
     if isinstance(node, ast.JoinedStr):
         parts: list[str | None] = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -293,8 +292,6 @@ def _name_parts(node: ast.AST | None) -> list[str | None] | None:
 
 def _matches(name: str, parts: list[str | None]) -> bool:
     """Whether ``name`` can be what the parts build: the literal parts in order, something for each computed one."""
-    import re
-
     pattern = "".join(".+" if p is None else re.escape(p) for p in parts if p != "")
     return re.fullmatch(pattern, name, re.DOTALL) is not None
 

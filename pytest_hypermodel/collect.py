@@ -151,17 +151,18 @@ def _wants_data(hypermodel_data):
 def user_data(session: pytest.Session, pre: Preflight) -> Iterator[Any]:
     """The ``hypermodel_data`` fixture's value, set up on this process as a test would get it, for the probes that
     run after the cases (boundaries, the repair's preflight); None when the plugin's own (synthesized) is in use."""
-    if not data_overridden(session.config):
-        yield None
-        return
     with fixture_data(session, pre.target.path, f"{pre.target.name}[boundaries]") as data:
         yield data
 
 
 @contextlib.contextmanager
 def fixture_data(session: pytest.Session, path: Path, name: str) -> Iterator[Any]:
-    """The ``hypermodel_data`` fixture's value for a test in ``path`` (the conftest.py files above it decide),
-    set up and torn down as a test's."""
+    """The ``hypermodel_data`` fixture's value for a test in ``path`` (the conftest.py files above it decide, or
+    the plugin's own, which returns ``--hypermodel-search-data``'s), set up and torn down as a test's; None
+    without either, when the cases synthesize their data."""
+    if not data_overridden(session.config):
+        yield None
+        return
     node = HypermodelFile.from_parent(session, path=path)
     node.preflights = []
     item = pytest.Function.from_parent(node, name=name, callobj=_wants_data)
@@ -179,26 +180,19 @@ def fixture_data(session: pytest.Session, path: Path, name: str) -> Iterator[Any
 
 @contextlib.contextmanager
 def discovery_data(session: pytest.Session, spec: str, base: Path | None) -> Iterator[Any]:
-    """What discovery fits a HyperModel's own fit() on, for ``spec``: the user's ``hypermodel_data`` fixture when
-    conftest.py overrides it (pytest plans before any test, so it is set up here once more), else None
-    (``--hypermodel-search-data`` is given to discovery directly). A fixture that fails gives None: each case
-    reports its failure."""
+    """What discovery fits a HyperModel's own fit() on, for ``spec``: what its cases fit on, the
+    ``hypermodel_data`` fixture (pytest plans before any test, so it is set up here once more), or None. Data
+    that fails to load gives None: each case reports its failure."""
     config = session.config
-    if not data_overridden(config) or setting(config, "hypermodel_search_data"):
-        yield None
-        return
     try:
         location = spec_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
-    except spec_mod.SpecError:
+    except spec_mod.SpecError:  # resolving it says why, in one line
         yield None
         return
     path = location.path or config.rootpath / (location.module.replace(".", "/") + ".py")
-    stack = contextlib.ExitStack()
-    try:
-        data = stack.enter_context(fixture_data(session, path, f"{location.name or 'hypermodel'}[discovery]"))
-    except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001  the cases report it
-        stack.close()
-        yield None
-        return
-    with stack:
+    with contextlib.ExitStack() as stack:
+        try:
+            data = stack.enter_context(fixture_data(session, path, f"{location.name or 'hypermodel'}[discovery]"))
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001  the cases report it
+            data = None
         yield data

@@ -132,16 +132,6 @@ def search_data(config: pytest.Config) -> Any:
     return config.stash[SEARCH_DATA_KEY]
 
 
-def discovery_data(config: pytest.Config) -> Any:
-    """The ``--hypermodel-search-data`` data for discovery (a HyperModel's own fit() runs on it), or None: none
-    given, or a callable that fails, which each case then reports. A ``hypermodel_data`` fixture is set up for
-    discovery by ``collect.discovery_data``."""
-    try:
-        return search_data(config)
-    except pytest.fail.Exception:
-        return None
-
-
 def probe_settings(config: pytest.Config):
     """Each case's short fit (epochs, samples, input shapes), from the command line or the ini (the marker reads
     them too)."""

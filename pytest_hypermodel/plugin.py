@@ -29,7 +29,6 @@ from .options import (  # noqa: F401  (the names, which tests and other plugins 
 )
 from .options import (  # noqa: F401  (probe_settings: public here since the marker first read it)
     ConfigSource, policy_from_config, preflight_settings, probe_settings, search_data, setting, check_search_data,
-    discovery_data,
 )
 from . import settings as settings_mod
 from .settings import DEFAULTS, ISOLATION_MODES
@@ -475,9 +474,6 @@ class PreflightPlugin:
 
         config = session.config
         try:
-            data = discovery_data(config)
-            if data is not None:
-                return _engine(config).prepare(self.specs, data)
             return _engine(config).prepare(
                 self.specs, data_for=lambda spec: collect.discovery_data(session, spec, self.base))
         except SetupError as exc:

@@ -366,9 +366,9 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     if build.input_mismatch:
         warnings.append(build.input_mismatch)
     params = tuple(_make_param(h, builds, context) for h in _space_of(config))
+    found = ", ".join(p.name for p in params) or "none"
     if isinstance(first_error, outcomes.CaseTimeout):
         # KerasTuner sets no time limit: a slow default build is time spent, not a tuner that cannot be created.
-        found = ", ".join(p.name for p in params) or "none"
         warnings.append(
             f"the build with the default values ran past the time limit ({outcomes.text_of(first_error)}; KerasTuner "
             f"sets none, so its search would wait): discovery found only the hyperparameters declared before that "
@@ -376,7 +376,6 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         )
         first_error = None
     if first_error is not None:
-        found = ", ".join(p.name for p in params) or "none"
         warnings.append(
             f"the build with the default values failed ({type(first_error).__name__}: "
             f"{meaningful_line(outcomes.text_of(first_error))}): discovery found only the hyperparameters declared before "

@@ -38,8 +38,6 @@ PREFLIGHTS_KEY = pytest.StashKey[list]()
 HANDOFF_KEY = pytest.StashKey[Path]()
 #: The gateway id of the worker that plans, once xdist has configured it.
 PLANNER_KEY = pytest.StashKey[str]()
-#: What ``_start`` returns for a serial run: it plans once the other plugins have started.
-SERIAL = "serial"
 DEVICES_KEY = pytest.StashKey[list]()
 WORKER_DEVICE = "hypermodel_device"
 WORKER_THREADS = "hypermodel_threads"
@@ -347,16 +345,13 @@ class PreflightPlugin:
         plan_here = self._start(session)
         result = yield
         # After pytest's own sessionstart: a conftest.py's hypermodel_data fixture can be set up for discovery.
-        if plan_here == SERIAL:
-            self.plan(session)
-        elif plan_here is not None:
+        if plan_here is not None:
             plan_here()
         return result
 
     def _start(self, session: pytest.Session) -> Any:
-        """The engine, and what each kind of process plans: SERIAL for a serial run, which plans once pytest has
-        printed its header; for an xdist worker that plans, a callable that does it once the other plugins have
-        started; None for the others. An xdist controller plans later, in pytest_collection, so that its workers
+        """The engine, and what each kind of process plans: a callable that plans once the other plugins have
+        started (a serial run's, after pytest has printed its header; an xdist worker's that plans), or None. An xdist controller plans later, in pytest_collection, so that its workers
         start (and import the backend) meanwhile."""
         from . import collect, handoff
         from .engine import Engine, SetupError
@@ -418,7 +413,7 @@ class PreflightPlugin:
             config.stash[HANDOFF_KEY] = directory / "plans.pickle"
             self.deferred = True
         else:
-            return SERIAL
+            return lambda: self.plan(session)
         return None
 
     @staticmethod

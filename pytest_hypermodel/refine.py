@@ -112,8 +112,8 @@ class Refinement:
             out.append(f"  {b.hyperparameter}: passes at {format_value(b.last_ok)}, fails from "
                        f"{format_value(b.first_failing)}" + (f" (with {given})" if given else ""))
         if found.moved_default is not None:
-            name, old, new = found.moved_default
-            out.append(f"  the defaults fail; {name}={format_value(new)} passes with the rest at defaults, so the "
+            name, _, passing = found.moved_default
+            out.append(f"  the defaults fail; {name}={format_value(passing)} passes with the rest at defaults, so the "
                        f"search started there (KerasTuner builds the defaults in the tuner's constructor)")
         for name, value in found.failing_choices:
             out.append(f"  {name}={value!r} fails with the rest at defaults")

@@ -187,9 +187,13 @@ class _Search:
             return True
         return False
 
+    def key(self, overrides: Mapping[str, Any]) -> frozenset:
+        """The case with ``overrides`` (the rest at defaults), as ``known`` holds it."""
+        return frozenset(self.space.complete(overrides).items())
+
     def failed(self, overrides: Mapping[str, Any]) -> bool | None:
         """Whether the case with ``overrides`` (the rest at defaults) fails; None when the budget is spent."""
-        key = frozenset(self.space.complete(overrides).items())
+        key = self.key(overrides)
         if key not in self.known:
             if self.spent:
                 self.cut = True
@@ -245,7 +249,7 @@ def _passing_default(search: _Search, space: "SearchSpace") -> tuple[str, Any] |
     budget = search.probes + DEFAULTS_BUDGET
     for param in movable:
         for value in (v for v in param.levels if v != param.default):
-            if search.probes >= budget and frozenset(space.complete({param.name: value}).items()) not in search.known:
+            if search.probes >= budget and search.key({param.name: value}) not in search.known:
                 return None  # a build that fails whatever its values: not worth the whole budget
             verdict = search.failed({param.name: value})
             if verdict is None:

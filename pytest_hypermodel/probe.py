@@ -266,8 +266,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
             result.memory_bytes = estimate_memory(model)
         except ValueError:  # an unbuilt subclassed model has no weights yet
             pass
-        budget = (policy.memory_budget, "--hypermodel-memory-budget") if policy.memory_budget else \
-            devices.memory_budget()
+        budget = (policy.memory_budget, None) if policy.memory_budget else devices.memory_budget()
         if budget is not None:
             result.memory_budget = budget[0]
             if result.memory_bytes is not None:
@@ -319,7 +318,8 @@ class _OverBudget(BaseException):
     BaseException: a ``HyperModel.fit`` that catches Exception around ``model.fit`` must not swallow it)."""
 
 
-def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str], values: Mapping[str, Any]) -> None:
+def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str | None],
+                         values: Mapping[str, Any]) -> None:
     """Estimate the training memory when ``model.fit`` is called, at the ``batch_size`` it receives (the search's,
     or one ``HyperModel.fit`` tunes), not at a batch the probe assumes; over the budget, the fit does not start.
     The probe's few synthesized samples would hide a large batch's memory: the estimate does not."""
@@ -332,8 +332,7 @@ def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str], va
         if memory > budget[0]:
             tuned = [name for name, value in values.items() if "batch" in name.lower() and value == batch]
             source = f" (the hyperparameter {tuned[0]})" if tuned else ""
-            where = "" if budget[1] == "--hypermodel-memory-budget" else \
-                f" ({budget[1]}; --hypermodel-memory-budget sets another)"
+            where = f" ({budget[1]}; --hypermodel-memory-budget sets another)" if budget[1] else ""
             raise _OverBudget(f"estimated {memory / 2**20:.1f} MiB to train at batch_size {batch}{source}, over the "
                               f"memory budget of {budget[0] / 2**20:.1f} MiB{where}")
         return original(*args, **kwargs)

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import keras
 import keras_tuner as kt
 
-from . import culprits, offline, outcomes
+from . import culprits, outcomes
 from .outcomes import meaningful_line
 from .plan import plan_levels
 from .space import KINDS, Condition, Param, SearchSpace, SpaceError
@@ -465,8 +465,6 @@ def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> "Recording
     return forced(space.kt_config, {**space.defaults(), **values})
 
 
-#: The most configurations ``build_each`` builds: every one of a space this small (a build is milliseconds).
-MAX_BUILT = 64
 #: The most builds ``drop_unread`` makes to learn what a combination of structural values reads.
 MAX_READ_BUILDS = 16
 
@@ -525,28 +523,3 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
             kept.append({n: defaults.get(n, v) if n in unread else v for n, v in values.items()})
         out.append((seed, kept))
     return out
-
-
-def build_each(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]],
-               timeout: float | None = None) -> list[dict]:
-    """Build (without fitting) each configuration, as a trial's build would: what failed, as a case reports it.
-
-    Each failure is ``{"values", "outcome", "exception", "exception_bases"}``: what the forecast needs to judge
-    the configurations a random tuner draws that no case ran (a failure deep inside a small grid).
-    """
-    failures = []
-    for values in configurations:
-        hp = hyperparameters(space, values)
-        try:
-            with outcomes.time_limit(timeout) as limit:
-                hypermodel.build(hp)
-                if limit.struck:
-                    raise limit.error()
-        except Exception as exc:  # noqa: BLE001  the build's own failure is the result
-            if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
-                continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
-            failures.append({"values": dict(hp.values), "outcome": outcomes.classify(exc),
-                             "exception": type(exc).__name__, "exception_bases": outcomes.exception_bases(exc)})
-        finally:
-            keras.backend.clear_session()
-    return failures

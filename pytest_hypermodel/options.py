@@ -44,7 +44,7 @@ SEARCH_DATA_OPTION = "--hypermodel-search-data"
 CASE_FIXTURE = "hypermodel_case"
 MARKER = "search_space"
 MARKER_SIGNATURE = (
-    "search_space(build, *, strategy='extremes,corners', strength=None, levels=2, max_cases=256, "
+    "search_space(build, *, strategy='extremes,corners,interior', strength=None, levels=2, max_cases=256, "
     "expect=(), policy=None)"
 )
 

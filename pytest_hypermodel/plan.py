@@ -31,11 +31,13 @@ DEFAULT = "default"
 EXTREMES = "extremes"
 CORNERS = "corners"
 GRID = "grid"
-STRATEGIES = (DEFAULT, EXTREMES, CORNERS, GRID)
+INTERIOR = "interior"
+STRATEGIES = (DEFAULT, EXTREMES, CORNERS, INTERIOR, GRID)
 #: The default strategy: one-factor-at-a-time extremes catch a bad range of one
 #: hyperparameter and name it; pairwise corners catch bad combinations, for a
-#: number of cases that grows only with the log of the hyperparameter count.
-DEFAULT_STRATEGIES = (EXTREMES, CORNERS)
+#: number of cases that grows only with the log of the hyperparameter count;
+#: interior cases catch values that fail inside a range (heads that do not divide units).
+DEFAULT_STRATEGIES = (EXTREMES, CORNERS, INTERIOR)
 DEFAULT_MAX_CASES = 256
 #: Seconds of covering-array improvement per plan (a deterministic work budget).
 COVERING_BUDGET = 1.0
@@ -43,6 +45,10 @@ COVERING_BUDGET = 1.0
 #: them, evenly spread (its first, its last and its default among them). Each level costs at least one case
 #: (the extremes) and multiplies the corners, so a plan over every value would outgrow any cap on the cases.
 MAX_LEVELS = 32
+#: An Int range this small has every value planned, one at a time (heads 1..8: 3, 5, 6 and 7 fail inside it).
+SMALL_RANGE = 8
+#: Seeded random draws from inside every range, as a random tuner would draw them (the same for a seed).
+INTERIOR_DRAWS = 8
 
 #: Case kinds, in the order a case is labelled when several strategies plan it.
 KIND_DEFAULT = "default"
@@ -50,6 +56,7 @@ KIND_EXTREME = "extreme"
 KIND_CHOICE = "choice"
 KIND_CORNER = "corner"
 KIND_GRID = "grid"
+KIND_INTERIOR = "interior"
 #: A trial of the tuner's own order (GridSearch), planned to forecast the search.
 KIND_TRIAL = "trial"
 
@@ -205,6 +212,58 @@ class _Planner:
             for level in plan_levels(param):
                 self.add({**ctx, param.name: level}, kind)
 
+    def interior(self, seed: int, draws: int = INTERIOR_DRAWS) -> None:
+        """Inside the ranges: every value of a small Int range, one at a time, then ``draws`` seeded random
+        configurations (each hyperparameter drawn over its whole range, as a random tuner draws)."""
+        import random
+
+        for param in self.space:
+            values = int_values(param)
+            if values is not None and len(values) <= SMALL_RANGE:
+                ctx = self.context(param.name)
+                for value in values:
+                    self.add({**ctx, param.name: value}, KIND_INTERIOR)
+        rng = random.Random(seed)
+        for _ in range(draws):
+            self.add({p.name: draw(p, rng) for p in self.space}, KIND_INTERIOR)
+
+
+def int_values(param: "Param") -> list[int] | None:
+    """Every value of an Int range (None for another kind, or a range of more than 1,000 values)."""
+    if param.kind != "int" or param.min_value is None or param.max_value is None:
+        return None
+    low, high, step = int(param.min_value), int(param.max_value), param.step or 1
+    if param.sampling == "reverse_log":
+        return None
+    if param.sampling == "log" and low > 0 and step > 1:
+        values = [low]
+        while values[-1] * step <= high and len(values) <= 1000:
+            values.append(values[-1] * step)
+        return values
+    if (high - low) // step >= 1000:
+        return None
+    return list(range(low, high + 1, int(step)))
+
+
+def draw(param: "Param", rng) -> Any:
+    """A value of ``param`` drawn over its whole range: an Int's step, a Float's scale (log when sampled so)."""
+    if param.kind == "int":
+        values = int_values(param)
+        if values is not None:
+            return rng.choice(values)
+        if param.sampling == "reverse_log" or param.min_value is None or param.max_value is None:
+            return rng.choice(param.levels)
+        step = int(param.step or 1)
+        return int(param.min_value) + step * rng.randint(0, (int(param.max_value) - int(param.min_value)) // step)
+    if param.kind == "float" and param.min_value is not None and param.max_value is not None:
+        low, high = float(param.min_value), float(param.max_value)
+        if param.step:
+            return low + float(param.step) * rng.randint(0, int((high - low) / float(param.step) + 1e-9))
+        if param.sampling == "log" and low > 0:
+            return math.exp(rng.uniform(math.log(low), math.log(high)))
+        return rng.uniform(low, high)
+    return rng.choice(param.levels) if param.levels else param.default
+
 
 
 class _Factors:
@@ -258,6 +317,7 @@ def cases(
     max_cases: int | None = DEFAULT_MAX_CASES,
     budget: float = COVERING_BUDGET,
     trials: Sequence[Mapping[str, Any]] = (),
+    seed: int = 0,
 ) -> Plan:
     """Plan the cases of ``space``: the default first, then each strategy's cases.
 
@@ -290,6 +350,8 @@ def cases(
             )
             for row in rows:
                 planner.add(factors.values(row), KIND_CORNER)
+        elif strategy == INTERIOR:
+            planner.interior(seed)
         elif strategy == GRID:
             size = _grid_size(factors)
             if max_cases is not None and size > max_cases:
@@ -327,8 +389,9 @@ def _unique_ids(planned: list[Case]) -> list[Case]:
 
 
 #: Which cases a cap keeps first: the default, then corners (each covers many
-#: interactions), then extremes and choices, then grid leftovers.
-_CAP_PRIORITY = {KIND_DEFAULT: 0, KIND_TRIAL: 1, KIND_CORNER: 1, KIND_EXTREME: 2, KIND_CHOICE: 2, KIND_GRID: 3}
+#: interactions), then extremes and choices, then interior cases, then grid leftovers.
+_CAP_PRIORITY = {KIND_DEFAULT: 0, KIND_TRIAL: 1, KIND_CORNER: 1, KIND_EXTREME: 2, KIND_CHOICE: 2, KIND_INTERIOR: 3,
+                 KIND_GRID: 4}
 
 
 def _cap(planned: list[Case], max_cases: int) -> list[Case]:

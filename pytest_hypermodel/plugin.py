@@ -62,7 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(STRATEGY_OPTION, dest="hypermodel_strategy", metavar="NAMES",
                     help="cases to plan: default, extremes, corners, grid, or a comma list "
-                    "(default: extremes,corners)")
+                    "(default: extremes,corners,interior)")
     group.addoption(STRENGTH_OPTION, dest="hypermodel_strength", type=int, metavar="T",
                     help="corners cover every combination of levels of any T hyperparameters (default: 2)")
     group.addoption(LEVELS_OPTION, dest="hypermodel_levels", type=int, metavar="2|3",

@@ -34,11 +34,10 @@ class Preflight:
     #: What the user's own tuner sets (``tuners.describe``): its class, ``max_trials``, objective, project, and
     #: its policy fields under ``"policy"``; None for a bare hypermodel.
     tuner: dict | None = None
-    #: For a random tuner over a small discrete space: how many configurations no case runs were built (each
-    #: once; None: the space was not built whole), and those whose build failed (``discovery.build_each``); the
-    #: forecast judges its draws by them.
-    built: int | None = None
-    build_failures: list[dict] = dataclasses.field(default_factory=list)
+    #: For a random tuner: the configurations no case runs that were built without a fit (every one of a small
+    #: space, else as many of the tuner's draws as the budget allows; ``screen.check``); the forecast judges
+    #: the draws by them. None: nothing was built.
+    screen: Any = None
     #: For a random tuner: the trials its oracle draws, seed by seed (``forecast.random_draws``).
     draws: list[tuple[int, list[dict]]] | None = None
 
@@ -71,7 +70,7 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
     when it infers their order.
     """
-    from . import culprits, discovery, forecast
+    from . import discovery, forecast
     from . import space as space_mod
     from . import spec as spec_mod
     from . import tuners
@@ -101,22 +100,36 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
         cases = plan_mod.cases(
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
-        built, failures, draws = None, [], None
+        screened, draws = None, None
         if options.forecast and options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
             draws = forecast.random_draws(space, options.max_trials or 10)
             if grid_builds:
                 draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
-            if grid_builds and grid_size(space) <= discovery.MAX_BUILT:
-                # Every configuration a case does not run is built once: the cases tell the rest.
-                planned = {culprits.key(space.complete(case.values)) for case in cases}
-                every = [v for v in forecast.grid_order(space) if culprits.key(space.complete(v)) not in planned]
-                if every and before_grid is not None:
-                    before_grid()
-                built, failures = len(every), discovery.build_each(target.hypermodel, space, every, timeout)
+                screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid)
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
         raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    return Preflight(target, space, cases, trials, tuner=described, built=built, build_failures=failures,
-                     draws=draws)
+    return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
+
+
+def _screen(hypermodel, space, cases, draws, timeout, before=None):
+    """Build, without a fit, what no case runs: every configuration of a small space (then the cases and these
+    builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows."""
+    from . import culprits, forecast
+    from . import screen as screen_mod
+
+    planned = {culprits.key(space.complete(case.values)) for case in cases}
+    whole = grid_size(space) <= screen_mod.MAX_SCREENED
+    offered = forecast.grid_order(space) if whole else [values for _, trials in draws for values in trials]
+    pending: dict[frozenset, dict] = {}
+    for values in offered:
+        complete = space.complete(values)
+        pending.setdefault(culprits.key(complete), complete)
+    every = [values for k, values in pending.items() if k not in planned]
+    if not every:
+        return screen_mod.Screen(whole=whole)
+    if before is not None:
+        before()
+    return screen_mod.check(hypermodel, space, every, timeout, whole=whole)
 
 
 def grid_size(space) -> float:

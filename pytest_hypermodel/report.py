@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import culprits as culprits_mod
 from . import offline, outcomes
@@ -326,11 +326,13 @@ def culprits(entries: list[dict], space: "SearchSpace") -> str:
     return culprits_mod.text(failing, order(space))
 
 
-def predicate(entries: list[dict], space: "SearchSpace", build_failures: Sequence[dict] = (),
-              policy: Policy | None = None, whole: bool = False) -> culprits_mod.Predicate:
-    """What any configuration of ``space`` would do, judged from the cases run and, for a space built whole
-    (``discovery.build_each``: each configuration no case ran), from those builds. Then a case that failed in its
-    build says nothing of its neighbours, whose builds were seen (see ``culprits.Predicate``)."""
+def predicate(entries: list[dict], space: "SearchSpace", screen=None,
+              policy: Policy | None = None) -> Callable[[dict], str | None]:
+    """What any configuration of ``space`` would do, judged from the cases run and the configurations built
+    without a fit (``screen.Screen``): a built one fails as its build did, or over ``max_model_size`` or the
+    memory budget; otherwise, and for one neither run nor built, the cases' failures decide (``culprits.Predicate``).
+    A case that failed in its build says nothing of a neighbour whose build was seen, nor of any configuration
+    when the space was built whole."""
     from types import SimpleNamespace
 
     logs = {p.name for p in space if p.sampling == "log" and (p.min_value or 0) > 0}
@@ -340,10 +342,44 @@ def predicate(entries: list[dict], space: "SearchSpace", build_failures: Sequenc
     for e in entries:
         run = (moved(e.get("values", {}), space), e["disposition"])
         in_build = e["disposition"] != COMPLETED and e.get("params") in (None, "")
-        (exact if whole and in_build else runs).append(run)
-    exact += [(moved(b["values"], space), policy.disposition(SimpleNamespace(losses=[], **b)).name)
-              for b in build_failures]
-    return culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
+        (exact if in_build else runs).append(run)
+    fit_only = culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
+    anything = fit_only if screen is not None and screen.whole else culprits_mod.Predicate.from_runs(
+        runs + exact, COMPLETED, scale, space.defaults())
+    budget = policy.memory_budget or next((e["memory_budget"] for e in entries if e.get("memory_budget")), None)
+    built: dict[frozenset, str | None] = {}
+    for r in screen.results if screen is not None else ():
+        outcome = r.get("outcome")
+        if outcome is None and policy.max_model_size and (r.get("params") or 0) > policy.max_model_size:
+            outcome = "failed_trial"  # KerasTuner raises FailedTrialError for a model over max_model_size
+        elif outcome is None and budget and (r.get("memory_bytes") or 0) > budget:
+            outcome = "oom"
+        if outcome is not None:
+            fake = SimpleNamespace(outcome=outcome, exception=r.get("exception"),
+                                   exception_bases=r.get("exception_bases") or [], losses=[])
+            disposition = policy.disposition(fake).name
+            built[culprits_mod.key(moved(r["values"], space))] = None if disposition == COMPLETED else disposition
+        else:
+            built[culprits_mod.key(moved(r["values"], space))] = None
+
+    def judge(values: dict) -> str | None:
+        k = culprits_mod.key(values)
+        if k in built:
+            return built[k] if built[k] is not None else fit_only(values)
+        return anything(values)
+
+    return judge
+
+
+def screened_text(screen, judge: Callable[[dict], str | None], space: "SearchSpace") -> str:
+    """`` and 240 builds without a fit (31/s; 45% ±6% of them fail)``: what the space's builds measured."""
+    if screen is None or not screen.results:
+        return ""
+    n = len(screen.results)
+    share = sum(judge(moved(r["values"], space)) is not None for r in screen.results) / n
+    whole = ", the whole space" if screen.whole else ""
+    return (f" and {n} builds without a fit ({screen.rate:.0f}/s{whole}; {share:.0%} ±{2 * math.sqrt(share * (1 - share) / n):.0%}"
+            f" of them fail)")
 
 
 def moved(values: dict, space: "SearchSpace") -> dict:
@@ -397,14 +433,14 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in mine]
     failing = culprits(mine, pre.space)
     if tuner in fc.RANDOM_ORACLES and dispositions and pre.draws:
-        judge = predicate(mine, pre.space, pre.build_failures, policy, whole=pre.built is not None)
+        judge = predicate(mine, pre.space, pre.screen, policy)
         driven = fc.judge_draws(pre.draws, lambda values: judge(moved(values, pre.space)), policy)
         probability, failure_rate, fatal_rate = driven.probability, driven.failure_rate, driven.fatal_rate
-        built = f" and {pre.built} builds" if pre.built else ""  # None: not built whole; 0: the cases are all
         message = (
             f"{tuner} would abort within {trials} trials with probability {probability:.0%} ±{2 * driven.error:.0%} "
             f"(KerasTuner's oracle over {driven.seeds} seeds, each trial judged by the {len(dispositions)} cases "
-            f"run{built}: {failure_rate:.0%} of the trials drawn FAILED, {fatal_rate:.0%} fatal)"
+            f"run{screened_text(pre.screen, judge, pre.space)}: {failure_rate:.0%} of the trials drawn FAILED, "
+            f"{fatal_rate:.0%} fatal)"
         )
     else:
         failure_rate, fatal_rate = fc.failure_rates(dispositions)

@@ -26,7 +26,7 @@ ISOLATION_MODES = ("process", "case", "off")
 
 #: Each setting's default, as the ini file would give it (text, as pytest's ini values are): the one place they live.
 DEFAULTS: dict[str, Any] = {
-    "hypermodel_strategy": "extremes,corners",
+    "hypermodel_strategy": "extremes,corners,interior",
     "hypermodel_strength": "",
     "hypermodel_levels": "2",
     "hypermodel_max_cases": "256",

@@ -626,20 +626,18 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     """The guide's grid fails at 5 of its 12 points (2 of them inside the ranges, which no corner case runs):
     built whole, the space tells each draw's fate, and KerasTuner's oracle, driven seed by seed, aborts at exactly
     the seeds a real RandomSearch aborts at."""
-    from pytest_hypermodel import report
-
-    from pytest_hypermodel.discovery import build_each
+    from pytest_hypermodel import report, screen
 
     pre = _guide_preflight()
-    assert pre.built == 8  # the 12 points but the 4 cases: (10, 10), (40, 10), (10, 30), (40, 30)
-    assert sorted((b["values"]["units_1"], b["values"]["units_2"]) for b in pre.build_failures) == [
-        (30, 20), (30, 30), (40, 20)]
+    # The 12 points: the cases run some, the rest are built once without a fit.
+    assert pre.screen.whole and len(pre.screen.results) + len(pre.plan) == 12
     planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [b["values"] for b in build_each(pre.target.hypermodel, pre.space, planned)]
-    assert failing == [{"units_1": 40, "units_2": 10}, {"units_1": 40, "units_2": 30}]
+    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
+    assert sorted((v["units_1"], v["units_2"]) for v in failing + [r["values"] for r in pre.screen.failures]) == [
+        (30, 20), (30, 30), (40, 10), (40, 20), (40, 30)]
     entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
                 "params": None if v in failing else 1} for v in planned]  # as the cases report them
-    judge = report.predicate(entries, pre.space, pre.build_failures, Policy(), whole=True)
+    judge = report.predicate(entries, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
     draws = random_draws(pre.space, 10, seeds=seeds)
     driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
@@ -681,8 +679,7 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     RandomSearch aborts, and a draw with ``layers=2`` keeps no ``act_2``."""
     from pathlib import Path
 
-    from pytest_hypermodel import report
-    from pytest_hypermodel.discovery import build_each
+    from pytest_hypermodel import report, screen
     from pytest_hypermodel.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.spec import Target
 
@@ -694,10 +691,10 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     assert all(t["act_2"] == "relu" for t in trials if t["layers"] < 3)
     assert any(t["act_2"] == "bogus" for t in trials if t["layers"] == 3)
     planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [b["values"] for b in build_each(pre.target.hypermodel, pre.space, planned)]
+    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
     entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
                 "params": None if v in failing else 1} for v in planned]  # a build failure, as the cases report it
-    judge = report.predicate(entries, pre.space, pre.build_failures, Policy())
+    judge = report.predicate(entries, pre.space, pre.screen, Policy())
     driven = judge_draws(_draws_for(pre, seeds), lambda v: judge(report.moved(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
@@ -728,9 +725,9 @@ def _exact_abort_probability(failing: int, points: int, draws: int, limit: int) 
 
 @pytest.mark.parametrize("tuner", ["RandomSearch", "BayesianOptimization"])
 def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp_path, tuner) -> None:
-    """The plan over-weights the extremes (2 of its 4 cases fail: it once said 51%, over the accepted risk); the
-    oracle's forecast is within ten points of the exact chance, 0.29, and under the risk of 50% (Bayesian: its
-    random start covers the 10 trials but 4)."""
+    """The extremes and corners over-weight the failures (2 of their 4 cases fail: it once said 51%, over the
+    accepted risk); the oracle's forecast is within ten points of the exact chance, 0.29, and under the risk of 50%
+    (Bayesian: its random start covers the 10 trials but 4). The interior cases plan the rest of the 12 points."""
     from pytest_hypermodel import preflight
 
     exact = _exact_abort_probability(5, 12, 10, 3)
@@ -742,4 +739,4 @@ def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp
     assert forecast is not None
     assert abs(forecast["abort_probability"] - exact) <= 0.10, forecast["message"]
     assert not forecast["fails_run"]
-    assert "KerasTuner's oracle over 200 seeds" in forecast["message"] and "8 builds" in forecast["message"]
+    assert "KerasTuner's oracle over 200 seeds, each trial judged by the 12 cases run:" in forecast["message"]

@@ -139,8 +139,11 @@ def test_a_huge_choice_is_planned_at_a_few_of_its_values_in_a_second_and_a_few_m
     finally:
         tracemalloc.stop()
     assert peak < 8 * 2**20
-    seeds = {c.values["seed"] for c in result}
+    seeds = {c.values["seed"] for c in result if c.kind != plan.KIND_INTERIOR}
     assert {0, 9_999} <= seeds and len(seeds) == len(plan.plan_levels(space.by_name["seed"])) <= plan.MAX_LEVELS
+    # The interior draws add a few values from the whole range, no more than they are.
+    drawn = {c.values["seed"] for c in result if c.kind == plan.KIND_INTERIOR} - seeds
+    assert 0 < len(drawn) <= plan.INTERIOR_DRAWS
     assert result.capped == {"seed": (len(seeds), 10_000)}
     assert result.notes() == [f"seed: {len(seeds)} of its 10000 values planned (evenly spread, its default among "
                               f"them; at most {plan.MAX_LEVELS} per hyperparameter)"]
@@ -148,6 +151,46 @@ def test_a_huge_choice_is_planned_at_a_few_of_its_values_in_a_second_and_a_few_m
     corners = plan.cases(space, (plan.CORNERS,), max_cases=None)
     pairs = {(c.values["seed"], c.values["flag"]) for c in corners}
     assert pairs == {(s, f) for s in seeds for f in (False, True)}
+
+
+def _heads_and_units() -> SearchSpace:
+    return _space([Param("heads", "int", 1, (1, 8), 1, 8), Param("units", "int", 16, (16, 64), 16, 64, 16),
+                   Param("lr", "float", 1e-3, (1e-4, 1e-1), 1e-4, 1e-1, sampling="log"),
+                   Param("decay", "float", 0.0, (0.0, 0.5), 0.0, 0.5, 0.1, conditions=(Condition("heads", (8,)),))])
+
+
+def test_interior_cases_hold_every_value_of_a_small_range_and_seeded_draws_within_the_ranges():
+    """Heads 3, 5, 6 and 7 fail inside 1..8 (they do not divide the units): the extremes and corners never hold
+    them; the interior cases do, each alone, and draw from inside every range, the same for a seed."""
+    space = _heads_and_units()
+    result = plan.cases(space)
+    interior = [c for c in result if c.kind == plan.KIND_INTERIOR]
+    alone = [(c.varied, c.values) for c in interior if len(c.varied) == 1]
+    assert {(v["heads"], v["units"]) for k, v in alone if k == ("heads",)} == {(h, 16) for h in range(2, 8)}
+    assert {v["units"] for k, v in alone if k == ("units",)} == {32, 48}
+    drawn = [c for c in interior if len(c.varied) > 1]
+    assert 0 < len(drawn) <= plan.INTERIOR_DRAWS
+    for case in drawn:
+        assert case.values["units"] in (16, 32, 48, 64) and 1 <= case.values["heads"] <= 8
+        assert 1e-4 <= case.values["lr"] <= 1e-1
+        assert ("decay" in case.values) == (case.values["heads"] == 8)  # only where its condition holds
+    assert [c.values for c in plan.cases(space)] == [c.values for c in result]
+    other = plan.cases(space, seed=1)
+    assert [c.values for c in other if c.kind == plan.KIND_INTERIOR] != [c.values for c in interior]
+    assert not [c for c in plan.cases(space, (plan.EXTREMES, plan.CORNERS)) if c.kind == plan.KIND_INTERIOR]
+
+
+def test_interior_values_follow_kerastuner_s_steps():
+    assert plan.int_values(Param("f", "int", 8, (8, 128), 8, 128, 2, "log")) == [8, 16, 32, 64, 128]
+    assert plan.int_values(Param("u", "int", 10, (10, 40), 10, 45, 10)) == [10, 20, 30, 40]
+    assert plan.int_values(Param("n", "int", 1, (1, 10**6), 1, 10**6)) is None  # too many to list: drawn only
+    assert plan.int_values(Param("c", "choice", "a", ("a", "b"))) is None
+    import random
+
+    rng = random.Random(0)
+    assert {plan.draw(Param("n", "int", 1, (1, 10**6), 1, 10**6, 5), rng) % 5 for _ in range(50)} == {1}
+    assert {plan.draw(Param("x", "float", 0.0, (0.0, 1.0), 0.0, 1.0, 0.25), rng) for _ in range(50)} <= {
+        0.0, 0.25, 0.5, 0.75, 1.0}
 
 
 def test_a_capped_choice_keeps_its_default():

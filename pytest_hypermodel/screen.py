@@ -1,0 +1,90 @@
+"""Cheap checks over the space: build many configurations without fitting them.
+
+A fit costs seconds; a build of a small model costs milliseconds. Built, a configuration tells what a trial's
+build would: whether it raises, its parameter count (KerasTuner's ``max_model_size``), and the memory its
+training would need (the memory budget). A few hundred builds give the failure share of the space a random tuner
+draws from, which the plan's extremes and corners over-weight; the forecast judges the draws it built by them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from . import discovery, offline, outcomes
+from .space import SearchSpace
+
+#: The most configurations built per hypermodel, and the seconds spent on them at most (whichever comes first):
+#: a space this small is built whole, a larger one at as many of a random tuner's draws as fit.
+MAX_SCREENED = 256
+SCREEN_SECONDS = 10.0
+#: The batch the memory estimate is made at: Keras's default ``batch_size`` (a case's fit sees the search's own).
+BATCH_SIZE = 32
+
+
+@dataclass
+class Screen:
+    """Configurations built without a fit: one entry per build, ``{"values", "params", "memory_bytes"}``, and for
+    a build that raised also ``"outcome"``, ``"exception"`` and ``"exception_bases"`` (as a case reports them)."""
+
+    results: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    #: Whether every configuration of the space is known (built here, or run as a case).
+    whole: bool = False
+    #: Configurations offered that the budget left unbuilt.
+    skipped: int = 0
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.results if "outcome" in r]
+
+    @property
+    def rate(self) -> float:
+        """Configurations built per second."""
+        return len(self.results) / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {"built": len(self.results), "failed": len(self.failures), "seconds": round(self.seconds, 3),
+                "per_second": round(self.rate, 1), "whole": self.whole, "skipped": self.skipped}
+
+
+def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]], timeout: float | None = None,
+          limit: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False) -> Screen:
+    """Build each configuration (at most ``limit``, within ``seconds``), as a trial's build would."""
+    import keras
+
+    from . import probe
+
+    screen = Screen(whole=whole)
+    started = time.perf_counter()
+    pending = list(configurations)
+    for i, values in enumerate(pending):
+        if i >= limit or time.perf_counter() - started > seconds:
+            screen.skipped = len(pending) - i
+            screen.whole = False
+            break
+        hp = discovery.hyperparameters(space, values)
+        entry: dict = {"values": dict(hp.values), "params": None, "memory_bytes": None}
+        try:
+            with outcomes.time_limit(timeout) as limit_struck:
+                model = hypermodel.build(hp)
+                if limit_struck.struck:
+                    raise limit_struck.error()
+            if isinstance(model, keras.Model):
+                try:
+                    entry["params"] = int(model.count_params())
+                    entry["memory_bytes"] = probe.estimate_memory(model, BATCH_SIZE)
+                except ValueError:  # an unbuilt subclassed model has no weights yet
+                    pass
+        except Exception as exc:  # noqa: BLE001  the build's own failure is the result
+            if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
+                screen.whole = False
+                continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
+            entry.update(outcome=outcomes.classify(exc), exception=type(exc).__name__,
+                         exception_bases=outcomes.exception_bases(exc))
+        finally:
+            keras.backend.clear_session()
+        screen.results.append(entry)
+    screen.seconds = time.perf_counter() - started
+    return screen

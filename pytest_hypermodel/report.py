@@ -371,15 +371,21 @@ def predicate(entries: list[dict], space: "SearchSpace", screen=None,
     return judge
 
 
-def screened_text(screen, judge: Callable[[dict], str | None], space: "SearchSpace") -> str:
-    """`` and 240 builds without a fit (31/s; 45% ±6% of them fail)``: what the space's builds measured."""
+def screened_text(screen, judge: Callable[[dict], str | None], space: "SearchSpace", entries: Sequence[dict]) -> str:
+    """What the builds without a fit measured of the space: `` and 15 builds without a fit (26/s; with the cases,
+    the whole space: 14 of its 32 configurations fail)``, or, for a sample of the draws, `` and 240 of the draws
+    built without a fit (31/s; 45% ±6% of them fail)``."""
     if screen is None or not screen.results:
         return ""
     n = len(screen.results)
-    share = sum(judge(moved(r["values"], space)) is not None for r in screen.results) / n
-    whole = ", the whole space" if screen.whole else ""
-    return (f" and {n} builds without a fit ({screen.rate:.0f}/s{whole}; {share:.0%} ±{2 * math.sqrt(share * (1 - share) / n):.0%}"
-            f" of them fail)")
+    failing = sum(judge(moved(r["values"], space)) is not None for r in screen.results)
+    if screen.whole:
+        failing += sum(e.get("disposition") != COMPLETED for e in entries)
+        return (f" and {n} builds without a fit ({screen.rate:.0f}/s; with the cases, the whole space: {failing} of "
+                f"its {n + len(entries)} configurations fail)")
+    share = failing / n
+    return (f" and {n} of the draws built without a fit ({screen.rate:.0f}/s; {share:.0%} "
+            f"±{2 * math.sqrt(share * (1 - share) / n):.0%} of them fail)")
 
 
 def moved(values: dict, space: "SearchSpace") -> dict:
@@ -439,7 +445,7 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
         message = (
             f"{tuner} would abort within {trials} trials with probability {probability:.0%} ±{2 * driven.error:.0%} "
             f"(KerasTuner's oracle over {driven.seeds} seeds, each trial judged by the {len(dispositions)} cases "
-            f"run{screened_text(pre.screen, judge, pre.space)}: {failure_rate:.0%} of the trials drawn FAILED, "
+            f"run{screened_text(pre.screen, judge, pre.space, mine)}: {failure_rate:.0%} of the trials drawn FAILED, "
             f"{fatal_rate:.0%} fatal)"
         )
     else:
@@ -472,6 +478,7 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     if downloads:
         message += (f" ({len(downloads)} cases left out: their build downloads {downloads[0]['download']}: "
                     f"{DOWNLOAD_FIX})")
+    screened = {"screen": pre.screen.to_dict()} if pre.screen is not None and pre.screen.results else {}
     return {"spec": pre.target.spec, "tuner": tuner, "max_trials": trials, "aborts": probability > max_abort_risk,
             "abort_probability": probability, "failure_rate": failure_rate, "fatal_rate": fatal_rate,
-            "message": message, "fails_run": probability > max_abort_risk}
+            "message": message, "fails_run": probability > max_abort_risk, **screened}

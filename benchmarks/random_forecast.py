@@ -4,8 +4,11 @@
     python benchmarks/random_forecast.py --seeds 100
     python benchmarks/random_forecast.py --seeds 0    # the forecasts alone
 
-For each model: the preflight's forecast (``preflight(...)``, in this process, epochs=1), the same oracle
-driven with the model's true failure rule (what the forecast would say if it knew every configuration's fate),
+Three kinds of space (issue 22): failures at the corners, failures only inside a range (heads that must divide
+the units), and a share of the space over ``max_model_size``. For each: what the forecast said from the
+extremes' and corners' share alone ("plan only", before issue 22), the preflight's forecast (``preflight(...)``,
+in this process, epochs=1: the cases and the builds without a fit judge KerasTuner's own draws), the same oracle
+driven with the space's true failure rule (what the forecast would say if it knew every configuration's fate),
 and real ``keras_tuner.RandomSearch`` searches (max_trials=10, the default policy, epochs=1 on 32 random
 examples) over seeds drawn, as KerasTuner draws them when given none, from 1 to 10000. A real abort is
 KerasTuner's RuntimeError for consecutive failures. Ratios and rates are measured in one run.
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tests.hypermodels import distributed_guide  # noqa: E402
+from tests.hypermodels import distributed_guide, thresholds  # noqa: E402
 from tests.hypermodels.guide import LIMIT, guide_grid  # noqa: E402
 from pytest_hypermodel import forecast, preflight  # noqa: E402
 from pytest_hypermodel.policy import Policy  # noqa: E402
@@ -41,10 +44,23 @@ def _pooling_fails(values: dict) -> bool:
     return any(values[f"pooling{i}"] == "avg" for i in range(values["conv_layers"]))
 
 
+def _heads_fail(values: dict) -> bool:
+    return values["units"] % values["heads"] != 0
+
+
+def _oversized(values: dict) -> bool:
+    w1, w2 = values["width_1"], values["width_2"]
+    return 9 * w1 + w1 * w2 + 2 * w2 + 1 > thresholds.MAX_MODEL_SIZE
+
+
 MODELS = {
-    # name: (build, x, y, true failure rule)
-    "failed-trials guide grid": (guide_grid(), (32, 20), "regression", _guide_fails),
-    "distributed-tuning conv model": (distributed_guide.build_model, (32, 28, 28, 1), "classes", _pooling_fails),
+    # name: (build, x, y, true failure rule, max_model_size)
+    "corners: failed-trials guide grid": (guide_grid(), (32, 20), "regression", _guide_fails, None),
+    "corners: distributed-tuning conv": (distributed_guide.build_model, (32, 28, 28, 1), "classes", _pooling_fails,
+                                         None),
+    "interior: heads divide units": (thresholds.heads_and_units, (32, 8), "regression", _heads_fail, None),
+    "share: 77% over max_model_size": (thresholds.oversized_widths, (32, 8), "regression", _oversized,
+                                       thresholds.MAX_MODEL_SIZE),
 }
 
 
@@ -55,11 +71,11 @@ def _data(shape, kind):
     return x, y
 
 
-def real_abort_rate(build, x, y, seeds: list[int]) -> float:
+def real_abort_rate(build, x, y, seeds: list[int], max_model_size: int | None = None) -> float:
     aborted = 0
     for seed in seeds:
         tuner = kt.RandomSearch(build, objective="loss", max_trials=10, seed=seed, directory=tempfile.mkdtemp(),
-                                project_name="bench")
+                                project_name="bench", max_model_size=max_model_size)
         try:
             tuner.search(x, y, epochs=1, verbose=0)
         except RuntimeError:
@@ -70,24 +86,41 @@ def real_abort_rate(build, x, y, seeds: list[int]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=40, help="real searches per model")
+    parser.add_argument("--only", default="", help="only the spaces whose name holds this text")
     args = parser.parse_args()
     seeds = random.Random(1).sample(range(1, 10001), args.seeds)
     rows = []
-    for name, (build, shape, kind, fails) in MODELS.items():
+    for name, (build, shape, kind, fails, max_model_size) in MODELS.items():
+        if args.only and args.only not in name:
+            continue
         x, y = _data(shape, kind)
         started = time.perf_counter()
         report = preflight(build, x, y, epochs=1, tuner="RandomSearch", max_trials=10, boundaries=False,
-                           rootpath=tempfile.mkdtemp(), isolation="off")
+                           rootpath=tempfile.mkdtemp(), isolation="off", policy=Policy(max_model_size=max_model_size))
         preflight_s = time.perf_counter() - started
         predicted = report.forecast["abort_probability"]
+        screen = report.forecast.get("screen") or {}
         started = time.perf_counter()
-        observed = real_abort_rate(build, x, y, seeds) if seeds else float("nan")
+        observed = real_abort_rate(build, x, y, seeds, max_model_size) if seeds else float("nan")
         search_s = time.perf_counter() - started
-        rows.append((name, predicted, _truth(build, fails), observed, preflight_s, search_s / max(1, len(seeds))))
-    print(f"{'model':32} {'forecast':>9} {'true rule':>9} {'real':>9}   preflight s   s per search")
-    for name, predicted, truth, observed, preflight_s, per_search in rows:
-        print(f"{name:32} {predicted:9.0%} {truth:9.0%} {observed:9.0%}   {preflight_s:11.1f}   {per_search:12.1f}")
+        rows.append((name, predicted, _truth(build, fails), observed, preflight_s, search_s / max(1, len(seeds)),
+                     _plan_only(report, max_model_size), screen.get("built", 0), screen.get("per_second", 0.0)))
+    print(f"{'space':34} {'plan only':>9} {'forecast':>9} {'true rule':>9} {'real':>9}   builds   per s   "
+          f"preflight s   s per search")
+    for name, predicted, truth, observed, preflight_s, per_search, plan_only, built, rate in rows:
+        print(f"{name:34} {plan_only:9.0%} {predicted:9.0%} {truth:9.0%} {observed:9.0%}   {built:6}   {rate:5.0f}   "
+              f"{preflight_s:11.1f}   {per_search:12.1f}")
     print(f"real: {args.seeds} RandomSearch searches a model (max_trials=10, max_consecutive_failed_trials=3)")
+
+
+def _plan_only(report, max_model_size) -> float:
+    """What the forecast said before issue 22: the share of the extremes' and corners' cases that end FAILED, trials
+    taken as independent (``forecast.abort_probability``)."""
+    from pytest_hypermodel.policy import Disposition
+
+    planned = [c for c in report.cases if c["case.kind"] in ("default", "extreme", "choice", "corner")]
+    rate, fatal = forecast.failure_rates([Disposition(c["disposition"], int(c["runs"])) for c in planned])
+    return forecast.abort_probability(rate, 10, Policy(max_model_size=max_model_size), fatal)
 
 
 def _truth(build, fails) -> float:

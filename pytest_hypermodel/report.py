@@ -329,12 +329,15 @@ def culprits(entries: list[dict], space: "SearchSpace") -> str:
 def predicate(entries: list[dict], space: "SearchSpace", screen=None,
               policy: Policy | None = None) -> Callable[[dict], str | None]:
     """What any configuration of ``space`` would do, judged from the cases run and the configurations built
-    without a fit (``screen.Screen``): a built one fails as its build did, or over ``max_model_size`` or the
-    memory budget; otherwise, and for one neither run nor built, the cases' failures decide (``culprits.Predicate``).
-    A case that failed in its build says nothing of a neighbour whose build was seen, nor of any configuration
-    when the space was built whole."""
-    from types import SimpleNamespace
+    without a fit (``screen.Screen``).
 
+    A configuration built fails as its build did, or over ``max_model_size`` or the memory budget; if it passes
+    there, the failures the cases saw in a fit decide (``culprits.Predicate``; a case that failed in its build
+    says nothing of a neighbour whose build was seen). One neither run nor built, when the builds are a sample of
+    the tuner's draws: its build fails with the share of the sample whose builds failed (drawn from its values'
+    hash, so the same each time; the sample is drawn as the tuner draws, so the share is the space's, which the
+    extremes and corners over-weight); then the fit's failures decide. With no builds, the cases decide all.
+    """
     logs = {p.name for p in space if p.sampling == "log" and (p.min_value or 0) > 0}
     scale = {p.name: (math.log if p.name in logs else float) for p in space if p.kind in ("int", "float")}
     policy = policy or Policy()
@@ -344,31 +347,43 @@ def predicate(entries: list[dict], space: "SearchSpace", screen=None,
         in_build = e["disposition"] != COMPLETED and e.get("params") in (None, "")
         (exact if in_build else runs).append(run)
     fit_only = culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
-    anything = fit_only if screen is not None and screen.whole else culprits_mod.Predicate.from_runs(
-        runs + exact, COMPLETED, scale, space.defaults())
+    if screen is None or not screen.results:
+        return fit_only if screen is not None and screen.whole else culprits_mod.Predicate.from_runs(
+            runs + exact, COMPLETED, scale, space.defaults())
     budget = policy.memory_budget or next((e["memory_budget"] for e in entries if e.get("memory_budget")), None)
-    built: dict[frozenset, str | None] = {}
-    for r in screen.results if screen is not None else ():
-        outcome = r.get("outcome")
-        if outcome is None and policy.max_model_size and (r.get("params") or 0) > policy.max_model_size:
-            outcome = "failed_trial"  # KerasTuner raises FailedTrialError for a model over max_model_size
-        elif outcome is None and budget and (r.get("memory_bytes") or 0) > budget:
-            outcome = "oom"
-        if outcome is not None:
-            fake = SimpleNamespace(outcome=outcome, exception=r.get("exception"),
-                                   exception_bases=r.get("exception_bases") or [], losses=[])
-            disposition = policy.disposition(fake).name
-            built[culprits_mod.key(moved(r["values"], space))] = None if disposition == COMPLETED else disposition
-        else:
-            built[culprits_mod.key(moved(r["values"], space))] = None
+    built = {culprits_mod.key(moved(r["values"], space)): _built_disposition(r, policy, budget)
+             for r in screen.results}
+    failed = sorted(d for d in built.values() if d is not None)
 
     def judge(values: dict) -> str | None:
         k = culprits_mod.key(values)
-        if k in built:
-            return built[k] if built[k] is not None else fit_only(values)
-        return anything(values)
+        if k in built and built[k] is not None:
+            return built[k]
+        if k in built or k in fit_only.known or screen.whole or not failed:
+            return fit_only(values)
+        u = int(hashlib.sha256(repr(sorted(k, key=repr)).encode()).hexdigest()[:12], 16) / 16**12
+        share = len(failed) / len(built)
+        return failed[int(u / share * len(failed))] if u < share else fit_only(values)
 
     return judge
+
+
+def _built_disposition(built: dict, policy: Policy, budget: int | None) -> str | None:
+    """What KerasTuner does with a configuration built without a fit (``screen.Screen``): None when the build
+    raises nothing and the model is within ``max_model_size`` and the memory budget."""
+    from types import SimpleNamespace
+
+    outcome = built.get("outcome")
+    if outcome is None and policy.max_model_size and (built.get("size") or 0) > policy.max_model_size:
+        outcome = outcomes.FAILED_TRIAL  # KerasTuner raises FailedTrialError for a model over max_model_size
+    elif outcome is None and budget and (built.get("memory_bytes") or 0) > budget:
+        outcome = outcomes.OOM
+    if outcome is None:
+        return None
+    fake = SimpleNamespace(outcome=outcome, exception=built.get("exception"),
+                           exception_bases=built.get("exception_bases") or [], losses=[])
+    disposition = policy.disposition(fake).name
+    return None if disposition == COMPLETED else disposition
 
 
 def screened_text(screen, judge: Callable[[dict], str | None], space: "SearchSpace", entries: Sequence[dict]) -> str:

@@ -28,7 +28,8 @@ BATCH_SIZE = 32
 
 @dataclass
 class Screen:
-    """Configurations built without a fit: one entry per build, ``{"values", "params", "memory_bytes"}``, and for
+    """Configurations built without a fit: one entry per build, ``{"values", "params", "size", "memory_bytes"}``
+    (``size``: the trainable parameters, which KerasTuner holds to ``max_model_size``), and for
     a build that raised also ``"outcome"``, ``"exception"`` and ``"exception_bases"`` (as a case reports them)."""
 
     results: list[dict] = field(default_factory=list)
@@ -56,6 +57,7 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
           limit: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False) -> Screen:
     """Build each configuration (at most ``limit``, within ``seconds``), as a trial's build would."""
     import keras
+    from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
     from . import probe
 
@@ -68,7 +70,7 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
             screen.whole = False
             break
         hp = discovery.hyperparameters(space, values)
-        entry: dict = {"values": dict(hp.values), "params": None, "memory_bytes": None}
+        entry: dict = {"values": dict(hp.values), "params": None, "size": None, "memory_bytes": None}
         try:
             with outcomes.time_limit(timeout) as limit_struck:
                 model = hypermodel.build(hp)
@@ -77,6 +79,7 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
             if isinstance(model, keras.Model):
                 try:
                     entry["params"] = int(model.count_params())
+                    entry["size"] = maybe_compute_model_size(model)  # what max_model_size is held to
                     entry["memory_bytes"] = probe.estimate_memory(model, BATCH_SIZE)
                 except ValueError:  # an unbuilt subclassed model has no weights yet
                     pass

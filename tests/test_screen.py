@@ -1,0 +1,70 @@
+"""The cheap checks: configurations built without a fit, and how the forecast judges KerasTuner's draws by them."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+pytest.importorskip("keras_tuner")
+
+from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
+
+from hypermodels.thresholds import MAX_MODEL_SIZE, heads_and_units, oversized_widths  # noqa: E402
+from pytest_hypermodel import report, screen  # noqa: E402
+from pytest_hypermodel.discovery import discover  # noqa: E402
+from pytest_hypermodel.policy import Policy  # noqa: E402
+
+
+def _every(space, **ranges):
+    names = list(ranges)
+    return [space.complete(dict(zip(names, combo))) for combo in itertools.product(*ranges.values())]
+
+
+def test_every_build_that_raises_is_found_with_its_size_and_the_rate_is_measured():
+    hypermodel = get_hypermodel(heads_and_units)
+    space = discover(hypermodel)
+    every = _every(space, heads=range(1, 9), units=(16, 32, 48, 64))
+    found = screen.check(hypermodel, space, every, whole=True)
+    failing = sorted((r["values"]["heads"], r["values"]["units"]) for r in found.failures)
+    assert failing == [(h, u) for h in (3, 5, 6, 7) for u in (16, 32, 48, 64) if u % h]
+    assert all(r["outcome"] == "error" and r["exception"] == "ValueError" for r in found.failures)
+    passing = [r for r in found.results if "outcome" not in r]
+    assert len(passing) == 18 and all(r["size"] and r["params"] >= r["size"] and r["memory_bytes"] for r in passing)
+    assert found.whole and found.rate > 0 and found.to_dict()["built"] == 32 and found.to_dict()["failed"] == 14
+
+
+def test_the_budget_leaves_the_rest_unbuilt_and_the_space_not_whole():
+    hypermodel = get_hypermodel(heads_and_units)
+    space = discover(hypermodel)
+    every = _every(space, heads=range(1, 9), units=(16, 32, 48, 64))
+    found = screen.check(hypermodel, space, every, limit=5, whole=True)
+    assert len(found.results) == 5 and found.skipped == 27 and not found.whole
+
+
+def test_a_drawn_configuration_no_build_saw_fails_with_the_share_of_the_sample():
+    """77% of oversized_widths is over max_model_size, but of its extremes and corners only the widest corner:
+    the forecast judges a draw outside the sample with the sample's share, not with the cases' rule."""
+    hypermodel = get_hypermodel(oversized_widths)
+    space = discover(hypermodel)
+    widths = range(16, 513, 16)
+    every = _every(space, width_1=widths, width_2=widths)
+    chosen = set(random.Random(0).sample(range(len(every)), 128))  # as a random tuner draws
+    sample, rest = [every[i] for i in sorted(chosen)], [v for i, v in enumerate(every) if i not in chosen]
+    found = screen.check(hypermodel, space, sample, seconds=600)
+    policy = Policy(max_model_size=MAX_MODEL_SIZE)
+    oversized = [r for r in found.results if r["size"] > MAX_MODEL_SIZE]
+    assert len(found.results) == len(sample) and 0.6 < len(oversized) / len(sample) < 0.9
+    # The cases: the defaults and the extremes pass, the widest corner fails.
+    entries = [{"values": space.complete(v), "disposition": d, "params": 1} for v, d in [
+        ({}, "completed"), ({"width_1": 512}, "completed"), ({"width_2": 512}, "completed"),
+        ({"width_1": 512, "width_2": 512}, "failed")]]
+    judge = report.predicate(entries, space, found, policy)
+    assert all(judge(report.moved(r["values"], space)) == "failed" for r in oversized)  # built: as built
+    judged = [judge(report.moved(v, space)) for v in rest]
+    assert judged == [judge(report.moved(v, space)) for v in rest]  # the same each time
+    assert abs(judged.count("failed") / len(rest) - len(oversized) / len(sample)) < 0.05
+    # Without the builds, only the cases' rule: near no draw but the widest.
+    cases_only = report.predicate(entries, space, None, policy)
+    assert [cases_only(report.moved(v, space)) for v in rest].count("failed") / len(rest) < 0.2

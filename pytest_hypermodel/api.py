@@ -117,7 +117,9 @@ class Report:
         from . import views
 
         lines = views.summary_lines(self.cases)
-        lines += [f"{f['spec']}: {f['message']}" for f in self.forecasts]
+        for forecast in self.forecasts:
+            lines.append(f"{forecast['spec']}: {forecast['message']}")
+            lines += [forecast["timing"]["line"]] if forecast.get("timing") else []
         lines.append("green: the search may start" if self.green else "red: fix the space before the search")
         return "\n".join(lines)
 

@@ -380,9 +380,11 @@ class Engine:
         plan, forecasts = self.settings.plan, []
         for pre in preflights:
             tuner = pre.tuner or {}
-            forecasts.append(report.forecast(
-                pre, entries, self.policy_for(pre), tuner.get("hypermodel_tuner", plan.tuner),
-                tuner.get("hypermodel_max_trials", plan.max_trials), self.settings.max_abort_risk))
+            max_trials = tuner.get("hypermodel_max_trials", plan.max_trials)
+            forecast = report.forecast(pre, entries, self.policy_for(pre), tuner.get("hypermodel_tuner", plan.tuner),
+                                       max_trials, self.settings.max_abort_risk)
+            timing = report.timing(pre, entries, max_trials, self.settings.probe.epochs)
+            forecasts.append({**forecast, "timing": timing} if timing else forecast)
         return forecasts
 
     def refine(self, pre: Preflight, entries: list[dict], policy: Policy, data: Any = None):

@@ -775,6 +775,8 @@ class PreflightReporter:
             terminalreporter.line(line)
         for forecast in self.forecasts:
             terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
+            if forecast.get("timing"):
+                terminalreporter.line(forecast["timing"]["line"])
         for found in self.refinements:
             for line in found.lines():
                 terminalreporter.line(line)

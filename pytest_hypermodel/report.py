@@ -386,6 +386,43 @@ def _built_disposition(built: dict, policy: Policy, budget: int | None) -> str |
     return None if disposition == COMPLETED else disposition
 
 
+#: The slowest case is named when it takes at least this many times the default's seconds.
+SLOW_RATIO = 3.0
+
+
+def timing(pre, entries: list[dict], max_trials: int | None, epochs: int) -> dict | None:
+    """Seconds per trial: the default case's, the slowest case against it, and the search's time estimated from
+    the cases that completed (``max_trials`` trials of what a case costs: a build and ``epochs`` epochs of the
+    probe's few batches; the search's own epochs and data multiply it). None before the default case ran."""
+    mine = [e for e in entries if e.get("case.spec") == pre.target.spec and e.get("seconds")]
+    default = next((e for e in mine if e.get("case.kind") == "default"), None)
+    if default is None:
+        return None
+    slowest = max(mine, key=lambda e: float(e["seconds"]))
+    done = [float(e["seconds"]) for e in mine if e.get("disposition") == COMPLETED and e.get("outcome") != "timeout"]
+    trial = sum(done) / len(done) if done else float(default["seconds"])
+    trials = max_trials or 10
+    ratio = float(slowest["seconds"]) / float(default["seconds"])
+    line = f"{pre.target.spec}: the default case took {duration(float(default['seconds']))}"
+    if ratio >= SLOW_RATIO:
+        line += f"; the slowest, {slowest['case.id']}, {ratio:.0f}× that ({duration(float(slowest['seconds']))})"
+    line += (f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
+             f"{duration(trial * trials)}, before the search's own epochs and data scale the fits")
+    return {"default_seconds": float(default["seconds"]), "slowest_case": slowest["case.id"],
+            "slowest_seconds": float(slowest["seconds"]), "slowest_ratio": round(ratio, 2),
+            "trial_seconds": round(trial, 3), "search_seconds": round(trial * trials, 3), "trials": trials,
+            "line": line}
+
+
+def duration(seconds: float) -> str:
+    """``0.4 s``, ``12 s``, ``3 min``, ``2.5 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def screened_text(screen, judge: Callable[[dict], str | None], space: "SearchSpace", entries: Sequence[dict]) -> str:
     """What the builds without a fit measured of the space: `` and 15 builds without a fit (26/s; with the cases,
     the whole space: 14 of its 32 configurations fail)``, or, for a sample of the draws, `` and 240 of the draws

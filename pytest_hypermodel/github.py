@@ -232,6 +232,9 @@ def _section(model: Hypermodel) -> list[str]:
     lines = [f"### {_code(model.spec)}: {_status(model)}", ""]
     if model.forecast:
         lines += [f"> {_text(_forecast(model))}", ""]
+        timing = model.forecast.get("timing")
+        if isinstance(timing, dict) and timing.get("line"):
+            lines += [f"⏱ {_text(str(timing['line']))}", ""]
     culprits = model.culprits()
     if culprits:
         lines.append("**To constrain:**")

@@ -232,6 +232,9 @@ def _section(model: Hypermodel, index: int) -> str:
     forecast = model.forecast
     if forecast:
         parts.append(f'<div class="forecast {_tone(forecast)}"><b>Forecast:</b> {escape(str(forecast.get("message", "")))}</div>')
+        timing = forecast.get("timing")
+        if isinstance(timing, dict) and timing.get("line"):
+            parts.append(f'<div class="timing"><b>Time:</b> {escape(str(timing["line"]))}</div>')
     culprits = model.culprits()
     if culprits:
         items = []

@@ -94,3 +94,28 @@ def test_other_backends(hypermodel_dir, monkeypatch, backend):
     }
     assert {c.properties["backend"] for c in cases.values()} == {backend}
     assert result.ret == 1
+
+
+def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_from_the_completed():
+    """Issue 22: seconds per trial. A case is named when it takes SLOW_RATIO times the default or more; the search's
+    estimate is max_trials times the mean of the cases that completed (a timeout is no trial's time)."""
+    from types import SimpleNamespace
+
+    from pytest_hypermodel import report
+
+    pre = SimpleNamespace(target=SimpleNamespace(spec="m.py:build"))
+
+    def entry(kind, case_id, seconds, disposition="completed", outcome="ok"):
+        return {"case.spec": "m.py:build", "case.kind": kind, "case.id": case_id, "seconds": seconds,
+                "disposition": disposition, "outcome": outcome}
+
+    entries = [entry("default", "defaults", 0.5), entry("extreme", "units=2048", 20.0),
+               entry("extreme", "units=1", 1.5), entry("corner", "units=9", 60.0, outcome="timeout")]
+    timing = report.timing(pre, entries, 10, 3)
+    assert timing["slowest_case"] == "units=9" and timing["slowest_ratio"] == 120
+    assert timing["trial_seconds"] == pytest.approx(22.0 / 3, abs=1e-3)
+    assert timing["search_seconds"] == pytest.approx(220 / 3, abs=1e-2)
+    assert "the slowest, units=9, 120× that (60 s)" in timing["line"] and "about 73 s" in timing["line"]
+    calm = report.timing(pre, entries[:1] + [entry("extreme", "units=1", 1.0)], None, 3)
+    assert "slowest" not in calm["line"] and calm["trials"] == 10
+    assert report.timing(pre, entries[1:], 10, 3) is None  # no default yet: nothing to compare with

@@ -279,6 +279,12 @@ def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir, workers)
     [forecast] = json.loads(report.read_text())["forecasts"]
     assert (forecast["aborts"], forecast["abort_id"], forecast["reason"]) == (True, "0009", "max_consecutive_failed_trials")
     assert forecast["statuses"] == ["COMPLETED"] * 7 + ["FAILED"] * 3
+    # The time per trial: the terminal says what the JSON holds.
+    timing = forecast["timing"]
+    assert timing["trials"] == 12 and timing["default_seconds"] > 0 and timing["slowest_ratio"] >= 1
+    assert timing["search_seconds"] == pytest.approx(12 * timing["trial_seconds"], rel=1e-3)
+    assert timing["line"].startswith("guide.py:failed_trial: the default case took ")
+    assert timing["line"] in result.stdout.lines
 
 
 def test_random_search_risk_is_estimated(hypermodel_dir):
@@ -288,9 +294,10 @@ def test_random_search_risk_is_estimated(hypermodel_dir):
     result, _ = run_preflight(
         hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--hypermodel-max-consecutive-failed-trials", "8",
     )
-    # 5 of the grid's 12 points fail (its 4 cases and 8 builds show which): 8 FAILED in a row cannot happen.
+    # 5 of the grid's 12 points fail (the extremes, corners and interior cases run them all): 8 FAILED in a row
+    # cannot happen.
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 0% ±0% (KerasTuner's oracle "
-                                 "over 200 seeds, each trial judged by the 4 cases run and 8 builds*"])
+                                 "over 200 seeds, each trial judged by the 12 cases run:*"])
     assert result.ret == 0
     result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial")
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 2?% ±*"])  # exact: 29%

@@ -282,7 +282,7 @@ def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir, workers)
     # The time per trial: the terminal says what the JSON holds.
     timing = forecast["timing"]
     assert timing["trials"] == 12 and timing["default_seconds"] > 0 and timing["slowest_ratio"] >= 1
-    assert timing["search_seconds"] == pytest.approx(12 * timing["trial_seconds"], rel=1e-3)
+    assert timing["search_seconds"] == pytest.approx(12 * timing["trial_seconds"], abs=0.01)
     assert timing["line"].startswith("guide.py:failed_trial: the default case took ")
     assert timing["line"] in result.stdout.lines
 

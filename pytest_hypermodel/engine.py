@@ -191,6 +191,12 @@ class Engine:
     def policy(self) -> Policy:
         return self.settings.policy
 
+    @property
+    def plan_options(self):
+        """What to plan, with the policy's limits the builds without a fit are held to (``screen.check``)."""
+        return dataclasses.replace(self.settings.plan, max_model_size=self.policy.max_model_size,
+                                   memory_budget=self.policy.memory_budget)
+
     def policy_for(self, pre: Preflight, policy: Policy | None = None) -> Policy:
         """The policy ``pre``'s cases are judged by: a user's tuner's own retry fields (``max_retries_per_trial``,
         ``max_consecutive_failed_trials``, ``max_model_size``) over the options'."""
@@ -248,15 +254,15 @@ class Engine:
             devices.load_backend()
             hypermodel = spec_mod.as_hypermodel(item.hypermodel, item.spec)
             return prepare_target(Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
-                                  self.settings.plan, timeout, data=data, settings=probe_settings)
+                                  self.plan_options, timeout, data=data, settings=probe_settings)
         if self.runner is not None:
             try:
-                return self.runner.prepare(item, self.settings.plan, timeout, data=data, settings=probe_settings)
+                return self.runner.prepare(item, self.plan_options, timeout, data=data, settings=probe_settings)
             except prober.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
-                return self.runner.prepare(item, self.settings.plan, timeout)
+                return self.runner.prepare(item, self.plan_options, timeout)
         devices.load_backend()
         target = spec_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
-        return prepare_target(target, self.settings.plan, timeout, data=data, settings=probe_settings)
+        return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
 
     def check_setup(self, preflights: Sequence[Preflight], data_given: bool) -> None:
         """What every case of a hypermodel would share (a download, no input shape) is one SetupError."""

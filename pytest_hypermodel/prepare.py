@@ -56,6 +56,10 @@ class PlanOptions:
     #: Whether a random tuner's draws and the small space's builds are made for the forecast (not for the
     #: preflight that verifies a repair, which forecasts nothing).
     forecast: bool = True
+    #: The policy's limits, which the builds without a fit are held to (``screen.check`` stops early when none
+    #: fails); a user's tuner's ``max_model_size`` overrides.
+    max_model_size: int | None = None
+    memory_budget: int | None = None
 
 
 def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
@@ -77,8 +81,10 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
 
     described = tuners.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
     if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
-        options = dataclasses.replace(options, tuner=described["hypermodel_tuner"],
-                                      max_trials=described.get("hypermodel_max_trials", options.max_trials))
+        options = dataclasses.replace(
+            options, tuner=described["hypermodel_tuner"],
+            max_trials=described.get("hypermodel_max_trials", options.max_trials),
+            max_model_size=(described.get("policy") or {}).get("max_model_size") or options.max_model_size)
     try:
         fit_arguments = None
         if data is not None:
@@ -105,13 +111,13 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
             draws = forecast.random_draws(space, options.max_trials or 10)
             if grid_builds:
                 draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
-                screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid)
+                screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options)
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
         raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
     return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
 
 
-def _screen(hypermodel, space, cases, draws, timeout, before=None):
+def _screen(hypermodel, space, cases, draws, timeout, before=None, options: PlanOptions = PlanOptions()):
     """Build, without a fit, what no case runs: every configuration of a small space (then the cases and these
     builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows."""
     from . import culprits, forecast
@@ -129,7 +135,11 @@ def _screen(hypermodel, space, cases, draws, timeout, before=None):
         return screen_mod.Screen(whole=whole)
     if before is not None:
         before()
-    return screen_mod.check(hypermodel, space, every, timeout, whole=whole)
+    from . import devices
+
+    budget = options.memory_budget or (devices.memory_budget() or (None,))[0]
+    return screen_mod.check(hypermodel, space, every, timeout, whole=whole,
+                            limits=screen_mod.Limits(options.max_model_size, budget))
 
 
 def grid_size(space) -> float:

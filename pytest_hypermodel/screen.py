@@ -19,11 +19,29 @@ from .space import SearchSpace
 #: a space this small is built whole, a larger one at as many of a random tuner's draws as fit.
 MAX_SCREENED = 256
 SCREEN_SECONDS = 10.0
+#: A sample of the draws stops after this many builds when none of them failed: the space's share of failing
+#: builds is then under 3/32 (9%, the rule of three at 95%), which aborts a 10-trial search (3 FAILED in a row)
+#: with under 1% probability; a healthy space pays 32 builds, not the whole budget.
+MIN_SCREENED = 32
 #: Builds between two garbage collections: KerasTuner's ``clear_session`` collects at every build, which is most
 #: of a small build's time (7 builds a second instead of 47, measured); the session is still cleared each time.
 COLLECT_EVERY = 32
 #: The batch the memory estimate is made at: Keras's default ``batch_size`` (a case's fit sees the search's own).
 BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a built model is held to: KerasTuner's ``max_model_size`` and the memory budget (None: no limit)."""
+
+    max_model_size: int | None = None
+    memory_budget: int | None = None
+
+    def fails(self, entry: dict) -> bool:
+        """Whether a build's entry fails: it raised, or its model is over a limit."""
+        return "outcome" in entry or bool(
+            self.max_model_size and (entry.get("size") or 0) > self.max_model_size
+            or self.memory_budget and (entry.get("memory_bytes") or 0) > self.memory_budget)
 
 
 @dataclass
@@ -54,8 +72,10 @@ class Screen:
 
 
 def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]], timeout: float | None = None,
-          limit: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False) -> Screen:
-    """Build each configuration (at most ``limit``, within ``seconds``), as a trial's build would."""
+          limit: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False,
+          limits: Limits | None = None) -> Screen:
+    """Build each configuration (at most ``limit``, within ``seconds``), as a trial's build would. A sample (not
+    ``whole``) held to ``limits`` stops after MIN_SCREENED builds when none of them fails."""
     import keras
     from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
@@ -65,7 +85,8 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
     started = time.perf_counter()
     pending = list(configurations)
     for i, values in enumerate(pending):
-        if i >= limit or time.perf_counter() - started > seconds:
+        calm = limits is not None and not whole and i >= MIN_SCREENED and not any(map(limits.fails, screen.results))
+        if i >= limit or time.perf_counter() - started > seconds or calm:
             screen.skipped = len(pending) - i
             screen.whole = False
             break

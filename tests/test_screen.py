@@ -68,3 +68,17 @@ def test_a_drawn_configuration_no_build_saw_fails_with_the_share_of_the_sample()
     # Without the builds, only the cases' rule: near no draw but the widest.
     cases_only = report.predicate(entries, space, None, policy)
     assert [cases_only(report.moved(v, space)) for v in rest].count("failed") / len(rest) < 0.2
+
+
+def test_a_sample_with_no_failure_stops_early_and_one_with_failures_goes_on():
+    """A healthy space pays MIN_SCREENED builds, not the whole budget; a failing one is sampled on."""
+    hypermodel = get_hypermodel(oversized_widths)
+    space = discover(hypermodel)
+    widths = range(16, 513, 16)
+    sample = random.Random(1).sample(_every(space, width_1=widths, width_2=widths), 48)
+    calm = screen.check(hypermodel, space, sample, seconds=600, limits=screen.Limits())
+    assert len(calm.results) == screen.MIN_SCREENED and calm.skipped == 48 - screen.MIN_SCREENED
+    busy = screen.check(hypermodel, space, sample, seconds=600, limits=screen.Limits(max_model_size=MAX_MODEL_SIZE))
+    assert len(busy.results) == 48 and not busy.skipped
+    whole = screen.check(hypermodel, space, sample, seconds=600, limits=screen.Limits(), whole=True)
+    assert len(whole.results) == 48  # every configuration of a small space is built, failing or not

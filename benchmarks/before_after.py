@@ -31,7 +31,8 @@ RUNS = {
                                                   "--hypermodel-input-shape", "28,28"]),
     "guides: build_model": ("tests/hypermodels", [*NO_INI, "--hypermodel", "guides.py:build_model",
                                                   "--hypermodel-input-shape", "28,28"]),
-    "guides: MyHyperModel": ("tests/hypermodels", [*NO_INI, "--hypermodel", "guides.py:MyHyperModel"]),
+    "guides: MyHyperModel": ("tests/hypermodels", [*NO_INI, "--hypermodel", "guides.py:MyHyperModel",
+                                                   "--hypermodel-input-shape", "28,28"]),
 }
 
 

@@ -177,8 +177,8 @@ class Engine:
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
         self._results: dict[tuple, probe.Result] = {}
-        #: The default case's result under a repair (``changes``), for the divergence's reference.
-        self._references: dict[tuple, probe.Result] = {}
+        #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
+        self._repaired_defaults: dict[tuple, probe.Result] = {}
         if settings.isolation != prober.OFF:
             self.runner = prober.Prober(rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE)
 
@@ -320,9 +320,25 @@ class Engine:
         """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
         ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
         policy = self.policy_for(pre, policy)
+        if changes and not case.varied:  # a repaired space's defaults: probed once, its other cases' reference
+            key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None, repr(changes))
+            if key not in self._repaired_defaults:
+                self._repaired_defaults[key] = self._probe(pre, case, data, changes, policy, show)
+            return self._repaired_defaults[key]
+        return self._probe(pre, case, data, changes, policy, show)
+
+    def _probe(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
+               show: bool) -> probe.Result:
+        result = self._probe_once(pre, case, data, changes, policy, show)
+        if case.varied and probe.needs_reference(result):  # its loss grew: judged against where the default started
+            reference = self.reference_loss(pre, data, changes, policy)
+            if reference is not None:
+                probe.judge_fit(result, reference)
+        return result
+
+    def _probe_once(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
+                    show: bool) -> probe.Result:
         settings = self.probe_settings(pre)
-        if case.varied:  # a divergence is judged against where the default case started, on the same data
-            settings = dataclasses.replace(settings, reference_loss=self.reference_loss(pre, data, changes, policy))
         if self.runner is not None:
             try:
                 return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes, show)
@@ -340,17 +356,12 @@ class Engine:
     def reference_loss(self, pre: Preflight, data: Any, changes: tuple, policy: Policy) -> float | None:
         """The default case's starting loss (its first batch, before any update) on the data the cases fit on: what
         a divergence is judged against. The default is probed once in this process (the first case of a plan, so
-        usually already; an xdist worker without it probes it for this), with the same repair; None when it did
-        not fit, and then the absolute rule judges."""
+        usually already; an xdist worker without it probes it when a case of its own grew), with the same repair;
+        None when it did not fit, and then the absolute rule judges."""
         default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
-        if changes:
-            key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None, repr(changes))
-            if key not in self._references:
-                self._references[key] = self.probe(pre, default, data, changes, policy, show=False)
-            result = self._references[key]
-        else:
-            result = self._result(pre, default, data, policy, show=False)
-        return probe.reference_from(result)
+        if changes:  # a repair's verification probes its defaults first: kept (see probe)
+            return probe.reference_from(self.probe(pre, default, data, changes, policy, show=False))
+        return probe.reference_from(self._result(pre, default, data, policy, show=False))
 
     def run_case(self, pre: Preflight, case: Case, data: Any = None, policy: Policy | None = None) -> CaseRun:
         """Probe one case and judge it; a failing default fit is remembered for the other cases' hints, and a

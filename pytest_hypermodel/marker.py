@@ -189,6 +189,7 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     references = config.stash.setdefault(REFERENCE_KEY, {})
     key = (request.node.nodeid.partition("[")[0], json.dumps(policy.to_dict(), sort_keys=True))
     if case.varied:
+        # Before the case, not when its loss grew: a probe after it would clear the session its kept model lives in.
         if key not in references:  # its default case ran elsewhere (an xdist worker) or not at all (-k): probe it
             default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
             references[key] = probe.reference_from(probe.run(pre.target.hypermodel, pre.space, default, policy, settings, data))

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from conftest import read_junit, run_preflight
-from pytest_hypermodel import outcomes
+from pytest_hypermodel import outcomes, probe
 
 #: The seed article's example 2 (tests/hypermodels/runtime_errors.py) on the default settings (3 epochs of 32
 #: synthesized samples), measured: TensorFlow's loss at 10.0 goes 2.38 -> 5571 -> 3400, JAX's 2.55 -> 13.1 -> 13.1
@@ -43,6 +43,26 @@ def test_without_a_positive_reference_the_absolute_rule_judges(start, reference)
     assert outcomes.classify_losses([1.0, 55.0, 2858.0], start, reference) == "diverged"
 
 
+def test_only_a_case_whose_loss_grew_asks_for_the_default_s_start():
+    """So an xdist worker whose cases learn never probes the default case it was not given."""
+    def fitted(losses, start, outcome="ok"):
+        return probe.Result("c", "extreme", {}, outcome=outcome, fitted=True, losses=losses, start_loss=start)
+
+    assert not probe.needs_reference(fitted([2.38, 1.28, 0.84], 2.38))
+    assert probe.needs_reference(fitted([2.55, 13.1, 13.1], 2.55))
+    assert probe.needs_reference(fitted([1.0, 5000.0, 2.0], 1.0, "diverged"))  # the absolute rule's verdict
+    assert not probe.needs_reference(fitted([2.55, math.nan], 2.55, "nan"))
+    result = fitted([2.55, 13.1, 13.1], 2.55)
+    probe.judge_fit(result, 2.4)
+    assert (result.outcome, result.reference_loss) == ("diverged", 2.4)
+    assert "over 3 times where it started (2.55, its first batch)" in result.message
+    probe.judge_fit(result, 5.0)  # the default started higher: this is no divergence
+    assert (result.outcome, result.message) == ("ok", None)
+    result.checkpoint = False
+    probe.judge_fit(result, 5.0)
+    assert result.outcome == "no_checkpoint"
+
+
 @pytest.mark.proof
 @pytest.mark.parametrize(("backend", "workers"), [("tensorflow", []), ("jax", []), ("torch", ["-n", "2"])])
 def test_the_seed_example_has_the_same_verdict_on_every_backend(hypermodel_dir, monkeypatch, backend, workers):
@@ -56,7 +76,9 @@ def test_the_seed_example_has_the_same_verdict_on_every_backend(hypermodel_dir, 
     assert {case.properties["backend"] for case in got.values()} == {backend}
     default = got["defaults"].properties
     assert "reference_loss" not in default and len(ast.literal_eval(default["losses"])) == 3
-    for name in ("learning_rate=0.1", "learning_rate=1.0", "learning_rate=10.0"):
+    # A case that learned needs no reference (an xdist worker probes the default only for a case that grew).
+    assert "reference_loss" not in got["learning_rate=0.1"].properties
+    for name in ("learning_rate=1.0", "learning_rate=10.0"):
         props = got[name].properties
         assert float(props["reference_loss"]) == pytest.approx(float(default["start_loss"])), name
         assert float(props["start_loss"]) > 0, name

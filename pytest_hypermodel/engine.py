@@ -35,10 +35,13 @@ from .spec import Target
 TEST_OUTCOMES = {report.PASS: "passed", report.XFAIL: "xfailed", report.FAIL: "failed"}
 
 
-#: Issue 22: a divergence shows from one epoch's loss to the next, so one epoch cannot show it.
-ONE_EPOCH = ("hypermodel_epochs = 1: each case fits one epoch, so a loss that diverges (it shows from one epoch's "
-             "loss to the next) cannot be seen, and a NaN only if the first epoch has it: use 2 or more "
-             "(--hypermodel-epochs, epochs=; 3 by default)")
+#: Issue 22: a divergence shows in the last epoch's loss against where the case started (its first batch, before
+#: any update); one epoch's loss is the mean over its batches, that first one among them: with one batch an epoch
+#: (32 synthesized samples) it is the start itself, with more it is diluted by it.
+ONE_EPOCH = ("hypermodel_epochs = 1: each case fits one epoch, whose loss is the mean over its batches, the first one "
+             "(before any update) among them, so a loss that diverges is seen diluted at best (not at all with one "
+             "batch an epoch, as the 32 synthesized samples are), and a NaN only if the first epoch has it: use 2 or "
+             "more (--hypermodel-epochs, epochs=; 3 by default)")
 
 
 class SetupError(Exception):
@@ -174,6 +177,8 @@ class Engine:
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
         self._results: dict[tuple, probe.Result] = {}
+        #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
+        self._repaired_defaults: dict[tuple, probe.Result] = {}
         if settings.isolation != prober.OFF:
             self.runner = prober.Prober(rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE)
 
@@ -321,6 +326,24 @@ class Engine:
         """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
         ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
         policy = self.policy_for(pre, policy)
+        if changes and not case.varied:  # a repaired space's defaults: probed once, its other cases' reference
+            key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None, repr(changes))
+            if key not in self._repaired_defaults:
+                self._repaired_defaults[key] = self._probe(pre, case, data, changes, policy, show)
+            return self._repaired_defaults[key]
+        return self._probe(pre, case, data, changes, policy, show)
+
+    def _probe(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
+               show: bool) -> probe.Result:
+        result = self._probe_once(pre, case, data, changes, policy, show)
+        if case.varied and probe.needs_reference(result):  # its loss grew: judged against where the default started
+            reference = self.reference_loss(pre, data, changes, policy)
+            if reference is not None:
+                probe.judge_fit(result, reference)
+        return result
+
+    def _probe_once(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
+                    show: bool) -> probe.Result:
         settings = self.probe_settings(pre)
         if self.runner is not None:
             try:
@@ -335,6 +358,16 @@ class Engine:
         if changes:  # a repaired space is a new hypermodel: a plain tuner runs it
             target = with_repair(target, changes)
         return probe.run(target.hypermodel, pre.space, case, policy, settings, data, tuner=target.tuner)
+
+    def reference_loss(self, pre: Preflight, data: Any, changes: tuple, policy: Policy) -> float | None:
+        """The default case's starting loss (its first batch, before any update) on the data the cases fit on: what
+        a divergence is judged against. The default is probed once in this process (the first case of a plan, so
+        usually already; an xdist worker without it probes it when a case of its own grew), with the same repair;
+        None when it did not fit, and then the absolute rule judges."""
+        default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
+        if changes:  # a repair's verification probes its defaults first: kept (see probe)
+            return probe.reference_from(self.probe(pre, default, data, changes, policy, show=False))
+        return probe.reference_from(self._result(pre, default, data, policy, show=False))
 
     def run_case(self, pre: Preflight, case: Case, data: Any = None, policy: Policy | None = None) -> CaseRun:
         """Probe one case and judge it; a failing default fit is remembered for the other cases' hints, and a

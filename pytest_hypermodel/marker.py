@@ -9,6 +9,7 @@ when a collected test uses the fixture (it imports Keras).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from .prepare import Preflight
 
 ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy", "input_shape")
 CACHE_KEY = pytest.StashKey[dict]()
+#: Per test function and policy: where its default case started (``probe.Result.start_loss``), which a divergence
+#: of its other cases is judged against.
+REFERENCE_KEY = pytest.StashKey[dict]()
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,18 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
     built: dict[str, Any] = {}
     config = request.config
     settings = dataclasses.replace(probe_settings(config), input_shapes=_input_shapes(options, config))
+    references = config.stash.setdefault(REFERENCE_KEY, {})
+    key = (request.node.nodeid.partition("[")[0], json.dumps(policy.to_dict(), sort_keys=True))
+    if case.varied:
+        # Before the case, not when its loss grew: a probe after it would clear the session its kept model lives in.
+        if key not in references:  # its default case ran elsewhere (an xdist worker) or not at all (-k): probe it
+            default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
+            references[key] = probe.reference_from(probe.run(pre.target.hypermodel, pre.space, default, policy, settings, data))
+        settings = dataclasses.replace(settings, reference_loss=references[key])
     result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
                        keep=lambda hp, model: built.update(hp=hp, model=model))
+    if not case.varied:
+        references[key] = probe.reference_from(result)
     run = judge(pre, case, result, policy)
     request.node.user_properties.extend(run.properties)
     out = HypermodelCase(case.id, case.kind, dict(case.values), built.get("hp"), built.get("model"), result,

@@ -38,6 +38,9 @@ class Settings:
     #: The search's objective, ``(name, direction or None)`` each (several: a multi-objective); empty when not
     #: known, and then only what ``fit()`` returned is checked, as before.
     objective: tuple[tuple[str, str | None], ...] = ()
+    #: The default case's starting loss on the same data (``Result.start_loss``), which a divergence is judged
+    #: against (``outcomes.classify_losses``); None: the default case did not fit, or this is it.
+    reference_loss: float | None = None
 
 
 def parse_input_shapes(texts: list[str]) -> list[tuple[int, ...]] | dict[str, tuple[int, ...]] | None:
@@ -86,6 +89,12 @@ class Result:
     predicted: bool = False
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
+    #: The loss on the fit's first batch, before any update: where the case started.
+    start_loss: float | None = None
+    #: The default case's starting loss it was judged against for a divergence (None: the absolute rule judged).
+    reference_loss: float | None = None
+    #: Whether the trial wrote its checkpoint (``get_best_models()`` reloads it); meaningful once it fitted.
+    checkpoint: bool = True
     backend: str = ""
     device: str = ""
     #: The metric names the fit logged (what KerasTuner can find the objective among).
@@ -95,6 +104,45 @@ class Result:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def judge_fit(result: Result, reference: float | None) -> None:
+    """A fitted case's outcome from its losses (``outcomes.classify_losses``), judged against ``reference`` (where
+    the default case started, on the same data; None: the absolute rule), then its checkpoint."""
+    losses = result.losses
+    result.outcome = outcomes.classify_losses(losses, result.start_loss, reference)
+    base = outcomes.divergence_base(result.start_loss, reference)
+    result.reference_loss = reference if base is not None else None
+    result.message = None
+    if result.outcome != outcomes.OK:
+        result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
+        if result.outcome == outcomes.DIVERGED and base is not None:
+            result.message += (f", over {outcomes.DIVERGENCE_RATIO:g} times where it started ({result.start_loss:.4g}, "
+                               f"its first batch) and where the default case started on the same data "
+                               f"({reference:.4g})")
+    elif not result.checkpoint:
+        result.outcome = outcomes.NO_CHECKPOINT
+        result.message = ("the trial wrote no checkpoint: the callbacks the tuner passed to fit() never reached "
+                          "model.fit, so get_best_models() raises FileNotFoundError after the search")
+
+
+def needs_reference(result: Result) -> bool:
+    """Whether the default case's start could change ``result``'s verdict: it fitted, and its loss ended over
+    ``DIVERGENCE_RATIO`` times its own start, or the absolute rule called it diverged. A case that learned needs
+    none, so an xdist worker probes the default for its reference only when a case of its own grew."""
+    if not result.fitted or result.outcome not in (outcomes.OK, outcomes.DIVERGED, outcomes.NO_CHECKPOINT):
+        return False
+    if result.outcome == outcomes.DIVERGED:
+        return True
+    start = result.start_loss
+    return bool(result.losses) and start is not None and start > 0 and result.losses[-1] > outcomes.DIVERGENCE_RATIO * start
+
+
+def reference_from(default: Result) -> float | None:
+    """What the other cases' divergence is judged against: where the default case started (``start_loss``), when
+    it fitted with finite losses; None otherwise, and then the absolute rule judges (``outcomes.classify_losses``)."""
+    fitted = default.fitted and default.outcome in (outcomes.OK, outcomes.NO_CHECKPOINT, outcomes.DIVERGED)
+    return default.start_loss if fitted else None
 
 
 def _fail(result: Result, exc: BaseException) -> None:
@@ -283,21 +331,21 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
             from . import data as data_mod
 
             result.data = f"x {data_mod.shapes(args[0])}, y {data_mod.shapes(args[1])}"
+        def on_batch_end(batch: int, logs: Any) -> None:
+            if result.start_loss is None:  # the first batch's loss was computed before its update
+                result.start_loss = float((logs or {}).get("loss", math.nan))
+
         recorder = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan)))
+            on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan))),
+            on_train_batch_end=on_batch_end,
         )
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
         done = trial_mod.run(tuner, hp, args, kwargs, hooks, objective_known, prebuilt)
         result.fitted = True
-        result.outcome = outcomes.classify_losses(losses)
-        if result.outcome != outcomes.OK:
-            result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
-        elif not done.checkpoint:
-            result.outcome = outcomes.NO_CHECKPOINT
-            result.message = ("the trial wrote no checkpoint: the callbacks the tuner passed to fit() never reached "
-                              "model.fit, so get_best_models() raises FileNotFoundError after the search")
+        result.checkpoint = bool(done.checkpoint)
+        judge_fit(result, settings.reference_loss)
     except _OverBudget as exc:  # predicted: the fit did not start
         result.outcome = outcomes.OOM
         result.predicted = True

@@ -62,10 +62,21 @@ def properties(case: Case, result, disposition: Disposition, spec: str = "", fin
     ]
     if result.predicted:
         props.append(("predicted", True))
+    if getattr(result, "losses", None):  # what a divergence was judged on
+        props.append(("losses", [_loss(loss) for loss in result.losses]))
+        if getattr(result, "start_loss", None) is not None:
+            props.append(("start_loss", _loss(result.start_loss)))
+        if getattr(result, "reference_loss", None) is not None:
+            props.append(("reference_loss", round(result.reference_loss, 6)))
     download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
     if download is not None:
         props.append(("download", download))  # a setup problem: left out of the forecast
     return props
+
+
+def _loss(value: float) -> float | str:
+    """A loss for the reports: rounded; a non-finite one as ``"nan"`` or ``"inf"`` (JSON has no such numbers)."""
+    return round(value, 6) if math.isfinite(value) else str(value)
 
 
 def _values_text(case: Case) -> str:

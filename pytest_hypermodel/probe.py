@@ -245,7 +245,8 @@ def _settled_rss() -> int | None:
 def rss_growth(samples: list[int]) -> int:
     """Bytes a trial leaves behind, from the resident memory read after each of several trials: the median of the
     slopes between every two readings (Theil-Sen), which an allocator returning memory once does not move."""
-    slopes = sorted((samples[j] - samples[i]) / (j - i) for i in range(len(samples)) for j in range(i + 1, len(samples)))
+    n = len(samples)
+    slopes = sorted((samples[j] - samples[i]) / (j - i) for i in range(n) for j in range(i + 1, n))
     middle = len(slopes) // 2
     return round(slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2)
 

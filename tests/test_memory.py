@@ -3,6 +3,7 @@ that keeps every model it makes fails the preflight, as it would kill a real sea
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from pytest_hypermodel import outcomes, probe, report
 from tests.conftest import HYPERMODELS, failed_line, run_preflight
-from tests.hypermodels.memory import KEPT_BYTES
+from tests.hypermodels.memory import KEPT_BYTES, keeps_every_model
 
 MIB = 2**20
 
@@ -25,9 +26,13 @@ def test_the_growth_is_the_median_slope_so_an_allocator_giving_memory_back_once_
     assert probe.rss_growth([10, 12]) == 2
 
 
-def test_a_build_that_keeps_every_model_fails_its_default_case_and_a_clean_one_passes(hypermodel_dir):
+def test_a_build_that_keeps_every_model_fails_its_default_case_and_a_clean_one_passes(hypermodel_dir, monkeypatch):
     """A real pytest run of the plugin, both hypermodels in one probe process; the boundaries are on, and find
-    nothing to bisect in a growth that no value of the space causes."""
+    nothing to bisect in a growth that no value of the space causes. Under GitHub Actions it is an error at the
+    build's ``def`` line, and no value is named to constrain."""
+    summary = hypermodel_dir.path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     path = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "memory.py:clean", "--hypermodel",
                                   "memory.py:keeps_every_model", "--hypermodel-report", str(path),
@@ -46,6 +51,12 @@ def test_a_build_that_keeps_every_model_fails_its_default_case_and_a_clean_one_p
     result.stdout.fnmatch_lines([failed_line("memory.py::keeps_every_model[[]defaults[]]",
                                              "defaults: size=1 -> memory*")])
     assert "searching the boundaries" not in result.stdout.str()
+    line = inspect.getsourcelines(keeps_every_model)[1]
+    result.stdout.fnmatch_lines([f"::error file=memory.py,line={line},title=memory.py%3Akeeps_every_model%3A memory "
+                                 "grows from trial to trial::memory.py:keeps_every_model: defaults: size=1 -> memory "
+                                 "grows*"])
+    assert "To constrain" not in summary.read_text()
+    assert "complete it (1 run), memory grows each trial" in summary.read_text()
     data = json.loads(path.read_text())
     growth = {h["spec"]: h["rss_growth_bytes"] for h in data["hypermodels"]}
     assert growth["memory.py:keeps_every_model"] > 0.8 * KEPT_BYTES

@@ -243,4 +243,9 @@ def _probe(conn, hypermodels, rootpath, conftest, base, data, spec, space, case,
 
     target = _target(hypermodels, spec, rootpath, conftest, base, repair)
     conn.send(("building", None))  # imported: the case's own time limit starts
-    return probe.run(target.hypermodel, space, case, policy, settings, data, tuner=target.tuner).to_dict()
+
+    def before_trial() -> None:  # a further trial measuring memory (``Settings.growth_trials``) has its own limit
+        conn.send(("building", None))
+
+    return probe.run(target.hypermodel, space, case, policy, settings, data, tuner=target.tuner,
+                     before_trial=before_trial).to_dict()

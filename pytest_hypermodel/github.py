@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import report_view
+from . import outcomes, report_view
 from .report_view import DECLARED, FAILS, STOPS, USELESS, CaseView, Culprit, Hypermodel
 
 #: GitHub shows at most this many annotations of one kind per step.
@@ -133,6 +133,17 @@ def _forecast_annotation(model: Hypermodel, root: Path, order: int) -> Annotatio
     return None
 
 
+def _growth_annotation(model: Hypermodel, root: Path, order: int) -> Annotation | None:
+    """Memory that grows from trial to trial (the default case's ``memory_growth``): at the build's ``def`` line,
+    as nothing in the space is to blame."""
+    grown = [c for c in model.cases if c.outcome in outcomes.HYPERMODEL_WIDE]
+    if not grown:
+        return None
+    file, line, _ = model.location()
+    return Annotation("error", f"{model.spec}: memory grows from trial to trial", f"{model.spec}: {grown[0].message}",
+                      relative(file, root), line, None, FAILS, order)
+
+
 def collect(payload: dict, root: Path) -> list[Annotation]:
     """Every annotation the report calls for, most important first (unlimited)."""
     out: list[Annotation] = []
@@ -140,6 +151,9 @@ def collect(payload: dict, root: Path) -> list[Annotation]:
         forecast = _forecast_annotation(model, root, len(out))
         if forecast:
             out.append(forecast)
+        growth = _growth_annotation(model, root, len(out))
+        if growth:
+            out.append(growth)
         out += [_culprit_annotation(c, model, root, len(out) + i) for i, c in enumerate(model.culprits())]
     return sorted(out, key=lambda a: (a.rank, a.order))
 

@@ -25,10 +25,17 @@ TIMEOUT = "timeout"
 CRASH = "crash"
 #: The trial completed but wrote no checkpoint: ``get_best_models()`` fails after the search.
 NO_CHECKPOINT = "no_checkpoint"
+#: The trial completed, but the process kept more memory after each trial of the defaults (``probe.Settings.
+#: growth_trials``): a search of many trials runs out of host memory hours in.
+MEMORY_GROWTH = "memory_growth"
 
-ALL = (OK, FAILED_TRIAL, FATAL, ERROR, NAN, DIVERGED, OOM, TIMEOUT, CRASH, NO_CHECKPOINT)
-#: Outcomes of a trial KerasTuner completes, whose result is of no use.
-COMPLETED_USELESS = (DIVERGED, NO_CHECKPOINT)
+ALL = (OK, FAILED_TRIAL, FATAL, ERROR, NAN, DIVERGED, OOM, TIMEOUT, CRASH, NO_CHECKPOINT, MEMORY_GROWTH)
+#: Outcomes of a trial KerasTuner completes, that fail the case all the same: its result is of no use, or the
+#: search dies of it later.
+COMPLETED_USELESS = (DIVERGED, NO_CHECKPOINT, MEMORY_GROWTH)
+#: Outcomes about the hypermodel as a whole, not about the values of the case that shows them (the default):
+#: no boundary of a hyperparameter explains them.
+HYPERMODEL_WIDE = (MEMORY_GROWTH,)
 
 #: What a policy may make of a failure (``Policy.on``): KerasTuner's FailedTrialError, a retry, or its FatalError
 #: (the same word as the outcome).

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import os
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -24,6 +26,20 @@ if TYPE_CHECKING:
     import keras
 
     from .plan import Case
+
+
+#: The further trials of the default case that measure what a trial leaves behind (``Settings.growth_trials``):
+#: the case's own trial warms up (first traces, allocator arenas), these give a reading each; the third runs only
+#: when the first two readings differ by more than ``FLAT`` of the limit.
+GROWTH_TRIALS = 3
+#: What a trial may leave behind (``Settings.max_growth``): a tiny model kept alive by a module-level list stays
+#: under it (about 1.6 MiB a trial); a real model kept so, or its data, does not. A clean tiny model's noise is
+#: about 0.05 MiB a trial (``tests/test_memory.py``).
+MAX_GROWTH = 4 * 2**20
+#: Under this share of ``max_growth`` from the first further trial to the second, the third is not run.
+FLAT = 0.25
+#: Trials the message counts the growth over, as a long search runs them.
+GROWTH_HORIZON = 100
 
 
 @dataclass
@@ -41,6 +57,11 @@ class Settings:
     #: The default case's starting loss on the same data (``Result.start_loss``), which a divergence is judged
     #: against (``outcomes.classify_losses``); None: the default case did not fit, or this is it.
     reference_loss: float | None = None
+    #: Further trials of the case after its own, each followed by a reading of the process's resident memory: the
+    #: memory a trial leaves behind (:func:`rss_growth`). 0: not measured (the engine asks it of the default case).
+    growth_trials: int = 0
+    #: Bytes a trial may leave behind before the case is ``memory_growth``.
+    max_growth: int = MAX_GROWTH
 
 
 def parse_input_shapes(texts: list[str]) -> list[tuple[int, ...]] | dict[str, tuple[int, ...]] | None:
@@ -101,6 +122,9 @@ class Result:
     logs: list[str] = field(default_factory=list)
     #: The shapes of the user's data the case fitted on (``x (64, 6), y (64, 1)``); empty for synthesized data.
     data: str = ""
+    #: Bytes of resident memory the process kept after each further trial of the case (``Settings.growth_trials``);
+    #: None when not measured.
+    rss_growth_bytes: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -210,12 +234,24 @@ def run(
     provided_data: Any = None,
     keep: Callable[[Any, Any], None] | None = None,
     tuner: Any = None,
+    before_trial: Callable[[], None] | None = None,
 ) -> Result:
     """Probe one case as one trial of ``tuner`` (the user's; else a plain one, see ``trial.plain_tuner``).
-    ``keep(hp, model)`` receives the built model, for fixtures that expose it."""
+    ``keep(hp, model)`` receives the built model, for fixtures that expose it. With ``settings.growth_trials``,
+    a case that passed runs that many trials more, ``before_trial()`` called before each (each has the case's
+    time limit), and the memory each leaves behind is measured (:func:`rss_growth`)."""
     policy = policy or Policy()
     settings = settings or Settings()
     _freeze_start_up()
+    result = _limited(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
+    if settings.growth_trials and result.outcome == outcomes.OK:
+        _measure_growth(result, lambda: _limited(hypermodel, space, case, policy, settings, provided_data, None,
+                                                 tuner), settings, before_trial)
+    return result
+
+
+def _limited(hypermodel, space, case, policy, settings, provided_data, keep, tuner) -> Result:
+    """One trial of the case under its time limit."""
     with outcomes.time_limit(policy.timeout) as limit, outcomes.interrupts_told_apart(), _released_gradient_entries():
         try:
             result = _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
@@ -226,6 +262,70 @@ def run(
         if limit.struck and result.outcome == outcomes.OK:  # it struck where the error was swallowed (a __del__)
             _fail(result, limit.error())
         return result
+
+
+def rss_bytes() -> int | None:
+    """This process's resident set size: /proc/self/statm (Linux), else the peak that getrusage reports (which
+    grows with what is kept, too); None when neither can be read."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+def _settled_rss() -> int | None:
+    """The resident memory once what the trial let go of is freed, as the next trial's build finds it (KerasTuner's
+    ``_try_build`` clears the session and collects first)."""
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    return rss_bytes()
+
+
+def rss_growth(samples: list[int]) -> int:
+    """Bytes a trial leaves behind, from the resident memory read after each of several trials: the median of the
+    slopes between every two readings (Theil-Sen), which an allocator returning memory once does not move."""
+    n = len(samples)
+    slopes = sorted((samples[j] - samples[i]) / (j - i) for i in range(n) for j in range(i + 1, n))
+    middle = len(slopes) // 2
+    return round(slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2)
+
+
+def _measure_growth(result: Result, trial: Callable[[], Result], settings: Settings,
+                    before_trial: Callable[[], None] | None) -> None:
+    """Run ``trial`` up to ``settings.growth_trials`` times after the case's own, the resident memory read after
+    each (two are enough when they differ by under ``FLAT`` of the limit); the growth goes to ``result``, which
+    becomes ``memory_growth`` over ``settings.max_growth``. A further trial that fails stops the measure: the
+    case's own result stands."""
+    samples = []
+    for _ in range(settings.growth_trials):
+        if before_trial is not None:
+            before_trial()
+        if trial().outcome != outcomes.OK:
+            return
+        rss = _settled_rss()
+        if rss is None:
+            return
+        samples.append(rss)
+        if len(samples) == 2 and samples[1] - samples[0] <= settings.max_growth * FLAT:
+            break  # clearly flat: the third trial is for a growth that needs confirming
+    if len(samples) < 2:
+        return
+    growth = result.rss_growth_bytes = rss_growth(samples)
+    if settings.max_growth and growth > settings.max_growth:
+        result.outcome = outcomes.MEMORY_GROWTH
+        horizon = growth * GROWTH_HORIZON
+        result.message = (f"the process kept {growth / 2**20:.1f} MiB more after each trial of the defaults: "
+                          f"resident memory {samples[0] / 2**20:.0f} -> {samples[-1] / 2**20:.0f} MiB over "
+                          f"{len(samples)} more trials, {horizon / 2**30:.1f} GiB after {GROWTH_HORIZON}")
 
 
 _frozen = False

@@ -158,7 +158,9 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     space = pre.space
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec and not e.get("download")]
-    known = {frozenset(space.complete(e.get("values", {})).items()): e.get("outcome") != outcomes.OK for e in mine}
+    # What is about the hypermodel as a whole (memory a trial leaves behind) has no boundary in its space.
+    known = {frozenset(space.complete(e.get("values", {})).items()):
+             e.get("outcome") not in (outcomes.OK, *outcomes.HYPERMODEL_WIDE) for e in mine}
     if not any(known.values()):
         return None
     say.start(f"searching the boundaries of {spec} ({plural(sum(known.values()), 'failing case')}, at most "

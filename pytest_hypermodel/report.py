@@ -68,6 +68,8 @@ def properties(case: Case, result, disposition: Disposition, spec: str = "", fin
             props.append(("start_loss", _loss(result.start_loss)))
         if getattr(result, "reference_loss", None) is not None:
             props.append(("reference_loss", round(result.reference_loss, 6)))
+    if getattr(result, "rss_growth_bytes", None) is not None:  # measured on the default case only
+        props.append(("rss_growth_bytes", result.rss_growth_bytes))
     download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
     if download is not None:
         props.append(("download", download))  # a setup problem: left out of the forecast
@@ -89,6 +91,13 @@ def _values_text(case: Case) -> str:
 DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (nothing is downloaded during a preflight)"
 
 
+#: What keeps memory from one trial to the next (keras-tuner issues #395, #873), and how to stop it.
+MEMORY_GROWTH_FIX = ("drop what outlives a trial: a module-level list or dict the build appends each model (or its "
+                     "data) to, a callback that keeps references to the models or their outputs in a global or a "
+                     "class attribute, or a loop of your own around builds and fits that never calls "
+                     "keras.backend.clear_session()")
+
+
 def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | None" = None) -> str:
     """The likely fix, phrased as an edit to the search space or the build function.
 
@@ -96,6 +105,8 @@ def hint(case: Case, result, space: "SearchSpace", explained: "Sequence[Case] | 
     own (see ``culprits``); empty when every such case passes, None when they are not known (then no value is
     blamed alone, nor the combination).
     """
+    if result.outcome == outcomes.MEMORY_GROWTH:
+        return MEMORY_GROWTH_FIX
     if result.outcome == outcomes.NO_CHECKPOINT:
         return ("pass the callbacks HyperModel.fit receives on to model.fit (model.fit(*args, **kwargs), or "
                 "callbacks=kwargs['callbacks']): the tuner's checkpoint callback is among them")
@@ -229,6 +240,7 @@ def failure_message(case: Case, result, disposition: Disposition, policy: Policy
         outcomes.NAN: "the loss became NaN",
         outcomes.DIVERGED: "the loss diverged",
         outcomes.NO_CHECKPOINT: "no checkpoint",
+        outcomes.MEMORY_GROWTH: "memory grows from trial to trial",
         outcomes.OOM: "out of memory" + (" (predicted)" if result.predicted else ""),
         outcomes.TIMEOUT: "the case ran past its time limit",
         outcomes.CRASH: "the process running the case died",
@@ -243,6 +255,9 @@ def failure_message(case: Case, result, disposition: Disposition, policy: Policy
         # Every tuner's constructor builds the defaults outside any trial's try: no trial is ever marked.
         kerastuner = ("KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner "
                       "cannot be created, so the search never starts.")
+    elif result.outcome == outcomes.MEMORY_GROWTH:
+        kerastuner = ("KerasTuner would complete each trial, and its process would grow by as much after each, "
+                      "until the host runs out of memory and the search is killed, hours in.")
     else:
         kerastuner = policy.describe(disposition)
     text = f"{_values_text(case)} -> {what}. {kerastuner}"
@@ -289,8 +304,12 @@ def hypermodels(entries: list[dict], planned: dict[str, int] | None = None,
         expected = (planned or {}).get(spec)
         complete = expected is None or len(group) == expected
         green = complete and all(e.get("test_outcome") in GREEN_OUTCOMES for e in group)
-        out.append({"spec": spec, "fingerprint": print_, "cases": len(group), "planned": expected,
-                    "complete": complete, "green": green, **(details or {}).get(spec, {})})
+        record = {"spec": spec, "fingerprint": print_, "cases": len(group), "planned": expected,
+                  "complete": complete, "green": green, **(details or {}).get(spec, {})}
+        growth = [e["rss_growth_bytes"] for e in group if e.get("rss_growth_bytes") not in (None, "")]
+        if growth:  # measured on its default case
+            record["rss_growth_bytes"] = growth[0]
+        out.append(record)
     return out
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import culprits as culprits_mod
+from . import outcomes
 from .plan import format_value as fmt  # a value as the plugin's case ids write it
 
 # How bad a finding is, most important first: what ends the search, what wastes
@@ -161,7 +162,8 @@ class Hypermodel:
         """What to constrain, from the one analysis every view shares (``culprits.analyse``): each culprit is a
         minimal failing set of values, with the cases it explains; combinations that share a hyperparameter
         (num_layers with any of units_1..units_8) are said as one."""
-        bad = [c for c in self.cases if c.severity is not None]
+        # Memory that grows from trial to trial is the hypermodel's, whatever the values: nothing to constrain.
+        bad = [c for c in self.cases if c.severity is not None and c.outcome not in outcomes.HYPERMODEL_WIDE]
         if not bad:
             return []
         defaults = [c for c in bad if not c.varied]
@@ -302,7 +304,8 @@ def disposition_text(case: CaseView, limit: int | None = None) -> str:
         how = "retried, then FAILED" if case.disposition == "retried_then_failed" else "FAILED"
         return f"{how} ({runs})"
     if case.disposition == "completed":
-        return f"complete it ({runs})" + (", useless score" if case.outcome in ("diverged", "nan") else "")
+        return f"complete it ({runs})" + (", useless score" if case.outcome in ("diverged", "nan") else
+                                          ", memory grows each trial" if case.outcome == "memory_growth" else "")
     return f"{case.disposition or '?'} ({runs})"
 
 

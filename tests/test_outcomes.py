@@ -77,7 +77,7 @@ def test_long_traceback_on_request(hypermodel_dir):
 
 def test_outcome_names_are_complete():
     assert outcomes.ALL == ("ok", "failed_trial", "fatal", "error", "nan", "diverged", "oom", "timeout", "crash",
-                            "no_checkpoint")
+                            "no_checkpoint", "memory_growth")
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

@@ -259,6 +259,21 @@ def _passing_default(search: _Search, space: "SearchSpace") -> tuple[str, Any] |
     return None
 
 
+def _side(param: "Param", value: Any) -> Any:
+    """Which side of ``param``'s default ``value`` lies on (True: above); the value itself for a Choice's."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(param.default, (int, float)):
+        return value
+    return value > param.default
+
+
+def _far_end(param: "Param", value: Any) -> Any:
+    """The reachable end of ``param``'s range on ``value``'s side of its default (None for a value that is not a
+    number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or len(param.levels) < 2:
+        return None
+    return param.levels[-1] if value > param.default else param.levels[0]
+
+
 def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable[[dict], bool],
          budget: int = DEFAULT_BUDGET, seconds: float | None = None) -> Findings:
     """Boundaries of every numeric hyperparameter that fails in the probed cases ``known`` (frozen complete
@@ -305,11 +320,23 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
             requests.append((name, value, dict(given), partner))
 
     numeric = {p.name for p in space if p.kind in ("int", "float") and len(p.levels) > 1}
+    # Of the values of one numeric hyperparameter that fail alone on one side of its default (an extreme and the
+    # interior cases' values), the nearest to the default is bisected: its boundary is the one a repair needs, and
+    # a float's bisections from further values would each end a little apart.
+    nearest: dict[tuple[str, bool], Any] = {}
+    for moved in failing:
+        (name, value), = moved.items() if len(moved) == 1 else ((None, None),)
+        if name in numeric:
+            side = _side(space.by_name[name], value)
+            if (name, side) not in nearest or abs(value - space.by_name[name].default) < abs(
+                    nearest[name, side] - space.by_name[name].default):
+                nearest[name, side] = value
     for moved in failing:
         if len(moved) == 1:
             name, value = next(iter(moved.items()))
             if name in numeric:
-                request(name, value, {})
+                if nearest[name, _side(space.by_name[name], value)] == value:
+                    request(name, value, {})
             elif (name, value) not in findings.failing_choices:
                 findings.failing_choices.append((name, value))
             continue
@@ -320,6 +347,7 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
             for partner, partner_value in moved.items():
                 if partner != name:
                     request(name, moved[name], {partner: partner_value}, partner if partner in numeric else None)
+    #: (name, side of its default) -> its boundary alone, which a partner's boundary is compared with.
     alone: dict[tuple[str, Any], Boundary | None] = {}
     #: Frontiers walked: (name, partner) pairs, and the corner boundaries that started them (partners that move a
     #: boundary the same way, units_1..units_9 beside num_layers, are walked once).
@@ -331,10 +359,11 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
             break
         if not space.is_active(name, {**defaults, **given}):
             continue
-        base = alone.get((name, value))
+        side = _side(space.by_name[name], value)
+        base = alone.get((name, side))
         boundary = search.bisect(name, value, given, like=base)
         if not given:
-            alone[name, value] = boundary
+            alone[name, side] = boundary
         elif boundary is None or boundary is base:
             continue  # the partner does not move the boundary
         if partner is not None:
@@ -350,7 +379,13 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
                     if search.spent:  # a frontier cut short is a boundary missing: said so below
                         search.cut = True
                         break
-                    findings.add(search.bisect(name, value, {**given, partner: point}))
+                    point_given = {**given, partner: point}
+                    found = search.bisect(name, value, point_given)
+                    far = _far_end(space.by_name[name], value)
+                    if found is None and far is not None and far != value:
+                        # An interior corner's value passes at this point: the range's end on its side may not.
+                        found = search.bisect(name, far, point_given)
+                    findings.add(found)
     if search.cut and search.capped:  # the one result that depends on the machine's speed: said as such
         findings.note = (f"stopped at the safety cap of {search.seconds:g} s on the wall clock "
                          f"(--hypermodel-boundaries-seconds), before the probe budget of {budget}: some boundaries "

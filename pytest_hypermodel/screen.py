@@ -4,6 +4,9 @@ A fit costs seconds; a build of a small model costs milliseconds. Built, a confi
 build would: whether it raises, its parameter count (KerasTuner's ``max_model_size``), and the memory its
 training would need (the memory budget). A few hundred builds give the failure share of the space a random tuner
 draws from, which the plan's extremes and corners over-weight; the forecast judges the draws it built by them.
+
+Keras is imported only where a build runs: a ``Screen`` crosses to the pytest process with its ``Preflight``
+(pickled), and that process imports no backend.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import discovery, offline, outcomes
+from . import offline, outcomes
 from .space import SearchSpace
 
 #: The most configurations built per hypermodel, and the seconds spent on them at most (whichever comes first):
@@ -79,7 +82,7 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
     import keras
     from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
-    from . import probe
+    from . import discovery, probe
 
     screen = Screen(whole=whole)
     started = time.perf_counter()

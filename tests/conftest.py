@@ -57,11 +57,14 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     """A pytester directory holding the test hypermodels as top-level modules.
 
     Its runs probe only their cases: a boundary search costs probes (and, for the fault hazards, probe-process
-    restarts); the tests whose subject it is pass --hypermodel-boundaries=on, which wins over PYTEST_ADDOPTS.
+    restarts); the tests whose subject it is pass --hypermodel-boundaries=on, which wins over PYTEST_ADDOPTS. They
+    plan the extremes and corners, whose cases most of them count (the guide's 4); the interior cases the default
+    plan adds have tests of their own, which pass --hypermodel-strategy.
     """
     for source in HYPERMODELS.glob("*.py"):
         shutil.copy(source, pytester.path / source.name)
-    monkeypatch.setenv("PYTEST_ADDOPTS", "--hypermodel-boundaries=off")  # pytester cleared it
+    # pytester cleared it
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners")
     return pytester
 
 

@@ -431,7 +431,7 @@ def timing(pre, entries: list[dict], max_trials: int | None, epochs: int) -> dic
     slowest = max(mine, key=lambda e: float(e["seconds"]))
     done = [float(e["seconds"]) for e in mine if e.get("disposition") == COMPLETED and e.get("outcome") != "timeout"]
     trial = sum(done) / len(done) if done else float(default["seconds"])
-    trials = max_trials or 10
+    trials = max_trials or (len(pre.trials) if getattr(pre, "trials", None) else 10)  # a grid: all its trials
     ratio = float(slowest["seconds"]) / float(default["seconds"])
     line = f"{pre.target.spec}: the default case took {duration(float(default['seconds']))}"
     if ratio >= SLOW_RATIO:

@@ -22,7 +22,9 @@ def run_preflight(tmp: Path) -> dict:
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "example_project/models.py:guide_fatal",
          "--hypermodel", "example_project/models.py:build_model", "--hypermodel-report", str(report), "-q",
          # The renderers assert the boundaries and the narrower repair: a loaded machine must not cut them short.
-         "--hypermodel-boundaries-seconds", "600"],
+         "--hypermodel-boundaries-seconds", "600",
+         # The extremes and corners: the renderers' tables and heatmaps are asserted cell by cell.
+         "--hypermodel-strategy", "extremes,corners"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # guide_fatal fails

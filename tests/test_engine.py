@@ -68,7 +68,8 @@ def _notebook_build(hp):
 def test_preflight_from_python_returns_a_report_and_guards_the_search(tmp_path):
     build = lambda hp: _notebook_build(hp)  # noqa: E731  a lambda: not importable, as in a notebook
     x, y = _data()
-    report = preflight(build, x, y, validation_data=(x, y), epochs=1, boundaries=False, rootpath=tmp_path)
+    report = preflight(build, x, y, validation_data=(x, y), epochs=1, boundaries=False, rootpath=tmp_path,
+                       strategy="extremes,corners")
     assert isinstance(report, pytest_hypermodel.Report)
     assert not report.green
     assert {c["values"]["units"]: c["outcome"] for c in report.cases} == {8: "ok", 64: "error"}

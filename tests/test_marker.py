@@ -90,4 +90,4 @@ def test_broken_marker_is_a_collection_error(hypermodel_dir, marker, message):
 
 def test_marker_is_documented(pytester):
     result = pytester.runpytest_subprocess("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.search_space(build, [*], strategy='extremes,corners'*"])
+    result.stdout.fnmatch_lines(["@pytest.mark.search_space(build, [*], strategy='extremes,corners,interior'*"])

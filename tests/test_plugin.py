@@ -308,10 +308,11 @@ def test_random_search_risk_is_estimated(hypermodel_dir):
     result, _ = run_preflight(
         hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--hypermodel-max-consecutive-failed-trials", "8",
     )
-    # 5 of the grid's 12 points fail (the extremes, corners and interior cases run them all): 8 FAILED in a row
+    # 5 of the grid's 12 points fail (its 4 cases and 8 builds without a fit show which): 8 FAILED in a row
     # cannot happen.
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 0% ±0% (KerasTuner's oracle "
-                                 "over 200 seeds, each trial judged by the 12 cases run:*"])
+                                 "over 200 seeds, each trial judged by the 4 cases run and 8 builds without a fit (*/s; "
+                                 "with the cases, the whole space: 5 of its 12 configurations fail)*"])
     assert result.ret == 0
     result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial")
     result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 2?% ±*"])  # exact: 29%

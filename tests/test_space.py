@@ -53,7 +53,7 @@ def test_log_int_floats_are_probed_as_the_tuner_passes_them():
         model.compile(loss="mse")
         return model
 
-    cases = plan.cases(discover(hypermodel(build)))
+    cases = plan.cases(discover(hypermodel(build)), (plan.EXTREMES, plan.CORNERS))
     assert [c.id for c in cases] == ["defaults", "units=8.0"]
     assert cases.cases[1].values["units"] == 8.0 and isinstance(cases.cases[1].values["units"], float)
 
@@ -102,8 +102,9 @@ def test_plan_is_deterministic_and_deduplicated():
     first = [c.to_dict() for c in plan.cases(discover(hypermodel(build)))]
     second = [c.to_dict() for c in plan.cases(discover(hypermodel(build)))]
     assert first == second
-    assert [c["id"] for c in first] == ["defaults", "a=3", "flag=True", "a=3-flag=True"]
-    assert [c["kind"] for c in first] == ["default", "extreme", "choice", "corner"]
+    # The extremes and corners, then the interior: a=2 (inside its range), and no draw twice or as another case.
+    assert [c["id"] for c in first] == ["defaults", "a=3", "flag=True", "a=3-flag=True", "a=2", "a=2-flag=True"]
+    assert [c["kind"] for c in first] == ["default", "extreme", "choice", "corner", "interior", "interior"]
 
 
 def test_min_above_max_is_a_space_error():
@@ -116,7 +117,7 @@ def test_min_above_max_is_a_space_error():
 
 
 def test_unknown_strategy_names_the_allowed_ones():
-    with pytest.raises(plan.PlanError, match="unknown strategy nope: use one of default, extremes, corners, grid"):
+    with pytest.raises(plan.PlanError, match="unknown strategy nope: use one of default, extremes, corners, interior, grid"):
         plan.parse_strategies("extremes,nope")
 
 

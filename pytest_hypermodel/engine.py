@@ -345,7 +345,7 @@ class Engine:
     def _probe_once(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
                     show: bool) -> probe.Result:
         settings = self.probe_settings(pre)
-        if case.kind == plan_mod.KIND_DEFAULT and not changes:
+        if case.kind == plan_mod.KIND_DEFAULT and not changes and settings.max_growth:
             # What a trial leaves behind is the hypermodel's, measured once: on its defaults, in their process.
             settings = dataclasses.replace(settings, growth_trials=probe.GROWTH_TRIALS)
         if self.runner is not None:

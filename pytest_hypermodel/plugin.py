@@ -24,7 +24,7 @@ from .options import (  # noqa: F401  (the names, which tests and other plugins 
     NO_HYPERMODEL_OPTION, HYPERMODEL_OPTION, STRATEGY_OPTION, STRENGTH_OPTION, LEVELS_OPTION, MAX_CASES_OPTION, PLAN_OPTION,
     TUNER_OPTION, MAX_TRIALS_OPTION, MAX_ABORT_RISK_OPTION, DEVICES_OPTION, TIMEOUT_OPTION, ISOLATE_OPTION,
     ISOLATION_OPTION, EPOCHS_OPTION, SAMPLES_OPTION, INPUT_SHAPE_OPTION, REPORT_OPTION, HTML_OPTION,
-    MEMORY_BUDGET_OPTION, MAX_MODEL_SIZE_OPTION, MAX_RETRIES_OPTION, MAX_CONSECUTIVE_OPTION, BOUNDARIES_OPTION,
+    MEMORY_BUDGET_OPTION, MEMORY_GROWTH_OPTION, MAX_MODEL_SIZE_OPTION, MAX_RETRIES_OPTION, MAX_CONSECUTIVE_OPTION, BOUNDARIES_OPTION,
     BOUNDARIES_SECONDS_OPTION, FIX_OPTION, OBJECTIVE_OPTION, PROJECT_OPTION, SEARCH_DATA_OPTION, CASE_FIXTURE, MARKER, MARKER_SIGNATURE,
 )
 from .options import (  # noqa: F401  (probe_settings: public here since the marker first read it)
@@ -117,6 +117,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "outcomes over pairs of hyperparameters, the boundaries, the repair and every case")
     group.addoption(MEMORY_BUDGET_OPTION, dest="hypermodel_memory_budget", metavar="SIZE",
                     help="predict OOM for cases estimated over SIZE to train, e.g. 2GiB (default: none)")
+    group.addoption(MEMORY_GROWTH_OPTION, dest="hypermodel_memory_growth", metavar="SIZE",
+                    help="fail the default case when each further trial of it keeps more than SIZE of resident "
+                    "memory (default 4MiB; 0 turns the check off, and its 2 or 3 more trials)")
     group.addoption(MAX_MODEL_SIZE_OPTION, dest="hypermodel_max_model_size", type=int, metavar="PARAMS",
                     help="KerasTuner's max_model_size: more parameters fail the trial (default: none)")
     group.addoption(MAX_RETRIES_OPTION, dest="hypermodel_max_retries_per_trial", type=int, metavar="N",

@@ -21,7 +21,7 @@ from .space import SearchSpace
 #: The most configurations built per hypermodel, and the seconds spent on them at most (whichever comes first):
 #: a space this small is built whole, a larger one at as many of a random tuner's draws as fit.
 MAX_SCREENED = 256
-SCREEN_SECONDS = 5.0
+SCREEN_SECONDS = 3.0
 #: A sample of the draws stops after this many builds when none of them failed: the space's share of failing
 #: builds is then under 3/32 (9%, the rule of three at 95%), which aborts a 10-trial search (3 FAILED in a row)
 #: with under 1% probability; a healthy space pays 32 builds, not the whole budget.

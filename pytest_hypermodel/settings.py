@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "hypermodel_isolation": "",
     "hypermodel_isolate": False,
     "hypermodel_memory_budget": "",
+    "hypermodel_memory_growth": "4MiB",
     "hypermodel_max_model_size": "",
     "hypermodel_max_retries_per_trial": "0",
     "hypermodel_max_consecutive_failed_trials": "3",
@@ -143,9 +144,15 @@ def probe_settings(source: Source) -> ProbeSettings:
         shapes = parse_input_shapes(list(texts))
     except ValueError as exc:
         raise SettingError(f"{source.where('hypermodel_input_shape')} {exc}") from None
+    growth = str(value(source, "hypermodel_memory_growth") or "0")
+    try:
+        max_growth = parse_size(growth)
+    except SettingError:
+        raise SettingError(f"{source.where('hypermodel_memory_growth')} = {growth!r}: use a size like 4MiB, or 0 "
+                           "to turn the check off") from None
     return ProbeSettings(epochs=int_setting(source, "hypermodel_epochs", 1) or 3,
                          samples=int_setting(source, "hypermodel_samples", 1) or 32, input_shapes=shapes,
-                         objective=objective(source))
+                         objective=objective(source), max_growth=max_growth)
 
 
 def objective(source: Source) -> tuple[tuple[str, str | None], ...]:

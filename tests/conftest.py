@@ -64,7 +64,9 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     for source in HYPERMODELS.glob("*.py"):
         shutil.copy(source, pytester.path / source.name)
     # pytester cleared it
-    monkeypatch.setenv("PYTEST_ADDOPTS", "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners")
+    # and no further trials of the defaults for the memory per trial (tests/test_memory.py's subject)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners "
+                       "--hypermodel-memory-growth=0")
     return pytester
 
 

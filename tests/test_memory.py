@@ -36,7 +36,7 @@ def test_a_build_that_keeps_every_model_fails_its_default_case_and_a_clean_one_p
     path = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "memory.py:clean", "--hypermodel",
                                   "memory.py:keeps_every_model", "--hypermodel-report", str(path),
-                                  "--hypermodel-boundaries=on")
+                                  "--hypermodel-boundaries=on", "--hypermodel-memory-growth=4MiB")
     leaky, clean = cases["keeps_every_model[defaults]"], cases["clean[defaults]"]
     assert leaky.result == "failed" and leaky.properties["outcome"] == outcomes.MEMORY_GROWTH
     assert leaky.properties["disposition"] == "completed"  # KerasTuner completes it: the forecast is untouched

@@ -159,10 +159,39 @@ def _undeclared_inputs(model: keras.Model, input_shapes, samples: int, rng: np.r
 BATCHES = 2
 
 
-def examples_for(batch_size: Any, samples: int) -> int:
-    """How many examples a case fits on: a few of the search's batches, and no fewer than the probe's samples."""
-    size = batch_size if isinstance(batch_size, int) and batch_size > 0 else 32  # Keras's default batch
-    return max(samples, BATCHES * size)
+def examples_for(provided: Any, samples: int) -> int:
+    """How many examples a case fits on: a few of the search's batches (``provided``: the search's arguments),
+    and no fewer than the probe's samples."""
+    return max(samples, BATCHES * batch_size(provided))
+
+
+def batch_size(provided: Any) -> int:
+    """The batch the search trains at: ``batch_size`` among the search's arguments, else Keras's default."""
+    size = provided.get("batch_size") if isinstance(provided, dict) else None
+    return size if isinstance(size, int) and size > 0 else 32
+
+
+def search_size(provided: Any) -> tuple[int, int] | None:
+    """One trial of the search: its ``epochs`` (Keras's default 1) and its training batches an epoch
+    (``steps_per_epoch``, a dataset's known length, else the examples over ``batch_size``); None when the
+    search's data is not given (synthesized, or made per case by a callable) or its length is unknown."""
+    import math
+
+    if provided is None or callable(provided):
+        return None
+    kwargs = provided if isinstance(provided, dict) else {"x": provided[0]}
+    epochs, batches = kwargs.get("epochs", 1), kwargs.get("steps_per_epoch")
+    if not isinstance(batches, int):
+        x = kwargs.get("x")
+        if hasattr(x, "cardinality") and hasattr(x, "element_spec"):  # tf.data: its elements are batches
+            batches = int(x.cardinality())  # negative: infinite or unknown
+        else:
+            first = next(iter(x.values()), None) if isinstance(x, dict) else x[0] if type(x) in (list, tuple) else x
+            shape = getattr(first, "shape", None)
+            batches = math.ceil(int(shape[0]) / batch_size(kwargs)) if shape is not None and len(shape) else None
+    if not isinstance(epochs, int) or not isinstance(batches, int) or epochs <= 0 or batches <= 0:
+        return None
+    return epochs, batches
 
 
 def cut(value: Any, n: int) -> Any:

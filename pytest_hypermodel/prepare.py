@@ -111,15 +111,17 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
             draws = forecast.random_draws(space, options.max_trials or 10)
             if grid_builds:
                 draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
-                screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options)
+                screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
     except (space_mod.SpaceError, plan_mod.PlanError) as exc:
         raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
     return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
 
 
-def _screen(hypermodel, space, cases, draws, timeout, before=None, options: PlanOptions = PlanOptions()):
+def _screen(hypermodel, space, cases, draws, timeout, before=None, options: PlanOptions = PlanOptions(),
+            data: Any = None):
     """Build, without a fit, what no case runs: every configuration of a small space (then the cases and these
-    builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows."""
+    builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows;
+    their memory is estimated at the batch of the search's ``data`` (its arguments), else Keras's default."""
     from . import culprits, forecast
     from . import screen as screen_mod
 
@@ -135,11 +137,13 @@ def _screen(hypermodel, space, cases, draws, timeout, before=None, options: Plan
         return screen_mod.Screen(whole=whole)
     if before is not None:
         before()
+    from . import data as data_mod
     from . import devices
 
     budget = options.memory_budget or (devices.memory_budget() or (None,))[0]
     return screen_mod.check(hypermodel, space, every, timeout, whole=whole,
-                            limits=screen_mod.Limits(options.max_model_size, budget))
+                            limits=screen_mod.Limits(options.max_model_size, budget),
+                            batch_size=data_mod.batch_size(data))
 
 
 def grid_size(space) -> float:

@@ -125,6 +125,16 @@ class Result:
     #: Bytes of resident memory the process kept after each further trial of the case (``Settings.growth_trials``);
     #: None when not measured.
     rss_growth_bytes: int | None = None
+    #: The training batches the case's fit ran, the seconds of one (the median within an epoch: the first batch
+    #: traces or compiles the step), and each epoch's own seconds beyond its batches (its end: the callbacks, the
+    #: checkpoint, a validation pass): what the search's own batches and epochs cost. None when not measured.
+    steps: int = 0
+    step_seconds: float | None = None
+    epoch_seconds: float | None = None
+    #: One trial of the search: its epochs and its training batches an epoch (``data.search_size``); None when the
+    #: search's data is not given.
+    search_epochs: int | None = None
+    search_batches: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -213,7 +223,7 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Set
     # The search's own arguments, as tuner.search passes them on to model.fit: the data cut to a few batches,
     # the epochs to the probe's; batch_size, callbacks and the validation arguments as they are.
     kwargs = dict(provided)
-    n = data_mod.examples_for(kwargs.get("batch_size"), settings.samples)
+    n = data_mod.examples_for(kwargs, settings.samples)
     x, y = data_mod.cut(kwargs.pop("x"), n), data_mod.cut(kwargs.pop("y", None), n)
     for name in ("validation_data", "sample_weight"):
         if kwargs.get(name) is not None:
@@ -420,18 +430,22 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
             if result.memory_bytes is not None:
                 _check_memory_at_fit(model, result, budget, case.values)
 
+    from . import data as data_mod
+
+    batch_ends: list[tuple[int, float]] = []  # each training batch's epoch, and when it ended
     started = time.perf_counter()
     try:
+        result.search_epochs, result.search_batches = data_mod.search_size(provided_data) or (None, None)
         hooks = trial_mod.Hooks(lambda: keras.utils.set_random_seed(settings.seed), on_build, on_return)
         prebuilt = None
         if provided_data is None or callable(provided_data):  # the data is made for (or by) the case's model
             prebuilt = trial_mod.build(tuner, hp, hooks)
         args, kwargs = fit_arguments(provided_data, prebuilt, dict(case.values), settings)
         if provided_data is not None:
-            from . import data as data_mod
-
             result.data = f"x {data_mod.shapes(args[0])}, y {data_mod.shapes(args[1])}"
+
         def on_batch_end(batch: int, logs: Any) -> None:
+            batch_ends.append((len(losses), time.perf_counter()))  # losses: one an epoch ended
             if result.start_loss is None:  # the first batch's loss was computed before its update
                 result.start_loss = float((logs or {}).get("loss", math.nan))
 
@@ -458,7 +472,24 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         _fail(result, exc)
     finally:
         result.seconds = round(time.perf_counter() - started, 3)
+        result.steps = len(batch_ends)  # a timeout's too: what its batches cost
+        result.step_seconds, result.epoch_seconds = step_costs(batch_ends)
     return result
+
+
+def step_costs(batch_ends: list[tuple[int, float]]) -> tuple[float | None, float | None]:
+    """The seconds of a training batch (the median gap between two batches of one epoch) and of an epoch beyond
+    its batches (the median gap across an epoch's end, less a batch); None where no such gap was seen."""
+    import statistics
+
+    pairs = list(zip(batch_ends, batch_ends[1:]))
+    within = [b - a for (ea, a), (eb, b) in pairs if ea == eb]
+    across = [b - a for (ea, a), (eb, b) in pairs if ea != eb]
+    if not within:
+        return None, None
+    step = statistics.median(within)
+    epoch = max(statistics.median(across) - step, 0.0) if across else None
+    return round(step, 6), None if epoch is None else round(epoch, 6)
 
 
 class _OverBudget(BaseException):

@@ -70,6 +70,11 @@ def properties(case: Case, result, disposition: Disposition, spec: str = "", fin
             props.append(("reference_loss", round(result.reference_loss, 6)))
     if getattr(result, "rss_growth_bytes", None) is not None:  # measured on the default case only
         props.append(("rss_growth_bytes", result.rss_growth_bytes))
+    for name in ("step_seconds", "epoch_seconds", "search_epochs", "search_batches"):  # for ``timing``
+        if getattr(result, name, None) is not None:
+            props.append((name, getattr(result, name)))
+    if getattr(result, "step_seconds", None) is not None:
+        props += [("steps", result.steps), ("epochs", len(result.losses))]
     download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
     if download is not None:
         props.append(("download", download))  # a setup problem: left out of the forecast
@@ -421,27 +426,60 @@ SLOW_RATIO = 3.0
 
 
 def timing(pre, entries: list[dict], max_trials: int | None, epochs: int) -> dict | None:
-    """Seconds per trial: the default case's, the slowest case against it, and the search's time estimated from
-    the cases that completed (``max_trials`` trials of what a case costs: a build and ``epochs`` epochs of the
-    probe's few batches; the search's own epochs and data multiply it). None before the default case ran."""
+    """Seconds per trial: the default case's, the slowest case against it, the cases that ran past the time limit,
+    and the search's time estimated from the cases that completed: ``max_trials`` trials, each a case's seconds
+    plus, when the search's data is given, the batches and epochs it did not run, at the case's own seconds a
+    batch and an epoch. None before the default case ran."""
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec and e.get("seconds")]
     default = next((e for e in mine if e.get("case.kind") == "default"), None)
     if default is None:
         return None
+    search_epochs, batches = _number(default.get("search_epochs")), _number(default.get("search_batches"))
+    scaled = bool(search_epochs and batches and _number(default.get("step_seconds")))
+
+    def trial_seconds(e: dict) -> float:
+        """A trial of the search at this case's values: the case, and the batches and epochs it did not run."""
+        step, epoch = _number(e.get("step_seconds")), _number(e.get("epoch_seconds")) or 0.0
+        if not (scaled and step):
+            return float(e["seconds"])
+        more_steps = max(search_epochs * batches - int(_number(e.get("steps")) or 0), 0)
+        more_epochs = max(search_epochs - int(_number(e.get("epochs")) or 0), 0)
+        return float(e["seconds"]) + more_steps * step + more_epochs * epoch
+
     slowest = max(mine, key=lambda e: float(e["seconds"]))
-    done = [float(e["seconds"]) for e in mine if e.get("disposition") == COMPLETED and e.get("outcome") != "timeout"]
-    trial = sum(done) / len(done) if done else float(default["seconds"])
+    done = [trial_seconds(e) for e in mine if e.get("disposition") == COMPLETED and e.get("outcome") != "timeout"]
+    trial = sum(done) / len(done) if done else trial_seconds(default)
     trials = max_trials or (len(pre.trials) if getattr(pre, "trials", None) else 10)  # a grid: all its trials
     ratio = float(slowest["seconds"]) / float(default["seconds"])
     line = f"{pre.target.spec}: the default case took {duration(float(default['seconds']))}"
     if ratio >= SLOW_RATIO:
         line += f"; the slowest, {slowest['case.id']}, {ratio:.0f}× that ({duration(float(slowest['seconds']))})"
-    line += (f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
-             f"{duration(trial * trials)}, before the search's own epochs and data scale the fits")
+    if scaled:
+        line += (f"; {trials} trials of the search's {search_epochs} epochs of {batches} batches (the default "
+                 f"case's batch: {float(default['step_seconds']) * 1000:.1f} ms): about {duration(trial * trials)}")
+    else:
+        line += (f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
+                 f"{duration(trial * trials)}, before the search's own epochs and data scale the fits")
+    timeouts = [{"case": e["case.id"], "seconds": float(e["seconds"]), "trial_seconds": round(trial_seconds(e), 3)}
+                for e in mine if e.get("outcome") == "timeout"]
+    if timeouts:  # KerasTuner has no time limit: such a trial runs, for as long as it takes
+        first = timeouts[0]
+        line += (f"; {len(timeouts)} ran past the time limit ({first['case']}: over {duration(first['seconds'])}, "
+                 f"{first['seconds'] / float(default['seconds']):.0f}× the default or more, and KerasTuner waits)")
     return {"default_seconds": float(default["seconds"]), "slowest_case": slowest["case.id"],
             "slowest_seconds": float(slowest["seconds"]), "slowest_ratio": round(ratio, 2),
             "trial_seconds": round(trial, 3), "search_seconds": round(trial * trials, 3), "trials": trials,
-            "line": line}
+            "search_epochs": search_epochs if scaled else None, "search_batches": batches if scaled else None,
+            "step_seconds": _number(default.get("step_seconds")),
+            "timeouts": timeouts, "line": line}
+
+
+def _number(value: Any) -> float | None:
+    """A property read back from a record: a number, or None for an absent or empty one."""
+    if value in (None, ""):
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() and "." not in str(value) else number
 
 
 def duration(seconds: float) -> str:

@@ -29,7 +29,7 @@ MIN_SCREENED = 32
 #: Builds between two garbage collections: KerasTuner's ``clear_session`` collects at every build, which is most
 #: of a small build's time (7 builds a second instead of 47, measured); the session is still cleared each time.
 COLLECT_EVERY = 32
-#: The batch the memory estimate is made at: Keras's default ``batch_size`` (a case's fit sees the search's own).
+#: The batch the memory estimate is made at when the search's own ``batch_size`` is not known: Keras's default.
 BATCH_SIZE = 32
 
 
@@ -75,41 +75,43 @@ class Screen:
 
 
 def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]], timeout: float | None = None,
-          limit: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False,
-          limits: Limits | None = None) -> Screen:
-    """Build each configuration (at most ``limit``, within ``seconds``), as a trial's build would. A sample (not
-    ``whole``) held to ``limits`` stops after MIN_SCREENED builds when none of them fails."""
+          most: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False,
+          limits: Limits | None = None, batch_size: int = BATCH_SIZE) -> Screen:
+    """Build each configuration (at most ``most``, within ``seconds``), as a trial's build would, and estimate its
+    training memory at ``batch_size`` (the search's). ``whole``: the configurations, with the cases, are the whole
+    space; the screen says so only if it built every one. A sample (not ``whole``) held to ``limits`` stops after
+    MIN_SCREENED builds when none of them fails."""
     import keras
     from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
     from . import discovery, probe
 
-    screen = Screen(whole=whole)
+    screen = Screen()
+    unknown = 0  # builds that ran past the time limit or tried a download: they tell nothing
     started = time.perf_counter()
     pending = list(configurations)
     for i, values in enumerate(pending):
         calm = limits is not None and not whole and i >= MIN_SCREENED and not any(map(limits.fails, screen.results))
-        if i >= limit or time.perf_counter() - started > seconds or calm:
+        if i >= most or time.perf_counter() - started > seconds or calm:
             screen.skipped = len(pending) - i
-            screen.whole = False
             break
         hp = discovery.hyperparameters(space, values)
         entry: dict = {"values": dict(hp.values), "params": None, "size": None, "memory_bytes": None}
         try:
-            with outcomes.time_limit(timeout) as limit_struck:
+            with outcomes.time_limit(timeout) as limit:
                 model = hypermodel.build(hp)
-                if limit_struck.struck:
-                    raise limit_struck.error()
+                if limit.struck:
+                    raise limit.error()
             if isinstance(model, keras.Model):
                 try:
                     entry["params"] = int(model.count_params())
                     entry["size"] = maybe_compute_model_size(model)  # what max_model_size is held to
-                    entry["memory_bytes"] = probe.estimate_memory(model, BATCH_SIZE)
+                    entry["memory_bytes"] = probe.estimate_memory(model, batch_size)
                 except ValueError:  # an unbuilt subclassed model has no weights yet
                     pass
         except Exception as exc:  # noqa: BLE001  the build's own failure is the result
             if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
-                screen.whole = False
+                unknown += 1
                 continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
             entry.update(outcome=outcomes.classify(exc), exception=type(exc).__name__,
                          exception_bases=outcomes.exception_bases(exc))
@@ -117,6 +119,7 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
             _clear_session(keras, collect=(i + 1) % COLLECT_EVERY == 0)
         screen.results.append(entry)
     screen.seconds = time.perf_counter() - started
+    screen.whole = whole and not screen.skipped and not unknown
     return screen
 
 

@@ -22,6 +22,11 @@ import guide  # noqa: E402
 import realistic  # noqa: E402
 import thresholds  # noqa: E402
 
+
+#: One xdist worker runs this module (with ``--dist loadgroup``, pyproject.toml): its tests share one real run
+#: (``once_per_run``), which another worker would otherwise sit waiting for.
+pytestmark = pytest.mark.xdist_group("boundaries")
+
 SPECS = ["thresholds.py:layer_size", "thresholds.py:nan_above_lr", "realistic.py:conv_stack", "guide.py:failed_trial",
          "thresholds.py:zero_units_default", "thresholds.py:failing_default_choice"]
 
@@ -242,7 +247,7 @@ def _preflight(where: Path) -> dict:
     # Time enough on a loaded machine: the probes (64 at most) decide, not the clock.
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel-boundaries=on",
             "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1", "--hypermodel-report=r.json",
-            "--junitxml=r.xml"]
+            "--junitxml=r.xml", "--hypermodel-memory-growth=0"]  # the memory per trial is test_memory's
     for spec in SPECS:
         args += ["--hypermodel", spec]
     done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540)

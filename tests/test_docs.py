@@ -192,6 +192,7 @@ def tutorial_run(tmp_path_factory) -> dict:
     return once_per_run(tmp_path_factory, "docs-tutorial", make)
 
 
+@pytest.mark.proof  # minutes of real runs: after the default suite, as CI runs it
 def test_the_tutorial_s_commands_print_what_it_shows_and_its_report_is_documented(tmp_path_factory):
     """One test for the tutorial's one run (two would leave an xdist worker waiting for the other's run)."""
     run = tutorial_run(tmp_path_factory)
@@ -200,6 +201,7 @@ def test_the_tutorial_s_commands_print_what_it_shows_and_its_report_is_documente
     documented_schema_is_the_report_s(run["red"])
 
 
+@pytest.mark.proof  # minutes of real runs: after the default suite, as CI runs it
 def test_the_readme_and_the_how_to_commands_print_what_they_show(tmp_path):
     pages = [ROOT / "README.md", *sorted((DOCS / "how-to").glob("*.md")), *sorted((DOCS / "reference").glob("*.md"))]
     pages = [p for p in pages if any(b.language == "console" for b in blocks(p))]

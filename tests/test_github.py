@@ -14,6 +14,11 @@ from conftest import once_per_run
 from report_payloads import ROOT, line_of, many_culprits, run_preflight, with_locations  # tests/ is on sys.path
 
 
+#: One xdist worker runs this module (with ``--dist loadgroup``, pyproject.toml): its tests share one real run
+#: (``once_per_run``), which another worker would otherwise sit waiting for.
+pytestmark = pytest.mark.xdist_group("renderers")
+
+
 @pytest.fixture(scope="module")
 def payload(tmp_path_factory) -> dict:
     return once_per_run(tmp_path_factory, "renderers", run_preflight)

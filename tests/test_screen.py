@@ -39,7 +39,7 @@ def test_the_budget_leaves_the_rest_unbuilt_and_the_space_not_whole():
     hypermodel = get_hypermodel(heads_and_units)
     space = discover(hypermodel)
     every = _every(space, heads=range(1, 9), units=(16, 32, 48, 64))
-    found = screen.check(hypermodel, space, every, limit=5, whole=True)
+    found = screen.check(hypermodel, space, every, most=5, whole=True)
     assert len(found.results) == 5 and found.skipped == 27 and not found.whole
 
 
@@ -82,3 +82,16 @@ def test_a_sample_with_no_failure_stops_early_and_one_with_failures_goes_on():
     assert len(busy.results) == 48 and not busy.skipped
     whole = screen.check(hypermodel, space, sample, seconds=600, limits=screen.Limits(), whole=True)
     assert len(whole.results) == 48  # every configuration of a small space is built, failing or not
+
+
+def test_the_memory_is_estimated_at_the_search_s_batch():
+    """A search at batch_size 1024 needs more memory a configuration than Keras's default 32 says (issue 22)."""
+    hypermodel = get_hypermodel(oversized_widths)
+    space = discover(hypermodel)
+    widest = [space.complete({"width_1": 512, "width_2": 512})]
+    default = screen.check(hypermodel, space, widest, whole=True).results[0]["memory_bytes"]
+    large = screen.check(hypermodel, space, widest, whole=True, batch_size=1024).results[0]["memory_bytes"]
+    assert large > default > 0
+    budget = (default + large) // 2  # what the default's batch fits and the search's does not
+    assert not screen.Limits(memory_budget=budget).fails({"memory_bytes": default})
+    assert screen.Limits(memory_budget=budget).fails({"memory_bytes": large})

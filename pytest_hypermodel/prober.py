@@ -28,7 +28,7 @@ import tempfile
 import time
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import outcomes
 from .plan import Case
@@ -205,7 +205,8 @@ class Prober:
             args=(child, str(self.rootpath), str(self.conftest) if self.conftest else None,
                   str(self.base) if self.base else None, [path for path, _ in self._output]),
         )
-        process.start()
+        with _main_unguarded_hidden():
+            process.start()
         child.close()
         self._process, self._conn, self._data, self._ready, self._served = process, parent, None, False, 0
         self._pidfd = None
@@ -337,6 +338,37 @@ class Prober:
         for path, _ in output:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+@contextlib.contextmanager
+def _main_unguarded_hidden() -> Iterator[None]:
+    """Keep a spawned child from running the parent's main script again, when it has no ``__main__`` guard.
+
+    Spawn imports the main script in the child, to find what was pickled from it. A script that calls preflight()
+    at its top level, with no ``if __name__ == "__main__":``, would run its whole body there, and its preflight
+    would try to start one more process and kill the child. The child serves probes only: it needs none of it.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or getattr(main, "__spec__", None) is not None or not path or _guarded(path):
+        yield
+        return
+    del main.__file__  # spawn's preparation data then names no script to import
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def _guarded(path: str) -> bool:
+    """Whether the script at ``path`` guards its top-level code with ``if __name__ == "__main__":``."""
+    import re
+
+    try:
+        source = Path(path).read_text(errors="replace")
+    except OSError:
+        return True  # nothing to tell: leave spawn as it is
+    return re.search(r"""__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__""", source) is not None
 
 
 def _kill_group(pid: int) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -276,3 +277,32 @@ def test_what_fit_declares_is_found_on_the_search_s_data(tmp_path):
     assert "shuffle" not in [hp.name for hp in tuner.oracle.hyperparameters.space]
     tuner.search(x, y, epochs=1, verbose=0)
     assert "shuffle" in [hp.name for hp in tuner.oracle.hyperparameters.space]
+
+
+def test_a_script_without_a_main_guard_runs_its_preflight_in_a_probe_process(tmp_path):
+    """``python train.py`` whose top level calls preflight(): the probe process is spawned, and spawn imports the
+    main script again in it; without ``if __name__ == "__main__":`` its preflight would start there once more (the
+    child died, and the message sent the user to import the model file)."""
+    (tmp_path / "model.py").write_text(textwrap.dedent("""
+        import keras
+
+        def build(hp):
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 1, 4)),
+                                      keras.layers.Dense(1)])
+            model.compile(loss="mse")
+            return model
+        """))
+    (tmp_path / "train.py").write_text(textwrap.dedent("""
+        import pathlib
+        from pytest_hypermodel import preflight
+
+        pathlib.Path("ran.log").open("a").write("ran\\n")
+        report = preflight("model.py:build", epochs=1, boundaries=False, strategy="extremes")
+        print("green" if report.green else "red", report.hypermodels[0]["cases"])
+        """))
+    package_root = str(Path(pytest_hypermodel.__file__).parents[1])
+    done = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": package_root})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "green 2"  # the defaults and units=4
+    assert (tmp_path / "ran.log").read_text() == "ran\n"  # the script's body ran once: not again in the child

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
-import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,20 +13,7 @@ import pytest
 from pytest_hypermodel import data, preflight
 from pytest_hypermodel.probe import step_costs
 
-MODEL = textwrap.dedent(
-    """
-    import keras
-    from keras import layers
-
-
-    def build(hp):
-        units = hp.Int("units", 16, 256, step=16)
-        model = keras.Sequential([keras.Input((32,)), layers.Dense(units, activation="relu"),
-                                  layers.Dense(units, activation="relu"), layers.Dense(1)])
-        model.compile(loss="mse", optimizer="adam")
-        return model
-    """
-)
+HYPERMODELS = Path(__file__).parent / "hypermodels"
 
 
 def test_the_search_s_epochs_and_batches_come_from_its_arguments():
@@ -60,23 +48,18 @@ def test_the_estimated_search_time_is_near_a_real_search_s(tmp_path):
     """The preflight's estimate, from its cases' batches, against a real RandomSearch of 4 trials of 5 epochs of
     125 batches, on the same model and data, in one process (a ratio, on a shared machine)."""
     kt = pytest.importorskip("keras_tuner")
-    (tmp_path / "timing_model.py").write_text(MODEL)
+    shutil.copy(HYPERMODELS / "speed.py", tmp_path)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(4000, 32)).astype("float32"), rng.normal(size=(4000, 1)).astype("float32")
-    report = preflight("timing_model.py:build", data={"x": x, "y": y, "epochs": 5, "batch_size": 32},
+    report = preflight("speed.py:dense_mlp", data={"x": x, "y": y, "epochs": 5, "batch_size": 32},
                        boundaries=False, max_trials=4, rootpath=tmp_path)
     timing = report.forecast["timing"]
     assert (timing["search_epochs"], timing["search_batches"], timing["trials"]) == (5, 125, 4)
     assert "4 trials of the search's 5 epochs of 125 batches" in timing["line"]
 
-    import sys
+    from hypermodels.speed import dense_mlp
 
-    sys.path.insert(0, str(tmp_path))
-    try:
-        from timing_model import build
-    finally:
-        sys.path.remove(str(tmp_path))
-    tuner = kt.RandomSearch(build, objective="loss", max_trials=4, directory=tempfile.mkdtemp(dir=tmp_path), seed=1)
+    tuner = kt.RandomSearch(dense_mlp, objective="loss", max_trials=4, directory=tempfile.mkdtemp(dir=tmp_path), seed=1)
     started = time.perf_counter()
     tuner.search(x, y, epochs=5, batch_size=32, verbose=0)
     real = time.perf_counter() - started

@@ -60,14 +60,7 @@ HOST_SHARE = 0.5
 @functools.lru_cache(maxsize=None)
 def memory_budget() -> tuple[int, str] | None:
     """The default memory budget of a case run in this process: the memory of its GPU (the first it may use), else
-    HOST_SHARE of the host's; (bytes, where it comes from), None when neither can be read. Read once a process
-    for the GPUs it may use (each case asks; on a GPU each reading runs ``nvidia-smi``)."""
-    return _memory_budget(os.environ.get("CUDA_VISIBLE_DEVICES"))
-
-
-@functools.lru_cache(maxsize=None)
-def _memory_budget(visible: str | None) -> tuple[int, str] | None:
-    """``memory_budget`` for the GPUs ``visible`` (CUDA_VISIBLE_DEVICES: the cache's key) lets it use."""
+    HOST_SHARE of the host's; (bytes, where it comes from), None when neither can be read."""
     gpus = detect()
     if gpus and shutil.which("nvidia-smi") is not None:
         try:

@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="")
     args = parser.parse_args()
-    before, now = checkout(args.rev), checkout("HEAD")  # copies: the runs write their reports there
+    before, after = checkout(args.rev), checkout("HEAD")  # copies: the runs write their reports there
     print(f"{'preflight':28} {'cases then':>10} {'cases now':>9} {'then s':>7} {'now s':>7} {'ratio':>6}")
     for name, (directory, argv) in RUNS.items():
         if args.only and args.only not in name:
@@ -67,11 +67,11 @@ def main() -> None:
         times: dict[str, list[float]] = {"then": [], "now": []}
         cases = {}
         for _ in range(args.runs):
-            for label, code in (("then", before), ("now", now)):
+            for label, code in (("then", before), ("now", after)):
                 seconds, cases[label] = run(code, directory, argv)
                 times[label].append(seconds)
         then, now = statistics.median(times["then"]), statistics.median(times["now"])
-        print(f"{name:28} {cases['then']:>10} {cases['now']:>9} {then:7.1f} {now:7.1f} {now / then:6.2f}")
+        print(f"{name:28} {cases['then']:>10} {cases['now']:>9} {then:7.1f} {now:7.1f} {now / then:6.2f}", flush=True)
     print(f"medians of {args.runs} runs each, alternating, in one run; then: {args.rev}")
 
 

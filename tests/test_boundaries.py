@@ -260,6 +260,7 @@ def _bounds(model: dict) -> dict:
             for b in model["boundaries"]}
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_a_layer_size_threshold_is_found_exactly_and_its_repair_is_green(run):
     model = run["models"]["thresholds.py:layer_size"]
     assert _bounds(model) == {(): ("units", thresholds.UNITS_LIMIT, thresholds.UNITS_LIMIT + 8)}
@@ -272,6 +273,7 @@ def test_a_layer_size_threshold_is_found_exactly_and_its_repair_is_green(run):
     assert '-    units = hp.Int("units", 8, 64, step=8)\n+    units = hp.Int("units", 8, 40, step=8)\n' in fixed["diff"]
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_a_learning_rate_above_which_the_loss_is_nan(run):
     model = run["models"]["thresholds.py:nan_above_lr"]
     ((name, ok, bad),) = _bounds(model).values()
@@ -281,6 +283,7 @@ def test_a_learning_rate_above_which_the_loss_is_nan(run):
     assert change["kind"] == "max_value" and change["new"] <= ok
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_the_conv_stack_boundaries_match_its_arithmetic_and_the_repair_is_green(run):
     model = run["models"]["realistic.py:conv_stack"]
     expected = {}
@@ -292,6 +295,7 @@ def test_the_conv_stack_boundaries_match_its_arithmetic_and_the_repair_is_green(
     assert model["repair"]["verified"] is True
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(run, tmp_path):
     import keras_tuner as kt
     import numpy as np
@@ -337,6 +341,7 @@ def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(r
             '+        if hp.get("units_1") > {10: 30, 20: 20, 30: 20}[hp.get("units_2")]:') in narrower["diff"]
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_failing_defaults_get_a_repair_kerastuner_searches(run, tmp_path):
     """Issue 21: the defaults fail (units=0; a Choice's first value), and the repair moves the bound and the
     declared default to the first working value, or removes the value. KerasTuner's constructor raises on the
@@ -400,6 +405,7 @@ def _apply(source: str, diff: str) -> str:
     return "".join(out + old[at:])
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_the_narrower_repairs_diff_applied_is_green_with_the_guarded_trials_failed(run, tmp_path):
     """What is verified is the guard where the diff puts it: applied by hand, the preflight agrees."""
     for source in HYPERMODELS.glob("*.py"):
@@ -423,6 +429,7 @@ def test_the_narrower_repairs_diff_applied_is_green_with_the_guarded_trials_fail
         assert {o for o in outcomes if o != ("failed_trial", "xfailed")} == {("ok", "passed")}
 
 
+@pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_the_terminal_and_junit_show_the_boundaries_and_the_repair(run):
     out = run["out"]
     assert "realistic.py:conv_stack: boundaries (" in out

@@ -204,14 +204,14 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
                                                  "--hypermodel-strategy", "extremes,corners,interior")
     result.stdout.fnmatch_lines([
         "guide.py:build: 2 hyperparameters (3 builds to discover), strategies extremes,corners,interior, strength 2: "
-        "12 cases (1 default, 2 extreme, 1 corner, 8 interior)",
+        "8 cases (1 default, 2 extreme, 1 corner, 4 interior)",
         "guide.py::build[[]defaults[]]",
         "*",
         "guide.py::build[[]units_1=20[]]",
         "guide.py::build[[]units_1=30[]]",
         "guide.py::build[[]units_2=20[]]",
-        "*",
-        "12 tests collected in *",
+        "guide.py::build[[]units_1=40-units_2=20[]]",
+        "8 tests collected in *",
     ])
     # The kind of a case is a keyword: -k picks the corners.
     result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:build", "--collect-only", "-q", "-k", "corner")

@@ -435,7 +435,8 @@ def timing(pre, entries: list[dict], max_trials: int | None, epochs: int) -> dic
     if default is None:
         return None
     search_epochs, batches = _number(default.get("search_epochs")), _number(default.get("search_batches"))
-    scaled = bool(search_epochs and batches and _number(default.get("step_seconds")))
+    default_step = _number(default.get("step_seconds"))
+    scaled = bool(search_epochs and batches and default_step)
 
     def trial_seconds(e: dict) -> float:
         """A trial of the search at this case's values: the case, and the batches and epochs it did not run."""
@@ -456,7 +457,7 @@ def timing(pre, entries: list[dict], max_trials: int | None, epochs: int) -> dic
         line += f"; the slowest, {slowest['case.id']}, {ratio:.0f}× that ({duration(float(slowest['seconds']))})"
     if scaled:
         line += (f"; {trials} trials of the search's {search_epochs} epochs of {batches} batches (the default "
-                 f"case's batch: {float(default['step_seconds']) * 1000:.1f} ms): about {duration(trial * trials)}")
+                 f"case's batch: {default_step * 1000:.1f} ms): about {duration(trial * trials)}")
     else:
         line += (f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
                  f"{duration(trial * trials)}, before the search's own epochs and data scale the fits")
@@ -470,7 +471,7 @@ def timing(pre, entries: list[dict], max_trials: int | None, epochs: int) -> dic
             "slowest_seconds": float(slowest["seconds"]), "slowest_ratio": round(ratio, 2),
             "trial_seconds": round(trial, 3), "search_seconds": round(trial * trials, 3), "trials": trials,
             "search_epochs": search_epochs if scaled else None, "search_batches": batches if scaled else None,
-            "step_seconds": _number(default.get("step_seconds")),
+            "step_seconds": default_step,
             "timeouts": timeouts, "line": line}
 
 

@@ -416,7 +416,7 @@ def test_the_narrower_repairs_diff_applied_is_green_with_the_guarded_trials_fail
         path = tmp_path / spec.partition(":")[0]
         path.write_text(_apply(path.read_text(), narrower["diff"]))
         expected[spec] = narrower["guarded"]
-    assert expected == {"realistic.py:conv_stack": 6, "guide.py:failed_trial": 2}  # the guarded cases of each plan
+    assert expected == {"realistic.py:conv_stack": 5, "guide.py:failed_trial": 2}  # the guarded cases of each plan
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel-boundaries=off",
             "--hypermodel-epochs=1", "--hypermodel-report=r.json", "--hypermodel", "realistic.py:conv_stack",
             "--hypermodel", "guide.py:failed_trial"]

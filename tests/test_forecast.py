@@ -622,6 +622,7 @@ def _guide_preflight():
                           PlanOptions(tuner="RandomSearch", max_trials=10))
 
 
+@pytest.mark.proof  # a real KerasTuner search: with the proofs, after the default suite
 def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -> None:
     """The guide's grid fails at 5 of its 12 points (2 of them inside the ranges, which no corner case runs):
     built whole, the space tells each draw's fate, and KerasTuner's oracle, driven seed by seed, aborts at exactly

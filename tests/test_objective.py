@@ -40,6 +40,7 @@ def _search_error(tmp_path, objective: str, **fit) -> tuple[BaseException, list[
     return raised.value, [t.message or "" for t in tuner.oracle.trials.values()]
 
 
+@pytest.mark.proof  # a real KerasTuner search: with the proofs, after the default suite
 def test_an_objective_the_metrics_lack_fails_every_trial_as_the_tuner_s_preflight_says(tmp_path):
     x, y = _data()
     _, messages = _search_error(tmp_path / "kt", "val_accuracy", validation_data=(x, y))
@@ -58,6 +59,7 @@ def test_an_objective_the_metrics_lack_fails_every_trial_as_the_tuner_s_prefligh
     assert report.forecast["fails_run"] and "make each trial's fit log the objective" in report.forecast["message"]
 
 
+@pytest.mark.proof  # a real KerasTuner search: with the proofs, after the default suite
 def test_a_val_objective_without_validation_data_names_the_missing_data(tmp_path):
     """KerasTuner's usual objective, val_loss, with search(x, y) and no validation data."""
     _, messages = _search_error(tmp_path / "kt", "val_loss")

@@ -265,10 +265,13 @@ def _limited(hypermodel, space, case, policy, settings, provided_data, keep, tun
     with outcomes.time_limit(policy.timeout) as limit, outcomes.interrupts_told_apart(), _released_gradient_entries():
         try:
             result = _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
-        except outcomes.CaseTimeout as exc:  # the limit struck outside the build's own try (a tiny one)
+        except Exception as exc:  # the limit struck outside the build's own try (a tiny one), as itself or, raised
+            # inside a TensorFlow call, wrapped in pybind11's RuntimeError ("... REPLACED BY CaseTimeout")
+            if not (isinstance(exc, outcomes.CaseTimeout) or limit.struck):
+                raise
             result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(),
                             device=devices.current_device())
-            _fail(result, exc)
+            _fail(result, exc if isinstance(exc, outcomes.CaseTimeout) else limit.error())
         if limit.struck and result.outcome == outcomes.OK:  # it struck where the error was swallowed (a __del__)
             _fail(result, limit.error())
         return result

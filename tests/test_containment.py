@@ -397,6 +397,40 @@ def test_the_timeout_limits_each_build_not_the_import(hypermodel_dir, timeout, s
         result.stdout.fnmatch_lines(["defaults: * -> *0.01 s*"])
 
 
+def test_a_timeout_that_tensorflow_wraps_before_the_build_is_still_the_case_s_timeout(monkeypatch):
+    """An alarm raised inside a TensorFlow call comes back as pybind11's RuntimeError ("MISMATCH of original and
+    normalized active exception types: ... REPLACED BY CaseTimeout"); struck while the case's tuner was made (its
+    project directory is looked up through tf.io.gfile), it once failed the whole probe process, and the case was
+    reported with no outcome. Here the alarm strikes there and is wrapped as TensorFlow wraps it."""
+    import keras
+
+    from pytest_hypermodel import discovery, outcomes, plan, probe, spec
+    from pytest_hypermodel import trial as trial_mod
+    from pytest_hypermodel.policy import Policy
+
+    def build(hp):
+        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hp.Choice("size", [1, 2]))])
+        model.compile(loss="mse", optimizer="sgd")
+        return model
+
+    hypermodel = spec.as_hypermodel(build, "build")
+    space = discovery.discover(hypermodel)
+    made = trial_mod.plain_tuner
+
+    def slow_to_make(*args, **kwargs):
+        try:
+            time.sleep(5)
+        except outcomes.CaseTimeout as exc:
+            raise RuntimeError(f"pybind11::error_already_set: MISMATCH of original and normalized active exception "
+                               f"types: ORIGINAL NotFoundError REPLACED BY CaseTimeout: {exc}") from None
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(trial_mod, "plain_tuner", slow_to_make)
+    result = probe.run(hypermodel, space, plan.cases(space).cases[0], Policy(timeout=0.2))
+    assert result.outcome == outcomes.TIMEOUT
+    assert "0.2 s" in result.message
+
+
 PLANS_SLOWLY = """
 import os
 import time

@@ -26,7 +26,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def restore_seconds(repeat: int = 2000) -> float:
     import keras
 
-    from pytest_hypermodel import child, devices
+    from pytest_hypermodel.probe import child
+    from pytest_hypermodel.probe import devices
 
     devices.load_backend()
     child._streams = child.Streams.take()
@@ -46,7 +47,7 @@ def restore_seconds(repeat: int = 2000) -> float:
 
 
 def start_seconds(repeat: int = 3) -> float:
-    from pytest_hypermodel import prober
+    from pytest_hypermodel.probe import parent as prober
 
     times = []
     for _ in range(repeat):

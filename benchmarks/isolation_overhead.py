@@ -9,7 +9,7 @@ Every run is the real plugin on the same plan (``benchmarks/hypermodels.py:dense
     python -m pytest --hypermodel benchmarks/hypermodels.py:dense6 --hypermodel-strategy grid \\
         -p no:cacheprovider -q --hypermodel-isolation MODE
 
-Modes (see pytest_hypermodel/prober.py): ``off`` runs the user's code in the pytest process (a crash
+Modes (see pytest_hypermodel/probe/parent.py): ``off`` runs the user's code in the pytest process (a crash
 ends the run), ``process`` in one persistent probe process (the default: a crash is that case's
 result), ``case`` in a fresh process per case. Runs are interleaved (off, process, off, process, ...)
 and the best of each mode is kept, since these machines are shared and noisy; ratios are to ``off``

@@ -70,7 +70,7 @@ def rss_kib() -> int:
 
 def custom_gradients() -> dict:
     """TensorFlow's global gradient registry (name -> entry); {} without TensorFlow."""
-    from pytest_hypermodel import probe
+    from pytest_hypermodel.probe import fit as probe
 
     return probe.gradient_registry() or {}
 
@@ -79,7 +79,7 @@ def without_release() -> None:
     """Switch off probe.run's memory remedies (the registry purge and the one gc.freeze())."""
     import contextlib
 
-    from pytest_hypermodel import probe
+    from pytest_hypermodel.probe import fit as probe
 
     probe._released_gradient_entries = contextlib.nullcontext
     probe._frozen = True
@@ -105,7 +105,7 @@ def census() -> str:
             models += 1
         elif isinstance(obj, graph_type):
             graphs += 1
-    from pytest_hypermodel.probe import CUSTOM_GRADIENT_PREFIX
+    from pytest_hypermodel.probe.fit import CUSTOM_GRADIENT_PREFIX
 
     entries = sum(1 for name in custom_gradients() if name.startswith(CUSTOM_GRADIENT_PREFIX))
     return f"models {models:>3}  FuncGraphs {graphs:>4}  {CUSTOM_GRADIENT_PREFIX}* {entries:>3}"
@@ -140,16 +140,18 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
-    from pytest_hypermodel import plan, probe, spec
-    from pytest_hypermodel.policy import Policy
-    from pytest_hypermodel.discovery import discover
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.space import target as spec
+    from pytest_hypermodel.rules.policy import Policy
+    from pytest_hypermodel.probe.discovery import discover
 
     if not released:
         without_release()
     target = spec.resolve(SPEC, ROOT)
     space = discover(target.hypermodel)
     planned = list(plan.cases(space, (plan.GRID,), max_cases=256))
-    policy, settings = Policy(), probe.Settings(epochs=epochs)
+    policy, settings = Policy(), probe.FitSettings(epochs=epochs)
     print(f"{SPEC}: {len(space)} hyperparameters, {len(planned)} planned cases, probing {n_cases}"
           f"{' (cycled)' if n_cases > len(planned) else ''}; epochs={epochs}, samples={settings.samples}; "
           f"{remedy(released)}; start-up {time.perf_counter() - started:.1f} s, RSS {rss_kib() / 1024:.1f} MiB")
@@ -183,7 +185,7 @@ _count = 0
 
 def pytest_configure(config):
     if os.environ.get("HYPERMODEL_RSS_RELEASE") == "0":
-        from pytest_hypermodel import probe
+        from pytest_hypermodel.probe import fit as probe
 
         probe._released_gradient_entries = contextlib.nullcontext
         probe._frozen = True

@@ -42,7 +42,7 @@ def floor(hypermodel, space, trials: list[dict]) -> float:
     import keras
     import numpy as np
 
-    from pytest_hypermodel import discovery
+    from pytest_hypermodel.probe import discovery
 
     x, y = np.zeros((32, 20), "float32"), np.zeros((32, 1), "float32")
     started = time.perf_counter()
@@ -62,7 +62,9 @@ def lookalike(hypermodel, space, trials: list[dict], epochs: int) -> float:
     import keras_tuner as kt
     from keras_tuner.src.engine import tuner_utils
 
-    from pytest_hypermodel import data, discovery, probe
+    from pytest_hypermodel.probe import data
+    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.probe import fit as probe
 
     started = time.perf_counter()
     for values in trials:
@@ -87,8 +89,9 @@ def measure(epochs: int) -> dict:
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
     sys.path.insert(0, str(ROOT))
-    from pytest_hypermodel import plan, probe
-    from pytest_hypermodel.discovery import discover
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe.discovery import discover
     from tests.hypermodels.guide import guide_grid
 
     hypermodel = DefaultHyperModel(guide_grid(None))
@@ -104,7 +107,7 @@ def measure(epochs: int) -> dict:
     started = time.perf_counter()
     space = discover(hypermodel)
     discover_seconds = time.perf_counter() - started
-    settings = probe.Settings(epochs=epochs)
+    settings = probe.FitSettings(epochs=epochs)
     probe.run(hypermodel, space, plan.Case("warm-up", "trial", trials[0]), settings=settings)  # both start warm
     floor(hypermodel, space, trials[:1])
     started = time.perf_counter()

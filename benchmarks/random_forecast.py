@@ -31,8 +31,9 @@ import numpy as np  # noqa: E402
 
 from tests.hypermodels import distributed_guide, thresholds  # noqa: E402
 from tests.hypermodels.guide import LIMIT, guide_grid  # noqa: E402
-from pytest_hypermodel import forecast, preflight  # noqa: E402
-from pytest_hypermodel.policy import Policy  # noqa: E402
+from pytest_hypermodel import preflight
+from pytest_hypermodel.rules import forecast
+from pytest_hypermodel.rules.policy import Policy  # noqa: E402
 
 
 def _guide_fails(values: dict) -> bool:
@@ -116,7 +117,7 @@ def main() -> None:
 def _plan_only(report, max_model_size) -> float:
     """What the forecast said before issue 22: the share of the extremes' and corners' cases that end FAILED, trials
     taken as independent (``forecast.abort_probability``)."""
-    from pytest_hypermodel.policy import Disposition
+    from pytest_hypermodel.rules.policy import Disposition
 
     planned = [c for c in report.cases if c["case.kind"] in ("default", "extreme", "choice", "corner")]
     rate, fatal = forecast.failure_rates([Disposition(c["disposition"], int(c["runs"])) for c in planned])
@@ -129,8 +130,8 @@ def _truth(build, fails) -> float:
 
     from keras_tuner.src.engine.hypermodel import get_hypermodel
 
-    from pytest_hypermodel.prepare import PlanOptions, prepare_target
-    from pytest_hypermodel.spec import Target
+    from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
+    from pytest_hypermodel.space.target import Target
 
     pre = prepare_target(Target("m", _Path("m.py"), "m", get_hypermodel(build)), PlanOptions(tuner="RandomSearch",
                                                                                             max_trials=10))

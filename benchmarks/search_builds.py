@@ -34,7 +34,7 @@ def measure(max_consecutive_failed_trials: int, on: dict) -> dict:
     import keras_tuner as kt
     import numpy as np
 
-    from pytest_hypermodel.policy import Policy
+    from pytest_hypermodel.rules.policy import Policy
     from tests.hypermodels.guide import guide_grid
 
     builds: Counter = Counter()

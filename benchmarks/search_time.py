@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pytest_hypermodel import preflight  # noqa: E402
+from pytest_hypermodel import preflight
 from tests.hypermodels import speed  # noqa: E402
 
 RUNS = {

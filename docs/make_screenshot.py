@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_hypermodel import html_report  # noqa: E402
+from pytest_hypermodel.views import html as html_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 

@@ -93,10 +93,10 @@ def given(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
 def _import_search():
     """Import the search (and so TensorFlow) with its start-up lines held back: they would bury the one
     line a refusal prints."""
-    from .devices import stderr_held_back
+    from pytest_hypermodel.probe.devices import stderr_held_back
 
     with stderr_held_back():
-        from . import search
+        from pytest_hypermodel.search import command as search
     return search
 
 

@@ -16,14 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from . import settings as settings_mod
-from . import tuners
-from .engine import Engine, SetupError
-from .policy import Policy
-from .prepare import TUNERS
-from .progress import Progress
-from .settings import MappingSource, SettingError
-from .spec import Target
+from pytest_hypermodel.engine import settings as settings_mod
+from pytest_hypermodel.space import user_tuner as tuners
+from pytest_hypermodel.engine.engine import Engine, SetupError
+from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.probe.prepare import TUNERS
+from pytest_hypermodel.engine.progress import Progress
+from pytest_hypermodel.engine.settings import MappingSource, SettingError
+from pytest_hypermodel.space.target import Target
 
 
 class PreflightError(ValueError):
@@ -93,19 +93,19 @@ class Report:
         return json.dumps(self.data, indent=indent, default=str)
 
     def save_json(self, path: str | Path) -> Path:
-        from . import views
+        from pytest_hypermodel.views import outputs as views
 
         views.write_json(Path(path), self.data)
         return Path(path)
 
     def html(self) -> str:
         """The self-contained HTML report, as ``--hypermodel-html`` writes it."""
-        from . import html_report
+        from pytest_hypermodel.views import html as html_report
 
         return html_report.render(self.data)
 
     def save_html(self, path: str | Path) -> Path:
-        from . import views
+        from pytest_hypermodel.views import outputs as views
 
         views.write_text(Path(path), self.html())
         return Path(path)
@@ -114,7 +114,7 @@ class Report:
         return self.html()
 
     def __str__(self) -> str:
-        from . import views
+        from pytest_hypermodel.views import outputs as views
 
         lines = views.summary_lines(self.cases)
         for forecast in self.forecasts:
@@ -252,7 +252,7 @@ def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:
 
 def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
     """A tuner's hypermodel, the settings it implies (``tuners.describe``) and its policy."""
-    from . import tuning
+    from pytest_hypermodel.rules import policy_hypermodel as tuning
 
     hypermodel = tuner.hypermodel
     wrapped_policy = None
@@ -276,7 +276,7 @@ def _target(obj: Any) -> tuple[str | Target, bool]:
                   and "." not in name and getattr(module, name, None) is obj)
     if importable:
         return f"{path}:{name}", True
-    from . import spec as spec_mod
+    from pytest_hypermodel.space import target as spec_mod
 
     label = name or type(obj).__name__
     where = Path(path) if path else Path.cwd() / "<notebook>"

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from pytest_hypermodel import devices
+from pytest_hypermodel.probe import devices
 
 # In-process pytester runs restore sys.modules afterwards; TensorFlow cannot be
 # imported twice in one process, so the outer run imports it first and keeps it

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import HYPERMODELS, once_per_run, read_junit
-from pytest_hypermodel import boundaries, plan, refine, repair
-from pytest_hypermodel.space import Condition, Param, SearchSpace
+from pytest_hypermodel.rules import boundaries
+from pytest_hypermodel.space import plan
+from pytest_hypermodel.engine import refine
+from pytest_hypermodel.rules import repair
+from pytest_hypermodel.space.hyperparameters import Condition, Param, SearchSpace
 
 sys.path.insert(0, str(HYPERMODELS))
 import guide  # noqa: E402
@@ -183,7 +186,7 @@ def test_a_search_cut_short_finds_the_same_boundary_in_every_process():
     """Which interaction is bisected first must not hang on string hashes, which differ per process."""
     script = (
         "from pytest_hypermodel import boundaries, plan\n"
-        "from pytest_hypermodel.space import Param, SearchSpace\n"
+        "from pytest_hypermodel.space.hyperparameters import Param, SearchSpace\n"
         "space = SearchSpace(tuple(Param(n, 'int', 1, (1, 10), 1, 10, 1, 'linear') for n in ('layers', 'a', 'b', 'c')),"
         " {'space': []})\n"
         "fails = lambda v: v['layers'] * max(v['a'], v['b'], v['c']) > 50\n"

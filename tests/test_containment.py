@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import run_preflight
-from pytest_hypermodel import devices
+from pytest_hypermodel.probe import devices
 
 #: Each hazard's size=2 build kills, hangs or exits whatever process runs it: discovery's first, then its case's.
 FAULTS = {
@@ -264,8 +264,9 @@ def test_cases_leave_no_traced_step_behind():
 
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
-    from pytest_hypermodel import plan, probe
-    from pytest_hypermodel.discovery import discover
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe.discovery import discover
 
     def build(hp):
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 8)), keras.layers.Dense(1)])
@@ -281,16 +282,17 @@ def test_cases_leave_no_traced_step_behind():
     registry = probe.gradient_registry()
     entries, graphs = set(registry), live_graphs()
     for case in plan.cases(space, (plan.GRID,)):
-        result = probe.run(hypermodel, space, case, settings=probe.Settings(epochs=1, samples=8))
+        result = probe.run(hypermodel, space, case, settings=probe.FitSettings(epochs=1, samples=8))
         assert result.outcome == "ok" and result.fitted
     assert set(registry) == entries
     assert live_graphs() <= graphs
 
 
 def test_the_handoff_carries_the_plans_or_the_error_that_stopped_the_controller(tmp_path):
-    from pytest_hypermodel import handoff, plan
-    from pytest_hypermodel.space import Param, SearchSpace
-    from pytest_hypermodel.spec import Target
+    from pytest_hypermodel.plugin import handoff
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.space.hyperparameters import Param, SearchSpace
+    from pytest_hypermodel.space.target import Target
 
     space = SearchSpace((Param("size", "choice", 1, (1, 2)),), {"space": []})
     pre = handoff.Preflight(Target("m.py:build", tmp_path / "m.py", "build", object()), space, plan.cases(space))
@@ -404,9 +406,13 @@ def test_a_timeout_that_tensorflow_wraps_before_the_build_is_still_the_case_s_ti
     reported with no outcome. Here the alarm strikes there and is wrapped as TensorFlow wraps it."""
     import keras
 
-    from pytest_hypermodel import discovery, outcomes, plan, probe, spec
-    from pytest_hypermodel import trial as trial_mod
-    from pytest_hypermodel.policy import Policy
+    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.rules import outcomes
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.space import target as spec
+    from pytest_hypermodel.probe import trial as trial_mod
+    from pytest_hypermodel.rules.policy import Policy
 
     def build(hp):
         model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hp.Choice("size", [1, 2]))])

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_hypermodel import covering
-from pytest_hypermodel.covering import Condition, covering_array, is_active, lower_bound, uncovered
+from pytest_hypermodel.space import covering
+from pytest_hypermodel.space.covering import Condition, covering_array, is_active, lower_bound, uncovered
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,12 @@ import keras_tuner as kt
 import pytest
 from keras import layers
 
-from pytest_hypermodel import HypermodelWarning, culprits, report_view, settings
-from pytest_hypermodel.engine import Engine
-from pytest_hypermodel.spec import Target
+from pytest_hypermodel import HypermodelWarning
+from pytest_hypermodel.rules import culprits
+from pytest_hypermodel.views import readback as report_view
+from pytest_hypermodel.engine import settings
+from pytest_hypermodel.engine.engine import Engine
+from pytest_hypermodel.space.target import Target
 
 #: The extremes and corners: these tests name the cases that fail.
 OFF = {"hypermodel_isolation": "off", "hypermodel_epochs": "1", "hypermodel_boundaries": "off",
@@ -150,7 +153,7 @@ def test_defaults_that_fail_to_build_say_the_search_never_starts(tmp_path):
 def test_the_forecast_s_predicate_judges_a_draw_by_the_runs_nearest_to_it():
     """What a random tuner's draw would do: a run's own result; else a failing set it holds (a numeric value nearer
     the failing one than any passing one counts), unless a completed run held that set with one of its values."""
-    from pytest_hypermodel.culprits import Predicate
+    from pytest_hypermodel.rules.culprits import Predicate
 
     runs = [({}, "completed"), ({"units": 40}, "failed"), ({"pooling2": "avg"}, "stops_search"),
             ({"layers": 1, "pooling2": "avg"}, "completed")]

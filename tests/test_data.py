@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from pytest_hypermodel.data import DataError, synthesize
+from pytest_hypermodel.probe.data import DataError, synthesize
 
 
 def test_single_input_regression():
@@ -71,8 +71,8 @@ def _with_input(hp):
 
 def test_an_input_shape_that_disagrees_with_the_model_s_keras_input_is_a_warning():
     """Issue 20: the model's own input wins, silently until now; the option is for models without keras.Input."""
-    from pytest_hypermodel.discovery import discover
-    from pytest_hypermodel.spec import as_hypermodel
+    from pytest_hypermodel.probe.discovery import discover
+    from pytest_hypermodel.space.target import as_hypermodel
 
     hypermodel = as_hypermodel(_with_input, "data.py:_with_input")
     (warning,) = discover(hypermodel, input_shapes=[(28, 28)]).warnings

@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from conftest import read_junit, run_preflight
-from pytest_hypermodel import outcomes, probe
+from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.probe import fit as probe
 
 #: The seed article's example 2 (tests/hypermodels/runtime_errors.py) on the default settings (3 epochs of 32
 #: synthesized samples), measured: TensorFlow's loss at 10.0 goes 2.38 -> 5571 -> 3400, JAX's 2.55 -> 13.1 -> 13.1

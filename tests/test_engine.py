@@ -22,9 +22,10 @@ import pytest
 from keras import layers
 
 import pytest_hypermodel
-from pytest_hypermodel import Policy, PreflightError, PreflightFailed, preflight, settings
-from pytest_hypermodel.engine import Engine
-from pytest_hypermodel.spec import Target
+from pytest_hypermodel import Policy, PreflightError, PreflightFailed, preflight
+from pytest_hypermodel.engine import settings
+from pytest_hypermodel.engine.engine import Engine
+from pytest_hypermodel.space.target import Target
 from tests.hypermodels.guide import LIMIT, guide_grid
 
 HERE = Path(__file__).parent
@@ -146,7 +147,7 @@ def test_one_epoch_is_said_once_to_be_unable_to_show_a_divergence(tmp_path):
         preflight(_notebook_build, x, y, epochs=1, strategy="extremes", boundaries=False, rootpath=tmp_path,
                   isolation="off")
     said = [str(w.message) for w in caught if "each case fits one epoch" in str(w.message)]
-    assert said == [pytest_hypermodel.engine.ONE_EPOCH] and "use 2 or more" in said[0]
+    assert said == [pytest_hypermodel.engine.engine.ONE_EPOCH] and "use 2 or more" in said[0]
     with warnings.catch_warnings(record=True) as quiet:
         warnings.simplefilter("always")
         preflight(_notebook_build, x, y, epochs=2, strategy="extremes", boundaries=False, rootpath=tmp_path,
@@ -157,7 +158,7 @@ def test_one_epoch_is_said_once_to_be_unable_to_show_a_divergence(tmp_path):
 def test_without_a_budget_the_memory_of_the_device_predicts_the_oom(tmp_path):
     """Issue 22: with no --hypermodel-memory-budget a case is held to its device's memory (here the CPU's: half the
     host's), so a corner whose training would not fit is an `oom` predicted before its fit, with no flag."""
-    from pytest_hypermodel import devices
+    from pytest_hypermodel.probe import devices
 
     budget, where = devices.memory_budget()
     wide = budget // (4 * 2 * 32) + 1  # activations per example that take the estimate at batch 32 over it

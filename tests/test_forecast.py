@@ -2,7 +2,7 @@
 
 Each scenario is a tiny real hypermodel run by ``keras_tuner.GridSearch`` under
 a policy; the same policy's forecast comes from probing each grid trial with
-``pytest_hypermodel.probe.run`` (no tuner involved). Both must agree on every
+``pytest_hypermodel.probe.fit.run`` (no tuner involved). Both must agree on every
 trial's final status, on how many times each configuration was built, and on
 whether and where the search dies.
 """
@@ -29,8 +29,8 @@ from keras import layers, ops  # noqa: E402
 from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
 
 from hypermodels.guide import guide_grid  # noqa: E402
-from pytest_hypermodel import probe  # noqa: E402
-from pytest_hypermodel.forecast import (  # noqa: E402
+from pytest_hypermodel.probe import fit as probe
+from pytest_hypermodel.rules.forecast import (  # noqa: E402
     COMPLETED,
     FAILED,
     FATAL,
@@ -50,9 +50,9 @@ from pytest_hypermodel.forecast import (  # noqa: E402
     kerastuner_objective_is_nan,
     trial_id,
 )
-from pytest_hypermodel.plan import Case  # noqa: E402
-from pytest_hypermodel.policy import Disposition, Policy  # noqa: E402
-from pytest_hypermodel.discovery import discover  # noqa: E402
+from pytest_hypermodel.space.plan import Case  # noqa: E402
+from pytest_hypermodel.rules.policy import Disposition, Policy  # noqa: E402
+from pytest_hypermodel.probe.discovery import discover  # noqa: E402
 
 SAMPLES = 16  # one batch: one step per epoch, so an epoch's loss is one step's
 
@@ -290,7 +290,7 @@ def probe_result(name: str, build: Callable, values: dict, policy: Policy, epoch
     hypermodel, space = hypermodel_and_space(name, build)
     key = (name, policy.max_model_size, _key(values))
     if key not in PROBED:
-        settings = probe.Settings(epochs=epochs, samples=SAMPLES, seed=0)
+        settings = probe.FitSettings(epochs=epochs, samples=SAMPLES, seed=0)
         PROBED[key] = probe.run(hypermodel, space, Case("trial", "trial", values), policy, settings)
     return PROBED[key]
 
@@ -614,8 +614,8 @@ def test_abort_probability_edges() -> None:
 def _guide_preflight():
     from pathlib import Path
 
-    from pytest_hypermodel.prepare import PlanOptions, prepare_target
-    from pytest_hypermodel.spec import Target
+    from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
+    from pytest_hypermodel.space.target import Target
 
     hypermodel = get_hypermodel(guide_grid())
     return prepare_target(Target("guide", Path("guide.py"), "guide", hypermodel),
@@ -627,7 +627,8 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     """The guide's grid fails at 5 of its 12 points (2 of them inside the ranges, which no corner case runs):
     built whole, the space tells each draw's fate, and KerasTuner's oracle, driven seed by seed, aborts at exactly
     the seeds a real RandomSearch aborts at."""
-    from pytest_hypermodel import report, screen
+    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.probe import screen
 
     pre = _guide_preflight()
     # The 12 points: the cases run some, the rest are built once without a fit.
@@ -680,9 +681,10 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     RandomSearch aborts, and a draw with ``layers=2`` keeps no ``act_2``."""
     from pathlib import Path
 
-    from pytest_hypermodel import report, screen
-    from pytest_hypermodel.prepare import PlanOptions, prepare_target
-    from pytest_hypermodel.spec import Target
+    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.probe import screen
+    from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
+    from pytest_hypermodel.space.target import Target
 
     seeds = range(10, 22)
     pre = prepare_target(Target("loop", Path("loop.py"), "loop", get_hypermodel(layer_loop)),
@@ -708,7 +710,7 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
 
 def _draws_for(pre, seeds):
     """The draws of ``seeds``, each unread value moved to its default, as the preflight makes them."""
-    from pytest_hypermodel.discovery import drop_unread
+    from pytest_hypermodel.probe.discovery import drop_unread
 
     return drop_unread(pre.target.hypermodel, pre.space, random_draws(pre.space, 10, seeds=seeds))
 
@@ -755,9 +757,10 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     from pathlib import Path
 
     from hypermodels.thresholds import heads_and_units
-    from pytest_hypermodel import report, screen
-    from pytest_hypermodel.prepare import PlanOptions, prepare_target
-    from pytest_hypermodel.spec import Target
+    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.probe import screen
+    from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
+    from pytest_hypermodel.space.target import Target
 
     pre = prepare_target(Target("heads", Path("heads.py"), "heads", get_hypermodel(heads_and_units)),
                          PlanOptions(tuner="RandomSearch", max_trials=10))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hypermodel import github
+from pytest_hypermodel.views import github
 
 from conftest import once_per_run
 from report_payloads import ROOT, line_of, many_culprits, run_preflight, with_locations  # tests/ is on sys.path

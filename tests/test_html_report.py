@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hypermodel import html_report, report_view
+from pytest_hypermodel.views import html as html_report
+from pytest_hypermodel.views import readback as report_view
 
 from conftest import once_per_run
 from report_payloads import many_culprits, run_preflight, with_locations  # tests/ is on sys.path

@@ -12,7 +12,9 @@ import textwrap
 
 import pytest
 
-from pytest_hypermodel import outcomes, probe, report
+from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.probe import fit as probe
+from pytest_hypermodel.rules import verdict as report
 from tests.conftest import HYPERMODELS, failed_line, run_preflight
 from tests.hypermodels.memory import KEPT_BYTES, keeps_every_model
 
@@ -66,9 +68,9 @@ def test_a_build_that_keeps_every_model_fails_its_default_case_and_a_clean_one_p
 
 
 def test_the_message_names_the_causes_and_what_kerastuner_does():
-    from pytest_hypermodel.plan import Case
-    from pytest_hypermodel.policy import Policy
-    from pytest_hypermodel.space import SearchSpace
+    from pytest_hypermodel.space.plan import Case
+    from pytest_hypermodel.rules.policy import Policy
+    from pytest_hypermodel.space.hyperparameters import SearchSpace
 
     result = probe.Result("defaults", "default", {}, outcome=outcomes.MEMORY_GROWTH, rss_growth_bytes=25 * MIB,
                           message="the process kept 25.0 MiB more after each trial of the defaults")
@@ -86,7 +88,7 @@ SEARCH = textwrap.dedent("""
     sys.path.insert(0, sys.argv[2])
     import keras, keras_tuner as kt, numpy as np
     import memory
-    from pytest_hypermodel.probe import rss_bytes
+    from pytest_hypermodel.probe.fit import rss_bytes
 
     samples, build = [], getattr(memory, sys.argv[1])
 

@@ -14,10 +14,11 @@ import pytest
 from keras import layers
 
 from conftest import run_preflight  # tests/ is on sys.path
-from pytest_hypermodel import preflight, settings
-from pytest_hypermodel.engine import Engine
-from pytest_hypermodel.settings import SettingError
-from pytest_hypermodel.spec import Target
+from pytest_hypermodel import preflight
+from pytest_hypermodel.engine import settings
+from pytest_hypermodel.engine.engine import Engine
+from pytest_hypermodel.engine.settings import SettingError
+from pytest_hypermodel.space.target import Target
 
 
 def build(hp):

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from conftest import run_preflight
-from pytest_hypermodel import outcomes
+from pytest_hypermodel.rules import outcomes
 
 SPECS = [
     "healthy", "failed_trial", "fatal", "returns_none", "negative_units",
@@ -101,7 +101,7 @@ def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_
     estimate is max_trials times the mean of the cases that completed (a timeout is no trial's time)."""
     from types import SimpleNamespace
 
-    from pytest_hypermodel import report
+    from pytest_hypermodel.rules import verdict as report
 
     pre = SimpleNamespace(target=SimpleNamespace(spec="m.py:build"))
 

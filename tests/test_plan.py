@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_hypermodel import plan
-from pytest_hypermodel.space import Condition, Param, SearchSpace
+from pytest_hypermodel.space import plan
+from pytest_hypermodel.space.hyperparameters import Condition, Param, SearchSpace
 
 
 def _space(params: list[Param]) -> SearchSpace:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION
-from pytest_hypermodel.progress import Progress
+from pytest_hypermodel.engine.progress import Progress
 
 BOUNDARIES = ("--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1")
 SECONDS = r"\(\d+\.\d s\)"

@@ -17,8 +17,10 @@ import pytest
 from keras import layers
 
 from conftest import run_preflight
-from pytest_hypermodel import PreflightError, preflight, project, settings
-from pytest_hypermodel.engine import Engine, SetupError
+from pytest_hypermodel import PreflightError, preflight
+from pytest_hypermodel.rules import project
+from pytest_hypermodel.engine import settings
+from pytest_hypermodel.engine.engine import Engine, SetupError
 
 #: The ``units`` each build of the tests' hypermodels read.
 SEEN: list[int] = []

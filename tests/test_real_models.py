@@ -108,8 +108,9 @@ def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     import keras
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
-    from pytest_hypermodel import plan, probe
-    from pytest_hypermodel.discovery import discover
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe.discovery import discover
 
     class CreatesVariablesInCall(keras.layers.Layer):  # what KerasTuner's RandAugment does under Keras 3
         def call(self, inputs):
@@ -125,7 +126,7 @@ def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     hypermodel = DefaultHyperModel(build)
     space = discover(hypermodel)
     [case] = [c for c in plan.cases(space) if c.values == {"units": 2}]
-    result = probe.run(hypermodel, space, case, settings=probe.Settings(epochs=1, samples=4))
+    result = probe.run(hypermodel, space, case, settings=probe.FitSettings(epochs=1, samples=4))
     assert result.outcome == "error" and result.exception in ("ValueError", "RuntimeError")  # RuntimeError: Keras 3.1
     assert result.message == "tf.function only supports singleton tf.Variables created on the first call"
     assert "Arguments received by" in result.traceback  # the whole text is kept for -v

@@ -12,9 +12,10 @@ pytest.importorskip("keras_tuner")
 from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
 
 from hypermodels.thresholds import MAX_MODEL_SIZE, heads_and_units, oversized_widths  # noqa: E402
-from pytest_hypermodel import report, screen  # noqa: E402
-from pytest_hypermodel.discovery import discover  # noqa: E402
-from pytest_hypermodel.policy import Policy  # noqa: E402
+from pytest_hypermodel.rules import verdict as report
+from pytest_hypermodel.probe import screen
+from pytest_hypermodel.probe.discovery import discover  # noqa: E402
+from pytest_hypermodel.rules.policy import Policy  # noqa: E402
 
 
 def _every(space, **ranges):

@@ -22,8 +22,8 @@ import pytest
 
 from conftest import HYPERMODELS, run_preflight
 from hypermodels.guide import guide_grid
-from pytest_hypermodel.policy import Policy
-from pytest_hypermodel.search import PolicyHyperModel
+from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.search.command import PolicyHyperModel
 
 #: Seconds any one CLI subprocess may take before the test kills it.
 CLI_TIMEOUT = 240
@@ -283,7 +283,9 @@ def test_distributed_chief_and_two_workers(hypermodel_dir):
 @pytest.mark.proof
 def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys):
     """A report that says green, yet KerasTuner aborts: exit 1 and one line (in-process, to reach main)."""
-    from pytest_hypermodel import discovery, report, spec
+    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.space import target as spec
     from pytest_hypermodel.__main__ import main
 
     monkeypatch.chdir(hypermodel_dir.path)
@@ -311,7 +313,7 @@ def test_chief_keeps_serving_after_its_last_worker_is_told_to_stop(tmp_path):
     """KerasTuner's exit condition holds inside the last worker's final CreateTrial, before it is answered."""
     from keras_tuner.src.distribute import oracle_chief
 
-    from pytest_hypermodel.search import chief_answers_last_worker
+    from pytest_hypermodel.search.command import chief_answers_last_worker
 
     hp = kt.HyperParameters()
     hp.Choice("size", [1])
@@ -338,7 +340,9 @@ def test_worker_whose_chief_fails_its_calls_exits_1_with_one_line(hypermodel_dir
     from concurrent import futures
     from keras_tuner.src import protos
 
-    from pytest_hypermodel import discovery, report, spec
+    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.space import target as spec
     from pytest_hypermodel.__main__ import main
 
     class GoneChief(protos.get_service_grpc().OracleServicer):

@@ -7,9 +7,9 @@ import keras_tuner as kt
 import pytest
 from keras import layers
 
-from pytest_hypermodel import plan
-from pytest_hypermodel.discovery import discover
-from pytest_hypermodel.space import SpaceError
+from pytest_hypermodel.space import plan
+from pytest_hypermodel.probe.discovery import discover
+from pytest_hypermodel.space.hyperparameters import SpaceError
 
 
 def hypermodel(build):
@@ -122,8 +122,8 @@ def test_unknown_strategy_names_the_allowed_ones():
 
 
 def test_fingerprint_is_stable_and_tells_spaces_and_policies_apart():
-    from pytest_hypermodel.policy import Policy
-    from pytest_hypermodel.report import fingerprint
+    from pytest_hypermodel.rules.policy import Policy
+    from pytest_hypermodel.rules.verdict import fingerprint
 
     def build(hp):
         hp.Int("a", 1, 3)

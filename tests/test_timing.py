@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_hypermodel import data, preflight
-from pytest_hypermodel.probe import step_costs
+from pytest_hypermodel import preflight
+from pytest_hypermodel.probe import data
+from pytest_hypermodel.probe.fit import step_costs
 
 HYPERMODELS = Path(__file__).parent / "hypermodels"
 

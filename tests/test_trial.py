@@ -15,7 +15,8 @@ import pytest
 from keras import layers
 
 from conftest import run_preflight
-from pytest_hypermodel import preflight, probe
+from pytest_hypermodel import preflight
+from pytest_hypermodel.probe import fit as probe
 
 
 def _data(n: int = 16) -> tuple[np.ndarray, np.ndarray]:

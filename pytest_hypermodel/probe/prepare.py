@@ -1,0 +1,185 @@
+"""One hypermodel made ready for its cases: its space discovered, its cases planned.
+
+Runs where the user's code runs (the probe process, or the caller's with isolation off); what it returns is plain
+data that crosses to the engine and to xdist workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_hypermodel.space import plan as plan_mod
+from pytest_hypermodel.space.plan import Plan
+from pytest_hypermodel.space.hyperparameters import SearchSpace
+from pytest_hypermodel.space.target import Target
+
+GRID_SEARCH = "GridSearch"
+#: The tuners a forecast knows: GridSearch walks its own trial order, the others draw at random.
+TUNERS = (GRID_SEARCH, "RandomSearch", "BayesianOptimization", "Hyperband")
+
+
+@dataclass
+class Preflight:
+    """A resolved SPEC with its discovered space and planned cases."""
+
+    target: Target
+    space: SearchSpace
+    plan: Plan
+    #: GridSearch's own trial order, when the forecast is for a GridSearch.
+    trials: list[dict] | None = None
+    #: How long its discovery and planning took, for the progress line.
+    seconds: float = 0.0
+    #: What the user's own tuner sets (``tuners.describe``): its class, ``max_trials``, objective, project, and
+    #: its policy fields under ``"policy"``; None for a bare hypermodel.
+    tuner: dict | None = None
+    #: For a random tuner: the configurations no case runs that were built without a fit (every one of a small
+    #: space, else as many of the tuner's draws as the budget allows; ``screen.check``); the forecast judges
+    #: the draws by them. None: nothing was built.
+    screen: Any = None
+    #: For a random tuner: the trials its oracle draws, seed by seed (``forecast.random_draws``).
+    draws: list[tuple[int, list[dict]]] | None = None
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    strategies: tuple[str, ...] = plan_mod.DEFAULT_STRATEGIES
+    strength: int | None = None
+    levels: int = 2
+    max_cases: int | None = plan_mod.DEFAULT_MAX_CASES
+    #: The tuner the search will use: a GridSearch's own trials are planned too.
+    tuner: str = "RandomSearch"
+    max_trials: int | None = None
+    #: For models that declare no input (see ``probe.parse_input_shapes``): discovery fits a HyperModel's own fit().
+    input_shapes: Any = None
+    #: Whether a random tuner's draws and the small space's builds are made for the forecast (not for the
+    #: preflight that verifies a repair, which forecasts nothing).
+    forecast: bool = True
+    #: The policy's limits, which the builds without a fit are held to (``screen.check`` stops early when none
+    #: fails); a user's tuner's ``max_model_size`` overrides.
+    max_model_size: int | None = None
+    memory_budget: int | None = None
+
+
+def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
+                   before_build=None, grid_builds: bool = True, before_grid=None, data: Any = None,
+                   settings: Any = None) -> Preflight:
+    """Discover and plan one resolved SPEC; SpecError on bad input.
+
+    ``data`` (what the cases fit on, as ``probe.run`` takes it, with the probe's ``settings``): a HyperModel's own
+    fit() runs on it during discovery, so that what fit() declares with the search's data is found.
+
+    ``timeout``, ``faults`` and ``before_build`` go to discovery (see ``discovery.discover``). The GridSearch
+    forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
+    when it infers their order.
+    """
+    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.rules import forecast
+    from pytest_hypermodel.space import hyperparameters as space_mod
+    from pytest_hypermodel.space import target as spec_mod
+    from pytest_hypermodel.space import user_tuner as tuners
+
+    described = tuners.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
+    if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
+        options = dataclasses.replace(
+            options, tuner=described["hypermodel_tuner"],
+            max_trials=described.get("hypermodel_max_trials", options.max_trials),
+            max_model_size=(described.get("policy") or {}).get("max_model_size") or options.max_model_size)
+    try:
+        fit_arguments = None
+        if data is not None:
+            from pytest_hypermodel.probe import fit as probe
+
+            def fit_arguments(model):
+                return probe.fit_arguments(data, model, {}, settings or probe.FitSettings())
+
+        space = discovery.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults,
+                                   input_shapes=options.input_shapes, fit_arguments=fit_arguments)
+        trials = None
+        if options.tuner == GRID_SEARCH and not space.default_error:
+            # The tuner's own order; only as many trials as the cap lets the preflight probe.
+            limits = [x for x in (options.max_trials, options.max_cases) if x]
+            if grid_builds and before_grid is not None:
+                before_grid()
+            trials = forecast.grid_order(space, min(limits) if limits else None,
+                                         hypermodel=target.hypermodel if grid_builds else None)
+        cases = plan_mod.cases(
+            space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
+        )
+        screened, draws = None, None
+        if options.forecast and options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
+            draws = forecast.random_draws(space, options.max_trials or 10)
+            if grid_builds:
+                draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
+                screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
+    except (space_mod.SpaceError, plan_mod.PlanError) as exc:
+        raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
+    return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
+
+
+def _screen(hypermodel, space, cases, draws, timeout, before=None, options: PlanOptions = PlanOptions(),
+            data: Any = None):
+    """Build, without a fit, what no case runs: every configuration of a small space (then the cases and these
+    builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows;
+    their memory is estimated at the batch of the search's ``data`` (its arguments), else Keras's default."""
+    from pytest_hypermodel.rules import culprits
+    from pytest_hypermodel.rules import forecast
+    from pytest_hypermodel.probe import screen as screen_mod
+
+    planned = {culprits.key(space.complete(case.values)) for case in cases}
+    whole = grid_size(space) <= screen_mod.MAX_SCREENED
+    offered = forecast.grid_order(space) if whole else [values for _, trials in draws for values in trials]
+    pending: dict[frozenset, dict] = {}
+    for values in offered:
+        complete = space.complete(values)
+        pending.setdefault(culprits.key(complete), complete)
+    every = [values for k, values in pending.items() if k not in planned]
+    if not every:
+        return screen_mod.Screen(whole=whole)
+    if before is not None:
+        before()
+    from pytest_hypermodel.probe import data as data_mod
+    from pytest_hypermodel.probe import devices
+
+    budget = options.memory_budget or (devices.memory_budget() or (None,))[0]
+    return screen_mod.check(hypermodel, space, every, timeout, whole=whole,
+                            limits=screen_mod.Limits(options.max_model_size, budget),
+                            batch_size=data_mod.batch_size(data))
+
+
+def grid_size(space) -> float:
+    """How many configurations KerasTuner's grid over ``space`` holds at most (conditions would make it fewer),
+    counted without listing any range; infinite with a float range that has no step, the only values a random
+    tuner draws that no grid holds."""
+    import math
+
+    size = 1.0
+    for entry in space.kt_config["space"]:
+        kind, config = entry["class_name"], entry["config"]
+        if kind == "Choice":
+            size *= len(config["values"])
+        elif kind == "Boolean":
+            size *= 2
+        elif kind in ("Int", "Float"):
+            low, high, step = config["min_value"], config["max_value"], config.get("step")
+            if step is None and kind == "Float":
+                return math.inf
+            step = step or 1
+            if config.get("sampling") == "log" and low > 0 and step > 1:
+                size *= math.floor(math.log(high / low) / math.log(step) + 1e-9) + 1
+            else:
+                size *= math.floor((high - low) / step + 1e-9) + 1
+    return size
+
+
+def plain(target: Target) -> Target:
+    """The target without its hypermodel: what the engine holds when the user's code runs elsewhere."""
+    return Target(target.spec, target.path, target.name, None, project=target.project)
+
+
+def with_repair(target: Target, changes: tuple) -> Target:
+    """The target whose hypermodel declares its hyperparameters with ``changes`` applied (``repair.repaired``)."""
+    from pytest_hypermodel.rules import repair
+
+    return Target(target.spec, target.path, target.name, repair.repaired(target.hypermodel, changes))

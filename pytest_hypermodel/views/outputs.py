@@ -1,0 +1,75 @@
+"""The views of a preflight's result for its readers: the JSON file, the terminal's lines, the HTML page,
+GitHub's job summary and annotations. Each reads the payload (``engine.Engine.payload``), plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules.verdict import summarize
+
+if TYPE_CHECKING:
+    from pytest_hypermodel.probe.prepare import Preflight
+
+
+def write_views(data: dict, html: Path | None, github: bool) -> list[str]:
+    """The HTML report (to ``html``) and, under GitHub Actions, the job summary; returns the annotations to print."""
+    if html is not None:
+        from pytest_hypermodel.views import html as html_report
+
+        write_text(html, html_report.render(data))
+    if not github:
+        return []
+    from pytest_hypermodel.views import github as github_mod
+
+    github_mod.write_step_summary(data)
+    return github_mod.annotations(data, github_mod.repository_root())
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write atomically, so a run killed mid-write leaves the previous complete file."""
+    write_text(path, json.dumps(data, indent=2, default=str))
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def summary_lines(entries: list[dict]) -> list[str]:
+    """Terminal lines: one per case that did not pass, then the counts."""
+    lines = []
+    for e in entries:
+        if e.get("outcome") != outcomes.OK:
+            exc = f" {e['exception']}" if e.get("exception") else ""
+            lines.append(
+                f"{e.get('outcome', '?'):<12} {e.get('disposition', '?'):<20} runs={e.get('runs', '?'):<3} {e['nodeid']}{exc}"
+            )
+    s = summarize(entries)
+    counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
+    lines.append(f"{s['cases']} cases: {counts}; KerasTuner would spend {s['runs']} runs on them")
+    return lines
+
+
+def plan_lines(preflights: "list[Preflight]") -> list[str]:
+    """The readable plan that --hypermodel-plan prints above the cases it lists (``-k extreme`` selects a kind)."""
+    lines = []
+    for pre in preflights:
+        plan = pre.plan
+        counts = ", ".join(f"{n} {kind}" for kind, n in plan.counts().items())
+        lines.append(
+            f"{pre.target.spec}: {len(pre.space)} hyperparameters ({pre.space.builds} builds to discover), "
+            f"strategies {','.join(plan.strategies)}, strength {plan.strength}: {len(plan)} cases ({counts})"
+        )
+        if plan.dropped:
+            lines.append(f"  capped at {plan.max_cases}: {plan.planned} planned, {plan.dropped} dropped")
+        lines.extend(f"  {note}" for note in plan.notes())
+        for line in pre.space.unfinished:
+            lines.append(f"  discovery build {line}: what only it declares after that point is not in the plan")
+    return lines

@@ -48,7 +48,7 @@ def cpu_seconds(arguments: list[str], folder: Path, environment: dict[str, str])
 def plugin_is_loaded(folder: Path, environment: dict[str, str]) -> bool:
     """Whether pytest loads the plugin here at all (its ``--no-hypermodel`` option exists only then)."""
     done = subprocess.run([*COMMAND, "--no-hypermodel"], cwd=folder, env=environment, capture_output=True,
-                          text=True)
+                          text=True, check=False)
     return done.returncode == 0
 
 

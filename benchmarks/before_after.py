@@ -1,4 +1,4 @@
-"""The preflight's wall time at an earlier commit and now, in one run, alternating (issue 22: interior cases and
+"""The preflight's wall time at an earlier commit and now, in one run, alternating (the interior cases and
 the builds without a fit must leave a healthy space about as cheap as it was).
 
     python benchmarks/before_after.py fe2c400            # 3 runs of each, alternating

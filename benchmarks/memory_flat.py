@@ -20,18 +20,20 @@ with a tiny plugin (written to a temporary folder, loaded with ``-p``: no
 conftest.py) that appends the process's VmRSS to a file after each case's
 teardown.
 
-``--without-release`` switches off what ``probe.run`` does about memory,
-to show what it is for: ``_released_gradient_entries`` removes, after each
-case, the ``CustomGradient-<n>`` entries the case added to TensorFlow's
+``--without-release`` switches off what ``probe.run`` does about memory, to show
+what it is for: ``_released_gradient_entries`` removes, after each case, the
+``CustomGradient-<n>`` entries the case added to TensorFlow's
 ``ops._gradient_registry``. TensorFlow registers one per traced train step
 (Keras's optimizer sums gradients through ``ReplicaContext.all_reduce``, a
 ``tf.custom_gradient``) and never removes it; its closure holds the step's
 tensors, so the whole FuncGraph (and the optimizer's variable-initialization
-``cond`` functions in the eager context) stays alive: tensorflow/tensorflow#97697,
-#27492. It also skips ``_freeze_start_up`` (``gc.freeze()`` once before the
-first case, so the full collection each case's ``clear_session()`` makes no
-longer rescans the ~400,000 objects of TensorFlow's and Keras's modules): that
-changes the seconds per case, not the RSS.
+``cond`` functions in the eager context) stays alive (TensorFlow's tracker:
+https://github.com/tensorflow/tensorflow/issues/97697,
+https://github.com/tensorflow/tensorflow/issues/27492). It also skips
+``_freeze_start_up`` (``gc.freeze()`` once before the first case, so the full
+collection each case's ``clear_session()`` makes no longer rescans the ~400,000
+objects of TensorFlow's and Keras's modules): that changes the seconds per case,
+not the RSS.
 
 Both modes print the RSS at cases 1, 10, 50, 100, 200, the growth from case
 10 to case 200 in MiB and per case in KiB, and a verdict. Cases 1 to 10 are

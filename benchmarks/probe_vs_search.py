@@ -11,10 +11,10 @@ epochs=1, as in the guide) and the plugin's probe of each of those 12 trials
 probe of the plan the preflight actually runs (default + extremes). Ratios
 are computed within one run, since these machines are shared and noisy.
 
-The lookalike is the probe before issue 20: the same build and checks, then the hypermodel's ``fit()``
+The lookalike is the probe before each case ran as a trial: the same build and checks, then the hypermodel's ``fit()``
 called directly, not through the tuner's ``run_trial`` (no checkpoint callback, no ``trial.json``, no copy
 of the callbacks, no oracle update). ``trial/lookalike`` is what running each case as KerasTuner's own
-trial costs (the issue's limit: 1.3).
+trial costs (the limit it is held to: 1.3).
 
 The floor is what no probe can go below: for each of the same 12 trials, a
 fresh session, the bare build and one training step (``train_on_batch``) on

@@ -4,14 +4,14 @@
     python benchmarks/random_forecast.py --seeds 100
     python benchmarks/random_forecast.py --seeds 0    # the forecasts alone
 
-Three kinds of space (issue 22): failures at the corners, failures only inside a range (heads that must divide
-the units), and a share of the space over ``max_model_size``. For each: what the forecast said from the
-extremes' and corners' share alone ("plan only", before issue 22), the preflight's forecast (``preflight(...)``,
-in this process, epochs=1: the cases and the builds without a fit judge KerasTuner's own draws), the same oracle
-driven with the space's true failure rule (what the forecast would say if it knew every configuration's fate),
-and real ``keras_tuner.RandomSearch`` searches (max_trials=10, the default policy, epochs=1 on 32 random
-examples) over seeds drawn, as KerasTuner draws them when given none, from 1 to 10000. A real abort is
-KerasTuner's RuntimeError for consecutive failures. Ratios and rates are measured in one run.
+Three kinds of space: failures at the corners, failures only inside a range (heads that must divide the units), and
+a share of the space over ``max_model_size``. For each: what the forecast said from the extremes' and corners'
+share alone ("plan only", before the interior cases), the preflight's forecast (``preflight(...)``, in this
+process, epochs=1: the cases and the builds without a fit judge KerasTuner's own draws), the same oracle driven
+with the space's true failure rule (what the forecast would say if it knew every configuration's fate), and real
+``keras_tuner.RandomSearch`` searches (max_trials=10, the default policy, epochs=1 on 32 random examples) over
+seeds drawn, as KerasTuner draws them when given none, from 1 to 10000. A real abort is KerasTuner's RuntimeError
+for consecutive failures. Ratios and rates are measured in one run.
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ def main() -> None:
 
 
 def _plan_only(report, max_model_size) -> float:
-    """What the forecast said before issue 22: the share of the extremes' and corners' cases that end FAILED, trials
-    taken as independent (``forecast.abort_probability``)."""
+    """What the forecast said before the interior cases: the share of the extremes' and corners' cases that end
+    FAILED, trials taken as independent (``forecast.abort_probability``)."""
     from pytest_hypermodel.rules.policy import Disposition
 
     planned = [c for c in report.cases if c["case.kind"] in ("default", "extreme", "choice", "corner")]

@@ -1,4 +1,4 @@
-"""The preflight's estimate of a search's time against a real KerasTuner search's (issue 22, time per trial).
+"""The preflight's estimate of a search's time against a real KerasTuner search's (time per trial).
 
     python benchmarks/search_time.py
     python benchmarks/search_time.py --trials 6

@@ -346,7 +346,7 @@ def test_the_guide_grid_reports_its_frontier_and_a_repair_kerastuner_completes(r
 
 @pytest.mark.proof  # the module's real run of six spaces: minutes, after the default suite
 def test_failing_defaults_get_a_repair_kerastuner_searches(run, tmp_path):
-    """Issue 21: the defaults fail (units=0; a Choice's first value), and the repair moves the bound and the
+    """Defaults that fail (units=0; a Choice's first value), and the repair moves the bound and the
     declared default to the first working value, or removes the value. KerasTuner's constructor raises on the
     original (it builds the defaults) and searches the repaired file to the end."""
     import importlib.util
@@ -480,7 +480,7 @@ def test_boundaries_off_probes_nothing_more(hypermodel_dir):
 
 @pytest.mark.parametrize("name", ['f"units_{i}"', '"units_" + str(i)', '"units_{}".format(i)', '"units_%d" % i'])
 def test_a_line_that_declares_several_names_is_edited_only_when_all_get_the_change(tmp_path, name):
-    """Issue 21: a name built at run time gets a diff when every name from its line takes the same change, and
+    """A name built at run time gets a diff when every name from its line takes the same change, and
     otherwise one line that says why there is none."""
     source = tmp_path / "loop.py"
     source.write_text(f'def build(hp):\n    for i in range(2):\n        hp.Int({name}, 8, 64)\n')

@@ -1,4 +1,4 @@
-"""Issue 23: the CI gate tells the truth and pytest's habits work (the marker's natural forms, quiet progress lines,
+"""The CI gate tells the truth and pytest's habits work (the marker's natural forms, quiet progress lines,
 annotation paths, the HTML page's messages and metadata)."""
 
 from __future__ import annotations

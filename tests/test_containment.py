@@ -254,7 +254,8 @@ def test_cases_leave_no_traced_step_behind():
     """Memory stays flat: no FuncGraph outlives its case, and TensorFlow's gradient registry doesn't grow.
 
     Without ``probe._released_gradient_entries`` each of these cases leaves 18 FuncGraphs
-    alive through a ``CustomGradient-*`` registry entry (tensorflow#97697).
+    alive through a ``CustomGradient-*`` registry entry (TensorFlow's report:
+    https://github.com/tensorflow/tensorflow/issues/97697).
     """
     import keras
 

@@ -1,6 +1,6 @@
 """One culprit analysis: the cases' "Likely fix", the forecast, the boundaries and the renderers name the same values.
 
-Issue 23, item 8: a corner that fails because one of its values fails alone used to be told "the combination of
+A corner that fails because one of its values fails alone used to be told "the combination of
 conv_blocks, filters_1 fails", while the forecast and the boundaries named conv_blocks alone.
 """
 
@@ -139,7 +139,7 @@ def _broken_defaults(hp):
 
 
 def test_defaults_that_fail_to_build_say_the_search_never_starts(tmp_path):
-    """Issue 21: KerasTuner builds the defaults in the tuner's constructor, so no trial is marked FAILED."""
+    """KerasTuner builds the defaults in the tuner's constructor, so no trial is marked FAILED."""
     with pytest.warns(HypermodelWarning, match="the build with the default values failed"):
         data = _run(tmp_path, _broken_defaults)
     (defaults,) = [c for c in data["cases"] if c["case.id"] == "defaults"]

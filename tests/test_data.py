@@ -70,7 +70,7 @@ def _with_input(hp):
 
 
 def test_an_input_shape_that_disagrees_with_the_model_s_keras_input_is_a_warning():
-    """Issue 20: the model's own input wins, silently until now; the option is for models without keras.Input."""
+    """The model's own input wins, silently until now; the option is for models without keras.Input."""
     from pytest_hypermodel.probe.discovery import discover
     from pytest_hypermodel.space.target import as_hypermodel
 

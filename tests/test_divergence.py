@@ -1,4 +1,4 @@
-"""Issue 22, item 4: a divergence is judged against where the default case started on the same data, so the seed
+"""A divergence is judged against where the default case started on the same data, so the seed
 article's Adam example gets the same verdict on every backend."""
 
 from __future__ import annotations

@@ -378,7 +378,7 @@ def test_the_search_reference_shows_every_argument():
 
 # --------------------------------------------------------------------------- Python examples
 
-# The Python API the lead is adding (issue 25 documents it as designed); checked once it exists.
+# The Python API's names the docs use (documented as designed); each is checked once it exists.
 PENDING_API = {"preflight", "Report", "guard", "PreflightFailed"}
 
 
@@ -399,7 +399,7 @@ def test_the_python_examples_compile_and_import_what_exists():
 
 
 def test_this_repository_s_workflow_runs_the_example_gate_and_the_suite():
-    """Issue 23 item 12: GitHub runs .github/workflows/ here: the suite as .ci/run runs it, and the example
+    """GitHub runs .github/workflows/ here: the suite as .ci/run runs it, and the example
     workflow's preflight and search commands, which must stay the example's."""
     yaml = pytest.importorskip("yaml")
     ours = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())

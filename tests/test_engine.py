@@ -140,7 +140,7 @@ def test_a_time_limit_that_strikes_where_its_error_is_swallowed_still_times_the_
 
 
 def test_one_epoch_is_said_once_to_be_unable_to_show_a_divergence(tmp_path):
-    """Issue 22: a loss that explodes shows from one epoch's loss to the next; with one epoch no case can be
+    """A loss that explodes shows from one epoch's loss to the next; with one epoch no case can be
     `diverged`, and the preflight says so once, with the fix."""
     x, y = _data()
     with pytest.warns(pytest_hypermodel.HypermodelWarning) as caught:
@@ -156,7 +156,7 @@ def test_one_epoch_is_said_once_to_be_unable_to_show_a_divergence(tmp_path):
 
 
 def test_without_a_budget_the_memory_of_the_device_predicts_the_oom(tmp_path):
-    """Issue 22: with no --hypermodel-memory-budget a case is held to its device's memory (here the CPU's: half the
+    """With no --hypermodel-memory-budget a case is held to its device's memory (here the CPU's: half the
     host's), so a corner whose training would not fit is an `oom` predicted before its fit, with no flag."""
     from pytest_hypermodel.probe import devices
 
@@ -188,7 +188,7 @@ def _slow_when_wide(hp):
 
 
 def test_a_case_past_the_time_limit_is_time_to_kerastuner_not_a_failed_trial(tmp_path):
-    """Issue 22: KerasTuner (and the gated search) sets no time limit on a trial, so a slow corner is a `timeout`
+    """KerasTuner (and the gated search) sets no time limit on a trial, so a slow corner is a `timeout`
     case that fails the preflight with its own hint, but KerasTuner completes it: no FAILED trial, no abort
     forecast, and a slow default build is no "crash before the first trial". A real GridSearch completes it."""
     x, y = _data()

@@ -676,7 +676,7 @@ def layer_loop(hp):
 
 
 def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
-    """Issue 21: which names a drawn trial's build reads comes from a build of its structural values
+    """Which names a drawn trial's build reads comes from a build of its structural values
     (``layers=2`` was not planned: it is built once), so the forecast aborts at exactly the seeds where a real
     RandomSearch aborts, and a draw with ``layers=2`` keeps no ``act_2``."""
     from pathlib import Path
@@ -751,9 +751,10 @@ def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp
 
 @pytest.mark.proof
 def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_kerastuner_does(tmp_path) -> None:
-    """Issue 22: heads 3, 5, 6 and 7 fail inside 1..8 (they do not divide the units), which no extreme or corner
-    holds. The default plan runs them, the builds without a fit tell the rest of the 32 configurations, and
-    KerasTuner's oracle, driven seed by seed, aborts at exactly the seeds a real RandomSearch aborts at."""
+    """Values that fail inside a range: heads 3, 5, 6 and 7 fail inside 1..8 (they do not divide the units), which
+    no extreme or corner holds. The default plan runs them, the builds without a fit tell the rest of the 32
+    configurations, and KerasTuner's oracle, driven seed by seed, aborts at exactly the seeds a real RandomSearch
+    aborts at."""
     from pathlib import Path
 
     from hypermodels.thresholds import heads_and_units
@@ -783,9 +784,10 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
 
 @pytest.mark.proof
 def test_the_forecast_of_a_space_mostly_over_max_model_size_is_near_real_searches(tmp_path) -> None:
-    """Issue 22: 77% of oversized_widths is over max_model_size, and of its extremes and corners only the widest
-    corner (a 25% share, which once forecast a 29% risk). The builds without a fit measure the space's share; the
-    forecast is within 15 points of the share of 30 real RandomSearch searches that abort."""
+    """The plan's share of failures is not the space's: 77% of oversized_widths is over max_model_size, and of its
+    extremes and corners only the widest corner (a 25% share, which once forecast a 29% risk). The builds without a
+    fit measure the space's share; the forecast is within 15 points of the share of 30 real RandomSearch searches
+    that abort."""
     import random
 
     from hypermodels.thresholds import MAX_MODEL_SIZE, oversized_widths

@@ -1,4 +1,4 @@
-"""Memory a trial leaves behind (issue 22, item 6): the default case's further trials measure it, and a build
+"""Memory a trial leaves behind (memory per trial): the default case's further trials measure it, and a build
 that keeps every model it makes fails the preflight, as it would kill a real search hours in."""
 
 from __future__ import annotations

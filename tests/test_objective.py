@@ -1,4 +1,4 @@
-"""The search's objective (issue 20, first failure class): each case's fit must log it, as KerasTuner's trial needs.
+"""The search's objective: each case's fit must log it, as KerasTuner's trial needs.
 
 KerasTuner reads the objective from each trial's logs after the whole fit: a History without it is a KeyError, an
 ordinary exception, so every trial trains, fails, and three in a row abort the search. Each test runs the real

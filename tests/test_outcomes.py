@@ -97,7 +97,7 @@ def test_other_backends(hypermodel_dir, monkeypatch, backend):
 
 
 def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_from_the_completed():
-    """Issue 22: seconds per trial. A case is named when it takes SLOW_RATIO times the default or more; the search's
+    """Seconds per trial: a case is named when it takes SLOW_RATIO times the default or more; the search's
     estimate is max_trials times the mean of the cases that completed (a timeout is no trial's time)."""
     from types import SimpleNamespace
 

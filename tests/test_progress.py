@@ -1,4 +1,4 @@
-"""No long silence (issue 23, item 5): discovery, the boundaries and the repair's verification say, through pytest's
+"""No long silence (the progress lines): discovery, the boundaries and the repair's verification say, through pytest's
 terminal writer, when they start and end, with their counts and seconds; in whole lines (pytester's output is not a
 terminal: this is the CI log's form); -q keeps only the ends, -qq none."""
 

@@ -1,4 +1,4 @@
-"""An existing KerasTuner project (issue 20 item 4): KerasTuner reloads ``DIR/NAME/oracle.json`` and searches
+"""An existing KerasTuner project: KerasTuner reloads ``DIR/NAME/oracle.json`` and searches
 its OLD space; the preflight (``--hypermodel-project``, the API's ``project=``, a tuner's own project) and the
 gated search refuse a project whose oracle holds another space, with one line. Real KerasTuner for the proof;
 the rest on tiny Dense models, the pytest process's own (isolation off) where the face allows it.

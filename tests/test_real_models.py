@@ -53,7 +53,7 @@ def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hyper
     )
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1")
     assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
-    # Discovery fits on the fixture's data (issue 21): the fit()'s own hyperparameter is planned, and no warning.
+    # Discovery fits on the fixture's data: the fit()'s own hyperparameter is planned, and no warning.
     assert "MyHyperModel[shuffle=True]" in cases
     assert "did not run during discovery" not in result.stdout.str()
 

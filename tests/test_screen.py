@@ -86,7 +86,7 @@ def test_a_sample_with_no_failure_stops_early_and_one_with_failures_goes_on():
 
 
 def test_the_memory_is_estimated_at_the_search_s_batch():
-    """A search at batch_size 1024 needs more memory a configuration than Keras's default 32 says (issue 22)."""
+    """A search at batch_size 1024 needs more memory a configuration than Keras's default 32 says."""
     hypermodel = get_hypermodel(oversized_widths)
     space = discover(hypermodel)
     widest = [space.complete({"width_1": 512, "width_2": 512})]

@@ -1,4 +1,4 @@
-"""Time per trial (issue 22, item 5): the search's own epochs and batches scale what the cases measured."""
+"""Time per trial: the search's own epochs and batches scale what the cases measured."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each case runs as KerasTuner's own trial (issue 20): the failures that live in the trial, not in the model,
+"""Each case runs as KerasTuner's own trial (``run_trial``): the failures that live in the trial, not in the model,
 are found after a few steps, and a real KerasTuner search on the same code fails the way the preflight said.
 """
 

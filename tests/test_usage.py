@@ -1,5 +1,5 @@
 """Outputs that cannot be written and options that contradict each other are one usage error at start-up; a
-SPEC given twice runs once (issue 24, items 7 and 8)."""
+SPEC given twice runs once."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class ReturnsText(Returns):
 @pytest.mark.parametrize(("name", "says"), [("ReturnsNone", "The return value of HyperModel.fit() is None"),
                                             ("ReturnsText", "Expected the return value of HyperModel.fit() to be")])
 def test_fit_returning_none_or_text_stops_the_search_as_kerastuner_does(hypermodel_dir, tmp_path, name, says):
-    """Issue 24 item 4: KerasTuner's FatalTypeError at the end of the first trial, found by the preflight."""
+    """KerasTuner's FatalTypeError at the end of the first trial, found by the preflight."""
     import keras_tuner as kt
     import numpy as np
 

@@ -42,7 +42,7 @@ from pytest_hypermodel.space.target import Target
 TEST_OUTCOMES = {report.PASS: "passed", report.XFAIL: "xfailed", report.FAIL: "failed"}
 
 
-#: Issue 22: a divergence shows in the last epoch's loss against where the case started (its first batch, before
+#: A divergence shows in the last epoch's loss against where the case started (its first batch, before
 #: any update); one epoch's loss is the mean over its batches, that first one among them: with one batch an epoch
 #: (32 synthesized samples) it is the start itself, with more it is diluted by it.
 ONE_EPOCH = ("hypermodel_epochs = 1: each case fits one epoch, whose loss is the mean over its batches, the first one "

@@ -170,7 +170,7 @@ def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare
     if ready is not None:
         ready()  # the probe process's start-up (a backend import) is not the boundaries' cost
     started = time.perf_counter()
-    # A count of probes stops them, the same on a loaded machine; the clock only caps a runaway (issue 24).
+    # A count of probes stops them, the same on a loaded machine; the clock only caps a runaway.
     if seconds is None:
         seconds = boundaries.safety_cap(sum(float(e.get("seconds") or 0) for e in mine))
     findings = boundaries.find(

@@ -381,7 +381,8 @@ def _released_gradient_entries() -> Iterator[None]:
 
     Keras's optimizer sums gradients through a ``tf.custom_gradient``; TensorFlow registers
     one entry per traced train step and never removes it, and the entry's closure keeps the
-    whole FuncGraph alive: about 2.8 MiB a case (tensorflow#97697). The entry's gradient is
+    whole FuncGraph alive: about 2.8 MiB a case (TensorFlow's report:
+    https://github.com/tensorflow/tensorflow/issues/97697). The entry's gradient is
     never taken (nothing differentiates through the optimizer's update), and a retrace
     registers a new one.
     """

@@ -97,7 +97,9 @@ def _values_text(case: Case) -> str:
 DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (nothing is downloaded during a preflight)"
 
 
-#: What keeps memory from one trial to the next (keras-tuner issues #395, #873), and how to stop it.
+#: What keeps memory from one trial to the next (as reported on KerasTuner's tracker:
+#: https://github.com/keras-team/keras-tuner/issues/395, https://github.com/keras-team/keras-tuner/issues/873),
+#: and how to stop it.
 MEMORY_GROWTH_FIX = ("drop what outlives a trial: a module-level list or dict the build appends each model (or its "
                      "data) to, a callback that keeps references to the models or their outputs in a global or a "
                      "class attribute, or a loop of your own around builds and fits that never calls "

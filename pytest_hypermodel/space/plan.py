@@ -50,7 +50,8 @@ SMALL_RANGE = 8
 #: Seeded random draws from inside every range, as a random tuner would draw them (the same for a seed), each built
 #: and fitted. Few: a fit costs seconds, and the builds without a fit (``screen``) draw the tuner's configurations
 #: by the dozen; the fitted draws see what only a fit of an interior configuration shows. With 8 draws the
-#: getting-started guide's preflight cost 1.47 times what it did before issue 22's checks; with 3, 1.24 times.
+#: getting-started guide's preflight cost 1.47 times what it did before the interior cases and the cheap checks;
+#: with 3, 1.24 times.
 INTERIOR_DRAWS = 3
 
 #: Case kinds, in the order a case is labelled when several strategies plan it.

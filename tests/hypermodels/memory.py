@@ -1,4 +1,6 @@
-"""Builds that keep memory from one trial to the next (keras-tuner issues #395, #873), and a clean one."""
+"""Builds that keep memory from one trial to the next (as reported on KerasTuner's tracker:
+https://github.com/keras-team/keras-tuner/issues/395, https://github.com/keras-team/keras-tuner/issues/873), and a
+clean one."""
 
 import keras
 import numpy as np

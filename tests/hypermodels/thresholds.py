@@ -45,7 +45,7 @@ def nan_above_lr(hp):
 
 
 def zero_units_default(hp):
-    """Defaults that fail (issue 21): ``units`` starts at 0, which Dense refuses, so KerasTuner's tuner constructor,
+    """Defaults that fail: ``units`` starts at 0, which Dense refuses, so KerasTuner's tuner constructor,
     which builds the defaults, raises before any trial. Both declarations are on one line, as users write them."""
     model = keras.Sequential([
         keras.Input((4,)),
@@ -69,9 +69,9 @@ def failing_default_choice(hp):
 
 
 def heads_and_units(hp):
-    """Attention heads that must divide the units (issue 22): the projection is split into ``heads`` equal parts,
-    which Reshape refuses when ``units % heads``. Heads 3, 5, 6 and 7 fail at most units, values inside the range
-    that no extreme or corner holds (1, 2, 4 and 8 divide every multiple of 16)."""
+    """Attention heads that must divide the units (values that fail inside a range): the projection is split into
+    ``heads`` equal parts, which Reshape refuses when ``units % heads``. Heads 3, 5, 6 and 7 fail at most units,
+    values inside the range that no extreme or corner holds (1, 2, 4 and 8 divide every multiple of 16)."""
     heads = hp.Int("heads", 1, 8)
     units = hp.Int("units", 16, 64, step=16)
     inputs = keras.Input((8,))
@@ -89,7 +89,7 @@ MAX_MODEL_SIZE = 20_000
 
 def oversized_widths(hp):
     """Two widths from 16 to 512: most of the space is over MAX_MODEL_SIZE parameters, but of its extremes and
-    corners only the widest corner is (issue 22: the plan's share of failures is not the space's)."""
+    corners only the widest corner is (the plan's share of failures is not the space's)."""
     model = keras.Sequential([keras.Input((8,)), layers.Dense(hp.Int("width_1", 16, 512, step=16)),
                               layers.Dense(hp.Int("width_2", 16, 512, step=16)), layers.Dense(1)])
     model.compile(loss="mse", optimizer="sgd")

@@ -51,7 +51,7 @@ def start_seconds(repeat: int = 3) -> float:
 
     times = []
     for _ in range(repeat):
-        runner = prober.Prober(ROOT)
+        runner = prober.ProbeProcess(ROOT)
         started = time.perf_counter()
         try:
             runner.ready()

@@ -180,14 +180,15 @@ class Engine:
         #: Where the long steps outside the cases (discovery, the boundaries, the repair's verification) say what
         #: they do, one whole line each: the pytest face's terminal writer, the API's stderr; nowhere by default.
         self.progress: progress_mod.Progress = progress_mod.silent()
-        self.runner: prober.Prober | None = None
+        self.runner: prober.ProbeProcess | None = None
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
         self._results: dict[tuple, probe.Result] = {}
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
         self._repaired_defaults: dict[tuple, probe.Result] = {}
         if settings.isolation != prober.OFF:
-            self.runner = prober.Prober(rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE)
+            self.runner = prober.ProbeProcess(rootpath, conftest, base,
+                                              fresh_each_case=settings.isolation == prober.CASE)
 
     def __enter__(self) -> Engine:
         return self

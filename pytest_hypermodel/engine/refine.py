@@ -1,7 +1,7 @@
 """After the cases: the boundaries of what failed, a repair, and the preflight of the repaired space.
 
 Runs on the controller once every case has a result (the boundaries need them all), through the same probe
-process as the cases (``prober``), or in-process with isolation off. Plain logic over two callables, so it
+process as the cases (``probe.parent``), or in-process with isolation off. Plain logic over two callables, so it
 does not care where the probes run.
 """
 

@@ -21,7 +21,8 @@ from pytest_hypermodel.probe.prepare import TUNERS, PlanOptions
 from pytest_hypermodel.probe.fit import FitSettings
 from pytest_hypermodel.probe.fit import parse_input_shapes
 
-#: Where the user's code runs (see ``prober``): one persistent probe process, a fresh one per case, or the caller's.
+#: Where the user's code runs (see ``probe.parent``): one persistent probe process, a fresh one per case, or the
+#: caller's.
 ISOLATION_MODES = ("process", "case", "off")
 
 #: Each setting's default, as the ini file would give it (text, as pytest's ini values are): the one place they live.

@@ -1,8 +1,9 @@
-"""The probe process's side (``prober`` is the pytest side): import the backend once, then answer requests to
+"""The probe process's side (``parent`` is the pytest side): import the backend once, then answer requests to
 prepare a hypermodel or probe a case, each from the state a fresh process has.
 
-Runs only in the child: the pytest process never imports it (``prober.Prober.start`` names it to
-multiprocessing), so the Keras and TensorFlow it reaches are the child's alone.
+Runs only in the child: the pytest process never imports it (``parent.ProbeProcess.start`` names it to
+multiprocessing), so the Keras and TensorFlow it reaches are the child's alone. A request arrives as its name and
+its fields (``messages``), and goes by its name to a handler below that takes the fields as keyword arguments.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from pytest_hypermodel.probe.parent import GRID_BUILDS
+from pytest_hypermodel.probe import messages
 from pytest_hypermodel.space.target import SpecError
 
 
@@ -36,41 +37,51 @@ def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: l
     from pytest_hypermodel.probe import devices
 
     devices.load_backend()
-    conn.send(("ready", (devices.backend_name(), devices.current_device())))
+    conn.send(messages.Ready(backend=devices.backend_name(), device=devices.current_device()).wire())
     from pytest_hypermodel.rules import offline
 
     offline.block()  # after the backend's start-up: from here on, only the user's code runs
     global _streams
     streams = _streams = Streams.take()
     fresh = Fresh.take()  # what each request starts from; each SPEC's own, once its module is imported
-    hypermodels: dict[Any, Any] = {}
-    data = None
+    child = Child(conn, Path(rootpath), conftest, base)
     while True:
         try:
-            request = conn.recv()
+            name, fields = conn.recv()
         except (EOFError, OSError):  # the pytest process is done
             return
-        kind, args = request[0], request[1:]
-        if kind == "data":
-            data = pickle.loads(args[0])
+        if name in KEEPING:
+            KEEPING[name](child, **fields)
             continue
         fresh.restore()
         try:
-            if kind == "prepare":
-                reply = _prepare(conn, hypermodels, Path(rootpath), conftest, base, data, *args)
-            else:
-                reply = _probe(conn, hypermodels, Path(rootpath), conftest, base, data, *args)
+            reply = ANSWERING[name](child, **fields)
         except SpecError as exc:
-            reply, kind = str(exc), "error"
+            reply = messages.SpecFailed(message=str(exc))
         except Exception:
-            reply, kind = traceback.format_exc(), "bug"
-        else:
-            kind = "done"
+            reply = messages.Bug(traceback=traceback.format_exc())
         finally:
             streams.restore()  # a build that closed sys.stdout must not stop this process from replying
         sys.stdout.flush()
         sys.stderr.flush()
-        conn.send((kind, reply))
+        conn.send(reply.wire())
+
+
+@dataclass
+class Child:
+    """What the child holds from one request to the next."""
+
+    #: Its end of the pipe: for the ``Building`` announcements during a request.
+    conn: Any
+    #: Where SPECs are resolved (``target.resolve``): the rootdir, conftest.py (for a name in it), and the
+    #: directory a relative path is taken from.
+    rootpath: Path
+    conftest: str | None
+    base: str | None
+    #: SPEC -> its resolved target; ("fresh", SPEC) -> the state just after importing it (``_target``).
+    hypermodels: dict[Any, Any] = field(default_factory=dict)
+    #: The user's data (``HoldData``), for the requests that follow.
+    data: Any = None
 
 
 @dataclass
@@ -222,30 +233,48 @@ def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, 
     return hypermodels[(spec, repair) if repair else spec]
 
 
-def _prepare(conn, hypermodels, rootpath, conftest, base, data, spec, options, timeout, faults, grid_builds, repair,
-             with_data=False, settings=None):
+# ----------------------------------------------------------------------------------- handlers, one per request
+
+
+def _hold_data(child: Child, *, pickled: bytes) -> None:
+    """``messages.HoldData``: no reply (data the child cannot unpickle ends it: the next request's ``crash``)."""
+    child.data = pickle.loads(pickled)
+
+
+def _prepare(child: Child, *, spec: str, options: Any, timeout: float | None, faults: dict[str, str],
+             grid_builds: bool, repair: tuple, with_data: bool, settings: Any) -> messages.Prepared:
+    """``messages.Prepare``: each discovery build, and the GridSearch forecast's builds, announced first."""
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.probe import prepare as prepare_mod
 
-    target = _target(hypermodels, spec, rootpath, conftest, base, repair)
+    conn = child.conn
+    target = _target(child.hypermodels, spec, child.rootpath, child.conftest, child.base, repair)
     pre = prepare_mod.prepare_target(
         target, options, timeout, faults,
-        before_build=lambda overrides: conn.send(("building", discovery.fault_key(overrides))),
-        grid_builds=grid_builds, before_grid=lambda: conn.send(("building", GRID_BUILDS)),
-        data=data if with_data else None, settings=settings,
+        before_build=lambda overrides: conn.send(messages.Building(during=discovery.fault_key(overrides)).wire()),
+        grid_builds=grid_builds, before_grid=lambda: conn.send(messages.Building(during=messages.GRID_BUILDS).wire()),
+        data=child.data if with_data else None, settings=settings,
     )
     pre.target = prepare_mod.plain(target)
-    return pre
+    return messages.Prepared(preflight=pre)
 
 
-def _probe(conn, hypermodels, rootpath, conftest, base, data, spec, space, case, policy, settings, repair) -> dict:
+def _probe(child: Child, *, spec: str, space: Any, case: Any, policy: Any, settings: Any,
+           repair: tuple) -> messages.Probed:
+    """``messages.Probe``: the case's build announced once its SPEC is imported, and each further trial's."""
     from pytest_hypermodel.probe import fit as probe
 
-    target = _target(hypermodels, spec, rootpath, conftest, base, repair)
-    conn.send(("building", None))  # imported: the case's own time limit starts
+    target = _target(child.hypermodels, spec, child.rootpath, child.conftest, child.base, repair)
 
     def before_trial() -> None:  # a further trial measuring memory (``Settings.growth_trials``) has its own limit
-        conn.send(("building", None))
+        child.conn.send(messages.Building(during=None).wire())
 
-    return probe.run(target.hypermodel, space, case, policy, settings, data, tuner=target.tuner,
-                     before_trial=before_trial).to_dict()
+    before_trial()  # imported: the case's own time limit starts
+    return messages.Probed(result=probe.run(target.hypermodel, space, case, policy, settings, child.data,
+                                            tuner=target.tuner, before_trial=before_trial).to_dict())
+
+
+#: The requests the child answers, each from the state a fresh process has: name -> handler(child, **fields).
+ANSWERING: dict[str, Callable[..., messages.Reply]] = {messages.Prepare.name: _prepare, messages.Probe.name: _probe}
+#: The requests that only change what the child holds for those that follow: no reply, no fresh state.
+KEEPING: dict[str, Callable[..., None]] = {messages.HoldData.name: _hold_data}

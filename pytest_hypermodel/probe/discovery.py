@@ -8,7 +8,7 @@ also records which names it *read*, so a hyperparameter that is only read
 under some values of another (a dynamic one) gets an activation condition
 just like one declared in a ``conditional_scope``.
 
-Runs the user's code: in the probe process (``prober``), which reports a build
+Runs the user's code: in the probe process (``probe.parent``), which reports a build
 that kills or hangs it so that discovery can go on without that build.
 """
 

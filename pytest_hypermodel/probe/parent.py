@@ -28,8 +28,9 @@ import tempfile
 import time
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
+from pytest_hypermodel.probe import messages
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.space.plan import Case
 from pytest_hypermodel.rules.policy import Policy
@@ -54,8 +55,8 @@ IMPORT_LIMIT = 300.0
 POLL = 0.1
 #: Discovery builds that may kill the child before the hypermodel is given up as a usage error.
 MAX_FAULTS = 16
-#: What the child announces before the GridSearch forecast's own builds (not discovery's).
-GRID_BUILDS = "grid-order"
+
+_Answer = TypeVar("_Answer", bound=messages.Reply)
 
 
 class NotSendable(Exception):
@@ -89,8 +90,9 @@ def import_limit(timeout: float | None) -> float | None:
     return None if timeout is None else max(IMPORT_LIMIT, kill_limit(timeout))
 
 
-class Prober:
-    """The pytest side of the probe process: starts it lazily, restarts it after a crash or a hang."""
+class ProbeProcess:
+    """The pytest side of the probe process: starts it lazily, restarts it after a crash or a hang, and sends it
+    requests (``messages``) to which it answers with replies."""
 
     def __init__(self, rootpath: Path, conftest: Path | None = None, base: Path | None = None,
                  fresh_each_case: bool = False) -> None:
@@ -129,12 +131,13 @@ class Prober:
                 if data is not None:
                     self._ensure_started()
                     self._send_data(data)
-                kind, payload = self._request(("prepare", spec, options, timeout, dict(faults), grid_builds, repair,
-                                               data is not None, settings),
-                                              import_limit(timeout), kill_limit(timeout))
+                request = messages.Prepare(spec=spec, options=options, timeout=timeout, faults=dict(faults),
+                                           grid_builds=grid_builds, repair=repair, with_data=data is not None,
+                                           settings=settings)
+                reply = self._request(request, import_limit(timeout), kill_limit(timeout))
             except Lost as lost:
                 self._relay(show=False)
-                if lost.during == GRID_BUILDS:  # the forecast's own builds: infer the grid's order instead
+                if lost.during == messages.GRID_BUILDS:  # the forecast's own builds: infer the grid's order instead
                     grid_builds = False
                     continue
                 if lost.during is None:
@@ -152,9 +155,7 @@ class Prober:
                 faults[lost.during] = f"its process {lost.how} during discovery"
                 continue
             self._relay(show=False)  # discovery's output (TensorFlow's warnings...) is not a case's
-            if kind == "error":
-                raise SpecError(payload)
-            return payload
+            return _answer(reply, messages.Prepared).preflight
 
     def probe(self, spec: str, space: SearchSpace, case: Case, policy: Policy, settings: FitSettings,
               data: Any = None, repair: tuple = (), show: bool = True) -> Result:
@@ -167,8 +168,9 @@ class Prober:
                 self.close()
             self._ensure_started()  # a fresh child holds no data yet
             self._send_data(data)
-            kind, payload = self._request(("probe", spec, space, case, policy, settings, repair),
-                                          import_limit(policy.timeout), kill_limit(policy.timeout))
+            request = messages.Probe(spec=spec, space=space, case=case, policy=policy, settings=settings,
+                                     repair=repair)
+            reply = self._request(request, import_limit(policy.timeout), kill_limit(policy.timeout))
         except Lost as lost:
             result = Result(case.id, case.kind, dict(case.values), outcome=lost.outcome, backend=self.backend,
                             device=self.device)
@@ -180,9 +182,7 @@ class Prober:
             self._relay(show=show)  # into pytest's capture of this case, as if the case had run here
             if self.fresh_each_case:
                 self.close()
-        if kind == "error":
-            raise SpecError(payload)
-        return Result(**payload)
+        return Result(**_answer(reply, messages.Probed).result)
 
     # ----------------------------------------------------------------------------------- the child
 
@@ -220,7 +220,8 @@ class Prober:
     def _ensure_started(self) -> None:
         self.start()
         if not self._ready:
-            _, (self.backend, self.device) = self._receive(START_LIMIT, None)
+            ready = messages.expect(self._receive(START_LIMIT, None), messages.Ready)
+            self.backend, self.device = ready.backend, ready.device
             self._ready = True
             self._relay(show=False)  # the backend's start-up chatter
 
@@ -246,23 +247,23 @@ class Prober:
                 pickled = pickle.dumps(data)
             except Exception as exc:
                 raise NotSendable(f"{type(exc).__name__}: {exc}") from None
-            self._conn.send(("data", pickled))
+            self._conn.send(messages.HoldData(pickled=pickled).wire())
             self._data = (id(data), data)  # holding it keeps its id from being reused
 
-    def _request(self, request: tuple, limit: float | None, build_limit: float | None) -> tuple[str, Any]:
+    def _request(self, request: messages.Request, limit: float | None, build_limit: float | None) -> messages.Reply:
         """Send ``request``; the reply, within ``limit`` seconds until the child announces its first build (the
         import before it), then ``build_limit`` for each build."""
         self._ensure_started()
-        self._conn.send(request)
-        kind, payload = self._receive(limit, None, build_limit)
+        self._conn.send(request.wire())
+        reply = self._receive(limit, None, build_limit)
         self._served += 1
-        if kind == "bug":
-            raise RuntimeError(f"pytest-hypermodel's probe process failed:\n{payload}")
-        return kind, payload
+        if isinstance(reply, messages.Bug):
+            raise RuntimeError(f"pytest-hypermodel's probe process failed:\n{reply.traceback}")
+        return reply
 
-    def _receive(self, limit: float | None, during: str | None, build_limit: Any = ...) -> tuple[str, Any]:
-        """The child's reply; Lost when it dies, or says nothing for ``limit`` seconds (each build it announces
-        starts the clock again, with ``build_limit`` when given).
+    def _receive(self, limit: float | None, during: str | None, build_limit: Any = ...) -> messages.Reply:
+        """The child's reply, other than a ``Building``; Lost when it dies, or says nothing for ``limit`` seconds
+        (each build it announces starts the clock again, with ``build_limit`` when given).
 
         The child's death is seen as such, not as the end of the pipe: a process that the user's code forked
         inherits the child's end of the pipe and keeps it open after the child died.
@@ -278,10 +279,10 @@ class Prober:
                     message = conn.recv()
             if message is None:
                 raise Lost(outcomes.CRASH, self._death(), during)
-            kind, payload = message
-            if kind != "building":
-                return kind, payload
-            during = payload
+            reply = messages.reply(message)
+            if not isinstance(reply, messages.Building):
+                return reply
+            during = reply.during
             if build_limit is not ...:
                 limit = build_limit
 
@@ -338,6 +339,13 @@ class Prober:
         for path, _ in output:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def _answer(reply: messages.Reply, kind: type[_Answer]) -> _Answer:
+    """The ``kind`` of reply that was due; SpecError (one line) when the request's SPEC was bad input."""
+    if isinstance(reply, messages.SpecFailed):
+        raise SpecError(reply.message)
+    return messages.expect(reply, kind)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """The search space a hypermodel defines: plain data, free of Keras.
 
 The pytest process holds spaces and plans without importing a backend (the
-user's code runs in the probe process, see ``prober``); the discovery that
+user's code runs in the probe process, see ``probe.parent``); the discovery that
 finds a space by building the model is in ``discovery``.
 """
 

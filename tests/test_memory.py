@@ -14,7 +14,7 @@ import pytest
 
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.rules import verdict as report
+from pytest_hypermodel.rules import hints
 from tests.conftest import HYPERMODELS, failed_line, run_preflight
 from tests.hypermodels.memory import KEPT_BYTES, keeps_every_model
 
@@ -75,7 +75,7 @@ def test_the_message_names_the_causes_and_what_kerastuner_does():
     result = probe.Result("defaults", "default", {}, outcome=outcomes.MEMORY_GROWTH, rss_growth_bytes=25 * MIB,
                           message="the process kept 25.0 MiB more after each trial of the defaults")
     policy = Policy()
-    text = report.failure_message(Case("defaults", "default", {}), result, policy.disposition(result), policy,
+    text = hints.failure_message(Case("defaults", "default", {}), result, policy.disposition(result), policy,
                                   SearchSpace((), {"space": []}))
     assert "memory grows from trial to trial" in text and "hours in" in text
     assert "keras.backend.clear_session()" in text and "callback" in text

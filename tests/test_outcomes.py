@@ -101,7 +101,8 @@ def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_
     estimate is max_trials times the mean of the cases that completed (a timeout is no trial's time)."""
     from types import SimpleNamespace
 
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.record import records
+    from pytest_hypermodel.rules.timing import timing as per_trial
 
     pre = SimpleNamespace(target=SimpleNamespace(spec="m.py:build"))
 
@@ -111,18 +112,19 @@ def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_
 
     entries = [entry("default", "defaults", 0.5), entry("extreme", "units=2048", 20.0),
                entry("extreme", "units=1", 1.5), entry("corner", "units=9", 60.0, outcome="timeout")]
-    timing = report.timing(pre, entries, 10, 3)
+    timing = per_trial(pre, records(entries), 10, 3)
     assert timing["slowest_case"] == "units=9" and timing["slowest_ratio"] == 120
     assert timing["trial_seconds"] == pytest.approx(22.0 / 3, abs=1e-3)
     assert timing["search_seconds"] == pytest.approx(220 / 3, abs=1e-2)
     assert "the slowest, units=9, 120× that (60 s)" in timing["line"] and "about 73 s" in timing["line"]
-    calm = report.timing(pre, entries[:1] + [entry("extreme", "units=1", 1.0)], None, 3)
+    calm = per_trial(pre, records(entries[:1] + [entry("extreme", "units=1", 1.0)]), None, 3)
     assert "slowest" not in calm["line"] and calm["trials"] == 10
-    assert report.timing(pre, entries[1:], 10, 3) is None  # no default yet: nothing to compare with
+    assert per_trial(pre, records(entries[1:]), 10, 3) is None  # no default yet: nothing to compare with
     # With the search's data: each completed case plus its missing batches and epochs at its own cost; the timeout
     # is named, with its share of the default.
     search = {"search_epochs": 20, "search_batches": 100, "steps": 6, "epochs": 3}
-    scaled = report.timing(pre, [{**e, **search, "step_seconds": 0.01, "epoch_seconds": 0.2} for e in entries], 10, 3)
+    scaled = per_trial(pre, records({**e, **search, "step_seconds": 0.01, "epoch_seconds": 0.2} for e in entries),
+                       10, 3)
     more = (20 * 100 - 6) * 0.01 + (20 - 3) * 0.2
     assert scaled["trial_seconds"] == pytest.approx(22.0 / 3 + more, abs=1e-3)
     assert "10 trials of the search's 20 epochs of 100 batches (the default case's batch: 10.0 ms)" in scaled["line"]

@@ -284,14 +284,14 @@ def test_distributed_chief_and_two_workers(hypermodel_dir):
 def test_cli_exits_1_when_kerastuner_aborts(hypermodel_dir, monkeypatch, capsys):
     """A report that says green, yet KerasTuner aborts: exit 1 and one line (in-process, to reach main)."""
     from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules import verdict
     from pytest_hypermodel.space import target as spec
     from pytest_hypermodel.__main__ import main
 
     monkeypatch.chdir(hypermodel_dir.path)
     policy = Policy(max_consecutive_failed_trials=1)
     target = spec.resolve("outcomes.py:failed_trial", hypermodel_dir.path)
-    fingerprint = report.fingerprint(discovery.discover(target.hypermodel).kt_config, policy)
+    fingerprint = verdict.fingerprint(discovery.discover(target.hypermodel).kt_config, policy)
     # Green down to its cases (the gate derives green from them), yet the search aborts.
     cases = [{"nodeid": f"outcomes.py::failed_trial[{case}]", "test_outcome": "passed",
               "case.spec": "outcomes.py:failed_trial", "case.fingerprint": fingerprint} for case in ("defaults", "size=2")]
@@ -341,7 +341,7 @@ def test_worker_whose_chief_fails_its_calls_exits_1_with_one_line(hypermodel_dir
     from keras_tuner.src import protos
 
     from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules import verdict
     from pytest_hypermodel.space import target as spec
     from pytest_hypermodel.__main__ import main
 
@@ -360,7 +360,7 @@ def test_worker_whose_chief_fails_its_calls_exits_1_with_one_line(hypermodel_dir
                         "KERASTUNER_ORACLE_PORT": str(port)}.items():
         monkeypatch.setenv(name, value)
     target = spec.resolve("outcomes.py:healthy", hypermodel_dir.path)
-    fingerprint = report.fingerprint(discovery.discover(target.hypermodel).kt_config, Policy())
+    fingerprint = verdict.fingerprint(discovery.discover(target.hypermodel).kt_config, Policy())
     cases = [{"nodeid": "outcomes.py::healthy[defaults]", "test_outcome": "passed",
               "case.spec": "outcomes.py:healthy", "case.fingerprint": fingerprint}]
     (hypermodel_dir.path / "green.json").write_text(json.dumps({"hypermodels": [

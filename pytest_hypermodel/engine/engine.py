@@ -25,7 +25,10 @@ from pytest_hypermodel.rules import offline
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.probe import fit as probe
 from pytest_hypermodel.probe import parent as prober
-from pytest_hypermodel.rules import verdict as report
+from pytest_hypermodel.rules import hints
+from pytest_hypermodel.rules import record
+from pytest_hypermodel.rules import timing
+from pytest_hypermodel.rules import verdict
 from pytest_hypermodel.rules import project as project_mod
 from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.engine import progress as progress_mod
@@ -34,12 +37,13 @@ from pytest_hypermodel.space import target as spec_mod
 from pytest_hypermodel.space.plan import Case
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
+from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.space.hyperparameters import HypermodelWarning
 from pytest_hypermodel.space.target import Target
 
 #: How each verdict reads as a pytest outcome, in the JSON report's ``test_outcome`` (the same for every face).
-TEST_OUTCOMES = {report.PASS: "passed", report.XFAIL: "xfailed", report.FAIL: "failed"}
+TEST_OUTCOMES = {verdict.PASS: "passed", verdict.XFAIL: "xfailed", verdict.FAIL: "failed"}
 
 
 #: A divergence shows in the last epoch's loss against where the case started (its first batch, before
@@ -63,7 +67,7 @@ class CaseRun:
     disposition: Disposition
     #: The JUnit properties (``hp.*``, ``outcome``...), in the order DESIGN.md fixes.
     properties: list[tuple[str, Any]]
-    #: ``report.PASS``, ``XFAIL`` or ``FAIL``.
+    #: ``verdict.PASS``, ``XFAIL`` or ``FAIL``.
     verdict: str
     #: The paragraph shown for a case that did not pass; its traceback in ``details``.
     message: str = ""
@@ -71,7 +75,7 @@ class CaseRun:
 
     def entry(self, nodeid: str) -> dict:
         """The case's record in the JSON report."""
-        return report.entry(nodeid, self.properties, TEST_OUTCOMES[self.verdict])
+        return verdict.entry(nodeid, self.properties, TEST_OUTCOMES[self.verdict])
 
 
 def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy,
@@ -79,15 +83,15 @@ def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy,
     """What KerasTuner does with ``result`` under ``policy``, as properties, a verdict and a message.
     ``explained``: the failing one-value cases inside a case that moved several values (None: not known)."""
     disposition = policy.disposition(result)
-    props = report.properties(case, result, disposition, pre.target.spec,
-                              report.fingerprint(pre.space.kt_config, policy))
-    props.append(("case.policy", json.dumps(policy.to_dict(), sort_keys=True)))
-    verdict = report.verdict(result, disposition)
-    if verdict == report.PASS:
-        return CaseRun(result, disposition, props, verdict)
-    message = report.failure_message(case, result, disposition, policy, pre.space, explained)
-    props.append(("message", message))  # for the readers of the JSON report and the HTML page
-    return CaseRun(result, disposition, props, verdict, message, result.traceback)
+    props = verdict.properties(case, result, disposition, pre.target.spec,
+                               verdict.fingerprint(pre.space.kt_config, policy))
+    props.append((record.CASE_POLICY, json.dumps(policy.to_dict(), sort_keys=True)))
+    said = verdict.verdict(result, disposition)
+    if said == verdict.PASS:
+        return CaseRun(result, disposition, props, said)
+    message = hints.failure_message(case, result, disposition, policy, pre.space, explained)
+    props.append((record.MESSAGE, message))  # for the readers of the JSON report and the HTML page
+    return CaseRun(result, disposition, props, said, message, result.traceback)
 
 
 def crash_run(pre: Preflight, case: Case, policy: Policy, what: Any) -> CaseRun:
@@ -153,8 +157,9 @@ def run_metadata(entries: Sequence[dict], command: str = "") -> dict:
     for name in REPORTED_VERSIONS:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
-    backends = sorted({str(e.get("backend")) for e in entries if e.get("backend")})
-    devices_used = sorted({str(e.get("device")) for e in entries if e.get("device")})
+    cases = record.records(entries)
+    backends = sorted({r.backend for r in cases if r.backend})
+    devices_used = sorted({r.device for r in cases if r.device})
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "command": command, "backend": ", ".join(backends), "devices": devices_used,
             "python": platform.python_version(), "versions": versions}
@@ -282,7 +287,7 @@ class Engine:
         for pre in preflights:
             download = offline.attempted_download(pre.space.default_error)
             if download is not None:
-                raise SetupError(f"--hypermodel {pre.target.spec}: the build downloads {download}: {report.DOWNLOAD_FIX}")
+                raise SetupError(f"--hypermodel {pre.target.spec}: the build downloads {download}: {hints.DOWNLOAD_FIX}")
             if pre.space.undeclared_input and not self.settings.probe.input_shapes and not data_given:
                 raise SetupError(
                     f"--hypermodel {pre.target.spec}: the model declares no input shape (no keras.Input), so no "
@@ -388,12 +393,12 @@ class Engine:
         if case.kind == plan_mod.KIND_DEFAULT and result.exception and not pre.space.default_error:
             pre.space.default_fit_error = f"{result.exception}: {result.message}"
         explained = None
-        if len(case.varied) > 1 and report.verdict(result, policy.disposition(result)) == report.FAIL:
+        if len(case.varied) > 1 and verdict.verdict(result, policy.disposition(result)) == verdict.FAIL:
             explained = self.explaining(pre, case, data, policy)
         run = judge(pre, case, result, policy, explained)
         objective = self.probe_settings(pre).objective
         if objective:  # what the case's fit was checked against: the gated search must search for the same
-            run.properties.append(("case.objective", objective_text(objective)))
+            run.properties.append((record.CASE_OBJECTIVE, objective_text(objective)))
         return run
 
     def explaining(self, pre: Preflight, case: Case, data: Any, policy: Policy) -> list[Case]:
@@ -411,7 +416,7 @@ class Engine:
             if inner.varied == case.varied:
                 continue
             result = self._result(pre, inner, data, policy, show=False)
-            if report.verdict(result, policy.disposition(result)) == report.FAIL:
+            if verdict.verdict(result, policy.disposition(result)) == verdict.FAIL:
                 failing.append(inner)
         return failing
 
@@ -427,14 +432,14 @@ class Engine:
 
     def forecasts(self, preflights: Sequence[Preflight], entries: list[dict]) -> list[dict]:
         """What the search over each hypermodel would do, from every case's record."""
-        plan, forecasts = self.settings.plan, []
+        plan, forecasts, cases = self.settings.plan, [], record.records(entries)
         for pre in preflights:
             tuner = pre.tuner or {}
             max_trials = tuner.get("hypermodel_max_trials", plan.max_trials)
-            forecast = report.forecast(pre, entries, self.policy_for(pre), tuner.get("hypermodel_tuner", plan.tuner),
-                                       max_trials, self.settings.max_abort_risk)
-            timing = report.timing(pre, entries, max_trials, self.settings.probe.epochs)
-            forecasts.append({**forecast, "timing": timing} if timing else forecast)
+            forecast = verdict.forecast(pre, entries, self.policy_for(pre), tuner.get("hypermodel_tuner", plan.tuner),
+                                        max_trials, self.settings.max_abort_risk)
+            per_trial = timing.timing(pre, cases, max_trials, self.settings.probe.epochs)
+            forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
         return forecasts
 
     def refine(self, pre: Preflight, entries: list[dict], policy: Policy, data: Any = None):
@@ -474,10 +479,10 @@ class Engine:
         found, notes = [], []
         try:
             for pre in preflights:
-                mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+                mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
                 try:
                     with (data_for(pre) if data_for else contextlib.nullcontext()) as data:
-                        result = self.refine(pre, entries, report.policy_of(mine, self.policy_for(pre)), data)
+                        result = self.refine(pre, entries, verdict.policy_of(mine, self.policy_for(pre)), data)
                 except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
                     notes.append(f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
                                  f"({type(exc).__name__}: {exc}); the cases' results are complete")
@@ -492,7 +497,7 @@ class Engine:
     def payload(preflights: Sequence[Preflight], entries: list[dict], forecasts: list[dict], refinements: list,
                 note: str | None = None, command: str = "") -> dict:
         """The JSON report's data: every case, the forecasts, the boundaries and repairs, and how it was run."""
-        data = report.full_payload(list(preflights), entries, forecasts, refinements)
+        data = full_payload(list(preflights), entries, forecasts, refinements)
         if note:
             data["note"] = note
         data["run"] = run_metadata(entries, command)

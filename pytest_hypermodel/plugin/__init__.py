@@ -638,10 +638,10 @@ class PreflightReporter:
         props = [(k, v) for k, v in report.user_properties if k == "outcome" or k.startswith(("hp.", "case."))]
         if not props or report.when not in ("call", "setup", "???"):  # "???": xdist's report of a crashed worker
             return
-        from pytest_hypermodel.rules import verdict as report_mod
+        from pytest_hypermodel.rules import verdict
 
         outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
-        self.entries[report.nodeid] = report_mod.entry(report.nodeid, report.user_properties, outcome)
+        self.entries[report.nodeid] = verdict.entry(report.nodeid, report.user_properties, outcome)
         self.write_json(list(self.entries.values()))  # after every case: a killed run keeps what it had
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the boundaries add testsuite properties

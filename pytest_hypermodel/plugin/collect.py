@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from pytest_hypermodel.rules import verdict as report
+from pytest_hypermodel.rules import verdict
 from pytest_hypermodel.space import target as spec_mod
 from pytest_hypermodel.engine.engine import CaseRun, Engine, case_name
 from pytest_hypermodel.plugin.options import setting
@@ -60,9 +60,9 @@ class CaseItem(pytest.Function):
         ref = self.stash[CASE_KEY]
         run: CaseRun = self.config.stash[ENGINE_KEY].run_case(ref.preflight, ref.case, data, policy)
         self.user_properties.extend(run.properties)
-        if run.verdict == report.XFAIL:
+        if run.verdict == verdict.XFAIL:
             pytest.xfail(run.message)
-        if run.verdict == report.FAIL:
+        if run.verdict == verdict.FAIL:
             raise CaseFailure(run.message, run.details)
 
     def repr_failure(self, excinfo):

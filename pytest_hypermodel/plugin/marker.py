@@ -19,7 +19,7 @@ import pytest
 
 from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.rules import verdict as report
+from pytest_hypermodel.rules.verdict import FAIL, PASS, XFAIL
 from pytest_hypermodel.plugin.collect import CaseRef, long_failure
 from pytest_hypermodel.engine.engine import judge
 from pytest_hypermodel.rules.expect import Expectation
@@ -61,7 +61,7 @@ class HypermodelCase:
     result: probe.Result | None = None
     disposition: Disposition | None = None
     #: "pass", "xfail" or "fail", with the message for the last two.
-    verdict: str = report.PASS
+    verdict: str = PASS
     message: str = ""
     details: str | None = field(default=None, repr=False)
 
@@ -208,10 +208,10 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
         out.details = None
         met = [e for e in expected if e.met_by(result)]
         if met:
-            out.verdict, out.message = report.XFAIL, f"expected {met[0].describe()}: {result.exception or result.outcome}"
+            out.verdict, out.message = XFAIL, f"expected {met[0].describe()}: {result.exception or result.outcome}"
         else:
             what = f"{result.exception}: {result.message}" if result.exception else result.outcome
-            out.verdict = report.FAIL
+            out.verdict = FAIL
             out.message = (
                 f"{case.id}: expected {' or '.join(e.describe() for e in expected)}, "
                 f"but the case ended {what}"
@@ -221,7 +221,7 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
 
 def enforce(item: pytest.Item, case: HypermodelCase) -> None:
     """Before the test body runs: fail or xfail a case KerasTuner would not complete."""
-    if case.verdict == report.XFAIL:
+    if case.verdict == XFAIL:
         pytest.xfail(case.message)
-    if case.verdict == report.FAIL:
+    if case.verdict == FAIL:
         pytest.fail(long_failure(item.config, case.message, case.details), pytrace=False)

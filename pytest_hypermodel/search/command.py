@@ -29,7 +29,7 @@ on them.
 ``main`` is the body of ``python -m pytest_hypermodel search``: it refuses to
 start (exit 2, one line) unless the preflight's JSON report holds a complete,
 green preflight of the same search space under the same policy
-(``report.fingerprint``) whose forecast does not fail the run, and, without
+(``verdict.fingerprint``) whose forecast does not fail the run, and, without
 ``--overwrite``, when the project's ``oracle.json`` (which KerasTuner would
 reload) holds another search space (``project.check``); it exits 1
 when KerasTuner aborts the search (too many failed trials, FatalError).
@@ -137,7 +137,7 @@ def _policy_difference(recorded: dict, policy: Policy) -> str:
 
 def _derived(entry: dict, cases: list[dict]) -> dict:
     """A report's hypermodel entry with ``cases``, ``complete`` and ``green`` computed from its cases."""
-    from pytest_hypermodel.rules.verdict import hypermodels
+    from pytest_hypermodel.engine.payload import hypermodels
 
     spec, fingerprint = entry.get("spec"), entry.get("fingerprint")
     mine = [c for c in cases if c.get("case.spec") == spec and c.get("case.fingerprint") == fingerprint]
@@ -425,7 +425,7 @@ def _apply_defaults(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     """``python -m pytest_hypermodel search``: gate on the preflight, then search. Returns the exit status."""
     from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules import verdict
     from pytest_hypermodel.space import target as spec_mod
     from pytest_hypermodel.space import hyperparameters as space_mod
 
@@ -453,7 +453,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             project_name = args.project_name or target.name
             check_project(args, project_name, space)
-        fingerprint = report.fingerprint(space.kt_config, policy)
+        fingerprint = verdict.fingerprint(space.kt_config, policy)
         check_gate(Path(args.report), target, fingerprint, policy, cwd, objective)
         if own:
             fit_kwargs = {"verbose": args.verbose, **({"epochs": args.epochs} if args.epochs else {})}

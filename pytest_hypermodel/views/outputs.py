@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.rules.verdict import summarize
+from pytest_hypermodel.engine.payload import summarize
 
 if TYPE_CHECKING:
     from pytest_hypermodel.probe.prepare import Preflight

@@ -1,0 +1,225 @@
+"""What a reader of a failed case is told: the paragraph of what went wrong, and the likely fix.
+
+A fix is phrased as an edit to the search space or the build function; the hints' texts are matched elsewhere
+(the forecast finds ``OBJECTIVE_MISSING`` in the cases' messages), so they are named here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from pytest_hypermodel.rules import culprits, offline, outcomes
+from pytest_hypermodel.rules.policy import Disposition, Policy
+from pytest_hypermodel.space.plan import Case, format_value
+
+if TYPE_CHECKING:
+    from pytest_hypermodel.probe.fit import Result
+    from pytest_hypermodel.space.hyperparameters import SearchSpace
+
+#: What to do about a build that downloads (weights, a dataset): a preflight never does.
+DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (nothing is downloaded during a preflight)"
+
+
+#: What keeps memory from one trial to the next (as reported on KerasTuner's tracker:
+#: https://github.com/keras-team/keras-tuner/issues/395, https://github.com/keras-team/keras-tuner/issues/873),
+#: and how to stop it.
+MEMORY_GROWTH_FIX = ("drop what outlives a trial: a module-level list or dict the build appends each model (or its "
+                     "data) to, a callback that keeps references to the models or their outputs in a global or a "
+                     "class attribute, or a loop of your own around builds and fits that never calls "
+                     "keras.backend.clear_session()")
+
+#: How an objective-missing hint starts (the forecast finds it in the cases' messages).
+OBJECTIVE_MISSING = "KerasTuner's objective"
+
+
+def _values_text(case: Case) -> str:
+    """The values a case moved (``defaults: ...`` for the default case), as its paragraph starts."""
+    shown = case.varied or tuple(case.values)
+    text = ", ".join(f"{name}={format_value(case.values[name])}" for name in shown)
+    return ("defaults: " if not case.varied else "") + (text or "no hyperparameters")
+
+
+def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Case] | None = None) -> str:
+    """The likely fix, phrased as an edit to the search space or the build function.
+
+    ``explained``: for a case that moved several values, the failing cases whose values are a proper subset of its
+    own (see ``culprits``); empty when every such case passes, None when they are not known (then no value is
+    blamed alone, nor the combination).
+    """
+    if result.outcome == outcomes.MEMORY_GROWTH:
+        return MEMORY_GROWTH_FIX
+    if result.outcome == outcomes.NO_CHECKPOINT:
+        return ("pass the callbacks HyperModel.fit receives on to model.fit (model.fit(*args, **kwargs), or "
+                "callbacks=kwargs['callbacks']): the tuner's checkpoint callback is among them")
+    if result.exception == "FatalValueError" and "deep-copyable" in (result.message or ""):
+        return ("make every callback passed to the search deep-copyable (copy.deepcopy): build it from plain "
+                "values, not from open files, locks or models")
+    if result.exception == "FatalTypeError" and "objective` is left unspecified" in (result.message or ""):
+        return ("give the tuner an objective its fit logs (objective=\"val_loss\", or a keras_tuner.Objective): "
+                "without one, KerasTuner accepts only a float from fit(), and stops at the end of the first trial")
+    if result.exception == "FatalTypeError" and "HyperModel.fit" in (result.message or ""):
+        return ("make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
+                "objective, or a float")
+    if result.exception == "FatalTypeError":
+        return "make the build function return the compiled keras.Model"
+    if result.exception == "DataError":
+        return "override the hypermodel_data fixture in conftest.py to supply (x, y)"
+    download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
+    if download is not None:  # the harness's problem, not the value's
+        return f"the build downloads {download}: {DOWNLOAD_FIX}"
+    missing = objective_hint(result)
+    if missing:  # the search's setup, not a value: every case that fits says so
+        return missing
+    if result.outcome == outcomes.TIMEOUT:  # time, not a failure to KerasTuner: no value is to blame as failing
+        slower = f" with {', '.join(case.varied)} as set here" if case.varied else ""
+        return (f"raise --hypermodel-timeout if the time a trial takes{slower} is acceptable for the search, or "
+                "narrow what makes it slow")
+    default_failure = space.default_error or space.default_fit_error
+    same_as_default = bool(default_failure and result.message and default_failure.rstrip(".").endswith(result.message))
+    if _data_mismatch(result) and (not case.varied or same_as_default):  # the data, not a value
+        return (f"the data ({result.data}) does not fit the model's input: give it the shape the model's first "
+                "layer expects (its keras.Input), or the model the data's; no hyperparameter is to blame")
+    if not case.varied:
+        if space.default_error:
+            return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
+        return "the default values already fail: fix the build function or the defaults"
+    if same_as_default:
+        return "it fails as the defaults already do: fix the defaults first"
+    if len(case.varied) == 1:
+        return _value_hint(case.varied[0], case, result, space)
+    names = ", ".join(case.varied)
+    if explained:  # values (or smaller combinations) that fail without the rest of this case are the culprits
+        return _explained_hint(case, explained, space)
+    if explained is None:
+        return (f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
+                "the HTML report) say which")
+    return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
+
+
+#: What Keras says when the data fed to a model does not match its input (InputSpec, a loss's shapes).
+_SHAPE_MISMATCH = ("is incompatible with the layer", "must have the same shape", "are incompatible")
+
+
+def _data_mismatch(result: Result) -> bool:
+    """A case fitted on the user's data that failed on a shape Keras checks between data and model."""
+    return bool(getattr(result, "data", "")) and any(marker in (result.message or "") for marker in _SHAPE_MISMATCH)
+
+
+#: How an objective-missing hint starts (the forecast finds it in the cases' messages).
+OBJECTIVE_MISSING = "KerasTuner's objective"
+
+
+def objective_hint(result: Result) -> str | None:
+    """For a fit whose logs lack the search's objective (KerasTuner's KeyError when it reads a History, the
+    oracle's "Objective value missing" ValueError for other results): what the logs have and what to change."""
+    logs = list(getattr(result, "logs", None) or [])
+    message = result.message or ""
+    if not logs:
+        return None
+    if result.exception == "KeyError" and message.strip("'\"") not in logs:
+        name = message.strip("'\"")
+    elif result.exception == "ValueError" and message.startswith("Objective value missing"):
+        name = message.partition("expected: ")[2].partition(", found")[0] or "the objective"
+    else:
+        return None
+    if "val_" in name and not any(log.startswith("val_") for log in logs):
+        fix = "pass validation data to the search (validation_data=, or validation_split=)"
+    else:
+        fix = "compile the metric it names (metrics=[...]) and log it from fit()"
+    return (f"{OBJECTIVE_MISSING} {name} is not among the fit's logs ({', '.join(logs)}): {fix}, or give the "
+            "tuner an objective the logs have (objective=; --hypermodel-objective here)")
+
+
+def _explained_hint(case: Case, explained: Sequence[Case], space: SearchSpace) -> str:
+    """The failing cases inside ``case``, said as the forecast says culprits: a value that fails alone, with its
+    edit; combinations, as ``culprits.text`` phrases them."""
+    singles = [c for c in explained if len(c.varied) == 1]
+    parts = list(dict.fromkeys(
+        f"{c.varied[0]}={format_value(c.values[c.varied[0]])} fails alone ({_edit(c.varied[0], c, space)})"
+        for c in singles))
+    combos = [_moved(c.values, space) for c in explained if len(c.varied) > 1]
+    if combos:
+        parts.append(f"constrain {culprits.text(combos, _order(space))}")
+    blamed = {name for c in explained for name in c.varied}
+    innocent = [name for name in case.varied if name not in blamed]
+    if innocent:
+        parts[-1] += f" ({', '.join(innocent)} {'is' if len(innocent) == 1 else 'are'} not to blame)"
+    return "; ".join(parts)
+
+
+def _edit(name: str, case: Case, space: SearchSpace) -> str:
+    """How to change the space so that ``case``'s value of ``name`` is no longer drawn."""
+    param = space.by_name[name]
+    value = case.values[name]
+    if param.kind in ("int", "float"):
+        return "raise min_value" if value == param.levels[0] and len(param.levels) > 1 else "lower max_value"
+    if param.kind == "choice":
+        return "remove it from the values"
+    return "fix the build for it, or make it hp.Fixed"
+
+
+def _value_hint(name: str, case: Case, result: Result, space: SearchSpace) -> str:
+    """The fix for a case that moved one value: that value, the edit, and what else KerasTuner offers."""
+    param = space.by_name[name]
+    value = case.values[name]
+    if param.kind in ("int", "float"):
+        text = f"{name} can be {format_value(value)}: {_edit(name, case, space)}"
+    elif param.kind == "choice":
+        text = f"{name} can be {value!r}: {_edit(name, case, space)}"
+    else:
+        text = f"{name}={value} fails: {_edit(name, case, space)}"
+    if result.outcome == outcomes.OOM and "batch" not in name.lower():  # a batch's memory is not the model's size
+        text += ", or set max_model_size so KerasTuner skips oversized models"
+    if param.note:
+        text += f" (note: {param.note})"
+    return text
+
+
+def failure_message(case: Case, result: Result, disposition: Disposition, policy: Policy, space: SearchSpace,
+                    explained: Sequence[Case] | None = None) -> str:
+    """One readable paragraph: values, what went wrong, what KerasTuner does, the fix (``explained``: see
+    ``hint``)."""
+    what = {
+        outcomes.NAN: "the loss became NaN",
+        outcomes.DIVERGED: "the loss diverged",
+        outcomes.NO_CHECKPOINT: "no checkpoint",
+        outcomes.MEMORY_GROWTH: "memory grows from trial to trial",
+        outcomes.OOM: "out of memory" + (" (predicted)" if result.predicted else ""),
+        outcomes.TIMEOUT: "the case ran past its time limit",
+        outcomes.CRASH: "the process running the case died",
+    }.get(result.outcome)
+    if result.exception == "CaseTimeout":  # its message says it all
+        what = result.message
+    elif result.exception:
+        what = f"{result.exception}: {result.message}" if not what else f"{what}: {result.exception}: {result.message}"
+    elif result.message:
+        what = f"{what} ({result.message})"
+    if not case.varied and space.default_error and not result.built:
+        # Every tuner's constructor builds the defaults outside any trial's try: no trial is ever marked.
+        kerastuner = ("KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner "
+                      "cannot be created, so the search never starts.")
+    elif result.outcome == outcomes.MEMORY_GROWTH:
+        kerastuner = ("KerasTuner would complete each trial, and its process would grow by as much after each, "
+                      "until the host runs out of memory and the search is killed, hours in.")
+    else:
+        kerastuner = policy.describe(disposition)
+    text = f"{_values_text(case)} -> {what}. {kerastuner}"
+    if result.outcome == outcomes.DIVERGED or (result.outcome == outcomes.NAN and disposition.name == "completed"):
+        text += " Its score would be useless."
+    if result.outcome != outcomes.FAILED_TRIAL:
+        text += f" Likely fix: {hint(case, result, space, explained)}."
+    return text
+
+
+# The forecast's ``moved`` and ``order``, for ``_explained_hint``: the forecast reads this module's texts, so
+# this module does not import the forecast's helpers back.
+def _moved(values: Mapping[str, object], space: SearchSpace) -> dict[str, object]:
+    """The values of a case that differ from the defaults, in the space's order."""
+    return {p.name: values[p.name] for p in space if p.name in values and values[p.name] != p.default}
+
+
+def _order(space: SearchSpace) -> Callable[[str], int]:
+    """Sort key: a hyperparameter's place in the space (unknown names last)."""
+    places = {p.name: i for i, p in enumerate(space)}
+    return lambda name: places.get(name, len(places))

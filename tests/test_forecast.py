@@ -30,7 +30,13 @@ from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
 
 from hypermodels.guide import guide_grid  # noqa: E402
 from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.rules.forecast import (  # noqa: E402
+from pytest_hypermodel.probe.oracle import (  # noqa: E402
+    constructor_forecast,
+    forecast_grid,
+    grid_order,
+    random_draws,
+)
+from pytest_hypermodel.rules.abort_rules import (  # noqa: E402
     COMPLETED,
     FAILED,
     FATAL,
@@ -40,12 +46,8 @@ from pytest_hypermodel.rules.forecast import (  # noqa: E402
     Forecast,
     abort_probability,
     failure_rates,
-    forecast_grid,
     forecast_sequence,
-    grid_order,
-    constructor_forecast,
     judge_draws,
-    random_draws,
     kerastuner_best_epoch,
     kerastuner_objective_is_nan,
     trial_id,

@@ -529,7 +529,7 @@ def forecast(pre, entries: list[dict], fallback: Policy, tuner: str, max_trials:
     cases (``predicate``), aborts within ``max_trials``. Hyperband: estimated from the share of planned cases that
     end FAILED or fatal, trials assumed independent.
     """
-    from pytest_hypermodel.rules import forecast as fc
+    from pytest_hypermodel.rules import abort_rules as fc
 
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
     policy = policy_of(mine, fallback)

@@ -629,7 +629,8 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     """The guide's grid fails at 5 of its 12 points (2 of them inside the ranges, which no corner case runs):
     built whole, the space tells each draw's fate, and KerasTuner's oracle, driven seed by seed, aborts at exactly
     the seeds a real RandomSearch aborts at."""
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.culprits import off_defaults
+    from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.probe import screen
 
     pre = _guide_preflight()
@@ -641,10 +642,10 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
         (30, 20), (30, 30), (40, 10), (40, 20), (40, 30)]
     entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
                 "params": None if v in failing else 1} for v in planned]  # as the cases report them
-    judge = report.predicate(entries, pre.space, pre.screen, Policy())
+    judge = predicate(entries, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
     draws = random_draws(pre.space, 10, seeds=seeds)
-    driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
+    driven = judge_draws(draws, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
     aborted = _real_aborts(guide_grid(run_eagerly=True), x, y, seeds, tmp_path)
@@ -683,7 +684,8 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     RandomSearch aborts, and a draw with ``layers=2`` keeps no ``act_2``."""
     from pathlib import Path
 
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.culprits import off_defaults
+    from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.probe import screen
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.space.target import Target
@@ -702,8 +704,8 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     # The space is too large to build whole: the builds without a fit are of the draws, here these seeds' own.
     drawn = _draws_for(pre, seeds)
     built = screen.check(pre.target.hypermodel, pre.space, [v for _, trials in drawn for v in trials], seconds=600)
-    judge = report.predicate(entries, pre.space, built, Policy())
-    driven = judge_draws(drawn, lambda v: judge(report.moved(v, pre.space)), Policy())
+    judge = predicate(entries, pre.space, built, Policy())
+    driven = judge_draws(drawn, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
     aborted = _real_aborts(layer_loop, x, y, seeds, tmp_path)
@@ -759,7 +761,8 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     from pathlib import Path
 
     from hypermodels.thresholds import heads_and_units
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.culprits import off_defaults
+    from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.probe import screen
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.space.target import Target
@@ -774,9 +777,9 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     assert pre.screen.whole and len(pre.screen.results) + len(planned) == 32
     entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
                 "params": None if v in failing else 1} for v in planned]
-    judge = report.predicate(entries, pre.space, pre.screen, Policy())
+    judge = predicate(entries, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
-    driven = judge_draws(random_draws(pre.space, 10, seeds=seeds), lambda v: judge(report.moved(v, pre.space)),
+    driven = judge_draws(random_draws(pre.space, 10, seeds=seeds), lambda v: judge(off_defaults(v, pre.space)),
                          Policy())
     x, y = np.zeros((8, 8), "float32"), np.zeros((8, 1), "float32")
     aborted = _real_aborts(heads_and_units, x, y, seeds, tmp_path)

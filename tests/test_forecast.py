@@ -563,6 +563,21 @@ def test_trial_ids_are_padded_like_kerastuner() -> None:
     assert forecast.abort_id == "02"
 
 
+def test_each_tuner_gets_the_forecast_of_its_family() -> None:
+    """GridSearch walks its own order, the random oracles are driven, Hyperband and any other name are estimated;
+    each answers the one protocol."""
+    from pytest_hypermodel.rules.forecasts import forecast_for
+    from pytest_hypermodel.rules.forecasts.driven import DrivenOracleForecast
+    from pytest_hypermodel.rules.forecasts.grid import GridSearchForecast
+    from pytest_hypermodel.rules.forecasts.independent import IndependentTrialsForecast
+
+    chosen = {name: type(forecast_for(name)) for name in
+              ("GridSearch", "RandomSearch", "BayesianOptimization", "Hyperband", "MyTuner")}
+    assert chosen == {"GridSearch": GridSearchForecast, "RandomSearch": DrivenOracleForecast,
+                      "BayesianOptimization": DrivenOracleForecast, "Hyperband": IndependentTrialsForecast,
+                      "MyTuner": IndependentTrialsForecast}
+
+
 def test_best_epoch_and_nan_objective() -> None:
     nan = math.nan
     assert kerastuner_best_epoch([3.0, 1.0, 2.0]) == 1

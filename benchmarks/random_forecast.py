@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from tests.hypermodels import distributed_guide, thresholds  # noqa: E402
 from tests.hypermodels.guide import LIMIT, guide_grid  # noqa: E402
 from pytest_hypermodel import preflight
-from pytest_hypermodel.rules import forecast
+from pytest_hypermodel.rules import abort_rules
 from pytest_hypermodel.rules.policy import Policy  # noqa: E402
 
 
@@ -116,12 +116,12 @@ def main() -> None:
 
 def _plan_only(report, max_model_size) -> float:
     """What the forecast said before the interior cases: the share of the extremes' and corners' cases that end
-    FAILED, trials taken as independent (``forecast.abort_probability``)."""
+    FAILED, trials taken as independent (``abort_rules.abort_probability``)."""
     from pytest_hypermodel.rules.policy import Disposition
 
     planned = [c for c in report.cases if c["case.kind"] in ("default", "extreme", "choice", "corner")]
-    rate, fatal = forecast.failure_rates([Disposition(c["disposition"], int(c["runs"])) for c in planned])
-    return forecast.abort_probability(rate, 10, Policy(max_model_size=max_model_size), fatal)
+    rate, fatal = abort_rules.failure_rates([Disposition(c["disposition"], int(c["runs"])) for c in planned])
+    return abort_rules.abort_probability(rate, 10, Policy(max_model_size=max_model_size), fatal)
 
 
 def _truth(build, fails) -> float:
@@ -136,7 +136,7 @@ def _truth(build, fails) -> float:
     pre = prepare_target(Target("m", _Path("m.py"), "m", get_hypermodel(build)), PlanOptions(tuner="RandomSearch",
                                                                                             max_trials=10))
     judge = lambda values: "failed" if fails(values) else None  # noqa: E731
-    return forecast.judge_draws(pre.draws, judge, Policy()).probability
+    return abort_rules.judge_draws(pre.draws, judge, Policy()).probability
 
 
 if __name__ == "__main__":

@@ -303,7 +303,7 @@ def documented_schema_is_the_report_s(report: dict) -> None:
     check("forecasts[]", report["forecasts"], docs)
     check("cases[]", report["cases"], docs)
     # A GridSearch forecast: the spec, the Forecast dataclass's fields, abort_id and fails_run.
-    from pytest_hypermodel.rules.forecast import Forecast
+    from pytest_hypermodel.rules.abort_rules import Forecast
 
     grid = {f.name for f in dataclasses.fields(Forecast)} | {"spec", "abort_id", "fails_run"}
     documented = set(forecast) | documented_grid_keys()

@@ -30,7 +30,13 @@ from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
 
 from hypermodels.guide import guide_grid  # noqa: E402
 from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.rules.forecast import (  # noqa: E402
+from pytest_hypermodel.probe.oracle import (  # noqa: E402
+    constructor_forecast,
+    forecast_grid,
+    grid_order,
+    random_draws,
+)
+from pytest_hypermodel.rules.abort_rules import (  # noqa: E402
     COMPLETED,
     FAILED,
     FATAL,
@@ -40,12 +46,8 @@ from pytest_hypermodel.rules.forecast import (  # noqa: E402
     Forecast,
     abort_probability,
     failure_rates,
-    forecast_grid,
     forecast_sequence,
-    grid_order,
-    constructor_forecast,
     judge_draws,
-    random_draws,
     kerastuner_best_epoch,
     kerastuner_objective_is_nan,
     trial_id,
@@ -561,6 +563,21 @@ def test_trial_ids_are_padded_like_kerastuner() -> None:
     assert forecast.abort_id == "02"
 
 
+def test_each_tuner_gets_the_forecast_of_its_family() -> None:
+    """GridSearch walks its own order, the random oracles are driven, Hyperband and any other name are estimated;
+    each answers the one protocol."""
+    from pytest_hypermodel.rules.forecasts import forecast_for
+    from pytest_hypermodel.rules.forecasts.driven import DrivenOracleForecast
+    from pytest_hypermodel.rules.forecasts.grid import GridSearchForecast
+    from pytest_hypermodel.rules.forecasts.independent import IndependentTrialsForecast
+
+    chosen = {name: type(forecast_for(name)) for name in
+              ("GridSearch", "RandomSearch", "BayesianOptimization", "Hyperband", "MyTuner")}
+    assert chosen == {"GridSearch": GridSearchForecast, "RandomSearch": DrivenOracleForecast,
+                      "BayesianOptimization": DrivenOracleForecast, "Hyperband": IndependentTrialsForecast,
+                      "MyTuner": IndependentTrialsForecast}
+
+
 def test_best_epoch_and_nan_objective() -> None:
     nan = math.nan
     assert kerastuner_best_epoch([3.0, 1.0, 2.0]) == 1
@@ -627,7 +644,8 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     """The guide's grid fails at 5 of its 12 points (2 of them inside the ranges, which no corner case runs):
     built whole, the space tells each draw's fate, and KerasTuner's oracle, driven seed by seed, aborts at exactly
     the seeds a real RandomSearch aborts at."""
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.culprits import off_defaults
+    from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.probe import screen
 
     pre = _guide_preflight()
@@ -639,10 +657,10 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
         (30, 20), (30, 30), (40, 10), (40, 20), (40, 30)]
     entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
                 "params": None if v in failing else 1} for v in planned]  # as the cases report them
-    judge = report.predicate(entries, pre.space, pre.screen, Policy())
+    judge = predicate(entries, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
     draws = random_draws(pre.space, 10, seeds=seeds)
-    driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
+    driven = judge_draws(draws, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
     aborted = _real_aborts(guide_grid(run_eagerly=True), x, y, seeds, tmp_path)
@@ -681,7 +699,8 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     RandomSearch aborts, and a draw with ``layers=2`` keeps no ``act_2``."""
     from pathlib import Path
 
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.culprits import off_defaults
+    from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.probe import screen
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.space.target import Target
@@ -700,8 +719,8 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     # The space is too large to build whole: the builds without a fit are of the draws, here these seeds' own.
     drawn = _draws_for(pre, seeds)
     built = screen.check(pre.target.hypermodel, pre.space, [v for _, trials in drawn for v in trials], seconds=600)
-    judge = report.predicate(entries, pre.space, built, Policy())
-    driven = judge_draws(drawn, lambda v: judge(report.moved(v, pre.space)), Policy())
+    judge = predicate(entries, pre.space, built, Policy())
+    driven = judge_draws(drawn, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
     aborted = _real_aborts(layer_loop, x, y, seeds, tmp_path)
@@ -758,7 +777,8 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     from pathlib import Path
 
     from hypermodels.thresholds import heads_and_units
-    from pytest_hypermodel.rules import verdict as report
+    from pytest_hypermodel.rules.culprits import off_defaults
+    from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.probe import screen
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.space.target import Target
@@ -773,9 +793,9 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     assert pre.screen.whole and len(pre.screen.results) + len(planned) == 32
     entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
                 "params": None if v in failing else 1} for v in planned]
-    judge = report.predicate(entries, pre.space, pre.screen, Policy())
+    judge = predicate(entries, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
-    driven = judge_draws(random_draws(pre.space, 10, seeds=seeds), lambda v: judge(report.moved(v, pre.space)),
+    driven = judge_draws(random_draws(pre.space, 10, seeds=seeds), lambda v: judge(off_defaults(v, pre.space)),
                          Policy())
     x, y = np.zeros((8, 8), "float32"), np.zeros((8, 1), "float32")
     aborted = _real_aborts(heads_and_units, x, y, seeds, tmp_path)

@@ -12,7 +12,8 @@ pytest.importorskip("keras_tuner")
 from keras_tuner.src.engine.hypermodel import get_hypermodel  # noqa: E402
 
 from hypermodels.thresholds import MAX_MODEL_SIZE, heads_and_units, oversized_widths  # noqa: E402
-from pytest_hypermodel.rules import verdict as report
+from pytest_hypermodel.rules.culprits import off_defaults
+from pytest_hypermodel.rules.forecasts.judging import predicate
 from pytest_hypermodel.probe import screen
 from pytest_hypermodel.probe.discovery import discover  # noqa: E402
 from pytest_hypermodel.rules.policy import Policy  # noqa: E402
@@ -61,14 +62,14 @@ def test_a_drawn_configuration_no_build_saw_fails_with_the_share_of_the_sample()
     entries = [{"values": space.complete(v), "disposition": d, "params": 1} for v, d in [
         ({}, "completed"), ({"width_1": 512}, "completed"), ({"width_2": 512}, "completed"),
         ({"width_1": 512, "width_2": 512}, "failed")]]
-    judge = report.predicate(entries, space, found, policy)
-    assert all(judge(report.moved(r["values"], space)) == "failed" for r in oversized)  # built: as built
-    judged = [judge(report.moved(v, space)) for v in rest]
-    assert judged == [judge(report.moved(v, space)) for v in rest]  # the same each time
+    judge = predicate(entries, space, found, policy)
+    assert all(judge(off_defaults(r["values"], space)) == "failed" for r in oversized)  # built: as built
+    judged = [judge(off_defaults(v, space)) for v in rest]
+    assert judged == [judge(off_defaults(v, space)) for v in rest]  # the same each time
     assert abs(judged.count("failed") / len(rest) - len(oversized) / len(sample)) < 0.05
     # Without the builds, only the cases' rule: near no draw but the widest.
-    cases_only = report.predicate(entries, space, None, policy)
-    assert [cases_only(report.moved(v, space)) for v in rest].count("failed") / len(rest) < 0.2
+    cases_only = predicate(entries, space, None, policy)
+    assert [cases_only(off_defaults(v, space)) for v in rest].count("failed") / len(rest) < 0.2
 
 
 def test_a_sample_with_no_failure_stops_early_and_one_with_failures_goes_on():

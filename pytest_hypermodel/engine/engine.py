@@ -20,6 +20,7 @@ from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from pytest_hypermodel.rules import boundaries
 from pytest_hypermodel.rules import culprits
+from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.probe import devices
 from pytest_hypermodel.rules import offline
 from pytest_hypermodel.rules import outcomes
@@ -436,8 +437,9 @@ class Engine:
         for pre in preflights:
             tuner = pre.tuner or {}
             max_trials = tuner.get("hypermodel_max_trials", plan.max_trials)
-            forecast = verdict.forecast(pre, entries, self.policy_for(pre), tuner.get("hypermodel_tuner", plan.tuner),
-                                        max_trials, self.settings.max_abort_risk)
+            forecast = tuner_forecasts.forecast(pre, entries, self.policy_for(pre),
+                                                tuner.get("hypermodel_tuner", plan.tuner), max_trials,
+                                                self.settings.max_abort_risk)
             per_trial = timing.timing(pre, cases, max_trials, self.settings.probe.epochs)
             forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
         return forecasts
@@ -482,7 +484,7 @@ class Engine:
                 mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
                 try:
                     with (data_for(pre) if data_for else contextlib.nullcontext()) as data:
-                        result = self.refine(pre, entries, verdict.policy_of(mine, self.policy_for(pre)), data)
+                        result = self.refine(pre, entries, tuner_forecasts.policy_of(mine, self.policy_for(pre)), data)
                 except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
                     notes.append(f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
                                  f"({type(exc).__name__}: {exc}); the cases' results are complete")

@@ -38,7 +38,7 @@ class Preflight:
     #: space, else as many of the tuner's draws as the budget allows; ``screen.check``); the forecast judges
     #: the draws by them. None: nothing was built.
     screen: Any = None
-    #: For a random tuner: the trials its oracle draws, seed by seed (``forecast.random_draws``).
+    #: For a random tuner: the trials its oracle draws, seed by seed (``oracle.random_draws``).
     draws: list[tuple[int, list[dict]]] | None = None
 
 
@@ -75,7 +75,8 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     when it infers their order.
     """
     from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.rules import forecast
+    from pytest_hypermodel.probe import oracle
+    from pytest_hypermodel.rules.abort_rules import RANDOM_ORACLES
     from pytest_hypermodel.space import hyperparameters as space_mod
     from pytest_hypermodel.space import target as spec_mod
     from pytest_hypermodel.space import user_tuner as tuners
@@ -102,14 +103,14 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
             limits = [x for x in (options.max_trials, options.max_cases) if x]
             if grid_builds and before_grid is not None:
                 before_grid()
-            trials = forecast.grid_order(space, min(limits) if limits else None,
-                                         hypermodel=target.hypermodel if grid_builds else None)
+            trials = oracle.grid_order(space, min(limits) if limits else None,
+                                       hypermodel=target.hypermodel if grid_builds else None)
         cases = plan_mod.cases(
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
         screened, draws = None, None
-        if options.forecast and options.tuner in forecast.RANDOM_ORACLES and not space.default_error:
-            draws = forecast.random_draws(space, options.max_trials or 10)
+        if options.forecast and options.tuner in RANDOM_ORACLES and not space.default_error:
+            draws = oracle.random_draws(space, options.max_trials or 10)
             if grid_builds:
                 draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
                 screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
@@ -123,13 +124,13 @@ def _screen(hypermodel, space, cases, draws, timeout, before=None, options: Plan
     """Build, without a fit, what no case runs: every configuration of a small space (then the cases and these
     builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows;
     their memory is estimated at the batch of the search's ``data`` (its arguments), else Keras's default."""
-    from pytest_hypermodel.rules import culprits
-    from pytest_hypermodel.rules import forecast
+    from pytest_hypermodel.probe import oracle
     from pytest_hypermodel.probe import screen as screen_mod
+    from pytest_hypermodel.rules import culprits
 
     planned = {culprits.key(space.complete(case.values)) for case in cases}
     whole = grid_size(space) <= screen_mod.MAX_SCREENED
-    offered = forecast.grid_order(space) if whole else [values for _, trials in draws for values in trials]
+    offered = oracle.grid_order(space) if whole else [values for _, trials in draws for values in trials]
     pending: dict[frozenset, dict] = {}
     for values in offered:
         complete = space.complete(values)

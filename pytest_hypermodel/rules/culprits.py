@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: The values a case moved off the defaults: ``{name: value}``.
 Moved = Mapping[str, Any]
+
+
+def off_defaults(values: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """The values of a case that differ from the defaults, in the space's order: its ``Moved``."""
+    return {p.name: values[p.name] for p in space if p.name in values and values[p.name] != p.default}
+
+
+def space_order(space: SearchSpace) -> Callable[[str], int]:
+    """Sort key: a hyperparameter's place in the space (unknown names last)."""
+    places = {p.name: i for i, p in enumerate(space)}
+    return lambda name: places.get(name, len(places))
 
 
 def key(moved: Moved) -> frozenset:

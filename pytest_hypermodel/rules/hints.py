@@ -6,7 +6,7 @@ A fix is phrased as an edit to the search space or the build function; the hints
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pytest_hypermodel.rules import culprits, offline, outcomes
@@ -138,9 +138,9 @@ def _explained_hint(case: Case, explained: Sequence[Case], space: SearchSpace) -
     parts = list(dict.fromkeys(
         f"{c.varied[0]}={format_value(c.values[c.varied[0]])} fails alone ({_edit(c.varied[0], c, space)})"
         for c in singles))
-    combos = [_moved(c.values, space) for c in explained if len(c.varied) > 1]
+    combos = [culprits.off_defaults(c.values, space) for c in explained if len(c.varied) > 1]
     if combos:
-        parts.append(f"constrain {culprits.text(combos, _order(space))}")
+        parts.append(f"constrain {culprits.text(combos, culprits.space_order(space))}")
     blamed = {name for c in explained for name in c.varied}
     innocent = [name for name in case.varied if name not in blamed]
     if innocent:
@@ -210,16 +210,3 @@ def failure_message(case: Case, result: Result, disposition: Disposition, policy
     if result.outcome != outcomes.FAILED_TRIAL:
         text += f" Likely fix: {hint(case, result, space, explained)}."
     return text
-
-
-# The forecast's ``moved`` and ``order``, for ``_explained_hint``: the forecast reads this module's texts, so
-# this module does not import the forecast's helpers back.
-def _moved(values: Mapping[str, object], space: SearchSpace) -> dict[str, object]:
-    """The values of a case that differ from the defaults, in the space's order."""
-    return {p.name: values[p.name] for p in space if p.name in values and values[p.name] != p.default}
-
-
-def _order(space: SearchSpace) -> Callable[[str], int]:
-    """Sort key: a hyperparameter's place in the space (unknown names last)."""
-    places = {p.name: i for i, p in enumerate(space)}
-    return lambda name: places.get(name, len(places))

@@ -1,0 +1,38 @@
+"""The forecast of RandomSearch and BayesianOptimization: KerasTuner's own random oracle, driven over its seeds.
+
+The draws were made where KerasTuner is loaded (``probe.oracle.random_draws``); each drawn trial is judged here by
+the cases and the builds without a fit (``judging.predicate``), and a seed's search aborts as KerasTuner's rules
+say (``abort_rules.judge_draws``). BayesianOptimization: its random start, and beyond it as if it stayed random.
+With no draws or no cases, the trials are taken as independent (``independent``).
+"""
+
+from __future__ import annotations
+
+from pytest_hypermodel.rules import abort_rules
+from pytest_hypermodel.rules.culprits import off_defaults
+from pytest_hypermodel.rules.forecasts import independent, risk
+from pytest_hypermodel.rules.forecasts.judging import predicate, screened_text
+from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
+
+
+class DrivenOracleForecast:
+    """The share of KerasTuner's seeds whose search aborts within ``max_trials``, each trial judged by the cases."""
+
+    def forecast(self, probed: Probed) -> ForecastRecord:
+        return risk.forecast(probed, estimate)
+
+
+def estimate(probed: Probed) -> risk.AbortRisk:
+    """The abort's probability over the oracle's seeds; the independent estimate without draws or cases."""
+    if not (probed.cases and probed.draws):
+        return independent.estimate(probed)
+    space = probed.space
+    judge = predicate(probed.cases, space, probed.screen, probed.policy)
+    driven = abort_rules.judge_draws(probed.draws, lambda values: judge(off_defaults(values, space)), probed.policy)
+    message = (
+        f"{probed.tuner} would abort within {risk.trials(probed)} trials with probability {driven.probability:.0%} "
+        f"±{2 * driven.error:.0%} (KerasTuner's oracle over {driven.seeds} seeds, each trial judged by the "
+        f"{len(probed.cases)} cases run{screened_text(probed.screen, judge, space, probed.cases)}: "
+        f"{driven.failure_rate:.0%} of the trials drawn FAILED, {driven.fatal_rate:.0%} fatal)"
+    )
+    return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message)

@@ -1,0 +1,49 @@
+"""Which forecast a tuner gets, by its name; and the forecast of one hypermodel, from its preflight and cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pytest_hypermodel.rules.abort_rules import RANDOM_ORACLES
+from pytest_hypermodel.rules.forecasts.driven import DrivenOracleForecast
+from pytest_hypermodel.rules.forecasts.grid import GridSearchForecast
+from pytest_hypermodel.rules.forecasts.independent import IndependentTrialsForecast
+from pytest_hypermodel.rules.forecasts.judging import policy_of
+from pytest_hypermodel.rules.forecasts.protocol import (
+    ForecastRecord,
+    Probed,
+    TunerForecast,
+)
+from pytest_hypermodel.rules.policy import Policy
+
+GRID_SEARCH = "GridSearch"
+
+
+def forecast_for(tuner: str) -> TunerForecast:
+    """GridSearch walks its own order; RandomSearch and BayesianOptimization drive KerasTuner's random oracle;
+    Hyperband and any other tuner take the trials as independent."""
+    if tuner == GRID_SEARCH:
+        return GridSearchForecast()
+    if tuner in RANDOM_ORACLES:
+        return DrivenOracleForecast()
+    return IndependentTrialsForecast()
+
+
+def probed(pre: Any, entries: Sequence[dict[str, Any]], fallback: Policy, tuner: str, max_trials: int | None,
+           max_abort_risk: float) -> Probed:
+    """What a forecast reads of one hypermodel: its preflight (``probe.prepare.Preflight``) and its cases among
+    ``entries``, judged by their own policy (``fallback`` when they carry none)."""
+    mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+    return Probed(
+        spec=pre.target.spec, space=pre.space,
+        cases=[e for e in mine if not e.get("download")], downloads=[e for e in mine if e.get("download")],
+        policy=policy_of(mine, fallback), tuner=tuner, max_trials=max_trials, max_abort_risk=max_abort_risk,
+        trials=pre.trials, draws=pre.draws, screen=pre.screen,
+    )
+
+
+def forecast(pre: Any, entries: Sequence[dict[str, Any]], fallback: Policy, tuner: str, max_trials: int | None,
+             max_abort_risk: float) -> ForecastRecord:
+    """What the search over one hypermodel would do, from the cases its preflight probed (see ``forecast_for``)."""
+    return forecast_for(tuner).forecast(probed(pre, entries, fallback, tuner, max_trials, max_abort_risk))

@@ -1,0 +1,32 @@
+"""The forecast of GridSearch: KerasTuner's own trial order, each trial as its case ended, KerasTuner's rules.
+
+The order was walked where KerasTuner is loaded (``probe.oracle.grid_order``, ``Preflight.trials``); each trial is
+the case probed at its values, and ``abort_rules.forecast_sequence`` says where the search dies. A trial not probed
+(capped, or the run cut short) ends the forecast there: the prefix is forecast.
+"""
+
+from __future__ import annotations
+
+from pytest_hypermodel.rules import abort_rules
+from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
+from pytest_hypermodel.rules.policy import Disposition
+
+
+class GridSearchForecast:
+    """Where a GridSearch aborts, if it does, trial by trial."""
+
+    def forecast(self, probed: Probed) -> ForecastRecord:
+        space = probed.space
+        by_values = {frozenset(e["values"].items()): e for e in probed.cases}
+        dispositions, values = [], []
+        for trial in probed.trials or []:
+            e = by_values.get(frozenset(space.complete(trial).items()))
+            if e is None:  # not probed (capped, or the run was cut short): forecast the prefix
+                break
+            dispositions.append(Disposition(e["disposition"], int(e["runs"])))
+            values.append(trial)
+        result = abort_rules.forecast_sequence(
+            dispositions, probed.policy, probed.tuner, [p.name for p in space], values=values,
+            planned=len(probed.trials or []) or None, max_trials=probed.max_trials, default_error=space.default_error,
+        )
+        return {"spec": probed.spec, **result.to_dict(), "fails_run": result.aborts}

@@ -10,16 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from pytest_hypermodel.rules import offline
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.rules import record
 from pytest_hypermodel.space.plan import Case, printable, unprintable
 from pytest_hypermodel.rules.policy import Disposition, Policy
-
-if TYPE_CHECKING:
-    pass
 
 PASS = "pass"
 XFAIL = "xfail"

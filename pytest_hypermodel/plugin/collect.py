@@ -33,6 +33,11 @@ CASE_KEY = pytest.StashKey[CaseRef]()
 ENGINE_KEY = pytest.StashKey[Engine]()
 
 
+def engine_of(config: pytest.Config) -> Engine:
+    """This pytest process's engine (made in pytest_sessionstart)."""
+    return config.stash[ENGINE_KEY]
+
+
 class CaseFailure(Exception):
     """A case KerasTuner would not complete; carries the paragraph to show."""
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_hypermodel.engine.engine import nodeid
 from pytest_hypermodel.probe.prepare import Preflight
+
+#: One case's record, as the JSON report holds it (``verdict.entry``).
+Record = dict[str, Any]
 
 
 @dataclass
@@ -20,22 +24,22 @@ class WholePlan:
     """Every planned case's record for the forecast and the report, and where they came from."""
 
     #: This run's records, then the last run's for the planned cases not rerun.
-    entries: list[dict]
+    entries: list[Record]
     #: Per SPEC: how many of its cases' records came from the last run.
     earlier: dict[str, int] = field(default_factory=dict)
     #: Per SPEC: how many of its planned cases have no record, neither from this run nor from the last.
     missing: dict[str, int] = field(default_factory=dict)
     #: What to keep for the next run, by node id: the last runs' records, updated with this run's.
-    remembered: dict[str, dict] = field(default_factory=dict)
+    remembered: dict[str, Record] = field(default_factory=dict)
 
 
-def whole_plan(preflights: Sequence[Preflight], entries: list[dict], earlier_runs: Mapping[str, dict],
+def whole_plan(preflights: Sequence[Preflight], entries: list[Record], earlier_runs: Mapping[str, Record],
                rootpath: Path) -> WholePlan:
     """This run's ``entries`` completed with ``earlier_runs`` (the records kept from the last runs, by node id)
     for the planned cases this run did not run, when their space and policy are this run's."""
     have = {e["nodeid"] for e in entries}
     prints = {e.get("case.spec"): e.get("case.fingerprint") for e in entries}
-    added: list[dict] = []
+    added: list[Record] = []
     earlier: dict[str, int] = {}
     missing: dict[str, int] = {}
     for pre in preflights:
@@ -54,7 +58,7 @@ def whole_plan(preflights: Sequence[Preflight], entries: list[dict], earlier_run
     return WholePlan(entries + added, earlier, missing, remembered)
 
 
-def note_sources(forecasts: Sequence[dict], preflights: Sequence[Preflight], plan: WholePlan) -> None:
+def note_sources(forecasts: Sequence[dict[str, Any]], preflights: Sequence[Preflight], plan: WholePlan) -> None:
     """Each forecast's message says how many of its cases are the last run's, and how many have no result."""
     for pre, forecast in zip(preflights, forecasts):
         spec = pre.target.spec

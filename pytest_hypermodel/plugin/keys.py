@@ -4,17 +4,18 @@ and pytest's cache key, in one place so that the hooks' modules need not import 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 #: The preflights (resolved SPECs, their spaces and plans) of this pytest process.
-PREFLIGHTS_KEY = pytest.StashKey[list]()
+PREFLIGHTS_KEY = pytest.StashKey[list[Any]]()
 #: On an xdist controller: the file the planning worker writes the plans to.
 HANDOFF_KEY = pytest.StashKey[Path]()
 #: The gateway id of the worker that plans, once xdist has configured it.
 PLANNER_KEY = pytest.StashKey[str]()
 #: On the controller: the devices the workers are pinned to, round-robin.
-DEVICES_KEY = pytest.StashKey[list]()
+DEVICES_KEY = pytest.StashKey[list[Any]]()
 WORKER_DEVICE = "hypermodel_device"
 WORKER_THREADS = "hypermodel_threads"
 #: The file where the controller puts the plans once made; a worker on this machine waits for it (see ``handoff``).

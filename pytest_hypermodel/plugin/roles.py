@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 import pytest
 
@@ -34,7 +34,7 @@ class Planner(Protocol):
 
     specs: list[str]
 
-    def prepare(self, session: pytest.Session) -> list:
+    def prepare(self, session: pytest.Session) -> list[Any]:
         """Resolve, discover and plan every SPEC; a usage error for bad input."""
 
     def plan(self, session: pytest.Session) -> None:

@@ -93,7 +93,7 @@ class HypermodelFile(pytest.File):
                 )
                 item.stash[CASE_KEY] = CaseRef(pre, case)
                 item.extra_keyword_matches.add(case.kind)  # -k corner, -k "not extreme"
-                # -k "units=8" (read as units:8, see plugin.keyword_values): one keyword per value of the case.
+                # -k "units=8" (read as units:8, see selection.keyword_values): one keyword per value of the case.
                 item.extra_keyword_matches.update(f"{name}:{format_value(value)}" for name, value in case.values.items())
                 yield item
 

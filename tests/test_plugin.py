@@ -320,7 +320,7 @@ def test_random_search_risk_is_estimated(hypermodel_dir):
 
 def test_an_unused_plugin_loads_no_numpy_and_no_backend(pytester):
     """Every pytest run in a project with this package installed loads the plugin: without --hypermodel or the
-    marker it must not pay for NumPy, Keras or a backend."""
+    marker it must not pay for NumPy, Keras or a backend, nor for the engine, the probe, the rules or the views."""
     pytester.makepyfile(
         """
         import sys
@@ -329,6 +329,9 @@ def test_an_unused_plugin_loads_no_numpy_and_no_backend(pytester):
             assert pytestconfig.pluginmanager.hasplugin("hypermodel")
             heavy = ("numpy", "keras", "keras_tuner", "tensorflow", "jax", "torch")
             assert [name for name in heavy if name in sys.modules] == []
+            layers = ("engine.engine", "engine.settings", "probe", "rules", "space", "views", "api")
+            ours = [name for name in sys.modules if name.startswith(tuple(f"pytest_hypermodel.{m}" for m in layers))]
+            assert ours == []
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest")

@@ -23,7 +23,7 @@ import pytest
 from conftest import HYPERMODELS, run_preflight
 from hypermodels.guide import guide_grid
 from pytest_hypermodel.rules.policy import Policy
-from pytest_hypermodel.search.command import PolicyHyperModel
+from pytest_hypermodel.rules.policy_hypermodel import PolicyHyperModel
 
 #: Seconds any one CLI subprocess may take before the test kills it.
 CLI_TIMEOUT = 240
@@ -313,7 +313,7 @@ def test_chief_keeps_serving_after_its_last_worker_is_told_to_stop(tmp_path):
     """KerasTuner's exit condition holds inside the last worker's final CreateTrial, before it is answered."""
     from keras_tuner.src.distribute import oracle_chief
 
-    from pytest_hypermodel.search.command import chief_answers_last_worker
+    from pytest_hypermodel.search.chief import chief_answers_last_worker
 
     hp = kt.HyperParameters()
     hp.Choice("size", [1])

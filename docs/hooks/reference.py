@@ -93,9 +93,9 @@ def options_markdown() -> str:
 
 
 def search_parser() -> argparse.ArgumentParser:
-    from pytest_hypermodel import __main__ as cli
+    from pytest_hypermodel.search import cli
 
-    parser = cli._parser()
+    parser = cli.parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return commands.choices["search"]
 

@@ -20,42 +20,7 @@ from pytest_hypermodel.rules import policy as policy_mod
 from pytest_hypermodel.probe.prepare import TUNERS, PlanOptions
 from pytest_hypermodel.probe.fit import FitSettings
 from pytest_hypermodel.probe.fit import parse_input_shapes
-
-#: Where the user's code runs (see ``probe.parent``): one persistent probe process, a fresh one per case, or the
-#: caller's.
-ISOLATION_MODES = ("process", "case", "off")
-
-#: Each setting's default, as the ini file would give it (text, as pytest's ini values are): the one place they live.
-DEFAULTS: dict[str, Any] = {
-    "hypermodel_strategy": "extremes,corners,interior",
-    "hypermodel_strength": "",
-    "hypermodel_levels": "2",
-    "hypermodel_max_cases": "256",
-    "hypermodel_plan": False,
-    "hypermodel_epochs": "3",
-    "hypermodel_samples": "32",
-    "hypermodel_input_shape": [],
-    "hypermodel_tuner": "RandomSearch",
-    "hypermodel_max_trials": "",
-    "hypermodel_max_abort_risk": "0.5",
-    "hypermodel_report": "",
-    "hypermodel_html": "",
-    "hypermodel_boundaries": "on",
-    "hypermodel_boundaries_seconds": "",
-    "hypermodel_devices": "auto",
-    "hypermodel_timeout": "",
-    "hypermodel_isolation": "",
-    "hypermodel_isolate": False,
-    "hypermodel_memory_budget": "",
-    "hypermodel_memory_growth": "4MiB",
-    "hypermodel_max_model_size": "",
-    "hypermodel_max_retries_per_trial": "0",
-    "hypermodel_max_consecutive_failed_trials": "3",
-    "hypermodel_on": [],
-    "hypermodel_project": "",
-    "hypermodel_objective": "",
-    "hypermodel_search_data": "",
-}
+from pytest_hypermodel.engine.defaults import DEFAULTS, ISOLATION_MODES
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,

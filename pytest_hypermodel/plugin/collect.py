@@ -33,6 +33,11 @@ CASE_KEY = pytest.StashKey[CaseRef]()
 ENGINE_KEY = pytest.StashKey[Engine]()
 
 
+def engine_of(config: pytest.Config) -> Engine:
+    """This pytest process's engine (made in pytest_sessionstart)."""
+    return config.stash[ENGINE_KEY]
+
+
 class CaseFailure(Exception):
     """A case KerasTuner would not complete; carries the paragraph to show."""
 
@@ -88,7 +93,7 @@ class HypermodelFile(pytest.File):
                 )
                 item.stash[CASE_KEY] = CaseRef(pre, case)
                 item.extra_keyword_matches.add(case.kind)  # -k corner, -k "not extreme"
-                # -k "units=8" (read as units:8, see plugin.keyword_values): one keyword per value of the case.
+                # -k "units=8" (read as units:8, see selection.keyword_values): one keyword per value of the case.
                 item.extra_keyword_matches.update(f"{name}:{format_value(value)}" for name, value in case.values.items())
                 yield item
 

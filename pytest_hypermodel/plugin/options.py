@@ -1,15 +1,21 @@
 """The pytest face's options: the names its users type (options, the marker's signature, the fixture) and the
-reading of their values, shared by the plugin, the marker and the tests without importing each other."""
+reading of their values, shared by the plugin, the marker and the tests without importing each other.
+
+Light at import (pytest and the defaults): the hooks module imports it on every pytest run, and the engine's
+settings load only when a value is read.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_hypermodel.rules import policy as policy_mod
-from pytest_hypermodel.engine import settings as settings_mod
-from pytest_hypermodel.engine.settings import SettingError
+from pytest_hypermodel.engine.defaults import DEFAULTS
+
+if TYPE_CHECKING:
+    from pytest_hypermodel.engine import settings as settings_mod
+    from pytest_hypermodel.rules import policy as policy_mod
 
 HYPERMODEL_OPTION = "--hypermodel"
 NO_HYPERMODEL_OPTION = "--no-hypermodel"
@@ -50,7 +56,7 @@ MARKER_SIGNATURE = (
 )
 
 #: The settings, read once per pytest process.
-SETTINGS_KEY = pytest.StashKey[settings_mod.Settings]()
+SETTINGS_KEY = pytest.StashKey["settings_mod.Settings"]()
 
 
 class ConfigSource:
@@ -73,17 +79,31 @@ class ConfigSource:
 
 
 def setting(config: pytest.Config, name: str) -> Any:
+    from pytest_hypermodel.engine import settings as settings_mod
+
     return settings_mod.value(ConfigSource(config), name)
 
 
 def preflight_settings(config: pytest.Config) -> settings_mod.Settings:
     """Every setting, read and checked once (cached on the config): a bad value is a usage error."""
     if SETTINGS_KEY not in config.stash:
+        from pytest_hypermodel.engine import settings as settings_mod
+
         try:
             config.stash[SETTINGS_KEY] = settings_mod.read(ConfigSource(config))
-        except SettingError as exc:
+        except settings_mod.SettingError as exc:
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SETTINGS_KEY]
+
+
+def check_settings(config: pytest.Config) -> None:
+    """A bad value in the ini file or on the command line is a usage error on every run, preflight or not. When
+    every setting is its default (nothing given), there is nothing to check, and the engine's settings stay
+    unloaded."""
+    source = ConfigSource(config)
+    if all(source.given(name) is None and source.configured(name) == default for name, default in DEFAULTS.items()):
+        return
+    preflight_settings(config)
 
 
 def policy_from_config(config: pytest.Config) -> policy_mod.Policy:

@@ -26,19 +26,13 @@ preflight predicts. ``diverged``, ``timeout``, ``crash`` and the policy's
 ``memory_budget`` are judged by the preflight only: the search does not act
 on them.
 
-``main`` is the body of ``python -m pytest_hypermodel search``: it refuses to
-start (exit 2, one line) unless the preflight's JSON report holds a complete,
-green preflight of the same search space under the same policy
-(``verdict.fingerprint``) whose forecast does not fail the run, and, without
+``run`` is the body of ``python -m pytest_hypermodel search`` once its
+arguments are parsed (``cli``): it refuses to start (exit 2, one line)
+unless the preflight's JSON report lets it (``gate``), and, without
 ``--overwrite``, when the project's ``oracle.json`` (which KerasTuner would
 reload) holds another search space (``project.check``); it exits 1
 when KerasTuner aborts the search (too many failed trials, FatalError).
-It works in KerasTuner's distributed mode (``KERASTUNER_TUNER_ID``,
-``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT``): the chief serves the
-oracle until the workers are done, each worker runs trials; start the
-workers first, or at least before any trial can end (KerasTuner's chief
-exits once every tuner it has heard of is done, and a worker it never
-heard of then waits on it for an hour).
+It works in KerasTuner's distributed mode (``chief``).
 """
 
 from __future__ import annotations
@@ -46,13 +40,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import importlib
 import importlib.util
-import json
 import contextlib
 import os
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -64,6 +55,8 @@ from keras_tuner.src.distribute import utils as dist_utils
 
 from pytest_hypermodel.rules.outcomes import ACTIONS
 from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.search.chief import _is_rpc_error, chief_answers_last_worker
+from pytest_hypermodel.search.gate import Refused, check_gate
 from pytest_hypermodel.rules.policy_hypermodel import (  # noqa: F401  (public here since the search command's first version)
     ORACLE_ARGUMENTS, TUNER_ARGUMENTS, NaNObjective, PolicyHyperModel, exception_bases, make_tuner,
 )
@@ -71,16 +64,6 @@ from pytest_hypermodel.rules.policy_hypermodel import (  # noqa: F401  (public h
 EXIT_OK = 0
 EXIT_ABORTED = 1
 EXIT_REFUSED = 2
-
-#: How long the chief keeps serving after its last worker was told to stop.
-CHIEF_GRACE_S = 3.0
-
-
-# --- the command line -------------------------------------------------------------------------
-
-
-class Refused(Exception):
-    """The gate says no: one line that names the fix."""
 
 
 def policy_from_args(args: argparse.Namespace) -> Policy:
@@ -103,126 +86,6 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
         memory_budget=budget,
         on=on,
     )
-
-
-def _same_hypermodel(entry_spec: str, target, cwd: Path) -> bool:
-    """Whether a report's SPEC names the same object as ``target`` (the forms may differ)."""
-    if entry_spec == target.spec:
-        return True
-    location, sep, name = entry_spec.rpartition(":")
-    if not sep:
-        location, name = "", entry_spec
-    if name != target.name:
-        return False
-    if not location:
-        return target.path.name == "conftest.py"
-    if location.endswith(".py") or "/" in location or "\\" in location:
-        path = Path(location)
-        if path.is_absolute() or (cwd / path).is_file():
-            return (cwd / path).resolve() == target.path
-        parts = [p for p in path.parts if p not in (".", "")]
-    else:
-        parts = location.split(".")
-        if target.path.name == "__init__.py":
-            return tuple(target.path.parent.parts[-len(parts):]) == tuple(parts)
-        parts[-1] += ".py"
-    return tuple(target.path.parts[-len(parts):]) == tuple(parts)
-
-
-def _policy_difference(recorded: dict, policy: Policy) -> str:
-    ours = policy.to_dict()
-    diffs = [f"{key}={recorded.get(key)!r} there, {ours[key]!r} here" for key in ours if recorded.get(key) != ours[key]]
-    return "; ".join(diffs)
-
-
-def _derived(entry: dict, cases: list[dict]) -> dict:
-    """A report's hypermodel entry with ``cases``, ``complete`` and ``green`` computed from its cases."""
-    from pytest_hypermodel.engine.payload import hypermodels
-
-    spec, fingerprint = entry.get("spec"), entry.get("fingerprint")
-    mine = [c for c in cases if c.get("case.spec") == spec and c.get("case.fingerprint") == fingerprint]
-    planned = entry.get("planned")
-    derived = hypermodels(mine, {str(spec): planned if isinstance(planned, int) else None})
-    if not derived or not isinstance(planned, int):  # no cases, or no plan size to be complete against
-        return {**entry, "cases": len(mine), "complete": False, "green": False}
-    return {**entry, **derived[0], "spec": spec}
-
-
-def check_gate(report_path: Path, target, fingerprint: str, policy: Policy, cwd: Path | None = None,
-               objective: str | None = None) -> str:
-    """The report's entry that lets this search run; raises Refused (one line) otherwise. ``objective``: the
-    search's, which must be the one the preflight checked the cases' logs for (when it checked one)."""
-    cwd = cwd or Path.cwd()
-    spec = target.spec
-    rerun = f"run `pytest --hypermodel {spec} --hypermodel-report {report_path}` with the same policy first"
-    if not report_path.is_file():
-        raise Refused(f"no preflight report at {report_path}: {rerun}")
-    try:
-        payload = json.loads(report_path.read_text())
-        entries, cases = payload["hypermodels"], payload.get("cases", [])
-        if not all(isinstance(x, list) and all(isinstance(e, dict) for e in x) for x in (entries, cases)):
-            raise TypeError("its hypermodels and cases are not lists of records")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise Refused(f"{report_path} is not a preflight JSON report ({type(exc).__name__}: {exc}): {rerun}") from None
-    ours = [e for e in entries if _same_hypermodel(str(e.get("spec", "")), target, cwd)]
-    # Green and complete are derived again from the cases themselves: a summary flag is not evidence.
-    matching = [_derived(e, cases) for e in ours if e.get("fingerprint") == fingerprint]
-    if not matching:
-        if ours:
-            cases = [c for c in payload.get("cases", []) if c.get("case.fingerprint") == ours[0].get("fingerprint")]
-            recorded = next((c.get("case.policy") for c in cases if c.get("case.policy")), None)
-            why = ""
-            if recorded:
-                diff = _policy_difference(json.loads(recorded), policy)
-                why = f" (policy: {diff})" if diff else " (the search space changed since)"
-            raise Refused(
-                f"the preflight of {spec} in {report_path} was made with another search space or policy{why}: "
-                f"pass the same policy flags, or rerun `pytest --hypermodel {spec} --hypermodel-report {report_path}` "
-                f"with this policy"
-            )
-        raise Refused(f"no green preflight for {spec} with this space and policy in {report_path}: {rerun}")
-    for entry in matching:
-        if entry.get("complete") and entry.get("green"):
-            _check_objective(entry, cases, objective, spec, report_path)
-            for forecast in payload.get("forecasts") or []:
-                if forecast.get("spec") == entry.get("spec") and forecast.get("fails_run"):
-                    raise Refused(
-                        f"the preflight of {spec} in {report_path} forecasts that the search aborts: "
-                        f"{forecast.get('message', '')}"
-                    )
-            return entry["spec"]
-    entry = matching[0]
-    if not entry.get("complete"):
-        raise Refused(
-            f"the preflight of {spec} in {report_path} is incomplete ({entry.get('cases')} of "
-            f"{entry.get('planned')} cases ran): {rerun}"
-        )
-    failed = [
-        c for c in payload.get("cases", [])
-        if c.get("case.fingerprint") == fingerprint and c.get("case.spec") == entry.get("spec")
-        and c.get("test_outcome") not in ("passed", "xfailed")
-    ]
-    names = ", ".join(str(c.get("nodeid", "?")).rpartition("::")[2] for c in failed[:3])
-    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
-    raise Refused(
-        f"the preflight of {spec} in {report_path} is red: {len(failed)} of {entry.get('cases')} cases failed "
-        f"({names}{more}): fix the search space (or declare the failures in the policy) and rerun the preflight"
-    )
-
-
-def _check_objective(entry: dict, cases: list, objective: str | None, spec: str, report_path: Path) -> None:
-    """A preflight that checked its cases' logs for one objective proves nothing for a search of another."""
-    checked = {c.get("case.objective") for c in cases
-               if c.get("case.spec") == entry.get("spec") and c.get("case.fingerprint") == entry.get("fingerprint")}
-    checked.discard(None)
-    if objective is None or not checked:
-        return
-    names = {part.partition(":")[0] for text in checked for part in str(text).split(",")}
-    if {part.partition(":")[0] for part in str(objective).split(",")} != names:
-        shown = ", ".join(sorted(map(str, checked)))
-        raise Refused(f"the preflight of {spec} in {report_path} checked the objective {shown}, and this search's is "
-                      f"{objective}: pass --objective {shown}, or rerun the preflight with --hypermodel-objective "
-                      f"{objective}")
 
 
 def check_project(args: argparse.Namespace, project_name: str, space) -> None:
@@ -312,39 +175,6 @@ def summary_lines(tuner, hypermodel: PolicyHyperModel) -> list[str]:
     return lines
 
 
-@contextlib.contextmanager
-def chief_answers_last_worker(grace: float = CHIEF_GRACE_S):
-    """Keep KerasTuner's oracle server up ``grace`` seconds after its last worker was told to stop.
-
-    The chief's server stops once ``oracle_chief.exit_chief`` holds, and that
-    holds as soon as the last worker's final ``CreateTrial`` has removed it
-    from the oracle, before that request's answer is sent: the chief could
-    exit first, and the worker died on "Stream removed (Socket closed)"
-    (seen in CI). Nothing can change the condition once it holds, so waiting
-    after it costs only the grace.
-    """
-    from keras_tuner.src.distribute import oracle_chief
-
-    exit_chief = oracle_chief.exit_chief
-
-    def exit_after_grace(oracle) -> bool:
-        if not exit_chief(oracle):
-            return False
-        time.sleep(grace)
-        return True
-
-    oracle_chief.exit_chief = exit_after_grace
-    try:
-        yield
-    finally:
-        oracle_chief.exit_chief = exit_chief
-
-
-def _is_rpc_error(exc: BaseException) -> bool:
-    """A gRPC error from the oracle client (grpc is imported only in distributed mode)."""
-    return any(cls.__module__.startswith("grpc") for cls in type(exc).__mro__)
-
-
 def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
     """What is about to run; printed (flushed) before the search blocks."""
     if dist_utils.has_chief_oracle():
@@ -422,7 +252,7 @@ def _apply_defaults(args: argparse.Namespace) -> None:
             setattr(args, dest, default)
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """``python -m pytest_hypermodel search``: gate on the preflight, then search. Returns the exit status."""
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.rules import verdict

@@ -1,0 +1,215 @@
+"""The controller's reporting: every case's properties (from xdist workers too) gathered into pytest's summary,
+the forecast, the boundaries and the JSON, HTML and GitHub reports, computed once over all cases by the engine.
+
+Registered by ``pytest_configure`` only when a hypermodel is in use, on the controller (or a serial run).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_hypermodel.plugin.keys import CACHE_ENTRIES, PREFLIGHTS_KEY
+from pytest_hypermodel.plugin.options import FIX_OPTION, setting
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from pytest_hypermodel.engine.rerun import WholePlan
+
+
+def interrupt_on_sigterm() -> None:
+    """A CI runner cancels with SIGTERM: end the session as Ctrl-C does, so JUnit, JSON and forecast are written."""
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return  # someone else's handler: leave it
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        from pytest_hypermodel.rules import outcomes
+
+        outcomes.INTERRUPT_RECEIVED.set()  # a real signal: the case it lands in is not to blame
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise KeyboardInterrupt("SIGTERM")
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        pass
+
+
+def _junit_suite_properties(config: pytest.Config, props: list) -> None:
+    """Testsuite-level JUnit properties, as the ``record_testsuite_property`` fixture adds them (the controller
+    writes the file, and the boundaries are found after every case has been written)."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # a pytest that moved it: the JSON report still has them
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        from pytest_hypermodel.space.plan import printable
+
+        for name, value in props:
+            xml.add_global_property(printable(name), value)  # a hyperparameter's name may hold a BEL
+
+
+class PreflightReporter:
+    """Controller side: gathers every case's properties (from xdist workers too) into the summary,
+    the forecast and the JSON report, computed once over all cases by the engine."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.entries: dict[str, dict] = {}
+        self.forecasts: list[dict] = []
+        self.refinements: list = []
+        self.refine_note: str | None = None
+        self.fixed: list[str] = []
+        self.html: str | None = None
+        self.annotations: list[str] = []
+        path = setting(config, "hypermodel_report")
+        self.path = Path(path) if path else None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = [(k, v) for k, v in report.user_properties if k == "outcome" or k.startswith(("hp.", "case."))]
+        if not props or report.when not in ("call", "setup", "???"):  # "???": xdist's report of a crashed worker
+            return
+        from pytest_hypermodel.rules import verdict
+
+        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        self.entries[report.nodeid] = verdict.entry(report.nodeid, report.user_properties, outcome)
+        self.write_json(list(self.entries.values()))  # after every case: a killed run keeps what it had
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the boundaries add testsuite properties
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.entries:
+            return
+        from pytest_hypermodel.plugin import collect
+        from pytest_hypermodel.engine import rerun
+        from pytest_hypermodel.views import outputs as views
+
+        config = self.config
+        engine = collect.engine_of(config)
+        preflights = config.stash.get(PREFLIGHTS_KEY, [])
+        plan = self.whole_plan(preflights, list(self.entries.values()))
+        entries = plan.entries
+        self.forecasts = engine.forecasts(preflights, entries)
+        rerun.note_sources(self.forecasts, preflights, plan)
+        for pre, forecast in zip(preflights, self.forecasts):
+            if forecast["fails_run"]:
+                self.report_forecast(pre, forecast)
+        if any(f["fails_run"] for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.write_json(entries)  # what is known now, in case the boundaries are interrupted
+        if engine.settings.boundaries and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            self.refine(session, entries, preflights)
+        data = self.payload(entries)
+        if self.path and self.refinements:
+            views.write_json(self.path, data)
+        self.write_views(data)
+
+    def whole_plan(self, preflights: list, entries: list[dict]) -> WholePlan:
+        """Every planned case's record (see ``engine.rerun``), with the last run's from pytest's cache (a run under
+        --lf or -k reruns a subset); this run's are cached for the next."""
+        from pytest_hypermodel.engine import rerun
+
+        cache = getattr(self.config, "cache", None)
+        earlier_runs: dict = cache.get(CACHE_ENTRIES, {}) if cache is not None else {}
+        plan = rerun.whole_plan(preflights, entries, earlier_runs, self.config.rootpath)
+        if cache is not None:
+            cache.set(CACHE_ENTRIES, plan.remembered)
+        return plan
+
+    def report_forecast(self, pre: Any, forecast: dict) -> None:
+        """A forecast that fails the run is a failing test, ``models.py::build_model[forecast]``: in JUnit (every CI
+        dashboard reads its failures), in the short summary and in pytest's last line, as the terminal says it."""
+        path = pre.target.path
+        try:
+            path = path.relative_to(self.config.rootpath)
+        except ValueError:
+            pass
+        name = f"{pre.target.name}[forecast]"
+        nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
+        props = [("forecast.tuner", forecast.get("tuner", "")), ("forecast.aborts", forecast.get("aborts")),
+                 ("forecast.spec", forecast["spec"])]
+        if forecast.get("abort_probability") is not None:
+            props.append(("forecast.abort_probability", round(float(forecast["abort_probability"]), 4)))
+        hook = self.config.hook
+        for when, outcome, longrepr in (("setup", "passed", None), ("call", "failed", forecast["message"]),
+                                        ("teardown", "passed", None)):
+            report = pytest.TestReport(nodeid, location, {name: 1}, outcome, longrepr, when,
+                                       user_properties=props if when == "teardown" else [])
+            report.hypermodel_forecast = True  # type: ignore[attr-defined]
+            hook.pytest_runtest_logreport(report=report)
+            report.hypermodel_forecast = False  # type: ignore[attr-defined]  # the short summary says FAILED
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport):
+        """A failing forecast counts in the summary, with no progress letter while it is reported (the progress
+        line has ended); asked again by the short summary, it is an ordinary failure."""
+        if getattr(report, "hypermodel_forecast", False):
+            return ("failed" if report.when == "call" else ""), "", ""
+        return None
+
+    def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
+        """Boundaries and a verified repair for each hypermodel with failures (see ``refine``), with the user's
+        ``hypermodel_data`` set up here as a test would get it."""
+        from pytest_hypermodel.plugin import collect
+        from pytest_hypermodel.engine import refine as refine_mod
+
+        config = self.config
+        self.refinements, self.refine_note = collect.engine_of(config).refine_all(
+            preflights, entries, lambda pre: collect.user_data(session, pre))
+        _junit_suite_properties(config, refine_mod.junit_properties(self.refinements))
+        if config.getoption("hypermodel_fix"):
+            self.fixed = refine_mod.apply(self.refinements)
+
+    def payload(self, entries: list[dict]) -> dict:
+        from pytest_hypermodel.engine.engine import Engine
+
+        command = " ".join(["pytest", *self.config.invocation_params.args])
+        return Engine.payload(self.config.stash.get(PREFLIGHTS_KEY, []), entries, self.forecasts, self.refinements,
+                              command=command)
+
+    def write_json(self, entries: list[dict]) -> None:
+        if self.path:
+            from pytest_hypermodel.views import outputs as views
+
+            views.write_json(self.path, self.payload(entries))
+
+    def write_views(self, data: dict) -> None:
+        """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""
+        html = setting(self.config, "hypermodel_html")
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+        if html or github:
+            from pytest_hypermodel.views import outputs as views
+
+            self.annotations = views.write_views(data, Path(html) if html else None, github)
+            self.html = html or None
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.entries:
+            return
+        from pytest_hypermodel.views import outputs as views
+
+        terminalreporter.section("hypermodel preflight")
+        for line in views.summary_lines(list(self.entries.values())):
+            terminalreporter.line(line)
+        for forecast in self.forecasts:
+            terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
+            if forecast.get("timing"):
+                terminalreporter.line(forecast["timing"]["line"])
+        for found in self.refinements:
+            for line in found.lines():
+                terminalreporter.line(line)
+        if self.refine_note:
+            terminalreporter.line(self.refine_note)
+        for path in self.fixed:
+            terminalreporter.line(f"{FIX_OPTION}: wrote the verified repair into {path}")
+        if self.path:
+            terminalreporter.line(f"JSON report: {self.path}")
+        if self.html:
+            terminalreporter.line(f"HTML report: {self.html}")
+        for line in self.annotations:  # GitHub Actions reads workflow commands from the step's output
+            terminalreporter.write_line(line)

@@ -9,11 +9,12 @@ decides when to print them (``GITHUB_ACTIONS``) and where the summary goes
 (``GITHUB_STEP_SUMMARY``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the function ``annotations`` below would take its name, and mypy
+# reads the name as the import. Every annotation here is a name Python 3.10 evaluates.
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.views import readback as report_view
@@ -159,7 +160,7 @@ def collect(payload: dict, root: Path) -> list[Annotation]:
     return sorted(out, key=lambda a: (a.rank, a.order))
 
 
-def repository_root(environ: dict | None = None) -> Path:
+def repository_root(environ: Mapping[str, str] | None = None) -> Path:
     """Where GitHub's file paths start: the checkout (``GITHUB_WORKSPACE``), whatever directory the run is in."""
     environ = os.environ if environ is None else environ
     return Path(environ.get("GITHUB_WORKSPACE") or Path.cwd())

@@ -147,7 +147,7 @@ def heatmaps(model: Hypermodel, limit: int = MAX_HEATMAPS) -> tuple[list[Heatmap
     ranked = sorted(pairs, key=lambda p: tuple(-x for x in involvement(p)))  # stable: declaration order on ties
     shown = ranked[:limit]
     order = {p: i for i, p in enumerate(pairs)}
-    return [heatmap(model, a, b) for a, b in sorted(shown, key=order.get)], len(pairs) - len(shown)
+    return [heatmap(model, a, b) for a, b in sorted(shown, key=order.__getitem__)], len(pairs) - len(shown)
 
 
 def _tooltip(h: Heatmap, va: Any, vb: Any, cases: list[CaseView]) -> str:

@@ -199,6 +199,7 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
                 "('train.py:make_tuner')")
     values.setdefault("hypermodel_isolation", "process" if importable else "off")
     if values["hypermodel_isolation"] != "off" and not importable:
+        assert isinstance(item, Target)  # not importable: the object itself, as _target wraps it
         raise PreflightError(
             f"isolation={values['hypermodel_isolation']!r}: {item.name} is not importable from a module (defined in "
             "a notebook or __main__), so it cannot run in a probe process: move it into a .py file, or use "

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, ContextManager, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Sequence, cast
 
 from pytest_hypermodel.rules import boundaries
 from pytest_hypermodel.rules import culprits
@@ -25,6 +25,7 @@ from pytest_hypermodel.probe import devices
 from pytest_hypermodel.rules import offline
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.probe import fit as probe
+from pytest_hypermodel.probe.fit import Result  # the Engine's method ``probe`` hides the module in its annotations
 from pytest_hypermodel.probe import parent as prober
 from pytest_hypermodel.rules import hints
 from pytest_hypermodel.rules import record
@@ -42,6 +43,12 @@ from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.space.hyperparameters import HypermodelWarning
 from pytest_hypermodel.space.target import Target
+
+if TYPE_CHECKING:
+    from pytest_hypermodel.engine.refine import Refinement
+    from pytest_hypermodel.probe.prepare import PlanOptions
+    from pytest_hypermodel.rules.repair import Change
+    from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: How each verdict reads as a pytest outcome, in the JSON report's ``test_outcome`` (the same for every face).
 TEST_OUTCOMES = {verdict.PASS: "passed", verdict.XFAIL: "xfailed", verdict.FAIL: "failed"}
@@ -74,7 +81,7 @@ class CaseRun:
     message: str = ""
     details: str | None = field(default=None, repr=False)
 
-    def entry(self, nodeid: str) -> dict:
+    def entry(self, nodeid: str) -> dict[str, Any]:
         """The case's record in the JSON report."""
         return verdict.entry(nodeid, self.properties, TEST_OUTCOMES[self.verdict])
 
@@ -148,7 +155,7 @@ REPORTED_VERSIONS = ("pytest-hypermodel", "keras", "keras-tuner", "tensorflow", 
                      "pytest-xdist", "numpy")
 
 
-def run_metadata(entries: Sequence[dict], command: str = "") -> dict:
+def run_metadata(entries: Sequence[dict[str, Any]], command: str = "") -> dict[str, Any]:
     """When, how and with what the preflight ran: for a reader of the report weeks later."""
     import datetime
     import platform
@@ -189,9 +196,9 @@ class Engine:
         self.runner: prober.ProbeProcess | None = None
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
-        self._results: dict[tuple, probe.Result] = {}
+        self._results: dict[tuple[Any, ...], Result] = {}
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
-        self._repaired_defaults: dict[tuple, probe.Result] = {}
+        self._repaired_defaults: dict[tuple[Any, ...], Result] = {}
         if settings.isolation != prober.OFF:
             self.runner = prober.ProbeProcess(rootpath, conftest, base,
                                               fresh_each_case=settings.isolation == prober.CASE)
@@ -211,7 +218,7 @@ class Engine:
         return self.settings.policy
 
     @property
-    def plan_options(self):
+    def plan_options(self) -> PlanOptions:
         """What to plan, with the policy's limits the builds without a fit are held to (``screen.check``)."""
         return dataclasses.replace(self.settings.plan, max_model_size=self.policy.max_model_size,
                                    memory_budget=self.policy.memory_budget)
@@ -276,9 +283,11 @@ class Engine:
                                   self.plan_options, timeout, data=data, settings=probe_settings)
         if self.runner is not None:
             try:
-                return self.runner.prepare(item, self.plan_options, timeout, data=data, settings=probe_settings)
+                # cast: the probe process's parent is not typed yet (its prepare returns Any)
+                return cast(Preflight, self.runner.prepare(item, self.plan_options, timeout, data=data,
+                                                           settings=probe_settings))
             except prober.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
-                return self.runner.prepare(item, self.plan_options, timeout)
+                return cast(Preflight, self.runner.prepare(item, self.plan_options, timeout))
         devices.load_backend()
         target = spec_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
         return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
@@ -335,8 +344,8 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- cases
 
-    def probe(self, pre: Preflight, case: Case, data: Any = None, changes: tuple = (),
-              policy: Policy | None = None, show: bool = True) -> probe.Result:
+    def probe(self, pre: Preflight, case: Case, data: Any = None, changes: tuple[Change, ...] = (),
+              policy: Policy | None = None, show: bool = True) -> Result:
         """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
         ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
         policy = self.policy_for(pre, policy)
@@ -347,8 +356,8 @@ class Engine:
             return self._repaired_defaults[key]
         return self._probe(pre, case, data, changes, policy, show)
 
-    def _probe(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
-               show: bool) -> probe.Result:
+    def _probe(self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy,
+               show: bool) -> Result:
         result = self._probe_once(pre, case, data, changes, policy, show)
         if case.varied and probe.needs_reference(result):  # its loss grew: judged against where the default started
             reference = self.reference_loss(pre, data, changes, policy)
@@ -356,8 +365,8 @@ class Engine:
                 probe.judge_fit(result, reference)
         return result
 
-    def _probe_once(self, pre: Preflight, case: Case, data: Any, changes: tuple, policy: Policy,
-                    show: bool) -> probe.Result:
+    def _probe_once(self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy,
+                    show: bool) -> Result:
         settings = self.probe_settings(pre)
         if case.kind == plan_mod.KIND_DEFAULT and not changes and settings.max_growth:
             # What a trial leaves behind is the hypermodel's, measured once: on its defaults, in their process.
@@ -376,7 +385,7 @@ class Engine:
             target = with_repair(target, changes)
         return probe.run(target.hypermodel, pre.space, case, policy, settings, data, tuner=target.tuner)
 
-    def reference_loss(self, pre: Preflight, data: Any, changes: tuple, policy: Policy) -> float | None:
+    def reference_loss(self, pre: Preflight, data: Any, changes: tuple[Change, ...], policy: Policy) -> float | None:
         """The default case's starting loss (its first batch, before any update) on the data the cases fit on: what
         a divergence is judged against. The default is probed once in this process (the first case of a plan, so
         usually already; an xdist worker without it probes it when a case of its own grew), with the same repair;
@@ -421,7 +430,7 @@ class Engine:
                 failing.append(inner)
         return failing
 
-    def _result(self, pre: Preflight, case: Case, data: Any, policy: Policy, show: bool = True) -> probe.Result:
+    def _result(self, pre: Preflight, case: Case, data: Any, policy: Policy, show: bool = True) -> Result:
         """The case's result, probed on first asking (the data is the same for a hypermodel within one run)."""
         key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None,
                culprits.key(case.values))
@@ -431,7 +440,7 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- after the cases
 
-    def forecasts(self, preflights: Sequence[Preflight], entries: list[dict]) -> list[dict]:
+    def forecasts(self, preflights: Sequence[Preflight], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """What the search over each hypermodel would do, from every case's record."""
         plan, forecasts, cases = self.settings.plan, [], record.records(entries)
         for pre in preflights:
@@ -444,22 +453,23 @@ class Engine:
             forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
         return forecasts
 
-    def refine(self, pre: Preflight, entries: list[dict], policy: Policy, data: Any = None):
+    def refine(self, pre: Preflight, entries: list[dict[str, Any]], policy: Policy,
+               data: Any = None) -> Refinement | None:
         """Boundaries, repair and its verification for one hypermodel, probed where its cases were; None when
         nothing failed."""
         from pytest_hypermodel.engine import refine as refine_mod
 
         timeout = policy.timeout
 
-        def probe_one(space, case, changes):
+        def probe_one(space: SearchSpace, case: Case, changes: tuple[Change, ...]) -> Result:
             return self.probe(Preflight(pre.target, space, pre.plan, tuner=pre.tuner), case, data, changes, policy,
                               show=False)
 
         options = dataclasses.replace(self.settings.plan, forecast=False)  # a repair's verification forecasts nothing
 
-        def prepare_one(changes):
+        def prepare_one(changes: tuple[Change, ...]) -> Preflight:
             if self.runner is not None:
-                return self.runner.prepare(pre.target.spec, options, timeout, changes)
+                return cast(Preflight, self.runner.prepare(pre.target.spec, options, timeout, changes))
             target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
             return prepare_target(with_repair(target, changes) if changes else target, options, timeout)
 
@@ -473,8 +483,9 @@ class Engine:
         return refine_mod.refine(pre, entries, probe_one, prepare_one, self.rootpath, boundaries.DEFAULT_BUDGET,
                                  ready, self.settings.boundaries_seconds, self.progress)
 
-    def refine_all(self, preflights: Sequence[Preflight], entries: list[dict],
-                   data_for: Callable[[Preflight], ContextManager[Any]] | None = None) -> tuple[list, str | None]:
+    def refine_all(self, preflights: Sequence[Preflight], entries: list[dict[str, Any]],
+                   data_for: Callable[[Preflight], ContextManager[Any]] | None = None
+                   ) -> tuple[list[Refinement], str | None]:
         """:meth:`refine` for each hypermodel with failures, under the policy its cases were judged by, with the
         data ``data_for(pre)`` sets up; Ctrl-C stops them (those found so far are kept, with a note), not the
         report."""
@@ -496,8 +507,8 @@ class Engine:
         return found, "\n".join(notes) or None
 
     @staticmethod
-    def payload(preflights: Sequence[Preflight], entries: list[dict], forecasts: list[dict], refinements: list,
-                note: str | None = None, command: str = "") -> dict:
+    def payload(preflights: Sequence[Preflight], entries: list[dict[str, Any]], forecasts: list[dict[str, Any]],
+                refinements: list[Refinement], note: str | None = None, command: str = "") -> dict[str, Any]:
         """The JSON report's data: every case, the forecasts, the boundaries and repairs, and how it was run."""
         data = full_payload(list(preflights), entries, forecasts, refinements)
         if note:
@@ -508,7 +519,7 @@ class Engine:
     # ------------------------------------------------------------------------------------------- all of it
 
     def run(self, specs: Sequence[str | Target], data: Any = None, data_given: bool | None = None,
-            on_case: Callable[[dict], None] | None = None, command: str = "") -> dict:
+            on_case: Callable[[dict[str, Any]], None] | None = None, command: str = "") -> dict[str, Any]:
         """A whole preflight of ``specs``: the payload of its JSON report. ``on_case(entry)`` after each case
         (a progress line, a partial report)."""
         self.check_specs([s for s in specs if isinstance(s, str)])
@@ -519,7 +530,7 @@ class Engine:
                 warnings.warn(warning, stacklevel=2)
             else:
                 warnings.warn_explicit(warning, type(warning), definition[0], definition[1])
-        entries: list[dict] = []
+        entries: list[dict[str, Any]] = []
         started = time.perf_counter()
         for pre in preflights:
             for case in pre.plan:
@@ -528,7 +539,8 @@ class Engine:
                 if on_case is not None:
                     on_case(entry)
         forecasts = self.forecasts(preflights, entries)
-        refinements, note = [], None
+        refinements: list[Refinement] = []
+        note: str | None = None
         if self.settings.boundaries:
             refinements, note = self.refine_all(preflights, entries,
                                                 lambda pre: contextlib.nullcontext(data))

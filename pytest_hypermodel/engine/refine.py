@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: ``probe(space, case, changes)``: one case's result, the hypermodel under ``changes`` when there are any.
-Probe = Callable[["SearchSpace", Case, tuple], "Result"]
+Probe = Callable[["SearchSpace", Case, tuple[repair.Change, ...]], "Result"]
 #: ``prepare(changes)``: the preflight (space and plan) of the hypermodel under ``changes``.
-Prepare = Callable[[tuple], "Preflight"]
+Prepare = Callable[[tuple[repair.Change, ...]], "Preflight"]
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Alternative:
     guarded: int = 0
     still_failing: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
                 "cases": self.cases, "guarded": self.guarded, "still_failing": self.still_failing}
 
@@ -74,7 +74,7 @@ class Refinement:
     changes: list[repair.Change] = field(default_factory=list)
     diff: str = ""
     #: The repaired file's new text, for --hypermodel-fix.
-    texts: dict = field(default_factory=dict)
+    texts: dict[Path, str] = field(default_factory=dict)
     #: Changes the diff could not place: name -> why.
     unplaced: dict[str, str] = field(default_factory=dict)
     #: None: not verified (no change to verify, or the repaired space could not be prepared).
@@ -86,7 +86,7 @@ class Refinement:
     note: str | None = None
     alternative: Alternative | None = None
 
-    def repair_dict(self) -> dict | None:
+    def repair_dict(self) -> dict[str, Any] | None:
         if not self.changes:
             return None
         found = {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
@@ -100,7 +100,7 @@ class Refinement:
         """The terminal section of one hypermodel: boundary lines, the diff, whether the repair is green."""
         found = self.findings
         out = [f"{self.spec}: boundaries ({found.probes} probe{'' if found.probes == 1 else 's'}, {found.seconds:.1f} s)"]
-        shown = set()
+        shown: set[int] = set()
         for (name, partner), group in found.frontiers().items():
             if len(group) >= 3:  # a walked frontier: one line for the pair
                 group = sorted(group, key=lambda b: b.given[partner])
@@ -146,7 +146,7 @@ def _failed(result: "Result") -> bool:
     return result.outcome != outcomes.OK
 
 
-def refine(pre: "Preflight", entries: list[dict], probe: Probe, prepare: Prepare, root: Path,
+def refine(pre: "Preflight", entries: list[dict[str, Any]], probe: Probe, prepare: Prepare, root: Path,
            budget: int = boundaries.DEFAULT_BUDGET, ready: Callable[[], Any] | None = None,
            seconds: float | None = None, progress: Progress | None = None) -> Refinement | None:
     """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
@@ -240,7 +240,7 @@ def _verified_words(cases: int, still_failing: list[str], guarded: int = 0) -> s
     return f"still fails: {len(still_failing)} of {plural(cases, 'case')} ({shown})"
 
 
-def _verify(prepare: Prepare, probe: Probe, changes: tuple) -> tuple[int, list[str], int]:
+def _verify(prepare: Prepare, probe: Probe, changes: tuple[repair.Change, ...]) -> tuple[int, list[str], int]:
     """The preflight of the space under ``changes``: (cases, ids of those that fail, those the guard failed).
     A failure at the defaults counts as failing (its case is the plan's ``defaults``)."""
     fixed = prepare(changes)
@@ -256,7 +256,7 @@ def _verify(prepare: Prepare, probe: Probe, changes: tuple) -> tuple[int, list[s
     return len(fixed.plan), failing, guarded
 
 
-def findings_dicts(found: boundaries.Findings) -> list[dict]:
+def findings_dicts(found: boundaries.Findings) -> list[dict[str, Any]]:
     return [b.to_dict() for b in found.boundaries]
 
 

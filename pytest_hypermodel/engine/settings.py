@@ -162,7 +162,7 @@ def isolation(source: Source) -> str:
             f"{source.where('hypermodel_isolation')} = {mode!r}: use process (one probe process, the default), "
             "case (a fresh process per case) or off (in the pytest process)"
         )
-    return mode
+    return str(mode)  # one of ISOLATION_MODES
 
 
 def boundaries_seconds(source: Source) -> float | None:
@@ -172,7 +172,7 @@ def boundaries_seconds(source: Source) -> float | None:
 
 
 def boundaries(source: Source) -> bool:
-    text = value(source, "hypermodel_boundaries")
+    text: object = value(source, "hypermodel_boundaries")
     if text is True or text is False:
         return text
     if text not in ("on", "off"):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from pathlib import Path
+from typing import Sequence
 
 from pytest_hypermodel.probe.prepare import Preflight, plain
 
 
-def write_handoff(path: Path, preflights: list[Preflight] = (), error: str | None = None) -> None:
+def write_handoff(path: Path, preflights: Sequence[Preflight] = (), error: str | None = None) -> None:
     """The planning worker's spaces and plans, for the controller and the other workers (they skip discovery and
     plan the same cases), or the error that stopped it. Written atomically: no one reads half a file."""
     import os

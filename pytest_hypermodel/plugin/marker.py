@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 
@@ -173,7 +173,7 @@ def _data_overridden(metafunc: pytest.Metafunc) -> bool:
     if setting(metafunc.config, "hypermodel_search_data"):  # the plugin's own fixture returns the user's data
         return True
     definitions = getattr(getattr(metafunc.definition, "_fixtureinfo", None), "name2fixturedefs", {})
-    found = definitions.get("hypermodel_data") or ()
+    found: Sequence[Any] = definitions.get("hypermodel_data") or ()
     return bool(found) and getattr(found[-1].func, "__module__", "") != "pytest_hypermodel.plugin"
 
 

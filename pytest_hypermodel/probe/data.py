@@ -131,6 +131,7 @@ def synthesize(model: keras.Model, samples: int = 32, seed: int = 0, input_shape
     else:
         x = keras.tree.map_structure(lambda t: _input(t, samples, rng, vocab), inputs)
     losses = _losses_per_output(model, outputs)
+    y: Any  # targets shaped as the outputs: a dict, a list, or one array
     if isinstance(outputs, dict):
         y = {key: _target(outputs[key], _loss_kind(losses.get(key)), samples, rng) for key in outputs}
     elif isinstance(outputs, (list, tuple)):
@@ -182,7 +183,7 @@ def search_size(provided: Any) -> tuple[int, int] | None:
     kwargs = provided if isinstance(provided, dict) else {"x": provided[0]}
     epochs, batches = kwargs.get("epochs", 1), kwargs.get("steps_per_epoch")
     if not isinstance(batches, int):
-        x = kwargs.get("x")
+        x: Any = kwargs.get("x")
         if hasattr(x, "cardinality") and hasattr(x, "element_spec"):  # tf.data: its elements are batches
             batches = int(x.cardinality())  # negative: infinite or unknown
         else:

@@ -20,6 +20,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, Callable, Iterable, Mapping
 
 import keras
@@ -88,10 +89,10 @@ class RecordingHyperParameters(kt.HyperParameters):
         self.sites.setdefault(self._get_name(name), (path, line))
         first = self.declared.setdefault(self._get_name(name), (call, where))
         if first[0] != call:
-            line = (f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
+            told = (f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
                     f"{where}; KerasTuner keeps the first and ignores the second: give them different names")
-            if line not in self.redeclared:
-                self.redeclared.append(line)
+            if told not in self.redeclared:
+                self.redeclared.append(told)
 
     def Int(self, name, *args, **kwargs):
         return self._declare("Int", name, *args, **kwargs)
@@ -112,7 +113,7 @@ class RecordingHyperParameters(kt.HyperParameters):
 def _declaring_site() -> tuple[str, int]:
     """``("/abs/models.py", 12)``: the user's line that declared a hyperparameter (the first frame outside KerasTuner
     and us); ``("", 0)`` when there is none."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and any(part in frame.f_code.co_filename for part in ("keras_tuner", "pytest_hypermodel")):
         frame = frame.f_back
     return (str(Path(frame.f_code.co_filename).resolve()), frame.f_lineno) if frame is not None else ("", 0)
@@ -156,7 +157,7 @@ def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = F
     note = None
     if kind in ("int", "float"):
         if hp.step is None:
-            levels = (hp.min_value, hp.max_value)
+            levels: tuple[Any, ...] = (hp.min_value, hp.max_value)
         else:
             values = _stepped_ends(hp)
             if hp.sampling == "linear":
@@ -397,7 +398,8 @@ def _input_mismatch(model: keras.Model, given: Any) -> str | None:
     declared = [tuple(t.shape[1:]) for t in inputs]
     if isinstance(given, dict):
         named = {getattr(t, "name", "").split(":")[0]: tuple(t.shape[1:]) for t in inputs}
-        pairs = [(name, shape, named[name]) for name, shape in given.items() if name in named]
+        pairs: list[tuple[str, Any, Any]] = [(name, shape, named[name]) for name, shape in given.items()
+                                             if name in named]
     else:
         if len(given) != len(declared):
             pairs = [("", tuple(given[0]) if len(given) == 1 else tuple(map(tuple, given)), declared)]
@@ -484,7 +486,8 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
     # Only what a build reads can go unread: the defaults' first build also ran fit() (and the model, for code of
     # its own), whose reads the other builds, and these, never see.
     built_reads = set().union(*(reads for over, reads in space.reads if over))
-    seen = {culprits.key(over): set(reads) & built_reads for over, reads in space.reads}
+    seen: dict[frozenset[tuple[str, Any]], set[str] | None] = {
+        culprits.key(over): set(reads) & built_reads for over, reads in space.reads}
     everything = seen.get(frozenset())
     if everything is None:
         return draws

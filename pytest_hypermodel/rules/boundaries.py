@@ -20,6 +20,9 @@ from pytest_hypermodel.rules import culprits
 if TYPE_CHECKING:
     from pytest_hypermodel.space.hyperparameters import Param, SearchSpace
 
+#: A probed case as ``find``'s ``known`` holds it: its complete values, frozen.
+Key = frozenset[tuple[str, Any]]
+
 #: Halvings of a continuous (Float, no step) range: the boundary to within 1/128 of the range (of its log, for
 #: log sampling).
 CONTINUOUS_STEPS = 7
@@ -57,9 +60,9 @@ class Boundary:
     @property
     def upward(self) -> bool:
         """Whether the failing side is above the passing side (lower max_value), not below (raise min_value)."""
-        return self.first_failing > self.last_ok
+        return bool(self.first_failing > self.last_ok)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"hyperparameter": self.hyperparameter, "last_ok": self.last_ok, "first_failing": self.first_failing,
                 "given": dict(self.given), "probes": self.probes}
 
@@ -100,37 +103,37 @@ class Findings:
 ENUMERATED = 10_000
 
 
-class _Steps(Sequence):
+class _Steps(Sequence[Any]):
     """The values ``min_value + i * step`` of a long linear range from ``low`` to ``high``, computed when read."""
 
     def __init__(self, param: "Param", low: Any, high: Any, descending: bool) -> None:
         self.param, self.descending = param, descending
-        self.first = max(0, math.ceil((low - param.min_value) / param.step - 1e-9))
-        self.count = max(0, math.floor((high - param.min_value) / param.step + 1e-9) + 1 - self.first)
+        self.first: int = max(0, math.ceil((low - param.min_value) / param.step - 1e-9))
+        self.length: int = max(0, math.floor((high - param.min_value) / param.step + 1e-9) + 1 - self.first)
 
     def __len__(self) -> int:
-        return self.count
+        return self.length
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self.count))]
+            return [self[j] for j in range(*i.indices(self.length))]
         if i < 0:
-            i += self.count
-        if not 0 <= i < self.count:
+            i += self.length
+        if not 0 <= i < self.length:
             raise IndexError(i)
-        index = self.first + (self.count - 1 - i if self.descending else i)
+        index = self.first + (self.length - 1 - i if self.descending else i)
         value = self.param.min_value + index * self.param.step
         return round(value, 12) if self.param.kind == "float" else value
 
 
-def values_between(param: "Param", start: Any, end: Any) -> Sequence | None:
+def values_between(param: "Param", start: Any, end: Any) -> Sequence[Any] | None:
     """The values KerasTuner can give ``param`` from ``start`` to ``end`` inclusive, in that order; None for a
     continuous range (a Float without a step)."""
     low, high = min(start, end), max(start, end)
     if param.kind == "float" and not param.step:
         return None
     if param.kind == "int" and not param.step:
-        values: Sequence = range(int(low), int(high) + 1)
+        values: Sequence[Any] = range(int(low), int(high) + 1)
     elif param.sampling in ("log", "reverse_log") and param.step and param.step > 1:
         values, value = [], param.min_value  # KerasTuner multiplies by the step under log sampling
         while value <= param.max_value * (1 + 1e-9):
@@ -148,7 +151,7 @@ def values_between(param: "Param", start: Any, end: Any) -> Sequence | None:
     return values if start <= end else list(reversed(values))
 
 
-def sample(param: "Param", points: int = FRONTIER_POINTS) -> list:
+def sample(param: "Param", points: int = FRONTIER_POINTS) -> list[Any]:
     """Up to ``points`` values of a numeric hyperparameter, evenly spread, extremes included."""
     values = values_between(param, param.min_value, param.max_value)
     if values is None:
@@ -165,7 +168,7 @@ def sample(param: "Param", points: int = FRONTIER_POINTS) -> list:
 class _Search:
     """The oracle with its memory (the plan's probed cases included) and the probe budget."""
 
-    def __init__(self, space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable[[dict], bool],
+    def __init__(self, space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict[str, Any]], bool],
                  budget: int, seconds: float | None) -> None:
         self.space = space
         self.known = dict(known)
@@ -187,7 +190,7 @@ class _Search:
             return True
         return False
 
-    def key(self, overrides: Mapping[str, Any]) -> frozenset:
+    def key(self, overrides: Mapping[str, Any]) -> Key:
         """The case with ``overrides`` (the rest at defaults), as ``known`` holds it."""
         return frozenset(self.space.complete(overrides).items())
 
@@ -230,11 +233,11 @@ class _Search:
         else:
             ok, bad = start, failing
             for _ in range(CONTINUOUS_STEPS):
-                mid = math.sqrt(ok * bad) if param.sampling == "log" and ok > 0 and bad > 0 else (ok + bad) / 2
-                verdict = self.failed({**given, name: mid})
+                middle = math.sqrt(ok * bad) if param.sampling == "log" and ok > 0 and bad > 0 else (ok + bad) / 2
+                verdict = self.failed({**given, name: middle})
                 if verdict is None:
                     return None
-                ok, bad = (ok, mid) if verdict else (mid, bad)
+                ok, bad = (ok, middle) if verdict else (middle, bad)
         return Boundary(name, ok, bad, dict(given), self.probes - before)
 
 
@@ -274,7 +277,7 @@ def _far_end(param: "Param", value: Any) -> Any:
     return param.levels[-1] if value > param.default else param.levels[0]
 
 
-def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable[[dict], bool],
+def find(space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict[str, Any]], bool],
          budget: int = DEFAULT_BUDGET, seconds: float | None = None) -> Findings:
     """Boundaries of every numeric hyperparameter that fails in the probed cases ``known`` (frozen complete
     values -> failed), asking ``failed(values)`` for the values in between.
@@ -296,9 +299,9 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
             return findings
         # The search goes on from a default that passes: the failing default is then a failing value like any
         # other, and its boundary is the repair that moves the bound (or removes the value) that default sat on.
-        name, value = passing
-        findings.moved_default = (name, space.by_name[name].default, value)
-        space = search.space = space.with_defaults({name: value})
+        moved_name, moved_value = passing
+        findings.moved_default = (moved_name, space.by_name[moved_name].default, moved_value)
+        space = search.space = space.with_defaults({moved_name: moved_value})
     defaults = space.complete({})
     failing = []
     for values, verdict in known.items():
@@ -313,7 +316,7 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
     failing.sort(key=lambda moved: (len(moved), sorted(map(str, moved.items()))))
     #: (name, failing value, given, numeric partner or None); a numeric partner's frontier is walked only when
     #: the partner's corner value moves the boundary (a dropout rate beside a too-deep stack does not).
-    requests: list[tuple[str, Any, dict, str | None]] = []
+    requests: list[tuple[str, Any, dict[str, Any], str | None]] = []
 
     def request(name: str, value: Any, given: Mapping[str, Any], partner: str | None = None) -> None:
         if not any(r[:3] == (name, value, given) for r in requests):
@@ -344,15 +347,15 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
         # partner beside them. Otherwise an interaction: each numeric value's boundary with each partner.
         explained = culprits.names_of(culprits.explaining(moved, failing))
         for name in [n for n in (explained or list(moved)) if n in numeric]:
-            for partner, partner_value in moved.items():
-                if partner != name:
-                    request(name, moved[name], {partner: partner_value}, partner if partner in numeric else None)
+            for other, other_value in moved.items():
+                if other != name:
+                    request(name, moved[name], {other: other_value}, other if other in numeric else None)
     #: (name, side of its default) -> its boundary alone, which a partner's boundary is compared with.
     alone: dict[tuple[str, Any], Boundary | None] = {}
     #: Frontiers walked: (name, partner) pairs, and the corner boundaries that started them (partners that move a
     #: boundary the same way, units_1..units_9 beside num_layers, are walked once).
     walked: set[tuple[str, str]] = set()
-    started: dict[str, list[tuple]] = {}
+    started: dict[str, list[tuple[Any, Any]]] = {}
     for name, value, given, partner in requests:
         if search.spent:
             search.cut = True
@@ -367,6 +370,7 @@ def find(space: "SearchSpace", known: Mapping[frozenset, bool], failed: Callable
         elif boundary is None or boundary is base:
             continue  # the partner does not move the boundary
         if partner is not None:
+            assert boundary is not None  # a partner comes with a given value: a None boundary went on above
             corner = (boundary.last_ok, boundary.first_failing)
             if (partner, name) in walked or corner in started.get(name, []):
                 continue  # the pair's frontier is known from the other side, or a like partner's

@@ -31,7 +31,7 @@ def space_order(space: SearchSpace) -> Callable[[str], int]:
     return lambda name: places.get(name, len(places))
 
 
-def key(moved: Moved) -> frozenset:
+def key(moved: Moved) -> frozenset[tuple[str, Any]]:
     """``moved`` as a set of (name, value) pairs, comparable by inclusion (lists and dicts as their JSON)."""
     return frozenset((name, _hashable(value)) for name, value in moved.items())
 
@@ -135,7 +135,7 @@ class Predicate:
     """
 
     #: ``key(moved)`` of each configuration run, and its disposition (None: it completed).
-    known: dict[frozenset, str | None]
+    known: dict[frozenset[tuple[str, Any]], str | None]
     #: The minimal failing sets and their dispositions.
     failing: list[tuple[Moved, str]]
     #: The moved values of each completed run.

@@ -27,7 +27,7 @@ class Expectation:
         what = self.raises if isinstance(self.raises, str) else self.raises.__name__
         return f"{what}" + (f" ({self.reason})" if self.reason else "")
 
-    def met_by(self, result) -> bool:
+    def met_by(self, result: outcomes.Probed) -> bool:
         if isinstance(self.raises, str):
             return result.outcome == self.raises
         return self.raises.__name__ in (result.exception_bases or [])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import socket
+from typing import Any, NoReturn
 
 #: In the text of the error a refused download raises, wherever the caller wraps it.
 MARKER = "network access is blocked during a preflight"
@@ -25,14 +26,15 @@ class NetworkBlocked(OSError):
 def block() -> None:
     """Refuse name lookups and connections in this process (the probe process, which runs only the user's code)."""
 
-    def refuse(*args, **kwargs):
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
         target = next((str(a) for a in args if isinstance(a, (str, tuple))), "")
         raise NetworkBlocked(f"{MARKER} (pytest-hypermodel refused a connection to {target})")
 
     socket.getaddrinfo = refuse
     socket.create_connection = refuse
-    socket.socket.connect = lambda self, address: refuse(address)
-    socket.socket.connect_ex = lambda self, address: refuse(address)
+    # setattr: mypy refuses an assignment to a method
+    setattr(socket.socket, "connect", lambda self, address: refuse(address))
+    setattr(socket.socket, "connect_ex", lambda self, address: refuse(address))
 
 
 def attempted_download(text: str | None) -> str | None:

@@ -12,7 +12,8 @@ import dataclasses
 import signal
 import re
 import threading
-from typing import Iterator
+from types import FrameType
+from typing import Iterator, NoReturn, Protocol, Sequence
 
 OK = "ok"
 FAILED_TRIAL = "failed_trial"
@@ -51,6 +52,20 @@ DIVERGENCE_FACTOR = 1e3
 #: learning rate 10 (and 1.0) ends 5.1x to 6.9x there under JAX and PyTorch, whose clipped cross-entropy saturates,
 #: and 14x to 2300x under TensorFlow; a healthy case at most 1.2x.
 DIVERGENCE_RATIO = 3.0
+
+
+class Probed(Protocol):
+    """What the rules read of a case's result: ``probe.fit.Result`` (a layer above), or a stand-in with the same
+    attributes (a configuration built without a fit)."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def exception(self) -> str | None: ...
+    @property
+    def exception_bases(self) -> Sequence[str]: ...
+    @property
+    def losses(self) -> Sequence[float]: ...
 
 # Class names of the backends' out-of-memory errors (TensorFlow, torch).
 _OOM_CLASS_NAMES = {"ResourceExhaustedError", "OutOfMemoryError", "MemoryError"}
@@ -93,7 +108,7 @@ def time_limit(seconds: float | None) -> Iterator[Limit]:
         yield limit
         return
 
-    def expire(signum, frame):
+    def expire(signum: int, frame: FrameType | None) -> NoReturn:
         limit.struck = True
         raise limit.error()
 
@@ -123,7 +138,7 @@ def interrupts_told_apart() -> Iterator[None]:
         return
     previous = signal.getsignal(signal.SIGINT)
 
-    def received(signum, frame):
+    def received(signum: int, frame: FrameType | None) -> NoReturn:
         INTERRUPT_RECEIVED.set()
         if callable(previous):
             previous(signum, frame)
@@ -227,7 +242,7 @@ def meaningful_line(text: str) -> str:
     lines = [line.strip() for line in _ANSI.sub("", text).strip().splitlines() if line.strip()]
     wrapped = any(line.startswith("Exception encountered when calling") for line in lines)
     if wrapped:
-        kept = []
+        kept: list[str] = []
         for line in lines:
             if line.startswith(("Arguments received by", "Call arguments received by")):
                 break

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.rules.outcomes import ACTIONS, FAIL_TRIAL, FATAL, RETRY  # noqa: F401  (the policy's actions)
+# The policy's actions, exported from here ("X as X": mypy's explicit re-export).
+from pytest_hypermodel.rules.outcomes import ACTIONS as ACTIONS
+from pytest_hypermodel.rules.outcomes import FAIL_TRIAL as FAIL_TRIAL
+from pytest_hypermodel.rules.outcomes import FATAL as FATAL
+from pytest_hypermodel.rules.outcomes import RETRY as RETRY
 
 COMPLETED = "completed"
 FAILED = "failed"
@@ -72,7 +76,7 @@ class Policy:
             if not isinstance(key, str) or not key.isidentifier():
                 raise ValueError(f"Policy.on key {key!r}: name an exception class or an outcome (nan, oom, ...)")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain builtins, for reports and fingerprints."""
         return {
             "max_retries_per_trial": self.max_retries_per_trial,
@@ -84,7 +88,7 @@ class Policy:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Policy":
+    def from_dict(cls, data: Mapping[str, Any]) -> "Policy":
         return cls(**{**data, "on": dict(data.get("on", {}))})
 
     def action_for(self, outcome: str, exception_bases: tuple[str, ...] = ()) -> str | None:
@@ -94,7 +98,7 @@ class Policy:
                 return self.on[name]
         return self.on.get(outcome)
 
-    def tuner(self, tuner_class, hypermodel, **kwargs):
+    def tuner(self, tuner_class: Any, hypermodel: Any, **kwargs: Any) -> Any:
         """A KerasTuner tuner that runs the search under this policy.
 
         ``tuner_class(hypermodel=..., **kwargs)`` with this policy's
@@ -108,7 +112,7 @@ class Policy:
 
         return tuning.make_tuner(self, tuner_class, hypermodel, **kwargs)
 
-    def disposition(self, result) -> Disposition:
+    def disposition(self, result: outcomes.Probed) -> Disposition:
         """What KerasTuner would do with this probe result under this policy."""
         outcome = result.outcome
         if outcome == outcomes.OK or outcome in outcomes.COMPLETED_USELESS:
@@ -157,7 +161,7 @@ class Policy:
         )
 
 
-def _objective_finite(losses: list[float]) -> bool:
+def _objective_finite(losses: Sequence[float]) -> bool:
     """Whether KerasTuner's objective for these epoch losses is a number.
 
     KerasTuner starts from epoch 0 and moves only to a strictly better epoch

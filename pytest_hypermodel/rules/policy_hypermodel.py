@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import keras
 import keras_tuner as kt
@@ -35,7 +35,7 @@ def _is_keras_tuner_error(exc: BaseException) -> bool:
     return isinstance(exc, (kt.errors.FailedTrialError, kt.errors.FatalError))
 
 
-class NaNObjective(keras.callbacks.Callback):
+class NaNObjective(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types: its classes are Any
     """Raises the policy's error for ``nan`` when the objective is NaN after the first epoch."""
 
     def __init__(self, action: str, names: tuple[str, ...]) -> None:
@@ -44,7 +44,7 @@ class NaNObjective(keras.callbacks.Callback):
         self.names = names
         self.seen = False
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.seen:
             return
         self.seen = True
@@ -60,14 +60,14 @@ class NaNObjective(keras.callbacks.Callback):
             raise error(f"{name} is NaN after the first epoch; the policy maps nan to {self.action}")
 
 
-class PolicyHyperModel(kt.HyperModel):
+class PolicyHyperModel(kt.HyperModel):  # type: ignore[misc]  # KerasTuner ships no types: its classes are Any
     """A hypermodel whose build() and fit() failures are mapped as the policy says.
 
     ``mapped`` counts the exceptions it turned into FailedTrialError or
     FatalError, by ``"ExceptionClass -> action"``.
     """
 
-    def __init__(self, hypermodel, policy: Policy, objective=None) -> None:
+    def __init__(self, hypermodel: Any, policy: Policy, objective: Any = None) -> None:
         inner = get_hypermodel(hypermodel)
         if inner is None:
             raise ValueError("PolicyHyperModel needs a hypermodel: a build function fn(hp) or a keras_tuner.HyperModel")
@@ -77,18 +77,18 @@ class PolicyHyperModel(kt.HyperModel):
         self.policy = policy
         #: KerasTuner's objective, for the ``nan`` callback; make_tuner sets it from the oracle.
         self.objective = objective
-        self.mapped: Counter = Counter()
+        self.mapped: Counter[str] = Counter()
 
-    def declare_hyperparameters(self, hp):
+    def declare_hyperparameters(self, hp: Any) -> Any:
         return self.hypermodel.declare_hyperparameters(hp)
 
-    def build(self, hp):
+    def build(self, hp: Any) -> Any:
         try:
             return self.hypermodel.build(hp)
         except Exception as exc:
             self._reraise(exc, "build")
 
-    def fit(self, hp, model, *args, **kwargs):
+    def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
         action = self.policy.action_for(outcomes.NAN)
         if action in (FAIL_TRIAL, FATAL):
             kwargs["callbacks"] = [NaNObjective(action, self._objective_names()), *(kwargs.get("callbacks") or [])]
@@ -106,7 +106,7 @@ class PolicyHyperModel(kt.HyperModel):
         parts = getattr(objective, "objectives", None) or [objective]
         return tuple(getattr(part, "name", str(part)) for part in parts)
 
-    def _reraise(self, exc: Exception, where: str):
+    def _reraise(self, exc: Exception, where: str) -> NoReturn:
         if _is_keras_tuner_error(exc):
             raise exc
         name = type(exc).__name__
@@ -118,7 +118,7 @@ class PolicyHyperModel(kt.HyperModel):
         raise error(f"{name} in {where}: {exc} (the policy maps it to {action})") from exc
 
 
-def make_tuner(policy: Policy, tuner_class, hypermodel, **kwargs):
+def make_tuner(policy: Policy, tuner_class: Any, hypermodel: Any, **kwargs: Any) -> Any:
     """``tuner_class(hypermodel=PolicyHyperModel(hypermodel, policy), **kwargs)`` with the policy's arguments.
 
     An explicit ``max_retries_per_trial``, ``max_consecutive_failed_trials`` or

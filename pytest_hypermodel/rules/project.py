@@ -36,7 +36,7 @@ def tuner_file(project_dir: str | Path) -> Path:
     return Path(project_dir) / f"{os.environ.get('KERASTUNER_TUNER_ID', 'tuner0')}.json"
 
 
-def saved_space(project_dir: str | Path) -> dict | None:
+def saved_space(project_dir: str | Path) -> dict[str, Any] | None:
     """The hyperparameters config (``{"space": [...], "values": {...}}``) in ``project_dir/oracle.json``;
     None when the tuner would not reload the project (no tuner file, no oracle: KerasTuner then starts afresh)."""
     path = Path(project_dir) / ORACLE_FILE
@@ -44,7 +44,7 @@ def saved_space(project_dir: str | Path) -> dict | None:
         return None
     try:
         saved = json.loads(path.read_text())
-        config = saved["hyperparameters"]
+        config: dict[str, Any] = saved["hyperparameters"]
         if not isinstance(config["space"], list) or not all(isinstance(e, dict) for e in config["space"]):
             raise TypeError("its hyperparameters.space is not a list of records")
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -57,15 +57,15 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _by_name(config: Mapping) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = {}
+def _by_name(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
     for entry in _plain(list(config.get("space", []))):
         name = str(entry.get("config", {}).get("name"))
         found.setdefault(name, []).append(entry)
     return found
 
 
-def _changes(name: str, old: dict, new: dict) -> str | None:
+def _changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
     """``units: max_value 40 there, 20 now``: how one hyperparameter's declaration changed; None when it did not."""
     if old.get("class_name") != new.get("class_name"):
         return f"{name}: {old.get('class_name')} there, {new.get('class_name')} now"
@@ -81,7 +81,7 @@ def _changes(name: str, old: dict, new: dict) -> str | None:
     return f"{name}: {', '.join(parts)}" if parts else None
 
 
-def differences(saved: Mapping, current: Mapping, unreached: Iterable[str] = ()) -> list[str]:
+def differences(saved: Mapping[str, Any], current: Mapping[str, Any], unreached: Iterable[str] = ()) -> list[str]:
     """What differs between a saved oracle's hyperparameters and the current space (``HyperParameters``
     configs), one phrase each: a changed declaration (range, values, step, sampling, default, conditions, class),
     a hyperparameter removed, or one added. ``unreached``: names the current space reads only under some values of
@@ -103,7 +103,7 @@ def differences(saved: Mapping, current: Mapping, unreached: Iterable[str] = ())
     return found
 
 
-def check(project_dir: str | Path, label: str, current: Mapping, unreached: Iterable[str], fix: str) -> None:
+def check(project_dir: str | Path, label: str, current: Mapping[str, Any], unreached: Iterable[str], fix: str) -> None:
     """ProjectError when ``project_dir`` holds an oracle whose space differs from ``current``; nothing when it
     holds none, or the same space (a search resumed). ``label`` names the setting as the user gave it."""
     try:

@@ -59,15 +59,15 @@ class Change:
         return (f'{receiver}.get({self.hyperparameter!r}) {">" if upward else "<"} '
                 f'{table}[{receiver}.get({partner!r})]').replace("'", '"')
 
-    def crossed(self, values: dict) -> bool:
+    def crossed(self, values: dict[str, Any]) -> bool:
         """Whether a guard's condition holds for these values (False while either is undeclared)."""
         partner, upward, limits = self.old, self.new[0], dict(self.new[1])
         if self.hyperparameter not in values or values.get(partner) not in limits:
             return False
         limit = limits[values[partner]]
-        return values[self.hyperparameter] > limit if upward else values[self.hyperparameter] < limit
+        return bool(values[self.hyperparameter] > limit if upward else values[self.hyperparameter] < limit)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         if self.kind == GUARD:
             return {"hyperparameter": self.hyperparameter, "kind": GUARD, "partner": self.old,
                     "fails": "above" if self.new[0] else "below", "limits": [list(pair) for pair in self.new[1]],
@@ -153,7 +153,8 @@ def propose_guarded(space: "SearchSpace", findings: "Findings", changes: list[Ch
 # ------------------------------------------------------------------------------------------- enforcing
 
 
-def rewrite(method: str, name: str, args: tuple, kwargs: dict, changes: Iterable[Change]) -> tuple[str, dict]:
+def rewrite(method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+            changes: Iterable[Change]) -> tuple[str, dict[str, Any]]:
     """The declaration ``hp.<method>(name, *args, **kwargs)`` with ``changes`` applied: (method, keyword args)."""
     mine = [c for c in changes if c.hyperparameter == name and c.kind != GUARD]
     bound = dict(zip(_POSITIONAL.get(method, ()), args), **kwargs)
@@ -186,19 +187,23 @@ def kept_default(default: Any, bound: Mapping[str, Any]) -> Any:
 class Enforced:
     """A trial's ``hp`` that declares every hyperparameter with the repair applied; the rest passes through."""
 
-    def __init__(self, hp, changes: tuple[Change, ...]) -> None:
+    _hp: Any
+    _changes: tuple[Change, ...]
+    _declared: set[str]
+
+    def __init__(self, hp: Any, changes: tuple[Change, ...]) -> None:
         object.__setattr__(self, "_hp", hp)
         object.__setattr__(self, "_changes", changes)
         #: Names this build declared: a guard fires at the later of its two, where its diff puts it.
         object.__setattr__(self, "_declared", set())
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._hp, name)
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._hp, name, value)
 
-    def _declare(self, method: str, name: str, args: tuple, kwargs: dict):
+    def _declare(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         method, bound = rewrite(method, name, args, kwargs, self._changes)
         value = getattr(self._hp, method)(name, **bound)
         self._declared.add(name)
@@ -210,28 +215,28 @@ class Enforced:
                 raise FailedTrialError(f"{guard.hyperparameter} is {GUARD_MESSAGE} for this {guard.old}")
         return value
 
-    def Int(self, name, *args, **kwargs):
+    def Int(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._declare("Int", name, args, kwargs)
 
-    def Float(self, name, *args, **kwargs):
+    def Float(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._declare("Float", name, args, kwargs)
 
-    def Choice(self, name, *args, **kwargs):
+    def Choice(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._declare("Choice", name, args, kwargs)
 
-    def Boolean(self, name, *args, **kwargs):
+    def Boolean(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._declare("Boolean", name, args, kwargs)
 
 
-def repaired(hypermodel, changes: tuple[Change, ...]):
+def repaired(hypermodel: Any, changes: tuple[Change, ...]) -> Any:
     """``hypermodel`` with ``changes`` enforced on its declarations: what the repair's preflight, or a tuner, runs."""
     import keras_tuner as kt
 
-    class RepairedHyperModel(kt.HyperModel):
-        def build(self, hp):
+    class RepairedHyperModel(kt.HyperModel):  # type: ignore[misc]  # KerasTuner ships no types: its classes are Any
+        def build(self, hp: Any) -> Any:
             return hypermodel.build(Enforced(hp, changes))
 
-        def fit(self, hp, model, *args, **kwargs):
+        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
             return hypermodel.fit(Enforced(hp, changes), model, *args, **kwargs)
 
     return RepairedHyperModel(name=getattr(hypermodel, "name", None), tunable=getattr(hypermodel, "tunable", True))
@@ -273,10 +278,10 @@ def _name_parts(node: ast.AST | None) -> list[str | None] | None:
     """A name built at run time as its literal parts, None for each computed one: ``f"pooling{i}"``,
     ``"pooling" + str(i)``, ``"pooling{}".format(i)``, ``"pooling%d" % i``; None when it has no literal part."""
     if isinstance(node, ast.JoinedStr):
-        parts: list[str | None] = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
+        parts: list[str | None] = [str(v.value) if isinstance(v, ast.Constant) else None for v in node.values]
     elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _name_parts(node.left), _name_parts(node.right)
-        parts = (left if left is not None else [None]) + (right if right is not None else [None])
+        parts = [*(left if left is not None else [None]), *(right if right is not None else [None])]
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):
         parts = [node.value]
     elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
@@ -296,13 +301,15 @@ def _matches(name: str, parts: list[str | None]) -> bool:
     return re.fullmatch(pattern, name, re.DOTALL) is not None
 
 
-def _span(node: ast.AST, lines: list[str]) -> tuple[int, int]:
+def _span(node: ast.expr, lines: list[str]) -> tuple[int, int]:
+    assert node.end_lineno is not None and node.end_col_offset is not None  # ast.parse sets them
     return _offset(lines, node.lineno, node.col_offset), _offset(lines, node.end_lineno, node.end_col_offset)
 
 
 def _default_edits(call: ast.Call, changes: list[Change], lines: list[str]) -> list[tuple[int, int, str]]:
     """The declared default moved as :func:`rewrite` moves it, when the changes leave it outside the range or the
     values (a literal default only; a Fixed change replaces the whole call)."""
+    assert isinstance(call.func, ast.Attribute)  # _declaration found an hp.<method>(...) call
     given = dict(zip(_POSITIONAL.get(call.func.attr, ()), call.args[1:]))
     given.update({k.arg: k.value for k in call.keywords if k.arg})
     node = given.get("default")
@@ -318,9 +325,10 @@ def _default_edits(call: ast.Call, changes: list[Change], lines: list[str]) -> l
 
 def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, int, str]]:
     """(start, end, text) replacements in the file's text that make ``call`` declare the change."""
+    assert isinstance(call.func, ast.Attribute)  # _declaration found an hp.<method>(...) call
     method = call.func.attr
 
-    def span(node: ast.AST) -> tuple[int, int]:
+    def span(node: ast.expr) -> tuple[int, int]:
         return _span(node, lines)
 
     if change.kind == FIXED:
@@ -350,9 +358,11 @@ def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> t
     call = _declaration(tree, line, later) if later else None
     if call is None:
         return None
+    assert isinstance(call.func, ast.Attribute)  # _declaration found an hp.<method>(...) call
     statements = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
                   and node.lineno <= call.lineno and (node.end_lineno or node.lineno) >= (call.end_lineno or call.lineno)]
     statement = max(statements, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
+    anchor: ast.stmt
     if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and statement.value is call:
         anchor, before = statement, False
     elif (isinstance(statement, (ast.For, ast.AsyncFor)) and isinstance(statement.iter, ast.Call)

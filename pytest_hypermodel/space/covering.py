@@ -405,7 +405,9 @@ class _Problem:
         """Cell index of each row (n, k) in each combination, plus the dummy: (n, M+1)."""
         step = max(1, 1_000_000 // (self.Cx.size + 1))  # bound the (rows, M, t) temporary
         parts = [(Y[i : i + step, self.Cx] * self.stridex).sum(-1) for i in range(0, len(Y), step)]
-        return (np.concatenate(parts) if parts else np.zeros((0, self.M + 1), dtype=np.int64)) + self.offsetx
+        joined = np.concatenate(parts) if parts else np.zeros((0, self.M + 1), dtype=np.int64)
+        cells: np.ndarray = joined + self.offsetx
+        return cells
 
     def decode(self, u: int) -> tuple[int, np.ndarray]:
         """Combination index and pattern values of cell u."""
@@ -559,9 +561,9 @@ def _repair_fast(st: _State, rng: np.random.Generator, budget: float, deadline: 
         if rows.size == 0:  # no row is one change away: force the closest row
             close = np.flatnonzero(nd == nd.min())
             r = int(close[rng.integers(close.size)])
-            for i in np.flatnonzero(diff[r]):
-                st.set_cell(r, int(F[i]), int(vals[i]))
-                tabu[r, F[i]] = it + tenure
+            for col in np.flatnonzero(diff[r]):
+                st.set_cell(r, int(F[col]), int(vals[col]))
+                tabu[r, F[col]] = it + tenure
             continue
         j = diff[rows].argmax(1)
         f, b = F[j], vals[j]
@@ -601,14 +603,18 @@ def _repair_general(st: _State, rng: np.random.Generator, budget: float, deadlin
         cols, wit = p.requirement(u)
         target = dict(zip(cols.tolist(), wit.tolist()))
         target.update((int(f), int(v)) for f, v in zip(F, vals) if v < p.L[f])
-        rows, gs, ys = [], [], []
+        row_parts: list[np.ndarray] = []
+        g_parts: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
         for g, v in target.items():
             Xg = st.X.copy()
             Xg[:, g] = v
             Yg = p.encode(Xg)
-            r = np.flatnonzero((Yg[:, F] == vals).all(1) & (st.X[:, g] != v))
-            rows.append(r), gs.append(np.full(r.size, g)), ys.append(Yg[r])
-        rows, gs, Yc = np.concatenate(rows), np.concatenate(gs), np.concatenate(ys)
+            hits = np.flatnonzero((Yg[:, F] == vals).all(1) & (st.X[:, g] != v))
+            row_parts.append(hits)
+            g_parts.append(np.full(hits.size, g))
+            ys.append(Yg[hits])
+        rows, gs, Yc = np.concatenate(row_parts), np.concatenate(g_parts), np.concatenate(ys)
         used += 60 + (25 + 0.01 * st.X.size) * len(target)
         if rows.size:
             cs = p.affd[gs]

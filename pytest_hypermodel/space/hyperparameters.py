@@ -8,7 +8,7 @@ finds a space by building the model is in ``discovery``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 if TYPE_CHECKING:
     pass
@@ -30,7 +30,7 @@ class Condition:
     """``parent`` must be active and take one of ``values`` for the child to be active."""
 
     parent: str
-    values: tuple
+    values: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Param:
     kind: str
     default: Any
     #: Values the plan varies it over: reachable extremes, every choice, both booleans.
-    levels: tuple
+    levels: tuple[Any, ...]
     min_value: Any = None
     max_value: Any = None
     step: Any = None
@@ -53,7 +53,7 @@ class Param:
     note: str | None = None
 
     @property
-    def extremes(self) -> tuple:
+    def extremes(self) -> tuple[Any, ...]:
         return self.levels if self.kind in ("int", "float") else ()
 
 
@@ -63,7 +63,7 @@ class SearchSpace:
 
     params: tuple[Param, ...]
     #: KerasTuner's own ``HyperParameters`` config, to rebuild a real ``hp``.
-    kt_config: dict
+    kt_config: dict[str, Any]
     #: ``"ExceptionClass: message"`` when the all-defaults build already fails.
     default_error: str | None = None
     builds: int = 0
@@ -81,13 +81,13 @@ class SearchSpace:
     #: (absolute path, line) of the build function's ``def``.
     definition: tuple[str, int] | None = None
     #: Discovery's builds that succeeded: (the values it set off the defaults, the names the build read).
-    reads: tuple[tuple[dict, tuple[str, ...]], ...] = ()
+    reads: tuple[tuple[dict[str, Any], tuple[str, ...]], ...] = ()
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_name = {p.name: p for p in self.params}
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
 
     def __len__(self) -> int:

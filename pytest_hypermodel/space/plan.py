@@ -20,10 +20,12 @@ import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 
 if TYPE_CHECKING:
+    import random
+
     from pytest_hypermodel.space import covering
     from pytest_hypermodel.space.hyperparameters import Param, SearchSpace
 
@@ -98,7 +100,7 @@ def unprintable(text: str) -> str:
     return _ESCAPE.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), text)
 
 
-def plan_levels(param: "Param") -> tuple:
+def plan_levels(param: "Param") -> tuple[Any, ...]:
     """The levels the plan varies ``param`` over: all of them, or MAX_LEVELS evenly spread, the default included."""
     levels = param.levels
     if len(levels) <= MAX_LEVELS:
@@ -124,7 +126,7 @@ class Case:
     #: Every kind that planned it (a corner can coincide with an extreme).
     kinds: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "values": dict(self.values), "varied": list(self.varied),
                 "kinds": list(self.kinds)}
 
@@ -154,7 +156,7 @@ class Plan:
             counts[case.kind] = counts.get(case.kind, 0) + 1
         return counts
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Case]:
         return iter(self.cases)
 
     def __len__(self) -> int:
@@ -184,7 +186,7 @@ class _Planner:
     def __init__(self, space: "SearchSpace") -> None:
         self.space = space
         self.cases: list[Case] = []
-        self.seen: dict[frozenset, int] = {}
+        self.seen: dict[frozenset[tuple[str, Any]], int] = {}
 
     def add(self, overrides: Mapping[str, Any], kind: str) -> None:
         values = self.space.complete(overrides)
@@ -249,7 +251,7 @@ def int_values(param: "Param") -> list[int] | None:
     return list(range(low, high + 1, int(step)))
 
 
-def draw(param: "Param", rng) -> Any:
+def draw(param: "Param", rng: random.Random) -> Any:
     """A value of ``param`` drawn over its whole range: an Int's step, a Float's scale (log when sampled so)."""
     if param.kind == "int":
         values = int_values(param)
@@ -277,7 +279,7 @@ class _Factors:
         self.params = [p for p in space if len(p.levels) > 1]
         from pytest_hypermodel.space import covering  # NumPy, only when a plan is made: reading the settings must not import it
 
-        self.levels: list[list] = []
+        self.levels: list[list[Any]] = []
         for param in self.params:
             values = list(plan_levels(param))
             if levels == 3 and param.kind in ("int", "float") and param.default not in values:

@@ -202,14 +202,17 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
     found = locate(spec, rootpath, conftest is not None, base)
     spec, name = found.spec, found.name
     if not name:
+        assert found.path is not None  # a SPEC with no ':name' names a file
         module = _import_file(found.path, rootpath, spec, base)
         raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function{_candidates(module)}")
     if found.module:
         module = _import_module(found.module, rootpath, spec, base)
         path = Path(module.__file__ or found.module).resolve()
     elif found.in_conftest:
+        assert conftest is not None and conftest.__file__ is not None  # locate() names conftest.py only when it exists
         module, path = conftest, Path(conftest.__file__).resolve()
     else:
+        assert found.path is not None  # neither a module nor conftest.py: a file
         module, path = _import_file(found.path, rootpath, spec, base), found.path
     if not hasattr(module, name):
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
@@ -224,6 +227,7 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
 
 def _tuner_from(factory: Any, spec: str) -> tuple[Any, str | None]:
     """The tuner a no-argument function returns, created in a throwaway project; SpecError if it fails."""
+    error: Exception
     try:
         return tuners.make(factory, spec)
     except ValueError as exc:

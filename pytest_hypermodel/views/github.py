@@ -9,11 +9,12 @@ decides when to print them (``GITHUB_ACTIONS``) and where the summary goes
 (``GITHUB_STEP_SUMMARY``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the function ``annotations`` below would take its name, and mypy
+# reads the name as the import. Every annotation here is a name Python 3.10 evaluates.
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.views import readback as report_view
@@ -145,7 +146,7 @@ def _growth_annotation(model: Hypermodel, root: Path, order: int) -> Annotation 
                       relative(file, root), line, None, FAILS, order)
 
 
-def collect(payload: dict, root: Path) -> list[Annotation]:
+def collect(payload: dict[str, Any], root: Path) -> list[Annotation]:
     """Every annotation the report calls for, most important first (unlimited)."""
     out: list[Annotation] = []
     for model in report_view.hypermodels(payload):
@@ -159,13 +160,13 @@ def collect(payload: dict, root: Path) -> list[Annotation]:
     return sorted(out, key=lambda a: (a.rank, a.order))
 
 
-def repository_root(environ: dict | None = None) -> Path:
+def repository_root(environ: Mapping[str, str] | None = None) -> Path:
     """Where GitHub's file paths start: the checkout (``GITHUB_WORKSPACE``), whatever directory the run is in."""
     environ = os.environ if environ is None else environ
     return Path(environ.get("GITHUB_WORKSPACE") or Path.cwd())
 
 
-def annotations(payload: dict, root: Path) -> list[str]:
+def annotations(payload: dict[str, Any], root: Path) -> list[str]:
     """Workflow commands for the report: at most 10 errors and 10 warnings, the worst first.
 
     What GitHub would drop is counted in a closing ``::notice``, so a reader
@@ -268,7 +269,7 @@ def _section(model: Hypermodel) -> list[str]:
     return lines
 
 
-def _repair(repair: dict) -> list[str]:
+def _repair(repair: dict[str, Any]) -> list[str]:
     changes = [c for c in repair.get("changes") or [] if isinstance(c, dict)]
     verified = repair.get("verified")
     how = (f"verified over {repair.get('cases')} cases" if verified and repair.get("cases")
@@ -291,7 +292,7 @@ def _diff_details(title: str, diff: str | None) -> list[str]:
     return [f"<details><summary>{title}</summary>", "", f"{fence}diff", diff.rstrip("\n"), fence, "", "</details>", ""]
 
 
-def step_summary(payload: dict) -> str:
+def step_summary(payload: dict[str, Any]) -> str:
     """The job summary in GitHub-flavoured Markdown: the verdict first, then each hypermodel."""
     models = report_view.hypermodels(payload)
     ok = report_view.green(payload)
@@ -309,7 +310,7 @@ def step_summary(payload: dict) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_step_summary(payload: dict, environ: dict | None = None) -> Path | None:
+def write_step_summary(payload: dict[str, Any], environ: Mapping[str, str] | None = None) -> Path | None:
     """Append the summary to ``$GITHUB_STEP_SUMMARY`` when GitHub set it; the plugin calls this."""
     target = (environ if environ is not None else os.environ).get("GITHUB_STEP_SUMMARY")
     if not target:

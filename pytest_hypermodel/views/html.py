@@ -101,9 +101,9 @@ class Heatmap:
 
     a: str
     b: str | None
-    a_levels: tuple
-    b_levels: tuple
-    cells: dict  # (a_value, b_value) -> [CaseView]
+    a_levels: tuple[Any, ...]
+    b_levels: tuple[Any, ...]
+    cells: dict[tuple[Any, Any], list[CaseView]]  # (a_value, b_value) -> [CaseView]
 
     def cell(self, va: Any, vb: Any) -> list[CaseView]:
         return self.cells.get((_key(va), _key(vb)), [])
@@ -113,8 +113,8 @@ def _key(value: Any) -> Any:
     return repr(value) if isinstance(value, (list, dict)) else (type(value).__name__, value)
 
 
-def _levels(cases: list[CaseView], name: str) -> tuple:
-    seen: dict = {}
+def _levels(cases: list[CaseView], name: str) -> tuple[Any, ...]:
+    seen: dict[Any, Any] = {}
     for c in cases:
         if name in c.values:
             seen.setdefault(_key(c.values[name]), c.values[name])
@@ -122,7 +122,7 @@ def _levels(cases: list[CaseView], name: str) -> tuple:
 
 
 def heatmap(model: Hypermodel, a: str, b: str | None) -> Heatmap:
-    cells: dict = {}
+    cells: dict[tuple[Any, Any], list[CaseView]] = {}
     for c in model.cases:
         if a in c.values and (b is None or b in c.values):
             cells.setdefault((_key(c.values[a]), _key(c.values[b]) if b else _key(None)), []).append(c)
@@ -147,7 +147,7 @@ def heatmaps(model: Hypermodel, limit: int = MAX_HEATMAPS) -> tuple[list[Heatmap
     ranked = sorted(pairs, key=lambda p: tuple(-x for x in involvement(p)))  # stable: declaration order on ties
     shown = ranked[:limit]
     order = {p: i for i, p in enumerate(pairs)}
-    return [heatmap(model, a, b) for a, b in sorted(shown, key=order.get)], len(pairs) - len(shown)
+    return [heatmap(model, a, b) for a, b in sorted(shown, key=order.__getitem__)], len(pairs) - len(shown)
 
 
 def _tooltip(h: Heatmap, va: Any, vb: Any, cases: list[CaseView]) -> str:
@@ -187,7 +187,7 @@ LEGEND = ('<p class="legend">Each cell: failed/probed cases with those two value
           '<span class="swatch" style="background:var(--grey)"></span>untested</p>')
 
 
-def _tone(forecast: dict | None) -> str:
+def _tone(forecast: dict[str, Any] | None) -> str:
     if not forecast:
         return "green"
     if forecast.get("fails_run"):
@@ -289,7 +289,7 @@ def _section(model: Hypermodel, index: int) -> str:
     return "\n".join(parts)
 
 
-def _run_html(run: dict) -> str:
+def _run_html(run: dict[str, Any]) -> str:
     """When, with what and how the preflight ran."""
     if not run:
         return ""
@@ -301,7 +301,7 @@ def _run_html(run: dict) -> str:
     return f'<table class="run">{cells}</table>'
 
 
-def render(payload: dict) -> str:
+def render(payload: dict[str, Any]) -> str:
     """The whole report as one HTML document (no network: inline CSS, no script)."""
     models = report_view.hypermodels(payload)
     ok = report_view.green(payload)

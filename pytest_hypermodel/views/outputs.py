@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.engine.payload import summarize
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pytest_hypermodel.probe.prepare import Preflight
 
 
-def write_views(data: dict, html: Path | None, github: bool) -> list[str]:
+def write_views(data: dict[str, Any], html: Path | None, github: bool) -> list[str]:
     """The HTML report (to ``html``) and, under GitHub Actions, the job summary; returns the annotations to print."""
     if html is not None:
         from pytest_hypermodel.views import html as html_report
@@ -30,7 +30,7 @@ def write_views(data: dict, html: Path | None, github: bool) -> list[str]:
     return github_mod.annotations(data, github_mod.repository_root())
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, so a run killed mid-write leaves the previous complete file."""
     write_text(path, json.dumps(data, indent=2, default=str))
 
@@ -42,7 +42,7 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def summary_lines(entries: list[dict]) -> list[str]:
+def summary_lines(entries: list[dict[str, Any]]) -> list[str]:
     """Terminal lines: one per case that did not pass, then the counts."""
     lines = []
     for e in entries:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pytest_hypermodel.rules import culprits as culprits_mod
 from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.space.plan import format_value as fmt  # a value as the plugin's case ids write it
+from pytest_hypermodel.space.plan import format_value
+
+#: A value as the plugin's case ids write it (the views call it ``report_view.fmt``).
+fmt = format_value
 
 # How bad a finding is, most important first: what ends the search, what wastes
 # trials, what completes with a useless score, what was declared.
@@ -26,7 +29,7 @@ DECLARED = 3
 SEVERITY_WORDS = {STOPS: "stops the search", FAILS: "fails trials", USELESS: "useless score", DECLARED: "declared"}
 
 
-def level_key(value: Any) -> tuple:
+def level_key(value: Any) -> tuple[Any, ...]:
     """Sort key over a hyperparameter's mixed levels: numbers in order, then the rest by text."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (0, value, "")
@@ -41,7 +44,7 @@ class CaseView:
     id: str
     kind: str
     nodeid: str
-    values: dict
+    values: dict[str, Any]
     varied: tuple[str, ...]
     test_outcome: str
     outcome: str
@@ -81,7 +84,7 @@ class CaseView:
         return text
 
 
-def varied(case_id: str, values: dict, defaults: dict | None) -> tuple[str, ...]:
+def varied(case_id: str, values: dict[str, Any], defaults: dict[str, Any] | None) -> tuple[str, ...]:
     """The hyperparameters a case moved: those its id names, else those that differ from the defaults.
 
     The id is the better source: a conditional hyperparameter (units_3 once
@@ -124,14 +127,14 @@ class Hypermodel:
     """One hypermodel of the report: its entry, forecast, cases and optional source locations."""
 
     spec: str
-    entry: dict
-    forecast: dict | None
+    entry: dict[str, Any]
+    forecast: dict[str, Any] | None
     cases: list[CaseView]
     names: list[str]
-    declarations: dict = field(default_factory=dict)
-    definition: dict | None = None
-    boundaries: list = field(default_factory=list)
-    repair: dict | None = None
+    declarations: dict[str, Any] = field(default_factory=dict)
+    definition: dict[str, Any] | None = None
+    boundaries: list[dict[str, Any]] = field(default_factory=list)
+    repair: dict[str, Any] | None = None
     #: max_consecutive_failed_trials of the policy the cases were judged by, when recorded.
     limit: int | None = None
 
@@ -179,7 +182,7 @@ class Hypermodel:
         if merged is not None:
             shared, rest = (sorted(names, key=self._order) for names in merged)
             members = [c for g in combos for c in cases[g.names]]
-            levels = lambda ns: " or ".join(  # noqa: E731
+            levels: Callable[[list[str]], str] = lambda ns: " or ".join(  # noqa: E731
                 dict.fromkeys(fmt(c.values.get(n)) for c in members for n in ns if n in c.varied))
             label = (f"{', '.join(f'{n}={levels([n])}' for n in shared)} together with any of "
                      f"{', '.join(rest)} at {levels(rest)}")
@@ -201,15 +204,15 @@ class Hypermodel:
         combos = dict.fromkeys("-".join(f"{n}={fmt(c.values.get(n))}" for n in names) for c in minimal)
         return " or ".join(combos) + " together"
 
-    def boundaries_of(self, name: str) -> list[dict]:
+    def boundaries_of(self, name: str) -> list[dict[str, Any]]:
         return [b for b in self.boundaries if isinstance(b, dict) and b.get("hyperparameter") == name]
 
-    def changes_of(self, names: tuple[str, ...]) -> list[dict]:
+    def changes_of(self, names: tuple[str, ...]) -> list[dict[str, Any]]:
         changes = (self.repair or {}).get("changes") or []
         return [c for c in changes if isinstance(c, dict) and c.get("hyperparameter") in names]
 
 
-def change_text(change: dict) -> str:
+def change_text(change: dict[str, Any]) -> str:
     """A proposed repair, as an instruction: "lower max_value of units_1 to 30"."""
     name, kind, old, new = change.get("hyperparameter"), change.get("kind"), change.get("old"), change.get("new")
     if kind == "guard":
@@ -223,7 +226,7 @@ def change_text(change: dict) -> str:
     return f"change {kind} of {name} from {fmt(old)} to {fmt(new)}"
 
 
-def boundary_text(boundary: dict) -> str:
+def boundary_text(boundary: dict[str, Any]) -> str:
     """"conv_blocks: last ok 2, fails from 3 (with kernel_size=5)"."""
     text = (f"{boundary.get('hyperparameter')}: last ok {fmt(boundary.get('last_ok'))}, "
             f"fails from {fmt(boundary.get('first_failing'))}")
@@ -233,7 +236,7 @@ def boundary_text(boundary: dict) -> str:
     return text
 
 
-def consecutive_limit(cases: list[dict]) -> int | None:
+def consecutive_limit(cases: list[dict[str, Any]]) -> int | None:
     """max_consecutive_failed_trials of the policy the cases were judged by, when recorded."""
     for c in cases:
         try:
@@ -243,7 +246,7 @@ def consecutive_limit(cases: list[dict]) -> int | None:
     return None
 
 
-def hypermodels(payload: dict) -> list[Hypermodel]:
+def hypermodels(payload: dict[str, Any]) -> list[Hypermodel]:
     """The report's hypermodels in its order, each with its forecast and cases."""
     cases = [c for c in payload.get("cases") or [] if isinstance(c, dict)]
     forecasts = {f.get("spec"): f for f in payload.get("forecasts") or [] if isinstance(f, dict)}
@@ -273,7 +276,7 @@ def hypermodels(payload: dict) -> list[Hypermodel]:
     return out
 
 
-def _view(c: dict, defaults: dict | None) -> CaseView:
+def _view(c: dict[str, Any], defaults: dict[str, Any] | None) -> CaseView:
     values = c.get("values") or {}
     case_id = str(c.get("case.id") or c.get("nodeid", "?"))
     try:
@@ -289,7 +292,7 @@ def _view(c: dict, defaults: dict | None) -> CaseView:
     )
 
 
-def green(payload: dict) -> bool:
+def green(payload: dict[str, Any]) -> bool:
     """The whole run: every hypermodel complete and green, and no forecast fails it."""
     models = hypermodels(payload)
     return bool(models) and all(m.green and m.entry.get("complete", True) for m in models)
@@ -309,7 +312,7 @@ def disposition_text(case: CaseView, limit: int | None = None) -> str:
     return f"{case.disposition or '?'} ({runs})"
 
 
-def forecast_short(forecast: dict | None) -> str:
+def forecast_short(forecast: dict[str, Any] | None) -> str:
     """The forecast in a few words, for a status table ("RandomSearch: aborts (94% within 10 trials)")."""
     if not forecast:
         return "no forecast"
@@ -328,7 +331,7 @@ def forecast_short(forecast: dict | None) -> str:
     return f"{tuner}: no abort"
 
 
-def narrower_how(alternative: dict) -> str:
+def narrower_how(alternative: dict[str, Any]) -> str:
     """"verified: 13 cases pass, 4 end in its FailedTrialError", or "not verified"."""
     if not alternative.get("verified"):
         return "not verified"

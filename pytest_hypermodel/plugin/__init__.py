@@ -14,7 +14,7 @@ command line.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -154,7 +154,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: data synthesized from the model)")
     parser.addini("hypermodel", "SPECs probed on every run, one per line", type="linelist", default=[])
     for name, default in DEFAULTS.items():  # every option's ini twin, with the one default the Python API uses too
-        kind = "bool" if isinstance(default, bool) else "linelist" if isinstance(default, list) else None
+        kind: Literal["bool", "linelist"] | None = (
+            "bool" if isinstance(default, bool) else "linelist" if isinstance(default, list) else None)
         parser.addini(name, _INI_HELP.get(name, f"default for --{name.replace('_', '-')}"), type=kind, default=default)
 
 

@@ -112,14 +112,15 @@ def case_callspec(case_id: str):
     return CallSpec(_idlist=[case_id])
 
 
-def file_nodes(session: pytest.Session, preflights: list[Preflight]) -> list[HypermodelFile]:
-    """One node per module path, in the order the SPECs were given."""
+def file_nodes(parent: pytest.Collector, preflights: list[Preflight]) -> list[HypermodelFile]:
+    """One node per module path, in the order the SPECs were given, under ``parent`` (the session, or the
+    directory pytest collects the module from)."""
     by_path: dict[Path, list[Preflight]] = {}
     for pre in preflights:
         by_path.setdefault(pre.target.path, []).append(pre)
     nodes = []
     for path, group in by_path.items():
-        node = HypermodelFile.from_parent(session, path=path)
+        node = HypermodelFile.from_parent(parent, path=path)
         node.preflights = group
         nodes.append(node)
     return nodes

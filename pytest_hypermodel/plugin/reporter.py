@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -136,8 +136,9 @@ class PreflightReporter:
         if forecast.get("abort_probability") is not None:
             props.append(("forecast.abort_probability", round(float(forecast["abort_probability"]), 4)))
         hook = self.config.hook
-        for when, outcome, longrepr in (("setup", "passed", None), ("call", "failed", forecast["message"]),
-                                        ("teardown", "passed", None)):
+        steps: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
+            ("setup", "passed", None), ("call", "failed", forecast["message"]), ("teardown", "passed", None))
+        for when, outcome, longrepr in steps:
             report = pytest.TestReport(nodeid, location, {name: 1}, outcome, longrepr, when,
                                        user_properties=props if when == "teardown" else [])
             report.hypermodel_forecast = True  # type: ignore[attr-defined]
@@ -169,7 +170,8 @@ class PreflightReporter:
         from pytest_hypermodel.engine.engine import Engine
 
         command = " ".join(["pytest", *self.config.invocation_params.args])
-        return Engine.payload(self.config.stash.get(PREFLIGHTS_KEY, []), entries, self.forecasts, self.refinements,
+        preflights: list[Any] = self.config.stash.get(PREFLIGHTS_KEY, [])
+        return Engine.payload(preflights, entries, self.forecasts, self.refinements,
                               command=command)
 
     def write_json(self, entries: list[dict]) -> None:

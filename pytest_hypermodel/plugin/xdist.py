@@ -59,5 +59,5 @@ class XdistHooks:
             teardown = pytest.TestReport(report.nodeid, report.location, {}, "passed", None, "teardown",
                                          user_properties=props)
             if hasattr(report, "node"):  # JUnit keys a testcase by node id and worker
-                teardown.node = report.node
+                teardown.node = report.node  # type: ignore[attr-defined]  # xdist's attribute, read by junitxml
             self.config.hook.pytest_runtest_logreport(report=teardown)

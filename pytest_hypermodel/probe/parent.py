@@ -82,12 +82,16 @@ class Lost(Exception):
 
 def kill_limit(timeout: float | None) -> float | None:
     """Seconds of silence after which the child running a build under ``timeout`` is killed (None: never)."""
-    return None if timeout is None else timeout + min(max(timeout, MIN_GRACE), GRACE)
+    return None if timeout is None else _kill_after(timeout)
+
+
+def _kill_after(timeout: float) -> float:
+    return timeout + min(max(timeout, MIN_GRACE), GRACE)
 
 
 def import_limit(timeout: float | None) -> float | None:
     """Seconds the child may take before its first build: with builds limited, IMPORT_LIMIT (or more), else none."""
-    return None if timeout is None else max(IMPORT_LIMIT, kill_limit(timeout))
+    return None if timeout is None else max(IMPORT_LIMIT, _kill_after(timeout))
 
 
 class ProbeProcess:
@@ -102,8 +106,8 @@ class ProbeProcess:
         self.fresh_each_case = fresh_each_case
         self.backend = ""
         self.device = ""
-        self._process = None
-        self._conn = None
+        self._process: Any = None  # the child (multiprocessing's SpawnProcess), once started
+        self._conn: Any = None  # our end of its pipe
         self._pidfd: int | None = None  # readable once the child has ended (Linux); else polled
         self._data: tuple[int, Any] | None = None  # (id, object) of the data the child holds
         self._ready = False  # whether the child said it imported the backend
@@ -211,7 +215,7 @@ class ProbeProcess:
         self._process, self._conn, self._data, self._ready, self._served = process, parent, None, False, 0
         self._pidfd = None
         with contextlib.suppress(AttributeError, OSError):  # os.pidfd_open: Linux 5.3 and Python 3.9 on
-            self._pidfd = os.pidfd_open(process.pid)
+            self._pidfd = os.pidfd_open(process.pid)  # type: ignore[arg-type]  # started: it has a pid
 
     def ready(self) -> None:
         """Start the child, if it is not running, and wait for its backend import."""

@@ -156,7 +156,7 @@ class Forecast:
     def abort_id(self) -> str | None:
         return self.trial_ids[self.abort_trial] if self.abort_trial is not None else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain builtins (JSON-ready), with ``abort_id`` added."""
         return {**asdict(self), "abort_id": self.abort_id}
 
@@ -179,7 +179,7 @@ def join_words(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _blame(trials: Sequence[int], values: Sequence[Mapping] | None, names: Sequence[str] | None) -> list[str]:
+def _blame(trials: Sequence[int], values: Sequence[Mapping[str, Any]] | None, names: Sequence[str] | None) -> list[str]:
     """Hyperparameters set off their first-trial (default) value, or varying, among ``trials``."""
     if not values or not trials:
         return list(names or [])
@@ -288,7 +288,7 @@ def forecast_sequence(
             f"in a row ({ids}{retried}); raise max_consecutive_failed_trials to {'' if complete else 'at least '}"
             f"{needed}" + (f", or constrain {join_words(blamed)}" if blamed else "")
         )
-    elif forecast.reason == REASON_FATAL:
+    elif forecast.reason == REASON_FATAL and forecast.abort_trial is not None:
         blamed = _blame([forecast.abort_trial], values, names)
         forecast.message = (
             f"{tuner} would stop at trial {forecast.abort_id} of {planned}: a FatalError ends the search whatever "
@@ -337,7 +337,7 @@ class DrivenForecast:
     aborted: list[int] = field(default_factory=list)
 
 
-def judge_draws(draws: Sequence[tuple[int, Sequence[dict]]], judge: Callable[[dict], str | None],
+def judge_draws(draws: Sequence[tuple[int, Sequence[dict[str, Any]]]], judge: Callable[[dict[str, Any]], str | None],
                 policy: Policy) -> DrivenForecast:
     """Each seed's search (``draws``: ``probe.oracle.random_draws``) with each trial ended as ``judge(values)``
     says: None completes it, else a disposition name (FAILED after its retries, or fatal). A fatal trial stops the

@@ -23,7 +23,7 @@ XFAIL = "xfail"
 FAIL = "fail"
 
 
-def fingerprint(kt_config: dict, policy: Policy) -> str:
+def fingerprint(kt_config: dict[str, Any], policy: Policy) -> str:
     """Identifies a search space and the policy it was judged by; the gated search checks it."""
     payload = json.dumps({"space": kt_config["space"], "policy": policy.to_dict()}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -277,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
             policy = policy_from_args(args)
         except ValueError as exc:
             raise Refused(str(exc)) from None
-        objective = str(args.objective)
+        objective: str | None = str(args.objective)
         if own:
             policy, objective = _tuner_settings(args, target, space, policy)
         else:
@@ -342,6 +342,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _import_conftest(path: Path):
     module_spec = importlib.util.spec_from_file_location("conftest", path)
+    if module_spec is None or module_spec.loader is None:
+        raise Refused(f"{path} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(module_spec)
     sys.path.insert(0, str(path.parent))
     try:

@@ -27,12 +27,18 @@ NO_INI = ["-c", "/dev/null", "--rootdir", "."]
 RUNS = {
     # name: (directory, pytest arguments)
     "example_project (7 spaces)": ("example_project", ["-c", "pytest.ini"]),
-    "getting-started guide": ("example_project", [*NO_INI, "--hypermodel", "getting_started.py:build_model",
-                                                  "--hypermodel-input-shape", "28,28"]),
-    "guides: build_model": ("tests/hypermodels", [*NO_INI, "--hypermodel", "guides.py:build_model",
-                                                  "--hypermodel-input-shape", "28,28"]),
-    "guides: MyHyperModel": ("tests/hypermodels", [*NO_INI, "--hypermodel", "guides.py:MyHyperModel",
-                                                   "--hypermodel-input-shape", "28,28"]),
+    "getting-started guide": (
+        "example_project",
+        [*NO_INI, "--hypermodel", "getting_started.py:build_model", "--hypermodel-input-shape", "28,28"],
+    ),
+    "guides: build_model": (
+        "tests/hypermodels",
+        [*NO_INI, "--hypermodel", "guides.py:build_model", "--hypermodel-input-shape", "28,28"],
+    ),
+    "guides: MyHyperModel": (
+        "tests/hypermodels",
+        [*NO_INI, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-input-shape", "28,28"],
+    ),
 }
 
 
@@ -46,8 +52,13 @@ def checkout(rev: str) -> Path:
 def run(code: Path, directory: str, args: list[str]) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(code)}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
-                          cwd=code / directory, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=code / directory,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     found = re.search(r"(\d+) cases planned", done.stdout)
     return seconds, found.group(1) if found else "?"

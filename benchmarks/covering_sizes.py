@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_hypermodel.space.covering import covering_array, lower_bound, uncovered  # noqa: E402
+from pytest_hypermodel.space.covering import covering_array, lower_bound, uncovered
 
 CSV = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "covering-arrays-best-known.csv"
 

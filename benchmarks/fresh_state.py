@@ -26,8 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def restore_seconds(repeat: int = 2000) -> float:
     import keras
 
-    from pytest_hypermodel.probe import child
-    from pytest_hypermodel.probe import devices
+    from pytest_hypermodel.probe import child, devices
 
     devices.load_backend()
     child._streams = child.Streams.take()

@@ -72,4 +72,3 @@ def wide6(hp):
     """dense6 with wide layers (256 or 1024 units): with --hypermodel-samples 1024 the fit is compute-bound,
     so TensorFlow's intra-op thread pool matters (xdist_scaling.py --spec ...:wide6 --samples 1024)."""
     return _two_layers(hp, 256, 1024, features=64)
-

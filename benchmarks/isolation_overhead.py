@@ -30,8 +30,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = [sys.executable, "-m", "pytest", "--hypermodel", "benchmarks/hypermodels.py:dense6",
-           "--hypermodel-strategy", "grid", "-p", "no:cacheprovider", "-q", "-p", "no:xdist"]
+COMMAND = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "--hypermodel",
+    "benchmarks/hypermodels.py:dense6",
+    "--hypermodel-strategy",
+    "grid",
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "-p",
+    "no:xdist",
+]
 
 
 def run(mode: str) -> tuple[float, float]:
@@ -42,7 +54,9 @@ def run(mode: str) -> tuple[float, float]:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if "64 passed" not in done.stdout:
-        raise SystemExit(f"--hypermodel-isolation {mode}: not 64 passing cases:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"--hypermodel-isolation {mode}: not 64 passing cases:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 

@@ -123,18 +123,25 @@ def summarize(samples: list[int], title: str, notes: dict[int, str] | None = Non
     base = samples[min(10, n) - 1]
     for case in marks:
         rss = samples[case - 1]
-        print(f"{case:>6}  {rss / 1024:>8.1f}  {(rss - base) / 1024:>+10.1f}" + (f"  {notes[case]}" if case in notes else ""))
+        print(
+            f"{case:>6}  {rss / 1024:>8.1f}  {(rss - base) / 1024:>+10.1f}"
+            + (f"  {notes[case]}" if case in notes else "")
+        )
     if n < 20:
         print("verdict: too few cases")
         return False
     end = min(200, n)
     growth = samples[end - 1] - base
     per_case = growth / (end - 10)
-    print(f"growth case 10 -> {end}: {growth / 1024:+.1f} MiB, {per_case:+.1f} KiB/case; "
-          f"peak {max(samples) / 1024:.1f} MiB")
+    print(
+        f"growth case 10 -> {end}: {growth / 1024:+.1f} MiB, {per_case:+.1f} KiB/case; "
+        f"peak {max(samples) / 1024:.1f} MiB"
+    )
     flat = per_case < FLAT_KIB_PER_CASE
-    print(f"verdict: {'FLAT' if flat else 'GROWS'} (flat means under {FLAT_KIB_PER_CASE:g} KiB/case, "
-          f"{FLAT_KIB_PER_CASE * (end - 10) / 1024:.1f} MiB over cases 10..{end})")
+    print(
+        f"verdict: {'FLAT' if flat else 'GROWS'} (flat means under {FLAT_KIB_PER_CASE:g} KiB/case, "
+        f"{FLAT_KIB_PER_CASE * (end - 10) / 1024:.1f} MiB over cases 10..{end})"
+    )
     return flat
 
 
@@ -142,11 +149,11 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
-    from pytest_hypermodel.space import plan
     from pytest_hypermodel.probe import fit as probe
-    from pytest_hypermodel.space import target as spec
-    from pytest_hypermodel.rules.policy import Policy
     from pytest_hypermodel.probe.discovery import discover
+    from pytest_hypermodel.rules.policy import Policy
+    from pytest_hypermodel.space import plan
+    from pytest_hypermodel.space import target as spec
 
     if not released:
         without_release()
@@ -154,9 +161,11 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
     space = discover(target.hypermodel)
     planned = list(plan.cases(space, (plan.GRID,), max_cases=256))
     policy, settings = Policy(), probe.FitSettings(epochs=epochs)
-    print(f"{SPEC}: {len(space)} hyperparameters, {len(planned)} planned cases, probing {n_cases}"
-          f"{' (cycled)' if n_cases > len(planned) else ''}; epochs={epochs}, samples={settings.samples}; "
-          f"{remedy(released)}; start-up {time.perf_counter() - started:.1f} s, RSS {rss_kib() / 1024:.1f} MiB")
+    print(
+        f"{SPEC}: {len(space)} hyperparameters, {len(planned)} planned cases, probing {n_cases}"
+        f"{' (cycled)' if n_cases > len(planned) else ''}; epochs={epochs}, samples={settings.samples}; "
+        f"{remedy(released)}; start-up {time.perf_counter() - started:.1f} s, RSS {rss_kib() / 1024:.1f} MiB"
+    )
     results, rss, notes = [], [], {}
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
@@ -220,16 +229,30 @@ def with_pytest(workers: int, epochs: int | None, released: bool) -> bool:
         env["HYPERMODEL_RSS_RELEASE"] = "1" if released else "0"
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         command = [
-            sys.executable, "-m", "pytest", "--hypermodel", SPEC, "--hypermodel-strategy", "grid",
-            "--hypermodel-max-cases", "256", "-p", "no:cacheprovider", "-p", "hypermodel_rss_recorder",
-            "-q", "-n", str(workers),
+            sys.executable,
+            "-m",
+            "pytest",
+            "--hypermodel",
+            SPEC,
+            "--hypermodel-strategy",
+            "grid",
+            "--hypermodel-max-cases",
+            "256",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "hypermodel_rss_recorder",
+            "-q",
+            "-n",
+            str(workers),
         ]
         if epochs:
             command += ["--hypermodel-epochs", str(epochs)]
-        shown = ["python" if c == sys.executable else os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c
-                 for c in command]
-        print(f"$ cd {ROOT} && " + " ".join(shown)
-              + f"   ({remedy(released)})")
+        shown = [
+            "python" if c == sys.executable else os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c
+            for c in command
+        ]
+        print(f"$ cd {ROOT} && " + " ".join(shown) + f"   ({remedy(released)})")
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
@@ -254,10 +277,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pytest", action="store_true", help="run the real plugin instead of probe.run")
     parser.add_argument("-n", "--workers", type=int, default=0, help="--pytest: xdist workers (default 0)")
-    parser.add_argument("--cases", type=int, default=200, help="cases to probe in-process, cycling the plan (default 200)")
+    parser.add_argument(
+        "--cases", type=int, default=200, help="cases to probe in-process, cycling the plan (default 200)"
+    )
     parser.add_argument("--epochs", type=int, default=None, help="epochs per case (default: the plugin's 3)")
-    parser.add_argument("--without-release", action="store_true",
-                        help="keep the CustomGradient-* gradient-registry entries each case adds, and skip gc.freeze()")
+    parser.add_argument(
+        "--without-release",
+        action="store_true",
+        help="keep the CustomGradient-* gradient-registry entries each case adds, and skip gc.freeze()",
+    )
     parser.add_argument("--no-census", action="store_true", help="in-process: skip counting live objects")
     args = parser.parse_args()
     if args.pytest:

@@ -33,8 +33,9 @@ TARGET_MS = 20.0
 
 def cpu_seconds(arguments: list[str], folder: Path, environment: dict[str, str]) -> float:
     """The CPU seconds (user + system) of one collection run in ``folder``, which must collect its one test."""
-    child = subprocess.Popen([*COMMAND, *arguments], cwd=folder, env=environment, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        [*COMMAND, *arguments], cwd=folder, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     _, status, usage = os.wait4(child.pid, 0)  # the output is a few lines: the pipe never fills
     child.returncode = os.waitstatus_to_exitcode(status)
     assert child.stdout is not None
@@ -47,8 +48,9 @@ def cpu_seconds(arguments: list[str], folder: Path, environment: dict[str, str])
 
 def plugin_is_loaded(folder: Path, environment: dict[str, str]) -> bool:
     """Whether pytest loads the plugin here at all (its ``--no-hypermodel`` option exists only then)."""
-    done = subprocess.run([*COMMAND, "--no-hypermodel"], cwd=folder, env=environment, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [*COMMAND, "--no-hypermodel"], cwd=folder, env=environment, capture_output=True, text=True, check=False
+    )
     return done.returncode == 0
 
 
@@ -58,8 +60,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.pairs < 9:
         parser.error("--pairs: at least 9")
-    environment = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS",
-                                                                    "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    }
     with tempfile.TemporaryDirectory(prefix="plugin-startup-") as name:
         folder = Path(name)
         (folder / "pytest.ini").write_text("[pytest]\n")
@@ -77,14 +82,18 @@ def main() -> None:
             else:
                 left_out.append(cpu_seconds(WITHOUT, folder, environment))
                 loaded.append(cpu_seconds([], folder, environment))
-            print(f"  pair {pair + 1:2}: with {loaded[-1] * 1000:7.1f} ms  without {left_out[-1] * 1000:7.1f} ms",
-                  file=sys.stderr)
+            print(
+                f"  pair {pair + 1:2}: with {loaded[-1] * 1000:7.1f} ms  without {left_out[-1] * 1000:7.1f} ms",
+                file=sys.stderr,
+            )
     difference = statistics.median(a - b for a, b in zip(loaded, left_out)) * 1000
     print(f"pytest --co -q on one test, CPU ms, median of {args.pairs} alternating pairs")
     print(f"with the plugin          {statistics.median(loaded) * 1000:7.1f}")
     print(f"with -p no:hypermodel    {statistics.median(left_out) * 1000:7.1f}")
-    print(f"the plugin's cost        {difference:+7.1f}  (target: at most {TARGET_MS:.0f}; "
-          f"{'met' if difference <= TARGET_MS else 'not met'})")
+    print(
+        f"the plugin's cost        {difference:+7.1f}  (target: at most {TARGET_MS:.0f}; "
+        f"{'met' if difference <= TARGET_MS else 'not met'})"
+    )
 
 
 if __name__ == "__main__":

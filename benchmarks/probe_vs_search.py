@@ -62,8 +62,7 @@ def lookalike(hypermodel, space, trials: list[dict], epochs: int) -> float:
     import keras_tuner as kt
     from keras_tuner.src.engine import tuner_utils
 
-    from pytest_hypermodel.probe import data
-    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.probe import data, discovery
     from pytest_hypermodel.probe import fit as probe
 
     started = time.perf_counter()
@@ -77,7 +76,10 @@ def lookalike(hypermodel, space, trials: list[dict], epochs: int) -> float:
         x, y = data.synthesize(model, 32, 0)
         losses: list[float] = []
         recorder = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: losses.append(float((logs or {}).get("loss", math.nan))))
+            on_epoch_end=lambda epoch, logs: losses.append(  # noqa: B023  (called within this iteration)
+                float((logs or {}).get("loss", math.nan))
+            )
+        )
         results = hypermodel.fit(hp, model, x, y, epochs=epochs, verbose=0, callbacks=[recorder])
         tuner_utils.validate_trial_results(results, kt.Objective("loss", "min"), "HyperModel.fit()")
     return time.perf_counter() - started
@@ -89,9 +91,9 @@ def measure(epochs: int) -> dict:
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
     sys.path.insert(0, str(ROOT))
-    from pytest_hypermodel.space import plan
     from pytest_hypermodel.probe import fit as probe
     from pytest_hypermodel.probe.discovery import discover
+    from pytest_hypermodel.space import plan
     from tests.hypermodels.guide import guide_grid
 
     hypermodel = DefaultHyperModel(guide_grid(None))
@@ -125,9 +127,15 @@ def measure(epochs: int) -> dict:
     import keras
 
     return {
-        "backend": keras.backend.backend(), "trials": len(trials), "search_s": search_seconds,
-        "probe_same_s": probe_seconds, "lookalike_s": lookalike_seconds, "floor_s": floor_seconds, "discover_s": discover_seconds,
-        "plan_cases": len(cases), "plan_s": plan_seconds,
+        "backend": keras.backend.backend(),
+        "trials": len(trials),
+        "search_s": search_seconds,
+        "probe_same_s": probe_seconds,
+        "lookalike_s": lookalike_seconds,
+        "floor_s": floor_seconds,
+        "discover_s": discover_seconds,
+        "plan_cases": len(cases),
+        "plan_s": plan_seconds,
     }
 
 
@@ -147,22 +155,27 @@ def main() -> None:
             print(f"{backend}: not installed, skipped")
             continue
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        out = subprocess.run([sys.executable, __file__, "--inner", "--epochs", str(args.epochs)], env=env,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--inner", "--epochs", str(args.epochs)], env=env, capture_output=True, text=True
+        )
         if out.returncode != 0:
             print(f"{backend}: failed\n{out.stderr[-2000:]}")
             continue
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"probe epochs: {args.epochs}")
-    print(f"{'backend':<11} {'trials':>6} {'search s':>9} {'probe s':>8} {'lookalike s':>11} {'floor s':>8} "
-          f"{'probe/search':>12} {'trial/lookalike':>15} "
-          f"{'probe/floor':>11} {'plan':>5} {'plan s':>7} {'(plan+discover)/search':>23}")
+    print(
+        f"{'backend':<11} {'trials':>6} {'search s':>9} {'probe s':>8} {'lookalike s':>11} {'floor s':>8} "
+        f"{'probe/search':>12} {'trial/lookalike':>15} "
+        f"{'probe/floor':>11} {'plan':>5} {'plan s':>7} {'(plan+discover)/search':>23}"
+    )
     for r in rows:
-        print(f"{r['backend']:<11} {r['trials']:>6} {r['search_s']:>9.2f} {r['probe_same_s']:>8.2f} "
-              f"{r['lookalike_s']:>11.2f} {r['floor_s']:>8.2f} {r['probe_same_s'] / r['search_s']:>12.2f} "
-              f"{r['probe_same_s'] / r['lookalike_s']:>15.2f} "
-              f"{r['probe_same_s'] / r['floor_s']:>11.2f} {r['plan_cases']:>5} {r['plan_s']:>7.2f} "
-              f"{(r['plan_s'] + r['discover_s']) / r['search_s']:>23.2f}")
+        print(
+            f"{r['backend']:<11} {r['trials']:>6} {r['search_s']:>9.2f} {r['probe_same_s']:>8.2f} "
+            f"{r['lookalike_s']:>11.2f} {r['floor_s']:>8.2f} {r['probe_same_s'] / r['search_s']:>12.2f} "
+            f"{r['probe_same_s'] / r['lookalike_s']:>15.2f} "
+            f"{r['probe_same_s'] / r['floor_s']:>11.2f} {r['plan_cases']:>5} {r['plan_s']:>7.2f} "
+            f"{(r['plan_s'] + r['discover_s']) / r['search_s']:>23.2f}"
+        )
 
 
 if __name__ == "__main__":

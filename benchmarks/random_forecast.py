@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import keras_tuner as kt  # noqa: E402
-import numpy as np  # noqa: E402
+import keras_tuner as kt
+import numpy as np
 
-from tests.hypermodels import distributed_guide, thresholds  # noqa: E402
-from tests.hypermodels.guide import LIMIT, guide_grid  # noqa: E402
 from pytest_hypermodel import preflight
 from pytest_hypermodel.rules import abort_rules
-from pytest_hypermodel.rules.policy import Policy  # noqa: E402
+from pytest_hypermodel.rules.policy import Policy
+from tests.hypermodels import distributed_guide, thresholds
+from tests.hypermodels.guide import LIMIT, guide_grid
 
 
 def _guide_fails(values: dict) -> bool:
@@ -57,11 +57,21 @@ def _oversized(values: dict) -> bool:
 MODELS = {
     # name: (build, x, y, true failure rule, max_model_size)
     "corners: failed-trials guide grid": (guide_grid(), (32, 20), "regression", _guide_fails, None),
-    "corners: distributed-tuning conv": (distributed_guide.build_model, (32, 28, 28, 1), "classes", _pooling_fails,
-                                         None),
+    "corners: distributed-tuning conv": (
+        distributed_guide.build_model,
+        (32, 28, 28, 1),
+        "classes",
+        _pooling_fails,
+        None,
+    ),
     "interior: heads divide units": (thresholds.heads_and_units, (32, 8), "regression", _heads_fail, None),
-    "share: 77% over max_model_size": (thresholds.oversized_widths, (32, 8), "regression", _oversized,
-                                       thresholds.MAX_MODEL_SIZE),
+    "share: 77% over max_model_size": (
+        thresholds.oversized_widths,
+        (32, 8),
+        "regression",
+        _oversized,
+        thresholds.MAX_MODEL_SIZE,
+    ),
 }
 
 
@@ -75,8 +85,15 @@ def _data(shape, kind):
 def real_abort_rate(build, x, y, seeds: list[int], max_model_size: int | None = None) -> float:
     aborted = 0
     for seed in seeds:
-        tuner = kt.RandomSearch(build, objective="loss", max_trials=10, seed=seed, directory=tempfile.mkdtemp(),
-                                project_name="bench", max_model_size=max_model_size)
+        tuner = kt.RandomSearch(
+            build,
+            objective="loss",
+            max_trials=10,
+            seed=seed,
+            directory=tempfile.mkdtemp(),
+            project_name="bench",
+            max_model_size=max_model_size,
+        )
         try:
             tuner.search(x, y, epochs=1, verbose=0)
         except RuntimeError:
@@ -96,21 +113,46 @@ def main() -> None:
             continue
         x, y = _data(shape, kind)
         started = time.perf_counter()
-        report = preflight(build, x, y, epochs=1, tuner="RandomSearch", max_trials=10, boundaries=False,
-                           rootpath=tempfile.mkdtemp(), isolation="off", policy=Policy(max_model_size=max_model_size))
+        report = preflight(
+            build,
+            x,
+            y,
+            epochs=1,
+            tuner="RandomSearch",
+            max_trials=10,
+            boundaries=False,
+            rootpath=tempfile.mkdtemp(),
+            isolation="off",
+            policy=Policy(max_model_size=max_model_size),
+        )
         preflight_s = time.perf_counter() - started
         predicted = report.forecast["abort_probability"]
         screen = report.forecast.get("screen") or {}
         started = time.perf_counter()
         observed = real_abort_rate(build, x, y, seeds, max_model_size) if seeds else float("nan")
         search_s = time.perf_counter() - started
-        rows.append((name, predicted, _truth(build, fails), observed, preflight_s, search_s / max(1, len(seeds)),
-                     _plan_only(report, max_model_size), screen.get("built", 0), screen.get("per_second", 0.0)))
-    print(f"{'space':34} {'plan only':>9} {'forecast':>9} {'true rule':>9} {'real':>9}   builds   per s   "
-          f"preflight s   s per search")
+        rows.append(
+            (
+                name,
+                predicted,
+                _truth(build, fails),
+                observed,
+                preflight_s,
+                search_s / max(1, len(seeds)),
+                _plan_only(report, max_model_size),
+                screen.get("built", 0),
+                screen.get("per_second", 0.0),
+            )
+        )
+    print(
+        f"{'space':34} {'plan only':>9} {'forecast':>9} {'true rule':>9} {'real':>9}   builds   per s   "
+        f"preflight s   s per search"
+    )
     for name, predicted, truth, observed, preflight_s, per_search, plan_only, built, rate in rows:
-        print(f"{name:34} {plan_only:9.0%} {predicted:9.0%} {truth:9.0%} {observed:9.0%}   {built:6}   {rate:5.0f}   "
-              f"{preflight_s:11.1f}   {per_search:12.1f}")
+        print(
+            f"{name:34} {plan_only:9.0%} {predicted:9.0%} {truth:9.0%} {observed:9.0%}   {built:6}   {rate:5.0f}   "
+            f"{preflight_s:11.1f}   {per_search:12.1f}"
+        )
     print(f"real: {args.seeds} RandomSearch searches a model (max_trials=10, max_consecutive_failed_trials=3)")
 
 
@@ -133,8 +175,9 @@ def _truth(build, fails) -> float:
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.space.target import Target
 
-    pre = prepare_target(Target("m", _Path("m.py"), "m", get_hypermodel(build)), PlanOptions(tuner="RandomSearch",
-                                                                                            max_trials=10))
+    pre = prepare_target(
+        Target("m", _Path("m.py"), "m", get_hypermodel(build)), PlanOptions(tuner="RandomSearch", max_trials=10)
+    )
     judge = lambda values: "failed" if fails(values) else None  # noqa: E731
     return abort_rules.judge_draws(pre.draws, judge, Policy()).probability
 

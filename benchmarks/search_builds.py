@@ -80,12 +80,16 @@ def main() -> None:
         for label, on in (("none (KerasTuner retries)", {}), ("ValueError=fail_trial", {"ValueError": "fail_trial"})):
             rows.append((limit, label, measure(limit, on)))
     print("guide grid, 12 configurations (5 raise a plain ValueError), GridSearch, max_retries_per_trial=3")
-    print(f"{'max_consec':>10}  {'mapping':<26} {'builds':>6} {'failing':>7} {'trials':>6}  {'statuses':<22} "
-          f"{'seconds':>7}  result")
+    print(
+        f"{'max_consec':>10}  {'mapping':<26} {'builds':>6} {'failing':>7} {'trials':>6}  {'statuses':<22} "
+        f"{'seconds':>7}  result"
+    )
     for limit, label, r in rows:
         result = f"aborted: {r['aborted']}" if r["aborted"] else "completed the grid"
-        print(f"{limit:>10}  {label:<26} {r['builds']:>6} {r['failing_builds']:>7} {r['trials']:>6}  "
-              f"{r['statuses']:<22} {r['seconds']:>7.2f}  {result}")
+        print(
+            f"{limit:>10}  {label:<26} {r['builds']:>6} {r['failing_builds']:>7} {r['trials']:>6}  "
+            f"{r['statuses']:<22} {r['seconds']:>7.2f}  {result}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import keras_tuner as kt  # noqa: E402
-import numpy as np  # noqa: E402
+import keras_tuner as kt
+import numpy as np
 
 from pytest_hypermodel import preflight
-from tests.hypermodels import speed  # noqa: E402
+from tests.hypermodels import speed
 
 RUNS = {
     # name: (build, x shape, y kind, epochs, batch_size)
@@ -47,25 +47,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=4, help="max_trials of the search")
     args = parser.parse_args()
-    print(f"{'model':36} {'cases only s':>12} {'estimate s':>10} {'real s':>8} {'estimate/real':>13} "
-          f"{'preflight s':>11}")
+    print(
+        f"{'model':36} {'cases only s':>12} {'estimate s':>10} {'real s':>8} {'estimate/real':>13} {'preflight s':>11}"
+    )
     for name, (build, shape, kind, epochs, batch_size) in RUNS.items():
         x, y = _data(shape, kind)
         started = time.perf_counter()
-        report = preflight(f"tests/hypermodels/speed.py:{build}", data={"x": x, "y": y, "epochs": epochs,
-                                                             "batch_size": batch_size},
-                           boundaries=False, max_trials=args.trials, rootpath=ROOT)
+        report = preflight(
+            f"tests/hypermodels/speed.py:{build}",
+            data={"x": x, "y": y, "epochs": epochs, "batch_size": batch_size},
+            boundaries=False,
+            max_trials=args.trials,
+            rootpath=ROOT,
+        )
         preflight_s = time.perf_counter() - started
         timing = report.forecast["timing"]
-        cases_only = sum(c["seconds"] for c in report.cases if c["disposition"] == "completed") / max(
-            1, sum(c["disposition"] == "completed" for c in report.cases)) * args.trials
-        tuner = kt.RandomSearch(getattr(speed, build), objective="loss", max_trials=args.trials, seed=1,
-                                directory=tempfile.mkdtemp(), project_name="time")
+        cases_only = (
+            sum(c["seconds"] for c in report.cases if c["disposition"] == "completed")
+            / max(1, sum(c["disposition"] == "completed" for c in report.cases))
+            * args.trials
+        )
+        tuner = kt.RandomSearch(
+            getattr(speed, build),
+            objective="loss",
+            max_trials=args.trials,
+            seed=1,
+            directory=tempfile.mkdtemp(),
+            project_name="time",
+        )
         started = time.perf_counter()
         tuner.search(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
         real = time.perf_counter() - started
-        print(f"{name:36} {cases_only:12.1f} {timing['search_seconds']:10.1f} {real:8.1f} "
-              f"{timing['search_seconds'] / real:13.2f} {preflight_s:11.1f}")
+        print(
+            f"{name:36} {cases_only:12.1f} {timing['search_seconds']:10.1f} {real:8.1f} "
+            f"{timing['search_seconds'] / real:13.2f} {preflight_s:11.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,13 @@ SPEC = "benchmarks/hypermodels.py:dense6"
 def run(args: list[str], env: dict, cwd: Path) -> tuple[float, Counter, int]:
     """Wall seconds, cases per xdist worker (from ``-v``'s ``[gw0] PASSED`` lines; serially, all "main"), exit code."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     per_worker: Counter = Counter()
     for line in done.stdout.splitlines():
@@ -65,13 +70,20 @@ def main() -> None:
         source = args.spec.rpartition(":")[0]
         (work / source).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / source, work / source)
-        server = subprocess.Popen([sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"],
-                                  cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        server = subprocess.Popen(
+            [sys.executable, "-u", "-m", "execnet.script.socketserver", f"127.0.0.1:{port}"],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             assert "Entering Accept loop" in server.stdout.readline()
             serial = run(plan, env, work)
-            remote = run([*plan, "--dist", "load", "--tx", f"socket=127.0.0.1:{port}//chdir={work}", "--tx", "popen"],
-                         env, work)
+            remote = run(
+                [*plan, "--dist", "load", "--tx", f"socket=127.0.0.1:{port}//chdir={work}", "--tx", "popen"], env, work
+            )
         finally:
             server.kill()
             server.wait()

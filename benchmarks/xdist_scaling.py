@@ -65,8 +65,11 @@ SPEC = "benchmarks/hypermodels.py:dense6"
 #: Extra plugin options for every run (--samples adds --hypermodel-samples).
 OPTIONS: list[str] = []
 #: The backends' own thread-pool sizes: set explicitly, the plugin keeps them.
-DEFAULT_POOLS = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "TF_NUM_INTRAOP_THREADS": "0",
-                 "TF_NUM_INTEROP_THREADS": "0"}
+DEFAULT_POOLS = {
+    "OMP_NUM_THREADS": str(os.cpu_count() or 1),
+    "TF_NUM_INTRAOP_THREADS": "0",
+    "TF_NUM_INTEROP_THREADS": "0",
+}
 THREAD_VARS = (*DEFAULT_POOLS, "XLA_FLAGS")
 #: A run during which other processes used more CPU than this fraction of its own is run again (twice at most).
 CONTAMINATED = 0.05
@@ -144,6 +147,7 @@ def wait_quiet(max_wait: float, threshold: float = 0.15) -> float:
 
 def scaling_ceiling() -> tuple[float, float, float]:
     """(seconds of a CPU loop alone, seconds of each of two at once, the 2-process speedup ceiling)."""
+
     def timed(n: int) -> list[float]:
         procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True) for _ in range(n)]
         return [float(p.communicate()[0]) for p in procs]
@@ -160,8 +164,22 @@ def rank(row: dict) -> tuple[bool, float]:
 
 def pytest_command(workers: int, junit: Path, extra: list[str] = ()) -> list[str]:
     return [
-        sys.executable, "-m", "pytest", "--hypermodel", SPEC, "--hypermodel-strategy", "grid", *OPTIONS,
-        "-p", "no:cacheprovider", "-q", "-n", str(workers), f"--junitxml={junit}", "-p", "hypermodel_xdist_timer",
+        sys.executable,
+        "-m",
+        "pytest",
+        "--hypermodel",
+        SPEC,
+        "--hypermodel-strategy",
+        "grid",
+        *OPTIONS,
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-n",
+        str(workers),
+        f"--junitxml={junit}",
+        "-p",
+        "hypermodel_xdist_timer",
         *extra,
     ]
 
@@ -183,14 +201,21 @@ def run_once(workers: int, default_pools: bool) -> dict:
         junit = tmp / "report.xml"
         busy, own = busy_seconds(), children_seconds()
         launched = time.time()
-        done = subprocess.run(pytest_command(workers, junit), cwd=ROOT, env=environment(tmp, default_pools),
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            pytest_command(workers, junit),
+            cwd=ROOT,
+            env=environment(tmp, default_pools),
+            capture_output=True,
+            text=True,
+        )
         wall = time.time() - launched
         own = children_seconds() - own
         others = max(0.0, busy_seconds() - busy - own)
         if not junit.exists():
-            raise SystemExit(f"pytest -n {workers} wrote no report (exit {done.returncode}):\n"
-                             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise SystemExit(
+                f"pytest -n {workers} wrote no report (exit {done.returncode}):\n"
+                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         cases = test_seconds = probe_seconds = 0.0
         outcomes: dict[str, int] = {}
         for case in ET.parse(junit).getroot().iter("testcase"):
@@ -206,10 +231,19 @@ def run_once(workers: int, default_pools: bool) -> dict:
     first = min(t["first"] for t in timers) - launched
     spans = [t["last"] - t["first"] for t in timers]
     return {
-        "workers": workers, "default_pools": default_pools, "exit": done.returncode, "cases": int(cases),
-        "cpu": own, "others": others,
-        "outcomes": outcomes, "wall": wall, "first": first, "test_s": test_seconds, "probe_s": probe_seconds,
-        "span": sum(spans) / len(spans), "processes": len(timers),
+        "workers": workers,
+        "default_pools": default_pools,
+        "exit": done.returncode,
+        "cases": int(cases),
+        "cpu": own,
+        "others": others,
+        "outcomes": outcomes,
+        "wall": wall,
+        "first": first,
+        "test_s": test_seconds,
+        "probe_s": probe_seconds,
+        "span": sum(spans) / len(spans),
+        "processes": len(timers),
         "per_case": sum(spans) / cases if cases else 0.0,
         "threads": "/".join(str(t.get("threads", "?")) for t in sorted(timers, key=lambda t: t.get("worker", ""))),
     }
@@ -220,13 +254,31 @@ def startup_seconds() -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="hypermodel-xdist-") as name:
         env = environment(Path(name), default_pools=False)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import keras, tensorflow"], cwd=ROOT, env=env,
-                       capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-c", "import keras, tensorflow"], cwd=ROOT, env=env, capture_output=True, check=True
+        )
         imported = time.perf_counter() - started
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pytest", "--hypermodel", SPEC, "--hypermodel-strategy", "grid",
-                        *OPTIONS, "-p", "no:cacheprovider", "-q", "--hypermodel-plan"], cwd=ROOT, env=env,
-                       capture_output=True, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--hypermodel",
+                SPEC,
+                "--hypermodel-strategy",
+                "grid",
+                *OPTIONS,
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--hypermodel-plan",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
         planned = time.perf_counter() - started
     return imported, planned
 
@@ -242,8 +294,9 @@ def main() -> int:
     parser.add_argument("--only", choices=("plugin", "default"), help="only this thread-pool setting")
     parser.add_argument("--spec", help=f"the hypermodel (default {SPEC}: 64 grid cases)")
     parser.add_argument("--samples", type=int, help="--hypermodel-samples for every run (default: the plugin's 32)")
-    parser.add_argument("--max-wait", type=float, default=120,
-                        help="seconds to wait for an idle machine before each run (default 120)")
+    parser.add_argument(
+        "--max-wait", type=float, default=120, help="seconds to wait for an idle machine before each run (default 120)"
+    )
     args = parser.parse_args()
     if args.spec:
         globals()["SPEC"] = args.spec
@@ -254,27 +307,40 @@ def main() -> int:
         args.workers = [0, *args.workers]
 
     print(f"cores: {os.cpu_count()}; plan: --hypermodel {SPEC} --hypermodel-strategy grid {' '.join(OPTIONS)}")
-    print("$ cd " + str(ROOT) + " && python " + " ".join(pytest_command(9, Path("report.xml"))[1:])
-          .replace("-n 9", "-n N") + "   (pools: the plugin's, or default: "
-          + " ".join(f"{k}={v}" for k, v in DEFAULT_POOLS.items()) + ")")
+    print(
+        "$ cd "
+        + str(ROOT)
+        + " && python "
+        + " ".join(pytest_command(9, Path("report.xml"))[1:]).replace("-n 9", "-n N")
+        + "   (pools: the plugin's, or default: "
+        + " ".join(f"{k}={v}" for k, v in DEFAULT_POOLS.items())
+        + ")"
+    )
     load = wait_quiet(args.max_wait)
     alone, pair, ceiling = scaling_ceiling()
-    print(f"CPU check: other processes use {load:.2f} cores; a CPU loop takes {alone:.2f} s alone, {pair:.2f} s "
-          f"with two at once: 2-process speedup ceiling {ceiling:.2f} (2.00 on two idle cores)")
+    print(
+        f"CPU check: other processes use {load:.2f} cores; a CPU loop takes {alone:.2f} s alone, {pair:.2f} s "
+        f"with two at once: 2-process speedup ceiling {ceiling:.2f} (2.00 on two idle cores)"
+    )
     imported, planned = startup_seconds()
-    print(f"start-up: import keras+tensorflow {imported:.1f} s; "
-          f"pytest --hypermodel-plan (start-up, import, discovery, plan; no fit) {planned:.1f} s")
+    print(
+        f"start-up: import keras+tensorflow {imported:.1f} s; "
+        f"pytest --hypermodel-plan (start-up, import, discovery, plan; no fit) {planned:.1f} s"
+    )
 
     started = time.perf_counter()
     results: dict[tuple[int, bool], dict] = {}
     for _ in range(args.repeat):
         for default in settings:  # interleaved, so drift on a shared machine hits every row alike
             for workers in args.workers:
-                for attempt in range(3):
+                for _attempt in range(3):
                     wait_quiet(args.max_wait)
                     row = run_once(workers, default)
-                    print(f"  ran -n {workers} pools={pools(default)}: {row['wall']:.1f} s, "
-                          f"CPU {row['cpu']:.1f} s, others' CPU {row['others']:.1f} s", flush=True)
+                    print(
+                        f"  ran -n {workers} pools={pools(default)}: {row['wall']:.1f} s, "
+                        f"CPU {row['cpu']:.1f} s, others' CPU {row['others']:.1f} s",
+                        flush=True,
+                    )
                     key = (workers, default)
                     if key not in results or rank(row) < rank(results[key]):
                         results[key] = row
@@ -282,17 +348,23 @@ def main() -> int:
                         break
                     print("  other processes competed for the CPU during that run: running it again", flush=True)
 
-    header = (f"{'-n':>3} {'pools':>7} {'cases':>5} {'wall s':>7} {'speedup':>7} {'1st case':>8} "
-              f"{'span s':>7} {'after':>5} {'cases s':>7} {'probe s':>7} {'per case':>8} {'CPU s':>6} {'threads':>9} {'others':>6}  outcomes")
+    header = (
+        f"{'-n':>3} {'pools':>7} {'cases':>5} {'wall s':>7} {'speedup':>7} {'1st case':>8} "
+        f"{'span s':>7} {'after':>5} {'cases s':>7} {'probe s':>7} {'per case':>8} {'CPU s':>6} "
+        f"{'threads':>9} {'others':>6}  outcomes"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for default in settings:
         base = results[(0, default)]["wall"]
         for workers in args.workers:
             r = results[(workers, default)]
             outcomes = ",".join(f"{k}={v}" for k, v in sorted(r["outcomes"].items()))
-            print(f"{workers:>3} {pools(default):>7} {r['cases']:>5} {r['wall']:>7.1f} "
-                  f"{base / r['wall']:>7.2f} {r['first']:>8.1f} {r['span']:>7.1f} "
-                  f"{r['wall'] - r['first'] - r['span']:>5.1f} {r['test_s']:>7.1f} {r['probe_s']:>7.1f} {r['per_case']:>8.2f} {r['cpu']:>6.1f} {r['threads']:>9} {r['others']:>6.1f}  {outcomes}")
+            print(
+                f"{workers:>3} {pools(default):>7} {r['cases']:>5} {r['wall']:>7.1f} "
+                f"{base / r['wall']:>7.2f} {r['first']:>8.1f} {r['span']:>7.1f} "
+                f"{r['wall'] - r['first'] - r['span']:>5.1f} {r['test_s']:>7.1f} {r['probe_s']:>7.1f} "
+                f"{r['per_case']:>8.2f} {r['cpu']:>6.1f} {r['threads']:>9} {r['others']:>6.1f}  {outcomes}"
+            )
     if len(settings) == 2:
         for workers in args.workers:
             plugin, default = results[(workers, False)]["wall"], results[(workers, True)]["wall"]

@@ -57,6 +57,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Disposition", "Expectation", "HypermodelCase", "HypermodelWarning", "Policy", "PreflightError",
-    "PreflightFailed", "Report", "__version__", "expect", "guard", "preflight",
+    "Disposition",
+    "Expectation",
+    "HypermodelCase",
+    "HypermodelWarning",
+    "Policy",
+    "PreflightError",
+    "PreflightFailed",
+    "Report",
+    "__version__",
+    "expect",
+    "guard",
+    "preflight",
 ]

@@ -13,16 +13,17 @@ import dataclasses
 import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pytest_hypermodel.engine import settings as settings_mod
-from pytest_hypermodel.space import user_tuner as tuners
 from pytest_hypermodel.engine.engine import Engine, SetupError
-from pytest_hypermodel.rules.policy import Policy
-from pytest_hypermodel.probe.prepare import TUNERS
 from pytest_hypermodel.engine.progress import Progress
 from pytest_hypermodel.engine.settings import MappingSource, SettingError
+from pytest_hypermodel.probe.prepare import TUNERS
+from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.space import user_tuner as tuners
 from pytest_hypermodel.space.target import Target
 
 
@@ -76,13 +77,17 @@ class Report:
     @property
     def green(self) -> bool:
         """Every case completes (or fails as declared) and no forecast says the search aborts."""
-        return (all(h.get("green") for h in self.hypermodels) and bool(self.hypermodels)
-                and not any(f.get("fails_run") for f in self.forecasts))
+        return (
+            all(h.get("green") for h in self.hypermodels)
+            and bool(self.hypermodels)
+            and not any(f.get("fails_run") for f in self.forecasts)
+        )
 
     def reasons(self) -> list[str]:
         """Why the report is red, one line each (empty when green)."""
-        lines = [f"{c['nodeid']}: {c.get('outcome')} ({c.get('exception') or c.get('disposition')})"
-                 for c in self.failing]
+        lines = [
+            f"{c['nodeid']}: {c.get('outcome')} ({c.get('exception') or c.get('disposition')})" for c in self.failing
+        ]
         lines += [f"{f['spec']}: {f['message']}" for f in self.forecasts if f.get("fails_run")]
         return lines
 
@@ -146,14 +151,42 @@ def guard(tuner: Any, report: Report) -> Any:
 
 
 #: The API's keyword arguments, as the ini keys (and so the command line's options) name them.
-_SETTINGS = ("strategy", "strength", "levels", "max_cases", "epochs", "samples", "tuner", "max_trials",
-             "max_abort_risk", "timeout", "isolation", "boundaries", "boundaries_seconds", "memory_budget",
-             "max_model_size", "max_retries_per_trial", "max_consecutive_failed_trials", "project", "objective")
+_SETTINGS = (
+    "strategy",
+    "strength",
+    "levels",
+    "max_cases",
+    "epochs",
+    "samples",
+    "tuner",
+    "max_trials",
+    "max_abort_risk",
+    "timeout",
+    "isolation",
+    "boundaries",
+    "boundaries_seconds",
+    "memory_budget",
+    "max_model_size",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+    "project",
+    "objective",
+)
 
 
-def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None, validation_data: Any = None,
-              input_shape: Any = None, policy: Policy | None = None, verbose: bool = False,
-              rootpath: str | Path | None = None, **options: Any) -> Report:
+def preflight(
+    hypermodel: Any,
+    x: Any = None,
+    y: Any = None,
+    *,
+    data: Any = None,
+    validation_data: Any = None,
+    input_shape: Any = None,
+    policy: Policy | None = None,
+    verbose: bool = False,
+    rootpath: str | Path | None = None,
+    **options: Any,
+) -> Report:
     """Run a whole preflight of ``hypermodel`` and return its :class:`Report`.
 
     ``hypermodel``: a build function ``fn(hp)``, a ``keras_tuner.HyperModel`` (class or instance), a KerasTuner
@@ -196,7 +229,8 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
             raise PreflightError(
                 f"isolation={values['hypermodel_isolation']!r}: a tuner object runs its trials in this process; to "
                 "run them in a probe process, pass the SPEC of a function that returns the tuner "
-                "('train.py:make_tuner')")
+                "('train.py:make_tuner')"
+            )
     values.setdefault("hypermodel_isolation", "process" if importable else "off")
     if values["hypermodel_isolation"] != "off" and not importable:
         assert isinstance(item, Target)  # not importable: the object itself, as _target wraps it
@@ -218,23 +252,35 @@ def preflight(hypermodel: Any, x: Any = None, y: Any = None, *, data: Any = None
     root = Path(rootpath) if rootpath is not None else Path.cwd()
     on_case: Callable[[dict], None] | None = None
     if verbose:
+
         def on_case(entry: dict) -> None:
             print(f"{entry['nodeid']}: {entry.get('outcome')}", file=sys.stderr)
+
     with Engine(settings, root) as engine:
         if verbose:  # discovery, the boundaries and the repair's verification, one whole line each
             engine.progress = Progress(lambda line: print(line, file=sys.stderr))
         try:
-            return Report(engine.run([item], fit_data, on_case=on_case, command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})"))
+            return Report(
+                engine.run(
+                    [item],
+                    fit_data,
+                    on_case=on_case,
+                    command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})",
+                )
+            )
         except SetupError as exc:
             raise PreflightError(_api_wording(str(exc))) from None
 
 
 def _api_wording(message: str) -> str:
     """The engine's setup message, with the API's names for the fixes."""
-    return (message.replace("pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape)",
-                            "pass input_shape=(28, 28)")
-            .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)")
-            .replace("--hypermodel-project ", "project=", 1))
+    return (
+        message.replace(
+            "pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape)", "pass input_shape=(28, 28)"
+        )
+        .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)")
+        .replace("--hypermodel-project ", "project=", 1)
+    )
 
 
 def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:
@@ -273,8 +319,14 @@ def _target(obj: Any) -> tuple[str | Target, bool]:
     module = sys.modules.get(getattr(obj, "__module__", "") or "")
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     path = getattr(module, "__file__", None) if module is not None else None
-    importable = (module is not None and module.__name__ != "__main__" and path is not None and name is not None
-                  and "." not in name and getattr(module, name, None) is obj)
+    importable = (
+        module is not None
+        and module.__name__ != "__main__"
+        and path is not None
+        and name is not None
+        and "." not in name
+        and getattr(module, name, None) is obj
+    )
     if importable:
         return f"{path}:{name}", True
     from pytest_hypermodel.space import target as spec_mod

@@ -13,35 +13,30 @@ import dataclasses
 import json
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Sequence, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pytest_hypermodel.rules import boundaries
-from pytest_hypermodel.rules import culprits
-from pytest_hypermodel.rules import forecasts as tuner_forecasts
-from pytest_hypermodel.probe import devices
-from pytest_hypermodel.rules import offline
-from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.probe.fit import Result  # the Engine's method ``probe`` hides the module in its annotations
-from pytest_hypermodel.probe import parent as prober
-from pytest_hypermodel.rules import hints
-from pytest_hypermodel.rules import record
-from pytest_hypermodel.rules import timing
-from pytest_hypermodel.rules import verdict
-from pytest_hypermodel.rules import project as project_mod
-from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.engine import progress as progress_mod
-from pytest_hypermodel.space import hyperparameters as space_mod
-from pytest_hypermodel.space import target as spec_mod
-from pytest_hypermodel.space.plan import Case
-from pytest_hypermodel.rules.policy import Disposition, Policy
-from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
 from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
+from pytest_hypermodel.probe import devices
+from pytest_hypermodel.probe import fit as probe
+from pytest_hypermodel.probe import parent as prober
+from pytest_hypermodel.probe.fit import Result  # the Engine's method ``probe`` hides the module in its annotations
+from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
+from pytest_hypermodel.rules import boundaries, culprits, hints, offline, outcomes, record, timing, verdict
+from pytest_hypermodel.rules import forecasts as tuner_forecasts
+from pytest_hypermodel.rules import project as project_mod
+from pytest_hypermodel.rules.policy import Disposition, Policy
+from pytest_hypermodel.space import hyperparameters as space_mod
+from pytest_hypermodel.space import plan as plan_mod
+from pytest_hypermodel.space import target as spec_mod
 from pytest_hypermodel.space.hyperparameters import HypermodelWarning
+from pytest_hypermodel.space.plan import Case
 from pytest_hypermodel.space.target import Target
 
 if TYPE_CHECKING:
@@ -57,10 +52,12 @@ TEST_OUTCOMES = {verdict.PASS: "passed", verdict.XFAIL: "xfailed", verdict.FAIL:
 #: A divergence shows in the last epoch's loss against where the case started (its first batch, before
 #: any update); one epoch's loss is the mean over its batches, that first one among them: with one batch an epoch
 #: (32 synthesized samples) it is the start itself, with more it is diluted by it.
-ONE_EPOCH = ("hypermodel_epochs = 1: each case fits one epoch, whose loss is the mean over its batches, the first one "
-             "(before any update) among them, so a loss that diverges is seen diluted at best (not at all with one "
-             "batch an epoch, as the 32 synthesized samples are), and a NaN only if the first epoch has it: use 2 or "
-             "more (--hypermodel-epochs, epochs=; 3 by default)")
+ONE_EPOCH = (
+    "hypermodel_epochs = 1: each case fits one epoch, whose loss is the mean over its batches, the first one "
+    "(before any update) among them, so a loss that diverges is seen diluted at best (not at all with one "
+    "batch an epoch, as the 32 synthesized samples are), and a NaN only if the first epoch has it: use 2 or "
+    "more (--hypermodel-epochs, epochs=; 3 by default)"
+)
 
 
 class SetupError(Exception):
@@ -86,13 +83,15 @@ class CaseRun:
         return verdict.entry(nodeid, self.properties, TEST_OUTCOMES[self.verdict])
 
 
-def judge(pre: Preflight, case: Case, result: probe.Result, policy: Policy,
-          explained: Sequence[Case] | None = None) -> CaseRun:
+def judge(
+    pre: Preflight, case: Case, result: probe.Result, policy: Policy, explained: Sequence[Case] | None = None
+) -> CaseRun:
     """What KerasTuner does with ``result`` under ``policy``, as properties, a verdict and a message.
     ``explained``: the failing one-value cases inside a case that moved several values (None: not known)."""
     disposition = policy.disposition(result)
-    props = verdict.properties(case, result, disposition, pre.target.spec,
-                               verdict.fingerprint(pre.space.kt_config, policy))
+    props = verdict.properties(
+        case, result, disposition, pre.target.spec, verdict.fingerprint(pre.space.kt_config, policy)
+    )
     props.append((record.CASE_POLICY, json.dumps(policy.to_dict(), sort_keys=True)))
     said = verdict.verdict(result, disposition)
     if said == verdict.PASS:
@@ -139,20 +138,33 @@ def nodeid(pre: Preflight, case: Case, rootpath: Path) -> str:
 def planned_line(pre: Preflight) -> str:
     """``models.py:cnn: 5 hyperparameters, 19 cases planned (3.2 s)``: one hypermodel discovered and planned."""
     plural = progress_mod.plural
-    return (f"{pre.target.spec}: {plural(len(pre.space), 'hyperparameter')}, {plural(len(pre.plan), 'case')} planned "
-            f"({progress_mod.seconds(pre.seconds)})")
+    return (
+        f"{pre.target.spec}: {plural(len(pre.space), 'hyperparameter')}, {plural(len(pre.plan), 'case')} planned "
+        f"({progress_mod.seconds(pre.seconds)})"
+    )
 
 
 def discovered_line(preflights: Sequence[Preflight], elapsed: float) -> str:
     """``2 hypermodels discovered, 42 cases planned (6.1 s)``: discovery's total, for a brief (-q) run."""
     plural, cases = progress_mod.plural, sum(len(pre.plan) for pre in preflights)
-    return (f"{plural(len(preflights), 'hypermodel')} discovered, {plural(cases, 'case')} planned "
-            f"({progress_mod.seconds(elapsed)})")
+    return (
+        f"{plural(len(preflights), 'hypermodel')} discovered, {plural(cases, 'case')} planned "
+        f"({progress_mod.seconds(elapsed)})"
+    )
 
 
 #: The distributions whose versions a report names (read from their metadata: nothing is imported).
-REPORTED_VERSIONS = ("pytest-hypermodel", "keras", "keras-tuner", "tensorflow", "jax", "torch", "pytest",
-                     "pytest-xdist", "numpy")
+REPORTED_VERSIONS = (
+    "pytest-hypermodel",
+    "keras",
+    "keras-tuner",
+    "tensorflow",
+    "jax",
+    "torch",
+    "pytest",
+    "pytest-xdist",
+    "numpy",
+)
 
 
 def run_metadata(entries: Sequence[dict[str, Any]], command: str = "") -> dict[str, Any]:
@@ -168,9 +180,14 @@ def run_metadata(entries: Sequence[dict[str, Any]], command: str = "") -> dict[s
     cases = record.records(entries)
     backends = sorted({r.backend for r in cases if r.backend})
     devices_used = sorted({r.device for r in cases if r.device})
-    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": command, "backend": ", ".join(backends), "devices": devices_used,
-            "python": platform.python_version(), "versions": versions}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "backend": ", ".join(backends),
+        "devices": devices_used,
+        "python": platform.python_version(),
+        "versions": versions,
+    }
 
 
 class Engine:
@@ -180,8 +197,14 @@ class Engine:
     SPEC paths start. Close it (or use it as a context manager) to stop the probe process.
     """
 
-    def __init__(self, settings: Settings, rootpath: Path, conftest: Path | None = None, base: Path | None = None,
-                 conftest_module: Callable[[], ModuleType | None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rootpath: Path,
+        conftest: Path | None = None,
+        base: Path | None = None,
+        conftest_module: Callable[[], ModuleType | None] | None = None,
+    ) -> None:
         self.settings = settings
         self.rootpath = rootpath
         self.conftest = conftest
@@ -200,8 +223,9 @@ class Engine:
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
         self._repaired_defaults: dict[tuple[Any, ...], Result] = {}
         if settings.isolation != prober.OFF:
-            self.runner = prober.ProbeProcess(rootpath, conftest, base,
-                                              fresh_each_case=settings.isolation == prober.CASE)
+            self.runner = prober.ProbeProcess(
+                rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE
+            )
 
     def __enter__(self) -> Engine:
         return self
@@ -220,8 +244,9 @@ class Engine:
     @property
     def plan_options(self) -> PlanOptions:
         """What to plan, with the policy's limits the builds without a fit are held to (``screen.check``)."""
-        return dataclasses.replace(self.settings.plan, max_model_size=self.policy.max_model_size,
-                                   memory_budget=self.policy.memory_budget)
+        return dataclasses.replace(
+            self.settings.plan, max_model_size=self.policy.max_model_size, memory_budget=self.policy.memory_budget
+        )
 
     def policy_for(self, pre: Preflight, policy: Policy | None = None) -> Policy:
         """The policy ``pre``'s cases are judged by: a user's tuner's own retry fields (``max_retries_per_trial``,
@@ -251,8 +276,12 @@ class Engine:
         except spec_mod.SpecError as exc:
             raise SetupError(str(exc)) from None
 
-    def prepare(self, specs: Sequence[str | Target], data: Any = None,
-                data_for: Callable[[str], ContextManager[Any]] | None = None) -> list[Preflight]:
+    def prepare(
+        self,
+        specs: Sequence[str | Target],
+        data: Any = None,
+        data_for: Callable[[str], AbstractContextManager[Any]] | None = None,
+    ) -> list[Preflight]:
         """Resolve, discover and plan each SPEC (a Target: a hypermodel already in this process); SetupError for
         bad input. ``data``: what the cases will fit on, for a HyperModel's own fit() during discovery; or
         ``data_for(spec)``, which sets up that SPEC's data (the pytest face's ``hypermodel_data`` fixture) for its
@@ -279,13 +308,19 @@ class Engine:
         if isinstance(item, Target):  # a build function or HyperModel already in this process
             devices.load_backend()
             hypermodel = spec_mod.as_hypermodel(item.hypermodel, item.spec)
-            return prepare_target(Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
-                                  self.plan_options, timeout, data=data, settings=probe_settings)
+            return prepare_target(
+                Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
+                self.plan_options,
+                timeout,
+                data=data,
+                settings=probe_settings,
+            )
         if self.runner is not None:
             try:
                 # cast: the probe process's parent is not typed yet (its prepare returns Any)
-                return cast(Preflight, self.runner.prepare(item, self.plan_options, timeout, data=data,
-                                                           settings=probe_settings))
+                return cast(
+                    Preflight, self.runner.prepare(item, self.plan_options, timeout, data=data, settings=probe_settings)
+                )
             except prober.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
                 return cast(Preflight, self.runner.prepare(item, self.plan_options, timeout))
         devices.load_backend()
@@ -297,7 +332,9 @@ class Engine:
         for pre in preflights:
             download = offline.attempted_download(pre.space.default_error)
             if download is not None:
-                raise SetupError(f"--hypermodel {pre.target.spec}: the build downloads {download}: {hints.DOWNLOAD_FIX}")
+                raise SetupError(
+                    f"--hypermodel {pre.target.spec}: the build downloads {download}: {hints.DOWNLOAD_FIX}"
+                )
             if pre.space.undeclared_input and not self.settings.probe.input_shapes and not data_given:
                 raise SetupError(
                     f"--hypermodel {pre.target.spec}: the model declares no input shape (no keras.Input), so no "
@@ -319,9 +356,11 @@ class Engine:
             return
         label = f"--hypermodel-project {project}"
         if len(preflights) > 1:
-            raise SetupError(f"{label}: a project holds one search, and this run preflights "
-                             f"{progress_mod.plural(len(preflights), 'hypermodel')}: preflight the project's "
-                             "hypermodel alone with it")
+            raise SetupError(
+                f"{label}: a project holds one search, and this run preflights "
+                f"{progress_mod.plural(len(preflights), 'hypermodel')}: preflight the project's "
+                "hypermodel alone with it"
+            )
         _check_project(project, label, preflights[0])
 
     def space_warnings(self, preflights: Sequence[Preflight]) -> list[tuple[HypermodelWarning, tuple[str, int] | None]]:
@@ -330,8 +369,11 @@ class Engine:
         found: list[tuple[HypermodelWarning, tuple[str, int] | None]] = []
         if preflights and self.settings.probe.epochs < 2:
             found.append((HypermodelWarning(ONE_EPOCH), None))
-        return found + [(HypermodelWarning(f"{pre.target.spec}: {line}"), pre.space.definition)
-                        for pre in preflights for line in pre.space.warnings]
+        return found + [
+            (HypermodelWarning(f"{pre.target.spec}: {line}"), pre.space.definition)
+            for pre in preflights
+            for line in pre.space.warnings
+        ]
 
     def hypermodel_of(self, pre: Preflight) -> Any:
         """The hypermodel itself, imported into this process on first use (isolation off, or unsendable data);
@@ -344,8 +386,15 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- cases
 
-    def probe(self, pre: Preflight, case: Case, data: Any = None, changes: tuple[Change, ...] = (),
-              policy: Policy | None = None, show: bool = True) -> Result:
+    def probe(
+        self,
+        pre: Preflight,
+        case: Case,
+        data: Any = None,
+        changes: tuple[Change, ...] = (),
+        policy: Policy | None = None,
+        show: bool = True,
+    ) -> Result:
         """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
         ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
         policy = self.policy_for(pre, policy)
@@ -356,8 +405,9 @@ class Engine:
             return self._repaired_defaults[key]
         return self._probe(pre, case, data, changes, policy, show)
 
-    def _probe(self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy,
-               show: bool) -> Result:
+    def _probe(
+        self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy, show: bool
+    ) -> Result:
         result = self._probe_once(pre, case, data, changes, policy, show)
         if case.varied and probe.needs_reference(result):  # its loss grew: judged against where the default started
             reference = self.reference_loss(pre, data, changes, policy)
@@ -365,8 +415,9 @@ class Engine:
                 probe.judge_fit(result, reference)
         return result
 
-    def _probe_once(self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy,
-                    show: bool) -> Result:
+    def _probe_once(
+        self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy, show: bool
+    ) -> Result:
         settings = self.probe_settings(pre)
         if case.kind == plan_mod.KIND_DEFAULT and not changes and settings.max_growth:
             # What a trial leaves behind is the hypermodel's, measured once: on its defaults, in their process.
@@ -376,10 +427,14 @@ class Engine:
                 return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes, show)
             except prober.NotSendable as exc:
                 if not changes:  # the cases warned already
-                    warnings.warn(HypermodelWarning(
-                        f"hypermodel_data returned something the probe process cannot receive ({exc}): the case ran "
-                        f"in {self.host}, where a crash ends the run; return arrays, or a module-level function"
-                    ), stacklevel=2)
+                    warnings.warn(
+                        HypermodelWarning(
+                            f"hypermodel_data returned something the probe process cannot receive ({exc}): "
+                            f"the case ran "
+                            f"in {self.host}, where a crash ends the run; return arrays, or a module-level function"
+                        ),
+                        stacklevel=2,
+                    )
         target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre), pre.target.tuner)
         if changes:  # a repaired space is a new hypermodel: a plain tuner runs it
             target = with_repair(target, changes)
@@ -432,8 +487,7 @@ class Engine:
 
     def _result(self, pre: Preflight, case: Case, data: Any, policy: Policy, show: bool = True) -> Result:
         """The case's result, probed on first asking (the data is the same for a hypermodel within one run)."""
-        key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None,
-               culprits.key(case.values))
+        key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None, culprits.key(case.values))
         if key not in self._results:
             self._results[key] = self.probe(pre, case, data, policy=policy, show=show)
         return self._results[key]
@@ -446,15 +500,21 @@ class Engine:
         for pre in preflights:
             tuner = pre.tuner or {}
             max_trials = tuner.get("hypermodel_max_trials", plan.max_trials)
-            forecast = tuner_forecasts.forecast(pre, entries, self.policy_for(pre),
-                                                tuner.get("hypermodel_tuner", plan.tuner), max_trials,
-                                                self.settings.max_abort_risk)
+            forecast = tuner_forecasts.forecast(
+                pre,
+                entries,
+                self.policy_for(pre),
+                tuner.get("hypermodel_tuner", plan.tuner),
+                max_trials,
+                self.settings.max_abort_risk,
+            )
             per_trial = timing.timing(pre, cases, max_trials, self.settings.probe.epochs)
             forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
         return forecasts
 
-    def refine(self, pre: Preflight, entries: list[dict[str, Any]], policy: Policy,
-               data: Any = None) -> Refinement | None:
+    def refine(
+        self, pre: Preflight, entries: list[dict[str, Any]], policy: Policy, data: Any = None
+    ) -> Refinement | None:
         """Boundaries, repair and its verification for one hypermodel, probed where its cases were; None when
         nothing failed."""
         from pytest_hypermodel.engine import refine as refine_mod
@@ -462,8 +522,9 @@ class Engine:
         timeout = policy.timeout
 
         def probe_one(space: SearchSpace, case: Case, changes: tuple[Change, ...]) -> Result:
-            return self.probe(Preflight(pre.target, space, pre.plan, tuner=pre.tuner), case, data, changes, policy,
-                              show=False)
+            return self.probe(
+                Preflight(pre.target, space, pre.plan, tuner=pre.tuner), case, data, changes, policy, show=False
+            )
 
         options = dataclasses.replace(self.settings.plan, forecast=False)  # a repair's verification forecasts nothing
 
@@ -480,12 +541,24 @@ class Engine:
             with contextlib.suppress(prober.Lost):  # it died starting: the first probe starts it again, and says so
                 self.runner.ready()
 
-        return refine_mod.refine(pre, entries, probe_one, prepare_one, self.rootpath, boundaries.DEFAULT_BUDGET,
-                                 ready, self.settings.boundaries_seconds, self.progress)
+        return refine_mod.refine(
+            pre,
+            entries,
+            probe_one,
+            prepare_one,
+            self.rootpath,
+            boundaries.DEFAULT_BUDGET,
+            ready,
+            self.settings.boundaries_seconds,
+            self.progress,
+        )
 
-    def refine_all(self, preflights: Sequence[Preflight], entries: list[dict[str, Any]],
-                   data_for: Callable[[Preflight], ContextManager[Any]] | None = None
-                   ) -> tuple[list[Refinement], str | None]:
+    def refine_all(
+        self,
+        preflights: Sequence[Preflight],
+        entries: list[dict[str, Any]],
+        data_for: Callable[[Preflight], AbstractContextManager[Any]] | None = None,
+    ) -> tuple[list[Refinement], str | None]:
         """:meth:`refine` for each hypermodel with failures, under the policy its cases were judged by, with the
         data ``data_for(pre)`` sets up; Ctrl-C stops them (those found so far are kept, with a note), not the
         report."""
@@ -494,11 +567,13 @@ class Engine:
             for pre in preflights:
                 mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
                 try:
-                    with (data_for(pre) if data_for else contextlib.nullcontext()) as data:
+                    with data_for(pre) if data_for else contextlib.nullcontext() as data:
                         result = self.refine(pre, entries, tuner_forecasts.policy_of(mine, self.policy_for(pre)), data)
                 except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
-                    notes.append(f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
-                                 f"({type(exc).__name__}: {exc}); the cases' results are complete")
+                    notes.append(
+                        f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
+                        f"({type(exc).__name__}: {exc}); the cases' results are complete"
+                    )
                     continue
                 if result is not None:
                     found.append(result)
@@ -507,8 +582,14 @@ class Engine:
         return found, "\n".join(notes) or None
 
     @staticmethod
-    def payload(preflights: Sequence[Preflight], entries: list[dict[str, Any]], forecasts: list[dict[str, Any]],
-                refinements: list[Refinement], note: str | None = None, command: str = "") -> dict[str, Any]:
+    def payload(
+        preflights: Sequence[Preflight],
+        entries: list[dict[str, Any]],
+        forecasts: list[dict[str, Any]],
+        refinements: list[Refinement],
+        note: str | None = None,
+        command: str = "",
+    ) -> dict[str, Any]:
         """The JSON report's data: every case, the forecasts, the boundaries and repairs, and how it was run."""
         data = full_payload(list(preflights), entries, forecasts, refinements)
         if note:
@@ -518,8 +599,14 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- all of it
 
-    def run(self, specs: Sequence[str | Target], data: Any = None, data_given: bool | None = None,
-            on_case: Callable[[dict[str, Any]], None] | None = None, command: str = "") -> dict[str, Any]:
+    def run(
+        self,
+        specs: Sequence[str | Target],
+        data: Any = None,
+        data_given: bool | None = None,
+        on_case: Callable[[dict[str, Any]], None] | None = None,
+        command: str = "",
+    ) -> dict[str, Any]:
         """A whole preflight of ``specs``: the payload of its JSON report. ``on_case(entry)`` after each case
         (a progress line, a partial report)."""
         self.check_specs([s for s in specs if isinstance(s, str)])
@@ -542,8 +629,7 @@ class Engine:
         refinements: list[Refinement] = []
         note: str | None = None
         if self.settings.boundaries:
-            refinements, note = self.refine_all(preflights, entries,
-                                                lambda pre: contextlib.nullcontext(data))
+            refinements, note = self.refine_all(preflights, entries, lambda pre: contextlib.nullcontext(data))
         payload = self.payload(preflights, entries, forecasts, refinements, note, command)
         payload["seconds"] = round(time.perf_counter() - started, 3)
         return payload

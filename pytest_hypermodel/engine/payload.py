@@ -39,8 +39,11 @@ def _known(value: str | None) -> str:
     return UNKNOWN if value is None else value
 
 
-def hypermodels(entries: Sequence[Mapping[str, Any]], planned: Mapping[str, int | None] | None = None,
-                details: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+def hypermodels(
+    entries: Sequence[Mapping[str, Any]],
+    planned: Mapping[str, int | None] | None = None,
+    details: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Per hypermodel and policy (fingerprint): is its preflight complete and green? ``details``: more per spec
     (declarations, boundaries, repair)."""
     groups: dict[tuple[str, str], list[CaseRecord]] = {}
@@ -51,8 +54,15 @@ def hypermodels(entries: Sequence[Mapping[str, Any]], planned: Mapping[str, int 
         expected = (planned or {}).get(spec)
         complete = expected is None or len(group) == expected
         green = complete and all(r.test_outcome in GREEN_OUTCOMES for r in group)
-        record: dict[str, Any] = {"spec": spec, "fingerprint": print_, "cases": len(group), "planned": expected,
-                                  "complete": complete, "green": green, **(details or {}).get(spec, {})}
+        record: dict[str, Any] = {
+            "spec": spec,
+            "fingerprint": print_,
+            "cases": len(group),
+            "planned": expected,
+            "complete": complete,
+            "green": green,
+            **(details or {}).get(spec, {}),
+        }
         growth = [r.rss_growth_bytes for r in group if r.rss_growth_bytes is not None]
         if growth:  # measured on its default case
             record["rss_growth_bytes"] = growth[0]
@@ -60,16 +70,28 @@ def hypermodels(entries: Sequence[Mapping[str, Any]], planned: Mapping[str, int 
     return out
 
 
-def payload(entries: list[dict[str, Any]], planned: Mapping[str, int | None] | None = None,
-            extra: Mapping[str, Any] | None = None,
-            details: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def payload(
+    entries: list[dict[str, Any]],
+    planned: Mapping[str, int | None] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    details: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The JSON report: what the renderers (``github``, ``html_report``) and the gated search read."""
-    return {"version": 1, "summary": summarize(entries), "hypermodels": hypermodels(entries, planned, details),
-            **(extra or {}), "cases": entries}
+    return {
+        "version": 1,
+        "summary": summarize(entries),
+        "hypermodels": hypermodels(entries, planned, details),
+        **(extra or {}),
+        "cases": entries,
+    }
 
 
-def full_payload(preflights: Sequence[Preflight], entries: list[dict[str, Any]], forecasts: list[dict[str, Any]],
-                 refinements: Sequence[Refinement]) -> dict[str, Any]:
+def full_payload(
+    preflights: Sequence[Preflight],
+    entries: list[dict[str, Any]],
+    forecasts: list[dict[str, Any]],
+    refinements: Sequence[Refinement],
+) -> dict[str, Any]:
     """The payload with what each hypermodel's space says beyond its cases: where each hyperparameter is declared,
     the build's ``def`` line, and the boundaries and repair when they were searched."""
     details: dict[str, dict[str, Any]] = {}
@@ -82,8 +104,9 @@ def full_payload(preflights: Sequence[Preflight], entries: list[dict[str, Any]],
             "capped": {name: {"planned": kept, "values": total} for name, (kept, total) in pre.plan.capped.items()},
         }
     for found in refinements:
-        details[found.spec].update(boundaries=[b.to_dict() for b in found.findings.boundaries],
-                                   repair=found.repair_dict())
+        details[found.spec].update(
+            boundaries=[b.to_dict() for b in found.findings.boundaries], repair=found.repair_dict()
+        )
         if found.findings.moved_default is not None:
             name, failing, passing = found.findings.moved_default
             details[found.spec]["defaults_moved"] = {"hyperparameter": name, "failing": failing, "passing": passing}

@@ -8,20 +8,19 @@ does not care where the probes run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from pytest_hypermodel.rules import boundaries
-from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.rules import repair
-from pytest_hypermodel.space.plan import Case, format_value, make_case
 from pytest_hypermodel.engine.progress import Progress, plural, silent
 from pytest_hypermodel.engine.progress import seconds as took
+from pytest_hypermodel.rules import boundaries, outcomes, repair
+from pytest_hypermodel.space.plan import Case, format_value, make_case
 
 if TYPE_CHECKING:
-    from pytest_hypermodel.probe.prepare import Preflight
     from pytest_hypermodel.probe.fit import Result
+    from pytest_hypermodel.probe.prepare import Preflight
     from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: ``probe(space, case, changes)``: one case's result, the hypermodel under ``changes`` when there are any.
@@ -46,20 +45,30 @@ class Alternative:
     still_failing: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
-                "cases": self.cases, "guarded": self.guarded, "still_failing": self.still_failing}
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "diff": self.diff,
+            "verified": bool(self.verified),
+            "cases": self.cases,
+            "guarded": self.guarded,
+            "still_failing": self.still_failing,
+        }
 
     def lines(self) -> list[str]:
         out = ["  narrower, for the interaction: " + "; ".join(c.describe() for c in self.changes)]
         out.extend("  " + line for line in self.diff.splitlines())
         if self.verified:
             ends = "ends" if self.guarded == 1 else "end"
-            out.append(f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} {ends} "
-                       f"in its FailedTrialError (FAILED trials to KerasTuner: they count toward "
-                       f"max_consecutive_failed_trials)")
+            out.append(
+                f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} {ends} "
+                f"in its FailedTrialError (FAILED trials to KerasTuner: they count toward "
+                f"max_consecutive_failed_trials)"
+            )
         elif self.verified is False:
-            out.append(f"  not verified: {len(self.still_failing)} of its {self.cases} cases fail otherwise "
-                       f"({', '.join(self.still_failing[:5])})")
+            out.append(
+                f"  not verified: {len(self.still_failing)} of its {self.cases} cases fail otherwise "
+                f"({', '.join(self.still_failing[:5])})"
+            )
         else:
             out.append("  not verified: its space could not be prepared")
         return out
@@ -89,9 +98,15 @@ class Refinement:
     def repair_dict(self) -> dict[str, Any] | None:
         if not self.changes:
             return None
-        found = {"changes": [c.to_dict() for c in self.changes], "diff": self.diff, "verified": bool(self.verified),
-                 "cases": self.cases, "still_failing": self.still_failing, "unplaced": list(self.unplaced),
-                 "unplaced_why": dict(self.unplaced)}
+        found = {
+            "changes": [c.to_dict() for c in self.changes],
+            "diff": self.diff,
+            "verified": bool(self.verified),
+            "cases": self.cases,
+            "still_failing": self.still_failing,
+            "unplaced": list(self.unplaced),
+            "unplaced_why": dict(self.unplaced),
+        }
         if self.alternative is not None:
             found["alternative"] = self.alternative.to_dict()
         return found
@@ -99,7 +114,9 @@ class Refinement:
     def lines(self) -> list[str]:
         """The terminal section of one hypermodel: boundary lines, the diff, whether the repair is green."""
         found = self.findings
-        out = [f"{self.spec}: boundaries ({found.probes} probe{'' if found.probes == 1 else 's'}, {found.seconds:.1f} s)"]
+        out = [
+            f"{self.spec}: boundaries ({found.probes} probe{'' if found.probes == 1 else 's'}, {found.seconds:.1f} s)"
+        ]
         shown: set[int] = set()
         for (name, partner), group in found.frontiers().items():
             if len(group) >= 3:  # a walked frontier: one line for the pair
@@ -111,12 +128,16 @@ class Refinement:
             if id(b) in shown:
                 continue
             given = ", ".join(f"{k}={format_value(v)}" for k, v in b.given.items())
-            out.append(f"  {b.hyperparameter}: passes at {format_value(b.last_ok)}, fails from "
-                       f"{format_value(b.first_failing)}" + (f" (with {given})" if given else ""))
+            out.append(
+                f"  {b.hyperparameter}: passes at {format_value(b.last_ok)}, fails from "
+                f"{format_value(b.first_failing)}" + (f" (with {given})" if given else "")
+            )
         if found.moved_default is not None:
             name, _, passing = found.moved_default
-            out.append(f"  the defaults fail; {name}={format_value(passing)} passes with the rest at defaults, so the "
-                       f"search started there (KerasTuner builds the defaults in the tuner's constructor)")
+            out.append(
+                f"  the defaults fail; {name}={format_value(passing)} passes with the rest at defaults, so the "
+                f"search started there (KerasTuner builds the defaults in the tuner's constructor)"
+            )
         for name, value in found.failing_choices:
             out.append(f"  {name}={value!r} fails with the rest at defaults")
         if found.note:
@@ -133,8 +154,10 @@ class Refinement:
         if self.verified:
             out.append(f"  verified green: {self.cases} cases of the repaired space pass ({self.seconds:.1f} s)")
         elif self.verified is False:
-            out.append(f"  not verified: {len(self.still_failing)} of the repaired space's {self.cases} cases still "
-                       f"fail ({', '.join(self.still_failing[:5])})")
+            out.append(
+                f"  not verified: {len(self.still_failing)} of the repaired space's {self.cases} cases still "
+                f"fail ({', '.join(self.still_failing[:5])})"
+            )
         elif self.note:
             out.append(f"  not verified: {self.note}")
         if self.alternative is not None:
@@ -142,13 +165,21 @@ class Refinement:
         return out
 
 
-def _failed(result: "Result") -> bool:
+def _failed(result: Result) -> bool:
     return result.outcome != outcomes.OK
 
 
-def refine(pre: "Preflight", entries: list[dict[str, Any]], probe: Probe, prepare: Prepare, root: Path,
-           budget: int = boundaries.DEFAULT_BUDGET, ready: Callable[[], Any] | None = None,
-           seconds: float | None = None, progress: Progress | None = None) -> Refinement | None:
+def refine(
+    pre: Preflight,
+    entries: list[dict[str, Any]],
+    probe: Probe,
+    prepare: Prepare,
+    root: Path,
+    budget: int = boundaries.DEFAULT_BUDGET,
+    ready: Callable[[], Any] | None = None,
+    seconds: float | None = None,
+    progress: Progress | None = None,
+) -> Refinement | None:
     """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
 
     ``ready()`` readies where the probes run (starts the probe process) before the clock starts. The probes are
@@ -161,12 +192,17 @@ def refine(pre: "Preflight", entries: list[dict[str, Any]], probe: Probe, prepar
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec and not e.get("download")]
     # What is about the hypermodel as a whole (memory a trial leaves behind) has no boundary in its space.
-    known = {frozenset(space.complete(e.get("values", {})).items()):
-             e.get("outcome") not in (outcomes.OK, *outcomes.HYPERMODEL_WIDE) for e in mine}
+    known = {
+        frozenset(space.complete(e.get("values", {})).items()): e.get("outcome")
+        not in (outcomes.OK, *outcomes.HYPERMODEL_WIDE)
+        for e in mine
+    }
     if not any(known.values()):
         return None
-    say.start(f"searching the boundaries of {spec} ({plural(sum(known.values()), 'failing case')}, at most "
-              f"{plural(budget, 'probe')})")
+    say.start(
+        f"searching the boundaries of {spec} ({plural(sum(known.values()), 'failing case')}, at most "
+        f"{plural(budget, 'probe')})"
+    )
     if ready is not None:
         ready()  # the probe process's start-up (a backend import) is not the boundaries' cost
     started = time.perf_counter()
@@ -174,7 +210,10 @@ def refine(pre: "Preflight", entries: list[dict[str, Any]], probe: Probe, prepar
     if seconds is None:
         seconds = boundaries.safety_cap(sum(float(e.get("seconds") or 0) for e in mine))
     findings = boundaries.find(
-        space, known, lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())), budget,
+        space,
+        known,
+        lambda values: _failed(probe(space, make_case(space, dict(values), "boundary"), ())),
+        budget,
         seconds,
     )
     findings.seconds = time.perf_counter() - started
@@ -187,8 +226,7 @@ def refine(pre: "Preflight", entries: list[dict[str, Any]], probe: Probe, prepar
     if findings.note:  # boundaries cut short: the repair is known to be partial, its preflight would only say so
         result.note = "the boundaries are incomplete"
         return result
-    say.start(f"verifying the repair of {spec} ({plural(len(changes), 'change')}): a preflight of the repaired "
-              "space")
+    say.start(f"verifying the repair of {spec} ({plural(len(changes), 'change')}): a preflight of the repaired space")
     started = time.perf_counter()
     try:
         result.cases, result.still_failing, _ = _verify(prepare, probe, changes)
@@ -198,22 +236,26 @@ def refine(pre: "Preflight", entries: list[dict[str, Any]], probe: Probe, prepar
         return result
     result.verified = not result.still_failing
     result.seconds = time.perf_counter() - started
-    say.done(f"{spec}: the repair " + _verified_words(result.cases, result.still_failing) + f" ({took(result.seconds)})")
+    say.done(
+        f"{spec}: the repair " + _verified_words(result.cases, result.still_failing) + f" ({took(result.seconds)})"
+    )
     guarded = repair.propose_guarded(space, findings, result.changes)
     if guarded:
         text, _, unplaced = repair.diff(space, guarded, root)
         if unplaced:  # what is verified is the guard where the diff puts it: no place, no offer
             return result
         result.alternative = alternative = Alternative(guarded, text)
-        say.start(f"verifying the narrower repair of {spec} ({plural(len(guarded), 'change')}): a preflight of "
-                  "its space")
+        say.start(
+            f"verifying the narrower repair of {spec} ({plural(len(guarded), 'change')}): a preflight of its space"
+        )
         started = time.perf_counter()
         try:
             alternative.cases, alternative.still_failing, alternative.guarded = _verify(prepare, probe, tuple(guarded))
             alternative.verified = not alternative.still_failing
         except Exception:  # its space could not be prepared: offered unverified
-            say.done(f"{spec}: the narrower repair's space could not be prepared "
-                     f"({took(time.perf_counter() - started)})")
+            say.done(
+                f"{spec}: the narrower repair's space could not be prepared ({took(time.perf_counter() - started)})"
+            )
         else:
             words = _verified_words(alternative.cases, alternative.still_failing, alternative.guarded)
             say.done(f"{spec}: the narrower repair {words} ({took(time.perf_counter() - started)})")
@@ -234,7 +276,10 @@ def _verified_words(cases: int, still_failing: list[str], guarded: int = 0) -> s
     if not still_failing:
         if guarded:
             ends = "ends" if guarded == 1 else "end"
-            return f"is green: of {plural(cases, 'case')}, {cases - guarded} pass and {guarded} {ends} in its FailedTrialError"
+            return (
+                f"is green: of {plural(cases, 'case')}, {cases - guarded} pass and {guarded} {ends} "
+                "in its FailedTrialError"
+            )
         return f"is green: {plural(cases, 'case')} pass" if cases != 1 else "is green: its 1 case passes"
     shown = ", ".join(still_failing[:5]) + (", ..." if len(still_failing) > 5 else "")
     return f"still fails: {len(still_failing)} of {plural(cases, 'case')} ({shown})"
@@ -266,20 +311,33 @@ def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
     for r in refinements:
         if r.findings.moved_default is not None:
             name, failing, passing = r.findings.moved_default
-            props.append((f"defaults[{r.spec}]", f"{name}={format_value(failing)} fails; {name}={format_value(passing)} "
-                                                 "passes with the rest at defaults"))
+            props.append(
+                (
+                    f"defaults[{r.spec}]",
+                    f"{name}={format_value(failing)} fails; {name}={format_value(passing)} "
+                    "passes with the rest at defaults",
+                )
+            )
         for b in r.findings.boundaries:
             given = ",".join(f"{k}={format_value(v)}" for k, v in b.given.items())
-            props.append((f"boundary[{r.spec}].{b.hyperparameter}" + (f"[{given}]" if given else ""),
-                          f"last_ok={format_value(b.last_ok)} first_failing={format_value(b.first_failing)}"))
+            props.append(
+                (
+                    f"boundary[{r.spec}].{b.hyperparameter}" + (f"[{given}]" if given else ""),
+                    f"last_ok={format_value(b.last_ok)} first_failing={format_value(b.first_failing)}",
+                )
+            )
         if r.changes:
             props.append((f"repair[{r.spec}]", "; ".join(c.describe() for c in r.changes)))
             props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({r.cases} cases)"))
         if r.alternative is not None:
             props.append((f"repair[{r.spec}].narrower", "; ".join(c.describe() for c in r.alternative.changes)))
-            props.append((f"repair[{r.spec}].narrower.verified",
-                          f"{bool(r.alternative.verified)} ({r.alternative.cases} cases, {r.alternative.guarded} "
-                          f"FailedTrialError)"))
+            props.append(
+                (
+                    f"repair[{r.spec}].narrower.verified",
+                    f"{bool(r.alternative.verified)} ({r.alternative.cases} cases, {r.alternative.guarded} "
+                    f"FailedTrialError)",
+                )
+            )
     return props
 
 

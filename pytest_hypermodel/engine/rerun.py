@@ -33,8 +33,9 @@ class WholePlan:
     remembered: dict[str, Record] = field(default_factory=dict)
 
 
-def whole_plan(preflights: Sequence[Preflight], entries: list[Record], earlier_runs: Mapping[str, Record],
-               rootpath: Path) -> WholePlan:
+def whole_plan(
+    preflights: Sequence[Preflight], entries: list[Record], earlier_runs: Mapping[str, Record], rootpath: Path
+) -> WholePlan:
     """This run's ``entries`` completed with ``earlier_runs`` (the records kept from the last runs, by node id)
     for the planned cases this run did not run, when their space and policy are this run's."""
     have = {e["nodeid"] for e in entries}
@@ -63,8 +64,11 @@ def note_sources(forecasts: Sequence[dict[str, Any]], preflights: Sequence[Prefl
     for pre, forecast in zip(preflights, forecasts):
         spec = pre.target.spec
         if plan.earlier.get(spec):
-            forecast["message"] += (f" ({plan.earlier[spec]} of its cases as the last run left them: "
-                                    "not rerun this time)")
+            forecast["message"] += (
+                f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
+            )
         if plan.missing.get(spec):
-            forecast["message"] += (f" ({plan.missing[spec]} planned cases have no result, neither from this run nor "
-                                    "from the last: the forecast covers the others)")
+            forecast["message"] += (
+                f" ({plan.missing[spec]} planned cases have no result, neither from this run nor "
+                "from the last: the forecast covers the others)"
+            )

@@ -11,20 +11,34 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
-from pytest_hypermodel.space import plan as plan_mod
-from pytest_hypermodel.rules import policy as policy_mod
-from pytest_hypermodel.probe.prepare import TUNERS, PlanOptions
-from pytest_hypermodel.probe.fit import FitSettings
-from pytest_hypermodel.probe.fit import parse_input_shapes
 from pytest_hypermodel.engine.defaults import DEFAULTS, ISOLATION_MODES
+from pytest_hypermodel.probe.fit import FitSettings, parse_input_shapes
+from pytest_hypermodel.probe.prepare import TUNERS, PlanOptions
+from pytest_hypermodel.rules import policy as policy_mod
+from pytest_hypermodel.space import plan as plan_mod
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
-          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "kib": 2**10,
+    "m": 10**6,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 10**9,
+    "gb": 10**9,
+    "gib": 2**30,
+    "t": 10**12,
+    "tb": 10**12,
+    "tib": 2**40,
+}
 
 
 class SettingError(ValueError):
@@ -75,7 +89,9 @@ def int_setting(source: Source, name: str, minimum: int) -> int | None:
     return number
 
 
-def float_setting(source: Source, name: str, low: float, high: float, what: str, above_low: bool = False) -> float | None:
+def float_setting(
+    source: Source, name: str, low: float, high: float, what: str, above_low: bool = False
+) -> float | None:
     """A finite number within [low, high], or (low, high] with ``above_low``; ``what`` says what is expected."""
     text = value(source, name)
     if text in ("", None):
@@ -114,11 +130,16 @@ def probe_settings(source: Source) -> FitSettings:
     try:
         max_growth = parse_size(growth)
     except SettingError:
-        raise SettingError(f"{source.where('hypermodel_memory_growth')} = {growth!r}: use a size like 4MiB, or 0 "
-                           "to turn the check off") from None
-    return FitSettings(epochs=int_setting(source, "hypermodel_epochs", 1) or 3,
-                         samples=int_setting(source, "hypermodel_samples", 1) or 32, input_shapes=shapes,
-                         objective=objective(source), max_growth=max_growth)
+        raise SettingError(
+            f"{source.where('hypermodel_memory_growth')} = {growth!r}: use a size like 4MiB, or 0 to turn the check off"
+        ) from None
+    return FitSettings(
+        epochs=int_setting(source, "hypermodel_epochs", 1) or 3,
+        samples=int_setting(source, "hypermodel_samples", 1) or 32,
+        input_shapes=shapes,
+        objective=objective(source),
+        max_growth=max_growth,
+    )
 
 
 def objective(source: Source) -> tuple[tuple[str, str | None], ...]:
@@ -131,8 +152,10 @@ def objective(source: Source) -> tuple[tuple[str, str | None], ...]:
     for part in str(text).split(","):
         name, _, direction = part.strip().partition(":")
         if not name or direction not in ("", "min", "max"):
-            raise SettingError(f"{source.where('hypermodel_objective')} {text}: give the tuner's objective as NAME "
-                               "or NAME:min / NAME:max (val_accuracy, val_auc:max), or a comma list of them")
+            raise SettingError(
+                f"{source.where('hypermodel_objective')} {text}: give the tuner's objective as NAME "
+                "or NAME:min / NAME:max (val_accuracy, val_auc:max), or a comma list of them"
+            )
         found.append((name, direction or None))
     return tuple(found)
 
@@ -155,8 +178,9 @@ def isolation(source: Source) -> str:
     if mode is None and source.given("hypermodel_isolate"):
         return "case"
     if mode is None:
-        mode = (source.configured("hypermodel_isolation")
-                or ("case" if source.configured("hypermodel_isolate") else "process"))
+        mode = source.configured("hypermodel_isolation") or (
+            "case" if source.configured("hypermodel_isolate") else "process"
+        )
     if mode not in ISOLATION_MODES:
         raise SettingError(
             f"{source.where('hypermodel_isolation')} = {mode!r}: use process (one probe process, the default), "
@@ -167,8 +191,9 @@ def isolation(source: Source) -> str:
 
 def boundaries_seconds(source: Source) -> float | None:
     """The safety cap on the boundaries' wall clock, per hypermodel; None: ``boundaries.safety_cap``."""
-    return float_setting(source, "hypermodel_boundaries_seconds", 0, math.inf, "seconds, more than 0, e.g. 60",
-                         above_low=True)
+    return float_setting(
+        source, "hypermodel_boundaries_seconds", 0, math.inf, "seconds, more than 0, e.g. 60", above_low=True
+    )
 
 
 def boundaries(source: Source) -> bool:
@@ -195,7 +220,9 @@ def policy(source: Source) -> policy_mod.Policy:
     timeout = float_setting(source, "hypermodel_timeout", 0, math.inf, "seconds, more than 0, e.g. 300", above_low=True)
     memory_budget = parse_size(str(budget)) if budget else None
     if memory_budget == 0:
-        raise SettingError(f"{source.where('hypermodel_memory_budget')} = {budget!r}: use a size more than 0, e.g. 2GiB")
+        raise SettingError(
+            f"{source.where('hypermodel_memory_budget')} = {budget!r}: use a size more than 0, e.g. 2GiB"
+        )
     return policy_mod.Policy(
         timeout=timeout,
         max_retries_per_trial=int_setting(source, "hypermodel_max_retries_per_trial", 0) or 0,
@@ -214,8 +241,10 @@ def project(source: Source) -> str | None:
         return None
     path = Path(os.path.expanduser(str(text)))
     if path.exists() and not path.is_dir():
-        raise SettingError(f"{source.where('hypermodel_project')} {text}: that is a file; give the tuner's "
-                           "directory/project_name (DIR/NAME)")
+        raise SettingError(
+            f"{source.where('hypermodel_project')} {text}: that is a file; give the tuner's "
+            "directory/project_name (DIR/NAME)"
+        )
     return str(path)
 
 
@@ -230,7 +259,9 @@ def plan_options(source: Source, input_shapes: Any = None) -> PlanOptions:
         raise SettingError(f"{source.where('hypermodel_tuner')} {tuner}: use one of {', '.join(TUNERS)}")
     levels = int_setting(source, "hypermodel_levels", 2)
     if levels not in (None, 2, 3):
-        raise SettingError(f"{source.where('hypermodel_levels')} = {levels}: use 2 (the extremes) or 3 (with the default)")
+        raise SettingError(
+            f"{source.where('hypermodel_levels')} = {levels}: use 2 (the extremes) or 3 (with the default)"
+        )
     return PlanOptions(
         strategies,
         strength=int_setting(source, "hypermodel_strength", 1),
@@ -282,7 +313,9 @@ def check_output(path: str, where: str) -> None:
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise SettingError(f"{where} {path}: {parent} is a file, so nothing can be written under it; choose another path")
+        raise SettingError(
+            f"{where} {path}: {parent} is a file, so nothing can be written under it; choose another path"
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SettingError(f"{where} {path}: {parent} is not writable; choose another path")
 
@@ -302,8 +335,10 @@ def check_outputs(source: Source) -> None:
     except (OSError, ValueError, TypeError):
         ours = False
     if not ours:
-        raise SettingError(f"{source.where('hypermodel_report')} {path}: that path holds something that is not a "
-                           "preflight report; choose another path or remove it")
+        raise SettingError(
+            f"{source.where('hypermodel_report')} {path}: that path holds something that is not a "
+            "preflight report; choose another path or remove it"
+        )
 
 
 def shape_texts(shape: Any) -> list[str]:

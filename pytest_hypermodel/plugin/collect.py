@@ -7,19 +7,20 @@ pass, xfail or fail.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from pytest_hypermodel.rules import verdict
-from pytest_hypermodel.space import target as spec_mod
 from pytest_hypermodel.engine.engine import CaseRun, Engine, case_name
 from pytest_hypermodel.plugin.options import setting
-from pytest_hypermodel.space.plan import Case, format_value
-from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.probe.prepare import Preflight
+from pytest_hypermodel.rules import verdict
+from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.space import target as spec_mod
+from pytest_hypermodel.space.plan import Case, format_value
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,19 @@ class HypermodelFile(pytest.File):
         for pre in self.preflights:
             for case in pre.plan:
                 item = CaseItem.from_parent(
-                    self, name=case_name(pre, case), callobj=run_case, callspec=case_callspec(case.id),
-                    originalname=pre.target.name, keywords={case.id: True},
+                    self,
+                    name=case_name(pre, case),
+                    callobj=run_case,
+                    callspec=case_callspec(case.id),
+                    originalname=pre.target.name,
+                    keywords={case.id: True},
                 )
                 item.stash[CASE_KEY] = CaseRef(pre, case)
                 item.extra_keyword_matches.add(case.kind)  # -k corner, -k "not extreme"
                 # -k "units=8" (read as units:8, see selection.keyword_values): one keyword per value of the case.
-                item.extra_keyword_matches.update(f"{name}:{format_value(value)}" for name, value in case.values.items())
+                item.extra_keyword_matches.update(
+                    f"{name}:{format_value(value)}" for name, value in case.values.items()
+                )
                 yield item
 
 
@@ -173,8 +180,11 @@ def fixture_data(session: pytest.Session, path: Path, name: str) -> Iterator[Any
     node.preflights = []
     item = pytest.Function.from_parent(node, name=name, callobj=_wants_data)
     try:
-        setup = pytest.CallInfo.from_call(lambda: item.ihook.pytest_runtest_setup(item=item), "setup",
-                                          reraise=(pytest.exit.Exception, KeyboardInterrupt))
+        setup = pytest.CallInfo.from_call(
+            lambda: item.ihook.pytest_runtest_setup(item=item),
+            "setup",
+            reraise=(pytest.exit.Exception, KeyboardInterrupt),
+        )
         # Its report, as a test's: fixtures that read their phase's outcome at teardown (tmp_path) find it.
         item.ihook.pytest_runtest_makereport(item=item, call=setup)
         if setup.excinfo is not None:
@@ -199,6 +209,6 @@ def discovery_data(session: pytest.Session, spec: str, base: Path | None) -> Ite
     with contextlib.ExitStack() as stack:
         try:
             data = stack.enter_context(fixture_data(session, path, f"{location.name or 'hypermodel'}[discovery]"))
-        except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001  the cases report it
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception):
             data = None
         yield data

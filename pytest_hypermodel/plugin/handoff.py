@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pytest_hypermodel.probe.prepare import Preflight, plain
 
@@ -19,8 +19,11 @@ def write_handoff(path: Path, preflights: Sequence[Preflight] = (), error: str |
     plan the same cases), or the error that stopped it. Written atomically: no one reads half a file."""
     import os
 
-    payload = pickle.dumps(("error", error) if error is not None else
-                           ("plans", [dataclasses.replace(pre, target=plain(pre.target)) for pre in preflights]))
+    payload = pickle.dumps(
+        ("error", error)
+        if error is not None
+        else ("plans", [dataclasses.replace(pre, target=plain(pre.target)) for pre in preflights])
+    )
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(payload)
     os.replace(tmp, path)

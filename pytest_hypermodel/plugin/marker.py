@@ -11,23 +11,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_hypermodel.space import plan as plan_mod
-from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.rules.verdict import FAIL, PASS, XFAIL
-from pytest_hypermodel.plugin.collect import CaseRef, long_failure
 from pytest_hypermodel.engine.engine import judge
-from pytest_hypermodel.rules.expect import Expectation
+from pytest_hypermodel.plugin.collect import CaseRef, long_failure
 from pytest_hypermodel.plugin.options import MARKER, probe_settings, setting
-from pytest_hypermodel.probe.fit import parse_input_shapes
 from pytest_hypermodel.plugin.options import MARKER_SIGNATURE as SIGNATURE
-from pytest_hypermodel.rules.policy import Disposition, Policy
+from pytest_hypermodel.probe import fit as probe
+from pytest_hypermodel.probe.fit import parse_input_shapes
 from pytest_hypermodel.probe.prepare import Preflight
+from pytest_hypermodel.rules.expect import Expectation
+from pytest_hypermodel.rules.policy import Disposition, Policy
+from pytest_hypermodel.rules.verdict import FAIL, PASS, XFAIL
+from pytest_hypermodel.space import plan as plan_mod
 
 ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy", "input_shape")
 CACHE_KEY = pytest.StashKey[dict]()
@@ -87,9 +88,11 @@ def misuse(path: Path) -> str | None:
     if found is None:
         return None
     line, name = found.string.count("\n", 0, found.start()) + 1, found.group(1)
-    return (f"{path.name}:{line}: @pytest.mark.{MARKER}({name}) with the build function alone is read by pytest as "
-            f"decorating {name}, which then builds with the test function as hp: write "
-            f"@pytest.mark.{MARKER}(build={name}) or @pytest.mark.{MARKER}.with_args({name})")
+    return (
+        f"{path.name}:{line}: @pytest.mark.{MARKER}({name}) with the build function alone is read by pytest as "
+        f"decorating {name}, which then builds with the test function as hp: write "
+        f"@pytest.mark.{MARKER}(build={name}) or @pytest.mark.{MARKER}.with_args({name})"
+    )
 
 
 def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
@@ -125,8 +128,14 @@ def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
         except (TypeError, ValueError) as exc:
             raise _error(where, f"input_shape={kwargs['input_shape']!r}: {exc}") from None
     return MarkerOptions(
-        build, strategies, kwargs.get("strength"), kwargs.get("levels", 2), kwargs.get("max_cases", 256),
-        tuple(expectations), policy, shapes,
+        build,
+        strategies,
+        kwargs.get("strength"),
+        kwargs.get("levels", 2),
+        kwargs.get("max_cases", 256),
+        tuple(expectations),
+        policy,
+        shapes,
     )
 
 
@@ -153,9 +162,12 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
             raise _error(where, str(exc)) from None
         if space.undeclared_input and shapes is None and not _data_overridden(metafunc):
-            raise _error(where, "the model declares no input shape (no keras.Input), so no data can be synthesized "
-                                "for it: pass input_shape=(28, 28) to the marker (the shape of one example), start "
-                                "the model with keras.Input(shape=...), or override the hypermodel_data fixture")
+            raise _error(
+                where,
+                "the model declares no input shape (no keras.Input), so no data can be synthesized "
+                "for it: pass input_shape=(28, 28) to the marker (the shape of one example), start "
+                "the model with keras.Input(shape=...), or override the hypermodel_data fixture",
+            )
         target = spec_mod.Target(name, metafunc.definition.path, name, hypermodel)
         cache[key] = Preflight(target, space, cases)
     pre = cache[key]
@@ -193,16 +205,35 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
         # Before the case, not when its loss grew: a probe after it would clear the session its kept model lives in.
         if key not in references:  # its default case ran elsewhere (an xdist worker) or not at all (-k): probe it
             default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
-            references[key] = probe.reference_from(probe.run(pre.target.hypermodel, pre.space, default, policy, settings, data))
+            references[key] = probe.reference_from(
+                probe.run(pre.target.hypermodel, pre.space, default, policy, settings, data)
+            )
         settings = dataclasses.replace(settings, reference_loss=references[key])
-    result = probe.run(pre.target.hypermodel, pre.space, case, policy, settings, data,
-                       keep=lambda hp, model: built.update(hp=hp, model=model))
+    result = probe.run(
+        pre.target.hypermodel,
+        pre.space,
+        case,
+        policy,
+        settings,
+        data,
+        keep=lambda hp, model: built.update(hp=hp, model=model),
+    )
     if not case.varied:
         references[key] = probe.reference_from(result)
     run = judge(pre, case, result, policy)
     request.node.user_properties.extend(run.properties)
-    out = HypermodelCase(case.id, case.kind, dict(case.values), built.get("hp"), built.get("model"), result,
-                         run.disposition, run.verdict, run.message, run.details)
+    out = HypermodelCase(
+        case.id,
+        case.kind,
+        dict(case.values),
+        built.get("hp"),
+        built.get("model"),
+        result,
+        run.disposition,
+        run.verdict,
+        run.message,
+        run.details,
+    )
     expected = [e for e in options.expect if e.applies(case.values)]
     if expected:
         out.details = None
@@ -213,8 +244,7 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
             what = f"{result.exception}: {result.message}" if result.exception else result.outcome
             out.verdict = FAIL
             out.message = (
-                f"{case.id}: expected {' or '.join(e.describe() for e in expected)}, "
-                f"but the case ended {what}"
+                f"{case.id}: expected {' or '.join(e.describe() for e in expected)}, but the case ended {what}"
             )
     return out
 

@@ -126,8 +126,9 @@ def check_search_data(config: pytest.Config) -> None:
     if not text:
         return
     if not sep or not location or not name.isidentifier():
-        raise pytest.UsageError(f"{_search_data_label(config)} {text}: write path/to/file.py:callable or "
-                                "package.module:callable")
+        raise pytest.UsageError(
+            f"{_search_data_label(config)} {text}: write path/to/file.py:callable or package.module:callable"
+        )
     if (location.endswith(".py") or "/" in location) and not (config.rootpath / location).is_file():
         raise pytest.UsageError(f"{_search_data_label(config)} {text}: no file {config.rootpath / location}")
 

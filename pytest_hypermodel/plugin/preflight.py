@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_hypermodel.probe import devices as devices_mod
 from pytest_hypermodel.plugin import roles
 from pytest_hypermodel.plugin.keys import PREFLIGHTS_KEY
 from pytest_hypermodel.plugin.options import check_search_data, preflight_settings, setting
 from pytest_hypermodel.plugin.selection import given
+from pytest_hypermodel.probe import devices as devices_mod
 
 if TYPE_CHECKING:
     from pytest_hypermodel.engine.progress import Progress
@@ -49,13 +49,18 @@ class PreflightPlugin:
 
     def _start_engine(self, session: pytest.Session) -> None:
         """This process's engine; on the controller (or a serial run), the SPECs and the search data checked."""
-        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.engine.engine import Engine, SetupError
+        from pytest_hypermodel.plugin import collect
 
         config = session.config
         conftest_path = config.rootpath / "conftest.py"
-        engine = Engine(preflight_settings(config), config.rootpath, conftest_path if conftest_path.is_file() else None,
-                        self.base, conftest_module=lambda: _conftest_module(config))
+        engine = Engine(
+            preflight_settings(config),
+            config.rootpath,
+            conftest_path if conftest_path.is_file() else None,
+            self.base,
+            conftest_module=lambda: _conftest_module(config),
+        )
         engine.host = "the pytest process"
         progress = _progress(config)
         if progress is not None and not hasattr(config, "workerinput"):  # a worker's output is not seen
@@ -89,13 +94,14 @@ class PreflightPlugin:
     def prepare(self, session: pytest.Session) -> list:
         """Resolve, discover and plan every SPEC (in the probe process), on the search's data (a HyperModel's own
         fit() runs in discovery); a usage error for bad input."""
-        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.engine.engine import SetupError
+        from pytest_hypermodel.plugin import collect
 
         config = session.config
         try:
             return collect.engine_of(config).prepare(
-                self.specs, data_for=lambda spec: collect.discovery_data(session, spec, self.base))
+                self.specs, data_for=lambda spec: collect.discovery_data(session, spec, self.base)
+            )
         except SetupError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -111,8 +117,8 @@ class PreflightPlugin:
 
     def check(self, config: pytest.Config) -> None:
         """What every case would share (no input shape, a download) is one usage error; the space's warnings."""
-        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.engine.engine import SetupError
+        from pytest_hypermodel.plugin import collect
 
         engine, preflights = collect.engine_of(config), config.stash[PREFLIGHTS_KEY]
         try:
@@ -137,8 +143,9 @@ class PreflightPlugin:
         if isinstance(collector, pytest.Session) and rep.passed:
             from pytest_hypermodel.plugin import collect
 
-            preflights = [pre for pre in collector.config.stash[PREFLIGHTS_KEY]
-                          if not given(collector.config, pre.target.path)]
+            preflights = [
+                pre for pre in collector.config.stash[PREFLIGHTS_KEY] if not given(collector.config, pre.target.path)
+            ]
             rep.result.extend(collect.file_nodes(collector, preflights))
         return rep
 

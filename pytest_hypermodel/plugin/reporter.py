@@ -85,8 +85,8 @@ class PreflightReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.entries:
             return
-        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.engine import rerun
+        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.views import outputs as views
 
         config = self.config
@@ -131,16 +131,29 @@ class PreflightReporter:
             pass
         name = f"{pre.target.name}[forecast]"
         nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
-        props = [("forecast.tuner", forecast.get("tuner", "")), ("forecast.aborts", forecast.get("aborts")),
-                 ("forecast.spec", forecast["spec"])]
+        props = [
+            ("forecast.tuner", forecast.get("tuner", "")),
+            ("forecast.aborts", forecast.get("aborts")),
+            ("forecast.spec", forecast["spec"]),
+        ]
         if forecast.get("abort_probability") is not None:
             props.append(("forecast.abort_probability", round(float(forecast["abort_probability"]), 4)))
         hook = self.config.hook
         steps: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
-            ("setup", "passed", None), ("call", "failed", forecast["message"]), ("teardown", "passed", None))
+            ("setup", "passed", None),
+            ("call", "failed", forecast["message"]),
+            ("teardown", "passed", None),
+        )
         for when, outcome, longrepr in steps:
-            report = pytest.TestReport(nodeid, location, {name: 1}, outcome, longrepr, when,
-                                       user_properties=props if when == "teardown" else [])
+            report = pytest.TestReport(
+                nodeid,
+                location,
+                {name: 1},
+                outcome,
+                longrepr,
+                when,
+                user_properties=props if when == "teardown" else [],
+            )
             report.hypermodel_forecast = True  # type: ignore[attr-defined]
             hook.pytest_runtest_logreport(report=report)
             report.hypermodel_forecast = False  # type: ignore[attr-defined]  # the short summary says FAILED
@@ -156,12 +169,13 @@ class PreflightReporter:
     def refine(self, session: pytest.Session, entries: list[dict], preflights: list) -> None:
         """Boundaries and a verified repair for each hypermodel with failures (see ``refine``), with the user's
         ``hypermodel_data`` set up here as a test would get it."""
-        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.engine import refine as refine_mod
+        from pytest_hypermodel.plugin import collect
 
         config = self.config
         self.refinements, self.refine_note = collect.engine_of(config).refine_all(
-            preflights, entries, lambda pre: collect.user_data(session, pre))
+            preflights, entries, lambda pre: collect.user_data(session, pre)
+        )
         _junit_suite_properties(config, refine_mod.junit_properties(self.refinements))
         if config.getoption("hypermodel_fix"):
             self.fixed = refine_mod.apply(self.refinements)
@@ -171,8 +185,7 @@ class PreflightReporter:
 
         command = " ".join(["pytest", *self.config.invocation_params.args])
         preflights: list[Any] = self.config.stash.get(PREFLIGHTS_KEY, [])
-        return Engine.payload(preflights, entries, self.forecasts, self.refinements,
-                              command=command)
+        return Engine.payload(preflights, entries, self.forecasts, self.refinements, command=command)
 
     def write_json(self, entries: list[dict]) -> None:
         if self.path:

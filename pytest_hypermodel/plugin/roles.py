@@ -21,12 +21,18 @@ from typing import Any, NoReturn, Protocol
 
 import pytest
 
-from pytest_hypermodel.probe import devices as devices_mod
 from pytest_hypermodel.plugin.keys import (
-    DEVICES_KEY, HANDOFF_KEY, PLANNER_KEY, PREFLIGHTS_KEY, WORKER_DEVICE, WORKER_PLANNER, WORKER_PLANS_FILE,
+    DEVICES_KEY,
+    HANDOFF_KEY,
+    PLANNER_KEY,
+    PREFLIGHTS_KEY,
+    WORKER_DEVICE,
+    WORKER_PLANNER,
+    WORKER_PLANS_FILE,
     WORKER_THREADS,
 )
 from pytest_hypermodel.plugin.options import setting
+from pytest_hypermodel.probe import devices as devices_mod
 
 
 class Planner(Protocol):
@@ -84,9 +90,9 @@ class Controller(Role):
             return
         import time
 
-        from pytest_hypermodel.plugin import collect, handoff
         from pytest_hypermodel.engine.engine import discovered_line, planned_line
         from pytest_hypermodel.engine.progress import plural
+        from pytest_hypermodel.plugin import collect, handoff
 
         say, worker, started = collect.engine_of(config).progress, config.stash[PLANNER_KEY], time.perf_counter()
         say.start(f"discovering {plural(len(planner.specs), 'hypermodel')} on worker {worker}")

@@ -9,12 +9,18 @@ from typing import Any
 
 import pytest
 
-from pytest_hypermodel.probe import devices as devices_mod
 from pytest_hypermodel.plugin.keys import (
-    DEVICES_KEY, HANDOFF_KEY, PLANNER_KEY, PREFLIGHTS_KEY, WORKER_DEVICE, WORKER_PLANNER, WORKER_PLANS_FILE,
+    DEVICES_KEY,
+    HANDOFF_KEY,
+    PLANNER_KEY,
+    PREFLIGHTS_KEY,
+    WORKER_DEVICE,
+    WORKER_PLANNER,
+    WORKER_PLANS_FILE,
     WORKER_THREADS,
 )
 from pytest_hypermodel.plugin.options import policy_from_config
+from pytest_hypermodel.probe import devices as devices_mod
 
 
 class XdistHooks:
@@ -40,8 +46,8 @@ class XdistHooks:
 
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         """A case that killed its worker is a `crash`; xdist starts a new worker for the rest."""
-        from pytest_hypermodel.plugin import collect
         from pytest_hypermodel.engine import engine
+        from pytest_hypermodel.plugin import collect
 
         found = collect.find_case(self.config.stash.get(PREFLIGHTS_KEY, []), self.config.rootpath, crashitem)
         if found is None:
@@ -56,8 +62,9 @@ class XdistHooks:
         """JUnit writes a case's properties at its teardown, which a crashed case never reaches: send one."""
         props = self.crashed.pop(report.nodeid, None)
         if props is not None and report.when == "call":
-            teardown = pytest.TestReport(report.nodeid, report.location, {}, "passed", None, "teardown",
-                                         user_properties=props)
+            teardown = pytest.TestReport(
+                report.nodeid, report.location, {}, "passed", None, "teardown", user_properties=props
+            )
             if hasattr(report, "node"):  # JUnit keys a testcase by node id and worker
                 teardown.node = report.node  # type: ignore[attr-defined]  # xdist's attribute, read by junitxml
             self.config.hook.pytest_runtest_logreport(report=teardown)

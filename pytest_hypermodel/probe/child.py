@@ -15,9 +15,10 @@ import random
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pytest_hypermodel.probe import messages
 from pytest_hypermodel.space.target import SpecError
@@ -109,21 +110,30 @@ class Streams:
             if getattr(stream, "closed", False):  # closing sys.stdout leaves fd 1 open: a new object on it
                 with contextlib.suppress(OSError, ValueError):
                     stream = self.objects[index] = (
-                        open(os.devnull) if name == "stdin" else  # noqa: SIM115 (it is the process's stdin)
-                        os.fdopen(index, "w", buffering=1, encoding=stream.encoding, errors=stream.errors,
-                                  closefd=False))
+                        open(os.devnull)  # noqa: SIM115  (the process's stdin from now on: never closed here)
+                        if name == "stdin"
+                        else os.fdopen(
+                            index, "w", buffering=1, encoding=stream.encoding, errors=stream.errors, closefd=False
+                        )
+                    )
             setattr(sys, name, stream)
 
 
 _streams: Streams | None = None
 
 #: Keras's process-wide settings: (getter, setter) in ``keras.config``; a pair missing from this Keras is skipped.
-_KERAS_SETTINGS = (("floatx", "set_floatx"), ("epsilon", "set_epsilon"),
-                   ("image_data_format", "set_image_data_format"), ("max_epochs", "set_max_epochs"),
-                   ("max_steps_per_epoch", "set_max_steps_per_epoch"))
+_KERAS_SETTINGS = (
+    ("floatx", "set_floatx"),
+    ("epsilon", "set_epsilon"),
+    ("image_data_format", "set_image_data_format"),
+    ("max_epochs", "set_max_epochs"),
+    ("max_steps_per_epoch", "set_max_steps_per_epoch"),
+)
 #: Keras's switches: (getter, enable, disable) in ``keras.config``.
-_KERAS_SWITCHES = (("is_traceback_filtering_enabled", "enable_traceback_filtering", "disable_traceback_filtering"),
-                   ("is_interactive_logging_enabled", "enable_interactive_logging", "disable_interactive_logging"))
+_KERAS_SWITCHES = (
+    ("is_traceback_filtering_enabled", "enable_traceback_filtering", "disable_traceback_filtering"),
+    ("is_interactive_logging_enabled", "enable_interactive_logging", "disable_interactive_logging"),
+)
 
 
 @dataclass
@@ -153,8 +163,13 @@ class Fresh:
         import keras
         import numpy
 
-        state = cls(os.getcwd(), list(sys.path), dict(os.environ), random=random.getstate(),
-                    numpy_random=numpy.random.get_state())
+        state = cls(
+            os.getcwd(),
+            list(sys.path),
+            dict(os.environ),
+            random=random.getstate(),
+            numpy_random=numpy.random.get_state(),
+        )
         for getter, setter in _KERAS_SETTINGS:
             if hasattr(keras.config, getter) and hasattr(keras.config, setter):
                 state.keras[setter] = getattr(keras.config, getter)()
@@ -241,8 +256,18 @@ def _hold_data(child: Child, *, pickled: bytes) -> None:
     child.data = pickle.loads(pickled)
 
 
-def _prepare(child: Child, *, spec: str, options: Any, timeout: float | None, faults: dict[str, str],
-             grid_builds: bool, repair: tuple, with_data: bool, settings: Any) -> messages.Prepared:
+def _prepare(
+    child: Child,
+    *,
+    spec: str,
+    options: Any,
+    timeout: float | None,
+    faults: dict[str, str],
+    grid_builds: bool,
+    repair: tuple,
+    with_data: bool,
+    settings: Any,
+) -> messages.Prepared:
     """``messages.Prepare``: each discovery build, and the GridSearch forecast's builds, announced first."""
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.probe import prepare as prepare_mod
@@ -250,17 +275,23 @@ def _prepare(child: Child, *, spec: str, options: Any, timeout: float | None, fa
     conn = child.conn
     target = _target(child.hypermodels, spec, child.rootpath, child.conftest, child.base, repair)
     pre = prepare_mod.prepare_target(
-        target, options, timeout, faults,
+        target,
+        options,
+        timeout,
+        faults,
         before_build=lambda overrides: conn.send(messages.Building(during=discovery.fault_key(overrides)).wire()),
-        grid_builds=grid_builds, before_grid=lambda: conn.send(messages.Building(during=messages.GRID_BUILDS).wire()),
-        data=child.data if with_data else None, settings=settings,
+        grid_builds=grid_builds,
+        before_grid=lambda: conn.send(messages.Building(during=messages.GRID_BUILDS).wire()),
+        data=child.data if with_data else None,
+        settings=settings,
     )
     pre.target = prepare_mod.plain(target)
     return messages.Prepared(preflight=pre)
 
 
-def _probe(child: Child, *, spec: str, space: Any, case: Any, policy: Any, settings: Any,
-           repair: tuple) -> messages.Probed:
+def _probe(
+    child: Child, *, spec: str, space: Any, case: Any, policy: Any, settings: Any, repair: tuple
+) -> messages.Probed:
     """``messages.Probe``: the case's build announced once its SPEC is imported, and each further trial's."""
     from pytest_hypermodel.probe import fit as probe
 
@@ -270,8 +301,11 @@ def _probe(child: Child, *, spec: str, space: Any, case: Any, policy: Any, setti
         child.conn.send(messages.Building(during=None).wire())
 
     before_trial()  # imported: the case's own time limit starts
-    return messages.Probed(result=probe.run(target.hypermodel, space, case, policy, settings, child.data,
-                                            tuner=target.tuner, before_trial=before_trial).to_dict())
+    return messages.Probed(
+        result=probe.run(
+            target.hypermodel, space, case, policy, settings, child.data, tuner=target.tuner, before_trial=before_trial
+        ).to_dict()
+    )
 
 
 #: The requests the child answers, each from the state a fresh process has: name -> handler(child, **fields).

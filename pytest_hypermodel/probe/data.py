@@ -32,7 +32,11 @@ def declares_inputs(model: keras.Model) -> bool:
 def _loss_kind(loss: Any) -> str:
     if loss is None:
         return "regression"
-    name = loss if isinstance(loss, str) else getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    name = (
+        loss
+        if isinstance(loss, str)
+        else getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    )
     key = str(name).lower().replace("_", "")
     if "sparsecategorical" in key:
         return "sparse"

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
 
 AUTO = "auto"
 CPU = "cpu"
@@ -57,15 +57,19 @@ def detect() -> list[str]:
 HOST_SHARE = 0.5
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def memory_budget() -> tuple[int, str] | None:
     """The default memory budget of a case run in this process: the memory of its GPU (the first it may use), else
     HOST_SHARE of the host's; (bytes, where it comes from), None when neither can be read."""
     gpus = detect()
     if gpus and shutil.which("nvidia-smi") is not None:
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits",
-                                  "-i", gpus[0]], capture_output=True, text=True, timeout=10).stdout.strip()
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", gpus[0]],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
             return int(float(out.splitlines()[0]) * 2**20), f"the memory of GPU {gpus[0]}"
         except (OSError, subprocess.SubprocessError, ValueError, IndexError):
             pass

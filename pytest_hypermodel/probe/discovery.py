@@ -18,19 +18,19 @@ import copy
 import itertools
 import math
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import keras
 import keras_tuner as kt
 
-from pytest_hypermodel.rules import culprits
-from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules import culprits, outcomes
 from pytest_hypermodel.rules.outcomes import meaningful_line
-from pytest_hypermodel.space.plan import plan_levels
 from pytest_hypermodel.space.hyperparameters import KINDS, Condition, Param, SearchSpace, SpaceError
+from pytest_hypermodel.space.plan import plan_levels
 
 
 class RecordingHyperParameters(kt.HyperParameters):
@@ -83,14 +83,17 @@ class RecordingHyperParameters(kt.HyperParameters):
 
     def _note_declaration(self, method: str, name: str, args: tuple, kwargs: dict) -> None:
         """KerasTuner silently keeps the first declaration of a name: say so when a later one differs."""
-        call = f"hp.{method}({', '.join([repr(name), *map(repr, args), *(f'{k}={v!r}' for k, v in sorted(kwargs.items()))])})"
+        arguments = [repr(name), *map(repr, args), *(f"{k}={v!r}" for k, v in sorted(kwargs.items()))]
+        call = f"hp.{method}({', '.join(arguments)})"
         path, line = _declaring_site()
         where = f"{Path(path).name}:{line}" if line else "?"
         self.sites.setdefault(self._get_name(name), (path, line))
         first = self.declared.setdefault(self._get_name(name), (call, where))
         if first[0] != call:
-            told = (f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
-                    f"{where}; KerasTuner keeps the first and ignores the second: give them different names")
+            told = (
+                f"{name!r} is declared twice with different arguments: {first[0]} at {first[1]}, then {call} at "
+                f"{where}; KerasTuner keeps the first and ignores the second: give them different names"
+            )
             if told not in self.redeclared:
                 self.redeclared.append(told)
 
@@ -149,7 +152,7 @@ def _stepped_ends(hp) -> list:
         count = int(math.log(hp.max_value / hp.min_value, hp.step) + 1e-8) + 1
         scaled = hp.min_value * math.pow(hp.step, count - 1)
         last = scaled if hp.sampling == "log" else hp.max_value + hp.min_value - scaled
-    return first[:3] + [last]
+    return [*first[:3], last]
 
 
 def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = False) -> Param:
@@ -171,8 +174,17 @@ def _param_from_kt(hp, conditions: tuple[Condition, ...] = (), dynamic: bool = F
         if len(levels) == 2 and levels[0] == levels[1]:
             levels = levels[:1]
         return Param(
-            hp.name, kind, hp.default, tuple(levels), hp.min_value, hp.max_value, hp.step, hp.sampling,
-            conditions, dynamic, note,
+            hp.name,
+            kind,
+            hp.default,
+            tuple(levels),
+            hp.min_value,
+            hp.max_value,
+            hp.step,
+            hp.sampling,
+            conditions,
+            dynamic,
+            note,
         )
     if kind == "boolean":
         return Param(hp.name, kind, hp.default, (False, True), conditions=conditions, dynamic=dynamic)
@@ -230,8 +242,9 @@ class _Builder:
         return _build_once(self, hp, with_fit, first=not overrides)
 
 
-def _build_once(builder: _Builder, hp: RecordingHyperParameters, with_fit: bool = False,
-                first: bool = False) -> BaseException | None:
+def _build_once(
+    builder: _Builder, hp: RecordingHyperParameters, with_fit: bool = False, first: bool = False
+) -> BaseException | None:
     """Build (and, for a HyperModel with its own fit(), fit one epoch) to see what it declares."""
     from pytest_hypermodel.probe import data
 
@@ -275,8 +288,10 @@ def runs_code_of_its_own(model: keras.Model) -> bool:
     """Whether running ``model`` runs code that is not Keras's (a subclass's ``call`` or ``train_step``, a
     ``Lambda``, a custom layer): code that may read a hyperparameter only when the model runs, as KerasTuner's
     trial does and its constructor does not."""
-    return any(isinstance(layer, keras.layers.Lambda) or not type(layer).__module__.startswith("keras.")
-               for layer in model._flatten_layers(include_self=True))
+    return any(
+        isinstance(layer, keras.layers.Lambda) or not type(layer).__module__.startswith("keras.")
+        for layer in model._flatten_layers(include_self=True)
+    )
 
 
 def _run_once(builder: _Builder, model: keras.Model) -> None:
@@ -294,13 +309,19 @@ def _run_once(builder: _Builder, model: keras.Model) -> None:
             model.fit(x, y, epochs=1, batch_size=2, verbose=0)
         else:
             model(x)
-    except Exception:  # noqa: BLE001  the trial's own failure, for the cases to report
+    except Exception:
         pass
 
 
-def discover(hypermodel, max_builds: int = 200, timeout: float | None = None,
-             before_build: Callable[[dict], None] | None = None, faults: Mapping[str, str] | None = None,
-             input_shapes=None, fit_arguments: Callable[[Any], tuple[tuple, dict]] | None = None) -> SearchSpace:
+def discover(
+    hypermodel,
+    max_builds: int = 200,
+    timeout: float | None = None,
+    before_build: Callable[[dict], None] | None = None,
+    faults: Mapping[str, str] | None = None,
+    input_shapes=None,
+    fit_arguments: Callable[[Any], tuple[tuple, dict]] | None = None,
+) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration.
 
     ``timeout`` limits each build (a build past it failed, as a case would); ``before_build(overrides)`` is
@@ -346,9 +367,11 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
             sites.setdefault(name, site)
         new = [h for h in hp.space if h.name not in known]
         if new:
-            config = {"space": config["space"] + [
-                {"class_name": h.__class__.__name__, "config": h.get_config()} for h in new
-            ], "values": {}}
+            config = {
+                "space": config["space"]
+                + [{"class_name": h.__class__.__name__, "config": h.get_config()} for h in new],
+                "values": {},
+            }
             for h in new:
                 known.append(h.name)
                 defaults[h.name] = h.default
@@ -380,15 +403,23 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     if first_error is not None:
         warnings.append(
             f"the build with the default values failed ({type(first_error).__name__}: "
-            f"{meaningful_line(outcomes.text_of(first_error))}): discovery found only the hyperparameters declared before "
+            f"{meaningful_line(outcomes.text_of(first_error))}): "
+            "discovery found only the hyperparameters declared before "
             f"that point ({found}); any declared after it is missing from the plan"
         )
     default_error = None if first_error is None else f"{type(first_error).__name__}: {outcomes.text_of(first_error)}"
-    return SearchSpace(params, {"space": config["space"], "values": {}}, default_error, len(builds), tuple(warnings),
-                       build.undeclared_input, tuple(_unfinished(builds, params)),
-                       sites={name: site for name, site in sites.items() if site[1]},
-                       definition=_definition(hypermodel),
-                       reads=tuple((dict(b.overrides), tuple(b.reads)) for b in builds if b.error is None))
+    return SearchSpace(
+        params,
+        {"space": config["space"], "values": {}},
+        default_error,
+        len(builds),
+        tuple(warnings),
+        build.undeclared_input,
+        tuple(_unfinished(builds, params)),
+        sites={name: site for name, site in sites.items() if site[1]},
+        definition=_definition(hypermodel),
+        reads=tuple((dict(b.overrides), tuple(b.reads)) for b in builds if b.error is None),
+    )
 
 
 def _input_mismatch(model: keras.Model, given: Any) -> str | None:
@@ -398,8 +429,9 @@ def _input_mismatch(model: keras.Model, given: Any) -> str | None:
     declared = [tuple(t.shape[1:]) for t in inputs]
     if isinstance(given, dict):
         named = {getattr(t, "name", "").split(":")[0]: tuple(t.shape[1:]) for t in inputs}
-        pairs: list[tuple[str, Any, Any]] = [(name, shape, named[name]) for name, shape in given.items()
-                                             if name in named]
+        pairs: list[tuple[str, Any, Any]] = [
+            (name, shape, named[name]) for name, shape in given.items() if name in named
+        ]
     else:
         if len(given) != len(declared):
             pairs = [("", tuple(given[0]) if len(given) == 1 else tuple(map(tuple, given)), declared)]
@@ -408,13 +440,21 @@ def _input_mismatch(model: keras.Model, given: Any) -> str | None:
     wrong = [(name, shape, own) for name, shape, own in pairs if shape != own]
     if not wrong:
         return None
+
     def text(shape: Any) -> str:
-        return ",".join("None" if d is None else str(d) for d in shape) if isinstance(shape, tuple) and all(
-            d is None or isinstance(d, int) for d in shape) else str(shape)
-    shown = "; ".join(f"{name + '=' if name else ''}{text(shape)} given, {text(own)} declared"
-                      for name, shape, own in wrong)
-    return (f"--hypermodel-input-shape disagrees with the model's own keras.Input ({shown}): the model's input "
-            "is used; the option is only for models without keras.Input, so drop it or fix one of them")
+        return (
+            ",".join("None" if d is None else str(d) for d in shape)
+            if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape)
+            else str(shape)
+        )
+
+    shown = "; ".join(
+        f"{name + '=' if name else ''}{text(shape)} given, {text(own)} declared" for name, shape, own in wrong
+    )
+    return (
+        f"--hypermodel-input-shape disagrees with the model's own keras.Input ({shown}): the model's input "
+        "is used; the option is only for models without keras.Input, so drop it or fix one of them"
+    )
 
 
 def _definition(hypermodel) -> tuple[str, int] | None:
@@ -463,7 +503,7 @@ def _make_param(hp, builds: list[_Build], context: dict[str, dict]) -> Param:
     return _param_from_kt(hp, (Condition(parent, tuple(active_values)),), dynamic=True)
 
 
-def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> "RecordingHyperParameters":
+def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> RecordingHyperParameters:
     """A KerasTuner ``HyperParameters`` forced to ``values`` (over the defaults), as a trial would hold it."""
     return forced(space.kt_config, {**space.defaults(), **values})
 
@@ -472,8 +512,13 @@ def hyperparameters(space: SearchSpace, values: Mapping[str, Any]) -> "Recording
 MAX_READ_BUILDS = 16
 
 
-def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict]]], timeout: float | None = None,
-                before: Callable[[], None] | None = None) -> list[tuple[int, list[dict]]]:
+def drop_unread(
+    hypermodel,
+    space: SearchSpace,
+    draws: list[tuple[int, list[dict]]],
+    timeout: float | None = None,
+    before: Callable[[], None] | None = None,
+) -> list[tuple[int, list[dict]]]:
     """The drawn trials with each value their build would not read set back to its default.
 
     KerasTuner draws a value for every hyperparameter it knows, also for ``pooling2`` when ``conv_layers=2``
@@ -487,12 +532,16 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
     # its own), whose reads the other builds, and these, never see.
     built_reads = set().union(*(reads for over, reads in space.reads if over))
     seen: dict[frozenset[tuple[str, Any]], set[str] | None] = {
-        culprits.key(over): set(reads) & built_reads for over, reads in space.reads}
+        culprits.key(over): set(reads) & built_reads for over, reads in space.reads
+    }
     everything = seen.get(frozenset())
     if everything is None:
         return draws
-    structural = [p.name for p in space if any(
-        over.keys() == {p.name} and seen[culprits.key(over)] != everything for over, _ in space.reads)]
+    structural = [
+        p.name
+        for p in space
+        if any(over.keys() == {p.name} and seen[culprits.key(over)] != everything for over, _ in space.reads)
+    ]
     if not structural:
         return draws
     defaults, built = space.defaults(), 0
@@ -511,7 +560,7 @@ def drop_unread(hypermodel, space: SearchSpace, draws: list[tuple[int, list[dict
                 with outcomes.time_limit(timeout) as limit:
                     hypermodel.build(hp)
                 seen[k] = None if limit.struck else set(hp.reads) & built_reads
-            except Exception:  # noqa: BLE001  a failing build reads what it read before: not the whole story
+            except Exception:
                 seen[k] = None
             finally:
                 keras.backend.clear_session()

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import math
 import os
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.probe import devices
 from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.rules.outcomes import meaningful_line  # noqa: F401  (public here since its first version)
+from pytest_hypermodel.rules.outcomes import meaningful_line
 from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 
@@ -66,7 +68,9 @@ class FitSettings:
 
 
 def parse_input_shapes(texts: list[str]) -> list[tuple[int, ...]] | dict[str, tuple[int, ...]] | None:
-    """``["28,28"]`` -> ``[(28, 28)]``; ``["image=32,32,3", "meta=4"]`` -> a dict by input name. ValueError if malformed."""
+    """``["28,28"]`` -> ``[(28, 28)]``; ``["image=32,32,3", "meta=4"]`` -> a dict by input name.
+
+    ValueError if malformed."""
     if not texts:
         return None
     named, unnamed = {}, []
@@ -152,13 +156,17 @@ def judge_fit(result: Result, reference: float | None) -> None:
     if result.outcome != outcomes.OK:
         result.message = f"loss went {' -> '.join(f'{loss:.4g}' for loss in losses)}"
         if result.outcome == outcomes.DIVERGED and base is not None:
-            result.message += (f", over {outcomes.DIVERGENCE_RATIO:g} times where it started ({result.start_loss:.4g}, "
-                               f"its first batch) and where the default case started on the same data "
-                               f"({reference:.4g})")
+            result.message += (
+                f", over {outcomes.DIVERGENCE_RATIO:g} times where it started ({result.start_loss:.4g}, "
+                f"its first batch) and where the default case started on the same data "
+                f"({reference:.4g})"
+            )
     elif not result.checkpoint:
         result.outcome = outcomes.NO_CHECKPOINT
-        result.message = ("the trial wrote no checkpoint: the callbacks the tuner passed to fit() never reached "
-                          "model.fit, so get_best_models() raises FileNotFoundError after the search")
+        result.message = (
+            "the trial wrote no checkpoint: the callbacks the tuner passed to fit() never reached "
+            "model.fit, so get_best_models() raises FileNotFoundError after the search"
+        )
 
 
 def needs_reference(result: Result) -> bool:
@@ -170,7 +178,12 @@ def needs_reference(result: Result) -> bool:
     if result.outcome == outcomes.DIVERGED:
         return True
     start = result.start_loss
-    return bool(result.losses) and start is not None and start > 0 and result.losses[-1] > outcomes.DIVERGENCE_RATIO * start
+    return (
+        bool(result.losses)
+        and start is not None
+        and start > 0
+        and result.losses[-1] > outcomes.DIVERGENCE_RATIO * start
+    )
 
 
 def reference_from(default: Result) -> float | None:
@@ -214,8 +227,11 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Fit
     if provided is None:
         x, y = data_mod.synthesize(model, settings.samples, settings.seed, settings.input_shapes)
         if any(name.startswith("val_") for name, _ in settings.objective):  # the search would get validation data
-            return (x, y), {"validation_data": data_mod.synthesize(model, settings.samples, settings.seed + 1,
-                                                                   settings.input_shapes)}
+            return (x, y), {
+                "validation_data": data_mod.synthesize(
+                    model, settings.samples, settings.seed + 1, settings.input_shapes
+                )
+            }
         return (x, y), {}
     if not isinstance(provided, dict):
         x, y = provided
@@ -229,8 +245,11 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Fit
     for name in ("validation_data", "sample_weight"):
         if kwargs.get(name) is not None:
             kwargs[name] = data_mod.cut(kwargs[name], n)
-    for name, most in (("epochs", settings.epochs), ("steps_per_epoch", data_mod.BATCHES),
-                       ("validation_steps", data_mod.BATCHES)):
+    for name, most in (
+        ("epochs", settings.epochs),
+        ("steps_per_epoch", data_mod.BATCHES),
+        ("validation_steps", data_mod.BATCHES),
+    ):
         if isinstance(kwargs.get(name), int):
             kwargs[name] = min(kwargs[name], most)
     return (x, y), kwargs
@@ -256,8 +275,12 @@ def run(
     _freeze_start_up()
     result = _limited(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
     if settings.growth_trials and result.outcome == outcomes.OK:
-        _measure_growth(result, lambda: _limited(hypermodel, space, case, policy, settings, provided_data, None,
-                                                 tuner), settings, before_trial)
+        _measure_growth(
+            result,
+            lambda: _limited(hypermodel, space, case, policy, settings, provided_data, None, tuner),
+            settings,
+            before_trial,
+        )
     return result
 
 
@@ -270,8 +293,9 @@ def _limited(hypermodel, space, case, policy, settings, provided_data, keep, tun
             # inside a TensorFlow call, wrapped in pybind11's RuntimeError ("... REPLACED BY CaseTimeout")
             if not (isinstance(exc, outcomes.CaseTimeout) or limit.struck):
                 raise
-            result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(),
-                            device=devices.current_device())
+            result = Result(
+                case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device()
+            )
             _fail(result, exc if isinstance(exc, outcomes.CaseTimeout) else limit.error())
         if limit.struck and result.outcome == outcomes.OK:  # it struck where the error was swallowed (a __del__)
             _fail(result, limit.error())
@@ -313,8 +337,9 @@ def rss_growth(samples: list[int]) -> int:
     return round(slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2)
 
 
-def _measure_growth(result: Result, trial: Callable[[], Result], settings: FitSettings,
-                    before_trial: Callable[[], None] | None) -> None:
+def _measure_growth(
+    result: Result, trial: Callable[[], Result], settings: FitSettings, before_trial: Callable[[], None] | None
+) -> None:
     """Run ``trial`` up to ``settings.growth_trials`` times after the case's own, the resident memory read after
     each (two are enough when they differ by under ``FLAT`` of the limit); the growth goes to ``result``, which
     becomes ``memory_growth`` over ``settings.max_growth``. A further trial that fails stops the measure: the
@@ -337,9 +362,11 @@ def _measure_growth(result: Result, trial: Callable[[], Result], settings: FitSe
     if settings.max_growth and growth > settings.max_growth:
         result.outcome = outcomes.MEMORY_GROWTH
         horizon = growth * GROWTH_HORIZON
-        result.message = (f"the process kept {growth / 2**20:.1f} MiB more after each trial of the defaults: "
-                          f"resident memory {samples[0] / 2**20:.0f} -> {samples[-1] / 2**20:.0f} MiB over "
-                          f"{len(samples)} more trials, {horizon / 2**30:.1f} GiB after {GROWTH_HORIZON}")
+        result.message = (
+            f"the process kept {growth / 2**20:.1f} MiB more after each trial of the defaults: "
+            f"resident memory {samples[0] / 2**20:.0f} -> {samples[-1] / 2**20:.0f} MiB over "
+            f"{len(samples)} more trials, {horizon / 2**30:.1f} GiB after {GROWTH_HORIZON}"
+        )
 
 
 _frozen = False
@@ -404,7 +431,9 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.probe import trial as trial_mod
 
-    result = Result(case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device())
+    result = Result(
+        case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device()
+    )
     hp = discovery.hyperparameters(space, case.values)
     objective_known = tuner is not None or bool(settings.objective)  # a user's tuner holds its own
     if tuner is None:
@@ -487,7 +516,7 @@ def step_costs(batch_ends: list[tuple[int, float]]) -> tuple[float | None, float
     its batches (the median gap across an epoch's end, less a batch); None where no such gap was seen."""
     import statistics
 
-    pairs = list(zip(batch_ends, batch_ends[1:]))
+    pairs = list(itertools.pairwise(batch_ends))
     within = [b - a for (ea, a), (eb, b) in pairs if ea == eb]
     across = [b - a for (ea, a), (eb, b) in pairs if ea != eb]
     if not within:
@@ -502,8 +531,7 @@ class _OverBudget(BaseException):
     BaseException: a ``HyperModel.fit`` that catches Exception around ``model.fit`` must not swallow it)."""
 
 
-def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str | None],
-                         values: Mapping[str, Any]) -> None:
+def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str | None], values: Mapping[str, Any]) -> None:
     """Estimate the training memory when ``model.fit`` is called, at the ``batch_size`` it receives (the search's,
     or one ``HyperModel.fit`` tunes), not at a batch the probe assumes; over the budget, the fit does not start.
     The probe's few synthesized samples would hide a large batch's memory: the estimate does not."""
@@ -517,8 +545,10 @@ def _check_memory_at_fit(model: Any, result: Result, budget: tuple[int, str | No
             tuned = [name for name, value in values.items() if "batch" in name.lower() and value == batch]
             source = f" (the hyperparameter {tuned[0]})" if tuned else ""
             where = f" ({budget[1]}; --hypermodel-memory-budget sets another)" if budget[1] else ""
-            raise _OverBudget(f"estimated {memory / 2**20:.1f} MiB to train at batch_size {batch}{source}, over the "
-                              f"memory budget of {budget[0] / 2**20:.1f} MiB{where}")
+            raise _OverBudget(
+                f"estimated {memory / 2**20:.1f} MiB to train at batch_size {batch}{source}, over the "
+                f"memory budget of {budget[0] / 2**20:.1f} MiB{where}"
+            )
         return original(*args, **kwargs)
 
     model.fit = fit
@@ -530,8 +560,10 @@ def search_objective(objective: tuple[tuple[str, str | None], ...]) -> Any:
     import keras_tuner as kt
     from keras_tuner.src.engine import metrics_tracking
 
-    goals = [kt.Objective(name, direction or metrics_tracking.infer_metric_direction(name) or "min")
-             for name, direction in objective]
+    goals = [
+        kt.Objective(name, direction or metrics_tracking.infer_metric_direction(name) or "min")
+        for name, direction in objective
+    ]
     if len(goals) == 1:
         return goals[0]
     from keras_tuner.src.engine.objective import MultiObjective

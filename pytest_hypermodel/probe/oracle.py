@@ -68,7 +68,8 @@ class ConstructorForecast:
 
 
 def _draw_values(hp) -> list:
-    """The values ``hp.random_sample()`` picks among, equally likely (decile midpoints for a long or continuous range)."""
+    """The values ``hp.random_sample()`` picks among, equally likely (decile midpoints for a long or continuous
+    range)."""
     values = list(itertools.islice(hp.values, 17))  # not the billion values of hp.Int("seed", 0, 10**9)
     if len(values) <= 16:
         return values
@@ -142,7 +143,11 @@ def constructor_forecast(hypermodel, max_draws: int = 16, max_scopes: int = 100)
     try:
         builder.declare_hyperparameters(hp)
     except Exception as exc:
-        forecast.crash_probability, forecast.error, forecast.scope = 1.0, f"{type(exc).__name__}: {outcomes.text_of(exc)}", "defaults"
+        forecast.crash_probability, forecast.error, forecast.scope = (
+            1.0,
+            f"{type(exc).__name__}: {outcomes.text_of(exc)}",
+            "defaults",
+        )
         return forecast
     oracle.update_space(hp)
 
@@ -317,8 +322,16 @@ def forecast_grid(
     names = [p.name for p in space.params]
     constructor = constructor_forecast(hypermodel) if hypermodel is not None and not space.default_error else None
     if space.default_error or (constructor is not None and constructor.hyperparameters is None):
-        return forecast_sequence([], policy, "GridSearch", names, planned=len(grid_order(space, max_trials)),
-                                 max_trials=max_trials, default_error=space.default_error, constructor=constructor)
+        return forecast_sequence(
+            [],
+            policy,
+            "GridSearch",
+            names,
+            planned=len(grid_order(space, max_trials)),
+            max_trials=max_trials,
+            default_error=space.default_error,
+            constructor=constructor,
+        )
     start = constructor.hyperparameters if constructor is not None else None
     order = [values for _, values in _walk_grid(space, max_trials, hypermodel, start)]
     dispositions: list[Disposition] = []
@@ -332,8 +345,14 @@ def forecast_grid(
         if streak >= policy.max_consecutive_failed_trials:
             break
     return forecast_sequence(
-        dispositions, policy, "GridSearch", names,
-        values=order, planned=len(order), max_trials=max_trials, constructor=constructor,
+        dispositions,
+        policy,
+        "GridSearch",
+        names,
+        values=order,
+        planned=len(order),
+        max_trials=max_trials,
+        constructor=constructor,
     )
 
 
@@ -349,8 +368,9 @@ def _quiet_oracle(oracle):
 SEEDS = 200
 
 
-def random_draws(space: SearchSpace, max_trials: int,
-                 seeds: int | Sequence[int] = SEEDS) -> list[tuple[int, list[dict]]]:
+def random_draws(
+    space: SearchSpace, max_trials: int, seeds: int | Sequence[int] = SEEDS
+) -> list[tuple[int, list[dict]]]:
     """The trials KerasTuner's random oracle hands out over ``space``, seed by seed: ``(seed, [values, ...])``.
 
     ``seeds``: the seeds themselves, or how many to sample from those KerasTuner picks when given none
@@ -379,8 +399,9 @@ def random_draws(space: SearchSpace, max_trials: int,
         for seed in chosen:
             start = kt.HyperParameters()
             start.merge([hp for hp in hps if id(hp) not in dynamic_ids])
-            oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("score", "min"), max_trials=max_trials,
-                                                   seed=seed)
+            oracle = kt.oracles.RandomSearchOracle(
+                objective=kt.Objective("score", "min"), max_trials=max_trials, seed=seed
+            )
             oracle._set_project_dir(directory, f"seed{seed}")
             _quiet_oracle(oracle)
             oracle.update_space(start)
@@ -395,7 +416,9 @@ def random_draws(space: SearchSpace, max_trials: int,
                     break
                 hp = trial.hyperparameters
                 current = {**defaults, **hp.values}
-                grown = [d for d in dynamic if not hp._exists(d.name, d.conditions) and space.is_active(d.name, current)]
+                grown = [
+                    d for d in dynamic if not hp._exists(d.name, d.conditions) and space.is_active(d.name, current)
+                ]
                 if grown:  # ending the trial merges them into the space, and records its values again
                     hp.merge(grown, overwrite=False)
                     oracle.update_trial(trial.trial_id, {"score": 0.0})

@@ -26,16 +26,17 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from pytest_hypermodel.probe import messages
-from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.space.plan import Case
-from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.probe.fit import FitSettings, Result
+from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.space.hyperparameters import SearchSpace
+from pytest_hypermodel.space.plan import Case
 from pytest_hypermodel.space.target import SpecError
 
 #: Where the user's code runs: one persistent child (the default), a fresh child per case, or in pytest itself.
@@ -98,8 +99,9 @@ class ProbeProcess:
     """The pytest side of the probe process: starts it lazily, restarts it after a crash or a hang, and sends it
     requests (``messages``) to which it answers with replies."""
 
-    def __init__(self, rootpath: Path, conftest: Path | None = None, base: Path | None = None,
-                 fresh_each_case: bool = False) -> None:
+    def __init__(
+        self, rootpath: Path, conftest: Path | None = None, base: Path | None = None, fresh_each_case: bool = False
+    ) -> None:
         self.rootpath = rootpath
         self.conftest = conftest
         self.base = base
@@ -117,8 +119,9 @@ class ProbeProcess:
 
     # ----------------------------------------------------------------------------------- requests
 
-    def prepare(self, spec: str, options: Any, timeout: float | None, repair: tuple = (), data: Any = None,
-                settings: Any = None) -> Any:
+    def prepare(
+        self, spec: str, options: Any, timeout: float | None, repair: tuple = (), data: Any = None, settings: Any = None
+    ) -> Any:
         """Resolve, discover and plan ``spec`` in the child: a ``prepare.Preflight`` whose target holds no
         hypermodel (that stays in the child); SpecError (one line) on bad input.
 
@@ -135,9 +138,16 @@ class ProbeProcess:
                 if data is not None:
                     self._ensure_started()
                     self._send_data(data)
-                request = messages.Prepare(spec=spec, options=options, timeout=timeout, faults=dict(faults),
-                                           grid_builds=grid_builds, repair=repair, with_data=data is not None,
-                                           settings=settings)
+                request = messages.Prepare(
+                    spec=spec,
+                    options=options,
+                    timeout=timeout,
+                    faults=dict(faults),
+                    grid_builds=grid_builds,
+                    repair=repair,
+                    with_data=data is not None,
+                    settings=settings,
+                )
                 reply = self._request(request, import_limit(timeout), kill_limit(timeout))
             except Lost as lost:
                 self._relay(show=False)
@@ -145,8 +155,12 @@ class ProbeProcess:
                     grid_builds = False
                     continue
                 if lost.during is None:
-                    limit = (f" (importing has a limit of its own, {import_limit(timeout):g} s; --hypermodel-timeout "
-                             "limits each build)" if lost.outcome == outcomes.TIMEOUT else "")
+                    limit = (
+                        f" (importing has a limit of its own, {import_limit(timeout):g} s; --hypermodel-timeout "
+                        "limits each build)"
+                        if lost.outcome == outcomes.TIMEOUT
+                        else ""
+                    )
                     raise SpecError(
                         f"--hypermodel {spec}: the probe process {lost.how} while starting or importing it, before any "
                         f"build{limit}; run {_import_command(spec)} to see why"
@@ -161,8 +175,17 @@ class ProbeProcess:
             self._relay(show=False)  # discovery's output (TensorFlow's warnings...) is not a case's
             return _answer(reply, messages.Prepared).preflight
 
-    def probe(self, spec: str, space: SearchSpace, case: Case, policy: Policy, settings: FitSettings,
-              data: Any = None, repair: tuple = (), show: bool = True) -> Result:
+    def probe(
+        self,
+        spec: str,
+        space: SearchSpace,
+        case: Case,
+        policy: Policy,
+        settings: FitSettings,
+        data: Any = None,
+        repair: tuple = (),
+        show: bool = True,
+    ) -> Result:
         """One case in the child; a child that dies or hangs is the case's ``crash`` or ``timeout``. ``show``: pass
         on what the child wrote (into the capture of the case running); off for the probes after the cases, whose
         output (TensorFlow's retracing warnings) would land in the terminal's progress line."""
@@ -172,14 +195,17 @@ class ProbeProcess:
                 self.close()
             self._ensure_started()  # a fresh child holds no data yet
             self._send_data(data)
-            request = messages.Probe(spec=spec, space=space, case=case, policy=policy, settings=settings,
-                                     repair=repair)
+            request = messages.Probe(spec=spec, space=space, case=case, policy=policy, settings=settings, repair=repair)
             reply = self._request(request, import_limit(policy.timeout), kill_limit(policy.timeout))
         except Lost as lost:
-            result = Result(case.id, case.kind, dict(case.values), outcome=lost.outcome, backend=self.backend,
-                            device=self.device)
-            result.message = (f"it did not stop at {policy.timeout:g} s: its process was killed"
-                              if lost.outcome == outcomes.TIMEOUT else lost.detail)
+            result = Result(
+                case.id, case.kind, dict(case.values), outcome=lost.outcome, backend=self.backend, device=self.device
+            )
+            result.message = (
+                f"it did not stop at {policy.timeout:g} s: its process was killed"
+                if lost.outcome == outcomes.TIMEOUT
+                else lost.detail
+            )
             result.seconds = round(time.perf_counter() - started, 3)
             return result
         finally:
@@ -204,10 +230,16 @@ class ProbeProcess:
             self._output.append([path, 0])
         process = context.Process(
             # Pickled by name: the copy of this module that sys.modules holds (a pytester run may hold another).
-            target=importlib.import_module(__name__.rpartition(".")[0] + ".child").serve, name="hypermodel-probe",
+            target=importlib.import_module(__name__.rpartition(".")[0] + ".child").serve,
+            name="hypermodel-probe",
             daemon=True,
-            args=(child, str(self.rootpath), str(self.conftest) if self.conftest else None,
-                  str(self.base) if self.base else None, [path for path, _ in self._output]),
+            args=(
+                child,
+                str(self.rootpath),
+                str(self.conftest) if self.conftest else None,
+                str(self.base) if self.base else None,
+                [path for path, _ in self._output],
+            ),
         )
         with _main_unguarded_hidden():
             process.start()

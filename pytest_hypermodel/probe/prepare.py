@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_hypermodel.space import plan as plan_mod
-from pytest_hypermodel.space.plan import Plan
 from pytest_hypermodel.space.hyperparameters import SearchSpace
+from pytest_hypermodel.space.plan import Plan
 from pytest_hypermodel.space.target import Target
 
 GRID_SEARCH = "GridSearch"
@@ -62,9 +62,17 @@ class PlanOptions:
     memory_budget: int | None = None
 
 
-def prepare_target(target: Target, options: PlanOptions, timeout: float | None = None, faults=None,
-                   before_build=None, grid_builds: bool = True, before_grid=None, data: Any = None,
-                   settings: Any = None) -> Preflight:
+def prepare_target(
+    target: Target,
+    options: PlanOptions,
+    timeout: float | None = None,
+    faults=None,
+    before_build=None,
+    grid_builds: bool = True,
+    before_grid=None,
+    data: Any = None,
+    settings: Any = None,
+) -> Preflight:
     """Discover and plan one resolved SPEC; SpecError on bad input.
 
     ``data`` (what the cases fit on, as ``probe.run`` takes it, with the probe's ``settings``): a HyperModel's own
@@ -74,8 +82,7 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
     when it infers their order.
     """
-    from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.probe import oracle
+    from pytest_hypermodel.probe import discovery, oracle
     from pytest_hypermodel.rules.abort_rules import RANDOM_ORACLES
     from pytest_hypermodel.space import hyperparameters as space_mod
     from pytest_hypermodel.space import target as spec_mod
@@ -84,9 +91,11 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     described = tuners.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
     if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
         options = dataclasses.replace(
-            options, tuner=described["hypermodel_tuner"],
+            options,
+            tuner=described["hypermodel_tuner"],
             max_trials=described.get("hypermodel_max_trials", options.max_trials),
-            max_model_size=(described.get("policy") or {}).get("max_model_size") or options.max_model_size)
+            max_model_size=(described.get("policy") or {}).get("max_model_size") or options.max_model_size,
+        )
     try:
         fit_arguments = None
         if data is not None:
@@ -95,16 +104,23 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
             def fit_arguments(model):
                 return probe.fit_arguments(data, model, {}, settings or probe.FitSettings())
 
-        space = discovery.discover(target.hypermodel, timeout=timeout, before_build=before_build, faults=faults,
-                                   input_shapes=options.input_shapes, fit_arguments=fit_arguments)
+        space = discovery.discover(
+            target.hypermodel,
+            timeout=timeout,
+            before_build=before_build,
+            faults=faults,
+            input_shapes=options.input_shapes,
+            fit_arguments=fit_arguments,
+        )
         trials = None
         if options.tuner == GRID_SEARCH and not space.default_error:
             # The tuner's own order; only as many trials as the cap lets the preflight probe.
             limits = [x for x in (options.max_trials, options.max_cases) if x]
             if grid_builds and before_grid is not None:
                 before_grid()
-            trials = oracle.grid_order(space, min(limits) if limits else None,
-                                       hypermodel=target.hypermodel if grid_builds else None)
+            trials = oracle.grid_order(
+                space, min(limits) if limits else None, hypermodel=target.hypermodel if grid_builds else None
+            )
         cases = plan_mod.cases(
             space, options.strategies, options.strength, options.levels, options.max_cases, trials=trials or ()
         )
@@ -119,8 +135,9 @@ def prepare_target(target: Target, options: PlanOptions, timeout: float | None =
     return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
 
 
-def _screen(hypermodel, space, cases, draws, timeout, before=None, options: PlanOptions = PlanOptions(),
-            data: Any = None):
+def _screen(
+    hypermodel, space, cases, draws, timeout, before=None, options: PlanOptions = PlanOptions(), data: Any = None
+):
     """Build, without a fit, what no case runs: every configuration of a small space (then the cases and these
     builds tell every draw), else the tuner's draws, each once, in the order drawn, as many as the budget allows;
     their memory is estimated at the batch of the search's ``data`` (its arguments), else Keras's default."""
@@ -144,9 +161,15 @@ def _screen(hypermodel, space, cases, draws, timeout, before=None, options: Plan
     from pytest_hypermodel.probe import devices
 
     budget = options.memory_budget or (devices.memory_budget() or (None,))[0]
-    return screen_mod.check(hypermodel, space, every, timeout, whole=whole,
-                            limits=screen_mod.Limits(options.max_model_size, budget),
-                            batch_size=data_mod.batch_size(data))
+    return screen_mod.check(
+        hypermodel,
+        space,
+        every,
+        timeout,
+        whole=whole,
+        limits=screen_mod.Limits(options.max_model_size, budget),
+        batch_size=data_mod.batch_size(data),
+    )
 
 
 def grid_size(space) -> float:

@@ -12,11 +12,11 @@ Keras is imported only where a build runs: a ``Screen`` crosses to the pytest pr
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from pytest_hypermodel.rules import offline
-from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules import offline, outcomes
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: The most configurations built per hypermodel, and the seconds spent on them at most (whichever comes first):
@@ -44,8 +44,9 @@ class Limits:
     def fails(self, entry: dict) -> bool:
         """Whether a build's entry fails: it raised, or its model is over a limit."""
         return "outcome" in entry or bool(
-            self.max_model_size and (entry.get("size") or 0) > self.max_model_size
-            or self.memory_budget and (entry.get("memory_bytes") or 0) > self.memory_budget)
+            (self.max_model_size and (entry.get("size") or 0) > self.max_model_size)
+            or (self.memory_budget and (entry.get("memory_bytes") or 0) > self.memory_budget)
+        )
 
 
 @dataclass
@@ -71,13 +72,27 @@ class Screen:
         return len(self.results) / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict:
-        return {"built": len(self.results), "failed": len(self.failures), "seconds": round(self.seconds, 3),
-                "per_second": round(self.rate, 1), "whole": self.whole, "skipped": self.skipped}
+        return {
+            "built": len(self.results),
+            "failed": len(self.failures),
+            "seconds": round(self.seconds, 3),
+            "per_second": round(self.rate, 1),
+            "whole": self.whole,
+            "skipped": self.skipped,
+        }
 
 
-def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, Any]], timeout: float | None = None,
-          most: int = MAX_SCREENED, seconds: float = SCREEN_SECONDS, whole: bool = False,
-          limits: Limits | None = None, batch_size: int = BATCH_SIZE) -> Screen:
+def check(
+    hypermodel,
+    space: SearchSpace,
+    configurations: Iterable[Mapping[str, Any]],
+    timeout: float | None = None,
+    most: int = MAX_SCREENED,
+    seconds: float = SCREEN_SECONDS,
+    whole: bool = False,
+    limits: Limits | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Screen:
     """Build each configuration (at most ``most``, within ``seconds``), as a trial's build would, and estimate its
     training memory at ``batch_size`` (the search's). ``whole``: the configurations, with the cases, are the whole
     space; the screen says so only if it built every one. A sample (not ``whole``) held to ``limits`` stops after
@@ -111,12 +126,15 @@ def check(hypermodel, space: SearchSpace, configurations: Iterable[Mapping[str, 
                     entry["memory_bytes"] = probe.estimate_memory(model, batch_size)
                 except ValueError:  # an unbuilt subclassed model has no weights yet
                     pass
-        except Exception as exc:  # noqa: BLE001  the build's own failure is the result
+        except Exception as exc:
             if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
                 unknown += 1
                 continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
-            entry.update(outcome=outcomes.classify(exc), exception=type(exc).__name__,
-                         exception_bases=outcomes.exception_bases(exc))
+            entry.update(
+                outcome=outcomes.classify(exc),
+                exception=type(exc).__name__,
+                exception_bases=outcomes.exception_bases(exc),
+            )
         finally:
             _clear_session(keras, collect=(i + 1) % COLLECT_EVERY == 0)
         screen.results.append(entry)

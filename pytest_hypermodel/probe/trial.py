@@ -12,8 +12,9 @@ import contextlib
 import itertools
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from pytest_hypermodel.space.user_tuner import repointed, throwaway_directory
 
@@ -45,8 +46,15 @@ def plain_tuner(hypermodel: Any, objective: Any, max_model_size: int | None) -> 
         def _populate_initial_space(self) -> None:
             pass
 
-    tuner = Trials(hypermodel, objective=objective, max_trials=1, max_model_size=max_model_size,
-                   directory=throwaway_directory(), project_name=f"plain_{len(_tuners)}", overwrite=True)
+    tuner = Trials(
+        hypermodel,
+        objective=objective,
+        max_trials=1,
+        max_model_size=max_model_size,
+        directory=throwaway_directory(),
+        project_name=f"plain_{len(_tuners)}",
+        overwrite=True,
+    )
     _tuners[key] = (hypermodel, tuner)  # the hypermodel is kept alive, so its id is not reused
     return tuner
 
@@ -109,8 +117,9 @@ def build(tuner: Any, hp: Any, hooks: Hooks) -> Any:
         return tuner._try_build(hp)
 
 
-def run(tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_known: bool = True,
-        prebuilt: Any = None) -> Outcome:
+def run(
+    tuner: Any, hp: Any, args: tuple, kwargs: dict, hooks: Hooks, objective_known: bool = True, prebuilt: Any = None
+) -> Outcome:
     """Run ``hp`` as a trial of ``tuner`` with the search's ``args``/``kwargs``. Raises what the trial raises,
     as ``tuner.search`` would see it. ``prebuilt``: the model :func:`build` returned, which the trial's first
     build returns instead of building again (later executions build their own).

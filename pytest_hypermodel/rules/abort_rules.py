@@ -48,8 +48,9 @@ Grid order is not re-implemented: ``probe.oracle.grid_order`` drives KerasTuner'
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from pytest_hypermodel.rules.policy import COMPLETED as D_COMPLETED
 from pytest_hypermodel.rules.policy import FAILED as D_FAILED
@@ -235,7 +236,12 @@ def forecast_sequence(
         why = constructor.describe()
     if why is not None:
         return Forecast(
-            tuner, planned, aborts=True, abort_trial=None, reason=REASON_DEFAULT_BUILD, default_build_risk=1.0,
+            tuner,
+            planned,
+            aborts=True,
+            abort_trial=None,
+            reason=REASON_DEFAULT_BUILD,
+            default_build_risk=1.0,
             message=(
                 f"{tuner} would crash before trial {trial_id(0, max_trials)}: its constructor builds the hypermodel "
                 f"at the defaults and with each conditional scope switched on, outside any try, and {why}; "
@@ -337,8 +343,9 @@ class DrivenForecast:
     aborted: list[int] = field(default_factory=list)
 
 
-def judge_draws(draws: Sequence[tuple[int, Sequence[dict[str, Any]]]], judge: Callable[[dict[str, Any]], str | None],
-                policy: Policy) -> DrivenForecast:
+def judge_draws(
+    draws: Sequence[tuple[int, Sequence[dict[str, Any]]]], judge: Callable[[dict[str, Any]], str | None], policy: Policy
+) -> DrivenForecast:
     """Each seed's search (``draws``: ``probe.oracle.random_draws``) with each trial ended as ``judge(values)``
     says: None completes it, else a disposition name (FAILED after its retries, or fatal). A fatal trial stops the
     search; FAILED trials stop it when ``policy.max_consecutive_failed_trials`` come in a row, counted as
@@ -362,8 +369,14 @@ def judge_draws(draws: Sequence[tuple[int, Sequence[dict[str, Any]]]], judge: Ca
                 break
     n = max(len(draws), 1)
     probability = len(aborted) / n
-    return DrivenForecast(len(draws), probability, math.sqrt(probability * (1 - probability) / n),
-                          failed / max(drawn, 1), fatal / max(drawn, 1), aborted)
+    return DrivenForecast(
+        len(draws),
+        probability,
+        math.sqrt(probability * (1 - probability) / n),
+        failed / max(drawn, 1),
+        fatal / max(drawn, 1),
+        aborted,
+    )
 
 
 def failure_rates(dispositions: Sequence[Disposition]) -> tuple[float, float]:

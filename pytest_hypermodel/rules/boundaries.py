@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.rules import culprits
 
@@ -63,8 +64,13 @@ class Boundary:
         return bool(self.first_failing > self.last_ok)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hyperparameter": self.hyperparameter, "last_ok": self.last_ok, "first_failing": self.first_failing,
-                "given": dict(self.given), "probes": self.probes}
+        return {
+            "hyperparameter": self.hyperparameter,
+            "last_ok": self.last_ok,
+            "first_failing": self.first_failing,
+            "given": dict(self.given),
+            "probes": self.probes,
+        }
 
 
 @dataclass
@@ -106,7 +112,7 @@ ENUMERATED = 10_000
 class _Steps(Sequence[Any]):
     """The values ``min_value + i * step`` of a long linear range from ``low`` to ``high``, computed when read."""
 
-    def __init__(self, param: "Param", low: Any, high: Any, descending: bool) -> None:
+    def __init__(self, param: Param, low: Any, high: Any, descending: bool) -> None:
         self.param, self.descending = param, descending
         self.first: int = max(0, math.ceil((low - param.min_value) / param.step - 1e-9))
         self.length: int = max(0, math.floor((high - param.min_value) / param.step + 1e-9) + 1 - self.first)
@@ -126,7 +132,7 @@ class _Steps(Sequence[Any]):
         return round(value, 12) if self.param.kind == "float" else value
 
 
-def values_between(param: "Param", start: Any, end: Any) -> Sequence[Any] | None:
+def values_between(param: Param, start: Any, end: Any) -> Sequence[Any] | None:
     """The values KerasTuner can give ``param`` from ``start`` to ``end`` inclusive, in that order; None for a
     continuous range (a Float without a step)."""
     low, high = min(start, end), max(start, end)
@@ -141,7 +147,7 @@ def values_between(param: "Param", start: Any, end: Any) -> Sequence[Any] | None
                 values.append(value)
             value *= param.step
     else:
-        count = int(math.floor((param.max_value - param.min_value) / param.step + 1e-9)) + 1
+        count = math.floor((param.max_value - param.min_value) / param.step + 1e-9) + 1
         if count > ENUMERATED:  # a bisection reads ~log2(count) of them: never list a billion
             return _Steps(param, low, high, start > end)
         values = [param.min_value + i * param.step for i in range(count)]
@@ -151,7 +157,7 @@ def values_between(param: "Param", start: Any, end: Any) -> Sequence[Any] | None
     return values if start <= end else list(reversed(values))
 
 
-def sample(param: "Param", points: int = FRONTIER_POINTS) -> list[Any]:
+def sample(param: Param, points: int = FRONTIER_POINTS) -> list[Any]:
     """Up to ``points`` values of a numeric hyperparameter, evenly spread, extremes included."""
     values = values_between(param, param.min_value, param.max_value)
     if values is None:
@@ -168,8 +174,14 @@ def sample(param: "Param", points: int = FRONTIER_POINTS) -> list[Any]:
 class _Search:
     """The oracle with its memory (the plan's probed cases included) and the probe budget."""
 
-    def __init__(self, space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict[str, Any]], bool],
-                 budget: int, seconds: float | None) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        known: Mapping[Key, bool],
+        failed: Callable[[dict[str, Any]], bool],
+        budget: int,
+        seconds: float | None,
+    ) -> None:
         self.space = space
         self.known = dict(known)
         self.oracle = failed
@@ -205,15 +217,20 @@ class _Search:
             self.known[key] = bool(self.oracle(self.space.complete(overrides)))
         return self.known[key]
 
-    def bisect(self, name: str, failing: Any, given: Mapping[str, Any], like: Boundary | None = None) -> Boundary | None:
+    def bisect(
+        self, name: str, failing: Any, given: Mapping[str, Any], like: Boundary | None = None
+    ) -> Boundary | None:
         """The boundary of ``name`` between its default and ``failing``, with ``given`` set; None when ``failing``
         does not fail there (or the budget ran out). When ``like`` (the boundary without ``given``) still holds,
         two probes say so and it is returned."""
         param = self.space.by_name[name]
         before = self.probes
-        if like is not None:
-            if self.failed({**given, name: like.last_ok}) is False and self.failed({**given, name: like.first_failing}):
-                return like
+        if (
+            like is not None
+            and self.failed({**given, name: like.last_ok}) is False
+            and self.failed({**given, name: like.first_failing})
+        ):
+            return like
         end = self.failed({**given, name: failing})
         if not end:
             return None
@@ -241,7 +258,7 @@ class _Search:
         return Boundary(name, ok, bad, dict(given), self.probes - before)
 
 
-def _passing_default(search: _Search, space: "SearchSpace") -> tuple[str, Any] | None:
+def _passing_default(search: _Search, space: SearchSpace) -> tuple[str, Any] | None:
     """Where the defaults fail: a value of one hyperparameter that passes with the rest at their defaults, trying
     first the hyperparameters the default build's error names, then the others in declaration order, each at the
     values the plan varies it over; None when none passes (or the budget ran out)."""
@@ -262,14 +279,14 @@ def _passing_default(search: _Search, space: "SearchSpace") -> tuple[str, Any] |
     return None
 
 
-def _side(param: "Param", value: Any) -> Any:
+def _side(param: Param, value: Any) -> Any:
     """Which side of ``param``'s default ``value`` lies on (True: above); the value itself for a Choice's."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(param.default, (int, float)):
         return value
     return value > param.default
 
 
-def _far_end(param: "Param", value: Any) -> Any:
+def _far_end(param: Param, value: Any) -> Any:
     """The reachable end of ``param``'s range on ``value``'s side of its default (None for a value that is not a
     number)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or len(param.levels) < 2:
@@ -277,8 +294,13 @@ def _far_end(param: "Param", value: Any) -> Any:
     return param.levels[-1] if value > param.default else param.levels[0]
 
 
-def find(space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict[str, Any]], bool],
-         budget: int = DEFAULT_BUDGET, seconds: float | None = None) -> Findings:
+def find(
+    space: SearchSpace,
+    known: Mapping[Key, bool],
+    failed: Callable[[dict[str, Any]], bool],
+    budget: int = DEFAULT_BUDGET,
+    seconds: float | None = None,
+) -> Findings:
     """Boundaries of every numeric hyperparameter that fails in the probed cases ``known`` (frozen complete
     values -> failed), asking ``failed(values)`` for the values in between.
 
@@ -293,8 +315,10 @@ def find(space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict
     if search.failed({}):
         passing = _passing_default(search, space)
         if passing is None:
-            findings.note = ("the defaults fail, and no hyperparameter moved alone from its default passes: fix them "
-                             "first, then the boundaries can be found")
+            findings.note = (
+                "the defaults fail, and no hyperparameter moved alone from its default passes: fix them "
+                "first, then the boundaries can be found"
+            )
             findings.probes = search.probes
             return findings
         # The search goes on from a default that passes: the failing default is then a failing value like any
@@ -328,11 +352,12 @@ def find(space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict
     # a float's bisections from further values would each end a little apart.
     nearest: dict[tuple[str, bool], Any] = {}
     for moved in failing:
-        (name, value), = moved.items() if len(moved) == 1 else ((None, None),)
+        ((name, value),) = moved.items() if len(moved) == 1 else ((None, None),)
         if name in numeric:
             side = _side(space.by_name[name], value)
             if (name, side) not in nearest or abs(value - space.by_name[name].default) < abs(
-                    nearest[name, side] - space.by_name[name].default):
+                nearest[name, side] - space.by_name[name].default
+            ):
                 nearest[name, side] = value
     for moved in failing:
         if len(moved) == 1:
@@ -391,9 +416,11 @@ def find(space: "SearchSpace", known: Mapping[Key, bool], failed: Callable[[dict
                         found = search.bisect(name, far, point_given)
                     findings.add(found)
     if search.cut and search.capped:  # the one result that depends on the machine's speed: said as such
-        findings.note = (f"stopped at the safety cap of {search.seconds:g} s on the wall clock "
-                         f"(--hypermodel-boundaries-seconds), before the probe budget of {budget}: some boundaries "
-                         f"may be missing, and a faster machine may find more")
+        findings.note = (
+            f"stopped at the safety cap of {search.seconds:g} s on the wall clock "
+            f"(--hypermodel-boundaries-seconds), before the probe budget of {budget}: some boundaries "
+            f"may be missing, and a faster machine may find more"
+        )
     elif search.cut:
         findings.note = f"stopped at the probe budget of {budget}: some boundaries may be missing"
     findings.probes = search.probes

@@ -10,8 +10,9 @@ here, so they name the same culprits. Plain logic over ``{name: value}`` mapping
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_hypermodel.space.hyperparameters import SearchSpace
@@ -146,20 +147,31 @@ class Predicate:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_runs(cls, runs: Sequence[tuple[Moved, str]], completed: str,
-                  scale: Mapping[str, Callable[[float], float]] | None = None,
-                  defaults: Mapping[str, Any] | None = None, exact: Sequence[tuple[Moved, str]] = ()) -> "Predicate":
+    def from_runs(
+        cls,
+        runs: Sequence[tuple[Moved, str]],
+        completed: str,
+        scale: Mapping[str, Callable[[float], float]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        exact: Sequence[tuple[Moved, str]] = (),
+    ) -> Predicate:
         """``runs``: each configuration's moved values (off ``defaults``) and its disposition (``completed`` for a
         pass); the defaults count as passing values when their run (moved nothing) completed. ``exact``: more
         configurations and their dispositions, known for themselves only (no rule is drawn from them)."""
-        known = {key(moved): (None if disposition == completed else disposition) for moved, disposition in
-                 [*runs, *exact]}
+        known = {
+            key(moved): (None if disposition == completed else disposition) for moved, disposition in [*runs, *exact]
+        }
         failed = [(moved, d) for moved, d in runs if d != completed]  # the defaults failing: every value fails
         keys = [key(moved) for moved, _ in failed]
         minimal = [pair for pair, k in zip(failed, keys) if not any(other < k for other in keys)]
         passed = frozenset() in known and known[frozenset()] is None
-        return cls(known, minimal, [moved for moved, d in runs if d == completed], dict(scale or {}),
-                   dict(defaults or {}) if passed else {})
+        return cls(
+            known,
+            minimal,
+            [moved for moved, d in runs if d == completed],
+            dict(scale or {}),
+            dict(defaults or {}) if passed else {},
+        )
 
     def __call__(self, moved: Moved) -> str | None:
         """The disposition of a configuration with these moved values; None when it completes."""
@@ -167,8 +179,9 @@ class Predicate:
         if mine in self.known:
             return self.known[mine]
         for culprit, disposition in self.failing:
-            if all(name in moved and self._near(name, value, moved[name]) for name, value in culprit.items()) \
-                    and not self._masked(culprit, moved):
+            if all(
+                name in moved and self._near(name, value, moved[name]) for name, value in culprit.items()
+            ) and not self._masked(culprit, moved):
                 return disposition
         return None
 

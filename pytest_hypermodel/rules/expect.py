@@ -6,8 +6,9 @@ must not import a backend before the plugin decides it needs one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pytest_hypermodel.rules import outcomes
 
@@ -47,7 +48,9 @@ def expect(
         raise TypeError(f"expect(when=...) takes a callable of the case's values, not {type(when).__name__}")
     if isinstance(raises, str):
         if raises not in outcomes.ALL or raises == outcomes.OK:
-            raise ValueError(f"expect(raises={raises!r}): use an exception class or one of {', '.join(outcomes.ALL[1:])}")
+            raise ValueError(
+                f"expect(raises={raises!r}): use an exception class or one of {', '.join(outcomes.ALL[1:])}"
+            )
     elif not (isinstance(raises, type) and issubclass(raises, BaseException)):
         raise TypeError(f"expect(raises=...) takes an exception class or an outcome name, not {raises!r}")
     return Expectation(when, raises, reason)

@@ -24,10 +24,12 @@ DOWNLOAD_FIX = "pass weights=None in the build, or provide the file locally (not
 #: What keeps memory from one trial to the next (as reported on KerasTuner's tracker:
 #: https://github.com/keras-team/keras-tuner/issues/395, https://github.com/keras-team/keras-tuner/issues/873),
 #: and how to stop it.
-MEMORY_GROWTH_FIX = ("drop what outlives a trial: a module-level list or dict the build appends each model (or its "
-                     "data) to, a callback that keeps references to the models or their outputs in a global or a "
-                     "class attribute, or a loop of your own around builds and fits that never calls "
-                     "keras.backend.clear_session()")
+MEMORY_GROWTH_FIX = (
+    "drop what outlives a trial: a module-level list or dict the build appends each model (or its "
+    "data) to, a callback that keeps references to the models or their outputs in a global or a "
+    "class attribute, or a loop of your own around builds and fits that never calls "
+    "keras.backend.clear_session()"
+)
 
 #: How an objective-missing hint starts (the forecast finds it in the cases' messages).
 OBJECTIVE_MISSING = "KerasTuner's objective"
@@ -50,17 +52,25 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
     if result.outcome == outcomes.MEMORY_GROWTH:
         return MEMORY_GROWTH_FIX
     if result.outcome == outcomes.NO_CHECKPOINT:
-        return ("pass the callbacks HyperModel.fit receives on to model.fit (model.fit(*args, **kwargs), or "
-                "callbacks=kwargs['callbacks']): the tuner's checkpoint callback is among them")
+        return (
+            "pass the callbacks HyperModel.fit receives on to model.fit (model.fit(*args, **kwargs), or "
+            "callbacks=kwargs['callbacks']): the tuner's checkpoint callback is among them"
+        )
     if result.exception == "FatalValueError" and "deep-copyable" in (result.message or ""):
-        return ("make every callback passed to the search deep-copyable (copy.deepcopy): build it from plain "
-                "values, not from open files, locks or models")
+        return (
+            "make every callback passed to the search deep-copyable (copy.deepcopy): build it from plain "
+            "values, not from open files, locks or models"
+        )
     if result.exception == "FatalTypeError" and "objective` is left unspecified" in (result.message or ""):
-        return ("give the tuner an objective its fit logs (objective=\"val_loss\", or a keras_tuner.Objective): "
-                "without one, KerasTuner accepts only a float from fit(), and stops at the end of the first trial")
+        return (
+            'give the tuner an objective its fit logs (objective="val_loss", or a keras_tuner.Objective): '
+            "without one, KerasTuner accepts only a float from fit(), and stops at the end of the first trial"
+        )
     if result.exception == "FatalTypeError" and "HyperModel.fit" in (result.message or ""):
-        return ("make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
-                "objective, or a float")
+        return (
+            "make HyperModel.fit return what model.fit returns (its History), a dict of metrics holding the "
+            "objective, or a float"
+        )
     if result.exception == "FatalTypeError":
         return "make the build function return the compiled keras.Model"
     if result.exception == "DataError":
@@ -73,16 +83,23 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
         return missing
     if result.outcome == outcomes.TIMEOUT:  # time, not a failure to KerasTuner: no value is to blame as failing
         slower = f" with {', '.join(case.varied)} as set here" if case.varied else ""
-        return (f"raise --hypermodel-timeout if the time a trial takes{slower} is acceptable for the search, or "
-                "narrow what makes it slow")
+        return (
+            f"raise --hypermodel-timeout if the time a trial takes{slower} is acceptable for the search, or "
+            "narrow what makes it slow"
+        )
     default_failure = space.default_error or space.default_fit_error
     same_as_default = bool(default_failure and result.message and default_failure.rstrip(".").endswith(result.message))
     if _data_mismatch(result) and (not case.varied or same_as_default):  # the data, not a value
-        return (f"the data ({result.data}) does not fit the model's input: give it the shape the model's first "
-                "layer expects (its keras.Input), or the model the data's; no hyperparameter is to blame")
+        return (
+            f"the data ({result.data}) does not fit the model's input: give it the shape the model's first "
+            "layer expects (its keras.Input), or the model the data's; no hyperparameter is to blame"
+        )
     if not case.varied:
         if space.default_error:
-            return "the default values already fail: fix the build function or the defaults (KerasTuner builds them before the first trial)"
+            return (
+                "the default values already fail: fix the build function or the defaults "
+                "(KerasTuner builds them before the first trial)"
+            )
         return "the default values already fail: fix the build function or the defaults"
     if same_as_default:
         return "it fails as the defaults already do: fix the defaults first"
@@ -92,8 +109,10 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
     if explained:  # values (or smaller combinations) that fail without the rest of this case are the culprits
         return _explained_hint(case, explained, space)
     if explained is None:
-        return (f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
-                "the HTML report) say which")
+        return (
+            f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
+            "the HTML report) say which"
+        )
     return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
 
 
@@ -127,17 +146,22 @@ def objective_hint(result: Result) -> str | None:
         fix = "pass validation data to the search (validation_data=, or validation_split=)"
     else:
         fix = "compile the metric it names (metrics=[...]) and log it from fit()"
-    return (f"{OBJECTIVE_MISSING} {name} is not among the fit's logs ({', '.join(logs)}): {fix}, or give the "
-            "tuner an objective the logs have (objective=; --hypermodel-objective here)")
+    return (
+        f"{OBJECTIVE_MISSING} {name} is not among the fit's logs ({', '.join(logs)}): {fix}, or give the "
+        "tuner an objective the logs have (objective=; --hypermodel-objective here)"
+    )
 
 
 def _explained_hint(case: Case, explained: Sequence[Case], space: SearchSpace) -> str:
     """The failing cases inside ``case``, said as the forecast says culprits: a value that fails alone, with its
     edit; combinations, as ``culprits.text`` phrases them."""
     singles = [c for c in explained if len(c.varied) == 1]
-    parts = list(dict.fromkeys(
-        f"{c.varied[0]}={format_value(c.values[c.varied[0]])} fails alone ({_edit(c.varied[0], c, space)})"
-        for c in singles))
+    parts = list(
+        dict.fromkeys(
+            f"{c.varied[0]}={format_value(c.values[c.varied[0]])} fails alone ({_edit(c.varied[0], c, space)})"
+            for c in singles
+        )
+    )
     combos = [culprits.off_defaults(c.values, space) for c in explained if len(c.varied) > 1]
     if combos:
         parts.append(f"constrain {culprits.text(combos, culprits.space_order(space))}")
@@ -176,8 +200,14 @@ def _value_hint(name: str, case: Case, result: Result, space: SearchSpace) -> st
     return text
 
 
-def failure_message(case: Case, result: Result, disposition: Disposition, policy: Policy, space: SearchSpace,
-                    explained: Sequence[Case] | None = None) -> str:
+def failure_message(
+    case: Case,
+    result: Result,
+    disposition: Disposition,
+    policy: Policy,
+    space: SearchSpace,
+    explained: Sequence[Case] | None = None,
+) -> str:
     """One readable paragraph: values, what went wrong, what KerasTuner does, the fix (``explained``: see
     ``hint``)."""
     what = {
@@ -197,11 +227,15 @@ def failure_message(case: Case, result: Result, disposition: Disposition, policy
         what = f"{what} ({result.message})"
     if not case.varied and space.default_error and not result.built:
         # Every tuner's constructor builds the defaults outside any trial's try: no trial is ever marked.
-        kerastuner = ("KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner "
-                      "cannot be created, so the search never starts.")
+        kerastuner = (
+            "KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner "
+            "cannot be created, so the search never starts."
+        )
     elif result.outcome == outcomes.MEMORY_GROWTH:
-        kerastuner = ("KerasTuner would complete each trial, and its process would grow by as much after each, "
-                      "until the host runs out of memory and the search is killed, hours in.")
+        kerastuner = (
+            "KerasTuner would complete each trial, and its process would grow by as much after each, "
+            "until the host runs out of memory and the search is killed, hours in."
+        )
     else:
         kerastuner = policy.describe(disposition)
     text = f"{_values_text(case)} -> {what}. {kerastuner}"

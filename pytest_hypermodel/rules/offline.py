@@ -33,8 +33,8 @@ def block() -> None:
     socket.getaddrinfo = refuse
     socket.create_connection = refuse
     # setattr: mypy refuses an assignment to a method
-    setattr(socket.socket, "connect", lambda self, address: refuse(address))
-    setattr(socket.socket, "connect_ex", lambda self, address: refuse(address))
+    setattr(socket.socket, "connect", lambda self, address: refuse(address))  # noqa: B010
+    setattr(socket.socket, "connect_ex", lambda self, address: refuse(address))  # noqa: B010
 
 
 def attempted_download(text: str | None) -> str | None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import signal
 import re
+import signal
 import threading
+from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import Iterator, NoReturn, Protocol, Sequence
+from typing import NoReturn, Protocol
 
 OK = "ok"
 FAILED_TRIAL = "failed_trial"
@@ -67,6 +68,7 @@ class Probed(Protocol):
     @property
     def losses(self) -> Sequence[float]: ...
 
+
 # Class names of the backends' out-of-memory errors (TensorFlow, torch).
 _OOM_CLASS_NAMES = {"ResourceExhaustedError", "OutOfMemoryError", "MemoryError"}
 # JAX/XLA report memory exhaustion as a status inside a generic runtime error.
@@ -78,10 +80,7 @@ def _mro_names(exc: BaseException) -> set[str]:
 
 
 def _is_keras_tuner(exc: BaseException, name: str) -> bool:
-    return any(
-        cls.__name__ == name and cls.__module__.startswith("keras_tuner")
-        for cls in type(exc).__mro__
-    )
+    return any(cls.__name__ == name and cls.__module__.startswith("keras_tuner") for cls in type(exc).__mro__)
 
 
 class CaseTimeout(Exception):
@@ -102,7 +101,8 @@ class Limit:
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[Limit]:
-    """Raise CaseTimeout in code running past ``seconds`` (Python-level hangs; the probe process's parent kills the rest)."""
+    """Raise CaseTimeout in code running past ``seconds`` (Python-level hangs; the probe process's parent kills the
+    rest)."""
     limit = Limit(seconds)
     if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield limit

@@ -11,10 +11,12 @@ these three treatments, which the gated search applies for real.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from pytest_hypermodel.rules import outcomes
+
 # The policy's actions, exported from here ("X as X": mypy's explicit re-export).
 from pytest_hypermodel.rules.outcomes import ACTIONS as ACTIONS
 from pytest_hypermodel.rules.outcomes import FAIL_TRIAL as FAIL_TRIAL
@@ -61,13 +63,9 @@ class Policy:
     def __post_init__(self) -> None:
         for key, action in self.on.items():
             if action not in ACTIONS:
-                raise ValueError(
-                    f"Policy.on[{key!r}] is {action!r}: use one of {', '.join(ACTIONS)}"
-                )
+                raise ValueError(f"Policy.on[{key!r}] is {action!r}: use one of {', '.join(ACTIONS)}")
         if self.max_retries_per_trial < 0 or self.max_consecutive_failed_trials < 1:
-            raise ValueError(
-                "Policy needs max_retries_per_trial >= 0 and max_consecutive_failed_trials >= 1"
-            )
+            raise ValueError("Policy needs max_retries_per_trial >= 0 and max_consecutive_failed_trials >= 1")
         for name in ("timeout", "memory_budget", "max_model_size"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -88,7 +86,7 @@ class Policy:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Policy":
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
         return cls(**{**data, "on": dict(data.get("on", {}))})
 
     def action_for(self, outcome: str, exception_bases: tuple[str, ...] = ()) -> str | None:
@@ -139,14 +137,18 @@ class Policy:
         """One sentence on what KerasTuner does with a case."""
         limit = self.max_consecutive_failed_trials
         if disposition.waits:
-            return ("KerasTuner sets no time limit on a trial: the search would wait for this one to end, however "
-                    "long it takes, and not count it as a failure.")
+            return (
+                "KerasTuner sets no time limit on a trial: the search would wait for this one to end, however "
+                "long it takes, and not count it as a failure."
+            )
         if disposition.name == COMPLETED:
             return "KerasTuner would complete this trial."
         if disposition.name == STOPS_SEARCH:
             if disposition.stopped_by != "FatalError":
-                return (f"KerasTuner catches only Exception: this {disposition.stopped_by} would end the whole "
-                        "search process here.")
+                return (
+                    f"KerasTuner catches only Exception: this {disposition.stopped_by} would end the whole "
+                    "search process here."
+                )
             return "KerasTuner would stop the whole search here (FatalError)."
         if disposition.name == RETRIED_THEN_FAILED:
             return (
@@ -155,10 +157,7 @@ class Policy:
                 f"{limit} FAILED trials in a row abort the search."
             )
         how = "without retrying" if disposition.declared else "after one run"
-        return (
-            f"KerasTuner would mark this trial FAILED {how}; "
-            f"{limit} FAILED trials in a row abort the search."
-        )
+        return f"KerasTuner would mark this trial FAILED {how}; {limit} FAILED trials in a row abort the search."
 
 
 def _objective_finite(losses: Sequence[float]) -> bool:

@@ -26,6 +26,7 @@ TUNER_ARGUMENTS = ("max_retries_per_trial", "max_consecutive_failed_trials", "ma
 #: Tuner arguments that belong to the oracle when a tuner is given an ``oracle`` instead.
 ORACLE_ARGUMENTS = ("max_retries_per_trial", "max_consecutive_failed_trials")
 
+
 def exception_bases(exc: BaseException) -> tuple[str, ...]:
     """Class names along the MRO, most specific first, as the probe records them."""
     return tuple(cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException, Exception))

@@ -1,19 +1,20 @@
 """An existing KerasTuner project: the space its oracle would reload, compared with the space now. Plain data.
 
 A tuner given a ``directory``/``project_name`` that already holds its tuner file (``tuner0.json``, or the
-``KERASTUNER_TUNER_ID``'s) reloads itself and its oracle (``oracle.json``) from it unless ``overwrite=True`` (KerasTuner's default is False): the search then samples the OLD space (a changed
-range keeps its old bounds, a build's ``hp.Int`` returns the old value) or ends at once when the old search
-had used up ``max_trials``. Resuming a search over an unchanged space is legitimate; any other difference is a
-setup error, with one line naming what changed and the fix. Nothing here writes into, reloads from or deletes
-the project: ``oracle.json`` is only read.
+``KERASTUNER_TUNER_ID``'s) reloads itself and its oracle (``oracle.json``) from it unless ``overwrite=True``
+(KerasTuner's default is False): the search then samples the OLD space (a changed range keeps its old bounds, a
+build's ``hp.Int`` returns the old value) or ends at once when the old search had used up ``max_trials``. Resuming a
+search over an unchanged space is legitimate; any other difference is a setup error, with one line naming what
+changed and the fix. Nothing here writes into, reloads from or deletes the project: ``oracle.json`` is only read.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 #: The file KerasTuner's oracle saves in ``directory/project_name`` and reloads from.
 ORACLE_FILE = "oracle.json"
@@ -116,5 +117,6 @@ def check(project_dir: str | Path, label: str, current: Mapping[str, Any], unrea
     if not found:
         return
     shown = "; ".join(found[:SHOWN]) + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
-    raise ProjectError(f"{label}: KerasTuner will reload the old space from {Path(project_dir) / ORACLE_FILE} "
-                       f"({shown}): {fix}")
+    raise ProjectError(
+        f"{label}: KerasTuner will reload the old space from {Path(project_dir) / ORACLE_FILE} ({shown}): {fix}"
+    )

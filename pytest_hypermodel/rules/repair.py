@@ -12,9 +12,10 @@ import ast
 import difflib
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.space.plan import format_value
 
@@ -28,9 +29,13 @@ GUARD = "guard"
 #: In the message of the guard's FailedTrialError: how its verification tells it from any other failure.
 GUARD_MESSAGE = "past the frontier the preflight found"
 #: Positional parameters of KerasTuner's declarations, after the name.
-_POSITIONAL = {"Int": ("min_value", "max_value", "step", "sampling", "default"),
-               "Float": ("min_value", "max_value", "step", "sampling", "default"),
-               "Choice": ("values", "ordered", "default"), "Boolean": ("default",), "Fixed": ("value",)}
+_POSITIONAL = {
+    "Int": ("min_value", "max_value", "step", "sampling", "default"),
+    "Float": ("min_value", "max_value", "step", "sampling", "default"),
+    "Choice": ("values", "ordered", "default"),
+    "Boolean": ("default",),
+    "Fixed": ("value",),
+}
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,9 @@ class Change:
         """A guard's test, as Python: ``hp.get("units_1") > {10: 30, 20: 20}[hp.get("units_2")]``."""
         partner, upward, limits = self.old, self.new[0], self.new[1]
         table = "{" + ", ".join(f"{_literal(value)}: {_literal(limit)}" for value, limit in limits) + "}"
-        return (f'{receiver}.get({self.hyperparameter!r}) {">" if upward else "<"} '
-                f'{table}[{receiver}.get({partner!r})]').replace("'", '"')
+        return (
+            f"{receiver}.get({self.hyperparameter!r}) {'>' if upward else '<'} {table}[{receiver}.get({partner!r})]"
+        ).replace("'", '"')
 
     def crossed(self, values: dict[str, Any]) -> bool:
         """Whether a guard's condition holds for these values (False while either is undeclared)."""
@@ -69,12 +75,20 @@ class Change:
 
     def to_dict(self) -> dict[str, Any]:
         if self.kind == GUARD:
-            return {"hyperparameter": self.hyperparameter, "kind": GUARD, "partner": self.old,
-                    "fails": "above" if self.new[0] else "below", "limits": [list(pair) for pair in self.new[1]],
-                    "condition": self.condition()}
-        return {"hyperparameter": self.hyperparameter, "kind": self.kind,
-                "old": list(self.old) if isinstance(self.old, tuple) else self.old,
-                "new": list(self.new) if isinstance(self.new, tuple) else self.new}
+            return {
+                "hyperparameter": self.hyperparameter,
+                "kind": GUARD,
+                "partner": self.old,
+                "fails": "above" if self.new[0] else "below",
+                "limits": [list(pair) for pair in self.new[1]],
+                "condition": self.condition(),
+            }
+        return {
+            "hyperparameter": self.hyperparameter,
+            "kind": self.kind,
+            "old": list(self.old) if isinstance(self.old, tuple) else self.old,
+            "new": list(self.new) if isinstance(self.new, tuple) else self.new,
+        }
 
 
 def _nice(value: float, down: bool) -> float:
@@ -86,7 +100,7 @@ def _nice(value: float, down: bool) -> float:
     return value
 
 
-def propose(space: "SearchSpace", findings: "Findings") -> list[Change]:
+def propose(space: SearchSpace, findings: Findings) -> list[Change]:
     """Ranges cut to the tightest boundary found (so every failing partner value passes), failing Choice values
     removed, a failing Boolean fixed to the value that passes."""
     changes = []
@@ -113,7 +127,7 @@ def propose(space: "SearchSpace", findings: "Findings") -> list[Change]:
     return changes
 
 
-def propose_guarded(space: "SearchSpace", findings: "Findings", changes: list[Change]) -> list[Change]:
+def propose_guarded(space: SearchSpace, findings: Findings, changes: list[Change]) -> list[Change]:
     """The interaction's alternative to ``changes``: the range cut only as far as the frontier's loosest point,
     and FailedTrialError in the build for the pairs past the frontier; [] when it would keep nothing more.
 
@@ -153,8 +167,9 @@ def propose_guarded(space: "SearchSpace", findings: "Findings", changes: list[Ch
 # ------------------------------------------------------------------------------------------- enforcing
 
 
-def rewrite(method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-            changes: Iterable[Change]) -> tuple[str, dict[str, Any]]:
+def rewrite(
+    method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], changes: Iterable[Change]
+) -> tuple[str, dict[str, Any]]:
     """The declaration ``hp.<method>(name, *args, **kwargs)`` with ``changes`` applied: (method, keyword args)."""
     mine = [c for c in changes if c.hyperparameter == name and c.kind != GUARD]
     bound = dict(zip(_POSITIONAL.get(method, ()), args), **kwargs)
@@ -176,7 +191,7 @@ def kept_default(default: Any, bound: Mapping[str, Any]) -> Any:
     """A declared default moved into the repaired range (to the bound it crossed) or values (to the first kept):
     KerasTuner does not check an Int's default against its range, and builds the defaults first."""
     if "values" in bound and default not in bound["values"]:
-        return list(bound["values"])[0]
+        return next(iter(bound["values"]))
     if bound.get("max_value") is not None and default > bound["max_value"]:
         return bound["max_value"]
     if bound.get("min_value") is not None and default < bound["min_value"]:
@@ -208,8 +223,12 @@ class Enforced:
         value = getattr(self._hp, method)(name, **bound)
         self._declared.add(name)
         for guard in self._changes:
-            if (guard.kind == GUARD and name in (guard.hyperparameter, guard.old)
-                    and {guard.hyperparameter, guard.old} <= self._declared and guard.crossed(self._hp.values)):
+            if (
+                guard.kind == GUARD
+                and name in (guard.hyperparameter, guard.old)
+                and {guard.hyperparameter, guard.old} <= self._declared
+                and guard.crossed(self._hp.values)
+            ):
                 from keras_tuner.errors import FailedTrialError
 
                 raise FailedTrialError(f"{guard.hyperparameter} is {GUARD_MESSAGE} for this {guard.old}")
@@ -262,8 +281,12 @@ def _offset(lines: list[str], line: int, col: int) -> int:
 def _declaration(tree: ast.AST, line: int, name: str) -> ast.Call | None:
     """The ``hp.Int(name, ...)`` call spanning ``line`` (an f-string name matches by its constant parts)."""
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in _POSITIONAL and node.lineno <= line <= (node.end_lineno or node.lineno)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _POSITIONAL
+            and node.lineno <= line <= (node.end_lineno or node.lineno)
+        ):
             continue
         first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
         if isinstance(first, ast.Constant) and first.value == name:
@@ -284,12 +307,23 @@ def _name_parts(node: ast.AST | None) -> list[str | None] | None:
         parts = [*(left if left is not None else [None]), *(right if right is not None else [None])]
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):
         parts = [node.value]
-    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-          and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)):
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+        and isinstance(node.func.value.value, str)
+    ):
         parts = [None if p.startswith("{") else p for p in re.split(r"(\{[^{}]*\})", node.func.value.value)]
-    elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant)
-          and isinstance(node.left.value, str)):
-        parts = [None if p.startswith("%") else p for p in re.split(r"(%[-#0 +]*\d*(?:\.\d+)?[sdifr])", node.left.value)]
+    elif (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mod)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.left.value, str)
+    ):
+        parts = [
+            None if p.startswith("%") else p for p in re.split(r"(%[-#0 +]*\d*(?:\.\d+)?[sdifr])", node.left.value)
+        ]
     else:
         return None
     return parts if any(parts) else None
@@ -359,15 +393,24 @@ def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> t
     if call is None:
         return None
     assert isinstance(call.func, ast.Attribute)  # _declaration found an hp.<method>(...) call
-    statements = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
-                  and node.lineno <= call.lineno and (node.end_lineno or node.lineno) >= (call.end_lineno or call.lineno)]
+    statements = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt)
+        and node.lineno <= call.lineno
+        and (node.end_lineno or node.lineno) >= (call.end_lineno or call.lineno)
+    ]
     statement = max(statements, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
     anchor: ast.stmt
     if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and statement.value is call:
         anchor, before = statement, False
-    elif (isinstance(statement, (ast.For, ast.AsyncFor)) and isinstance(statement.iter, ast.Call)
-          and isinstance(statement.iter.func, ast.Name) and statement.iter.func.id == "range"
-          and any(arg is call for arg in statement.iter.args)):
+    elif (
+        isinstance(statement, (ast.For, ast.AsyncFor))
+        and isinstance(statement.iter, ast.Call)
+        and isinstance(statement.iter.func, ast.Name)
+        and statement.iter.func.id == "range"
+        and any(arg is call for arg in statement.iter.args)
+    ):
         anchor, before = statement.body[0], True
     else:
         return None
@@ -377,20 +420,24 @@ def _guard_edit(tree: ast.AST, lines: list[str], line: int, change: Change) -> t
     end = anchor.lineno - 1 if before else (anchor.end_lineno or anchor.lineno)
     position = sum(len(text) for text in lines[:end])
     newline = "" if before or lines[end - 1].endswith("\n") else "\n"
-    block = (f"{newline}{indent}if {change.condition(receiver)}:  # the frontier the preflight found\n"
-             f"{indent}    from keras_tuner.errors import FailedTrialError\n"
-             f'{indent}    raise FailedTrialError("{change.hyperparameter} is {GUARD_MESSAGE} for this {change.old}")\n')
+    block = (
+        f"{newline}{indent}if {change.condition(receiver)}:  # the frontier the preflight found\n"
+        f"{indent}    from keras_tuner.errors import FailedTrialError\n"
+        f'{indent}    raise FailedTrialError("{change.hyperparameter} is {GUARD_MESSAGE} for this {change.old}")\n'
+    )
     return position, position, block
 
 
-def _differing_names(space: "SearchSpace", changes: Iterable[Change], change: Change, tree: ast.AST,
-                     call: ast.Call) -> list[str]:
+def _differing_names(
+    space: SearchSpace, changes: Iterable[Change], change: Change, tree: ast.AST, call: ast.Call
+) -> list[str]:
     """A declaration that declares several names (``hp.Int(f"units_{i}", ...)`` in a loop) can only take a change
     that every one of them gets: the names it declares that do not get ``change`` (other declarations on its line
     are not concerned)."""
     site = space.sites.get(change.hyperparameter)
-    sharing = [name for name, other in space.sites.items()
-               if other == site and _declaration(tree, site[1], name) is call]
+    sharing = [
+        name for name, other in space.sites.items() if other == site and _declaration(tree, site[1], name) is call
+    ]
     wanted = {(c.hyperparameter, c.kind, c.new) for c in changes}
     return [name for name in sharing if (name, change.kind, change.new) not in wanted]
 
@@ -405,7 +452,7 @@ def _shown(path: Path, root: Path) -> str:
     return str(path)
 
 
-def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[str, dict[Path, str], dict[str, str]]:
+def diff(space: SearchSpace, changes: Iterable[Change], root: Path) -> tuple[str, dict[Path, str], dict[str, str]]:
     """The unified diff of the declarations the changes edit, the new text of each file, and the changes it could
     not place, each with why (a declaration built in a way this cannot edit, or one that declares names the
     changes treat differently)."""
@@ -418,8 +465,9 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
             other = space.sites.get(change.old)
             site = None if other is None or site is None or other[0] != site[0] else max(site, other)
             if site is None:
-                unplaced[change.hyperparameter] = (f"its guard needs {change.hyperparameter} and {change.old} "
-                                                   "declared in one file")
+                unplaced[change.hyperparameter] = (
+                    f"its guard needs {change.hyperparameter} and {change.old} declared in one file"
+                )
                 continue
         if site is None:
             unplaced[change.hyperparameter] = "its declaration is in no file this can read"
@@ -433,8 +481,10 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
             source = path.read_text()
             tree = ast.parse(source)
         except (OSError, SyntaxError, ValueError) as exc:
-            unplaced.update((change.hyperparameter, f"{path.name} could not be read ({type(exc).__name__})")
-                            for _, change in located)
+            unplaced.update(
+                (change.hyperparameter, f"{path.name} could not be read ({type(exc).__name__})")
+                for _, change in located
+            )
             continue
         lines = source.splitlines(keepends=True)
         edits = []
@@ -446,20 +496,24 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
                 if edit is None:
                     unplaced[change.hyperparameter] = (
                         f"its guard goes only after a statement that does nothing but declare it (line {line} "
-                        f"does more)")
+                        f"does more)"
+                    )
                 else:
                     edits.append(edit)
                 continue
             call = _declaration(tree, line, change.hyperparameter)
             if call is None:
-                unplaced[change.hyperparameter] = (f"{path.name}:{line} declares it with a name this cannot read "
-                                                   f"(neither a literal nor built from literal parts)")
+                unplaced[change.hyperparameter] = (
+                    f"{path.name}:{line} declares it with a name this cannot read "
+                    f"(neither a literal nor built from literal parts)"
+                )
                 continue
             differing = _differing_names(space, changes, change, tree, call)
             if differing:
                 unplaced[change.hyperparameter] = (
                     f"{path.name}:{line} also declares {', '.join(differing)}, which the repair does not change the "
-                    f"same way: one edit there would change them all")
+                    f"same way: one edit there would change them all"
+                )
                 continue
             edits.extend(_edits(call, change, lines))
             declared.setdefault(id(call), (call, []))[1].append(change)
@@ -473,6 +527,9 @@ def diff(space: "SearchSpace", changes: Iterable[Change], root: Path) -> tuple[s
         texts[path] = new
         shown = _shown(path, root)
         before, after = (f"a/{shown}", f"b/{shown}") if not Path(shown).is_absolute() else (shown, shown)
-        chunks.append("".join(difflib.unified_diff(
-            source.splitlines(keepends=True), new.splitlines(keepends=True), before, after)))
+        chunks.append(
+            "".join(
+                difflib.unified_diff(source.splitlines(keepends=True), new.splitlines(keepends=True), before, after)
+            )
+        )
     return "".join(chunks), texts, unplaced

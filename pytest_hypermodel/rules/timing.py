@@ -57,23 +57,37 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
     if ratio >= SLOW_RATIO:
         line += f"; the slowest, {slowest.id}, {ratio:.0f}× that ({duration(slowest.seconds)})"
     if scaled and default_step:
-        line += (f"; {trials} trials of the search's {search_epochs} epochs of {batches} batches (the default "
-                 f"case's batch: {default_step * 1000:.1f} ms): about {duration(trial * trials)}")
+        line += (
+            f"; {trials} trials of the search's {search_epochs} epochs of {batches} batches (the default "
+            f"case's batch: {default_step * 1000:.1f} ms): about {duration(trial * trials)}"
+        )
     else:
-        line += (f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
-                 f"{duration(trial * trials)}, before the search's own epochs and data scale the fits")
+        line += (
+            f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
+            f"{duration(trial * trials)}, before the search's own epochs and data scale the fits"
+        )
     late = [r for r in mine if r.outcome == "timeout"]
     timeouts = [{"case": r.id, "seconds": r.seconds, "trial_seconds": round(trial_seconds(r), 3)} for r in late]
     if late:  # KerasTuner has no time limit: such a trial runs, for as long as it takes
         first = late[0]
-        line += (f"; {len(late)} ran past the time limit ({first.id}: over {duration(first.seconds)}, "
-                 f"{first.seconds / default.seconds:.0f}× the default or more, and KerasTuner waits)")
-    return {"default_seconds": default.seconds, "slowest_case": slowest.id,
-            "slowest_seconds": slowest.seconds, "slowest_ratio": round(ratio, 2),
-            "trial_seconds": round(trial, 3), "search_seconds": round(trial * trials, 3), "trials": trials,
-            "search_epochs": search_epochs if scaled else None, "search_batches": batches if scaled else None,
-            "step_seconds": default_step,
-            "timeouts": timeouts, "line": line}
+        line += (
+            f"; {len(late)} ran past the time limit ({first.id}: over {duration(first.seconds)}, "
+            f"{first.seconds / default.seconds:.0f}× the default or more, and KerasTuner waits)"
+        )
+    return {
+        "default_seconds": default.seconds,
+        "slowest_case": slowest.id,
+        "slowest_seconds": slowest.seconds,
+        "slowest_ratio": round(ratio, 2),
+        "trial_seconds": round(trial, 3),
+        "search_seconds": round(trial * trials, 3),
+        "trials": trials,
+        "search_epochs": search_epochs if scaled else None,
+        "search_batches": batches if scaled else None,
+        "step_seconds": default_step,
+        "timeouts": timeouts,
+        "line": line,
+    }
 
 
 def duration(seconds: float) -> str:

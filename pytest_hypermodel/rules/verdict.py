@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from pytest_hypermodel.rules import offline
-from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.rules import record
-from pytest_hypermodel.space.plan import Case, printable, unprintable
+from pytest_hypermodel.rules import offline, outcomes, record
 from pytest_hypermodel.rules.policy import Disposition, Policy
+from pytest_hypermodel.space.plan import Case, printable, unprintable
 
 PASS = "pass"
 XFAIL = "xfail"
@@ -38,13 +37,15 @@ def verdict(result: Any, disposition: Disposition) -> str:
     return FAIL
 
 
-def properties(case: Case, result: Any, disposition: Disposition, spec: str = "",
-               fingerprint: str = "") -> list[tuple[str, Any]]:
+def properties(
+    case: Case, result: Any, disposition: Disposition, spec: str = "", fingerprint: str = ""
+) -> list[tuple[str, Any]]:
     """The JUnit properties of one case, named as DESIGN.md fixes them (plus where it came from); ``record``
     names them and reads them back."""
     # Names escaped (a BEL or an ANSI escape would make the JUnit file invalid XML); ``entry`` unescapes them.
-    props: list[tuple[str, Any]] = [(f"{record.HP_PREFIX}{printable(name)}", value)
-                                    for name, value in case.values.items()]
+    props: list[tuple[str, Any]] = [
+        (f"{record.HP_PREFIX}{printable(name)}", value) for name, value in case.values.items()
+    ]
     props += [
         (record.CASE_KIND, case.kind),
         (record.CASE_ID, case.id),
@@ -95,9 +96,7 @@ def entry(nodeid: str, props: Iterable[tuple[str, Any]], outcome: str) -> dict[s
     out: dict[str, Any] = {record.NODEID: nodeid, record.TEST_OUTCOME: outcome, record.VALUES: values}
     for key, value in props:
         if key.startswith(record.HP_PREFIX):
-            values[unprintable(key[len(record.HP_PREFIX):])] = value
+            values[unprintable(key[len(record.HP_PREFIX) :])] = value
         else:
             out[key] = value
     return out
-
-

@@ -40,9 +40,9 @@ def _same_hypermodel(entry_spec: str, target: Any, cwd: Path) -> bool:
     else:
         parts = location.split(".")
         if target.path.name == "__init__.py":
-            return tuple(target.path.parent.parts[-len(parts):]) == tuple(parts)
+            return tuple(target.path.parent.parts[-len(parts) :]) == tuple(parts)
         parts[-1] += ".py"
-    return tuple(target.path.parts[-len(parts):]) == tuple(parts)
+    return tuple(target.path.parts[-len(parts) :]) == tuple(parts)
 
 
 def _policy_difference(recorded: dict, policy: Policy) -> str:
@@ -64,8 +64,14 @@ def _derived(entry: dict, cases: list[dict]) -> dict:
     return {**entry, **derived[0], "spec": spec}
 
 
-def check_gate(report_path: Path, target: Any, fingerprint: str, policy: Policy, cwd: Path | None = None,
-               objective: str | None = None) -> str:
+def check_gate(
+    report_path: Path,
+    target: Any,
+    fingerprint: str,
+    policy: Policy,
+    cwd: Path | None = None,
+    objective: str | None = None,
+) -> str:
     """The report's entry that lets this search run; raises Refused (one line) otherwise. ``objective``: the
     search's, which must be the one the preflight checked the cases' logs for (when it checked one)."""
     cwd = cwd or Path.cwd()
@@ -114,8 +120,10 @@ def check_gate(report_path: Path, target: Any, fingerprint: str, policy: Policy,
             f"{entry.get('planned')} cases ran): {rerun}"
         )
     failed = [
-        c for c in payload.get("cases", [])
-        if c.get("case.fingerprint") == fingerprint and c.get("case.spec") == entry.get("spec")
+        c
+        for c in payload.get("cases", [])
+        if c.get("case.fingerprint") == fingerprint
+        and c.get("case.spec") == entry.get("spec")
         and c.get("test_outcome") not in ("passed", "xfailed")
     ]
     names = ", ".join(str(c.get("nodeid", "?")).rpartition("::")[2] for c in failed[:3])
@@ -128,14 +136,19 @@ def check_gate(report_path: Path, target: Any, fingerprint: str, policy: Policy,
 
 def _check_objective(entry: dict, cases: list, objective: str | None, spec: str, report_path: Path) -> None:
     """A preflight that checked its cases' logs for one objective proves nothing for a search of another."""
-    checked = {c.get("case.objective") for c in cases
-               if c.get("case.spec") == entry.get("spec") and c.get("case.fingerprint") == entry.get("fingerprint")}
+    checked = {
+        c.get("case.objective")
+        for c in cases
+        if c.get("case.spec") == entry.get("spec") and c.get("case.fingerprint") == entry.get("fingerprint")
+    }
     checked.discard(None)
     if objective is None or not checked:
         return
     names = {part.partition(":")[0] for text in checked for part in str(text).split(",")}
     if {part.partition(":")[0] for part in str(objective).split(",")} != names:
         shown = ", ".join(sorted(map(str, checked)))
-        raise Refused(f"the preflight of {spec} in {report_path} checked the objective {shown}, and this search's is "
-                      f"{objective}: pass --objective {shown}, or rerun the preflight with --hypermodel-objective "
-                      f"{objective}")
+        raise Refused(
+            f"the preflight of {spec} in {report_path} checked the objective {shown}, and this search's is "
+            f"{objective}: pass --objective {shown}, or rerun the preflight with --hypermodel-objective "
+            f"{objective}"
+        )

@@ -38,10 +38,10 @@ It works in KerasTuner's distributed mode (``chief``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import importlib.util
-import contextlib
 import os
 import sys
 from collections import Counter
@@ -55,11 +55,16 @@ from keras_tuner.src.distribute import utils as dist_utils
 
 from pytest_hypermodel.rules.outcomes import ACTIONS
 from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.rules.policy_hypermodel import (  # noqa: F401  (public here since the search command's first version)
+    ORACLE_ARGUMENTS,
+    TUNER_ARGUMENTS,
+    NaNObjective,
+    PolicyHyperModel,
+    exception_bases,
+    make_tuner,
+)
 from pytest_hypermodel.search.chief import _is_rpc_error, chief_answers_last_worker
 from pytest_hypermodel.search.gate import Refused, check_gate
-from pytest_hypermodel.rules.policy_hypermodel import (  # noqa: F401  (public here since the search command's first version)
-    ORACLE_ARGUMENTS, TUNER_ARGUMENTS, NaNObjective, PolicyHyperModel, exception_bases, make_tuner,
-)
 
 EXIT_OK = 0
 EXIT_ABORTED = 1
@@ -97,8 +102,9 @@ def check_project(args: argparse.Namespace, project_name: str, space) -> None:
         return
     project_dir = Path(args.directory) / project_name
     try:
-        project.check(project_dir, str(project_dir), space.kt_config, [p.name for p in space if p.dynamic],
-                      project.SEARCH_FIX)
+        project.check(
+            project_dir, str(project_dir), space.kt_config, [p.name for p in space if p.dynamic], project.SEARCH_FIX
+        )
     except project.ProjectError as exc:
         raise Refused(str(exc)) from None
 
@@ -112,13 +118,16 @@ def _load_callable(text: str, cwd: Path):
         raise Refused(str(exc)) from None
 
 
-def fit_arguments(args: argparse.Namespace, hypermodel, space, cwd: Path, objective: str | None = None
-                  ) -> tuple[tuple, dict]:
+def fit_arguments(
+    args: argparse.Namespace, hypermodel, space, cwd: Path, objective: str | None = None
+) -> tuple[tuple, dict]:
     """``search()``'s data: from ``--data``, or synthesized from the default-built model (validation data too,
     for a ``val_`` objective)."""
     if not args.data and not getattr(args, "synthesize", False):
-        raise Refused(f"{args.spec}: pass the search's data with --data module:callable (what you pass to "
-                      "tuner.search), or --synthesize to search on synthesized data (a smoke run)")
+        raise Refused(
+            f"{args.spec}: pass the search's data with --data module:callable (what you pass to "
+            "tuner.search), or --synthesize to search on synthesized data (a smoke run)"
+        )
     if args.data:
         provided = _load_callable(args.data, cwd)()
         if isinstance(provided, dict):
@@ -185,8 +194,10 @@ def _start_line(args: argparse.Namespace, tuner, policy: Policy) -> str:
     settings = ", ".join(f"{name}={getattr(policy, name)}" for name in TUNER_ARGUMENTS)
     mapped = ", ".join(f"{name}={action}" for name, action in sorted(policy.on.items()))
     data = "" if args.data else f", on {args.samples} synthesized examples (--synthesize)"
-    return (f"searching {args.spec} with {type(tuner).__name__} ({settings}{'; ' + mapped if mapped else ''}) in "
-            f"{tuner.project_dir}{data}")
+    return (
+        f"searching {args.spec} with {type(tuner).__name__} ({settings}{'; ' + mapped if mapped else ''}) in "
+        f"{tuner.project_dir}{data}"
+    )
 
 
 def _tuner_arguments(args: argparse.Namespace, project_name: str) -> tuple[dict, dict]:
@@ -212,28 +223,40 @@ def _tuner_arguments(args: argparse.Namespace, project_name: str) -> tuple[dict,
 
 
 #: The flags a user's own tuner sets itself (by ``dest``): refused with a SPEC that names a function returning one.
-TUNER_FLAGS = {"tuner": "--tuner", "objective": "--objective", "max_trials": "--max-trials", "seed": "--seed",
-               "directory": "--directory", "project_name": "--project-name", "overwrite": "--overwrite",
-               "max_retries_per_trial": "--max-retries-per-trial",
-               "max_consecutive_failed_trials": "--max-consecutive-failed-trials", "max_model_size": "--max-model-size"}
+TUNER_FLAGS = {
+    "tuner": "--tuner",
+    "objective": "--objective",
+    "max_trials": "--max-trials",
+    "seed": "--seed",
+    "directory": "--directory",
+    "project_name": "--project-name",
+    "overwrite": "--overwrite",
+    "max_retries_per_trial": "--max-retries-per-trial",
+    "max_consecutive_failed_trials": "--max-consecutive-failed-trials",
+    "max_model_size": "--max-model-size",
+}
 
 
 def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> tuple[Policy, str | None]:
     """For a SPEC naming the user's tuner: its policy fields over the flags' policy, and its objective; its
     project checked (refused, one line, when KerasTuner would reload another space). Refuses the flags the tuner
     sets itself, and a tuner made at import."""
+    from pytest_hypermodel.probe.prepare import TUNERS
     from pytest_hypermodel.rules import project
     from pytest_hypermodel.space import user_tuner as tuners
-    from pytest_hypermodel.probe.prepare import TUNERS
 
     name = target.name
     repeated = [flag for dest, flag in TUNER_FLAGS.items() if dest in getattr(args, "given", ())]
     if repeated:
-        raise Refused(f"{', '.join(repeated)}: {name}() returns the tuner, which sets {'these' if len(repeated) > 1 else 'this'} "
-                      "itself: remove the flag, or change the tuner")
+        raise Refused(
+            f"{', '.join(repeated)}: {name}() returns the tuner, which sets {'these' if len(repeated) > 1 else 'this'} "
+            "itself: remove the flag, or change the tuner"
+        )
     if target.factory is None:
-        raise Refused(f"{args.spec} is a tuner created when its module is imported: point the SPEC at a function "
-                      "that returns it (def make_tuner(): return keras_tuner.RandomSearch(...))")
+        raise Refused(
+            f"{args.spec} is a tuner created when its module is imported: point the SPEC at a function "
+            "that returns it (def make_tuner(): return keras_tuner.RandomSearch(...))"
+        )
     described = tuners.describe(target.tuner, TUNERS, target.project)
     own = described.get("hypermodel_project")
     if own:
@@ -246,8 +269,13 @@ def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> 
 
 def _apply_defaults(args: argparse.Namespace) -> None:
     """The flags' defaults for a bare hypermodel (a tuner sets its own)."""
-    for dest, default in (("tuner", "GridSearch"), ("objective", "val_loss"), ("directory", "hypermodel_search"),
-                          ("max_retries_per_trial", 0), ("max_consecutive_failed_trials", 3)):
+    for dest, default in (
+        ("tuner", "GridSearch"),
+        ("objective", "val_loss"),
+        ("directory", "hypermodel_search"),
+        ("max_retries_per_trial", 0),
+        ("max_consecutive_failed_trials", 3),
+    ):
         if getattr(args, dest, None) is None:
             setattr(args, dest, default)
 
@@ -256,8 +284,8 @@ def run(args: argparse.Namespace) -> int:
     """``python -m pytest_hypermodel search``: gate on the preflight, then search. Returns the exit status."""
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.rules import verdict
-    from pytest_hypermodel.space import target as spec_mod
     from pytest_hypermodel.space import hyperparameters as space_mod
+    from pytest_hypermodel.space import target as spec_mod
 
     cwd = Path.cwd()
     prog = "pytest_hypermodel search"
@@ -329,8 +357,11 @@ def run(args: argparse.Namespace) -> int:
         address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
         code, details = getattr(exc, "code", lambda: None)(), getattr(exc, "details", lambda: None)()
         why = f"{getattr(code, 'name', code)}: {details}" if code is not None else _one_line(exc)
-        print(f"{prog}: the chief's oracle at {address} stopped answering ({why}): "
-              f"see the chief's output, which holds the trials", file=sys.stderr)
+        print(
+            f"{prog}: the chief's oracle at {address} stopped answering ({why}): "
+            f"see the chief's output, which holds the trials",
+            file=sys.stderr,
+        )
         return EXIT_ABORTED
     finally:
         gc.unfreeze()

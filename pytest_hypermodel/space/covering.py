@@ -42,8 +42,8 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -54,6 +54,7 @@ _WORK_PER_SECOND = 500_000  # work units per second of time_budget (see module d
 _CAP_FACTOR = 2.0  # wall-clock safety cap, in units of time_budget
 _MAX_STATE = 5_000_000  # rows x combinations beyond which the search is skipped (memory)
 _MAX_COMBOS = 200_000  # with a direct construction at hand, skip search above this
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -202,7 +203,7 @@ def uncovered(
     if k == 0:
         return [] if len(rows) else [()]
     X = np.array(rows, dtype=np.int64).reshape(-1, k)
-    if X.size and ((X < 0) | (X >= np.array(lv))).any():
+    if X.size and ((X < 0) | (np.array(lv) <= X)).any():
         raise ValueError("row value out of range")
     forest = _Forest(lv, conds)
     act = forest.activity(X)

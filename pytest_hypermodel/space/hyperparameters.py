@@ -7,8 +7,9 @@ finds a space by building the model is in ``discovery``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     pass
@@ -111,7 +112,7 @@ class SearchSpace:
             found |= {condition.parent} | self.parents(condition.parent)
         return found
 
-    def with_defaults(self, defaults: Mapping[str, Any]) -> "SearchSpace":
+    def with_defaults(self, defaults: Mapping[str, Any]) -> SearchSpace:
         """This space with other defaults: what a search that starts from them sees."""
         params = tuple(replace(p, default=defaults[p.name]) if p.name in defaults else p for p in self.params)
         return replace(self, params=params)

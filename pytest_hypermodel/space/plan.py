@@ -15,13 +15,13 @@ extremes finds them too, but has 2^d cases.
 
 from __future__ import annotations
 
-import math
 import dataclasses
 import itertools
+import math
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
-
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import random
@@ -100,7 +100,7 @@ def unprintable(text: str) -> str:
     return _ESCAPE.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), text)
 
 
-def plan_levels(param: "Param") -> tuple[Any, ...]:
+def plan_levels(param: Param) -> tuple[Any, ...]:
     """The levels the plan varies ``param`` over: all of them, or MAX_LEVELS evenly spread, the default included."""
     levels = param.levels
     if len(levels) <= MAX_LEVELS:
@@ -127,8 +127,13 @@ class Case:
     kinds: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "values": dict(self.values), "varied": list(self.varied),
-                "kinds": list(self.kinds)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "values": dict(self.values),
+            "varied": list(self.varied),
+            "kinds": list(self.kinds),
+        }
 
 
 @dataclass
@@ -147,8 +152,11 @@ class Plan:
 
     def notes(self) -> list[str]:
         """What the plan leaves out of the space, one line each (for --hypermodel-plan)."""
-        return [f"{printable(name)}: {kept} of its {total} values planned (evenly spread, its default among them; "
-                f"at most {MAX_LEVELS} per hyperparameter)" for name, (kept, total) in self.capped.items()]
+        return [
+            f"{printable(name)}: {kept} of its {total} values planned (evenly spread, its default among them; "
+            f"at most {MAX_LEVELS} per hyperparameter)"
+            for name, (kept, total) in self.capped.items()
+        ]
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -163,7 +171,7 @@ class Plan:
         return len(self.cases)
 
 
-def make_case(space: "SearchSpace", values: Mapping[str, Any], kind: str) -> Case:
+def make_case(space: SearchSpace, values: Mapping[str, Any], kind: str) -> Case:
     """The case of complete ``values``, its id built from those that differ from the defaults."""
     varied = tuple(p.name for p in space if p.name in values and values[p.name] != p.default)
     case_id = "-".join(printable(f"{name}={format_value(values[name])}") for name in varied) or "defaults"
@@ -183,7 +191,7 @@ def parse_strategies(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]
 
 
 class _Planner:
-    def __init__(self, space: "SearchSpace") -> None:
+    def __init__(self, space: SearchSpace) -> None:
         self.space = space
         self.cases: list[Case] = []
         self.seen: dict[frozenset[tuple[str, Any]], int] = {}
@@ -234,7 +242,7 @@ class _Planner:
             self.add({p.name: draw(p, rng) for p in self.space}, KIND_INTERIOR)
 
 
-def int_values(param: "Param") -> list[int] | None:
+def int_values(param: Param) -> list[int] | None:
     """Every value of an Int range (None for another kind, or a range of more than 1,000 values)."""
     if param.kind != "int" or param.min_value is None or param.max_value is None:
         return None
@@ -251,7 +259,7 @@ def int_values(param: "Param") -> list[int] | None:
     return list(range(low, high + 1, int(step)))
 
 
-def draw(param: "Param", rng: random.Random) -> Any:
+def draw(param: Param, rng: random.Random) -> Any:
     """A value of ``param`` drawn over its whole range: an Int's step, a Float's scale (log when sampled so)."""
     if param.kind == "int":
         values = int_values(param)
@@ -271,13 +279,14 @@ def draw(param: "Param", rng: random.Random) -> Any:
     return rng.choice(param.levels) if param.levels else param.default
 
 
-
 class _Factors:
     """The hyperparameters varied together, with their levels and activation conditions."""
 
-    def __init__(self, space: "SearchSpace", levels: int) -> None:
+    def __init__(self, space: SearchSpace, levels: int) -> None:
         self.params = [p for p in space if len(p.levels) > 1]
-        from pytest_hypermodel.space import covering  # NumPy, only when a plan is made: reading the settings must not import it
+        from pytest_hypermodel.space import (
+            covering,  # NumPy, only when a plan is made: reading the settings must not import it
+        )
 
         self.levels: list[list[Any]] = []
         for param in self.params:
@@ -315,8 +324,9 @@ def _grid_size(factors: _Factors) -> int:
         size *= len(values)
     return size
 
+
 def cases(
-    space: "SearchSpace",
+    space: SearchSpace,
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES,
     strength: int | None = None,
     levels: int = 2,
@@ -351,8 +361,11 @@ def cases(
             planner.extremes()
         elif strategy == CORNERS:
             rows = covering.covering_array(
-                [len(v) for v in factors.levels], strength, conditions=factors.conditions,
-                time_budget=budget, wall_clock_cap=False,
+                [len(v) for v in factors.levels],
+                strength,
+                conditions=factors.conditions,
+                time_budget=budget,
+                wall_clock_cap=False,
             )
             for row in rows:
                 planner.add(factors.values(row), KIND_CORNER)
@@ -396,13 +409,21 @@ def _unique_ids(planned: list[Case]) -> list[Case]:
 
 #: Which cases a cap keeps first: the default, then corners (each covers many
 #: interactions), then extremes and choices, then interior cases, then grid leftovers.
-_CAP_PRIORITY = {KIND_DEFAULT: 0, KIND_TRIAL: 1, KIND_CORNER: 1, KIND_EXTREME: 2, KIND_CHOICE: 2, KIND_INTERIOR: 3,
-                 KIND_GRID: 4}
+_CAP_PRIORITY = {
+    KIND_DEFAULT: 0,
+    KIND_TRIAL: 1,
+    KIND_CORNER: 1,
+    KIND_EXTREME: 2,
+    KIND_CHOICE: 2,
+    KIND_INTERIOR: 3,
+    KIND_GRID: 4,
+}
 
 
 def _cap(planned: list[Case], max_cases: int) -> list[Case]:
     if len(planned) <= max_cases:
         return planned
+
     def rank(i: int) -> tuple[int, int]:
         return min(_CAP_PRIORITY.get(kind, 4) for kind in planned[i].kinds or (planned[i].kind,)), i
 

@@ -88,7 +88,9 @@ def _import_module(module_name: str, rootpath: Path, spec: str, base: Path | Non
 def _looks_like_hypermodel(obj: Any) -> bool:
     import keras_tuner as kt
 
-    if isinstance(obj, kt.HyperModel) or (inspect.isclass(obj) and issubclass(obj, kt.HyperModel) and obj is not kt.HyperModel):
+    if isinstance(obj, kt.HyperModel) or (
+        inspect.isclass(obj) and issubclass(obj, kt.HyperModel) and obj is not kt.HyperModel
+    ):
         return True
     if inspect.isfunction(obj):
         params = list(inspect.signature(obj).parameters)
@@ -97,7 +99,9 @@ def _looks_like_hypermodel(obj: Any) -> bool:
 
 
 def _candidates(module: ModuleType) -> str:
-    names = sorted(name for name, obj in vars(module).items() if not name.startswith("_") and _looks_like_hypermodel(obj))
+    names = sorted(
+        name for name, obj in vars(module).items() if not name.startswith("_") and _looks_like_hypermodel(obj)
+    )
     return f" (hypermodels there: {', '.join(names)})" if names else ""
 
 
@@ -162,7 +166,9 @@ def locate(spec: str, rootpath: Path, has_conftest: bool, base: Path | None = No
     start = base or Path.cwd()
     spec = spec.strip()
     if not spec:
-        raise SpecError("--hypermodel needs a SPEC: path/to/file.py:name, package.module:name, or a name in conftest.py")
+        raise SpecError(
+            "--hypermodel needs a SPEC: path/to/file.py:name, package.module:name, or a name in conftest.py"
+        )
     location, sep, name = spec.rpartition(":")
     if not sep:
         location, name = "", spec
@@ -174,11 +180,14 @@ def locate(spec: str, rootpath: Path, has_conftest: bool, base: Path | None = No
             raise SpecError(f"--hypermodel {spec}: add ':name' naming the build function")
         return Location(spec, "", path)
     if not name.isidentifier():
-        raise SpecError(f"--hypermodel {spec}: {name!r} is not a Python name; use path/to/file.py:name or package.module:name")
+        raise SpecError(
+            f"--hypermodel {spec}: {name!r} is not a Python name; use path/to/file.py:name or package.module:name"
+        )
     if not location:
         if not has_conftest:
             raise SpecError(
-                f"--hypermodel {spec}: a bare name must be defined in {rootpath / 'conftest.py'}, which does not exist; "
+                f"--hypermodel {spec}: a bare name must be defined in {rootpath / 'conftest.py'}, "
+                "which does not exist; "
                 f"use path/to/file.py:{name} or package.module:{name}"
             )
         return Location(spec, name, rootpath / "conftest.py", in_conftest=True)

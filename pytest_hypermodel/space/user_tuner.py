@@ -14,7 +14,8 @@ import itertools
 import os
 import shutil
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 #: What KerasTuner names a project when its tuner is given no directory or project_name.
 DEFAULT_DIRECTORY, DEFAULT_PROJECT = ".", "untitled_project"
@@ -62,8 +63,13 @@ def redirected(projects: list[str | None]) -> Iterator[None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         names = ("oracle", "hypermodel", "directory", "project_name", "overwrite")
         kwargs.update(zip(names, args))
-        projects.append(None if kwargs.get("overwrite") else os.path.join(
-            str(kwargs.get("directory") or DEFAULT_DIRECTORY), str(kwargs.get("project_name") or DEFAULT_PROJECT)))
+        projects.append(
+            None
+            if kwargs.get("overwrite")
+            else os.path.join(
+                str(kwargs.get("directory") or DEFAULT_DIRECTORY), str(kwargs.get("project_name") or DEFAULT_PROJECT)
+            )
+        )
         kwargs.update(directory=throwaway_directory(), project_name=f"tuner_{next(_projects)}", overwrite=True)
         original(self, **kwargs)
 
@@ -111,8 +117,12 @@ def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> 
     if all(getattr(g, "name", "default_objective") != "default_objective" for g in goals):
         values["hypermodel_objective"] = ",".join(f"{g.name}:{g.direction}" for g in goals)
     directory = getattr(tuner, "directory", None)
-    if (project is None and directory is not None and getattr(tuner, "project_name", None)
-            and not os.path.abspath(str(directory)).startswith(throwaway_directory())):
+    if (
+        project is None
+        and directory is not None
+        and getattr(tuner, "project_name", None)
+        and not os.path.abspath(str(directory)).startswith(throwaway_directory())
+    ):
         project = os.path.join(str(directory), tuner.project_name)  # not tuner.project_dir: it creates it
     if project is not None:
         values["hypermodel_project"] = project

@@ -12,9 +12,10 @@ decides when to print them (``GITHUB_ACTIONS``) and where the summary goes
 # No ``from __future__ import annotations`` here: the function ``annotations`` below would take its name, and mypy
 # reads the name as the import. Every annotation here is a name Python 3.10 evaluates.
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.views import readback as report_view
@@ -127,11 +128,27 @@ def _forecast_annotation(model: Hypermodel, root: Path, order: int) -> Annotatio
     file, line, _ = model.location()
     tuner = forecast.get("tuner", "the tuner")
     if forecast.get("fails_run"):
-        return Annotation("error", f"{model.spec}: {tuner} would abort", f"{model.spec}: {message}",
-                          relative(file, root), line, None, STOPS, order)
+        return Annotation(
+            "error",
+            f"{model.spec}: {tuner} would abort",
+            f"{model.spec}: {message}",
+            relative(file, root),
+            line,
+            None,
+            STOPS,
+            order,
+        )
     if (forecast.get("abort_probability") or 0) > 0:
-        return Annotation("warning", f"{model.spec}: {tuner} may abort", f"{model.spec}: {message}",
-                          relative(file, root), line, None, DECLARED, order)
+        return Annotation(
+            "warning",
+            f"{model.spec}: {tuner} may abort",
+            f"{model.spec}: {message}",
+            relative(file, root),
+            line,
+            None,
+            DECLARED,
+            order,
+        )
     return None
 
 
@@ -142,8 +159,16 @@ def _growth_annotation(model: Hypermodel, root: Path, order: int) -> Annotation 
     if not grown:
         return None
     file, line, _ = model.location()
-    return Annotation("error", f"{model.spec}: memory grows from trial to trial", f"{model.spec}: {grown[0].message}",
-                      relative(file, root), line, None, FAILS, order)
+    return Annotation(
+        "error",
+        f"{model.spec}: memory grows from trial to trial",
+        f"{model.spec}: {grown[0].message}",
+        relative(file, root),
+        line,
+        None,
+        FAILS,
+        order,
+    )
 
 
 def collect(payload: dict[str, Any], root: Path) -> list[Annotation]:
@@ -177,9 +202,14 @@ def annotations(payload: dict[str, Any], root: Path) -> list[str]:
     lines = [a.command() for a in errors[:LIMIT] + warnings[:LIMIT]]
     left = len(errors[LIMIT:]) + len(warnings[LIMIT:])
     if left:
-        lines.append(Annotation("notice", "hypermodel preflight",
-                                f"{left} more findings left out (GitHub shows {LIMIT} per kind): "
-                                "see the job summary or the JSON report").command())
+        lines.append(
+            Annotation(
+                "notice",
+                "hypermodel preflight",
+                f"{left} more findings left out (GitHub shows {LIMIT} per kind): "
+                "see the job summary or the JSON report",
+            ).command()
+        )
     return lines
 
 
@@ -212,12 +242,19 @@ def _outcome(case: CaseView) -> str:
 def _case_table(model: Hypermodel) -> list[str]:
     rows = ["| Case | Values | Outcome | KerasTuner would |", "| --- | --- | --- | --- |"]
     for c in model.cases:
-        rows.append(f"| {_code(c.id)} | {_cell(c.values_text(limit=6))} | {_cell(_outcome(c))} "
-                    f"| {_cell(report_view.disposition_text(c))} |")
+        rows.append(
+            f"| {_code(c.id)} | {_cell(c.values_text(limit=6))} | {_cell(_outcome(c))} "
+            f"| {_cell(report_view.disposition_text(c))} |"
+        )
     if len(model.cases) > FOLD_ROWS:
         failed = sum(c.severity is not None for c in model.cases)
-        return ["<details><summary>" + f"{len(model.cases)} cases, {failed} not clean" + "</summary>", "",
-                *rows, "", "</details>"]
+        return [
+            "<details><summary>" + f"{len(model.cases)} cases, {failed} not clean" + "</summary>",
+            "",
+            *rows,
+            "",
+            "</details>",
+        ]
     return rows
 
 
@@ -261,19 +298,27 @@ def _section(model: Hypermodel) -> list[str]:
             lines.append(_text(f"- {label} → {c.what}, {report_view.SEVERITY_WORDS[c.severity]}{where}"))
         lines.append("")
     if model.boundaries:
-        lines += ["**Boundaries:**", ""] + [_text(f"- {report_view.boundary_text(b)}") for b in model.boundaries
-                                             if isinstance(b, dict)] + [""]
+        lines += (
+            ["**Boundaries:**", ""]
+            + [_text(f"- {report_view.boundary_text(b)}") for b in model.boundaries if isinstance(b, dict)]
+            + [""]
+        )
     if model.repair:
         lines += _repair(model.repair)
-    lines += _case_table(model) + [""]
+    lines += [*_case_table(model), ""]
     return lines
 
 
 def _repair(repair: dict[str, Any]) -> list[str]:
     changes = [c for c in repair.get("changes") or [] if isinstance(c, dict)]
     verified = repair.get("verified")
-    how = (f"verified over {repair.get('cases')} cases" if verified and repair.get("cases")
-           else "verified" if verified else "not verified")
+    how = (
+        f"verified over {repair.get('cases')} cases"
+        if verified and repair.get("cases")
+        else "verified"
+        if verified
+        else "not verified"
+    )
     lines = [f"**Proposed repair** ({how}):", ""] + [_text(f"- {report_view.change_text(c)}") for c in changes] + [""]
     lines += _diff_details("The repair as a diff", repair.get("diff"))
     narrower = repair.get("alternative")
@@ -300,8 +345,10 @@ def step_summary(payload: dict[str, Any]) -> str:
     outcomes = ", ".join(f"{n} {name}" for name, n in (summary.get("outcomes") or {}).items())
     lines = [f"## {'🟢' if ok else '🔴'} Hypermodel preflight: {'green' if ok else 'red'}", ""]
     red = [m for m in models if not m.green]
-    lines.append(f"{len(models)} hypermodels, {len(red)} red; {summary.get('cases', 0)} cases ({outcomes}); "
-                 f"KerasTuner would spend {summary.get('runs', 0)} runs on them.")
+    lines.append(
+        f"{len(models)} hypermodels, {len(red)} red; {summary.get('cases', 0)} cases ({outcomes}); "
+        f"KerasTuner would spend {summary.get('runs', 0)} runs on them."
+    )
     lines += ["", "| Hypermodel | Preflight | Forecast |", "| --- | --- | --- |"]
     lines += [f"| {_code(m.spec)} | {_status(m)} | {_cell(_forecast_cell(m))} |" for m in models]
     lines.append("")

@@ -33,7 +33,8 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica 
        color: var(--text); margin: 0 auto; padding: 16px 24px 48px; max-width: 1180px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
                    font-size: 12.5px; }
-h1 { font-size: 22px; margin: 0; } h2 code { font-size: inherit; } h2 { font-size: 18px; margin: 0 0 8px; } h3 { font-size: 14px; margin: 14px 0 6px; }
+h1 { font-size: 22px; margin: 0; } h2 code { font-size: inherit; } h2 { font-size: 18px; margin: 0 0 8px; }
+h3 { font-size: 14px; margin: 14px 0 6px; }
 .verdict { border-radius: 8px; padding: 12px 16px; margin-bottom: 14px; border: 1px solid; }
 .verdict.red { background: var(--fail-bg); border-color: var(--fail); }
 .verdict.green { background: var(--pass-bg); border-color: var(--pass); }
@@ -45,7 +46,8 @@ table { border-collapse: collapse; }
 th { background: #f6f8fa; font-weight: 600; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600;
          color: #fff; vertical-align: middle; }
-.badge.red { background: var(--fail); } .badge.green { background: var(--pass); } .badge.amber { background: var(--warn); }
+.badge.red { background: var(--fail); } .badge.green { background: var(--pass); }
+.badge.amber { background: var(--warn); }
 section.hypermodel { border: 1px solid var(--line); border-left: 6px solid var(--pass); border-radius: 8px;
                      padding: 12px 16px; margin: 14px 0; }
 section.hypermodel.red { border-left-color: var(--fail); }
@@ -76,7 +78,8 @@ td.cell.declared { background: var(--warn); } td.cell.untested { background: var
 .muted { color: var(--muted); }
 .message { white-space: pre-wrap; font-size: .85em; margin-top: .2em; }
 table.run th { text-align: left; padding-right: 1em; }
-pre.diff { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow-x: auto; }
+pre.diff { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px;
+           overflow-x: auto; }
 pre.diff .add { color: var(--pass); } pre.diff .del { color: var(--fail); } pre.diff .hunk { color: #8250df; }
 details > summary { cursor: pointer; font-weight: 600; margin: 10px 0 4px; }
 a { color: #0969da; text-decoration: none; }
@@ -180,11 +183,13 @@ def _heatmap_html(h: Heatmap) -> str:
     return f'<figure class="heatmap"><figcaption>{caption}</figcaption><table>{"".join(rows)}</table></figure>'
 
 
-LEGEND = ('<p class="legend">Each cell: failed/probed cases with those two values.'
-          '<span class="swatch" style="background:var(--fail)"></span>a case failed'
-          '<span class="swatch" style="background:var(--warn)"></span>declared failure only'
-          '<span class="swatch" style="background:var(--pass)"></span>all passed'
-          '<span class="swatch" style="background:var(--grey)"></span>untested</p>')
+LEGEND = (
+    '<p class="legend">Each cell: failed/probed cases with those two values.'
+    '<span class="swatch" style="background:var(--fail)"></span>a case failed'
+    '<span class="swatch" style="background:var(--warn)"></span>declared failure only'
+    '<span class="swatch" style="background:var(--pass)"></span>all passed'
+    '<span class="swatch" style="background:var(--grey)"></span>untested</p>'
+)
 
 
 def _tone(forecast: dict[str, Any] | None) -> str:
@@ -197,8 +202,12 @@ def _tone(forecast: dict[str, Any] | None) -> str:
 
 def _values_html(case: CaseView) -> str:
     names = list(case.varied) or list(case.values)
-    shown = ", ".join(f"<b>{escape(n)}={escape(report_view.fmt(case.values.get(n)))}</b>" if case.varied
-                      else f"{escape(n)}={escape(report_view.fmt(case.values.get(n)))}" for n in names)
+    shown = ", ".join(
+        f"<b>{escape(n)}={escape(report_view.fmt(case.values.get(n)))}</b>"
+        if case.varied
+        else f"{escape(n)}={escape(report_view.fmt(case.values.get(n)))}"
+        for n in names
+    )
     rest = len(case.values) - len(names)
     return shown + (f' <span class="muted">(+{rest} at defaults)</span>' if rest > 0 else "")
 
@@ -208,18 +217,27 @@ def _case_row(case: CaseView) -> str:
     detail = case.outcome + (f": {case.exception}" if case.exception else "")
     params = f"{case.params:,}" if isinstance(case.params, int) else ""
     message = f'<div class="message">{escape(case.message)}</div>' if case.message else ""
-    return (f'<tr class="{state}" id="{escape(case.spec)}::{escape(case.id)}"><td class="id mono">{escape(case.id)}</td>'
-            f'<td class="values">{_values_html(case)}</td>'
-            f"<td class=\"outcome\">{escape(case.test_outcome)} <span class=\"muted\">({escape(detail)})</span>"
-            f"{message}</td>"
-            f"<td>{escape(report_view.disposition_text(case))}</td><td class=\"mono\">{params}</td></tr>")
+    return (
+        f'<tr class="{state}" id="{escape(case.spec)}::{escape(case.id)}"><td class="id mono">{escape(case.id)}</td>'
+        f'<td class="values">{_values_html(case)}</td>'
+        f'<td class="outcome">{escape(case.test_outcome)} <span class="muted">({escape(detail)})</span>'
+        f"{message}</td>"
+        f'<td>{escape(report_view.disposition_text(case))}</td><td class="mono">{params}</td></tr>'
+    )
 
 
 def _diff_html(diff: str) -> str:
     lines = []
     for line in diff.rstrip("\n").splitlines():
-        kind = ("hunk" if line.startswith("@@") else "add" if line.startswith("+") and not line.startswith("+++")
-                else "del" if line.startswith("-") and not line.startswith("---") else "")
+        kind = (
+            "hunk"
+            if line.startswith("@@")
+            else "add"
+            if line.startswith("+") and not line.startswith("+++")
+            else "del"
+            if line.startswith("-") and not line.startswith("---")
+            else ""
+        )
         lines.append(f'<span class="{kind}">{escape(line)}</span>' if kind else escape(line))
     return '<pre class="diff">' + "\n".join(lines) + "</pre>"
 
@@ -227,11 +245,15 @@ def _diff_html(diff: str) -> str:
 def _section(model: Hypermodel, index: int) -> str:
     tone = "green" if model.green else "red"
     word = "green" if model.green else ("incomplete" if not model.entry.get("complete", True) else "red")
-    parts = [f'<section class="hypermodel {tone}" id="hm-{index}">',
-             f'<h2><code>{escape(model.spec)}</code> <span class="badge {tone}">{word}</span></h2>']
+    parts = [
+        f'<section class="hypermodel {tone}" id="hm-{index}">',
+        f'<h2><code>{escape(model.spec)}</code> <span class="badge {tone}">{word}</span></h2>',
+    ]
     forecast = model.forecast
     if forecast:
-        parts.append(f'<div class="forecast {_tone(forecast)}"><b>Forecast:</b> {escape(str(forecast.get("message", "")))}</div>')
+        parts.append(
+            f'<div class="forecast {_tone(forecast)}"><b>Forecast:</b> {escape(str(forecast.get("message", "")))}</div>'
+        )
         timing = forecast.get("timing")
         if isinstance(timing, dict) and timing.get("line"):
             parts.append(f'<div class="timing"><b>Time:</b> {escape(str(timing["line"]))}</div>')
@@ -242,8 +264,10 @@ def _section(model: Hypermodel, index: int) -> str:
             file, line, _ = model.location(c.names)
             where = f' <span class="muted">({escape(file.rsplit("/", 1)[-1])}:{line})</span>' if file and line else ""
             label = c.label if c.names else "the defaults"
-            items.append(f"<li><b>{escape(label)}</b> → {escape(c.what)}, "
-                         f"{escape(report_view.SEVERITY_WORDS[c.severity])}{where}</li>")
+            items.append(
+                f"<li><b>{escape(label)}</b> → {escape(c.what)}, "
+                f"{escape(report_view.SEVERITY_WORDS[c.severity])}{where}</li>"
+            )
         parts.append(f'<h3>To constrain</h3><ul class="culprits">{"".join(items)}</ul>')
     maps, left_out = heatmaps(model)
     if maps:
@@ -252,39 +276,58 @@ def _section(model: Hypermodel, index: int) -> str:
         parts.append('<div class="heatmaps">' + "".join(_heatmap_html(h) for h in maps) + "</div>")
         legend = LEGEND if maps[0].b else LEGEND.replace("with those two values", "with that value")
         if left_out:
-            legend = legend.replace("</p>", f" <b>{left_out} more pairs left out</b> (the {len(maps)} shown "
-                                    "involve the most failing cases).</p>")
+            legend = legend.replace(
+                "</p>",
+                f" <b>{left_out} more pairs left out</b> (the {len(maps)} shown involve the most failing cases).</p>",
+            )
         parts.append(legend)
     if model.boundaries:
         rows = "".join(
             f"<tr><td><b>{escape(str(b.get('hyperparameter')))}</b></td><td>{escape(report_view.fmt(b.get('last_ok')))}</td>"
             f"<td>{escape(report_view.fmt(b.get('first_failing')))}</td>"
             f"<td>{escape(', '.join(f'{k}={report_view.fmt(v)}' for k, v in (b.get('given') or {}).items()))}</td></tr>"
-            for b in model.boundaries if isinstance(b, dict))
-        parts.append('<h3>Boundaries</h3><table class="boundaries"><tr><th>Hyperparameter</th><th>Last ok</th>'
-                     f"<th>First failing</th><th>With</th></tr>{rows}</table>")
+            for b in model.boundaries
+            if isinstance(b, dict)
+        )
+        parts.append(
+            '<h3>Boundaries</h3><table class="boundaries"><tr><th>Hyperparameter</th><th>Last ok</th>'
+            f"<th>First failing</th><th>With</th></tr>{rows}</table>"
+        )
     if model.repair:
         repair = model.repair
-        how = (f"verified over {repair.get('cases')} cases" if repair.get("verified") and repair.get("cases")
-               else "verified" if repair.get("verified") else "not verified")
-        changes = "".join(f"<li>{escape(report_view.change_text(c))}</li>" for c in repair.get("changes") or []
-                          if isinstance(c, dict))
+        how = (
+            f"verified over {repair.get('cases')} cases"
+            if repair.get("verified") and repair.get("cases")
+            else "verified"
+            if repair.get("verified")
+            else "not verified"
+        )
+        changes = "".join(
+            f"<li>{escape(report_view.change_text(c))}</li>" for c in repair.get("changes") or [] if isinstance(c, dict)
+        )
         parts.append(f'<h3>Proposed repair <span class="muted">({escape(how)})</span></h3><ul>{changes}</ul>')
         if repair.get("diff"):
             parts.append(_diff_html(str(repair["diff"])))
         narrower = repair.get("alternative")
         if isinstance(narrower, dict):
-            changes = "".join(f"<li>{escape(report_view.change_text(c))}</li>" for c in narrower.get("changes") or []
-                              if isinstance(c, dict))
-            parts.append(f'<h3>Narrower, for the interaction <span class="muted">'
-                         f'({escape(report_view.narrower_how(narrower))})</span></h3><ul>{changes}</ul>')
+            changes = "".join(
+                f"<li>{escape(report_view.change_text(c))}</li>"
+                for c in narrower.get("changes") or []
+                if isinstance(c, dict)
+            )
+            parts.append(
+                f'<h3>Narrower, for the interaction <span class="muted">'
+                f"({escape(report_view.narrower_how(narrower))})</span></h3><ul>{changes}</ul>"
+            )
             if narrower.get("diff"):
                 parts.append(_diff_html(str(narrower["diff"])))
     rows = "".join(_case_row(c) for c in model.cases)
     bad = sum(c.severity is not None for c in model.cases)
-    parts.append(f"<details open><summary>{len(model.cases)} cases, {bad} not clean</summary>"
-                 '<table class="cases"><tr><th>Case</th><th>Values (moved)</th><th>Outcome</th>'
-                 f"<th>KerasTuner would</th><th>Params</th></tr>{rows}</table></details>")
+    parts.append(
+        f"<details open><summary>{len(model.cases)} cases, {bad} not clean</summary>"
+        '<table class="cases"><tr><th>Case</th><th>Values (moved)</th><th>Outcome</th>'
+        f"<th>KerasTuner would</th><th>Params</th></tr>{rows}</table></details>"
+    )
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -294,10 +337,16 @@ def _run_html(run: dict[str, Any]) -> str:
     if not run:
         return ""
     versions = ", ".join(f"{name} {version}" for name, version in (run.get("versions") or {}).items())
-    rows = [("Date", run.get("date")), ("Command", run.get("command")), ("Backend", run.get("backend")),
-            ("Versions", versions), ("Python", run.get("python"))]
-    cells = "".join(f"<tr><th>{escape(name)}</th><td class=\"mono\">{escape(str(value))}</td></tr>"
-                    for name, value in rows if value)
+    rows = [
+        ("Date", run.get("date")),
+        ("Command", run.get("command")),
+        ("Backend", run.get("backend")),
+        ("Versions", versions),
+        ("Python", run.get("python")),
+    ]
+    cells = "".join(
+        f'<tr><th>{escape(name)}</th><td class="mono">{escape(str(value))}</td></tr>' for name, value in rows if value
+    )
     return f'<table class="run">{cells}</table>'
 
 
@@ -312,10 +361,13 @@ def render(payload: dict[str, Any]) -> str:
     order = sorted(range(len(models)), key=lambda i: models[i].green)  # red first: what the reader came for
     overview = "".join(
         f'<tr><td><a href="#hm-{i}"><code>{escape(models[i].spec)}</code></a></td>'
-        f'<td><span class="badge {"green" if models[i].green else "red"}">{"green" if models[i].green else "red"}</span></td>'
-        f'<td><span class="badge {_tone(models[i].forecast)}">{escape(report_view.forecast_short(models[i].forecast))}</span></td>'
+        f'<td><span class="badge {"green" if models[i].green else "red"}">'
+        f"{'green' if models[i].green else 'red'}</span></td>"
+        f'<td><span class="badge {_tone(models[i].forecast)}">'
+        f"{escape(report_view.forecast_short(models[i].forecast))}</span></td>"
         f"<td>{len(models[i].cases)}</td><td>{sum(c.severity is not None for c in models[i].cases)}</td></tr>"
-        for i in order)
+        for i in order
+    )
     body = [
         f'<header class="verdict {word}"><h1>Hypermodel preflight: {word}</h1>'
         f"<p>{len(models)} hypermodels, {len(red)} red; {summary.get('cases', 0)} cases ({outcomes}); "
@@ -325,6 +377,9 @@ def render(payload: dict[str, Any]) -> str:
         _run_html(payload.get("run") or {}),
         *(_section(models[i], i) for i in order),
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Hypermodel preflight: {word}</title><style>{CSS}</style></head>\n<body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Hypermodel preflight: {word}</title><style>{CSS}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.engine.payload import summarize
+from pytest_hypermodel.rules import outcomes
 
 if TYPE_CHECKING:
     from pytest_hypermodel.probe.prepare import Preflight
@@ -49,7 +49,8 @@ def summary_lines(entries: list[dict[str, Any]]) -> list[str]:
         if e.get("outcome") != outcomes.OK:
             exc = f" {e['exception']}" if e.get("exception") else ""
             lines.append(
-                f"{e.get('outcome', '?'):<12} {e.get('disposition', '?'):<20} runs={e.get('runs', '?'):<3} {e['nodeid']}{exc}"
+                f"{e.get('outcome', '?'):<12} {e.get('disposition', '?'):<20} runs={e.get('runs', '?'):<3} "
+                f"{e['nodeid']}{exc}"
             )
     s = summarize(entries)
     counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
@@ -57,7 +58,7 @@ def summary_lines(entries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def plan_lines(preflights: "list[Preflight]") -> list[str]:
+def plan_lines(preflights: list[Preflight]) -> list[str]:
     """The readable plan that --hypermodel-plan prints above the cases it lists (``-k extreme`` selects a kind)."""
     lines = []
     for pre in preflights:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pytest_hypermodel.rules import culprits as culprits_mod
 from pytest_hypermodel.rules import outcomes
@@ -176,21 +177,26 @@ class Hypermodel:
         cases = {g.names: [bad[i] for i in g.members] for g in groups}
         singles = [g for g in groups if len(g.names) == 1]
         combos = [g for g in groups if len(g.names) > 1]
-        out = [Culprit(self.spec, g.names, self._label(g.names, cases[g.names]), tuple(cases[g.names]))
-               for g in singles]
+        out = [
+            Culprit(self.spec, g.names, self._label(g.names, cases[g.names]), tuple(cases[g.names])) for g in singles
+        ]
         merged = culprits_mod.shared(combos)
         if merged is not None:
             shared, rest = (sorted(names, key=self._order) for names in merged)
             members = [c for g in combos for c in cases[g.names]]
             levels: Callable[[list[str]], str] = lambda ns: " or ".join(  # noqa: E731
-                dict.fromkeys(fmt(c.values.get(n)) for c in members for n in ns if n in c.varied))
-            label = (f"{', '.join(f'{n}={levels([n])}' for n in shared)} together with any of "
-                     f"{', '.join(rest)} at {levels(rest)}")
+                dict.fromkeys(fmt(c.values.get(n)) for c in members for n in ns if n in c.varied)
+            )
+            label = (
+                f"{', '.join(f'{n}={levels([n])}' for n in shared)} together with any of "
+                f"{', '.join(rest)} at {levels(rest)}"
+            )
             names = tuple(sorted(shared + rest, key=self._order))
             out.append(Culprit(self.spec, names, label, tuple(members)))
         else:
-            out += [Culprit(self.spec, g.names, self._label(g.names, cases[g.names]), tuple(cases[g.names]))
-                    for g in combos]
+            out += [
+                Culprit(self.spec, g.names, self._label(g.names, cases[g.names]), tuple(cases[g.names])) for g in combos
+            ]
         return sorted(out, key=lambda c: (c.severity, self._order(c.names[0]) if c.names else -1))
 
     def _order(self, name: str) -> int:
@@ -222,14 +228,17 @@ def change_text(change: dict[str, Any]) -> str:
         return f"{verb} {kind} of {name} to {fmt(new)} (was {fmt(old)})"
     if kind == "values" and isinstance(new, list):
         return f"keep {name}'s values to {', '.join(map(fmt, new))}" + (
-            f" (drop {', '.join(fmt(v) for v in old if v not in new)})" if isinstance(old, list) else "")
+            f" (drop {', '.join(fmt(v) for v in old if v not in new)})" if isinstance(old, list) else ""
+        )
     return f"change {kind} of {name} from {fmt(old)} to {fmt(new)}"
 
 
 def boundary_text(boundary: dict[str, Any]) -> str:
-    """"conv_blocks: last ok 2, fails from 3 (with kernel_size=5)"."""
-    text = (f"{boundary.get('hyperparameter')}: last ok {fmt(boundary.get('last_ok'))}, "
-            f"fails from {fmt(boundary.get('first_failing'))}")
+    """ "conv_blocks: last ok 2, fails from 3 (with kernel_size=5)"."""
+    text = (
+        f"{boundary.get('hyperparameter')}: last ok {fmt(boundary.get('last_ok'))}, "
+        f"fails from {fmt(boundary.get('first_failing'))}"
+    )
     given = boundary.get("given") or {}
     if given:
         text += " (with " + ", ".join(f"{k}={fmt(v)}" for k, v in given.items()) + ")"
@@ -259,20 +268,30 @@ def hypermodels(payload: dict[str, Any]) -> list[Hypermodel]:
             entries.append({"spec": key[0], "fingerprint": key[1]})
     out = []
     for e in entries:
-        mine = [c for c in cases if c.get("case.spec", "") == e.get("spec")
-                and c.get("case.fingerprint", "") == e.get("fingerprint", "")]
+        mine = [
+            c
+            for c in cases
+            if c.get("case.spec", "") == e.get("spec") and c.get("case.fingerprint", "") == e.get("fingerprint", "")
+        ]
         names = list(dict.fromkeys(n for c in mine for n in (c.get("values") or {})))
         default = next((c.get("values") or {} for c in mine if c.get("case.id") == "defaults"), None)
         views = [_view(c, default) for c in mine]
         declarations = e.get("declarations") or {}
         names.sort(key=lambda n: (declarations.get(n) or {}).get("line") or 0)  # stable: discovery order otherwise
-        out.append(Hypermodel(
-            spec=str(e.get("spec", "")), entry=e, forecast=forecasts.get(e.get("spec")), cases=views, names=names,
-            declarations=declarations if isinstance(declarations, dict) else {},
-            definition=e.get("definition") if isinstance(e.get("definition"), dict) else None,
-            boundaries=list(e.get("boundaries") or []), repair=e.get("repair") if isinstance(e.get("repair"), dict) else None,
-            limit=consecutive_limit(mine),
-        ))
+        out.append(
+            Hypermodel(
+                spec=str(e.get("spec", "")),
+                entry=e,
+                forecast=forecasts.get(e.get("spec")),
+                cases=views,
+                names=names,
+                declarations=declarations if isinstance(declarations, dict) else {},
+                definition=e.get("definition") if isinstance(e.get("definition"), dict) else None,
+                boundaries=list(e.get("boundaries") or []),
+                repair=e.get("repair") if isinstance(e.get("repair"), dict) else None,
+                limit=consecutive_limit(mine),
+            )
+        )
     return out
 
 
@@ -284,10 +303,19 @@ def _view(c: dict[str, Any], defaults: dict[str, Any] | None) -> CaseView:
     except (TypeError, ValueError):
         runs = 0
     return CaseView(
-        spec=str(c.get("case.spec", "")), id=case_id, kind=str(c.get("case.kind", "")), nodeid=str(c.get("nodeid", "")),
-        values=values, varied=varied(case_id, values, defaults), test_outcome=str(c.get("test_outcome", "")),
-        outcome=str(c.get("outcome", "")), exception=str(c.get("exception") or ""),
-        disposition=str(c.get("disposition", "")), runs=runs, params=c.get("params"), seconds=c.get("seconds"),
+        spec=str(c.get("case.spec", "")),
+        id=case_id,
+        kind=str(c.get("case.kind", "")),
+        nodeid=str(c.get("nodeid", "")),
+        values=values,
+        varied=varied(case_id, values, defaults),
+        test_outcome=str(c.get("test_outcome", "")),
+        outcome=str(c.get("outcome", "")),
+        exception=str(c.get("exception") or ""),
+        disposition=str(c.get("disposition", "")),
+        runs=runs,
+        params=c.get("params"),
+        seconds=c.get("seconds"),
         message=str(c.get("message") or ""),
     )
 
@@ -307,8 +335,13 @@ def disposition_text(case: CaseView, limit: int | None = None) -> str:
         how = "retried, then FAILED" if case.disposition == "retried_then_failed" else "FAILED"
         return f"{how} ({runs})"
     if case.disposition == "completed":
-        return f"complete it ({runs})" + (", useless score" if case.outcome in ("diverged", "nan") else
-                                          ", memory grows each trial" if case.outcome == "memory_growth" else "")
+        return f"complete it ({runs})" + (
+            ", useless score"
+            if case.outcome in ("diverged", "nan")
+            else ", memory grows each trial"
+            if case.outcome == "memory_growth"
+            else ""
+        )
     return f"{case.disposition or '?'} ({runs})"
 
 
@@ -332,10 +365,12 @@ def forecast_short(forecast: dict[str, Any] | None) -> str:
 
 
 def narrower_how(alternative: dict[str, Any]) -> str:
-    """"verified: 13 cases pass, 4 end in its FailedTrialError", or "not verified"."""
+    """ "verified: 13 cases pass, 4 end in its FailedTrialError", or "not verified"."""
     if not alternative.get("verified"):
         return "not verified"
     cases, guarded = alternative.get("cases") or 0, alternative.get("guarded") or 0
     ends = "ends" if guarded == 1 else "end"
-    return f"verified: {cases - guarded} cases pass, {guarded} {ends} in its FailedTrialError (FAILED trials to KerasTuner)"
-
+    return (
+        f"verified: {cases - guarded} cases pass, {guarded} {ends} in its FailedTrialError "
+        "(FAILED trials to KerasTuner)"
+    )

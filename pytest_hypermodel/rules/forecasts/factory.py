@@ -30,20 +30,39 @@ def forecast_for(tuner: str) -> TunerForecast:
     return IndependentTrialsForecast()
 
 
-def probed(pre: Any, entries: Sequence[dict[str, Any]], fallback: Policy, tuner: str, max_trials: int | None,
-           max_abort_risk: float) -> Probed:
+def probed(
+    pre: Any,
+    entries: Sequence[dict[str, Any]],
+    fallback: Policy,
+    tuner: str,
+    max_trials: int | None,
+    max_abort_risk: float,
+) -> Probed:
     """What a forecast reads of one hypermodel: its preflight (``probe.prepare.Preflight``) and its cases among
     ``entries``, judged by their own policy (``fallback`` when they carry none)."""
     mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
     return Probed(
-        spec=pre.target.spec, space=pre.space,
-        cases=[e for e in mine if not e.get("download")], downloads=[e for e in mine if e.get("download")],
-        policy=policy_of(mine, fallback), tuner=tuner, max_trials=max_trials, max_abort_risk=max_abort_risk,
-        trials=pre.trials, draws=pre.draws, screen=pre.screen,
+        spec=pre.target.spec,
+        space=pre.space,
+        cases=[e for e in mine if not e.get("download")],
+        downloads=[e for e in mine if e.get("download")],
+        policy=policy_of(mine, fallback),
+        tuner=tuner,
+        max_trials=max_trials,
+        max_abort_risk=max_abort_risk,
+        trials=pre.trials,
+        draws=pre.draws,
+        screen=pre.screen,
     )
 
 
-def forecast(pre: Any, entries: Sequence[dict[str, Any]], fallback: Policy, tuner: str, max_trials: int | None,
-             max_abort_risk: float) -> ForecastRecord:
+def forecast(
+    pre: Any,
+    entries: Sequence[dict[str, Any]],
+    fallback: Policy,
+    tuner: str,
+    max_trials: int | None,
+    max_abort_risk: float,
+) -> ForecastRecord:
     """What the search over one hypermodel would do, from the cases its preflight probed (see ``forecast_for``)."""
     return forecast_for(tuner).forecast(probed(pre, entries, fallback, tuner, max_trials, max_abort_risk))

@@ -26,7 +26,13 @@ class GridSearchForecast:
             dispositions.append(Disposition(e["disposition"], int(e["runs"])))
             values.append(trial)
         result = abort_rules.forecast_sequence(
-            dispositions, probed.policy, probed.tuner, [p.name for p in space], values=values,
-            planned=len(probed.trials or []) or None, max_trials=probed.max_trials, default_error=space.default_error,
+            dispositions,
+            probed.policy,
+            probed.tuner,
+            [p.name for p in space],
+            values=values,
+            planned=len(probed.trials or []) or None,
+            max_trials=probed.max_trials,
+            default_error=space.default_error,
         )
         return {"spec": probed.spec, **result.to_dict(), "fails_run": result.aborts}

@@ -24,8 +24,9 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in probed.cases]
     trials = risk.trials(probed)
     failure_rate, fatal_rate = abort_rules.failure_rates(dispositions)
-    probability = abort_rules.abort_probability(failure_rate, trials, probed.policy, fatal_rate) if dispositions \
-        else 0.0
+    probability = (
+        abort_rules.abort_probability(failure_rate, trials, probed.policy, fatal_rate) if dispositions else 0.0
+    )
     message = (
         f"{probed.tuner} would abort within {trials} trials with probability {probability:.0%} "
         f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "

@@ -41,8 +41,9 @@ def culprits_text(entries: Sequence[dict[str, Any]], space: SearchSpace) -> str:
     return culprits_mod.text(failing, space_order(space))
 
 
-def predicate(entries: Sequence[dict[str, Any]], space: SearchSpace, screen: Screened | None = None,
-              policy: Policy | None = None) -> Judge:
+def predicate(
+    entries: Sequence[dict[str, Any]], space: SearchSpace, screen: Screened | None = None, policy: Policy | None = None
+) -> Judge:
     """What any configuration of ``space`` would do, judged from the cases run and the configurations built
     without a fit (``screen.Screen``); it takes a configuration's values off the defaults (``off_defaults``).
 
@@ -64,11 +65,16 @@ def predicate(entries: Sequence[dict[str, Any]], space: SearchSpace, screen: Scr
         (exact if in_build else runs).append(run)
     fit_only = culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
     if screen is None or not screen.results:
-        return fit_only if screen is not None and screen.whole else culprits_mod.Predicate.from_runs(
-            runs + exact, COMPLETED, scale, space.defaults())
+        return (
+            fit_only
+            if screen is not None and screen.whole
+            else culprits_mod.Predicate.from_runs(runs + exact, COMPLETED, scale, space.defaults())
+        )
     budget = policy.memory_budget or next((e["memory_budget"] for e in entries if e.get("memory_budget")), None)
-    built = {culprits_mod.key(off_defaults(r["values"], space)): _built_disposition(r, policy, budget)
-             for r in screen.results}
+    built = {
+        culprits_mod.key(off_defaults(r["values"], space)): _built_disposition(r, policy, budget)
+        for r in screen.results
+    }
     failed = sorted(d for d in built.values() if d is not None)
     whole = screen.whole
 
@@ -95,8 +101,9 @@ def _built_disposition(built: dict[str, Any], policy: Policy, budget: int | None
         outcome = outcomes.OOM
     if outcome is None:
         return None
-    fake = SimpleNamespace(outcome=outcome, exception=built.get("exception"),
-                           exception_bases=built.get("exception_bases") or [], losses=[])
+    fake = SimpleNamespace(
+        outcome=outcome, exception=built.get("exception"), exception_bases=built.get("exception_bases") or [], losses=[]
+    )
     disposition = policy.disposition(fake).name
     return None if disposition == COMPLETED else disposition
 
@@ -111,8 +118,12 @@ def screened_text(screen: Screened | None, judge: Judge, space: SearchSpace, ent
     failing = sum(judge(off_defaults(r["values"], space)) is not None for r in screen.results)
     if screen.whole:
         failing += sum(e.get("disposition") != COMPLETED for e in entries)
-        return (f" and {n} builds without a fit ({screen.rate:.0f}/s; with the cases, the whole space: {failing} of "
-                f"its {n + len(entries)} configurations fail)")
+        return (
+            f" and {n} builds without a fit ({screen.rate:.0f}/s; with the cases, the whole space: {failing} of "
+            f"its {n + len(entries)} configurations fail)"
+        )
     share = failing / n
-    return (f" and {n} of the draws built without a fit ({screen.rate:.0f}/s; {share:.0%} "
-            f"±{2 * math.sqrt(share * (1 - share) / n):.0%} of them fail)")
+    return (
+        f" and {n} of the draws built without a fit ({screen.rate:.0f}/s; {share:.0%} "
+        f"±{2 * math.sqrt(share * (1 - share) / n):.0%} of them fail)"
+    )

@@ -47,10 +47,19 @@ def forecast(probed: Probed, estimate: Callable[[Probed], AbortRisk]) -> Forecas
 
 def _default_build(probed: Probed) -> ForecastRecord:
     """Every tuner's constructor builds the defaults outside any try block: the search crashes before trial 0."""
-    message = (f"{probed.tuner} would crash before its first trial: building the defaults raises "
-               f"{probed.space.default_error}; fix the defaults")
-    return {"spec": probed.spec, "tuner": probed.tuner, "max_trials": trials(probed), "aborts": True,
-            "reason": abort_rules.REASON_DEFAULT_BUILD, "message": message, "fails_run": True}
+    message = (
+        f"{probed.tuner} would crash before its first trial: building the defaults raises "
+        f"{probed.space.default_error}; fix the defaults"
+    )
+    return {
+        "spec": probed.spec,
+        "tuner": probed.tuner,
+        "max_trials": trials(probed),
+        "aborts": True,
+        "reason": abort_rules.REASON_DEFAULT_BUILD,
+        "message": message,
+        "fails_run": True,
+    }
 
 
 def _record(probed: Probed, risk: AbortRisk) -> ForecastRecord:
@@ -59,13 +68,24 @@ def _record(probed: Probed, risk: AbortRisk) -> ForecastRecord:
     if over:
         message += f"; over the accepted risk of {probed.max_abort_risk:.0%}: {_fix(probed, risk)}"
     if probed.downloads:
-        message += (f" ({len(probed.downloads)} cases left out: their build downloads "
-                    f"{probed.downloads[0]['download']}: {DOWNLOAD_FIX})")
+        message += (
+            f" ({len(probed.downloads)} cases left out: their build downloads "
+            f"{probed.downloads[0]['download']}: {DOWNLOAD_FIX})"
+        )
     screen = probed.screen
     screened: dict[str, Any] = {"screen": screen.to_dict()} if screen is not None and screen.results else {}
-    return {"spec": probed.spec, "tuner": probed.tuner, "max_trials": trials(probed), "aborts": over,
-            "abort_probability": risk.probability, "failure_rate": risk.failure_rate, "fatal_rate": risk.fatal_rate,
-            "message": message, "fails_run": over, **screened}
+    return {
+        "spec": probed.spec,
+        "tuner": probed.tuner,
+        "max_trials": trials(probed),
+        "aborts": over,
+        "abort_probability": risk.probability,
+        "failure_rate": risk.failure_rate,
+        "fatal_rate": risk.fatal_rate,
+        "message": message,
+        "fails_run": over,
+        **screened,
+    }
 
 
 def _fix(probed: Probed, risk: AbortRisk) -> str:
@@ -84,8 +104,10 @@ def _fix(probed: Probed, risk: AbortRisk) -> str:
     if risk.fatal_rate:
         # FatalError, or a SystemExit / KeyboardInterrupt that KerasTuner does not catch.
         stoppers = sorted({e.get("exception") or "FatalError" for e in cases if e.get("disposition") == "fatal"})
-        fix += (f" (a {' or '.join(stoppers)} stops the search at the first trial that raises it, whatever "
-                "max_consecutive_failed_trials is)")
+        fix += (
+            f" (a {' or '.join(stoppers)} stops the search at the first trial that raises it, whatever "
+            "max_consecutive_failed_trials is)"
+        )
     else:
         fix += f", or raise max_consecutive_failed_trials above {probed.policy.max_consecutive_failed_trials}"
     return fix

@@ -19,19 +19,23 @@ What is left out, because it is a measurement of this run and not a verdict (it 
   from the operating system (the estimated training memory, ``memory_bytes``, is computed from the model, and
   is compared);
 - ``timing`` of a forecast: the default and slowest cases' seconds, the trial and search seconds made of them;
-- ``seconds`` and ``per_second`` of a forecast's ``screen``: the builds without a fit, timed (how many were
-  built is compared, though a screen stops after 3 s: on a loaded machine a large space's count can differ);
+- ``seconds`` and ``per_second`` of a forecast's ``screen`` (its builds without a fit, timed) and, where the
+  screen built a sample of the draws (``whole`` false), how many it built, skipped and saw fail, and the "N of the
+  draws built without a fit" of the forecast's message: that sample stops after 3 s, so its size is a measure of
+  the machine's speed (two runs of the same commit on a loaded machine built 32 and 10 draws of build_model);
+  the forecast's probabilities and rates are compared;
 - in every text, a duration ("0.9 s", "2 min 3 s", "about 9.9 s") or a rate ("12.3/s") is written as "<t>",
   and the checkout's own path as "<checkout>".
 
 Usage, from the repository root:
 
-    python benchmarks/same_verdicts.py BASE [--base-json FILE] [--keep-json DIR]
+    python benchmarks/same_verdicts.py BASE [--base-json FILE] [--current-json FILE] [--keep-json DIR]
 
 ``--base-json FILE`` compares with a report of BASE saved before (one preflight instead of two; BASE is then
-only a label); ``--keep-json DIR`` saves both reports there (``base.json``, ``current.json``). It prints what
-differs, or "identical: N cases, M forecasts, ..."; it exits 0 when the verdicts are identical, 1 when they differ,
-2 when a preflight could not run.
+only a label), ``--current-json FILE`` with a saved report of this checkout (both: no preflight at all);
+``--keep-json DIR`` saves both reports there (``base.json``, ``current.json``). It prints what differs, or
+"identical: N cases, M forecasts, ..."; it exits 0 when the verdicts are identical, 1 when they differ, 2 when a
+preflight could not run.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -55,6 +59,10 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 MEASURED_KEYS = frozenset({"seconds", "step_seconds", "epoch_seconds", "rss_growth_bytes", "timing", "per_second"})
 #: Top-level keys that describe how the preflight ran, not what it found.
 RUN_KEYS = frozenset({"run"})
+#: A timed screen's sample, in a forecast's message.
+SAMPLE = re.compile(r"\b\d+ of the draws built without a fit")
+#: A timed screen's figures: how many draws the 3 s it may take built.
+SAMPLE_KEYS = ("built", "skipped", "failed")
 #: A duration or a rate in a message: "0.9 s", "12 ms", "2 min 3 s", "1 h", "12.3/s".
 DURATION = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?(?:\s?(?:ms|s|min|h)\b(?:\s\d+(?:\.\d+)?\s?(?:ms|s|min)\b)*|/s\b)")
 
@@ -83,12 +91,18 @@ def imported_from(checkout: Path, env: dict[str, str]) -> Path:
     return Path(out.stdout.strip()).resolve()
 
 
+def fail(message: str) -> NoReturn:
+    """Stop with exit status 2: a preflight that did not run has no verdicts to compare."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def run_preflight(checkout: Path, report_path: Path, label: str) -> Preflight:
     """Run the preflight in ``checkout`` with its own package first on the path; its output goes to stderr."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     origin = imported_from(checkout, env)
     if checkout.resolve() not in origin.parents:
-        raise SystemExit(f"{label}: pytest_hypermodel would be imported from {origin}, not from {checkout}")
+        fail(f"{label}: pytest_hypermodel would be imported from {origin}, not from {checkout}")
     print(f"{label}: preflight in {checkout} ...", file=sys.stderr, flush=True)
     start = time.monotonic()
     done = subprocess.run(preflight_command(report_path), cwd=checkout, env=env, stdout=sys.stderr,
@@ -97,7 +111,7 @@ def run_preflight(checkout: Path, report_path: Path, label: str) -> Preflight:
     print(f"{label}: exit {done.returncode} after {wall:.0f} s", file=sys.stderr, flush=True)
     # 1 is expected: the example project holds broken search spaces on purpose. 2 and above: it did not run.
     if done.returncode not in (0, 1) or not report_path.is_file():
-        raise SystemExit(f"{label}: the preflight exited {done.returncode} without a report at {report_path}")
+        fail(f"{label}: the preflight exited {done.returncode} without a report at {report_path}")
     return Preflight(json.loads(report_path.read_text()), checkout, done.returncode, wall)
 
 
@@ -130,10 +144,20 @@ def sections(report: dict[str, Any], checkout: Path) -> dict[str, dict[str, Any]
     return {
         "case order": {"nodeids": [case.get("nodeid") for case in cases]},
         "cases": {str(case.get("nodeid")): case for case in cases},
-        "forecasts": {str(forecast.get("spec")): forecast for forecast in forecasts},
+        "forecasts": {str(forecast.get("spec")): without_sample(forecast) for forecast in forecasts},
         "hypermodels": {f"{h.get('spec')} {h.get('fingerprint')}": h for h in hypermodels},
         "report": report,  # summary, version, note and anything added later
     }
+
+
+def without_sample(forecast: dict[str, Any]) -> dict[str, Any]:
+    """``forecast`` without the size of its timed screen's sample (a screen of the whole space is kept)."""
+    screen = forecast.get("screen")
+    if not isinstance(screen, dict) or screen.get("whole"):
+        return forecast
+    screen = {key: value for key, value in screen.items() if key not in SAMPLE_KEYS}
+    message = SAMPLE.sub("<n> of the draws built without a fit", str(forecast.get("message", "")))
+    return {**forecast, "screen": screen, "message": message}
 
 
 def flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -184,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="the git rev to compare with (a label only, with --base-json)")
     parser.add_argument("--base-json", type=Path, help="a saved report of BASE's preflight, instead of running it")
+    parser.add_argument("--current-json", type=Path, help="a saved report of this checkout's preflight, instead "
+                        "of running it (with --base-json: two saved reports compared, no preflight run)")
     parser.add_argument("--keep-json", type=Path, metavar="DIR", help="save both reports in DIR")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -195,15 +221,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             base_path = scratch / "base.json"
             base = run_preflight(extract(args.base, scratch / "base"), base_path, f"base {args.base}")
-        current_path = scratch / "current.json"
-        current = run_preflight(REPOSITORY, current_path, "current")
+        if args.current_json is not None:
+            current = Preflight(json.loads(args.current_json.read_text()), Path("/nonexistent"), -1, 0.0)
+            current_path = args.current_json
+        else:
+            current_path = scratch / "current.json"
+            current = run_preflight(REPOSITORY, current_path, "current")
         if args.keep_json is not None:
             args.keep_json.mkdir(parents=True, exist_ok=True)
             if base_path.resolve() != (args.keep_json / "base.json").resolve():
                 shutil.copyfile(base_path, args.keep_json / "base.json")
-            shutil.copyfile(current_path, args.keep_json / "current.json")
-    if args.base_json is not None:  # the saved report's checkout: where its run says it ran, else its own paths
-        base.checkout = Path(_saved_checkout(base.report))
+            if current_path.resolve() != (args.keep_json / "current.json").resolve():
+                shutil.copyfile(current_path, args.keep_json / "current.json")
+    for saved, preflight in ((args.base_json, base), (args.current_json, current)):
+        if saved is not None:  # where a saved report ran: read from its own paths
+            preflight.checkout = Path(_saved_checkout(preflight.report))
     before, after = sections(base.report, base.checkout), sections(current.report, current.checkout)
     lines = differences(before, after)
     took = f"({time.monotonic() - started:.0f} s)"

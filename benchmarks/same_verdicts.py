@@ -79,15 +79,25 @@ class Preflight:
 
 def preflight_command(report_path: Path) -> list[str]:
     """The example project's preflight, as README.md runs it, with the JSON report written to ``report_path``."""
-    return [sys.executable, "-m", "pytest", "-c", "example_project/pytest.ini", "-p", "no:cacheprovider",
-            "--hypermodel-report", str(report_path)]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        "example_project/pytest.ini",
+        "-p",
+        "no:cacheprovider",
+        "--hypermodel-report",
+        str(report_path),
+    ]
 
 
 def imported_from(checkout: Path, env: dict[str, str]) -> Path:
     """Where ``pytest_hypermodel`` is imported from under ``env`` (found, not executed: no TensorFlow import)."""
     code = "import importlib.util as u; print(u.find_spec('pytest_hypermodel').origin)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=checkout, env=env, check=True, capture_output=True, text=True
+    )
     return Path(out.stdout.strip()).resolve()
 
 
@@ -105,8 +115,9 @@ def run_preflight(checkout: Path, report_path: Path, label: str) -> Preflight:
         fail(f"{label}: pytest_hypermodel would be imported from {origin}, not from {checkout}")
     print(f"{label}: preflight in {checkout} ...", file=sys.stderr, flush=True)
     start = time.monotonic()
-    done = subprocess.run(preflight_command(report_path), cwd=checkout, env=env, stdout=sys.stderr,
-                          stderr=subprocess.STDOUT, check=False)
+    done = subprocess.run(
+        preflight_command(report_path), cwd=checkout, env=env, stdout=sys.stderr, stderr=subprocess.STDOUT, check=False
+    )
     wall = time.monotonic() - start
     print(f"{label}: exit {done.returncode} after {wall:.0f} s", file=sys.stderr, flush=True)
     # 1 is expected: the example project holds broken search spaces on purpose. 2 and above: it did not run.
@@ -118,8 +129,9 @@ def run_preflight(checkout: Path, report_path: Path, label: str) -> Preflight:
 def extract(rev: str, into: Path) -> Path:
     """The tree of ``rev`` in ``into`` (``git archive``: no worktree to register or remove)."""
     into.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=REPOSITORY, check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev], cwd=REPOSITORY, check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
 
@@ -189,8 +201,10 @@ def differences(base: dict[str, dict[str, Any]], current: dict[str, dict[str, An
                 old, new = flat(before[key]), flat(after[key])
                 for path in sorted(old.keys() | new.keys()):
                     if old.get(path, "<absent>") != new.get(path, "<absent>"):
-                        lines.append(f"{name}: {key}: {path}:\n    base:    {old.get(path, '<absent>')!r}\n"
-                                     f"    current: {new.get(path, '<absent>')!r}")
+                        lines.append(
+                            f"{name}: {key}: {path}:\n    base:    {old.get(path, '<absent>')!r}\n"
+                            f"    current: {new.get(path, '<absent>')!r}"
+                        )
     return sorted(lines)
 
 
@@ -200,16 +214,22 @@ def counts(parts: dict[str, dict[str, Any]]) -> str:
     boundaries = sum(len(h.get("boundaries") or []) for h in hypermodels)
     repairs = sum(1 for h in hypermodels if h.get("repair"))
     defaults = sum(1 for h in hypermodels if h.get("defaults_moved"))
-    return (f"{len(parts['cases'])} cases, {len(parts['forecasts'])} forecasts, {len(parts['hypermodels'])} "
-            f"hypermodels, {boundaries} boundaries, {repairs} repairs, {defaults} moved defaults")
+    return (
+        f"{len(parts['cases'])} cases, {len(parts['forecasts'])} forecasts, {len(parts['hypermodels'])} "
+        f"hypermodels, {boundaries} boundaries, {repairs} repairs, {defaults} moved defaults"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="the git rev to compare with (a label only, with --base-json)")
     parser.add_argument("--base-json", type=Path, help="a saved report of BASE's preflight, instead of running it")
-    parser.add_argument("--current-json", type=Path, help="a saved report of this checkout's preflight, instead "
-                        "of running it (with --base-json: two saved reports compared, no preflight run)")
+    parser.add_argument(
+        "--current-json",
+        type=Path,
+        help="a saved report of this checkout's preflight, instead "
+        "of running it (with --base-json: two saved reports compared, no preflight run)",
+    )
     parser.add_argument("--keep-json", type=Path, metavar="DIR", help="save both reports in DIR")
     args = parser.parse_args(argv)
     started = time.monotonic()

@@ -46,11 +46,11 @@ def restore_seconds(repeat: int = 2000) -> float:
 
 
 def start_seconds(repeat: int = 3) -> float:
-    from pytest_hypermodel.probe import parent as prober
+    from pytest_hypermodel.probe import parent
 
     times = []
     for _ in range(repeat):
-        runner = prober.ProbeProcess(ROOT)
+        runner = parent.ProbeProcess(ROOT)
         started = time.perf_counter()
         try:
             runner.ready()

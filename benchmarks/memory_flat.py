@@ -1,13 +1,13 @@
 """Does a worker's resident memory stay flat over 200 cases?
 
-    python benchmarks/memory_flat.py                       # probe.run in this process, 200 cases
+    python benchmarks/memory_flat.py                       # fit.run in this process, 200 cases
     python benchmarks/memory_flat.py --pytest              # the real plugin (200 cases) in the pytest process
     python benchmarks/memory_flat.py --pytest -n 1         # the same in one pytest-xdist worker
     python benchmarks/memory_flat.py --without-release     # either, with the plugin's remedy switched off
 
 Default mode: in one process, resolve ``benchmarks/hypermodels.py:grid200``
 as the plugin does, discover its space, plan its grid (200 cases) and probe
-them one after the other with ``probe.run`` (clear the session, build, the
+them one after the other with ``fit.run`` (clear the session, build, the
 plugin's short fit: 3 epochs of 32 samples), keeping every ``Result`` alive
 as the plugin does (it stashes each on its item). After each case it reads
 VmRSS from /proc/self/status; at the checkpoints it also counts the Keras
@@ -20,7 +20,7 @@ with a tiny plugin (written to a temporary folder, loaded with ``-p``: no
 conftest.py) that appends the process's VmRSS to a file after each case's
 teardown.
 
-``--without-release`` switches off what ``probe.run`` does about memory, to show
+``--without-release`` switches off what ``fit.run`` does about memory, to show
 what it is for: ``_released_gradient_entries`` removes, after each case, the
 ``CustomGradient-<n>`` entries the case added to TensorFlow's
 ``ops._gradient_registry``. TensorFlow registers one per traced train step
@@ -72,19 +72,19 @@ def rss_kib() -> int:
 
 def custom_gradients() -> dict:
     """TensorFlow's global gradient registry (name -> entry); {} without TensorFlow."""
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import fit
 
-    return probe.gradient_registry() or {}
+    return fit.gradient_registry() or {}
 
 
 def without_release() -> None:
-    """Switch off probe.run's memory remedies (the registry purge and the one gc.freeze())."""
+    """Switch off fit.run's memory remedies (the registry purge and the one gc.freeze())."""
     import contextlib
 
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import fit
 
-    probe._released_gradient_entries = contextlib.nullcontext
-    probe._frozen = True
+    fit._released_gradient_entries = contextlib.nullcontext
+    fit._frozen = True
 
 
 def remedy(released: bool) -> str:
@@ -149,18 +149,18 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import fit
     from pytest_hypermodel.probe.discovery import discover
     from pytest_hypermodel.rules.policy import Policy
     from pytest_hypermodel.space import plan
-    from pytest_hypermodel.space import target as spec
+    from pytest_hypermodel.space import target as target_mod
 
     if not released:
         without_release()
-    target = spec.resolve(SPEC, ROOT)
+    target = target_mod.resolve(SPEC, ROOT)
     space = discover(target.hypermodel)
     planned = list(plan.cases(space, (plan.GRID,), max_cases=256))
-    policy, settings = Policy(), probe.FitSettings(epochs=epochs)
+    policy, settings = Policy(), fit.FitSettings(epochs=epochs)
     print(
         f"{SPEC}: {len(space)} hyperparameters, {len(planned)} planned cases, probing {n_cases}"
         f"{' (cycled)' if n_cases > len(planned) else ''}; epochs={epochs}, samples={settings.samples}; "
@@ -170,7 +170,7 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
     for i in range(n_cases):
-        result = probe.run(target.hypermodel, space, planned[i % len(planned)], policy, settings)
+        result = fit.run(target.hypermodel, space, planned[i % len(planned)], policy, settings)
         results.append(result)  # the plugin's controller keeps every case's result for the session
         gc.collect()  # the next case's clear_session() would do it; here so this sample sees it
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
@@ -181,7 +181,7 @@ def in_process(n_cases: int, epochs: int, released: bool, census_at: bool) -> bo
             started += time.perf_counter() - checked  # the census is not the cases' time
     seconds = time.perf_counter() - started
     print(f"{n_cases} cases in {seconds:.1f} s ({seconds / n_cases:.2f} s/case); outcomes {outcomes}")
-    return summarize(rss, f"probe.run in one process, {remedy(released)}", notes)
+    return summarize(rss, f"fit.run in one process, {remedy(released)}", notes)
 
 
 RECORDER = '''\
@@ -196,10 +196,10 @@ _count = 0
 
 def pytest_configure(config):
     if os.environ.get("HYPERMODEL_RSS_RELEASE") == "0":
-        from pytest_hypermodel.probe import fit as probe
+        from pytest_hypermodel.probe import fit
 
-        probe._released_gradient_entries = contextlib.nullcontext
-        probe._frozen = True
+        fit._released_gradient_entries = contextlib.nullcontext
+        fit._frozen = True
 
 
 def _rss_kib():
@@ -275,7 +275,7 @@ def with_pytest(workers: int, epochs: int | None, released: bool) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pytest", action="store_true", help="run the real plugin instead of probe.run")
+    parser.add_argument("--pytest", action="store_true", help="run the real plugin instead of fit.run")
     parser.add_argument("-n", "--workers", type=int, default=0, help="--pytest: xdist workers (default 0)")
     parser.add_argument(
         "--cases", type=int, default=200, help="cases to probe in-process, cycling the plan (default 200)"

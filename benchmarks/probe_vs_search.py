@@ -62,8 +62,7 @@ def lookalike(hypermodel, space, trials: list[dict], epochs: int) -> float:
     import keras_tuner as kt
     from keras_tuner.src.engine import tuner_utils
 
-    from pytest_hypermodel.probe import data, discovery
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import data, discovery, fit
 
     started = time.perf_counter()
     for values in trials:
@@ -72,7 +71,7 @@ def lookalike(hypermodel, space, trials: list[dict], epochs: int) -> float:
         hp = discovery.hyperparameters(space, values)
         model = hypermodel.build(hp)
         assert isinstance(model, keras.Model)
-        probe.estimate_memory(model)
+        fit.estimate_memory(model)
         x, y = data.synthesize(model, 32, 0)
         losses: list[float] = []
         recorder = keras.callbacks.LambdaCallback(
@@ -91,7 +90,7 @@ def measure(epochs: int) -> dict:
     from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
     sys.path.insert(0, str(ROOT))
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import fit
     from pytest_hypermodel.probe.discovery import discover
     from pytest_hypermodel.space import plan
     from tests.hypermodels.guide import guide_grid
@@ -109,12 +108,12 @@ def measure(epochs: int) -> dict:
     started = time.perf_counter()
     space = discover(hypermodel)
     discover_seconds = time.perf_counter() - started
-    settings = probe.FitSettings(epochs=epochs)
-    probe.run(hypermodel, space, plan.Case("warm-up", "trial", trials[0]), settings=settings)  # both start warm
+    settings = fit.FitSettings(epochs=epochs)
+    fit.run(hypermodel, space, plan.Case("warm-up", "trial", trials[0]), settings=settings)  # both start warm
     floor(hypermodel, space, trials[:1])
     started = time.perf_counter()
     for i, values in enumerate(trials):
-        probe.run(hypermodel, space, plan.Case(f"trial{i}", "trial", values), settings=settings)
+        fit.run(hypermodel, space, plan.Case(f"trial{i}", "trial", values), settings=settings)
     probe_seconds = time.perf_counter() - started
     lookalike(hypermodel, space, trials[:1], epochs)  # warm, as the probe is
     lookalike_seconds = lookalike(hypermodel, space, trials, epochs)
@@ -122,7 +121,7 @@ def measure(epochs: int) -> dict:
     cases = plan.cases(space)
     started = time.perf_counter()
     for case in cases:
-        probe.run(hypermodel, space, case, settings=settings)
+        fit.run(hypermodel, space, case, settings=settings)
     plan_seconds = time.perf_counter() - started
     import keras
 

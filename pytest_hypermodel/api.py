@@ -23,7 +23,7 @@ from pytest_hypermodel.engine.progress import Progress
 from pytest_hypermodel.engine.settings import MappingSource, SettingError
 from pytest_hypermodel.probe.prepare import TUNERS
 from pytest_hypermodel.rules.policy import Policy
-from pytest_hypermodel.space import user_tuner as tuners
+from pytest_hypermodel.space import user_tuner
 from pytest_hypermodel.space.target import Target
 
 
@@ -98,9 +98,9 @@ class Report:
         return json.dumps(self.data, indent=indent, default=str)
 
     def save_json(self, path: str | Path) -> Path:
-        from pytest_hypermodel.views import outputs as views
+        from pytest_hypermodel.views import outputs
 
-        views.write_json(Path(path), self.data)
+        outputs.write_json(Path(path), self.data)
         return Path(path)
 
     def html(self) -> str:
@@ -110,18 +110,18 @@ class Report:
         return html_report.render(self.data)
 
     def save_html(self, path: str | Path) -> Path:
-        from pytest_hypermodel.views import outputs as views
+        from pytest_hypermodel.views import outputs
 
-        views.write_text(Path(path), self.html())
+        outputs.write_text(Path(path), self.html())
         return Path(path)
 
     def _repr_html_(self) -> str:
         return self.html()
 
     def __str__(self) -> str:
-        from pytest_hypermodel.views import outputs as views
+        from pytest_hypermodel.views import outputs
 
-        lines = views.summary_lines(self.cases)
+        lines = outputs.summary_lines(self.cases)
         for forecast in self.forecasts:
             lines.append(f"{forecast['spec']}: {forecast['message']}")
             lines += [forecast["timing"]["line"]] if forecast.get("timing") else []
@@ -210,7 +210,7 @@ def preflight(
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
     tuner_policy, tuner = None, None
-    if tuners.is_tuner(hypermodel):
+    if user_tuner.is_tuner(hypermodel):
         tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
         for name, value in tuner_values.items():
@@ -298,14 +298,14 @@ def _data(data: Any, x: Any, y: Any, validation_data: Any) -> Any:
 
 
 def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
-    """A tuner's hypermodel, the settings it implies (``tuners.describe``) and its policy."""
-    from pytest_hypermodel.rules import policy_hypermodel as tuning
+    """A tuner's hypermodel, the settings it implies (``user_tuner.describe``) and its policy."""
+    from pytest_hypermodel.rules import policy_hypermodel
 
     hypermodel = tuner.hypermodel
     wrapped_policy = None
-    if isinstance(hypermodel, tuning.PolicyHyperModel):
+    if isinstance(hypermodel, policy_hypermodel.PolicyHyperModel):
         hypermodel, wrapped_policy = hypermodel.hypermodel, hypermodel.policy
-    values = tuners.describe(tuner, TUNERS)
+    values = user_tuner.describe(tuner, TUNERS)
     fields = values.pop("policy")
     policy = dataclasses.replace(wrapped_policy, **fields) if wrapped_policy else Policy(**fields)
     return hypermodel, values, policy
@@ -329,10 +329,10 @@ def _target(obj: Any) -> tuple[str | Target, bool]:
     )
     if importable:
         return f"{path}:{name}", True
-    from pytest_hypermodel.space import target as spec_mod
+    from pytest_hypermodel.space import target as target_mod
 
     label = name or type(obj).__name__
     where = Path(path) if path else Path.cwd() / "<notebook>"
     if inspect.isclass(obj) or callable(obj) or hasattr(obj, "build"):
-        return Target(label, where, label, spec_mod.as_hypermodel(obj, label)), False
+        return Target(label, where, label, target_mod.as_hypermodel(obj, label)), False
     raise PreflightError(f"preflight(): {label} is not a build function, a keras_tuner.HyperModel or a tuner")

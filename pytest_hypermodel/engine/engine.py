@@ -23,18 +23,15 @@ from typing import TYPE_CHECKING, Any, cast
 from pytest_hypermodel.engine import progress as progress_mod
 from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
-from pytest_hypermodel.probe import devices
-from pytest_hypermodel.probe import fit as probe
-from pytest_hypermodel.probe import parent as prober
-from pytest_hypermodel.probe.fit import Result  # the Engine's method ``probe`` hides the module in its annotations
+from pytest_hypermodel.probe import devices, fit, parent
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
 from pytest_hypermodel.rules import boundaries, culprits, hints, offline, outcomes, record, timing, verdict
 from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.rules import project as project_mod
 from pytest_hypermodel.rules.policy import Disposition, Policy
-from pytest_hypermodel.space import hyperparameters as space_mod
+from pytest_hypermodel.space import hyperparameters
 from pytest_hypermodel.space import plan as plan_mod
-from pytest_hypermodel.space import target as spec_mod
+from pytest_hypermodel.space import target as target_mod
 from pytest_hypermodel.space.hyperparameters import HypermodelWarning
 from pytest_hypermodel.space.plan import Case
 from pytest_hypermodel.space.target import Target
@@ -68,7 +65,7 @@ class SetupError(Exception):
 class CaseRun:
     """One case probed and judged: what KerasTuner would do, and what a reader is told."""
 
-    result: probe.Result
+    result: fit.Result
     disposition: Disposition
     #: The JUnit properties (``hp.*``, ``outcome``...), in the order DESIGN.md fixes.
     properties: list[tuple[str, Any]]
@@ -84,7 +81,7 @@ class CaseRun:
 
 
 def judge(
-    pre: Preflight, case: Case, result: probe.Result, policy: Policy, explained: Sequence[Case] | None = None
+    pre: Preflight, case: Case, result: fit.Result, policy: Policy, explained: Sequence[Case] | None = None
 ) -> CaseRun:
     """What KerasTuner does with ``result`` under ``policy``, as properties, a verdict and a message.
     ``explained``: the failing one-value cases inside a case that moved several values (None: not known)."""
@@ -103,7 +100,7 @@ def judge(
 
 def crash_run(pre: Preflight, case: Case, policy: Policy, what: Any) -> CaseRun:
     """A case whose process died before it could say anything (an xdist worker killed by it)."""
-    result = probe.Result(case.id, case.kind, dict(case.values), outcome=outcomes.CRASH, message=str(what))
+    result = fit.Result(case.id, case.kind, dict(case.values), outcome=outcomes.CRASH, message=str(what))
     return judge(pre, case, result, policy)
 
 
@@ -216,15 +213,15 @@ class Engine:
         #: Where the long steps outside the cases (discovery, the boundaries, the repair's verification) say what
         #: they do, one whole line each: the pytest face's terminal writer, the API's stderr; nowhere by default.
         self.progress: progress_mod.Progress = progress_mod.silent()
-        self.runner: prober.ProbeProcess | None = None
+        self.runner: parent.ProbeProcess | None = None
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
-        self._results: dict[tuple[Any, ...], Result] = {}
+        self._results: dict[tuple[Any, ...], fit.Result] = {}
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
-        self._repaired_defaults: dict[tuple[Any, ...], Result] = {}
-        if settings.isolation != prober.OFF:
-            self.runner = prober.ProbeProcess(
-                rootpath, conftest, base, fresh_each_case=settings.isolation == prober.CASE
+        self._repaired_defaults: dict[tuple[Any, ...], fit.Result] = {}
+        if settings.isolation != parent.OFF:
+            self.runner = parent.ProbeProcess(
+                rootpath, conftest, base, fresh_each_case=settings.isolation == parent.CASE
             )
 
     def __enter__(self) -> Engine:
@@ -256,7 +253,7 @@ class Engine:
             policy = dataclasses.replace(policy, **pre.tuner["policy"])
         return policy
 
-    def probe_settings(self, pre: Preflight) -> probe.FitSettings:
+    def probe_settings(self, pre: Preflight) -> fit.FitSettings:
         """How much a probe of ``pre`` does, and the objective its fit must log: the user's tuner's, if any."""
         settings = self.settings.probe
         text = (pre.tuner or {}).get("hypermodel_objective")
@@ -272,8 +269,8 @@ class Engine:
         """A mistyped SPEC (its form, a missing file), told before anything is imported."""
         try:
             for text in specs:
-                spec_mod.locate(text, self.rootpath, self.conftest is not None, self.base)
-        except spec_mod.SpecError as exc:
+                target_mod.locate(text, self.rootpath, self.conftest is not None, self.base)
+        except target_mod.SpecError as exc:
             raise SetupError(str(exc)) from None
 
     def prepare(
@@ -298,7 +295,7 @@ class Engine:
                 pre.seconds = time.perf_counter() - begun
                 say.step(planned_line(pre))
                 preflights.append(pre)
-        except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
+        except (target_mod.SpecError, hyperparameters.SpaceError, plan_mod.PlanError) as exc:
             raise SetupError(str(exc)) from None
         say.total(discovered_line(preflights, time.perf_counter() - started))
         return preflights
@@ -307,7 +304,7 @@ class Engine:
         probe_settings = self.settings.probe
         if isinstance(item, Target):  # a build function or HyperModel already in this process
             devices.load_backend()
-            hypermodel = spec_mod.as_hypermodel(item.hypermodel, item.spec)
+            hypermodel = target_mod.as_hypermodel(item.hypermodel, item.spec)
             return prepare_target(
                 Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
                 self.plan_options,
@@ -321,10 +318,10 @@ class Engine:
                 return cast(
                     Preflight, self.runner.prepare(item, self.plan_options, timeout, data=data, settings=probe_settings)
                 )
-            except prober.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
+            except parent.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
                 return cast(Preflight, self.runner.prepare(item, self.plan_options, timeout))
         devices.load_backend()
-        target = spec_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
+        target = target_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
         return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
 
     def check_setup(self, preflights: Sequence[Preflight], data_given: bool) -> None:
@@ -380,7 +377,7 @@ class Engine:
         the user's tuner, when the SPEC names one, comes with it (``pre.target.tuner``)."""
         if pre.target.hypermodel is None:
             devices.load_backend()
-            target = spec_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(), self.base)
+            target = target_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(), self.base)
             pre.target.hypermodel, pre.target.tuner = target.hypermodel, target.tuner
         return pre.target.hypermodel
 
@@ -394,7 +391,7 @@ class Engine:
         changes: tuple[Change, ...] = (),
         policy: Policy | None = None,
         show: bool = True,
-    ) -> Result:
+    ) -> fit.Result:
         """One case, in the probe process; in this one with isolation off, or when the data cannot be sent there.
         ``show``: pass on the output of the user's code (a case's; not the probes after the cases)."""
         policy = self.policy_for(pre, policy)
@@ -407,25 +404,25 @@ class Engine:
 
     def _probe(
         self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy, show: bool
-    ) -> Result:
+    ) -> fit.Result:
         result = self._probe_once(pre, case, data, changes, policy, show)
-        if case.varied and probe.needs_reference(result):  # its loss grew: judged against where the default started
+        if case.varied and fit.needs_reference(result):  # its loss grew: judged against where the default started
             reference = self.reference_loss(pre, data, changes, policy)
             if reference is not None:
-                probe.judge_fit(result, reference)
+                fit.judge_fit(result, reference)
         return result
 
     def _probe_once(
         self, pre: Preflight, case: Case, data: Any, changes: tuple[Change, ...], policy: Policy, show: bool
-    ) -> Result:
+    ) -> fit.Result:
         settings = self.probe_settings(pre)
         if case.kind == plan_mod.KIND_DEFAULT and not changes and settings.max_growth:
             # What a trial leaves behind is the hypermodel's, measured once: on its defaults, in their process.
-            settings = dataclasses.replace(settings, growth_trials=probe.GROWTH_TRIALS)
+            settings = dataclasses.replace(settings, growth_trials=fit.GROWTH_TRIALS)
         if self.runner is not None:
             try:
                 return self.runner.probe(pre.target.spec, pre.space, case, policy, settings, data, changes, show)
-            except prober.NotSendable as exc:
+            except parent.NotSendable as exc:
                 if not changes:  # the cases warned already
                     warnings.warn(
                         HypermodelWarning(
@@ -438,7 +435,7 @@ class Engine:
         target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre), pre.target.tuner)
         if changes:  # a repaired space is a new hypermodel: a plain tuner runs it
             target = with_repair(target, changes)
-        return probe.run(target.hypermodel, pre.space, case, policy, settings, data, tuner=target.tuner)
+        return fit.run(target.hypermodel, pre.space, case, policy, settings, data, tuner=target.tuner)
 
     def reference_loss(self, pre: Preflight, data: Any, changes: tuple[Change, ...], policy: Policy) -> float | None:
         """The default case's starting loss (its first batch, before any update) on the data the cases fit on: what
@@ -447,8 +444,8 @@ class Engine:
         None when it did not fit, and then the absolute rule judges."""
         default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
         if changes:  # a repair's verification probes its defaults first: kept (see probe)
-            return probe.reference_from(self.probe(pre, default, data, changes, policy, show=False))
-        return probe.reference_from(self._result(pre, default, data, policy, show=False))
+            return fit.reference_from(self.probe(pre, default, data, changes, policy, show=False))
+        return fit.reference_from(self._result(pre, default, data, policy, show=False))
 
     def run_case(self, pre: Preflight, case: Case, data: Any = None, policy: Policy | None = None) -> CaseRun:
         """Probe one case and judge it; a failing default fit is remembered for the other cases' hints, and a
@@ -485,7 +482,7 @@ class Engine:
                 failing.append(inner)
         return failing
 
-    def _result(self, pre: Preflight, case: Case, data: Any, policy: Policy, show: bool = True) -> Result:
+    def _result(self, pre: Preflight, case: Case, data: Any, policy: Policy, show: bool = True) -> fit.Result:
         """The case's result, probed on first asking (the data is the same for a hypermodel within one run)."""
         key = (pre.target.spec, json.dumps(policy.to_dict(), sort_keys=True), data is None, culprits.key(case.values))
         if key not in self._results:
@@ -521,7 +518,7 @@ class Engine:
 
         timeout = policy.timeout
 
-        def probe_one(space: SearchSpace, case: Case, changes: tuple[Change, ...]) -> Result:
+        def probe_one(space: SearchSpace, case: Case, changes: tuple[Change, ...]) -> fit.Result:
             return self.probe(
                 Preflight(pre.target, space, pre.plan, tuner=pre.tuner), case, data, changes, policy, show=False
             )
@@ -538,7 +535,7 @@ class Engine:
             if self.runner is None:
                 self.hypermodel_of(pre)
                 return
-            with contextlib.suppress(prober.Lost):  # it died starting: the first probe starts it again, and says so
+            with contextlib.suppress(parent.Lost):  # it died starting: the first probe starts it again, and says so
                 self.runner.ready()
 
         return refine_mod.refine(

@@ -19,7 +19,7 @@ from pytest_hypermodel.plugin.options import setting
 from pytest_hypermodel.probe.prepare import Preflight
 from pytest_hypermodel.rules import verdict
 from pytest_hypermodel.rules.policy import Policy
-from pytest_hypermodel.space import target as spec_mod
+from pytest_hypermodel.space import target as target_mod
 from pytest_hypermodel.space.plan import Case, format_value
 
 
@@ -201,8 +201,8 @@ def discovery_data(session: pytest.Session, spec: str, base: Path | None) -> Ite
     that fails to load gives None: each case reports its failure."""
     config = session.config
     try:
-        location = spec_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
-    except spec_mod.SpecError:  # resolving it says why, in one line
+        location = target_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
+    except target_mod.SpecError:  # resolving it says why, in one line
         yield None
         return
     path = location.path or config.rootpath / (location.module.replace(".", "/") + ".py")

@@ -22,7 +22,7 @@ from pytest_hypermodel.engine.engine import judge
 from pytest_hypermodel.plugin.collect import CaseRef, long_failure
 from pytest_hypermodel.plugin.options import MARKER, probe_settings, setting
 from pytest_hypermodel.plugin.options import MARKER_SIGNATURE as SIGNATURE
-from pytest_hypermodel.probe import fit as probe
+from pytest_hypermodel.probe import fit
 from pytest_hypermodel.probe.fit import parse_input_shapes
 from pytest_hypermodel.probe.prepare import Preflight
 from pytest_hypermodel.rules.expect import Expectation
@@ -32,7 +32,7 @@ from pytest_hypermodel.space import plan as plan_mod
 
 ALLOWED = ("build", "strategy", "strength", "levels", "max_cases", "expect", "policy", "input_shape")
 CACHE_KEY = pytest.StashKey[dict]()
-#: Per test function and policy: where its default case started (``probe.Result.start_loss``), which a divergence
+#: Per test function and policy: where its default case started (``fit.Result.start_loss``), which a divergence
 #: of its other cases is judged against.
 REFERENCE_KEY = pytest.StashKey[dict]()
 
@@ -59,7 +59,7 @@ class HypermodelCase:
     values: dict
     hp: Any = None
     model: Any = None
-    result: probe.Result | None = None
+    result: fit.Result | None = None
     disposition: Disposition | None = None
     #: "pass", "xfail" or "fail", with the message for the last two.
     verdict: str = PASS
@@ -142,8 +142,8 @@ def parse(marker: pytest.Mark, where: str) -> MarkerOptions:
 def parametrize(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``hypermodel_case`` over the planned cases of the marker's space."""
     from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.space import hyperparameters as space_mod
-    from pytest_hypermodel.space import target as spec_mod
+    from pytest_hypermodel.space import hyperparameters
+    from pytest_hypermodel.space import target as target_mod
 
     where = metafunc.definition.nodeid
     marker = metafunc.definition.get_closest_marker(MARKER)
@@ -156,10 +156,10 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
     if key not in cache:
         name = getattr(options.build, "__name__", type(options.build).__name__)
         try:
-            hypermodel = spec_mod.as_hypermodel(options.build, name)
+            hypermodel = target_mod.as_hypermodel(options.build, name)
             space = discovery.discover(hypermodel, input_shapes=shapes)
             cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
-        except (spec_mod.SpecError, space_mod.SpaceError, plan_mod.PlanError) as exc:
+        except (target_mod.SpecError, hyperparameters.SpaceError, plan_mod.PlanError) as exc:
             raise _error(where, str(exc)) from None
         if space.undeclared_input and shapes is None and not _data_overridden(metafunc):
             raise _error(
@@ -168,7 +168,7 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
                 "for it: pass input_shape=(28, 28) to the marker (the shape of one example), start "
                 "the model with keras.Input(shape=...), or override the hypermodel_data fixture",
             )
-        target = spec_mod.Target(name, metafunc.definition.path, name, hypermodel)
+        target = target_mod.Target(name, metafunc.definition.path, name, hypermodel)
         cache[key] = Preflight(target, space, cases)
     pre = cache[key]
     refs = [CaseRef(pre, case) for case in pre.plan]
@@ -205,11 +205,11 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
         # Before the case, not when its loss grew: a probe after it would clear the session its kept model lives in.
         if key not in references:  # its default case ran elsewhere (an xdist worker) or not at all (-k): probe it
             default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
-            references[key] = probe.reference_from(
-                probe.run(pre.target.hypermodel, pre.space, default, policy, settings, data)
+            references[key] = fit.reference_from(
+                fit.run(pre.target.hypermodel, pre.space, default, policy, settings, data)
             )
         settings = dataclasses.replace(settings, reference_loss=references[key])
-    result = probe.run(
+    result = fit.run(
         pre.target.hypermodel,
         pre.space,
         case,
@@ -219,7 +219,7 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
         keep=lambda hp, model: built.update(hp=hp, model=model),
     )
     if not case.varied:
-        references[key] = probe.reference_from(result)
+        references[key] = fit.reference_from(result)
     run = judge(pre, case, result, policy)
     request.node.user_properties.extend(run.properties)
     out = HypermodelCase(

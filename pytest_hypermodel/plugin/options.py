@@ -140,12 +140,12 @@ def search_data(config: pytest.Config) -> Any:
     if not text:
         return None
     if SEARCH_DATA_KEY not in config.stash:
-        from pytest_hypermodel.space import target as spec
+        from pytest_hypermodel.space import target as target_mod
 
         label, failure = _search_data_label(config), None
         try:
-            config.stash[SEARCH_DATA_KEY] = spec.load_callable(str(text), config.rootpath, label)()
-        except spec.SpecError as exc:
+            config.stash[SEARCH_DATA_KEY] = target_mod.load_callable(str(text), config.rootpath, label)()
+        except target_mod.SpecError as exc:
             failure = str(exc)
         except Exception as exc:
             failure = f"{label} {text}: calling it raised {type(exc).__name__}: {exc}"

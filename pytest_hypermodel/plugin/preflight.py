@@ -131,9 +131,9 @@ class PreflightPlugin:
         """Under --hypermodel-plan, what each hypermodel's plan holds, above the listed cases."""
         if not setting(config, "hypermodel_plan"):
             return []
-        from pytest_hypermodel.views import outputs as views
+        from pytest_hypermodel.views import outputs
 
-        return views.plan_lines(config.stash.get(PREFLIGHTS_KEY, []))
+        return outputs.plan_lines(config.stash.get(PREFLIGHTS_KEY, []))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector):

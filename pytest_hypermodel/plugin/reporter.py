@@ -87,7 +87,7 @@ class PreflightReporter:
             return
         from pytest_hypermodel.engine import rerun
         from pytest_hypermodel.plugin import collect
-        from pytest_hypermodel.views import outputs as views
+        from pytest_hypermodel.views import outputs
 
         config = self.config
         engine = collect.engine_of(config)
@@ -106,7 +106,7 @@ class PreflightReporter:
             self.refine(session, entries, preflights)
         data = self.payload(entries)
         if self.path and self.refinements:
-            views.write_json(self.path, data)
+            outputs.write_json(self.path, data)
         self.write_views(data)
 
     def whole_plan(self, preflights: list, entries: list[dict]) -> WholePlan:
@@ -189,27 +189,27 @@ class PreflightReporter:
 
     def write_json(self, entries: list[dict]) -> None:
         if self.path:
-            from pytest_hypermodel.views import outputs as views
+            from pytest_hypermodel.views import outputs
 
-            views.write_json(self.path, self.payload(entries))
+            outputs.write_json(self.path, self.payload(entries))
 
     def write_views(self, data: dict) -> None:
         """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""
         html = setting(self.config, "hypermodel_html")
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         if html or github:
-            from pytest_hypermodel.views import outputs as views
+            from pytest_hypermodel.views import outputs
 
-            self.annotations = views.write_views(data, Path(html) if html else None, github)
+            self.annotations = outputs.write_views(data, Path(html) if html else None, github)
             self.html = html or None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.entries:
             return
-        from pytest_hypermodel.views import outputs as views
+        from pytest_hypermodel.views import outputs
 
         terminalreporter.section("hypermodel preflight")
-        for line in views.summary_lines(list(self.entries.values())):
+        for line in outputs.summary_lines(list(self.entries.values())):
             terminalreporter.line(line)
         for forecast in self.forecasts:
             terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])

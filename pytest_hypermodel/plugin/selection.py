@@ -19,11 +19,11 @@ def keyword_values(expression: str) -> str:
 
 def named(spec: str, config: pytest.Config, base: Path | None) -> bool:
     """Whether the command line's paths name the file of ``spec`` (it, or a directory above it)."""
-    from pytest_hypermodel.space import target as spec_mod
+    from pytest_hypermodel.space import target as target_mod
 
     try:
-        found = spec_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
-    except spec_mod.SpecError:
+        found = target_mod.locate(spec, config.rootpath, (config.rootpath / "conftest.py").is_file(), base)
+    except target_mod.SpecError:
         return True  # told at start-up, as a SPEC on the command line is
     return found.path is not None and given(config, found.path)
 

@@ -233,11 +233,11 @@ def _detach() -> None:
 def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, base: str | None, repair: tuple = ()):
     """The resolved SPEC, imported on first use; the process is then in the state a fresh child has just after
     importing it (what its module does at import, such as a ``set_floatx``, holds for all its builds)."""
-    from pytest_hypermodel.space import target as spec_mod
+    from pytest_hypermodel.space import target as target_mod
 
     if spec not in hypermodels:
-        module = spec_mod._import_file(Path(conftest), rootpath, spec) if conftest else None
-        hypermodels[spec] = spec_mod.resolve(spec, rootpath, module, Path(base) if base else None)
+        module = target_mod._import_file(Path(conftest), rootpath, spec) if conftest else None
+        hypermodels[spec] = target_mod.resolve(spec, rootpath, module, Path(base) if base else None)
         hypermodels["fresh", spec] = Fresh.take()
     else:
         hypermodels["fresh", spec].restore()
@@ -293,7 +293,7 @@ def _probe(
     child: Child, *, spec: str, space: Any, case: Any, policy: Any, settings: Any, repair: tuple
 ) -> messages.Probed:
     """``messages.Probe``: the case's build announced once its SPEC is imported, and each further trial's."""
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import fit
 
     target = _target(child.hypermodels, spec, child.rootpath, child.conftest, child.base, repair)
 
@@ -302,7 +302,7 @@ def _probe(
 
     before_trial()  # imported: the case's own time limit starts
     return messages.Probed(
-        result=probe.run(
+        result=fit.run(
             target.hypermodel, space, case, policy, settings, child.data, tuner=target.tuner, before_trial=before_trial
         ).to_dict()
     )

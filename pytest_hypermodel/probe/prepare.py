@@ -31,7 +31,7 @@ class Preflight:
     trials: list[dict] | None = None
     #: How long its discovery and planning took, for the progress line.
     seconds: float = 0.0
-    #: What the user's own tuner sets (``tuners.describe``): its class, ``max_trials``, objective, project, and
+    #: What the user's own tuner sets (``user_tuner.describe``): its class, ``max_trials``, objective, project, and
     #: its policy fields under ``"policy"``; None for a bare hypermodel.
     tuner: dict | None = None
     #: For a random tuner: the configurations no case runs that were built without a fit (every one of a small
@@ -51,7 +51,7 @@ class PlanOptions:
     #: The tuner the search will use: a GridSearch's own trials are planned too.
     tuner: str = "RandomSearch"
     max_trials: int | None = None
-    #: For models that declare no input (see ``probe.parse_input_shapes``): discovery fits a HyperModel's own fit().
+    #: For models that declare no input (see ``fit.parse_input_shapes``): discovery fits a HyperModel's own fit().
     input_shapes: Any = None
     #: Whether a random tuner's draws and the small space's builds are made for the forecast (not for the
     #: preflight that verifies a repair, which forecasts nothing).
@@ -75,7 +75,7 @@ def prepare_target(
 ) -> Preflight:
     """Discover and plan one resolved SPEC; SpecError on bad input.
 
-    ``data`` (what the cases fit on, as ``probe.run`` takes it, with the probe's ``settings``): a HyperModel's own
+    ``data`` (what the cases fit on, as ``fit.run`` takes it, with the probe's ``settings``): a HyperModel's own
     fit() runs on it during discovery, so that what fit() declares with the search's data is found.
 
     ``timeout``, ``faults`` and ``before_build`` go to discovery (see ``discovery.discover``). The GridSearch
@@ -84,11 +84,10 @@ def prepare_target(
     """
     from pytest_hypermodel.probe import discovery, oracle
     from pytest_hypermodel.rules.abort_rules import RANDOM_ORACLES
-    from pytest_hypermodel.space import hyperparameters as space_mod
-    from pytest_hypermodel.space import target as spec_mod
-    from pytest_hypermodel.space import user_tuner as tuners
+    from pytest_hypermodel.space import hyperparameters, user_tuner
+    from pytest_hypermodel.space import target as target_mod
 
-    described = tuners.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
+    described = user_tuner.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
     if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
         options = dataclasses.replace(
             options,
@@ -99,10 +98,10 @@ def prepare_target(
     try:
         fit_arguments = None
         if data is not None:
-            from pytest_hypermodel.probe import fit as probe
+            from pytest_hypermodel.probe import fit
 
             def fit_arguments(model):
-                return probe.fit_arguments(data, model, {}, settings or probe.FitSettings())
+                return fit.fit_arguments(data, model, {}, settings or fit.FitSettings())
 
         space = discovery.discover(
             target.hypermodel,
@@ -114,7 +113,7 @@ def prepare_target(
         )
         trials = None
         if options.tuner == GRID_SEARCH and not space.default_error:
-            # The tuner's own order; only as many trials as the cap lets the preflight probe.
+            # The tuner's own order; only as many trials as the cap lets the preflight fit.
             limits = [x for x in (options.max_trials, options.max_cases) if x]
             if grid_builds and before_grid is not None:
                 before_grid()
@@ -130,8 +129,8 @@ def prepare_target(
             if grid_builds:
                 draws = discovery.drop_unread(target.hypermodel, space, draws, timeout, before=before_grid)
                 screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
-    except (space_mod.SpaceError, plan_mod.PlanError) as exc:
-        raise spec_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
+    except (hyperparameters.SpaceError, plan_mod.PlanError) as exc:
+        raise target_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
     return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
 
 

@@ -100,8 +100,7 @@ def check(
     import keras
     from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
-    from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.probe import fit as probe
+    from pytest_hypermodel.probe import discovery, fit
 
     screen = Screen()
     unknown = 0  # builds that ran past the time limit or tried a download: they tell nothing
@@ -123,7 +122,7 @@ def check(
                 try:
                     entry["params"] = int(model.count_params())
                     entry["size"] = maybe_compute_model_size(model)  # what max_model_size is held to
-                    entry["memory_bytes"] = probe.estimate_memory(model, batch_size)
+                    entry["memory_bytes"] = fit.estimate_memory(model, batch_size)
                 except ValueError:  # an unbuilt subclassed model has no weights yet
                     pass
         except Exception as exc:

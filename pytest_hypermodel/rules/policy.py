@@ -106,9 +106,9 @@ class Policy:
         ``pytest_hypermodel.rules.policy_hypermodel``, imported here so this module stays free
         of Keras).
         """
-        from pytest_hypermodel.rules import policy_hypermodel as tuning
+        from pytest_hypermodel.rules import policy_hypermodel
 
-        return tuning.make_tuner(self, tuner_class, hypermodel, **kwargs)
+        return policy_hypermodel.make_tuner(self, tuner_class, hypermodel, **kwargs)
 
     def disposition(self, result: outcomes.Probed) -> Disposition:
         """What KerasTuner would do with this probe result under this policy."""

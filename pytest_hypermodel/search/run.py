@@ -243,7 +243,7 @@ def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> 
     sets itself, and a tuner made at import."""
     from pytest_hypermodel.probe.prepare import TUNERS
     from pytest_hypermodel.rules import project
-    from pytest_hypermodel.space import user_tuner as tuners
+    from pytest_hypermodel.space import user_tuner
 
     name = target.name
     repeated = [flag for dest, flag in TUNER_FLAGS.items() if dest in getattr(args, "given", ())]
@@ -257,7 +257,7 @@ def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> 
             f"{args.spec} is a tuner created when its module is imported: point the SPEC at a function "
             "that returns it (def make_tuner(): return keras_tuner.RandomSearch(...))"
         )
-    described = tuners.describe(target.tuner, TUNERS, target.project)
+    described = user_tuner.describe(target.tuner, TUNERS, target.project)
     own = described.get("hypermodel_project")
     if own:
         try:
@@ -284,8 +284,8 @@ def run(args: argparse.Namespace) -> int:
     """``python -m pytest_hypermodel search``: gate on the preflight, then search. Returns the exit status."""
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.rules import verdict
-    from pytest_hypermodel.space import hyperparameters as space_mod
-    from pytest_hypermodel.space import target as spec_mod
+    from pytest_hypermodel.space import hyperparameters
+    from pytest_hypermodel.space import target as target_mod
 
     cwd = Path.cwd()
     prog = "pytest_hypermodel search"
@@ -294,9 +294,9 @@ def run(args: argparse.Namespace) -> int:
         if ":" not in args.spec and (cwd / "conftest.py").is_file():
             conftest = _import_conftest(cwd / "conftest.py")
         try:
-            target = spec_mod.resolve(args.spec, cwd, conftest)
+            target = target_mod.resolve(args.spec, cwd, conftest)
             space = discovery.discover(target.hypermodel)
-        except (spec_mod.SpecError, space_mod.SpaceError) as exc:
+        except (target_mod.SpecError, hyperparameters.SpaceError) as exc:
             raise Refused(str(exc)) from None
         own = target.tuner is not None
         if not own:

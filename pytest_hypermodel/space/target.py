@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pytest_hypermodel.space import user_tuner as tuners
+from pytest_hypermodel.space import user_tuner
 
 
 class SpecError(ValueError):
@@ -226,9 +226,9 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
     if not hasattr(module, name):
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
     obj = getattr(module, name)
-    if tuners.is_tuner(obj):  # created at import, so its project was touched already: a factory avoids that
+    if user_tuner.is_tuner(obj):  # created at import, so its project was touched already: a factory avoids that
         return Target(spec, path, name, obj.hypermodel, obj)
-    if tuners.is_factory(obj):
+    if user_tuner.is_factory(obj):
         tuner, project = _tuner_from(obj, spec)
         return Target(spec, path, name, tuner.hypermodel, tuner, project, obj)
     return Target(spec, path, name, as_hypermodel(obj, spec))
@@ -238,7 +238,7 @@ def _tuner_from(factory: Any, spec: str) -> tuple[Any, str | None]:
     """The tuner a no-argument function returns, created in a throwaway project; SpecError if it fails."""
     error: Exception
     try:
-        return tuners.make(factory, spec)
+        return user_tuner.make(factory, spec)
     except ValueError as exc:
         if str(exc).startswith(f"--hypermodel {spec}:"):
             raise SpecError(str(exc)) from None

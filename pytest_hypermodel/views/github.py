@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hypermodel.rules import outcomes
-from pytest_hypermodel.views import readback as report_view
+from pytest_hypermodel.views import readback
 from pytest_hypermodel.views.readback import DECLARED, FAILS, STOPS, USELESS, CaseView, Culprit, Hypermodel
 
 #: GitHub shows at most this many annotations of one kind per step.
@@ -91,11 +91,11 @@ def _effect(culprit: Culprit, model: Hypermodel) -> str:
 
 
 def _fix(culprit: Culprit, model: Hypermodel) -> str:
-    parts = [report_view.boundary_text(b) for n in culprit.names for b in model.boundaries_of(n)]
+    parts = [readback.boundary_text(b) for n in culprit.names for b in model.boundaries_of(n)]
     changes = model.changes_of(culprit.names)
     if changes:
         verified = " (verified)" if (model.repair or {}).get("verified") else ""
-        parts.append("proposed: " + "; ".join(report_view.change_text(c) for c in changes) + verified)
+        parts.append("proposed: " + "; ".join(readback.change_text(c) for c in changes) + verified)
     return " ".join(p.rstrip(".") + "." for p in parts)
 
 
@@ -113,7 +113,7 @@ def _culprit_annotation(culprit: Culprit, model: Hypermodel, root: Path, order: 
     if fix:
         message += " " + fix
     if culprit.names:
-        title = f"{model.spec}: {culprit.label} {report_view.SEVERITY_WORDS[culprit.severity]}"
+        title = f"{model.spec}: {culprit.label} {readback.SEVERITY_WORDS[culprit.severity]}"
     else:
         title = f"{model.spec}: the defaults fail"
     level = "warning" if culprit.severity == DECLARED else "error"
@@ -174,7 +174,7 @@ def _growth_annotation(model: Hypermodel, root: Path, order: int) -> Annotation 
 def collect(payload: dict[str, Any], root: Path) -> list[Annotation]:
     """Every annotation the report calls for, most important first (unlimited)."""
     out: list[Annotation] = []
-    for model in report_view.hypermodels(payload):
+    for model in readback.hypermodels(payload):
         forecast = _forecast_annotation(model, root, len(out))
         if forecast:
             out.append(forecast)
@@ -244,7 +244,7 @@ def _case_table(model: Hypermodel) -> list[str]:
     for c in model.cases:
         rows.append(
             f"| {_code(c.id)} | {_cell(c.values_text(limit=6))} | {_cell(_outcome(c))} "
-            f"| {_cell(report_view.disposition_text(c))} |"
+            f"| {_cell(readback.disposition_text(c))} |"
         )
     if len(model.cases) > FOLD_ROWS:
         failed = sum(c.severity is not None for c in model.cases)
@@ -278,7 +278,7 @@ def _forecast(model: Hypermodel) -> str:
 def _forecast_cell(model: Hypermodel) -> str:
     forecast = model.forecast or {}
     mark = "🔴" if forecast.get("fails_run") else ("🟠" if (forecast.get("abort_probability") or 0) > 0 else "🟢")
-    return f"{mark} {report_view.forecast_short(model.forecast)}" if forecast else "–"
+    return f"{mark} {readback.forecast_short(model.forecast)}" if forecast else "–"
 
 
 def _section(model: Hypermodel) -> list[str]:
@@ -295,12 +295,12 @@ def _section(model: Hypermodel) -> list[str]:
             file, line, _ = model.location(c.names)
             where = f" ({Path(file).name}:{line})" if file and line else ""
             label = c.label if c.names else "the defaults"
-            lines.append(_text(f"- {label} → {c.what}, {report_view.SEVERITY_WORDS[c.severity]}{where}"))
+            lines.append(_text(f"- {label} → {c.what}, {readback.SEVERITY_WORDS[c.severity]}{where}"))
         lines.append("")
     if model.boundaries:
         lines += (
             ["**Boundaries:**", ""]
-            + [_text(f"- {report_view.boundary_text(b)}") for b in model.boundaries if isinstance(b, dict)]
+            + [_text(f"- {readback.boundary_text(b)}") for b in model.boundaries if isinstance(b, dict)]
             + [""]
         )
     if model.repair:
@@ -319,13 +319,13 @@ def _repair(repair: dict[str, Any]) -> list[str]:
         if verified
         else "not verified"
     )
-    lines = [f"**Proposed repair** ({how}):", ""] + [_text(f"- {report_view.change_text(c)}") for c in changes] + [""]
+    lines = [f"**Proposed repair** ({how}):", ""] + [_text(f"- {readback.change_text(c)}") for c in changes] + [""]
     lines += _diff_details("The repair as a diff", repair.get("diff"))
     narrower = repair.get("alternative")
     if isinstance(narrower, dict):
         changes = [c for c in narrower.get("changes") or [] if isinstance(c, dict)]
-        lines += [f"**Narrower, for the interaction** ({report_view.narrower_how(narrower)}):", ""]
-        lines += [_text(f"- {report_view.change_text(c)}") for c in changes] + [""]
+        lines += [f"**Narrower, for the interaction** ({readback.narrower_how(narrower)}):", ""]
+        lines += [_text(f"- {readback.change_text(c)}") for c in changes] + [""]
         lines += _diff_details("The narrower repair as a diff", narrower.get("diff"))
     return lines
 
@@ -339,8 +339,8 @@ def _diff_details(title: str, diff: str | None) -> list[str]:
 
 def step_summary(payload: dict[str, Any]) -> str:
     """The job summary in GitHub-flavoured Markdown: the verdict first, then each hypermodel."""
-    models = report_view.hypermodels(payload)
-    ok = report_view.green(payload)
+    models = readback.hypermodels(payload)
+    ok = readback.green(payload)
     summary = payload.get("summary") or {}
     outcomes = ", ".join(f"{n} {name}" for name, n in (summary.get("outcomes") or {}).items())
     lines = [f"## {'🟢' if ok else '🔴'} Hypermodel preflight: {'green' if ok else 'red'}", ""]

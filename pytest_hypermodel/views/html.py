@@ -14,7 +14,7 @@ from html import escape
 from itertools import combinations
 from typing import Any
 
-from pytest_hypermodel.views import readback as report_view
+from pytest_hypermodel.views import readback
 from pytest_hypermodel.views.readback import DECLARED, CaseView, Hypermodel
 
 #: Heatmaps shown per hypermodel; the rest are counted.
@@ -121,7 +121,7 @@ def _levels(cases: list[CaseView], name: str) -> tuple[Any, ...]:
     for c in cases:
         if name in c.values:
             seen.setdefault(_key(c.values[name]), c.values[name])
-    return tuple(sorted(seen.values(), key=report_view.level_key))
+    return tuple(sorted(seen.values(), key=readback.level_key))
 
 
 def heatmap(model: Hypermodel, a: str, b: str | None) -> Heatmap:
@@ -154,7 +154,7 @@ def heatmaps(model: Hypermodel, limit: int = MAX_HEATMAPS) -> tuple[list[Heatmap
 
 
 def _tooltip(h: Heatmap, va: Any, vb: Any, cases: list[CaseView]) -> str:
-    where = f"{h.a}={report_view.fmt(va)}" + (f", {h.b}={report_view.fmt(vb)}" if h.b else "")
+    where = f"{h.a}={readback.fmt(va)}" + (f", {h.b}={readback.fmt(vb)}" if h.b else "")
     if not cases:
         return f"{where}: untested"
     bad = [c for c in cases if c.severity is not None]
@@ -165,7 +165,7 @@ def _tooltip(h: Heatmap, va: Any, vb: Any, cases: list[CaseView]) -> str:
 
 
 def _heatmap_html(h: Heatmap) -> str:
-    fmt = report_view.fmt
+    fmt = readback.fmt
     caption = f"{escape(h.a)} × {escape(h.b)}" if h.b else escape(h.a)
     rows = []
     if h.b:
@@ -203,9 +203,9 @@ def _tone(forecast: dict[str, Any] | None) -> str:
 def _values_html(case: CaseView) -> str:
     names = list(case.varied) or list(case.values)
     shown = ", ".join(
-        f"<b>{escape(n)}={escape(report_view.fmt(case.values.get(n)))}</b>"
+        f"<b>{escape(n)}={escape(readback.fmt(case.values.get(n)))}</b>"
         if case.varied
-        else f"{escape(n)}={escape(report_view.fmt(case.values.get(n)))}"
+        else f"{escape(n)}={escape(readback.fmt(case.values.get(n)))}"
         for n in names
     )
     rest = len(case.values) - len(names)
@@ -222,7 +222,7 @@ def _case_row(case: CaseView) -> str:
         f'<td class="values">{_values_html(case)}</td>'
         f'<td class="outcome">{escape(case.test_outcome)} <span class="muted">({escape(detail)})</span>'
         f"{message}</td>"
-        f'<td>{escape(report_view.disposition_text(case))}</td><td class="mono">{params}</td></tr>'
+        f'<td>{escape(readback.disposition_text(case))}</td><td class="mono">{params}</td></tr>'
     )
 
 
@@ -266,7 +266,7 @@ def _section(model: Hypermodel, index: int) -> str:
             label = c.label if c.names else "the defaults"
             items.append(
                 f"<li><b>{escape(label)}</b> → {escape(c.what)}, "
-                f"{escape(report_view.SEVERITY_WORDS[c.severity])}{where}</li>"
+                f"{escape(readback.SEVERITY_WORDS[c.severity])}{where}</li>"
             )
         parts.append(f'<h3>To constrain</h3><ul class="culprits">{"".join(items)}</ul>')
     maps, left_out = heatmaps(model)
@@ -283,9 +283,9 @@ def _section(model: Hypermodel, index: int) -> str:
         parts.append(legend)
     if model.boundaries:
         rows = "".join(
-            f"<tr><td><b>{escape(str(b.get('hyperparameter')))}</b></td><td>{escape(report_view.fmt(b.get('last_ok')))}</td>"
-            f"<td>{escape(report_view.fmt(b.get('first_failing')))}</td>"
-            f"<td>{escape(', '.join(f'{k}={report_view.fmt(v)}' for k, v in (b.get('given') or {}).items()))}</td></tr>"
+            f"<tr><td><b>{escape(str(b.get('hyperparameter')))}</b></td><td>{escape(readback.fmt(b.get('last_ok')))}</td>"
+            f"<td>{escape(readback.fmt(b.get('first_failing')))}</td>"
+            f"<td>{escape(', '.join(f'{k}={readback.fmt(v)}' for k, v in (b.get('given') or {}).items()))}</td></tr>"
             for b in model.boundaries
             if isinstance(b, dict)
         )
@@ -303,7 +303,7 @@ def _section(model: Hypermodel, index: int) -> str:
             else "not verified"
         )
         changes = "".join(
-            f"<li>{escape(report_view.change_text(c))}</li>" for c in repair.get("changes") or [] if isinstance(c, dict)
+            f"<li>{escape(readback.change_text(c))}</li>" for c in repair.get("changes") or [] if isinstance(c, dict)
         )
         parts.append(f'<h3>Proposed repair <span class="muted">({escape(how)})</span></h3><ul>{changes}</ul>')
         if repair.get("diff"):
@@ -311,13 +311,13 @@ def _section(model: Hypermodel, index: int) -> str:
         narrower = repair.get("alternative")
         if isinstance(narrower, dict):
             changes = "".join(
-                f"<li>{escape(report_view.change_text(c))}</li>"
+                f"<li>{escape(readback.change_text(c))}</li>"
                 for c in narrower.get("changes") or []
                 if isinstance(c, dict)
             )
             parts.append(
                 f'<h3>Narrower, for the interaction <span class="muted">'
-                f"({escape(report_view.narrower_how(narrower))})</span></h3><ul>{changes}</ul>"
+                f"({escape(readback.narrower_how(narrower))})</span></h3><ul>{changes}</ul>"
             )
             if narrower.get("diff"):
                 parts.append(_diff_html(str(narrower["diff"])))
@@ -352,8 +352,8 @@ def _run_html(run: dict[str, Any]) -> str:
 
 def render(payload: dict[str, Any]) -> str:
     """The whole report as one HTML document (no network: inline CSS, no script)."""
-    models = report_view.hypermodels(payload)
-    ok = report_view.green(payload)
+    models = readback.hypermodels(payload)
+    ok = readback.green(payload)
     word = "green" if ok else "red"
     summary = payload.get("summary") or {}
     outcomes = ", ".join(f"{n} {escape(str(name))}" for name, n in (summary.get("outcomes") or {}).items())
@@ -364,7 +364,7 @@ def render(payload: dict[str, Any]) -> str:
         f'<td><span class="badge {"green" if models[i].green else "red"}">'
         f"{'green' if models[i].green else 'red'}</span></td>"
         f'<td><span class="badge {_tone(models[i].forecast)}">'
-        f"{escape(report_view.forecast_short(models[i].forecast))}</span></td>"
+        f"{escape(readback.forecast_short(models[i].forecast))}</span></td>"
         f"<td>{len(models[i].cases)}</td><td>{sum(c.severity is not None for c in models[i].cases)}</td></tr>"
         for i in order
     )

@@ -1,4 +1,4 @@
-"""Shared helpers: run the plugin for real in a pytester subprocess and read its JUnit report."""
+"""Shared helpers: run the plugin for real in a pytester subprocess and read its JUnit report; mark the proofs."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ import keras_tuner  # noqa: E402,F401
 pytest_plugins = "pytester"
 
 HYPERMODELS = Path(__file__).parent / "hypermodels"
+PROOFS = Path(__file__).parent / "proofs"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselects: addopts' "not proof", .ci/run's "-m proof"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/proofs is a proof (a real KerasTuner search, a fault matrix, every documented command):
+    the default run leaves it out, ``-m proof`` runs exactly those (tests/README.md)."""
+    for item in items:
+        if PROOFS in item.path.parents:
+            item.add_marker(pytest.mark.proof)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,16 @@ def many_culprits(n: int = 15) -> dict:
             "hypermodels": [{"spec": "m.py:wide", "fingerprint": "f", "cases": len(cases), "planned": len(cases),
                              "complete": True, "green": False, "declarations": declarations}],
             "forecasts": [], "cases": cases}
+
+
+def parse(command: str) -> tuple[str, dict, str]:
+    """A GitHub workflow command: its kind, its properties and its message."""
+    match = re.fullmatch(r"::(\w+) ([^:]*)::(.*)", command)
+    assert match, command
+    props = dict(p.split("=", 1) for p in match.group(2).split(","))
+    return match.group(1), props, match.group(3)
+
+
+def cells(html: str) -> dict[str, str]:
+    """Heatmap cells: tooltip -> colour class."""
+    return {title: state for state, title in re.findall(r'<td class="cell (\w+)" title="([^"]*)"', html)}

@@ -28,7 +28,7 @@ from pytest_hypermodel.engine.engine import Engine
 from pytest_hypermodel.space.target import Target
 from tests.hypermodels.guide import LIMIT, guide_grid
 
-HERE = Path(__file__).parent
+ROOT = Path(__file__).parents[2]
 
 
 def _data(n: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +238,7 @@ def test_the_engine_runs_where_pytest_cannot_be_imported(tmp_path):
         print("GREEN" if report.green else "RED", len(report.cases))
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "PYTHONPATH": str(HERE.parent)})
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-2:] == ["GREEN", "2"]
 

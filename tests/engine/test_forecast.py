@@ -38,17 +38,12 @@ from pytest_hypermodel.rules.forecast import (  # noqa: E402
     REASON_DEFAULT_BUILD,
     REASON_FATAL,
     Forecast,
-    abort_probability,
-    failure_rates,
     forecast_grid,
     forecast_sequence,
     grid_order,
     constructor_forecast,
     judge_draws,
     random_draws,
-    kerastuner_best_epoch,
-    kerastuner_objective_is_nan,
-    trial_id,
 )
 from pytest_hypermodel.space.plan import Case  # noqa: E402
 from pytest_hypermodel.rules.policy import Disposition, Policy  # noqa: E402
@@ -517,136 +512,7 @@ def test_constructor_draws_conditional_values_at_random(prob, width, tmp_path, m
     )
 
 
-# --------------------------------------------------------------------------- rules without a tuner
-
-DONE = Disposition("completed", 1)
-FAIL = Disposition("failed", 1, declared=True)
-RETRIED = Disposition("retried_then_failed", 3)
-STOP = Disposition("fatal", 1)
-
-
-def test_completed_resets_the_streak() -> None:
-    forecast = forecast_sequence([FAIL, FAIL, DONE, FAIL, FAIL, DONE], Policy())
-    assert not forecast.aborts and forecast.statuses == [FAILED, FAILED, COMPLETED, FAILED, FAILED, COMPLETED]
-    assert forecast.runs == 6 and forecast.wasted_runs == 4
-    assert "longest FAILED streak 2 < max_consecutive_failed_trials 3" in forecast.message
-
-
-def test_the_trial_that_reaches_the_limit_spends_its_retries_first() -> None:
-    forecast = forecast_sequence([DONE, RETRIED, RETRIED, RETRIED, DONE], Policy(2, 3))
-    assert (forecast.aborts, forecast.abort_trial, forecast.reason) == (True, 3, REASON_CONSECUTIVE)
-    assert forecast.trial_runs == [1, 3, 3, 3] and forecast.runs == 10 and forecast.wasted_runs == 9
-    assert "3 FAILED trials in a row (0001, 0002, 0003, each run 3 times)" in forecast.message
-
-
-def test_fatal_is_not_a_failed_trial_and_stops_at_once() -> None:
-    forecast = forecast_sequence([FAIL, FAIL, STOP, FAIL], Policy(), values=[{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}])
-    assert (forecast.abort_trial, forecast.reason) == (2, REASON_FATAL)
-    assert forecast.statuses == [FAILED, FAILED, FATAL] and forecast.runs == 3 and forecast.wasted_runs == 2
-    assert forecast.message.startswith("GridSearch would stop at trial 0002 of 4: a FatalError")
-    assert forecast.message.endswith("fix or constrain a")
-
-
-def test_default_build_dies_before_trial_zero() -> None:
-    forecast = forecast_sequence([DONE, DONE], Policy(), default_error="ValueError: bad")
-    assert (forecast.aborts, forecast.abort_trial, forecast.reason) == (True, None, REASON_DEFAULT_BUILD)
-    assert forecast.planned == 2 and forecast.runs == 0 and "ValueError: bad" in forecast.message
-
-
-def test_trial_ids_are_padded_like_kerastuner() -> None:
-    assert trial_id(9) == "0009"
-    assert trial_id(9, 12) == "09"
-    assert trial_id(9, 100) == "009"
-    forecast = forecast_sequence([FAIL] * 3, Policy(), max_trials=12)
-    assert forecast.abort_id == "02"
-
-
-def test_best_epoch_and_nan_objective() -> None:
-    nan = math.nan
-    assert kerastuner_best_epoch([3.0, 1.0, 2.0]) == 1
-    assert kerastuner_best_epoch([0.1, 0.5], "max") == 1
-    assert kerastuner_best_epoch([nan, 1.0, 0.5]) == 0
-    assert kerastuner_objective_is_nan([nan, 1.0])
-    assert not kerastuner_objective_is_nan([1.0, nan])
-    assert not kerastuner_objective_is_nan([math.inf, math.inf])
-    assert not kerastuner_objective_is_nan([])
-
-
-def _brute_force_abort(p: float, q: float, n: int, m: int) -> float:
-    total = 0.0
-    for outcome in itertools.product("CFX", repeat=n):
-        prob = math.prod({"C": 1 - p - q, "F": p, "X": q}[o] for o in outcome)
-        streak, dies = 0, False
-        for o in outcome:
-            if o == "X":
-                dies = True
-                break
-            streak = streak + 1 if o == "F" else 0
-            if streak == m:
-                dies = True
-                break
-        total += prob * dies
-    return total
-
-
-@pytest.mark.parametrize("p,q,n,m", [(0.3, 0.0, 7, 3), (0.5, 0.0, 8, 2), (0.2, 0.05, 6, 3), (0.9, 0.0, 5, 1)])
-def test_abort_probability_is_exact(p, q, n, m) -> None:
-    policy = Policy(max_consecutive_failed_trials=m)
-    assert abort_probability(p, n, policy, q) == pytest.approx(_brute_force_abort(p, q, n, m), abs=1e-12)
-
-
-def test_abort_probability_edges() -> None:
-    policy = Policy()
-    assert abort_probability(0.0, 100, policy) == 0.0
-    assert abort_probability(1.0, 3, policy) == 1.0
-    assert abort_probability(1.0, 2, policy) == 0.0
-    assert abort_probability(0.0, 10, policy, fatal_rate=0.1) == pytest.approx(1 - 0.9**10)
-    assert abort_probability(0.5, 0, policy) == 0.0
-    assert abort_probability(0.2, 1000, policy) > abort_probability(0.2, 100, policy)
-    with pytest.raises(ValueError):
-        abort_probability(0.8, 10, policy, fatal_rate=0.5)
-    assert failure_rates([DONE, FAIL, RETRIED, STOP]) == (0.5, 0.25)
-
-
 # --------------------------------------------------------------------------- random-order tuners: KerasTuner's oracle
-
-
-def _guide_preflight():
-    from pathlib import Path
-
-    from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
-    from pytest_hypermodel.space.target import Target
-
-    hypermodel = get_hypermodel(guide_grid())
-    return prepare_target(Target("guide", Path("guide.py"), "guide", hypermodel),
-                          PlanOptions(tuner="RandomSearch", max_trials=10))
-
-
-@pytest.mark.proof  # a real KerasTuner search: with the proofs, after the default suite
-def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -> None:
-    """The guide's grid fails at 5 of its 12 points (2 of them inside the ranges, which no corner case runs):
-    built whole, the space tells each draw's fate, and KerasTuner's oracle, driven seed by seed, aborts at exactly
-    the seeds a real RandomSearch aborts at."""
-    from pytest_hypermodel.rules import verdict as report
-    from pytest_hypermodel.probe import screen
-
-    pre = _guide_preflight()
-    # The 12 points: the cases run some, the rest are built once without a fit.
-    assert pre.screen.whole and len(pre.screen.results) + len(pre.plan) == 12
-    planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
-    assert sorted((v["units_1"], v["units_2"]) for v in failing + [r["values"] for r in pre.screen.failures]) == [
-        (30, 20), (30, 30), (40, 10), (40, 20), (40, 30)]
-    entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
-                "params": None if v in failing else 1} for v in planned]  # as the cases report them
-    judge = report.predicate(entries, pre.space, pre.screen, Policy())
-    seeds = range(10, 22)
-    draws = random_draws(pre.space, 10, seeds=seeds)
-    driven = judge_draws(draws, lambda v: judge(report.moved(v, pre.space)), Policy())
-
-    x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
-    aborted = _real_aborts(guide_grid(run_eagerly=True), x, y, seeds, tmp_path)
-    assert aborted and driven.aborted == aborted
 
 
 def _real_aborts(build, x, y, seeds, directory) -> list[int]:
@@ -749,63 +615,3 @@ def test_the_random_forecast_of_the_guide_grid_is_near_the_exact_probability(tmp
     assert "with the cases, the whole space: 5 of its 12 configurations fail" in forecast["message"]
 
 
-@pytest.mark.proof
-def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_kerastuner_does(tmp_path) -> None:
-    """Issue 22: heads 3, 5, 6 and 7 fail inside 1..8 (they do not divide the units), which no extreme or corner
-    holds. The default plan runs them, the builds without a fit tell the rest of the 32 configurations, and
-    KerasTuner's oracle, driven seed by seed, aborts at exactly the seeds a real RandomSearch aborts at."""
-    from pathlib import Path
-
-    from hypermodels.thresholds import heads_and_units
-    from pytest_hypermodel.rules import verdict as report
-    from pytest_hypermodel.probe import screen
-    from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
-    from pytest_hypermodel.space.target import Target
-
-    pre = prepare_target(Target("heads", Path("heads.py"), "heads", get_hypermodel(heads_and_units)),
-                         PlanOptions(tuner="RandomSearch", max_trials=10))
-    interior = [case for case in pre.plan if case.kind == "interior"]
-    assert {case.values["heads"] for case in interior if case.varied == ("heads",)} == set(range(2, 8))
-    planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
-    assert {v["heads"] for v in failing} == {3, 5, 6, 7}
-    assert pre.screen.whole and len(pre.screen.results) + len(planned) == 32
-    entries = [{"values": v, "disposition": "failed" if v in failing else "completed",
-                "params": None if v in failing else 1} for v in planned]
-    judge = report.predicate(entries, pre.space, pre.screen, Policy())
-    seeds = range(10, 22)
-    driven = judge_draws(random_draws(pre.space, 10, seeds=seeds), lambda v: judge(report.moved(v, pre.space)),
-                         Policy())
-    x, y = np.zeros((8, 8), "float32"), np.zeros((8, 1), "float32")
-    aborted = _real_aborts(heads_and_units, x, y, seeds, tmp_path)
-    assert aborted and driven.aborted == aborted
-
-
-@pytest.mark.proof
-def test_the_forecast_of_a_space_mostly_over_max_model_size_is_near_real_searches(tmp_path) -> None:
-    """Issue 22: 77% of oversized_widths is over max_model_size, and of its extremes and corners only the widest
-    corner (a 25% share, which once forecast a 29% risk). The builds without a fit measure the space's share; the
-    forecast is within 15 points of the share of 30 real RandomSearch searches that abort."""
-    import random
-
-    from hypermodels.thresholds import MAX_MODEL_SIZE, oversized_widths
-    from pytest_hypermodel import preflight
-
-    x, y = np.zeros((32, 8), "float32"), np.zeros((32, 1), "float32")
-    policy = Policy(max_model_size=MAX_MODEL_SIZE)
-    result = preflight(oversized_widths, x, y, epochs=1, max_trials=10, boundaries=False, rootpath=tmp_path,
-                       isolation="off", policy=policy)
-    forecast = result.forecast
-    assert forecast["screen"]["built"] >= 20 and "of the draws built without a fit" in forecast["message"]
-    seeds = random.Random(3).sample(range(1, 10001), 30)
-    aborted = 0
-    for seed in seeds:
-        tuner = kt.RandomSearch(oversized_widths, objective="loss", max_trials=10, seed=seed, directory=tmp_path,
-                                project_name=f"seed{seed}", max_model_size=MAX_MODEL_SIZE)
-        try:
-            tuner.search(x, y, epochs=1, verbose=0)
-        except RuntimeError as exc:
-            assert "consecutive failures" in str(exc)
-            aborted += 1
-    assert abs(forecast["abort_probability"] - aborted / len(seeds)) <= 0.15, (forecast["message"], aborted)
-    assert forecast["fails_run"]

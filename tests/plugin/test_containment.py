@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -120,26 +119,6 @@ def test_with_isolation_off_xdist_still_reports_a_crash(hypermodel_dir):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
-def test_device_assignment_round_robin():
-    assert [devices.assign(i, ["0", "1"]) for i in range(5)] == ["0", "1", "0", "1", "0"]
-    assert devices.assign(3, []) == ""  # no GPU: the CPU
-    assert devices.worker_index("gw7") == 7 and devices.worker_index(None) == 0
-    assert devices.parse("auto") is None and devices.parse("cpu") == [] and devices.parse("0, 2") == ["0", "2"]
-    with pytest.raises(devices.DeviceError, match="use auto, cpu, or GPU indices"):
-        devices.parse("gpu")
-    env = devices.environment("1")
-    assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
-    assert env["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
-    assert devices.environment("")["JAX_PLATFORMS"] == "cpu"
-
-
-def test_detect_reads_cuda_visible_devices(monkeypatch):
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
-    assert devices.detect() == ["2", "3"]
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    assert devices.detect() == []
-
-
 def _record_environment(pytester: pytest.Pytester, *names: str) -> None:
     """A conftest whose hypermodel_data records, on each case, the process id and these variables as it saw them."""
     pytester.makeconftest(
@@ -208,100 +187,6 @@ def test_a_worker_on_another_machine_keeps_its_own_devices_and_pools(hypermodel_
     # gw0, the remote one: no GPU of the controller's, its own thread pools; gw1, on this machine: GPU 5, its share.
     assert seen == {("gw0", "", "None"), ("gw1", "5", str(devices.threads_per_worker(1)))}
     result.stdout.fnmatch_lines(["*1 failed, 3 passed*"])  # a RandomSearch over 2 values cannot abort: no forecast fails
-
-
-def test_threads_per_worker_share_the_cores(monkeypatch):
-    monkeypatch.setattr(devices, "cores", lambda: 16)
-    assert [devices.threads_per_worker(n) for n in (1, 2, 3, 16, 32)] == [16, 8, 5, 1, 1]
-    env = devices.environment("", threads=1)
-    assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == env["OMP_NUM_THREADS"] == "1"
-    assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
-    assert "OMP_NUM_THREADS" not in devices.environment("")  # a serial run keeps the backends' defaults
-
-
-def _comparable(report_path):
-    data = json.loads(report_path.read_text())
-    for case in data["cases"]:
-        for key in ("seconds", "device", "nodeid"):
-            case.pop(key, None)
-    data["cases"].sort(key=lambda c: (c["case.spec"], c["case.id"]))
-    for forecast in data["forecasts"]:
-        forecast.pop("seconds", None)
-        forecast.pop("timing", None)  # each run's own seconds
-    data.pop("run")  # when and with which command: the only part that differs by design
-    return data
-
-
-@pytest.mark.proof
-def test_xdist_report_equals_the_serial_one(hypermodel_dir):
-    """Summary, forecast and JSON are computed once on the controller, over every case, from either run."""
-    specs = ["--hypermodel", "guide.py:failed_trial", "--hypermodel-tuner", "GridSearch"]
-    serial, parallel = hypermodel_dir.path / "serial.json", hypermodel_dir.path / "parallel.json"
-    first, _ = run_preflight(hypermodel_dir, *specs, "--hypermodel-report", str(serial))
-    # Explicit gateways (--tx), the code path of xdist's remote execution, here on this machine.
-    second, _ = run_preflight(hypermodel_dir, *specs, "--hypermodel-report", str(parallel), "--dist", "load",
-                              "--tx", "2*popen")
-    second.stdout.fnmatch_lines(["*2 workers*"])
-    assert _comparable(serial) == _comparable(parallel)
-    assert first.ret == second.ret == pytest.ExitCode.TESTS_FAILED
-    def summary(result):  # but the time per trial, each run's own
-        return [line for line in result.stdout.lines if line.startswith("guide.py:") and " took " not in line]
-
-    assert summary(first) and summary(first) == summary(second)
-
-
-def test_cases_leave_no_traced_step_behind():
-    """Memory stays flat: no FuncGraph outlives its case, and TensorFlow's gradient registry doesn't grow.
-
-    Without ``probe._released_gradient_entries`` each of these cases leaves 18 FuncGraphs
-    alive through a ``CustomGradient-*`` registry entry (tensorflow#97697).
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("the leak and its remedy are TensorFlow's")
-    from tensorflow.python.framework import func_graph
-
-    from keras_tuner.src.engine.hypermodel import DefaultHyperModel
-
-    from pytest_hypermodel.space import plan
-    from pytest_hypermodel.probe import fit as probe
-    from pytest_hypermodel.probe.discovery import discover
-
-    def build(hp):
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 8)), keras.layers.Dense(1)])
-        model.compile(optimizer=hp.Choice("optimizer", ["adam", "sgd"]), loss="mse")
-        return model
-
-    def live_graphs() -> int:
-        gc.collect()
-        return sum(isinstance(obj, func_graph.FuncGraph) for obj in gc.get_objects())
-
-    hypermodel = DefaultHyperModel(build)
-    space = discover(hypermodel)
-    registry = probe.gradient_registry()
-    entries, graphs = set(registry), live_graphs()
-    for case in plan.cases(space, (plan.GRID,)):
-        result = probe.run(hypermodel, space, case, settings=probe.FitSettings(epochs=1, samples=8))
-        assert result.outcome == "ok" and result.fitted
-    assert set(registry) == entries
-    assert live_graphs() <= graphs
-
-
-def test_the_handoff_carries_the_plans_or_the_error_that_stopped_the_controller(tmp_path):
-    from pytest_hypermodel.plugin import handoff
-    from pytest_hypermodel.space import plan
-    from pytest_hypermodel.space.hyperparameters import Param, SearchSpace
-    from pytest_hypermodel.space.target import Target
-
-    space = SearchSpace((Param("size", "choice", 1, (1, 2)),), {"space": []})
-    pre = handoff.Preflight(Target("m.py:build", tmp_path / "m.py", "build", object()), space, plan.cases(space))
-    handoff.write_handoff(tmp_path / "plans", [pre])
-    (handed,) = handoff.await_handoff(tmp_path / "plans")
-    assert handed.target.hypermodel is None and [c.id for c in handed.plan] == ["defaults", "size=2"]
-    handoff.write_handoff(tmp_path / "error", error="--hypermodel m.py:nothing: no such build function")
-    with pytest.raises(handoff.HandoffStopped, match="--hypermodel m.py:nothing: no such build function"):
-        handoff.await_handoff(tmp_path / "error")
 
 
 #: What a fresh probe process finds (``leaks.py:records_state``), whatever ran before it.
@@ -397,44 +282,6 @@ def test_the_timeout_limits_each_build_not_the_import(hypermodel_dir, timeout, s
         assert len(cases) == 2
     else:  # whether the alarm stopped it or its process was killed, the timeout is named
         result.stdout.fnmatch_lines(["defaults: * -> *0.01 s*"])
-
-
-def test_a_timeout_that_tensorflow_wraps_before_the_build_is_still_the_case_s_timeout(monkeypatch):
-    """An alarm raised inside a TensorFlow call comes back as pybind11's RuntimeError ("MISMATCH of original and
-    normalized active exception types: ... REPLACED BY CaseTimeout"); struck while the case's tuner was made (its
-    project directory is looked up through tf.io.gfile), it once failed the whole probe process, and the case was
-    reported with no outcome. Here the alarm strikes there and is wrapped as TensorFlow wraps it."""
-    import keras
-
-    from pytest_hypermodel.probe import discovery
-    from pytest_hypermodel.rules import outcomes
-    from pytest_hypermodel.space import plan
-    from pytest_hypermodel.probe import fit as probe
-    from pytest_hypermodel.space import target as spec
-    from pytest_hypermodel.probe import trial as trial_mod
-    from pytest_hypermodel.rules.policy import Policy
-
-    def build(hp):
-        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hp.Choice("size", [1, 2]))])
-        model.compile(loss="mse", optimizer="sgd")
-        return model
-
-    hypermodel = spec.as_hypermodel(build, "build")
-    space = discovery.discover(hypermodel)
-    made = trial_mod.plain_tuner
-
-    def slow_to_make(*args, **kwargs):
-        try:
-            time.sleep(5)
-        except outcomes.CaseTimeout as exc:
-            raise RuntimeError(f"pybind11::error_already_set: MISMATCH of original and normalized active exception "
-                               f"types: ORIGINAL NotFoundError REPLACED BY CaseTimeout: {exc}") from None
-        return made(*args, **kwargs)
-
-    monkeypatch.setattr(trial_mod, "plain_tuner", slow_to_make)
-    result = probe.run(hypermodel, space, plan.cases(space).cases[0], Policy(timeout=0.2))
-    assert result.outcome == outcomes.TIMEOUT
-    assert "0.2 s" in result.message
 
 
 PLANS_SLOWLY = """

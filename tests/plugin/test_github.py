@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import re
-from pathlib import Path
 
 import pytest
 
 from pytest_hypermodel.views import github
 
 from conftest import once_per_run
-from report_payloads import ROOT, line_of, many_culprits, run_preflight, with_locations  # tests/ is on sys.path
+from report_payloads import ROOT, line_of, many_culprits, parse, run_preflight, with_locations  # tests/ is on sys.path
 
 
 #: One xdist worker runs this module (with ``--dist loadgroup``, pyproject.toml): its tests share one real run
@@ -22,13 +20,6 @@ pytestmark = pytest.mark.xdist_group("renderers")
 @pytest.fixture(scope="module")
 def payload(tmp_path_factory) -> dict:
     return once_per_run(tmp_path_factory, "renderers", run_preflight)
-
-
-def parse(command: str) -> tuple[str, dict, str]:
-    match = re.fullmatch(r"::(\w+) ([^:]*)::(.*)", command)
-    assert match, command
-    props = dict(p.split("=", 1) for p in match.group(2).split(","))
-    return match.group(1), props, match.group(3)
 
 
 def test_the_fatal_hyperparameter_is_annotated_on_its_declaration(payload):
@@ -72,30 +63,6 @@ def test_a_file_outside_the_root_stays_absolute(payload, tmp_path):
             spot["file"] = "/elsewhere/models.py"
     errors = [parse(line) for line in github.annotations(moved, ROOT)]
     assert any(props.get("file") == "/elsewhere/models.py" for _, props, _ in errors)
-
-
-def test_escaping():
-    assert github.escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
-    assert github.escape_property("a.py:f, g") == "a.py%3Af%2C g"
-    annotation = github.Annotation("error", "t: x, y", "line one\nline two 5%", "dir/a,b.py", 3)
-    assert annotation.command() == "::error file=dir/a%2Cb.py,line=3,title=t%3A x%2C y::line one%0Aline two 5%25"
-
-
-def test_at_most_ten_errors_fatal_first_then_failed_then_divergence():
-    lines = github.annotations(many_culprits(15), Path("/repo"))
-    errors = [parse(line) for line in lines if line.startswith("::error")]
-    warnings = [parse(line) for line in lines if line.startswith("::warning")]
-    notices = [line for line in lines if line.startswith("::notice")]
-    assert len(errors) == 10
-    assert [props["line"] for _, props, _ in errors[:2]] == ["24", "12"]  # fatal hp_14, then hp_2 (failed)
-    assert "FatalError" in errors[0][2]
-    assert all("ValueError" in message for _, _, message in errors[1:])
-    # 12 failed hyperparameters + 1 diverging: the divergence and 3 failed ones are left out, and said so.
-    assert not any("diverged" in message for _, _, message in errors)
-    assert len(notices) == 1 and "4 more findings" in notices[0]
-    # The declared failure is a warning on its own line.
-    assert len(warnings) == 1 and warnings[0][1]["line"] == "11" and "FailedTrialError" in warnings[0][2]
-    assert all(props["file"] == "m.py" for _, props, _ in errors)
 
 
 def test_repair_and_boundaries_are_mentioned(payload):
@@ -150,15 +117,6 @@ def test_green_summary_and_long_tables_fold(payload):
     assert github.annotations(healthy, ROOT) == []
     wide = github.step_summary(many_culprits(15))
     assert "<details><summary>16 cases, 15 not clean</summary>" in wide
-
-
-def test_markdown_cells_cannot_break_the_table():
-    odd = many_culprits(3)
-    odd["cases"][1]["values"]["hp_0"] = "a|b<script>"
-    odd["cases"][1]["case.id"] = "hp_0=a|b<script>"
-    summary = github.step_summary(odd)
-    assert "<script>" not in summary.replace("`hp_0=a\\|b<script>`", "")
-    assert "a\\|b&lt;script&gt;" in summary
 
 
 def test_write_step_summary_appends_where_github_says(payload, tmp_path):

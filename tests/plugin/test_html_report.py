@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from pytest_hypermodel.views import html as html_report
-from pytest_hypermodel.views import readback as report_view
 
 from conftest import once_per_run
-from report_payloads import many_culprits, run_preflight, with_locations  # tests/ is on sys.path
+from report_payloads import cells, run_preflight, with_locations  # tests/ is on sys.path
 
 
 #: One xdist worker runs this module (with ``--dist loadgroup``, pyproject.toml): its tests share one real run
@@ -27,11 +26,6 @@ pytestmark = pytest.mark.xdist_group("renderers")
 @pytest.fixture(scope="module")
 def payload(tmp_path_factory) -> dict:
     return once_per_run(tmp_path_factory, "renderers", run_preflight)
-
-
-def cells(html: str) -> dict[str, str]:
-    """Heatmap cells: tooltip -> colour class."""
-    return {title: state for state, title in re.findall(r'<td class="cell (\w+)" title="([^"]*)"', html)}
 
 
 def test_every_case_and_verdict_is_there(payload):
@@ -60,21 +54,6 @@ def test_heatmap_cells_are_coloured_by_outcome(payload):
     assert set(cells(section).values()) == {"pass"} and len(cells(section)) == 6 * 4
     assert got["units=8, activation=tanh: 2 cases, 0 failed"] == "pass"
     assert got["dropout=False, learning_rate=0.01: 2 cases, 0 failed"] == "pass"
-
-
-def test_untested_and_declared_cells():
-    wide = many_culprits(3)  # hp_1 fails with a declared FailedTrialError, hp_0 diverges, hp_2 is fatal
-    got = cells(html_report.render(wide))
-    assert got["hp_0=1, hp_1=9: 1 case, 1 failed (FailedTrialError)"] == "declared"
-    assert got["hp_0=9, hp_1=9: untested"] == "untested"
-    assert got["hp_0=9, hp_1=1: 1 case, 1 failed (diverged)"] == "fail"
-    assert got["hp_0=1, hp_1=1: 2 cases, 1 failed (FatalError)"] == "fail"
-
-
-def test_many_hyperparameters_keep_six_heatmaps():
-    html = html_report.render(many_culprits(15))
-    assert html.count('<figure class="heatmap">') == 6
-    assert "99 more pairs left out" in html  # 15 * 14 / 2 = 105 pairs
 
 
 def test_boundaries_and_repair(payload):
@@ -157,10 +136,3 @@ def test_a_headless_browser_renders_it(payload, tmp_path):
     assert len(set(raw)) > 100
 
 
-def test_report_view_varied_uses_the_id_for_conditional_hyperparameters():
-    defaults = {"num_layers": 1, "units_0": 1000}
-    values = {"num_layers": 10, "units_0": 1000, "units_1": 2000, "units_2": 1000}
-    assert report_view.varied("num_layers=10-units_1=2000", values, defaults) == ("num_layers", "units_1")
-    assert report_view.varied("learning_rate=1e-05", {"learning_rate": 1e-05}, {"learning_rate": 0.01}) == ("learning_rate",)
-    assert report_view.varied("custom", {"a": 2, "b": 1}, {"a": 1, "b": 1}) == ("a",)
-    assert report_view.varied("defaults", values, defaults) == ()

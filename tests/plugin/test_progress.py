@@ -9,7 +9,6 @@ import re
 import pytest
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION
-from pytest_hypermodel.engine.progress import Progress
 
 BOUNDARIES = ("--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1")
 SECONDS = r"\(\d+\.\d s\)"
@@ -90,30 +89,3 @@ def test_no_terminal_reporter_no_progress_and_no_error(hypermodel_dir):
     assert "hypermodel:" not in result.stdout.str() + result.stderr.str()
 
 
-def test_brief_progress_keeps_only_the_ends():
-    lines: list[str] = []
-    for brief in (False, True):
-        say = Progress(lines.append, brief)
-        say.start("a")
-        say.step("b")
-        say.total("c")
-        say.done("d")
-    assert lines == ["hypermodel: a", "hypermodel: b", "hypermodel: d", "hypermodel: c", "hypermodel: d"]
-
-
-def test_the_python_api_tells_its_progress_on_stderr_when_verbose(tmp_path, capsys):
-    from test_engine import _notebook_build
-
-    from pytest_hypermodel import preflight
-
-    def build(hp):  # not importable: runs in this process
-        return _notebook_build(hp)
-
-    preflight(build, epochs=1, strategy="extremes", rootpath=tmp_path, verbose=True)
-    err = capsys.readouterr().err.splitlines()
-    progress = [line for line in err if line.startswith("hypermodel: ")]
-    assert re.fullmatch(r"hypermodel: discovering .*build", progress[0]), progress
-    assert re.fullmatch(rf"hypermodel: .*: 1 hyperparameter, 2 cases planned {SECONDS}", progress[1])
-    assert progress[2].startswith("hypermodel: searching the boundaries of ")
-    assert any(re.fullmatch(rf"hypermodel: .*: the repair is green: \d+ cases pass {SECONDS}", line)
-               for line in progress), progress

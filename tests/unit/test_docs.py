@@ -1,14 +1,9 @@
-"""The docs cannot lie: their commands run, their schema and options match the code, their workflow is real.
+"""The docs cannot lie: their options match the code, their workflow is real (their commands run with the proofs).
 
-- Every fenced ``console`` block of the README and docs/ runs: each ``$ `` line is a command, the lines after it
-  its expected output, compared after masking what changes from run to run (``normalize``). ``...`` alone on a
-  line matches any number of lines, and within a line any text. ``<!-- docs-check: exit N -->`` right above a
-  block sets its expected exit status (default 0). A page's blocks run in order in a scratch copy of
-  example_project/; the tutorial's pages share one, in the nav's order.
+- Every fenced ``console`` block of the README and docs/ is one that tests/proofs/test_docs_commands.py runs
+  (tests/doc_blocks.py: how a block is read, run and compared); the matcher masks what changes between runs.
 - ``bash`` blocks are recipes (your files, a remote host, an install): every ``--hypermodel-*`` option they use
   must exist. The README's two commands must be the ones .ci/run and example_project promise.
-- The JSON report's documented keys are checked against a real report (the tutorial's), and the GridSearch
-  forecast's against its dataclass.
 - The GitHub workflow file parses, and each command it runs takes the options it is given.
 - The Python examples compile, and the names they import from pytest_hypermodel exist.
 """
@@ -17,199 +12,19 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
-import json
-import os
 import re
 import shlex
-import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from conftest import SUMMARY_SHOWS_TEXT, once_per_run
+from doc_blocks import DOCS, ROOT, TUTORIAL, all_blocks, blocks, matches, normalize  # tests/ is on sys.path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-TUTORIAL = ["first-preflight.md", "reading-the-report.md", "applying-the-repair.md", "gating-the-search.md"]
 sys.path.insert(0, str(DOCS / "hooks"))
 import reference  # noqa: E402  (docs/hooks/reference.py: the generated reference's renderers)
 
 
-@dataclass
-class Block:
-    path: Path
-    line: int
-    language: str
-    text: str
-    exit: int = 0
-
-
-FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```\s*$", re.M | re.S)
-CHECK = re.compile(r"<!-- docs-check: exit (?P<exit>\d+) -->\s*$")
-
-
-def blocks(path: Path) -> list[Block]:
-    text = path.read_text()
-    found = []
-    for match in FENCE.finditer(text):
-        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        check = CHECK.search(before)
-        body = "\n".join(line[len(match.group("indent")):] for line in match.group("body").splitlines())
-        found.append(Block(path, text[: match.start()].count("\n") + 1, match.group("lang"), body,
-                           int(check.group("exit")) if check else 0))
-    return found
-
-
-def doc_files() -> list[Path]:
-    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
-
-
-def all_blocks(language: str) -> list[Block]:
-    return [b for path in doc_files() for b in blocks(path) if b.language == language]
-
-
-# --------------------------------------------------------------------------- console blocks, run
-
-
-TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?s\b(?: \(\d+:\d\d:\d\d\))?")
-RULE = re.compile(r"([=_-])\1{2,}")
-TF_WARNING = re.compile(r"WARNING:tensorflow:.*$")
-
-
-def normalize(text: str, workspace: Path | None = None) -> str:
-    """What may differ between two runs of one command: timings, the width of pytest's rules (they pad the
-    summary line to 80 columns), the workspace's path, TensorFlow's retracing chatter, trailing spaces and
-    runs of blank lines."""
-    if workspace is not None:
-        text = text.replace(str(workspace), "/path/to/project")
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("WARNING:tensorflow:"):
-            continue
-        if not SUMMARY_SHOWS_TEXT and line.startswith("FAILED "):  # pytest 8.1 prints the id alone
-            line = line.partition(" - ")[0]
-        line = RULE.sub(r"\1\1\1", TIMING.sub("<T>", TF_WARNING.sub("", line))).rstrip()
-        if line or (lines and lines[-1]):
-            lines.append(line)
-    return "\n".join(lines).strip("\n")
-
-
-def matches(expected: str, actual: str) -> bool:
-    """``...`` alone on a line: any number of lines; ``...`` within a line: any text."""
-    parts = []
-    for line in expected.splitlines():
-        if line.strip() == "...":
-            parts.append(r"(?:[^\n]*\n)*?")
-        else:
-            parts.append(".*?".join(map(re.escape, line.split("..."))) + r"\n")
-    return re.fullmatch("".join(parts), actual + "\n") is not None
-
-
-def commands(block: Block) -> list[tuple[str, str]]:
-    """(command, expected output) pairs of a console block."""
-    pairs: list[tuple[str, list[str]]] = []
-    for line in block.text.splitlines():
-        if line.startswith("$ "):
-            pairs.append((line[2:], []))
-        else:
-            assert pairs, f"{block.path.name}:{block.line}: a console block starts with a '$ ' command"
-            pairs[-1][1].append(line)
-    return [(command, "\n".join(out)) for command, out in pairs]
-
-
-def workspace(tmp_path: Path) -> Path:
-    """A scratch project: a copy of example_project/, so a command may write reports and edit models.py."""
-    shutil.copytree(ROOT / "example_project", tmp_path / "example_project",
-                    ignore=shutil.ignore_patterns(".github", "__pycache__", "*.json", "*.xml"))
-    return tmp_path
-
-
-def run_blocks(paths: list[Path], cwd: Path, after: Callable[[int], None] | None = None,
-               cache: dict | None = None) -> list[str]:
-    """Run the console blocks of ``paths`` in ``cwd``, in order; the mismatches, each with what it printed.
-
-    The boundaries get 600 s (PYTEST_ADDOPTS): their search stops at a time budget that a loaded machine (the
-    test suite's other workers) can use up, and the pages show what an idle machine finds. ``after(n)`` is
-    called after the n-th command. ``cache``: results by command, shared by pages whose commands change nothing
-    (the README's quickstart is also the how-to's)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "COLUMNS": "80",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "PYTEST_ADDOPTS": "--hypermodel-boundaries-seconds=600"}
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_TESTRUNUID",
-                 "PYTEST_CURRENT_TEST"):
-        env.pop(name, None)
-    problems, ran = [], 0
-    for path in paths:
-        for block in blocks(path):
-            if block.language != "console":
-                continue
-            pairs = commands(block)
-            for i, (command, expected) in enumerate(pairs):
-                if cache is not None and command in cache:
-                    done = cache[command]
-                else:
-                    done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
-                                          text=True, timeout=300)
-                    if cache is not None:
-                        done.stdout = done.stdout.replace(str(cwd), "/path/to/project")
-                        done.stderr = done.stderr.replace(str(cwd), "/path/to/project")
-                        cache[command] = done
-                ran += 1
-                if after is not None:
-                    after(ran)
-                where = f"{path.relative_to(ROOT)}:{block.line}: $ {command}"
-                exit_expected = block.exit if i == len(pairs) - 1 else 0
-                actual = normalize(done.stdout + done.stderr, cwd)
-                if done.returncode != exit_expected:
-                    problems.append(f"{where}\nexit {done.returncode}, documented {exit_expected}\n{actual[-4000:]}")
-                elif not matches(normalize(expected), actual):
-                    problems.append(f"{where}\n--- documented\n{expected}\n--- actual\n{actual}")
-    if not ran:
-        problems.append(f"no console block in {[p.name for p in paths]}")
-    return problems
-
-
-def tutorial_run(tmp_path_factory) -> dict:
-    """The tutorial's four pages, in order, in one project (a red preflight, its report, the repair, the gate),
-    once per test run; with the red report its first command wrote, for the schema's test."""
-    def make(folder: Path) -> dict:
-        work = workspace(folder)
-        red = {}
-
-        def keep_red(n: int) -> None:
-            if n == 1:
-                red.update(json.loads((work / "preflight.json").read_text()))
-
-        problems = run_blocks([DOCS / "tutorial" / name for name in TUTORIAL], work, keep_red)
-        green = json.loads((work / "preflight.json").read_text())["hypermodels"][0]["green"]
-        return {"problems": problems, "red": red, "green_after_repair": green}
-
-    return once_per_run(tmp_path_factory, "docs-tutorial", make)
-
-
-@pytest.mark.proof  # minutes of real runs: after the default suite, as CI runs it
-def test_the_tutorial_s_commands_print_what_it_shows_and_its_report_is_documented(tmp_path_factory):
-    """One test for the tutorial's one run (two would leave an xdist worker waiting for the other's run)."""
-    run = tutorial_run(tmp_path_factory)
-    assert not run["problems"], "\n\n".join(run["problems"])
-    assert run["green_after_repair"] and not run["red"]["hypermodels"][0]["green"]
-    documented_schema_is_the_report_s(run["red"])
-
-
-@pytest.mark.proof  # minutes of real runs: after the default suite, as CI runs it
-def test_the_readme_and_the_how_to_commands_print_what_they_show(tmp_path):
-    pages = [ROOT / "README.md", *sorted((DOCS / "how-to").glob("*.md")), *sorted((DOCS / "reference").glob("*.md"))]
-    pages = [p for p in pages if any(b.language == "console" for b in blocks(p))]
-    assert ROOT / "README.md" in pages
-    problems, cache = [], {}
-    for page in pages:  # each page in a project of its own
-        problems += run_blocks([page], workspace(tmp_path / page.stem), cache=cache)
-    assert not problems, "\n\n".join(problems)
+# --------------------------------------------------------------------------- console blocks: each one is run
 
 
 def test_every_console_block_is_run_by_one_of_the_tests():
@@ -257,65 +72,6 @@ def test_the_readme_s_links_resolve():
     text = (ROOT / "README.md").read_text()
     targets = re.findall(r"\]\(((?!https?:)[^)#]+)", text)
     assert targets and all((ROOT / t).exists() for t in targets), [t for t in targets if not (ROOT / t).exists()]
-
-
-# --------------------------------------------------------------------------- the JSON report's schema
-
-
-def documented_keys() -> dict[str, dict[str, bool]]:
-    """Per heading of json-report.md, its first table: key -> required (not marked optional)."""
-    sections: dict[str, dict[str, bool]] = {}
-    heading, ended = None, False
-    for line in (DOCS / "reference" / "json-report.md").read_text().splitlines():
-        if line.startswith("## "):
-            heading, ended = line[3:].strip().strip("`"), False
-        elif heading and not ended and line.startswith("| `"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            sections.setdefault(heading, {})[cells[0].strip("`")] = not cells[2].startswith("optional")
-        elif heading in sections and not line.startswith("|"):
-            ended = True  # a later table under the same heading is another object's (the GridSearch forecast's)
-    return sections
-
-
-def check(section: str, records: list[dict], docs: dict[str, dict[str, bool]]) -> None:
-    assert records, f"the real report has no {section}"
-    keys = docs[section]
-    for record in records:
-        assert set(record) <= set(keys), f"{section}: undocumented {set(record) - set(keys)}"
-        missing = {k for k, required in keys.items() if required} - set(record)
-        assert not missing, f"{section}: documented but absent {missing}"
-
-
-def documented_schema_is_the_report_s(report: dict) -> None:
-    """The tutorial's red report, with boundaries, a repair and its narrower alternative: every key documented,
-    every required one present."""
-    assert report, "the tutorial's first command wrote no report"
-    docs = documented_keys()
-    forecast = docs["forecasts[]"]
-    check("Top level", [report], docs)
-    check("summary", [report["summary"]], docs)
-    check("hypermodels[]", report["hypermodels"], docs)
-    model = report["hypermodels"][0]
-    check("hypermodels[].boundaries[]", model["boundaries"], docs)
-    check("hypermodels[].repair", [model["repair"]], docs)
-    check("hypermodels[].repair.alternative", [model["repair"]["alternative"]], docs)
-    check("changes[]", model["repair"]["changes"] + model["repair"]["alternative"]["changes"], docs)
-    check("forecasts[]", report["forecasts"], docs)
-    check("cases[]", report["cases"], docs)
-    # A GridSearch forecast: the spec, the Forecast dataclass's fields, abort_id and fails_run.
-    from pytest_hypermodel.rules.forecast import Forecast
-
-    grid = {f.name for f in dataclasses.fields(Forecast)} | {"spec", "abort_id", "fails_run"}
-    documented = set(forecast) | documented_grid_keys()
-    assert grid <= documented, grid - documented
-    assert documented_grid_keys() - set(forecast) <= grid  # nothing documented that the dataclass lacks
-
-
-def documented_grid_keys() -> set[str]:
-    """The keys of the table that follows "A GridSearch forecast" in the forecasts section."""
-    text = (DOCS / "reference" / "json-report.md").read_text()
-    part = text.split("A GridSearch forecast", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `([^`]+)`", part, re.M))
 
 
 # --------------------------------------------------------------------------- the GitHub workflow

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grimp
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def _cycles(graph: grimp.ImportGraph, package: str) -> list[set[str]]:

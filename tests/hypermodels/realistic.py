@@ -63,6 +63,7 @@ def lstm_text(hp):
     return model
 
 
+
 def downloads_at_defaults(hp):
     """What keras_tuner.applications.HyperEfficientNet does: every build loads ImageNet weights."""
     hp.Choice("version", ["B0", "B1"])

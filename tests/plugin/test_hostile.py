@@ -62,7 +62,8 @@ def test_bad_setting_is_one_usage_error(hypermodel_dir, args, message, route):
         target = ["test_space.py"]
     else:
         target = [HYPERMODEL_OPTION, "outcomes.py:healthy"]
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", *target, *args)
+    # In this process: a usage error stops pytest before anything of Keras runs (the outer run has TensorFlow).
+    result = hypermodel_dir.runpytest_inprocess("-p", "no:cacheprovider", *target, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()

@@ -82,7 +82,7 @@ def test_broken_marker_is_a_collection_error(hypermodel_dir, marker, message):
     hypermodel_dir.makepyfile(
         test_broken=f"import pytest\nfrom outcomes import healthy\n\n{marker}\ndef test_it(hypermodel_case):\n    pass\n"
     )
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider")
+    result = hypermodel_dir.runpytest_inprocess("-p", "no:cacheprovider")  # a collection error: no case runs
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines([f"*test_broken.py::test_it: @pytest.mark.search_space: {message}*"])
     assert "Traceback" not in result.stdout.str()

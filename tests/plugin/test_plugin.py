@@ -136,7 +136,9 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
     ],
 )
 def test_bad_options_are_usage_errors(hypermodel_dir, args, message):
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy", *args)
+    # In this process: a usage error stops pytest before anything of Keras runs.
+    result = hypermodel_dir.runpytest_inprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy",
+                                                *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 

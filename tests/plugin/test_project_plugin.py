@@ -1,4 +1,5 @@
-"""An existing KerasTuner project with another space: the plugin stops with one line, and the gated search refuses it."""
+"""An existing KerasTuner project with another space: the plugin stops with one line, and the gated search
+refuses it."""
 
 from __future__ import annotations
 

@@ -97,8 +97,8 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
      ("0,3", "--hypermodel-input-shape '0,3': write the shape of one example*")],
 )
 def test_a_bad_input_shape_is_one_usage_error(hypermodel_dir, shape, message):
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", "guides.py:build_model",
-                                                 "--hypermodel-input-shape", shape)
+    result = hypermodel_dir.runpytest_inprocess("-p", "no:cacheprovider", "--hypermodel", "guides.py:build_model",
+                                                "--hypermodel-input-shape", shape)  # stops at start-up
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
 

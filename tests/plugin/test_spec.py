@@ -63,7 +63,7 @@ def test_every_spec_form(hypermodel_dir):
     ],
 )
 def test_bad_spec_is_a_usage_error(hypermodel_dir, spec, message):
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--hypermodel", spec)
+    result = hypermodel_dir.runpytest_inprocess("-p", "no:cacheprovider", "--hypermodel", spec)  # stops at start-up
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()

@@ -30,8 +30,9 @@ from pytest_hypermodel.plugin import HYPERMODEL_OPTION, HTML_OPTION, ISOLATE_OPT
 def test_unwritable_outputs_and_contradictions_are_one_usage_error_at_start(hypermodel_dir, args, message):
     (hypermodel_dir.path / "a_file").write_text("not a directory")
     (hypermodel_dir.path / "a_directory").mkdir()
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy",
-                                                 *args)
+    # In this process: a usage error stops pytest before anything of Keras runs.
+    result = hypermodel_dir.runpytest_inprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy",
+                                                *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()

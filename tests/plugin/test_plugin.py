@@ -316,8 +316,7 @@ def test_random_search_risk_is_estimated(hypermodel_dir):
                                  "over 200 seeds, each trial judged by the 4 cases run and 8 builds without a fit (*/s; "
                                  "with the cases, the whole space: 5 of its 12 configurations fail)*"])
     assert result.ret == 0
-    result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial")
-    result.stdout.fnmatch_lines(["*RandomSearch would abort within 10 trials with probability 2?% ±*"])  # exact: 29%
+    # Under the default limit of 3 the risk is 29%: tests/engine/test_random_risk.py, in this process.
 
 
 def test_an_unused_plugin_loads_no_numpy_and_no_backend(pytester):

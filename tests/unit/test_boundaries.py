@@ -173,7 +173,8 @@ def test_a_range_of_ten_million_steps_is_bisected_without_listing_it():
 def test_a_search_cut_short_finds_the_same_boundary_in_every_process():
     """Which interaction is bisected first must not hang on string hashes, which differ per process."""
     script = (
-        "from pytest_hypermodel import boundaries, plan\n"
+        "from pytest_hypermodel.rules import boundaries\n"
+        "from pytest_hypermodel.space import plan\n"
         "from pytest_hypermodel.space.hyperparameters import Param, SearchSpace\n"
         "space = SearchSpace(tuple(Param(n, 'int', 1, (1, 10), 1, 10, 1, 'linear') for n in ('layers', 'a', 'b', 'c')),"
         " {'space': []})\n"

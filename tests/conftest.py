@@ -1,4 +1,4 @@
-"""Shared helpers: run the plugin for real in a pytester subprocess and read its JUnit report."""
+"""Shared helpers: run the plugin for real in a pytester subprocess and read its JUnit report; mark the proofs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -20,11 +20,21 @@ from pytest_hypermodel.probe import devices
 # (quietly: TensorFlow's start-up lines would bury the suite's output).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 devices.load_backend()
-import keras_tuner  # noqa: E402,F401
+import keras_tuner  # noqa: F401
 
 pytest_plugins = "pytester"
 
 HYPERMODELS = Path(__file__).parent / "hypermodels"
+PROOFS = Path(__file__).parent / "proofs"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselects: addopts' "not proof", .ci/run's "-m proof"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/proofs is a proof (a real KerasTuner search, a fault matrix, every documented command):
+    the default run leaves it out, ``-m proof`` runs exactly those (tests/README.md)."""
+    for item in items:
+        if PROOFS in item.path.parents:
+            item.add_marker(pytest.mark.proof)
 
 
 @dataclass
@@ -65,8 +75,10 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
         shutil.copy(source, pytester.path / source.name)
     # pytester cleared it
     # and no further trials of the defaults for the memory per trial (tests/test_memory.py's subject)
-    monkeypatch.setenv("PYTEST_ADDOPTS", "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners "
-                       "--hypermodel-memory-growth=0")
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS",
+        "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners --hypermodel-memory-growth=0",
+    )
     return pytester
 
 
@@ -88,8 +100,9 @@ def failed_line(nodeid: str, message: str) -> str:
     return f"FAILED {nodeid} - {message}" if SUMMARY_SHOWS_TEXT else f"FAILED {nodeid}"
 
 
-def run_preflight(pytester: pytest.Pytester, *args: str,
-                  timeout: float | None = None) -> tuple[pytest.RunResult, dict[str, Testcase]]:
+def run_preflight(
+    pytester: pytest.Pytester, *args: str, timeout: float | None = None
+) -> tuple[pytest.RunResult, dict[str, Testcase]]:
     """``timeout``: seconds after which the run is killed and the test fails, where a regression would hang."""
     xml = pytester.path / "preflight.xml"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *args, timeout=timeout)
@@ -112,4 +125,3 @@ def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Call
         if not cached.exists():
             cached.write_text(json.dumps(make(tmp_path_factory.mktemp(name))))
         return json.loads(cached.read_text())
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +20,31 @@ def run_preflight(tmp: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("GITHUB_ACTIONS", None)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "example_project/models.py:guide_fatal",
-         "--hypermodel", "example_project/models.py:build_model", "--hypermodel-report", str(report), "-q",
-         # The renderers assert the boundaries and the narrower repair: a loaded machine must not cut them short.
-         "--hypermodel-boundaries-seconds", "600",
-         # The extremes and corners: the renderers' tables and heatmaps are asserted cell by cell.
-         "--hypermodel-strategy", "extremes,corners"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--hypermodel",
+            "example_project/models.py:guide_fatal",
+            "--hypermodel",
+            "example_project/models.py:build_model",
+            "--hypermodel-report",
+            str(report),
+            "-q",
+            # The renderers assert the boundaries and the narrower repair: a loaded machine must not cut them short.
+            "--hypermodel-boundaries-seconds",
+            "600",
+            # The extremes and corners: the renderers' tables and heatmaps are asserted cell by cell.
+            "--hypermodel-strategy",
+            "extremes,corners",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # guide_fatal fails
     return json.loads(report.read_text())
@@ -48,12 +67,22 @@ def with_locations(payload: dict) -> dict:
     return payload
 
 
-def _case(spec: str, case_id: str, values: dict, outcome: str, disposition: str, test_outcome: str,
-          exception: str = "") -> dict:
-    return {"nodeid": f"m.py::{spec}[{case_id}]", "test_outcome": test_outcome, "values": values,
-            "case.kind": "default" if case_id == "defaults" else "extreme", "case.id": case_id,
-            "case.spec": f"m.py:{spec}", "case.fingerprint": "f", "outcome": outcome, "exception": exception,
-            "disposition": disposition, "runs": 1}
+def _case(
+    spec: str, case_id: str, values: dict, outcome: str, disposition: str, test_outcome: str, exception: str = ""
+) -> dict:
+    return {
+        "nodeid": f"m.py::{spec}[{case_id}]",
+        "test_outcome": test_outcome,
+        "values": values,
+        "case.kind": "default" if case_id == "defaults" else "extreme",
+        "case.id": case_id,
+        "case.spec": f"m.py:{spec}",
+        "case.fingerprint": "f",
+        "outcome": outcome,
+        "exception": exception,
+        "disposition": disposition,
+        "runs": 1,
+    }
 
 
 def many_culprits(n: int = 15) -> dict:
@@ -71,7 +100,33 @@ def many_culprits(n: int = 15) -> dict:
             kind = ("error", "failed", "failed", "ValueError")
         cases.append(_case("wide", f"hp_{i}=9", {**defaults, f"hp_{i}": 9}, kind[0], kind[1], kind[2], kind[3]))
     declarations = {f"hp_{i}": {"file": "/repo/m.py", "line": 10 + i} for i in range(n)}
-    return {"version": 1, "summary": {"cases": len(cases), "runs": len(cases)},
-            "hypermodels": [{"spec": "m.py:wide", "fingerprint": "f", "cases": len(cases), "planned": len(cases),
-                             "complete": True, "green": False, "declarations": declarations}],
-            "forecasts": [], "cases": cases}
+    return {
+        "version": 1,
+        "summary": {"cases": len(cases), "runs": len(cases)},
+        "hypermodels": [
+            {
+                "spec": "m.py:wide",
+                "fingerprint": "f",
+                "cases": len(cases),
+                "planned": len(cases),
+                "complete": True,
+                "green": False,
+                "declarations": declarations,
+            }
+        ],
+        "forecasts": [],
+        "cases": cases,
+    }
+
+
+def parse(command: str) -> tuple[str, dict, str]:
+    """A GitHub workflow command: its kind, its properties and its message."""
+    match = re.fullmatch(r"::(\w+) ([^:]*)::(.*)", command)
+    assert match, command
+    props = dict(p.split("=", 1) for p in match.group(2).split(","))
+    return match.group(1), props, match.group(3)
+
+
+def cells(html: str) -> dict[str, str]:
+    """Heatmap cells: tooltip -> colour class."""
+    return {title: state for state, title in re.findall(r'<td class="cell (\w+)" title="([^"]*)"', html)}

@@ -5,7 +5,7 @@
 - ``<!-- generated: search -->``: the ``search`` command's arguments, from its argparse parser.
 - ``changelog.md``: CHANGELOG.md from the repository root, as a page.
 
-The renderers are plain functions (``options_markdown``, ``search_markdown``) that tests/test_docs.py calls too.
+The renderers are plain functions (``options_markdown``, ``search_markdown``) that tests/unit/test_docs.py calls too.
 """
 
 from __future__ import annotations

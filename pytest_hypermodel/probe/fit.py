@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 GROWTH_TRIALS = 3
 #: What a trial may leave behind (``FitSettings.max_growth``): a tiny model kept alive by a module-level list stays
 #: under it (about 1.6 MiB a trial); a real model kept so, or its data, does not. A clean tiny model's noise is
-#: about 0.05 MiB a trial (``tests/test_memory.py``).
+#: about 0.05 MiB a trial (``tests/plugin/test_memory.py``).
 MAX_GROWTH = 4 * 2**20
 #: Under this share of ``max_growth`` from the first further trial to the second, the third is not run.
 FLAT = 0.25

@@ -1,0 +1,107 @@
+"""Failure boundaries and verified repairs through the plugin: --hypermodel-fix, --hypermodel-boundaries off, the
+clock, and the user's data fixture on xdist's controller."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from conftest import HYPERMODELS
+
+
+def test_fix_writes_the_verified_repair_and_the_file_is_then_green(tmp_path):
+    shutil.copy(HYPERMODELS / "thresholds.py", tmp_path / "thresholds.py")
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--hypermodel",
+        "thresholds.py:layer_size",
+        "--hypermodel-epochs=1",
+        "--hypermodel-boundaries-seconds=600",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the default: boundaries on
+    first = subprocess.run([*args, "--hypermodel-fix"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert first.returncode == 1 and "--hypermodel-fix: wrote the verified repair into" in first.stdout
+    assert 'hp.Int("units", 8, 40, step=8)' in (tmp_path / "thresholds.py").read_text()
+    second = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert second.returncode == 0, second.stdout[-2000:]
+    assert "boundaries (" not in second.stdout  # nothing failed, nothing to bound
+
+
+def test_boundaries_off_probes_nothing_more(hypermodel_dir):
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--hypermodel",
+        "thresholds.py:layer_size",
+        "--hypermodel-boundaries",
+        "off",
+        "--hypermodel-epochs=1",
+        f"--hypermodel-report={report}",
+    )
+    assert result.ret == 1 and "boundaries (" not in result.stdout.str()
+    (model,) = json.loads(report.read_text())["hypermodels"]
+    assert "boundaries" not in model and model["declarations"]["units"]["line"] > 0
+
+
+def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--hypermodel",
+        "thresholds.py:layer_size",
+        "--hypermodel-boundaries=on",
+        "--hypermodel-boundaries-seconds=0.001",
+        "--hypermodel-epochs=1",
+        f"--hypermodel-report={report}",
+    )
+    assert result.ret == 1
+    (model,) = json.loads(report.read_text())["hypermodels"]
+    assert model["boundaries"] == [] and not model.get("repair")
+    # The clock is read before each probe: one may start within the first millisecond.
+    result.stdout.re_match_lines(
+        [
+            r"thresholds.py:layer_size: boundaries \((0 probes|1 probe), ",
+            r".*stopped at the safety cap of 0.001 s on the wall clock \(--hypermodel-boundaries-"
+            r"seconds\), before the probe budget of 64: some boundaries may be missing",
+        ]
+    )
+
+
+def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(hypermodel_dir):
+    """The probes after the cases run with the data the cases had: the user's fixture, set up on the controller."""
+    hypermodel_dir.makeconftest(
+        "import numpy as np, pathlib, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
+        "    pathlib.Path('data.log').open('a').write('set up\\n')\n"
+        "    yield np.ones((16, 4), 'float32'), np.ones((16, 1), 'float32')\n"
+        "    pathlib.Path('data.log').open('a').write('torn down\\n')\n"
+    )
+    report = hypermodel_dir.path / "r.json"
+    result = hypermodel_dir.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--hypermodel",
+        "thresholds.py:layer_size",
+        "--hypermodel-boundaries=on",
+        "--hypermodel-boundaries-seconds=600",
+        "--hypermodel-epochs=1",
+        f"--hypermodel-report={report}",
+    )
+    assert result.ret == 1
+    (model,) = json.loads(report.read_text())["hypermodels"]
+    assert [(b["last_ok"], b["first_failing"]) for b in model["boundaries"]] == [(40, 48)]
+    assert model["repair"]["verified"] is True
+    log = (hypermodel_dir.path / "data.log").read_text().splitlines()
+    # Each case's setup and teardown on the workers; once for discovery, on the planning worker; then once more
+    # for the boundaries, on the controller.
+    assert log.count("set up") == log.count("torn down") == len(json.loads(report.read_text())["cases"]) + 2

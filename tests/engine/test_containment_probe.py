@@ -8,25 +8,6 @@ import time
 
 import pytest
 
-#: Each hazard's size=2 build kills, hangs or exits whatever process runs it: discovery's first, then its case's.
-FAULTS = {
-    "aborts": ("crash", "the process running the case died (killed by SIGABRT)"),
-    "segfaults": ("crash", "the process running the case died (killed by SIGSEGV)"),
-    "oom_killed": ("crash", "the process running the case died (killed by SIGKILL)"),
-    "exits_hard": ("crash", "the process running the case died (exit code 3)"),
-    "hangs": ("timeout", "the case ran past its time limit of 5 s"),
-    "hangs_hard": ("timeout", "the case ran past its time limit (it did not stop at 5 s: its process was killed)"),
-    "exits": ("error", "SystemExit: 3"),
-    "interrupts": ("error", "KeyboardInterrupt: "),
-}
-
-
-#: Under xdist, one fault of each way to go: the process dies, hangs past its alarm, or the build raises what
-#: KerasTuner does not catch (each restart of a probe process costs a backend import); with a process per case,
-#: the two that end it.
-XDIST_FAULTS = ("aborts", "hangs_hard", "interrupts")
-ISOLATED_FAULTS = ("exits_hard", "hangs_hard")
-
 
 def test_cases_leave_no_traced_step_behind():
     """Memory stays flat: no FuncGraph outlives its case, and TensorFlow's gradient registry doesn't grow.

@@ -50,6 +50,7 @@ from pytest_hypermodel.rules.abort_rules import (
 )
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space.plan import Case
+from tests.kerastuner_made import real_aborts
 
 SAMPLES = 16  # one batch: one step per epoch, so an epoch's loss is one step's
 
@@ -535,21 +536,6 @@ def test_constructor_draws_conditional_values_at_random(prob, width, tmp_path, m
 # --------------------------------------------------------------------------- random-order tuners: KerasTuner's oracle
 
 
-def _real_aborts(build, x, y, seeds, directory) -> list[int]:
-    """The seeds at which a real RandomSearch (max_trials=10, the default policy) aborts."""
-    aborted = []
-    for seed in seeds:
-        tuner = kt.RandomSearch(
-            build, objective="loss", max_trials=10, seed=seed, directory=directory, project_name=f"seed{seed}"
-        )
-        try:
-            tuner.search(x, y, epochs=1, verbose=0)
-        except RuntimeError as exc:
-            assert "consecutive failures" in str(exc)
-            aborted.append(seed)
-    return aborted
-
-
 def layer_loop(hp):
     """The distributed-tuning guide's shape, in Dense layers: a loop over ``layers`` whose every pass reads an
     activation, and "bogus" fails. KerasTuner draws ``act_2`` in every trial, also when ``layers=2`` ends the
@@ -596,7 +582,7 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     driven = judge_draws(drawn, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
-    aborted = _real_aborts(layer_loop, x, y, seeds, tmp_path)
+    aborted = real_aborts(layer_loop, x, y, seeds, tmp_path)
     assert aborted and driven.aborted == aborted
 
 

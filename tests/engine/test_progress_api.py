@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-BOUNDARIES = ("--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1")
 SECONDS = r"\(\d+\.\d s\)"
 
 

@@ -6,8 +6,6 @@ the rest on tiny Dense models, the pytest process's own (isolation off) where th
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import keras_tuner as kt
@@ -16,31 +14,7 @@ import pytest
 from pytest_hypermodel.engine import settings
 from pytest_hypermodel.engine.engine import Engine, SetupError
 from pytest_hypermodel.rules import project
-
-#: The ``units`` each build of the tests' hypermodels read.
-SEEN: list[int] = []
-
-
-def _oracle(project_dir: Path, hp: kt.HyperParameters) -> Path:
-    """An ``oracle.json`` as KerasTuner saves it, its space from KerasTuner's own config, beside the tuner file that
-    makes a tuner reload the project."""
-    project_dir.mkdir(parents=True)
-    (project_dir / "tuner0.json").write_text("{}")
-    path = project_dir / "oracle.json"
-    path.write_text(
-        json.dumps(
-            {
-                "ongoing_trials": {},
-                "hyperparameters": hp.get_config(),
-                "start_order": ["0"],
-                "end_order": ["0"],
-                "run_times": {"0": 1},
-                "retry_queue": [],
-                "seed": 1,
-            }
-        )
-    )
-    return path
+from tests.kerastuner_made import saved_oracle
 
 
 def _space(**declare) -> dict:
@@ -99,7 +73,7 @@ def test_an_oracle_kerastuner_cannot_reload_or_many_changes_are_one_line(tmp_pat
         r"\(JSONDecodeError: .*\): FIX$",
     ):
         project.check(tmp_path / "bad", "P", _space(), (), "FIX")
-    _oracle(tmp_path / "many", kt.HyperParameters())
+    saved_oracle(tmp_path / "many", kt.HyperParameters())
     current = _space(**{f"h{i}": ("Boolean", ()) for i in range(7)})
     with pytest.raises(project.ProjectError) as raised:
         project.check(tmp_path / "many", "P", current, (), "FIX")

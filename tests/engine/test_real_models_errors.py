@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-NO_INPUT = (
-    "ERROR: --hypermodel guides.py:build_model: the model declares no input shape (no keras.Input), so no data can be "
-    "synthesized for it: pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape), start the model with "
-    "keras.Input(shape=...), or override the hypermodel_data fixture in conftest.py"
-)
-
 
 def test_the_message_is_the_error_keras_wrapped_not_its_argument_dump():
     """An error inside a layer's call() reaches the user as Keras's wrapper; the message names what went wrong."""

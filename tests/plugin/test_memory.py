@@ -11,8 +11,6 @@ from pytest_hypermodel.rules import outcomes
 from tests.conftest import failed_line, run_preflight
 from tests.hypermodels.memory import KEPT_BYTES, keeps_every_model
 
-MIB = 2**20
-
 
 def test_a_build_that_keeps_every_model_fails_its_default_case_and_a_clean_one_passes(hypermodel_dir, monkeypatch):
     """A real pytest run of the plugin, both hypermodels in one probe process; the boundaries are on, and find

@@ -3,37 +3,11 @@ refuses it."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import keras_tuner as kt
 import pytest
 from conftest import run_preflight
 
-#: The ``units`` each build of the tests' hypermodels read.
-SEEN: list[int] = []
-
-
-def _oracle(project_dir: Path, hp: kt.HyperParameters) -> Path:
-    """An ``oracle.json`` as KerasTuner saves it, its space from KerasTuner's own config, beside the tuner file that
-    makes a tuner reload the project."""
-    project_dir.mkdir(parents=True)
-    (project_dir / "tuner0.json").write_text("{}")
-    path = project_dir / "oracle.json"
-    path.write_text(
-        json.dumps(
-            {
-                "ongoing_trials": {},
-                "hyperparameters": hp.get_config(),
-                "start_order": ["0"],
-                "end_order": ["0"],
-                "run_times": {"0": 1},
-                "retry_queue": [],
-                "seed": 1,
-            }
-        )
-    )
-    return path
+from tests.kerastuner_made import saved_oracle
 
 
 def _size_space(*sizes: int) -> kt.HyperParameters:
@@ -43,7 +17,7 @@ def _size_space(*sizes: int) -> kt.HyperParameters:
 
 
 def test_the_plugin_stops_with_one_line(hypermodel_dir):
-    oracle = _oracle(hypermodel_dir.path / "hypermodel_search" / "healthy", _size_space(1, 2, 3))
+    oracle = saved_oracle(hypermodel_dir.path / "hypermodel_search" / "healthy", _size_space(1, 2, 3))
     saved = oracle.read_text()
     result, cases = run_preflight(
         hypermodel_dir,
@@ -68,7 +42,7 @@ def test_the_search_refuses_a_project_with_another_space(hypermodel_dir, monkeyp
     from pytest_hypermodel.__main__ import main
 
     monkeypatch.chdir(hypermodel_dir.path)
-    oracle = _oracle(hypermodel_dir.path / "hypermodel_search" / "healthy", _size_space(1, 3))
+    oracle = saved_oracle(hypermodel_dir.path / "hypermodel_search" / "healthy", _size_space(1, 3))
     saved = oracle.read_text()
     capsys.readouterr()
     assert main(["search", "outcomes.py:healthy", "--report", "none.json", "--verbose", "0"]) == 2

@@ -20,8 +20,7 @@ from pytest_hypermodel.rules.abort_rules import (
     judge_draws,
 )
 from pytest_hypermodel.rules.policy import Policy
-
-SAMPLES = 16  # one batch: one step per epoch, so an epoch's loss is one step's
+from tests.kerastuner_made import real_aborts
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -80,7 +79,7 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     driven = judge_draws(draws, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 20), "float32"), np.zeros((8, 1), "float32")
-    aborted = _real_aborts(guide_grid(run_eagerly=True), x, y, seeds, tmp_path)
+    aborted = real_aborts(guide_grid(run_eagerly=True), x, y, seeds, tmp_path)
     assert aborted and driven.aborted == aborted
 
 
@@ -120,7 +119,7 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
         random_draws(pre.space, 10, seeds=seeds), lambda v: judge(off_defaults(v, pre.space)), Policy()
     )
     x, y = np.zeros((8, 8), "float32"), np.zeros((8, 1), "float32")
-    aborted = _real_aborts(heads_and_units, x, y, seeds, tmp_path)
+    aborted = real_aborts(heads_and_units, x, y, seeds, tmp_path)
     assert aborted and driven.aborted == aborted
 
 
@@ -170,18 +169,3 @@ def test_the_forecast_of_a_space_mostly_over_max_model_size_is_near_real_searche
             aborted += 1
     assert abs(forecast["abort_probability"] - aborted / len(seeds)) <= 0.15, (forecast["message"], aborted)
     assert forecast["fails_run"]
-
-
-def _real_aborts(build, x, y, seeds, directory) -> list[int]:
-    """The seeds at which a real RandomSearch (max_trials=10, the default policy) aborts."""
-    aborted = []
-    for seed in seeds:
-        tuner = kt.RandomSearch(
-            build, objective="loss", max_trials=10, seed=seed, directory=directory, project_name=f"seed{seed}"
-        )
-        try:
-            tuner.search(x, y, epochs=1, verbose=0)
-        except RuntimeError as exc:
-            assert "consecutive failures" in str(exc)
-            aborted.append(seed)
-    return aborted

@@ -14,9 +14,6 @@ from pytest_hypermodel.probe import fit as probe
 from tests.conftest import HYPERMODELS
 from tests.hypermodels.memory import KEPT_BYTES
 
-MIB = 2**20
-
-
 #: A real KerasTuner search over a hypermodel of tests/hypermodels/memory.py (given room for many trials): the
 #: resident memory after each trial, once the session is cleared as the next trial's build clears it.
 SEARCH = textwrap.dedent("""

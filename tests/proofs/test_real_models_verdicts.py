@@ -8,12 +8,6 @@ import sys
 import pytest
 from conftest import HYPERMODELS, run_preflight
 
-NO_INPUT = (
-    "ERROR: --hypermodel guides.py:build_model: the model declares no input shape (no keras.Input), so no data can be "
-    "synthesized for it: pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape), start the model with "
-    "keras.Input(shape=...), or override the hypermodel_data fixture in conftest.py"
-)
-
 
 @pytest.mark.proof
 def test_user_style_models_get_their_true_verdict(hypermodel_dir):

@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from pytest_hypermodel.rules import culprits
 
-#: The extremes and corners: these tests name the cases that fail.
-OFF = {
-    "hypermodel_isolation": "off",
-    "hypermodel_epochs": "1",
-    "hypermodel_boundaries": "off",
-    "hypermodel_strategy": "extremes,corners",
-}
-
 
 def test_a_failing_set_is_explained_by_the_smaller_failing_sets_inside_it():
     failing = [{"a": 5}, {"a": 5, "b": 16}, {"b": 16, "c": 1}, {"a": 5, "b": 16, "c": 1}]

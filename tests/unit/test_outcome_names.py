@@ -6,42 +6,6 @@ import pytest
 
 from pytest_hypermodel.rules import outcomes
 
-SPECS = [
-    "healthy",
-    "failed_trial",
-    "fatal",
-    "returns_none",
-    "negative_units",
-    "nan_loss",
-    "diverging",
-    "memory_error",
-    "oversized",
-]
-# name of the case that triggers the outcome -> (outcome, exception, disposition, junit result)
-EXPECTED = {
-    "failed_trial[size=2]": ("failed_trial", "FailedTrialError", "failed", "skipped"),
-    "fatal[size=2]": ("fatal", "FatalError", "fatal", "failed"),
-    "returns_none[size=2]": ("fatal", "FatalTypeError", "fatal", "failed"),
-    "negative_units[size=-1]": ("error", "ValueError", "failed", "failed"),
-    "nan_loss[size=2]": ("nan", "", "failed", "failed"),
-    "diverging[learning_rate=3.0]": ("diverged", "", "completed", "failed"),
-    "memory_error[size=2]": ("oom", "MemoryError", "failed", "failed"),
-    "oversized[size=3000]": ("oom", "", "failed", "failed"),
-}
-COMMON = (
-    "case.kind",
-    "outcome",
-    "exception",
-    "disposition",
-    "runs",
-    "params",
-    "memory_bytes",
-    "memory_budget",
-    "seconds",
-    "backend",
-    "device",
-)
-
 
 def test_outcome_names_are_complete():
     assert outcomes.ALL == (

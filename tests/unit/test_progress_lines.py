@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pytest_hypermodel.engine.progress import Progress
 
-BOUNDARIES = ("--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=600", "--hypermodel-epochs=1")
-SECONDS = r"\(\d+\.\d s\)"
-
 
 def test_brief_progress_keeps_only_the_ends():
     lines: list[str] = []

@@ -125,10 +125,6 @@ def _data_mismatch(result: Result) -> bool:
     return bool(getattr(result, "data", "")) and any(marker in (result.message or "") for marker in _SHAPE_MISMATCH)
 
 
-#: How an objective-missing hint starts (the forecast finds it in the cases' messages).
-OBJECTIVE_MISSING = "KerasTuner's objective"
-
-
 def objective_hint(result: Result) -> str | None:
     """For a fit whose logs lack the search's objective (KerasTuner's KeyError when it reads a History, the
     oracle's "Objective value missing" ValueError for other results): what the logs have and what to change."""

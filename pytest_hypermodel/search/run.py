@@ -55,14 +55,7 @@ from keras_tuner.src.distribute import utils as dist_utils
 
 from pytest_hypermodel.rules.outcomes import ACTIONS
 from pytest_hypermodel.rules.policy import Policy
-from pytest_hypermodel.rules.policy_hypermodel import (  # noqa: F401  (public here since the search command's first version)
-    ORACLE_ARGUMENTS,
-    TUNER_ARGUMENTS,
-    NaNObjective,
-    PolicyHyperModel,
-    exception_bases,
-    make_tuner,
-)
+from pytest_hypermodel.rules.policy_hypermodel import TUNER_ARGUMENTS, PolicyHyperModel
 from pytest_hypermodel.search.chief import _is_rpc_error, chief_answers_last_worker
 from pytest_hypermodel.search.gate import Refused, check_gate
 

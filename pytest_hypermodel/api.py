@@ -171,6 +171,7 @@ _SETTINGS = (
     "max_consecutive_failed_trials",
     "project",
     "objective",
+    "suppress_health_check",
 )
 
 

@@ -41,4 +41,5 @@ DEFAULTS: dict[str, Any] = {
     "hypermodel_project": "",
     "hypermodel_objective": "",
     "hypermodel_search_data": "",
+    "hypermodel_suppress_health_check": [],
 }

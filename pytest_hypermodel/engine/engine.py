@@ -25,9 +25,10 @@ from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.probe import devices, fit, parent
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
-from pytest_hypermodel.rules import boundaries, culprits, hints, offline, outcomes, record, timing, verdict
+from pytest_hypermodel.rules import boundaries, culprits, health, hints, offline, outcomes, record, timing, verdict
 from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.rules import project as project_mod
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space import hyperparameters
 from pytest_hypermodel.space import plan as plan_mod
@@ -219,6 +220,9 @@ class Engine:
         self._results: dict[tuple[Any, ...], fit.Result] = {}
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
         self._repaired_defaults: dict[tuple[Any, ...], fit.Result] = {}
+        #: The health checks that run after the cases, each ``check(engine, pre, its entries) -> findings``
+        #: (see :meth:`health`); what a check finds while preparing or in a case needs no entry here.
+        self.health_checks: list[Callable[[Engine, Preflight, list[dict[str, Any]]], list[Finding]]] = []
         if settings.isolation != parent.OFF:
             self.runner = parent.ProbeProcess(
                 rootpath, conftest, base, fresh_each_case=settings.isolation == parent.CASE
@@ -586,13 +590,39 @@ class Engine:
         refinements: list[Refinement],
         note: str | None = None,
         command: str = "",
+        findings: Sequence[Finding] = (),
     ) -> dict[str, Any]:
-        """The JSON report's data: every case, the forecasts, the boundaries and repairs, and how it was run."""
+        """The JSON report's data: every case, the forecasts, the boundaries and repairs, the health checks'
+        findings, and how it was run."""
         data = full_payload(list(preflights), entries, forecasts, refinements)
+        data["health"] = [f.to_dict() for f in findings]
         if note:
             data["note"] = note
         data["run"] = run_metadata(entries, command)
         return data
+
+    # ------------------------------------------------------------------------------------------- health
+
+    def health(self, preflights: Sequence[Preflight], entries: list[dict[str, Any]]) -> list[Finding]:
+        """Every health check's findings that fail the run (those of a suppressed check left out), hypermodel by
+        hypermodel: what preparing it found (``Preflight.findings``), what its cases carry (``health.CASE_HEALTH``),
+        the objective given against its metric, and each of :attr:`health_checks`."""
+        from pytest_hypermodel.rules import waste_checks
+
+        found: list[Finding] = []
+        for pre in preflights:
+            mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
+            found.extend(pre.findings)
+            found.extend(health.from_entries(mine))
+            if not (pre.tuner or {}).get("hypermodel_objective"):  # a tuner's own is judged where it was read
+                found.extend(
+                    waste_checks.objective_findings(
+                        pre.target.spec, self.settings.probe.objective, "the objective given (--hypermodel-objective)"
+                    )
+                )
+            for check in self.health_checks:
+                found.extend(check(self, pre, mine))
+        return health.active(found, self.settings.suppress_health_check)
 
     # ------------------------------------------------------------------------------------------- all of it
 
@@ -627,7 +657,8 @@ class Engine:
         note: str | None = None
         if self.settings.boundaries:
             refinements, note = self.refine_all(preflights, entries, lambda pre: contextlib.nullcontext(data))
-        payload = self.payload(preflights, entries, forecasts, refinements, note, command)
+        findings = self.health(preflights, entries)
+        payload = self.payload(preflights, entries, forecasts, refinements, note, command, findings)
         payload["seconds"] = round(time.perf_counter() - started, 3)
         return payload
 

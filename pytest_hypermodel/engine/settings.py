@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pytest_hypermodel.engine.defaults import DEFAULTS, ISOLATION_MODES
 from pytest_hypermodel.probe.fit import FitSettings, parse_input_shapes
 from pytest_hypermodel.probe.prepare import TUNERS, PlanOptions
+from pytest_hypermodel.rules import health
 from pytest_hypermodel.rules import policy as policy_mod
 from pytest_hypermodel.space import plan as plan_mod
 
@@ -287,6 +288,19 @@ class Settings:
     boundaries_seconds: float | None = None
     #: KerasTuner's ``directory/project_name`` the search will use, whose oracle must hold this space (None: none).
     project: str | None = None
+    #: The health checks whose findings do not fail the run (``health.CHECKS`` names).
+    suppress_health_check: frozenset[str] = frozenset()
+
+
+def suppress_health_check(source: Source) -> frozenset[str]:
+    """The suppressed health checks: names, repeated or comma-joined (the option, the ini's lines, the API's list);
+    a name that is no check's is a SettingError, since it would suppress nothing."""
+    given = value(source, "hypermodel_suppress_health_check") or []
+    texts = [given] if isinstance(given, str) else list(given)
+    try:
+        return health.check_names(name for text in texts for name in str(text).split(","))
+    except health.UnknownHealthCheck as exc:
+        raise SettingError(f"{source.where('hypermodel_suppress_health_check')}: {exc}") from None
 
 
 def read(source: Source) -> Settings:
@@ -301,6 +315,7 @@ def read(source: Source) -> Settings:
         boundaries=boundaries(source),
         boundaries_seconds=boundaries_seconds(source),
         project=project(source),
+        suppress_health_check=suppress_health_check(source),
     )
 
 

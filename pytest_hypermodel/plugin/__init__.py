@@ -51,6 +51,7 @@ from pytest_hypermodel.plugin.options import (  # noqa: F401  (the names, which 
     SEARCH_DATA_OPTION,
     STRATEGY_OPTION,
     STRENGTH_OPTION,
+    SUPPRESS_HEALTH_CHECK_OPTION,
     TIMEOUT_OPTION,
     TUNER_OPTION,
     ConfigSource,
@@ -333,6 +334,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "to a few batches and the probe's epochs (the search command's --data takes the same) "
         "(default: data synthesized from the model)",
     )
+    group.addoption(
+        SUPPRESS_HEALTH_CHECK_OPTION,
+        action="append",
+        dest="hypermodel_suppress_health_check",
+        metavar="NAME",
+        help="a health check whose findings do not fail the run (hyperparameter_unused...; "
+        "docs/reference/health-checks.md lists them); repeatable, or a comma list",
+    )
     parser.addini("hypermodel", "SPECs probed on every run, one per line", type="linelist", default=[])
     for name, default in DEFAULTS.items():  # every option's ini twin, with the one default the Python API uses too
         kind: Literal["bool", "linelist"] | None = (
@@ -343,6 +352,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 _INI_HELP = {
     "hypermodel_input_shape": "default for --hypermodel-input-shape, one SHAPE per line",
+    "hypermodel_suppress_health_check": "health checks whose findings do not fail the run, one NAME per line",
     "hypermodel_on": "policy mapping, one NAME=fail_trial|retry|fatal per line (NAME: an exception class or an "
     "outcome: nan, diverged, oom, timeout, crash)",
 }

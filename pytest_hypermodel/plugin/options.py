@@ -47,6 +47,7 @@ FIX_OPTION = "--hypermodel-fix"
 PROJECT_OPTION = "--hypermodel-project"
 OBJECTIVE_OPTION = "--hypermodel-objective"
 SEARCH_DATA_OPTION = "--hypermodel-search-data"
+SUPPRESS_HEALTH_CHECK_OPTION = "--hypermodel-suppress-health-check"
 
 CASE_FIXTURE = "hypermodel_case"
 MARKER = "search_space"

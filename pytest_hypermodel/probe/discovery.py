@@ -14,11 +14,12 @@ that kills or hangs it so that discovery can go on without that build.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import math
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -44,17 +45,28 @@ class RecordingHyperParameters(kt.HyperParameters):
         self.redeclared: list[str] = []
         #: name -> (absolute path, line) of the user's call that declared it: where a repair edits, where CI annotates.
         self.sites: dict[str, tuple[str, int]] = {}
+        #: Each declaration that differs from the name's first: (name, first call, its file:line, this call, this
+        #: call's absolute path, its line). KerasTuner keeps the first; the range of this one is never searched.
+        self.redeclarations: list[tuple[str, str, str, str, str, int]] = []
+        #: While the HyperModel's own fit() runs: the names it reads go to ``fit_reads`` too.
+        self.in_fit = False
+        self.fit_reads: list[str] = []
+        #: What the build made (``waste.fingerprint``), taken before any fit.
+        self.fingerprint: Any = None
+
+    def _note_read(self, name: str) -> None:
+        if name not in self.reads:
+            self.reads.append(name)
+        if self.in_fit and name not in self.fit_reads:
+            self.fit_reads.append(name)
 
     def _retrieve(self, hp):
-        if hp.name not in self.reads:
-            self.reads.append(hp.name)
+        self._note_read(hp.name)
         return super()._retrieve(hp)
 
     def get(self, name):
         value = super().get(name)
-        full = self._get_name(name)
-        if full not in self.reads:
-            self.reads.append(full)
+        self._note_read(self._get_name(name))
         return value
 
     def _declare(self, method: str, name: str, *args, **kwargs):
@@ -96,6 +108,7 @@ class RecordingHyperParameters(kt.HyperParameters):
             )
             if told not in self.redeclared:
                 self.redeclared.append(told)
+                self.redeclarations.append((self._get_name(name), first[0], first[1], call, path, line))
 
     def Int(self, name, *args, **kwargs):
         return self._declare("Int", name, *args, **kwargs)
@@ -198,6 +211,14 @@ class _Build:
     overrides: dict
     reads: list[str]
     error: BaseException | None
+    #: The values of the names the build read, and what it made (``waste.fingerprint``; None: failed or unknown).
+    values: dict = field(default_factory=dict)
+    fingerprint: Any = None
+
+
+def _made(hp: RecordingHyperParameters, overrides: dict, error: BaseException | None) -> _Build:
+    values = {name: hp.values[name] for name in hp.reads if name in hp.values}
+    return _Build(overrides, list(hp.reads), error, values, None if error is not None else hp.fingerprint)
 
 
 def _overrides_fit(hypermodel) -> bool:
@@ -252,6 +273,7 @@ def _build_once(
     try:
         with outcomes.time_limit(builder.timeout) as limit:
             model = hypermodel.build(hp)
+            hp.fingerprint = _fingerprint(model)
             if first:  # at the defaults
                 builder.undeclared_input = isinstance(model, keras.Model) and not data.declares_inputs(model)
                 if builder.input_shapes and isinstance(model, keras.Model) and not builder.undeclared_input:
@@ -259,14 +281,16 @@ def _build_once(
             if with_fit and isinstance(model, keras.Model) and builder.fit_arguments is not None:
                 # The search's own data and fit() arguments, as each case gets them: one epoch.
                 args, kwargs = builder.fit_arguments(model)
-                hypermodel.fit(hp, model, *args, **{**kwargs, "epochs": 1, "verbose": 0})
+                with _fitting(hp):
+                    hypermodel.fit(hp, model, *args, **{**kwargs, "epochs": 1, "verbose": 0})
             elif with_fit and isinstance(model, keras.Model):
                 try:
                     x, y = data.synthesize(model, samples=8, input_shapes=builder.input_shapes)
                 except data.DataError:  # no input shape: the build itself is fine, its fit() goes unseen
                     builder.unfitted = True
                 else:
-                    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+                    with _fitting(hp):
+                        hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
             elif first and isinstance(model, keras.Model) and runs_code_of_its_own(model):
                 _run_once(builder, model)
             if limit.struck:  # where the error was swallowed (a __del__): the build ran past it all the same
@@ -282,6 +306,26 @@ def _build_once(
     finally:
         keras.backend.clear_session()
     return None
+
+
+@contextlib.contextmanager
+def _fitting(hp: RecordingHyperParameters) -> Iterator[None]:
+    """The names read inside are the HyperModel's fit()'s (``hp.fit_reads``)."""
+    hp.in_fit = True
+    try:
+        yield
+    finally:
+        hp.in_fit = False
+
+
+def _fingerprint(model: Any) -> Any:
+    """``waste.fingerprint``: never the build's failure."""
+    from pytest_hypermodel.probe import waste
+
+    try:
+        return waste.fingerprint(model)
+    except Exception:
+        return None
 
 
 def runs_code_of_its_own(model: keras.Model) -> bool:
@@ -337,7 +381,9 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     root = RecordingHyperParameters()
     # A HyperModel may declare hyperparameters in its own fit(), as KerasTuner allows.
     first_error = build(root, {}, with_fit=_overrides_fit(hypermodel))
-    builds = [_Build({}, list(root.reads), first_error)]
+    builds = [_made(root, {}, first_error)]
+    fit_reads = set(root.fit_reads)
+    redeclarations = list(root.redeclarations)
     config = copy.deepcopy(root.get_config())
     known = [hp.name for hp in root.space]
     defaults = {hp.name: hp.default for hp in root.space}
@@ -361,8 +407,10 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         overrides = queue.pop(0)
         hp = forced(config, {**defaults, **overrides})
         error = build(hp, overrides)
-        builds.append(_Build(overrides, list(hp.reads), error))
+        builds.append(_made(hp, overrides, error))
         warnings.extend(w for w in hp.redeclared if w not in warnings)
+        fit_reads.update(hp.fit_reads)
+        redeclarations.extend(r for r in hp.redeclarations if r[0] not in {d[0] for d in redeclarations})
         for name, site in hp.sites.items():
             sites.setdefault(name, site)
         new = [h for h in hp.space if h.name not in known]
@@ -391,6 +439,7 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     if build.input_mismatch:
         warnings.append(build.input_mismatch)
     params = tuple(_make_param(h, builds, context) for h in _space_of(config))
+    unused = _unused(hypermodel, build, config, params, builds, fit_reads)
     found = ", ".join(p.name for p in params) or "none"
     if isinstance(first_error, outcomes.CaseTimeout):
         # KerasTuner sets no time limit: a slow default build is time spent, not a tuner that cannot be created.
@@ -419,7 +468,27 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         sites={name: site for name, site in sites.items() if site[1]},
         definition=_definition(hypermodel),
         reads=tuple((dict(b.overrides), tuple(b.reads)) for b in builds if b.error is None),
+        redeclarations=tuple(redeclarations),
+        unused=tuple((u.name, u.values) for u in unused),
     )
+
+
+def _unused(hypermodel, build: _Builder, config: dict, params, builds: list[_Build], fit_reads: set[str]) -> list:
+    """``waste.unused`` over discovery's builds; nothing when the HyperModel's own fit() could not run (what it
+    reads is unknown)."""
+    from pytest_hypermodel.probe import waste
+
+    if build.unfitted or (_overrides_fit(hypermodel) and builds[0].error is not None):
+        return []
+
+    def rebuild(values: Mapping[str, Any]) -> Any:
+        hp = forced(config, {**{p.name: p.default for p in params}, **values})
+        if build.before_build is not None:  # the same values built before: announced all the same
+            build.before_build(dict(values))
+        return None if _build_once(build, hp) is not None else hp.fingerprint
+
+    names = [p.name for p in params if p.kind != "fixed"]
+    return waste.unused(names, [waste.Build(b.values, b.fingerprint) for b in builds], fit_reads, rebuild)
 
 
 def _input_mismatch(model: keras.Model, given: Any) -> str | None:

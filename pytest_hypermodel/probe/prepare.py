@@ -7,9 +7,10 @@ data that crosses to the engine and to xdist workers.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 from pytest_hypermodel.space.plan import Plan
@@ -40,6 +41,8 @@ class Preflight:
     screen: Any = None
     #: For a random tuner: the trials its oracle draws, seed by seed (``oracle.random_draws``).
     draws: list[tuple[int, list[dict]]] | None = None
+    #: What the health checks found while preparing it (``health.Finding``s; suppression is the engine's).
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,25 @@ def prepare_target(
                 screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
     except (hyperparameters.SpaceError, plan_mod.PlanError) as exc:
         raise target_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
+    pre = Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
+    pre.findings.extend(_waste_findings(pre))
+    return pre
+
+
+def _waste_findings(pre: Preflight) -> list[Finding]:
+    """What discovery saw that wastes the search (a redeclared name, an unused hyperparameter), and the user's
+    tuner's objective against its metric."""
+    from pytest_hypermodel.rules import waste_checks
+
+    spec = pre.target.spec
+    found = waste_checks.redeclared_findings(spec, pre.space) + waste_checks.unused_findings(spec, pre.space)
+    objective = (pre.tuner or {}).get("hypermodel_objective")
+    if objective:
+        pairs = [part.partition(":")[::2] for part in str(objective).split(",")]
+        found += waste_checks.objective_findings(
+            spec, [(name, direction or None) for name, direction in pairs], "the tuner's objective", pre.target.path
+        )
+    return found
 
 
 def _screen(

@@ -131,3 +131,41 @@ def active(findings: Iterable[Finding], suppressed: Collection[str]) -> list[Fin
             seen.add(f)
             kept.append(f)
     return kept
+
+
+#: A case's property (JUnit, and its JSON entry) holding what a check found while that case ran: a JSON list of
+#: ``Finding.to_dict()``. A check that watches a case's trial reports through it (``case_property``); the engine
+#: gathers it back (``from_entries``) with the hypermodels' own findings.
+CASE_HEALTH = "case.health"
+
+
+def case_property(findings: Iterable[Finding]) -> tuple[str, str]:
+    """The property that carries ``findings`` on a case's report."""
+    import json
+
+    return CASE_HEALTH, json.dumps([f.to_dict() for f in findings], sort_keys=True)
+
+
+def from_entries(entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """The findings the cases' entries carry (``CASE_HEALTH``), in the cases' order; one unreadable is skipped."""
+    import json
+
+    found = []
+    for entry in entries:
+        text = entry.get(CASE_HEALTH)
+        if not text:
+            continue
+        try:
+            items = json.loads(text) if isinstance(text, str) else text
+            found.extend(Finding.from_dict(item) for item in items)
+        except (ValueError, TypeError, KeyError):
+            continue
+    return found
+
+
+def by_spec(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """The findings grouped by hypermodel (its SPEC), each group in the order found."""
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault(f.spec, []).append(f)
+    return grouped

@@ -83,6 +83,11 @@ class SearchSpace:
     definition: tuple[str, int] | None = None
     #: Discovery's builds that succeeded: (the values it set off the defaults, the names the build read).
     reads: tuple[tuple[dict[str, Any], tuple[str, ...]], ...] = ()
+    #: Declarations of a name that differ from its first, which KerasTuner ignores: (name, first call, its
+    #: file:line, this call, this call's absolute path, its line).
+    redeclarations: tuple[tuple[str, str, str, str, str, int], ...] = ()
+    #: Hyperparameters whose values built the same model and that no fit() reads: (name, the values compared).
+    unused: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     by_name: dict[str, Param] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

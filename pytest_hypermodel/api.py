@@ -22,6 +22,7 @@ from pytest_hypermodel.engine.engine import Engine, SetupError
 from pytest_hypermodel.engine.progress import Progress
 from pytest_hypermodel.engine.settings import MappingSource, SettingError
 from pytest_hypermodel.probe.prepare import TUNERS
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.space import user_tuner
 from pytest_hypermodel.space.target import Target
@@ -70,6 +71,13 @@ class Report:
         return self.repairs[0] if self.repairs else None
 
     @property
+    def findings(self) -> list[Finding]:
+        """The health checks' findings that fail the run (each with its check, message, location and fix)."""
+        from pytest_hypermodel.views import readback
+
+        return readback.findings(self.data)
+
+    @property
     def failing(self) -> list[dict]:
         """The cases KerasTuner would not complete and that were not declared to fail."""
         return [c for c in self.cases if c.get("test_outcome") not in ("passed", "xfailed")]
@@ -81,6 +89,7 @@ class Report:
             all(h.get("green") for h in self.hypermodels)
             and bool(self.hypermodels)
             and not any(f.get("fails_run") for f in self.forecasts)
+            and not self.data.get("health")
         )
 
     def reasons(self) -> list[str]:
@@ -89,6 +98,7 @@ class Report:
             f"{c['nodeid']}: {c.get('outcome')} ({c.get('exception') or c.get('disposition')})" for c in self.failing
         ]
         lines += [f"{f['spec']}: {f['message']}" for f in self.forecasts if f.get("fails_run")]
+        lines += [f.line() for f in self.findings]
         return lines
 
     def to_dict(self) -> dict:
@@ -199,6 +209,7 @@ def preflight(
     ``isolation="off"``, ``project="hypermodel_search/guide"``...). ``policy`` overrides the policy settings.
     ``objective``: the search's objective (``"val_accuracy"``, ``"val_auc:max"``; a tuner's own when a tuner is
     given): each case's fit must log it, as KerasTuner's trial requires.
+    ``suppress_health_check``: the health checks (``["hyperparameter_unused"]``) whose findings do not fail it.
     ``project``: the search's ``directory/project_name`` (a tuner's own, when a tuner is given): when it holds an
     ``oracle.json`` that KerasTuner would reload with another space, the preflight cannot start.
 

@@ -68,6 +68,8 @@ class PreflightReporter:
         self.fixed: list[str] = []
         self.html: str | None = None
         self.annotations: list[str] = []
+        #: The health checks' findings that fail the run (``health.Finding``s; see ``report_health``).
+        self.findings: list = []
         path = setting(config, "hypermodel_report")
         self.path = Path(path) if path else None
 
@@ -101,6 +103,7 @@ class PreflightReporter:
                 self.report_forecast(pre, forecast)
         if any(f["fails_run"] for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.report_health(session, preflights, entries)
         self.write_json(entries)  # what is known now, in case the boundaries are interrupted
         if engine.settings.boundaries and session.exitstatus != pytest.ExitCode.INTERRUPTED:
             self.refine(session, entries, preflights)
@@ -158,6 +161,60 @@ class PreflightReporter:
             hook.pytest_runtest_logreport(report=report)
             report.hypermodel_forecast = False  # type: ignore[attr-defined]  # the short summary says FAILED
 
+    def report_health(self, session: pytest.Session, preflights: list, entries: list[dict]) -> None:
+        """The health checks' findings (``Engine.health``) that fail the run: one failing test per hypermodel with
+        any, ``models.py::build_model[health]``, whose message lists them (one line each: what, where, the fix),
+        with JUnit properties ``health.check`` and ``health.location`` per finding."""
+        from pytest_hypermodel.plugin import collect
+        from pytest_hypermodel.plugin.options import SUPPRESS_HEALTH_CHECK_OPTION
+        from pytest_hypermodel.rules import health
+
+        self.findings = collect.engine_of(self.config).health(preflights, entries)
+        grouped = health.by_spec(self.findings)
+        for pre in preflights:
+            mine = grouped.get(pre.target.spec)
+            if not mine:
+                continue
+            path = pre.target.path
+            try:
+                path = path.relative_to(self.config.rootpath)
+            except ValueError:
+                pass
+            name = f"{pre.target.name}[health]"
+            nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
+            props: list[tuple[str, object]] = [("health.spec", pre.target.spec)]
+            for found in mine:
+                props.append(("health.check", found.check))
+                props.append(("health.location", f"{found.location[0]}:{found.location[1]}" if found.location else ""))
+            checks = ", ".join(dict.fromkeys(f.check for f in mine))
+            message = "\n".join(
+                [
+                    *(f.line() for f in mine),
+                    f"(a check you know better than: {SUPPRESS_HEALTH_CHECK_OPTION} {checks.split(', ')[0]}, "
+                    "ini hypermodel_suppress_health_check, preflight(suppress_health_check=[...]))",
+                ]
+            )
+            steps: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
+                ("setup", "passed", None),
+                ("call", "failed", message),
+                ("teardown", "passed", None),
+            )
+            for when, outcome, longrepr in steps:
+                report = pytest.TestReport(
+                    nodeid,
+                    location,
+                    {name: 1},
+                    outcome,
+                    longrepr,
+                    when,
+                    user_properties=props if when == "teardown" else [],
+                )
+                report.hypermodel_forecast = True  # type: ignore[attr-defined]  # reported as the forecast is
+                self.config.hook.pytest_runtest_logreport(report=report)
+                report.hypermodel_forecast = False  # type: ignore[attr-defined]
+        if self.findings and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport):
         """A failing forecast counts in the summary, with no progress letter while it is reported (the progress
@@ -185,7 +242,9 @@ class PreflightReporter:
 
         command = " ".join(["pytest", *self.config.invocation_params.args])
         preflights: list[Any] = self.config.stash.get(PREFLIGHTS_KEY, [])
-        return Engine.payload(preflights, entries, self.forecasts, self.refinements, command=command)
+        return Engine.payload(
+            preflights, entries, self.forecasts, self.refinements, command=command, findings=self.findings
+        )
 
     def write_json(self, entries: list[dict]) -> None:
         if self.path:
@@ -215,6 +274,8 @@ class PreflightReporter:
             terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
             if forecast.get("timing"):
                 terminalreporter.line(forecast["timing"]["line"])
+        for finding in self.findings:
+            terminalreporter.line(finding.line(), red=True)
         for found in self.refinements:
             for line in found.lines():
                 terminalreporter.line(line)

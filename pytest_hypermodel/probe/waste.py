@@ -126,7 +126,8 @@ def unused(
             if name in build.values:
                 rest = {k: v for k, v in build.values.items() if k != name}
                 groups.setdefault(json.dumps(rest, sort_keys=True, default=repr), []).append(build)
-        compared, verdict = [], True
+        compared: list[Any] = []
+        verdict = True
         for group in groups.values():
             distinct = {json.dumps(b.values[name], default=repr): b for b in group}
             if len(distinct) < 2:

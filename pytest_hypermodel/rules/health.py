@@ -150,7 +150,7 @@ def from_entries(entries: Iterable[Mapping[str, Any]]) -> list[Finding]:
     """The findings the cases' entries carry (``CASE_HEALTH``), in the cases' order; one unreadable is skipped."""
     import json
 
-    found = []
+    found: list[Finding] = []
     for entry in entries:
         text = entry.get(CASE_HEALTH)
         if not text:

@@ -171,6 +171,26 @@ def _growth_annotation(model: Hypermodel, root: Path, order: int) -> Annotation 
     )
 
 
+def _health_annotations(model: Hypermodel, root: Path, order: int) -> list[Annotation]:
+    """Each health finding, at its line in the user's code (else the build's ``def``), named by its check."""
+    out = []
+    for i, finding in enumerate(model.health):
+        file, line = finding.location if finding.location else model.location()[:2]
+        out.append(
+            Annotation(
+                "error",
+                f"{model.spec}: health check {finding.check}",
+                f"{finding.message}: {finding.fix} (suppress: --hypermodel-suppress-health-check {finding.check})",
+                relative(file, root),
+                line,
+                None,
+                FAILS,
+                order + i,
+            )
+        )
+    return out
+
+
 def collect(payload: dict[str, Any], root: Path) -> list[Annotation]:
     """Every annotation the report calls for, most important first (unlimited)."""
     out: list[Annotation] = []
@@ -182,6 +202,7 @@ def collect(payload: dict[str, Any], root: Path) -> list[Annotation]:
         if growth:
             out.append(growth)
         out += [_culprit_annotation(c, model, root, len(out) + i) for i, c in enumerate(model.culprits())]
+        out += _health_annotations(model, root, len(out))
     return sorted(out, key=lambda a: (a.rank, a.order))
 
 
@@ -288,6 +309,12 @@ def _section(model: Hypermodel) -> list[str]:
         timing = model.forecast.get("timing")
         if isinstance(timing, dict) and timing.get("line"):
             lines += [f"⏱ {_text(str(timing['line']))}", ""]
+    if model.health:
+        lines.append("**Health checks:**")
+        for finding in model.health:
+            where = f" ({Path(finding.location[0]).name}:{finding.location[1]})" if finding.location else ""
+            lines.append(_text(f"- `{finding.check}`: {finding.message}{where}; fix: {finding.fix}"))
+        lines.append("")
     culprits = model.culprits()
     if culprits:
         lines.append("**To constrain:**")

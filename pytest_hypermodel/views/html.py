@@ -242,6 +242,21 @@ def _diff_html(diff: str) -> str:
     return '<pre class="diff">' + "\n".join(lines) + "</pre>"
 
 
+def _health_html(model: Hypermodel) -> str:
+    """The health checks' findings: each check's name, what it found, where, and the fix."""
+    items = []
+    for f in model.health:
+        where = (
+            f' <span class="muted">({escape(f.location[0].rsplit("/", 1)[-1])}:{f.location[1]})</span>'
+            if f.location
+            else ""
+        )
+        items.append(
+            f"<li><code>{escape(f.check)}</code>: {escape(f.message)}{where}<br><b>Fix:</b> {escape(f.fix)}</li>"
+        )
+    return f'<div class="health forecast red"><b>Health checks:</b><ul>{"".join(items)}</ul></div>'
+
+
 def _section(model: Hypermodel, index: int) -> str:
     tone = "green" if model.green else "red"
     word = "green" if model.green else ("incomplete" if not model.entry.get("complete", True) else "red")
@@ -257,6 +272,8 @@ def _section(model: Hypermodel, index: int) -> str:
         timing = forecast.get("timing")
         if isinstance(timing, dict) and timing.get("line"):
             parts.append(f'<div class="timing"><b>Time:</b> {escape(str(timing["line"]))}</div>')
+    if model.health:
+        parts.append(_health_html(model))
     culprits = model.culprits()
     if culprits:
         items = []

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_hypermodel.rules import culprits as culprits_mod
-from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules import health, outcomes
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.space.plan import format_value
 
 #: A value as the plugin's case ids write it (the views call it ``report_view.fmt``).
@@ -138,10 +139,12 @@ class Hypermodel:
     repair: dict[str, Any] | None = None
     #: max_consecutive_failed_trials of the policy the cases were judged by, when recorded.
     limit: int | None = None
+    #: The health checks' findings that fail the run (the report's ``health``, this hypermodel's).
+    health: list[Finding] = field(default_factory=list)
 
     @property
     def green(self) -> bool:
-        return bool(self.entry.get("green")) and not (self.forecast or {}).get("fails_run")
+        return bool(self.entry.get("green")) and not (self.forecast or {}).get("fails_run") and not self.health
 
     @property
     def varied_names(self) -> list[str]:
@@ -266,6 +269,7 @@ def hypermodels(payload: dict[str, Any]) -> list[Hypermodel]:
         if key not in known:
             known.add(key)
             entries.append({"spec": key[0], "fingerprint": key[1]})
+    found = health.by_spec(findings(payload))
     out = []
     for e in entries:
         mine = [
@@ -290,8 +294,21 @@ def hypermodels(payload: dict[str, Any]) -> list[Hypermodel]:
                 boundaries=list(e.get("boundaries") or []),
                 repair=e.get("repair") if isinstance(e.get("repair"), dict) else None,
                 limit=consecutive_limit(mine),
+                health=found.get(str(e.get("spec", "")), []),
             )
         )
+    return out
+
+
+def findings(payload: dict[str, Any]) -> list[Finding]:
+    """The report's health findings (``health``; an older report has none, an unreadable one is skipped)."""
+    out = []
+    for item in payload.get("health") or []:
+        if isinstance(item, dict):
+            try:
+                out.append(Finding.from_dict(item))
+            except (KeyError, ValueError, TypeError):
+                continue
     return out
 
 

@@ -617,7 +617,10 @@ class Engine:
             if not (pre.tuner or {}).get("hypermodel_objective"):  # a tuner's own is judged where it was read
                 found.extend(
                     waste_checks.objective_findings(
-                        pre.target.spec, self.settings.probe.objective, "the objective given (--hypermodel-objective)"
+                        pre.target.spec,
+                        self.settings.probe.objective,
+                        "the objective given (--hypermodel-objective)",
+                        as_setting=True,
                     )
                 )
             for check in self.health_checks:

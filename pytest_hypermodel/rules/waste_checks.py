@@ -95,10 +95,15 @@ def metric_direction(name: str) -> str | None:
 
 
 def objective_findings(
-    spec: str, objectives: Sequence[tuple[str, str | None]], given_by: str, path: Path | None = None
+    spec: str,
+    objectives: Sequence[tuple[str, str | None]],
+    given_by: str,
+    path: Path | None = None,
+    as_setting: bool = False,
 ) -> list[Finding]:
-    """An objective whose direction contradicts its metric's. ``given_by``: what named it (``the tuner``,
-    ``--hypermodel-objective``); ``path``: the user's file where the objective is written, to point at its line."""
+    """An objective whose direction contradicts its metric's. ``given_by``: what named it (``the tuner's
+    objective``); ``path``: the user's file where the objective is written, to point at its line; ``as_setting``:
+    it was given as ``--hypermodel-objective NAME:DIRECTION`` (the fix says so)."""
     found = []
     for name, direction in objectives:
         natural = metric_direction(name)
@@ -112,7 +117,9 @@ def objective_findings(
                 f"{given_by} {'maximizes' if direction == 'max' else 'minimizes'} {name} ({direction!r}), which "
                 f"is better {better}: KerasTuner ranks the trial with the {worse} {name} best, and "
                 "best_models()/best_hyperparameters() return it",
-                f'set the direction to "{natural}": keras_tuner.Objective("{name}", "{natural}")',
+                f'give {name}:{natural} (and the tuner keras_tuner.Objective("{name}", "{natural}"))'
+                if as_setting
+                else f'set the direction to "{natural}": keras_tuner.Objective("{name}", "{natural}")',
                 _line_naming(path, name, direction),
             )
         )

@@ -189,7 +189,7 @@ class PreflightReporter:
             checks = ", ".join(dict.fromkeys(f.check for f in mine))
             message = "\n".join(
                 [
-                    *(f.line() for f in mine),
+                    *(self.shown(f).line() for f in mine),
                     f"(a check you know better than: {SUPPRESS_HEALTH_CHECK_OPTION} {checks.split(', ')[0]}, "
                     "ini hypermodel_suppress_health_check, preflight(suppress_health_check=[...]))",
                 ]
@@ -214,6 +214,18 @@ class PreflightReporter:
                 report.hypermodel_forecast = False  # type: ignore[attr-defined]
         if self.findings and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def shown(self, finding: Any) -> Any:
+        """The finding with its file relative to the rootdir, as pytest shows paths (the JSON keeps it whole)."""
+        import dataclasses
+
+        if finding.location is None:
+            return finding
+        try:
+            path = Path(finding.location[0]).relative_to(self.config.rootpath).as_posix()
+        except ValueError:
+            return finding
+        return dataclasses.replace(finding, location=(path, finding.location[1]))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport):
@@ -275,7 +287,7 @@ class PreflightReporter:
             if forecast.get("timing"):
                 terminalreporter.line(forecast["timing"]["line"])
         for finding in self.findings:
-            terminalreporter.line(finding.line(), red=True)
+            terminalreporter.line(self.shown(finding).line(), red=True)
         for found in self.refinements:
             for line in found.lines():
                 terminalreporter.line(line)

@@ -389,7 +389,7 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
     defaults = {hp.name: hp.default for hp in root.space}
     context: dict[str, dict] = {name: {} for name in known}
     queue: list[dict] = []
-    warnings = list(root.redeclared)
+    warnings: list[str] = []  # a redeclared name is a health finding (``redeclarations``), not a warning
     sites = dict(root.sites)
 
     def explore(names: list[str]) -> None:
@@ -408,7 +408,6 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
         hp = forced(config, {**defaults, **overrides})
         error = build(hp, overrides)
         builds.append(_made(hp, overrides, error))
-        warnings.extend(w for w in hp.redeclared if w not in warnings)
         fit_reads.update(hp.fit_reads)
         redeclarations.extend(r for r in hp.redeclarations if r[0] not in {d[0] for d in redeclarations})
         for name, site in hp.sites.items():

@@ -68,7 +68,7 @@ class SearchSpace:
     #: ``"ExceptionClass: message"`` when the all-defaults build already fails.
     default_error: str | None = None
     builds: int = 0
-    #: One line per hyperparameter declared twice with different arguments (KerasTuner keeps the first).
+    #: What discovery warns of (a default build that failed, a fit() that could not run...), one line each.
     warnings: tuple[str, ...] = ()
     #: The default model declares no input (no keras.Input): synthesized data needs the input shape.
     undeclared_input: bool = False

@@ -161,21 +161,23 @@ def test_sigterm_writes_junit_json_and_forecast(hypermodel_dir):
     assert "KeyboardInterrupt" in out and "SIGTERM" in out
 
 
-def test_a_hyperparameter_redeclared_with_another_range_is_warned_once(hypermodel_dir):
+def test_a_hyperparameter_redeclared_with_another_range_fails_the_run_once_at_its_second_line(hypermodel_dir):
     result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "specs.py:redeclared")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=2, failed=1)  # the cases, and its [health] test
     line = next(
         n
         for n, text in enumerate((HYPERMODELS / "specs.py").read_text().splitlines(), 1)
-        if text.startswith("def redeclared(")
+        if text.strip().startswith('hp.Int("units", 1, 64)')
     )
     result.stdout.fnmatch_lines(
-        [  # shown at the build function's line, in the user's file
-            f"*specs.py:{line}: HypermodelWarning: specs.py:redeclared: 'units' is declared twice with different arguments: "
-            "hp.Int('units', 1, 4) at specs.py:*, then hp.Int('units', 1, 64) at specs.py:*; KerasTuner keeps the first*",
+        [  # at the second declaration, in the user's file
+            "*specs.py:redeclared: [[]hyperparameter_redeclared[]] 'units' is declared again as hp.Int('units', 1, 64), "
+            f"after hp.Int('units', 1, 4) at specs.py:*: KerasTuner returns the first declaration's value there*"
+            f"(specs.py:{line}): give the second declaration its own name*",
         ]
     )
-    assert result.stdout.str().count("is declared twice") == 1
+    assert "HypermodelWarning" not in result.stdout.str()
+    assert result.stdout.str().count("[hyperparameter_redeclared]") == 2  # the failing test's text, the summary's line
 
 
 def test_data_the_probe_process_cannot_receive_runs_here_with_a_warning(hypermodel_dir):

@@ -323,7 +323,7 @@ def _fingerprint(model: Any) -> Any:
     from pytest_hypermodel.probe import waste
 
     try:
-        return waste.fingerprint(model)
+        return waste.fingerprint(model, isinstance(model, keras.Model) and runs_code_of_its_own(model))
     except Exception:
         return None
 

@@ -41,14 +41,13 @@ class Build:
     fingerprint: Fingerprint | None
 
 
-def fingerprint(model: Any) -> Fingerprint | None:
+def fingerprint(model: Any, runs_code_of_its_own: bool) -> Fingerprint | None:
     """The model's fingerprint; None for what a configuration cannot tell apart: not a Keras model, or one that runs
-    code of its own (a subclass's ``call``, a ``Lambda``, a custom layer) whose hyperparameters need not show."""
+    code of its own (``discovery.runs_code_of_its_own``: a subclass's ``call``, a ``Lambda``, a custom layer) whose
+    hyperparameters need not show."""
     import keras
 
-    from pytest_hypermodel.probe.discovery import runs_code_of_its_own
-
-    if not isinstance(model, keras.Model) or runs_code_of_its_own(model):
+    if not isinstance(model, keras.Model) or runs_code_of_its_own:
         return None
     try:
         config: Any = model.get_config()

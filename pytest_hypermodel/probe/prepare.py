@@ -145,7 +145,9 @@ def _waste_findings(pre: Preflight) -> list[Finding]:
     from pytest_hypermodel.rules import waste_checks
 
     spec = pre.target.spec
-    found = waste_checks.redeclared_findings(spec, pre.space) + waste_checks.unused_findings(spec, pre.space)
+    found = waste_checks.redeclared_findings(spec, pre.space)
+    if not _own_run_trial(pre.target.tuner):  # a tuner's own run_trial may read any name: unseen here
+        found += waste_checks.unused_findings(spec, pre.space)
     objective = (pre.tuner or {}).get("hypermodel_objective")
     if objective:
         pairs = [part.partition(":")[::2] for part in str(objective).split(",")]
@@ -153,6 +155,13 @@ def _waste_findings(pre: Preflight) -> list[Finding]:
             spec, [(name, direction or None) for name, direction in pairs], "the tuner's objective", pre.target.path
         )
     return found
+
+
+def _own_run_trial(tuner: Any) -> bool:
+    """Whether the user's tuner runs its trials with a ``run_trial`` of its own (a subclass's, not KerasTuner's)."""
+    if tuner is None:
+        return False
+    return any("run_trial" in vars(cls) and not cls.__module__.startswith("keras_tuner") for cls in type(tuner).__mro__)
 
 
 def _screen(

@@ -57,6 +57,14 @@ def test_what_no_configuration_shows_is_no_false_alarm():
     assert findings_of(waste.scaled_in_lambda) == []
 
 
+def test_a_tuner_with_its_own_run_trial_may_read_any_name():
+    tuner = waste.make_tuner_reading_batch_size()
+    path = Path(waste.__file__).resolve()
+    target = Target("waste.py:make_tuner_reading_batch_size", path, "unused_batch_size", tuner.hypermodel, tuner)
+    pre = prepare.prepare_target(target, prepare.PlanOptions(forecast=False), timeout=120, grid_builds=False)
+    assert pre.findings == []
+
+
 def test_a_name_declared_again_points_at_the_second_declaration():
     (found,) = findings_of(waste.redeclared_units)
     assert found.check == "hyperparameter_redeclared"

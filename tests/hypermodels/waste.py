@@ -99,3 +99,16 @@ def make_maximized_loss_tuner():
     return keras_tuner.GridSearch(
         learning, objective=keras_tuner.Objective("val_loss", "max"), max_trials=2, overwrite=True
     )
+
+
+class TunerReadingBatchSize(keras_tuner.RandomSearch):
+    """A tuner of its own whose run_trial passes the batch size that build() declares (keras-io's way to tune
+    the fit's arguments): the name is used, where no build shows it."""
+
+    def run_trial(self, trial, *args, **kwargs):
+        kwargs["batch_size"] = trial.hyperparameters.get("batch_size")
+        return super().run_trial(trial, *args, **kwargs)
+
+
+def make_tuner_reading_batch_size():
+    return TunerReadingBatchSize(unused_batch_size, objective="loss", max_trials=2, overwrite=True)

@@ -109,15 +109,22 @@ def run_preflight(
     return result, (read_junit(xml) if xml.exists() else {})
 
 
+#: What ``once_per_run`` made in this process (no xdist), by name, as JSON: each test gets a fresh copy.
+_MADE: dict[str, str] = {}
+
+
 def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], dict]) -> dict:
     """``make(folder)`` once per test run, whichever xdist worker asks first; the others wait and read its result.
 
-    A module-scoped fixture runs once per worker that gets one of the module's tests: for a real preflight that
-    is a backend import and every case again.
+    A module-scoped fixture runs once per module, and per worker that gets one of the module's tests: for a real
+    preflight that is a backend import and every case again. Modules that share one ``name`` share the run too
+    (give them one ``xdist_group``).
     """
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run is None:  # one process: nobody to share with
-        return make(tmp_path_factory.mktemp(name))
+    if run is None:  # one process: its modules share it (as a module-scoped fixture would not)
+        if name not in _MADE:
+            _MADE[name] = json.dumps(make(tmp_path_factory.mktemp(name)))
+        return json.loads(_MADE[name])
     shared = tmp_path_factory.getbasetemp().parent  # above each worker's own basetemp
     with open(shared / f"{name}-{run}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -171,13 +171,17 @@ def test_a_case_reruns_by_its_node_id_and_by_k_with_its_values(hypermodel_dir):
 
 
 def test_a_rerun_forecasts_the_whole_plan_and_keeps_every_case_in_the_report(hypermodel_dir):
-    """Item 4: under --lf the cases not rerun come from the last run (pytest's cache), and the forecast says so."""
+    """Item 4: --lf reruns only the failed cases; the cases not rerun come from the last run (pytest's cache), and
+    the forecast says so."""
     report = hypermodel_dir.path / "preflight.json"
     args = [HYPERMODEL_OPTION, "outcomes.py:fatal", "--hypermodel-report", str(report), "--hypermodel-epochs=1"]
     first = hypermodel_dir.runpytest_subprocess(*args)
     first.assert_outcomes(passed=1, failed=2)  # fatal[size=2] and the forecast
     again = hypermodel_dir.runpytest_subprocess(*args, "--lf", "-rA")
-    again.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*"])
+    again.assert_outcomes(failed=2)  # the case rerun, and the forecast over the whole plan
+    again.stdout.fnmatch_lines(
+        ["run-last-failure: rerun previous 1 failure*", "FAILED outcomes.py::fatal[[]size=2[]]*"]
+    )
     assert "PASSED outcomes.py::fatal[defaults]" not in again.stdout.str()  # not rerun
     again.stdout.fnmatch_lines(
         [

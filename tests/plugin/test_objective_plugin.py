@@ -6,26 +6,6 @@ import pytest
 from conftest import run_preflight  # tests/ is on sys.path
 
 
-def test_the_command_line_objective_fails_the_cases_with_the_fix(hypermodel_dir):
-    result, cases = run_preflight(
-        hypermodel_dir,
-        "--hypermodel",
-        "outcomes.py:healthy",
-        "--hypermodel-objective",
-        "val_accuracy",
-        "--hypermodel-boundaries",
-        "off",
-    )
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert cases and all(c.properties["exception"] == "KeyError" for c in cases.values())
-    result.stdout.fnmatch_lines(
-        [
-            "*Likely fix: KerasTuner's objective val_accuracy is not among the fit's logs "
-            "(loss, val_loss): compile the metric it names*"
-        ]
-    )
-
-
 def test_the_gated_search_refuses_an_objective_other_than_the_one_preflighted(hypermodel_dir, monkeypatch, capsys):
     """The preflight proved the cases log val_loss: a search for another objective is another question."""
     from pytest_hypermodel.__main__ import main

@@ -154,21 +154,3 @@ def test_nothing_is_downloaded_and_a_download_is_not_blamed_on_a_value(hypermode
             "probability 0% *(2 cases left out: their build downloads https://*"
         ]
     )
-
-
-def test_when_the_defaults_fail_at_fit_time_no_value_is_blamed(hypermodel_dir):
-    """KerasTuner's HyperImageAugment returns an uncompiled model: the defaults fail, and so does everything else."""
-    report = hypermodel_dir.path / "preflight.json"
-    result, cases = run_preflight(
-        hypermodel_dir, "--hypermodel", "outcomes.py:uncompiled", "--hypermodel-report", str(report)
-    )
-    assert {c.properties["outcome"] for c in cases.values()} == {"error"}
-    assert "the default values already fail" in cases["uncompiled[defaults]"].message
-    others = [c for name, c in cases.items() if name != "uncompiled[defaults]"]
-    assert others and all("it fails as the defaults already do: fix the defaults first" in c.message for c in others)
-    assert "lower max_value" not in result.stdout.str() and "remove it from the values" not in result.stdout.str()
-    [forecast] = json.loads(report.read_text())["forecasts"]
-    assert forecast["message"].endswith(
-        "fix the build function or its defaults: the defaults already fail, or raise "
-        "max_consecutive_failed_trials above 3"
-    )

@@ -20,6 +20,7 @@ def test_the_gated_search_refuses_an_objective_other_than_the_one_preflighted(hy
         "r.json",
         "--hypermodel-boundaries",
         "off",
+        here=True,
     )
     assert result.ret == pytest.ExitCode.OK
     assert {c.properties["case.objective"] for c in cases.values()} == {"val_loss"}

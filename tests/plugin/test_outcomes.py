@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import run_preflight
+from conftest import run_here, run_preflight
 
 SPECS = [
     "healthy",
@@ -85,7 +85,7 @@ def test_every_outcome_in_junit(hypermodel_dir):
 
 
 def test_long_traceback_on_request(hypermodel_dir):
-    result = hypermodel_dir.runpytest_subprocess("--hypermodel", "outcomes.py:negative_units", "--tb=long")
+    result = run_here(hypermodel_dir, "--hypermodel", "outcomes.py:negative_units", "--tb=long")
     assert "Traceback (most recent call last)" in result.stdout.str()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import run_preflight
+from conftest import run_here, run_preflight
 
 CONFTEST_MODEL = textwrap.dedent(
     """
@@ -108,7 +108,7 @@ def test_a_mistyped_spec_is_told_before_any_worker_or_backend_starts(hypermodel_
         ("specs.py:2build", "'2build' is not a Python name"),
         ("bare", "a bare name must be defined in *conftest.py"),
     ]:
-        result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--hypermodel", spec)
+        result = run_here(hypermodel_dir, "-p", "no:cacheprovider", "-n", "2", "--hypermodel", spec)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"ERROR: --hypermodel {spec}: {message}*"])
         assert "bringing up nodes" not in result.stdout.str() and "created:" not in result.stdout.str()

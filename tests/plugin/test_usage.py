@@ -61,7 +61,12 @@ def test_the_command_line_overrides_the_ini_isolation_without_contradiction(hype
 
 def test_a_spec_given_twice_runs_once(hypermodel_dir):
     result, cases = run_preflight(
-        hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:failed_trial", HYPERMODEL_OPTION, " outcomes.py:failed_trial"
+        hypermodel_dir,
+        HYPERMODEL_OPTION,
+        "outcomes.py:failed_trial",
+        HYPERMODEL_OPTION,
+        " outcomes.py:failed_trial",
+        here=True,
     )
     junit = (hypermodel_dir.path / "preflight.xml").read_text()
     assert junit.count('name="failed_trial[defaults]"') == 1

@@ -88,13 +88,16 @@ STOPPERS = {"exits": "SystemExit", "interrupts": "KeyboardInterrupt", "raises_ba
 def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_dir):
     """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper (a
     BaseException subclass of the user's own too, named by its class), and the run goes on to its end. One run for
-    the three (tests/engine/test_case_verdicts.py has their verdicts in this process)."""
+    the three (tests/engine/test_case_verdicts.py has their verdicts in this process). What the build prints in
+    the probe process shows under its own case, as pytest shows a test's output."""
     report = hypermodel_dir.path / "preflight.json"
     specs = [arg for name in STOPPERS for arg in (HYPERMODEL_OPTION, f"hazards.py:{name}")]
     result, cases = run_preflight(
-        hypermodel_dir, *specs, HYPERMODEL_OPTION, "outcomes.py:healthy", REPORT_OPTION, str(report)
+        hypermodel_dir, *specs, HYPERMODEL_OPTION, "outcomes.py:healthy", REPORT_OPTION, str(report), "-rA"
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the run went on to its end
+    result.stdout.fnmatch_lines(["*_ exits[[]size=2[]] _*", "*Captured stdout call*", "building size=2"])
+    assert result.stdout.str().count("building size=") == 2  # discovery's own builds print nothing here
     data = json.loads(report.read_text())
     assert len(data["cases"]) == 8 and all(h["complete"] for h in data["hypermodels"])
     for name, exception in STOPPERS.items():

@@ -11,7 +11,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import HYPERMODELS, run_here, run_preflight
+from conftest import HYPERMODELS, run_preflight
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
 
@@ -156,7 +156,7 @@ def test_sigterm_writes_junit_json_and_forecast(hypermodel_dir):
 
 
 def test_a_hyperparameter_redeclared_with_another_range_is_warned_once(hypermodel_dir):
-    result = run_here(hypermodel_dir, "-p", "no:cacheprovider", HYPERMODEL_OPTION, "specs.py:redeclared")
+    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "specs.py:redeclared")
     result.assert_outcomes(passed=2)
     line = next(
         n

@@ -1,4 +1,5 @@
-"""The objective named on the command line: the cases fail with the fix, and the gated search refuses another."""
+"""The objective named on the command line reaches the cases, and the gated search refuses another (the cases of
+an objective the fit does not log fail with the fix: tests/engine/test_case_verdicts.py)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,24 +101,44 @@ def failed_line(nodeid: str, message: str) -> str:
     return f"FAILED {nodeid} - {message}" if SUMMARY_SHOWS_TEXT else f"FAILED {nodeid}"
 
 
+def run_here(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A pytest run of the plugin in this process, the hypermodel's code in it too (isolation off): the outer run
+    has the backend already, so no pytest process and no probe process start (each a backend import). For what
+    the pytest face shows (items, the terminal, JUnit, exit codes) where the probe process is not the point."""
+    sigterm = signal.getsignal(signal.SIGTERM)  # the plugin's handler is that run's, not this one's
+    try:
+        return pytester.runpytest_inprocess("--hypermodel-isolation=off", *args)
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+
 def run_preflight(
-    pytester: pytest.Pytester, *args: str, timeout: float | None = None
+    pytester: pytest.Pytester, *args: str, timeout: float | None = None, here: bool = False
 ) -> tuple[pytest.RunResult, dict[str, Testcase]]:
-    """``timeout``: seconds after which the run is killed and the test fails, where a regression would hang."""
+    """``timeout``: seconds after which the run is killed and the test fails, where a regression would hang;
+    ``here``: in this process (:func:`run_here`), else in a pytest subprocess."""
     xml = pytester.path / "preflight.xml"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *args, timeout=timeout)
+    args = ("-p", "no:cacheprovider", f"--junitxml={xml}", *args)
+    result = run_here(pytester, *args) if here else pytester.runpytest_subprocess(*args, timeout=timeout)
     return result, (read_junit(xml) if xml.exists() else {})
+
+
+#: What ``once_per_run`` made in this process (no xdist), by name, as JSON: each test gets a fresh copy.
+_MADE: dict[str, str] = {}
 
 
 def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], dict]) -> dict:
     """``make(folder)`` once per test run, whichever xdist worker asks first; the others wait and read its result.
 
-    A module-scoped fixture runs once per worker that gets one of the module's tests: for a real preflight that
-    is a backend import and every case again.
+    A module-scoped fixture runs once per module, and per worker that gets one of the module's tests: for a real
+    preflight that is a backend import and every case again. Modules that share one ``name`` share the run too
+    (give them one ``xdist_group``).
     """
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run is None:  # one process: nobody to share with
-        return make(tmp_path_factory.mktemp(name))
+    if run is None:  # one process: its modules share it (as a module-scoped fixture would not)
+        if name not in _MADE:
+            _MADE[name] = json.dumps(make(tmp_path_factory.mktemp(name)))
+        return json.loads(_MADE[name])
     shared = tmp_path_factory.getbasetemp().parent  # above each worker's own basetemp
     with open(shared / f"{name}-{run}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -29,8 +29,7 @@ def _forecast_lines(tmp_path) -> list[str]:
 
 def test_random_search_risk_under_the_default_limit_is_the_oracle_s(tmp_path):
     """Under the default max_consecutive_failed_trials (3) the guide's grid aborts a RandomSearch of 10 trials in
-    29% of the oracle's seeds (tests/plugin/test_plugin.py shows the line on the terminal, and 0% under a limit
-    of 8)."""
+    29% of the oracle's seeds (test_forecast_lines.py: 0% under a limit of 8)."""
     lines = _forecast_lines(tmp_path)
     risk = "*RandomSearch would abort within 10 trials with probability 2?% ±*"  # exact: 29%
     assert any(fnmatch(line, risk) for line in lines), lines

@@ -4,20 +4,15 @@ clock, and the user's data fixture on xdist's controller."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
-from conftest import HYPERMODELS
+from conftest import HYPERMODELS, run_here
 
 
-def test_fix_writes_the_verified_repair_and_the_file_is_then_green(tmp_path):
-    shutil.copy(HYPERMODELS / "thresholds.py", tmp_path / "thresholds.py")
+def test_fix_writes_the_verified_repair_and_the_file_is_then_green(pytester):
+    shutil.copy(HYPERMODELS / "thresholds.py", pytester.path / "thresholds.py")
+    # pytester clears PYTEST_ADDOPTS: the defaults, boundaries on
     args = [
-        sys.executable,
-        "-m",
-        "pytest",
         "-p",
         "no:cacheprovider",
         "--hypermodel",
@@ -25,18 +20,18 @@ def test_fix_writes_the_verified_repair_and_the_file_is_then_green(tmp_path):
         "--hypermodel-epochs=1",
         "--hypermodel-boundaries-seconds=600",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the default: boundaries on
-    first = subprocess.run([*args, "--hypermodel-fix"], cwd=tmp_path, capture_output=True, text=True, env=env)
-    assert first.returncode == 1 and "--hypermodel-fix: wrote the verified repair into" in first.stdout
-    assert 'hp.Int("units", 8, 40, step=8)' in (tmp_path / "thresholds.py").read_text()
-    second = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env)
-    assert second.returncode == 0, second.stdout[-2000:]
-    assert "boundaries (" not in second.stdout  # nothing failed, nothing to bound
+    first = run_here(pytester, *args, "--hypermodel-fix")
+    assert first.ret == 1 and "--hypermodel-fix: wrote the verified repair into" in first.stdout.str()
+    assert 'hp.Int("units", 8, 40, step=8)' in (pytester.path / "thresholds.py").read_text()
+    second = run_here(pytester, *args)  # imports the file again: the run restored sys.modules
+    assert second.ret == 0, second.stdout.str()[-2000:]
+    assert "boundaries (" not in second.stdout.str()  # nothing failed, nothing to bound
 
 
 def test_boundaries_off_probes_nothing_more(hypermodel_dir):
     report = hypermodel_dir.path / "r.json"
-    result = hypermodel_dir.runpytest_subprocess(
+    result = run_here(
+        hypermodel_dir,
         "-p",
         "no:cacheprovider",
         "--hypermodel",
@@ -53,7 +48,8 @@ def test_boundaries_off_probes_nothing_more(hypermodel_dir):
 
 def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
     report = hypermodel_dir.path / "r.json"
-    result = hypermodel_dir.runpytest_subprocess(
+    result = run_here(
+        hypermodel_dir,
         "-p",
         "no:cacheprovider",
         "--hypermodel",

@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from conftest import HYPERMODELS, failed_line, read_junit, run_preflight
+from conftest import HYPERMODELS, failed_line, read_junit, run_here, run_preflight
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION
 
@@ -29,7 +29,7 @@ def test_space(hypermodel_case):
 
 def test_the_marker_with_the_build_function_alone_says_how_to_write_it(pytester):
     pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=""))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = run_here(pytester, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, as for any module that cannot import
     result.stdout.fnmatch_lines(
         [
@@ -43,13 +43,13 @@ def test_the_marker_with_the_build_function_alone_says_how_to_write_it(pytester)
 
 def test_the_marker_takes_an_input_shape_for_a_model_without_input(pytester):
     pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=", input_shape=(3, 2), strategy='extremes'"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xdist", "-n", "0")
+    result = run_here(pytester, "-p", "no:cacheprovider", "-p", "xdist", "-n", "0")
     result.assert_outcomes(passed=2)  # the defaults (units=2) and units=4
 
 
 def test_the_marker_without_input_shape_is_one_error_not_failing_cases(pytester):
     pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=".with_args"[:0] + ", strategy='extremes'"))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = run_here(pytester, "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*the model declares no input shape (no keras.Input)*pass input_shape=(28, 28) to the marker*"]
@@ -97,8 +97,8 @@ def test_annotations_point_at_the_repository_from_a_subdirectory(pytester, monke
     monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "summary.md"))
     monkeypatch.chdir(sub)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:fatal", "--hypermodel-boundaries=off"
+    result = run_here(
+        pytester, "-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:fatal", "--hypermodel-boundaries=off"
     )
     errors = [line for line in result.stdout.lines if line.startswith("::error")]
     assert errors and all("file=project/outcomes.py," in line for line in errors if "file=" in line)
@@ -113,6 +113,7 @@ def test_the_html_page_shows_each_failure_and_the_run(hypermodel_dir):
         "outcomes.py:negative_units",
         f"--hypermodel-html={html}",
         "--hypermodel-epochs=1",
+        here=True,
     )
     page = html.read_text()
     assert '<div class="message">' in page
@@ -131,6 +132,7 @@ def test_a_failing_forecast_is_a_failing_testcase_in_junit_and_in_the_last_line(
         "guide.py:failed_trial",
         "--hypermodel-epochs=1",
         "--hypermodel-max-abort-risk=0.1",
+        here=True,
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=2, xfailed=2, failed=1)
@@ -148,13 +150,13 @@ def test_ini_hypermodels_do_not_take_over_a_run_given_paths(hypermodel_dir):
     """Item 2: paths on the command line narrow the run, as in pytest; --no-hypermodel switches the preflight off."""
     hypermodel_dir.makeini("[pytest]\nhypermodel = outcomes.py:healthy\n")
     hypermodel_dir.makepyfile(test_trivial="def test_one():\n    pass\n")
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "test_trivial.py")
+    result = run_here(hypermodel_dir, "-p", "no:cacheprovider", "test_trivial.py")
     result.assert_outcomes(passed=1)
     assert "hypermodel preflight" not in result.stdout.str()
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "--no-hypermodel", "-o", "testpaths=.")
+    result = run_here(hypermodel_dir, "-p", "no:cacheprovider", "--no-hypermodel", "-o", "testpaths=.")
     result.assert_outcomes(passed=1)
     assert "hypermodel preflight" not in result.stdout.str()
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "outcomes.py", "-rA")
+    result = run_here(hypermodel_dir, "-p", "no:cacheprovider", "outcomes.py", "-rA")
     result.assert_outcomes(passed=2)  # naming the SPEC's file runs its cases
     result.stdout.fnmatch_lines(["PASSED outcomes.py::healthy[[]defaults[]]*"])
 
@@ -162,8 +164,8 @@ def test_ini_hypermodels_do_not_take_over_a_run_given_paths(hypermodel_dir):
 def test_a_case_reruns_by_its_node_id_and_by_k_with_its_values(hypermodel_dir):
     """Item 3: the id a FAILED line prints reruns that case; -k takes name=value."""
     for selection in (["outcomes.py::fatal[size=2]"], ["-k", "fatal and size=2"]):
-        result = hypermodel_dir.runpytest_subprocess(
-            "-p", "no:cacheprovider", "-rA", HYPERMODEL_OPTION, "outcomes.py:fatal", *selection
+        result = run_here(
+            hypermodel_dir, "-p", "no:cacheprovider", "-rA", HYPERMODEL_OPTION, "outcomes.py:fatal", *selection
         )
         result.stdout.fnmatch_lines([failed_line("outcomes.py::fatal[[]size=2[]]", "size=2 -> FatalError*")])
         assert "fatal[defaults]" not in result.stdout.str(), selection
@@ -171,13 +173,17 @@ def test_a_case_reruns_by_its_node_id_and_by_k_with_its_values(hypermodel_dir):
 
 
 def test_a_rerun_forecasts_the_whole_plan_and_keeps_every_case_in_the_report(hypermodel_dir):
-    """Item 4: under --lf the cases not rerun come from the last run (pytest's cache), and the forecast says so."""
+    """Item 4: --lf reruns only the failed cases; the cases not rerun come from the last run (pytest's cache), and
+    the forecast says so."""
     report = hypermodel_dir.path / "preflight.json"
     args = [HYPERMODEL_OPTION, "outcomes.py:fatal", "--hypermodel-report", str(report), "--hypermodel-epochs=1"]
-    first = hypermodel_dir.runpytest_subprocess(*args)
+    first = run_here(hypermodel_dir, *args)
     first.assert_outcomes(passed=1, failed=2)  # fatal[size=2] and the forecast
-    again = hypermodel_dir.runpytest_subprocess(*args, "--lf", "-rA")
-    again.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*"])
+    again = run_here(hypermodel_dir, *args, "--lf", "-rA")
+    again.assert_outcomes(failed=2)  # the case rerun, and the forecast over the whole plan
+    again.stdout.fnmatch_lines(
+        ["run-last-failure: rerun previous 1 failure*", "FAILED outcomes.py::fatal[[]size=2[]]*"]
+    )
     assert "PASSED outcomes.py::fatal[defaults]" not in again.stdout.str()  # not rerun
     again.stdout.fnmatch_lines(
         [

@@ -100,13 +100,6 @@ def test_a_module_that_kills_its_importer_is_one_usage_error(hypermodel_dir):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def test_a_case_s_output_is_captured_with_it(hypermodel_dir):
-    """What the build prints in the probe process shows under its own case, as pytest shows a test's output."""
-    result, _ = run_preflight(hypermodel_dir, "--hypermodel", "hazards.py:exits", "-rA")
-    result.stdout.fnmatch_lines(["*_ exits[[]size=2[]] _*", "*Captured stdout call*", "building size=2"])
-    assert result.stdout.str().count("building size=") == 2  # discovery's own builds print nothing here
-
-
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_the_pytest_processes_never_import_the_backend(hypermodel_dir, workers):
     """The user's code and the backend live in the probe processes: pytest itself (controller and workers) stays light."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import read_junit
+from conftest import read_junit, run_here
 from hypermodels.runtime_errors import SEED_VERDICTS
 
 MARKED = textwrap.dedent(
@@ -28,7 +28,7 @@ def test_the_marker_judges_a_divergence_against_the_default_too(hypermodel_dir, 
     probed for its reference all the same."""
     hypermodel_dir.makepyfile(test_space=MARKED)
     xml = hypermodel_dir.path / "out.xml"
-    hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", *selected)
+    run_here(hypermodel_dir, "-p", "no:cacheprovider", f"--junitxml={xml}", *selected)
     cases = {name.partition("[")[2].rstrip("]"): case for name, case in read_junit(xml).items()}
     expected = {name: outcome for name, outcome in SEED_VERDICTS.items() if not selected or name != "defaults"}
     assert {name: case.properties["outcome"] for name, case in cases.items()} == expected

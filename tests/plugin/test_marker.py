@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import read_junit
+from conftest import read_junit, run_here
 
 TESTS = textwrap.dedent(
     """
@@ -42,7 +42,7 @@ TESTS = textwrap.dedent(
 def test_marker_cases(hypermodel_dir):
     hypermodel_dir.makepyfile(test_space=TESTS)
     xml = hypermodel_dir.path / "out.xml"
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", "-rxXf")
+    result = run_here(hypermodel_dir, "-p", "no:cacheprovider", f"--junitxml={xml}", "-rxXf")
     cases = read_junit(xml)
     assert {name: c.result for name, c in cases.items()} == {
         # corners of the guide's grid: the two large ones are expected FailedTrialErrors
@@ -90,5 +90,5 @@ def test_broken_marker_is_a_collection_error(hypermodel_dir, marker, message):
 
 
 def test_marker_is_documented(pytester):
-    result = pytester.runpytest_subprocess("--markers")
+    result = run_here(pytester, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.search_space(build, [*], strategy='extremes,corners,interior'*"])

@@ -1,11 +1,12 @@
-"""Every outcome class, produced by a real Keras model and read back from a real pytest run's JUnit report."""
+"""Every outcome class, produced by a real Keras model and read back from a real pytest run's JUnit report (under
+xdist, as users run it; tests/engine/test_outcomes_engine.py checks the same cases in this process)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from conftest import run_preflight
+from conftest import run_here, run_preflight
 
 SPECS = [
     "healthy",
@@ -51,9 +52,8 @@ def _args(extra=()):
     return [*args, "--hypermodel-memory-budget", "100MiB", *extra]
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_every_outcome_in_junit(hypermodel_dir, workers):
-    result, cases = run_preflight(hypermodel_dir, *_args(workers))
+def test_every_outcome_in_junit(hypermodel_dir):
+    result, cases = run_preflight(hypermodel_dir, *_args(["-n", "2"]))
     assert result.ret == 1
     assert len(cases) == 2 * len(SPECS)  # default + size=2 (or its equivalent) per hypermodel
     for name, (outcome, exception, disposition, junit) in EXPECTED.items():
@@ -85,7 +85,7 @@ def test_every_outcome_in_junit(hypermodel_dir, workers):
 
 
 def test_long_traceback_on_request(hypermodel_dir):
-    result = hypermodel_dir.runpytest_subprocess("--hypermodel", "outcomes.py:negative_units", "--tb=long")
+    result = run_here(hypermodel_dir, "--hypermodel", "outcomes.py:negative_units", "--tb=long")
     assert "Traceback (most recent call last)" in result.stdout.str()
 
 

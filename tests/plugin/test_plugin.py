@@ -8,7 +8,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import run_preflight
+from conftest import run_here, run_preflight
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
 
@@ -29,11 +29,11 @@ def test_unused_plugin_imports_no_framework(pytester):
 
 def test_preflight_alone_does_not_collect_the_test_suite(hypermodel_dir):
     hypermodel_dir.makepyfile(test_unrelated="def test_should_not_run():\n    raise AssertionError\n")
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:healthy", "--collect-only", "-q")
+    result = run_here(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:healthy", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["outcomes.py::healthy[[]defaults[]]", "outcomes.py::healthy[[]size=2[]]"])
     assert "test_should_not_run" not in result.stdout.str()
     # With explicit test paths, both run side by side.
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:healthy", "test_unrelated.py")
+    result = run_here(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:healthy", "test_unrelated.py")
     result.assert_outcomes(passed=2, failed=1)
 
 
@@ -60,6 +60,7 @@ def test_json_report_and_user_data_fixture(hypermodel_dir):
         str(report),
         "--hypermodel-max-abort-risk",
         "1",
+        here=True,
     )
     assert result.ret == 0
     data = json.loads(report.read_text())
@@ -183,12 +184,12 @@ def test_specs_and_policy_from_ini(hypermodel_dir):
             ValueError=fail_trial
         """
     )
-    result, cases = run_preflight(hypermodel_dir)
+    result, cases = run_preflight(hypermodel_dir, here=True)
     # ValueError mapped to fail_trial: a declared failure, never retried.
     assert cases["negative_units[size=-1]"].properties["disposition"] == "failed"
     assert cases["negative_units[size=-1]"].result == "skipped"
     assert result.ret == 0
-    result, cases = run_preflight(hypermodel_dir, "-o", "hypermodel_on=")
+    result, cases = run_preflight(hypermodel_dir, "-o", "hypermodel_on=", here=True)
     assert cases["negative_units[size=-1]"].properties["disposition"] == "retried_then_failed"
     assert cases["negative_units[size=-1]"].properties["runs"] == "3"
     assert result.ret == 1
@@ -209,7 +210,7 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
             """
         )
     )
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan", "-q")
+    result = run_here(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:build", "--hypermodel-plan", "-q")
     assert result.ret == 0
     # The plan, then the cases listed as --collect-only lists them, and its closing line: nothing was fitted.
     result.stdout.fnmatch_lines(
@@ -225,7 +226,8 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
     )
     assert "passed" not in result.stdout.str()
     assert "!!!" not in result.stdout.str() and "Exit" not in result.stdout.str()
-    result = hypermodel_dir.runpytest_subprocess(
+    result = run_here(
+        hypermodel_dir,
         HYPERMODEL_OPTION,
         "guide.py:build",
         "--hypermodel-plan",
@@ -239,7 +241,8 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
         ]
     )
     # The default plan adds the interior cases: here every value inside the two small ranges, and the draws.
-    result = hypermodel_dir.runpytest_subprocess(
+    result = run_here(
+        hypermodel_dir,
         HYPERMODEL_OPTION,
         "guide.py:build",
         "--hypermodel-plan",
@@ -261,9 +264,7 @@ def test_plan_is_printed_without_fitting(hypermodel_dir):
         ]
     )
     # The kind of a case is a keyword: -k picks the corners.
-    result = hypermodel_dir.runpytest_subprocess(
-        HYPERMODEL_OPTION, "guide.py:build", "--collect-only", "-q", "-k", "corner"
-    )
+    result = run_here(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:build", "--collect-only", "-q", "-k", "corner")
     result.stdout.fnmatch_lines(["guide.py::build[[]units_1=40-units_2=30[]]", "1/4 tests collected (3 deselected)*"])
 
 
@@ -276,11 +277,14 @@ def test_every_case_has_its_own_node_id(hypermodel_dir, workers):
         "failed_trial[units_2=30]",
         "failed_trial[units_1=40-units_2=30]",
     ]
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "guide.py:failed_trial", "--collect-only", "-q")
-    assert [line for line in result.outlines if line.startswith("guide.py::")] == [f"guide.py::{n}" for n in expected]
+    if not workers:  # collection is the controller's either way
+        result = run_here(hypermodel_dir, HYPERMODEL_OPTION, "guide.py:failed_trial", "--collect-only", "-q")
+        assert [line for line in result.outlines if line.startswith("guide.py::")] == [
+            f"guide.py::{n}" for n in expected
+        ]
     report = hypermodel_dir.path / "preflight.json"
     xml = hypermodel_dir.path / "ids.xml"
-    result = hypermodel_dir.runpytest_subprocess(
+    args = [
         "-p",
         "no:cacheprovider",
         HYPERMODEL_OPTION,
@@ -291,8 +295,9 @@ def test_every_case_has_its_own_node_id(hypermodel_dir, workers):
         "-rA",
         "--hypermodel-max-abort-risk",
         "1",
-        *workers,
-    )
+    ]
+    # xdist's workers are processes of their own; serial, the run is this process's.
+    result = hypermodel_dir.runpytest_subprocess(*args, *workers) if workers else run_here(hypermodel_dir, *args)
     result.assert_outcomes(passed=2, xfailed=2)
     # JUnit: one testcase per case, each under its own name (a dict would hide duplicates: count a list).
     names = [node.get("name") for node in ET.parse(xml).getroot().iter("testcase")]
@@ -315,38 +320,21 @@ def test_every_case_has_its_own_node_id(hypermodel_dir, workers):
     )
 
 
-def test_last_failed_reruns_only_the_failed_cases(hypermodel_dir):
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:fatal")
-    result.assert_outcomes(passed=1, failed=2)  # fatal[size=2], and the forecast it makes fail
-    result = hypermodel_dir.runpytest_subprocess(HYPERMODEL_OPTION, "outcomes.py:fatal", "--lf", "-rA")
-    result.assert_outcomes(failed=2)  # the case rerun, and the forecast over the whole plan
-    result.stdout.fnmatch_lines(
-        ["run-last-failure: rerun previous 1 failure*", "FAILED outcomes.py::fatal[[]size=2[]]*"]
-    )
-
-
 def test_ini_specs_are_relative_to_the_ini_file(hypermodel_dir, monkeypatch):
     """As pytest's own ini paths are: the same project runs from its directory or from above with -c."""
     project = hypermodel_dir.mkdir("project")
     (hypermodel_dir.path / "outcomes.py").rename(project / "models.py")
     (project / "pytest.ini").write_text("[pytest]\nhypermodel =\n    models.py:healthy\n")
-    from_above = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-c", "project/pytest.ini")
+    from_above = run_here(hypermodel_dir, "-p", "no:cacheprovider", "-c", "project/pytest.ini")
     from_above.assert_outcomes(passed=2)
     monkeypatch.chdir(project)
-    inside = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider")
+    inside = run_here(hypermodel_dir, "-p", "no:cacheprovider")
     inside.assert_outcomes(passed=2)
 
 
-def test_backend_start_up_lines_are_held_back(hypermodel_dir):
-    """TensorFlow's absl lines (oneDNN, CUDA drivers, cuInit) come before its log level applies."""
-    result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy")
-    result.assert_outcomes(passed=2)
-    output = result.stdout.str() + result.stderr.str()
-    assert "absl::InitializeLog" not in output and "cuInit" not in output and "cuda drivers" not in output
-
-
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir, workers):
+def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir):
+    """Under xdist, as users run it (tests/engine/test_forecast_lines.py has the forecast in this process; the
+    RandomSearch risk's lines too)."""
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(
         hypermodel_dir,
@@ -356,7 +344,8 @@ def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir, workers)
         "GridSearch",
         REPORT_OPTION,
         str(report),
-        *workers,
+        "-n",
+        "2",
     )
     # Every case is a pass or a declared failure (xfail), yet the search would die: the run fails.
     assert {c.result for c in cases.values()} == {"passed", "skipped"}
@@ -381,30 +370,6 @@ def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir, workers)
     assert timing["search_seconds"] == pytest.approx(12 * timing["trial_seconds"], abs=0.01)
     assert timing["line"].startswith("guide.py:failed_trial: the default case took ")
     assert timing["line"] in result.stdout.lines
-
-
-def test_random_search_risk_is_estimated(hypermodel_dir):
-    result, _ = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:healthy")
-    result.stdout.fnmatch_lines(["outcomes.py:healthy: RandomSearch would abort within 10 trials with probability 0%*"])
-    assert result.ret == 0
-    result, _ = run_preflight(
-        hypermodel_dir,
-        HYPERMODEL_OPTION,
-        "guide.py:failed_trial",
-        "--hypermodel-max-consecutive-failed-trials",
-        "8",
-    )
-    # 5 of the grid's 12 points fail (its 4 cases and 8 builds without a fit show which): 8 FAILED in a row
-    # cannot happen.
-    result.stdout.fnmatch_lines(
-        [
-            "*RandomSearch would abort within 10 trials with probability 0% ±0% (KerasTuner's oracle "
-            "over 200 seeds, each trial judged by the 4 cases run and 8 builds without a fit (*/s; "
-            "with the cases, the whole space: 5 of its 12 configurations fail)*"
-        ]
-    )
-    assert result.ret == 0
-    # Under the default limit of 3 the risk is 29%: tests/engine/test_random_risk.py, in this process.
 
 
 def test_an_unused_plugin_loads_no_numpy_and_no_backend(pytester):

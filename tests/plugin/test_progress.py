@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import run_here
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION
 
@@ -14,8 +15,10 @@ BOUNDARIES = ("--hypermodel-boundaries=on", "--hypermodel-boundaries-seconds=600
 SECONDS = r"\(\d+\.\d s\)"
 
 
-def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+def _run(pytester: pytest.Pytester, *args: str, here: bool = False) -> pytest.RunResult:
+    """``here``: in this process (conftest's run_here), else in a pytest subprocess."""
+    args = ("-p", "no:cacheprovider", *args)
+    return run_here(pytester, *args) if here else pytester.runpytest_subprocess(*args)
 
 
 def _progress(result: pytest.RunResult) -> list[str]:
@@ -23,8 +26,13 @@ def _progress(result: pytest.RunResult) -> list[str]:
 
 
 def test_discovery_is_told_after_pytest_s_header_with_its_counts_and_time(hypermodel_dir):
+    """In a pytest process of its own, with its probe process: the backend's start-up lines (TensorFlow's absl
+    lines: oneDNN, CUDA drivers, cuInit), which come before its log level applies, are held back too."""
     result = _run(hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:healthy")
     assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=2)
+    output = result.stdout.str() + result.stderr.str()
+    assert "absl::InitializeLog" not in output and "cuInit" not in output and "cuda drivers" not in output
     result.stdout.re_match_lines(
         [
             r"=+ test session starts =+",
@@ -38,7 +46,7 @@ def test_discovery_is_told_after_pytest_s_header_with_its_counts_and_time(hyperm
 
 
 def test_the_boundaries_and_the_repair_s_verification_are_told_with_counts_and_times(hypermodel_dir):
-    result = _run(hypermodel_dir, HYPERMODEL_OPTION, "thresholds.py:layer_size", *BOUNDARIES)
+    result = _run(hypermodel_dir, HYPERMODEL_OPTION, "thresholds.py:layer_size", *BOUNDARIES, here=True)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.re_match_lines(
         [
@@ -61,7 +69,7 @@ def test_the_boundaries_and_the_repair_s_verification_are_told_with_counts_and_t
 def test_quiet_keeps_only_the_ends_of_the_steps_and_very_quiet_none(hypermodel_dir):
     # One FAILED trial ends the search: size=2 is drawn, so the forecast fails (2 values: no third trial).
     stops = "--hypermodel-max-consecutive-failed-trials=1"
-    quiet = _run(hypermodel_dir, "-q", HYPERMODEL_OPTION, "outcomes.py:failed_trial", stops, *BOUNDARIES)
+    quiet = _run(hypermodel_dir, "-q", HYPERMODEL_OPTION, "outcomes.py:failed_trial", stops, *BOUNDARIES, here=True)
     assert quiet.ret == pytest.ExitCode.TESTS_FAILED  # the forecast
     lines = _progress(quiet)
     assert len(lines) == 3, lines
@@ -78,7 +86,9 @@ def test_quiet_keeps_only_the_ends_of_the_steps_and_very_quiet_none(hypermodel_d
     quiet.stdout.re_match_lines([r"\.x +\[100%\]$", re.escape(lines[1])], consecutive=True)  # not glued to [100%]
     assert "\r" not in quiet.stdout.str()
 
-    very_quiet = _run(hypermodel_dir, "-qq", HYPERMODEL_OPTION, "outcomes.py:failed_trial", stops, *BOUNDARIES)
+    very_quiet = _run(
+        hypermodel_dir, "-qq", HYPERMODEL_OPTION, "outcomes.py:failed_trial", stops, *BOUNDARIES, here=True
+    )
     assert very_quiet.ret == pytest.ExitCode.TESTS_FAILED
     assert _progress(very_quiet) == []
 
@@ -99,6 +109,6 @@ def test_an_xdist_controller_tells_what_it_waits_for_and_what_was_planned(hyperm
 
 
 def test_no_terminal_reporter_no_progress_and_no_error(hypermodel_dir):
-    result = _run(hypermodel_dir, "-p", "no:terminal", HYPERMODEL_OPTION, "outcomes.py:healthy")
+    result = _run(hypermodel_dir, "-p", "no:terminal", HYPERMODEL_OPTION, "outcomes.py:healthy", here=True)
     assert result.ret == pytest.ExitCode.OK
     assert "hypermodel:" not in result.stdout.str() + result.stderr.str()

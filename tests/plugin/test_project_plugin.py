@@ -26,6 +26,7 @@ def test_the_plugin_stops_with_one_line(hypermodel_dir):
         "--hypermodel-isolation=off",
         "--hypermodel-project",
         "hypermodel_search/healthy",
+        here=True,
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR and not cases
     errors = [line for line in result.stderr.lines if line.strip()]

@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from conftest import HYPERMODELS, run_preflight
+from conftest import HYPERMODELS, run_here, run_preflight
 
 NO_INPUT = (
     "ERROR: --hypermodel guides.py:build_model: the model declares no input shape (no keras.Input), so no data can be "
@@ -17,8 +17,8 @@ NO_INPUT = (
 
 def test_a_model_without_input_is_one_line_naming_the_fixes_not_failing_cases(hypermodel_dir):
     """The getting-started guide's model is fine: its missing Input is the harness's problem, said once."""
-    result = hypermodel_dir.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--hypermodel", "guides.py:build_model", "--junitxml=out.xml"
+    result = run_here(
+        hypermodel_dir, "-p", "no:cacheprovider", "--hypermodel", "guides.py:build_model", "--junitxml=out.xml"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([NO_INPUT])
@@ -55,14 +55,18 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
 
 def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hypermodel_dir):
     (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
-    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1")
+    result, cases = run_preflight(
+        hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1", here=True
+    )
     assert result.ret == pytest.ExitCode.OK and len(cases) == 4
     (hypermodel_dir.path / "pytest.ini").unlink()
     hypermodel_dir.makeconftest(
         "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
         "    return np.zeros((16, 28, 28), 'float32'), np.eye(10, dtype='float32')[np.arange(16) % 10]\n"
     )
-    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1")
+    result, cases = run_preflight(
+        hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1", here=True
+    )
     assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
     # Discovery fits on the fixture's data: the fit()'s own hyperparameter is planned, and no warning.
     assert "MyHyperModel[shuffle=True]" in cases
@@ -94,6 +98,7 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
         "--hypermodel-epochs",
         "1",
         f"--hypermodel-report={report}",
+        here=True,
     )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert {c.properties["outcome"] for c in cases.values()} == {"ok"}
@@ -153,22 +158,4 @@ def test_nothing_is_downloaded_and_a_download_is_not_blamed_on_a_value(hypermode
             "realistic.py:downloads_for_one_value: RandomSearch would abort within 10 trials with "
             "probability 0% *(2 cases left out: their build downloads https://*"
         ]
-    )
-
-
-def test_when_the_defaults_fail_at_fit_time_no_value_is_blamed(hypermodel_dir):
-    """KerasTuner's HyperImageAugment returns an uncompiled model: the defaults fail, and so does everything else."""
-    report = hypermodel_dir.path / "preflight.json"
-    result, cases = run_preflight(
-        hypermodel_dir, "--hypermodel", "outcomes.py:uncompiled", "--hypermodel-report", str(report)
-    )
-    assert {c.properties["outcome"] for c in cases.values()} == {"error"}
-    assert "the default values already fail" in cases["uncompiled[defaults]"].message
-    others = [c for name, c in cases.items() if name != "uncompiled[defaults]"]
-    assert others and all("it fails as the defaults already do: fix the defaults first" in c.message for c in others)
-    assert "lower max_value" not in result.stdout.str() and "remove it from the values" not in result.stdout.str()
-    [forecast] = json.loads(report.read_text())["forecasts"]
-    assert forecast["message"].endswith(
-        "fix the build function or its defaults: the defaults already fail, or raise "
-        "max_consecutive_failed_trials above 3"
     )

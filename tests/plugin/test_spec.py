@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import run_preflight
+from conftest import run_here, run_preflight
 
 CONFTEST_MODEL = textwrap.dedent(
     """
@@ -108,31 +108,7 @@ def test_a_mistyped_spec_is_told_before_any_worker_or_backend_starts(hypermodel_
         ("specs.py:2build", "'2build' is not a Python name"),
         ("bare", "a bare name must be defined in *conftest.py"),
     ]:
-        result = hypermodel_dir.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--hypermodel", spec)
+        result = run_here(hypermodel_dir, "-p", "no:cacheprovider", "-n", "2", "--hypermodel", spec)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"ERROR: --hypermodel {spec}: {message}*"])
         assert "bringing up nodes" not in result.stdout.str() and "created:" not in result.stdout.str()
-
-
-def test_failing_defaults_are_a_failing_case_not_a_usage_error(hypermodel_dir):
-    # negative_units' default is fine, but the article's model has units_2 = -10 by default.
-    hypermodel_dir.makepyfile(
-        broken=textwrap.dedent(
-            """
-            import keras
-
-            def build(hp):
-                units = hp.Int("units", -10, 10, step=20)
-                width = hp.Int("width", 1, 3)
-                model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(width), keras.layers.Dense(units)])
-                model.compile(loss="mse")
-                return model
-            """
-        )
-    )
-    result, cases = run_preflight(hypermodel_dir, "--hypermodel", "broken.py:build")
-    assert result.ret == 1
-    assert cases["build[defaults]"].properties["outcome"] == "error"
-    assert "the default values already fail" in cases["build[defaults]"].message
-    assert cases["build[units=10]"].result == "passed"  # the rest of the plan still ran
-    assert cases["build[width=3]"].properties["outcome"] == "error"  # units stays at its failing default

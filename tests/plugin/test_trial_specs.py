@@ -88,12 +88,12 @@ def test_a_tuner_factory_s_stale_project_or_failing_defaults_stop_the_run_with_o
     )
     old.search(x, y, epochs=1, verbose=0)
     oracle = (pytester.path / "runs" / "p" / "oracle.json").read_bytes()
-    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_tuner")
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_tuner", here=True)
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*--hypermodel train.py:make_tuner: the tuner's project runs?p*pass overwrite=True*"])
     assert (pytester.path / "runs" / "p" / "oracle.json").read_bytes() == oracle  # only read
 
-    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_broken")
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:make_broken", here=True)
     assert result.ret == 4
     result.stderr.fnmatch_lines(
         [
@@ -102,7 +102,7 @@ def test_a_tuner_factory_s_stale_project_or_failing_defaults_stop_the_run_with_o
         ]
     )
     assert "Traceback" not in result.stderr.str()
-    result, _ = run_preflight(pytester, "--hypermodel", "train.py:not_a_tuner")
+    result, _ = run_preflight(pytester, "--hypermodel", "train.py:not_a_tuner", here=True)
     result.stderr.fnmatch_lines(["*train.py:not_a_tuner: not_a_tuner() returned int, not a KerasTuner tuner*"])
 
 
@@ -141,6 +141,7 @@ def test_the_gated_search_runs_the_tuner_the_preflight_ran(pytester, monkeypatch
         "off",
         "--hypermodel-epochs",
         "1",
+        here=True,
     )
     assert result.ret == 0, result.stdout.str()
     monkeypatch.chdir(pytester.path)
@@ -203,6 +204,7 @@ def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_
         "off",
         "--hypermodel-strategy",
         "extremes",
+        here=True,
     )
     assert result.ret == 0, result.stdout.str()
     assert set(cases) == {"build[defaults]", "build[units=4]", "build[shuffle=True]"}
@@ -217,10 +219,13 @@ def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_
         "off",
         "--hypermodel-strategy",
         "extremes",
+        here=True,
     )
     assert cases and all("train.py defines no callable 'nothing'" in c.message for c in cases.values())
     assert "During handling" not in result.stdout.str()
-    result, _ = run_preflight(pytester, "--hypermodel", "train.py:build", "--hypermodel-search-data", "tran.py:data")
+    result, _ = run_preflight(
+        pytester, "--hypermodel", "train.py:build", "--hypermodel-search-data", "tran.py:data", here=True
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.stderr.lines if line.strip()] == [
         f"ERROR: --hypermodel-search-data tran.py:data: no file {pytester.path / 'tran.py'}"

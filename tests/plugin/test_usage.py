@@ -1,9 +1,7 @@
 """Outputs that cannot be written and options that contradict each other are one usage error at start-up; a
-SPEC given twice runs once."""
+SPEC given twice runs once. (A HyperModel.fit() returning None or text: tests/engine/test_case_verdicts.py.)"""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 from conftest import run_preflight
@@ -63,7 +61,12 @@ def test_the_command_line_overrides_the_ini_isolation_without_contradiction(hype
 
 def test_a_spec_given_twice_runs_once(hypermodel_dir):
     result, cases = run_preflight(
-        hypermodel_dir, HYPERMODEL_OPTION, "outcomes.py:failed_trial", HYPERMODEL_OPTION, " outcomes.py:failed_trial"
+        hypermodel_dir,
+        HYPERMODEL_OPTION,
+        "outcomes.py:failed_trial",
+        HYPERMODEL_OPTION,
+        " outcomes.py:failed_trial",
+        here=True,
     )
     junit = (hypermodel_dir.path / "preflight.xml").read_text()
     assert junit.count('name="failed_trial[defaults]"') == 1
@@ -71,59 +74,3 @@ def test_a_spec_given_twice_runs_once(hypermodel_dir):
     said = [line for line in result.outlines if line.startswith("outcomes.py:failed_trial: ")]
     assert [line.split(" ")[1] for line in said] == ["RandomSearch", "the"]  # its forecast and its time, once
     assert result.stdout.str().count("hypermodel: discovering outcomes.py:failed_trial") == 1  # discovered once
-
-
-FIT_RETURNS = """
-import keras
-import keras_tuner as kt
-
-
-class Returns(kt.HyperModel):
-    value = None
-
-    def build(self, hp):
-        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hp.Choice("units", [1, 2]))])
-        model.compile(loss="mse", optimizer="sgd")
-        return model
-
-    def fit(self, hp, model, *args, **kwargs):
-        model.fit(*args, **kwargs)
-        return self.value
-
-
-class ReturnsNone(Returns):
-    pass
-
-
-class ReturnsText(Returns):
-    value = "done"
-"""
-
-
-@pytest.mark.parametrize(
-    ("name", "says"),
-    [
-        ("ReturnsNone", "The return value of HyperModel.fit() is None"),
-        ("ReturnsText", "Expected the return value of HyperModel.fit() to be"),
-    ],
-)
-def test_fit_returning_none_or_text_stops_the_search_as_kerastuner_does(hypermodel_dir, tmp_path, name, says):
-    """KerasTuner's FatalTypeError at the end of the first trial, found by the preflight."""
-    import keras_tuner as kt
-    import numpy as np
-
-    hypermodel_dir.makepyfile(returns=FIT_RETURNS)
-    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, f"returns.py:{name}", "--hypermodel-epochs", "1")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    for case in cases.values():
-        assert (case.properties["outcome"], case.properties["exception"]) == ("fatal", "FatalTypeError")
-        assert says in case.message and "make HyperModel.fit return" in case.message
-    result.stdout.fnmatch_lines([f"returns.py:{name}: *FatalTypeError*"])
-
-    namespace: dict = {}
-    exec(compile(FIT_RETURNS, "returns.py", "exec"), namespace)  # the same code, in a real search
-    tuner = kt.RandomSearch(namespace[name](), objective="loss", max_trials=3, directory=tmp_path)
-    x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
-    with pytest.raises(kt.errors.FatalTypeError, match=re.escape(says)):
-        tuner.search(x, y, epochs=1, verbose=0)
-    assert len(tuner.oracle.trials) == 1  # stopped at the end of its first trial

@@ -25,9 +25,20 @@ from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.probe import devices, fit, parent
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
-from pytest_hypermodel.rules import boundaries, culprits, hints, offline, outcomes, record, timing, verdict
+from pytest_hypermodel.rules import (
+    boundaries,
+    culprits,
+    hints,
+    offline,
+    outcomes,
+    record,
+    timing,
+    trial_health,
+    verdict,
+)
 from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.rules import project as project_mod
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space import hyperparameters
 from pytest_hypermodel.space import plan as plan_mod
@@ -579,6 +590,12 @@ class Engine:
         return found, "\n".join(notes) or None
 
     @staticmethod
+    def trial_findings(entries: Sequence[dict[str, Any]]) -> list[Finding]:
+        """The health checks on what the cases' trials did (``rules.trial_health``): the warnings that mean a trial
+        does not do what was asked, a callback's monitor the logs lack, a score that is not the objective."""
+        return trial_health.findings(record.records(entries))
+
+    @staticmethod
     def payload(
         preflights: Sequence[Preflight],
         entries: list[dict[str, Any]],
@@ -589,6 +606,7 @@ class Engine:
     ) -> dict[str, Any]:
         """The JSON report's data: every case, the forecasts, the boundaries and repairs, and how it was run."""
         data = full_payload(list(preflights), entries, forecasts, refinements)
+        data["warnings"] = trial_health.collected_warnings(record.records(entries))
         if note:
             data["note"] = note
         data["run"] = run_metadata(entries, command)

@@ -526,12 +526,12 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         result.message = str(exc)
     except Exception as exc:  # every failure of the user's code is a result
         _fail(result, exc)
-        result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase)
+        result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase, watch.callback)
     except BaseException as exc:  # sys.exit(), KeyboardInterrupt or another class KerasTuner does not catch
         if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
         _fail(result, exc)
-        result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase)
+        result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase, watch.callback)
     finally:
         result.warnings, result.fits = watch.warnings, watch.fits
         result.seconds = round(time.perf_counter() - started, 3)

@@ -204,12 +204,13 @@ def _recorded(objective: Any, trial: Any) -> tuple[str, str, float | None]:
     return objective.name, objective.direction, score
 
 
-def failed_in(exc: BaseException, phase: str) -> tuple[str, str]:
-    """Where in the trial ``exc`` was raised: ``phase`` (where the trial was), refined by its traceback (a
-    callback's method, KerasTuner's check of the result), and the name of the place: ``(phase, callback class)``."""
+def failed_in(exc: BaseException, phase: str, running: str = "") -> tuple[str, str]:
+    """Where in the trial ``exc`` was raised: ``phase`` (where the trial was), refined: a callback's hook
+    (``running``, the hook that did not return, else a callback frame of the user's in the traceback: Keras
+    filters its own), KerasTuner's check of the result. Returns ``(phase, the callback's hook)``."""
     import keras
 
-    callback, checked = "", False
+    callback, checked = running, False
     tb = exc.__traceback__
     while tb is not None:  # outermost to innermost: the first hook of a callback (its on_* method) names it
         frame = tb.tb_frame
@@ -220,10 +221,7 @@ def failed_in(exc: BaseException, phase: str) -> tuple[str, str]:
             and isinstance(owner, keras.callbacks.Callback)
             and not isinstance(owner, keras.callbacks.CallbackList)
         ):
-            kind = type(owner)
-            package = kind.__module__.partition(".")[0]
-            prefix = f"{package}'s " if package in ("keras", "keras_tuner") else ""  # its arguments are the user's
-            callback = f"{prefix}{kind.__qualname__}.{frame.f_code.co_name}"
+            callback = f"{type(owner).__qualname__}.{frame.f_code.co_name}"
         if frame.f_code.co_name in ("validate_trial_results", "convert_to_metrics_dict", "_check_objective_found"):
             checked = True
         tb = tb.tb_next

@@ -70,18 +70,54 @@ class Watch:
         if len(self.warnings) < MOST_WARNINGS and all(w["message"] != message for w in self.warnings):
             self.warnings.append({"message": message, "category": category, "location": location})
 
+    #: The callback hook running (``EarlyStopping.on_epoch_end``), left set when it raised: what a failure blames.
+    callback: str = ""
+
     def watch_fit(self, model: Any) -> None:
-        """Record each ``model.fit`` call on ``model``: the callbacks that read its logs by name, and the logs."""
+        """Record each ``model.fit`` call on ``model``: the callbacks that read its logs by name, and the logs; and
+        note which callback hook runs (Keras filters its own frames out of a traceback)."""
         original = model.fit
 
         def fit(*args: Any, **kwargs: Any) -> Any:
-            entry: dict[str, Any] = {"history": {}, "monitors": monitors(kwargs.get("callbacks"))}
+            callbacks = list(getattr(kwargs.get("callbacks"), "callbacks", kwargs.get("callbacks")) or [])
+            entry: dict[str, Any] = {"history": {}, "monitors": monitors(callbacks)}
             self.fits.append(entry)
+            for callback in callbacks:
+                self._track(callback)
             history = original(*args, **kwargs)
             entry["history"] = logged(history)
             return history
 
         model.fit = fit
+
+    def _track(self, callback: Any) -> None:
+        """Wrap ``callback``'s per-epoch and per-fit hooks (not the per-batch ones: they run each step) so that
+        ``self.callback`` names the one running. KerasTuner's own callbacks are left alone: what they raise is
+        KerasTuner's handling of the trial."""
+        kind = type(callback)
+        package = kind.__module__.partition(".")[0]
+        if package == "keras_tuner" or getattr(callback, "_watched", False):
+            return
+        prefix = "Keras's " if package == "keras" else ""  # a Keras callback raises on the arguments it was given
+        for hook in CALLBACK_HOOKS:
+            method = getattr(callback, hook, None)
+            if callable(method):
+                setattr(callback, hook, self._hooked(method, f"{prefix}{kind.__qualname__}.{hook}"))
+        with contextlib.suppress(AttributeError):  # __slots__
+            callback._watched = True
+
+    def _hooked(self, method: Any, label: str) -> Any:
+        def hook(*args: Any, **kwargs: Any) -> Any:
+            self.callback = label
+            value = method(*args, **kwargs)
+            self.callback = ""
+            return value
+
+        return hook
+
+
+#: The callback hooks a failure is traced to (``Watch.callback``).
+CALLBACK_HOOKS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
 
 
 def monitors(callbacks: Any) -> list[list[str]]:

@@ -129,7 +129,8 @@ def trial_place(result: Result) -> str:
     (what fails there is the model the build returned, or the data: an uncompiled model)."""
     phase, returned_by = getattr(result, "phase", ""), getattr(result, "returned_by", "")
     if phase == "callback":
-        return f"the callback {getattr(result, 'failed_callback', '') or 'of the fit'}"
+        callback = getattr(result, "failed_callback", "") or "of the fit"
+        return callback.replace("Keras's ", "Keras's callback ") if "'s " in callback else f"the callback {callback}"
     if phase == "fit" and returned_by.endswith(".fit"):
         return returned_by
     if phase in ("fit", "run_trial") and returned_by.endswith(".run_trial"):

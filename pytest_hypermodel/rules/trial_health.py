@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,10 @@ _NEVER = {
 }
 
 
+#: The counter Keras appends to a layer's or model's name (``dense_3``): no part of what a warning says.
+_NUMBERED = re.compile(r"_\d+\b")
+
+
 def collected_warnings(records: Iterable[CaseRecord]) -> list[dict[str, Any]]:
     """Each warning raised during the cases, once per hypermodel (by its message), with the first case that
     raised it and how many cases did: the JSON report's ``warnings``."""
@@ -77,7 +82,7 @@ def collected_warnings(records: Iterable[CaseRecord]) -> list[dict[str, Any]]:
     for r in records:
         for w in r.warnings:
             message = str(w.get("message", ""))
-            key = (r.spec, message)
+            key = (r.spec, _NUMBERED.sub("", message))  # "dense_3/kernel" in one case is "dense/kernel" in another
             if key in found:
                 found[key]["cases"] += 1
                 continue

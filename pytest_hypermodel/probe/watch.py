@@ -125,6 +125,8 @@ def monitors(callbacks: Any) -> list[list[str]]:
     found = []
     for callback in list(getattr(callbacks, "callbacks", callbacks) or []):
         key = getattr(callback, "monitor", None)
+        if getattr(callback, "save_best_only", True) is False:  # a ModelCheckpoint saving each epoch reads nothing
+            continue
         if isinstance(key, str) and key:
             found.append([type(callback).__name__, key])
     return found

@@ -130,9 +130,13 @@ def test_a_val_monitor_without_validation_data_names_the_missing_data(tmp_path):
 
 
 def test_monitors_the_logs_have_give_no_finding(tmp_path):
+    """Nor does a ModelCheckpoint saving every epoch: its default monitor, val_loss, is never read."""
     x, y = _data()
     stop = keras.callbacks.EarlyStopping(monitor="val_mae", mode="min", patience=1)
+    every = keras.callbacks.ModelCheckpoint(str(tmp_path / "each.keras"))
     report = _preflight(_tuner(tmp_path, build, "val_mae"), validation_data=(x, y), callbacks=[stop])
+    assert Engine.trial_findings(report.cases) == []
+    report = _preflight(_tuner(tmp_path / "c", build), callbacks=[every])
     assert Engine.trial_findings(report.cases) == []
 
 

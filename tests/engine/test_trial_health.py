@@ -260,6 +260,12 @@ def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
             isolation="off",
         )
         assert report.green and Engine.trial_findings(report.cases) == []
+    from tests.hypermodels.guide import failed_trial  # the failed-trials guide: FailedTrialError over 1200 params
+
+    rng = np.random.default_rng(0)
+    wide, target = rng.normal(size=(64, 20)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+    report = preflight(failed_trial, wide, target, epochs=2, strategy="extremes", boundaries=False, isolation="off")
+    assert Engine.trial_findings(report.cases) == []
     x, y = _data()
     tuner = kt.RandomSearch(HyperRegressor(), max_trials=2, directory=tmp_path / "r", project_name="r")
     report = _preflight(tuner, validation_data=(x, y))

@@ -223,9 +223,10 @@ def test_a_run_trial_that_raises_is_blamed_on_run_trial(tmp_path):
 
 
 def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
-    """keras-io's getting-started guide: its build function, its HyperModel whose fit() tunes shuffle, and its
-    HyperRegressor whose fit() returns a number computed after model.fit (KerasTuner's ``default_objective``)."""
-    from tests.hypermodels.guides import MyHyperModel, build_model
+    """keras-io's getting-started guide: its build function, its HyperModel whose fit() tunes shuffle, the one whose
+    fit() crops the images, and its HyperRegressor whose fit() returns a number computed after model.fit
+    (KerasTuner's ``default_objective``); and the failed-trials guide's grid."""
+    from tests.hypermodels.guides import CroppingHyperModel, MyHyperModel, build_model
 
     class HyperRegressor(kt.HyperModel):  # as the guide publishes it, with a keras.Input for synthesized data
         def build(self, hp):
@@ -260,6 +261,12 @@ def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
             isolation="off",
         )
         assert report.green and Engine.trial_findings(report.cases) == []
+    crops = images[..., None]  # CroppingHyperModel's fit() crops the search's (N, 28, 28, 1) images
+    report = preflight(
+        CroppingHyperModel(), crops, labels, validation_data=(crops, labels), objective="val_accuracy", epochs=2,
+        strategy="extremes", boundaries=False, isolation="off",
+    )  # fmt: skip
+    assert report.green and Engine.trial_findings(report.cases) == []
     from tests.hypermodels.guide import failed_trial  # the failed-trials guide: FailedTrialError over 1200 params
 
     rng = np.random.default_rng(0)

@@ -25,7 +25,18 @@ from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.probe import devices, fit, parent
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
-from pytest_hypermodel.rules import boundaries, culprits, health, hints, offline, outcomes, record, timing, verdict
+from pytest_hypermodel.rules import (
+    boundaries,
+    culprits,
+    health,
+    hints,
+    offline,
+    outcomes,
+    record,
+    timing,
+    trial_health,
+    verdict,
+)
 from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.rules import project as project_mod
 from pytest_hypermodel.rules.health import Finding
@@ -583,6 +594,12 @@ class Engine:
         return found, "\n".join(notes) or None
 
     @staticmethod
+    def trial_findings(entries: Sequence[dict[str, Any]]) -> list[Finding]:
+        """The health checks on what the cases' trials did (``rules.trial_health``): the warnings that mean a trial
+        does not do what was asked, a callback's monitor the logs lack, a score that is not the objective."""
+        return trial_health.findings(record.records(entries))
+
+    @staticmethod
     def payload(
         preflights: Sequence[Preflight],
         entries: list[dict[str, Any]],
@@ -596,6 +613,7 @@ class Engine:
         findings, and how it was run."""
         data = full_payload(list(preflights), entries, forecasts, refinements)
         data["health"] = [f.to_dict() for f in findings]
+        data["warnings"] = trial_health.collected_warnings(record.records(entries))
         if note:
             data["note"] = note
         data["run"] = run_metadata(entries, command)
@@ -614,6 +632,7 @@ class Engine:
             mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
             found.extend(pre.findings)
             found.extend(health.from_entries(mine))
+            found.extend(self.trial_findings(mine))
             if not (pre.tuner or {}).get("hypermodel_objective"):  # a tuner's own is judged where it was read
                 found.extend(
                     waste_checks.objective_findings(

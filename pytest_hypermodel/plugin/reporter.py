@@ -274,6 +274,16 @@ class PreflightReporter:
             self.annotations = outputs.write_views(data, Path(html) if html else None, github)
             self.html = html or None
 
+    def report_warnings(self, terminalreporter: Any) -> None:
+        """The warnings Keras, TensorFlow or the user's code raised during the cases, each once per hypermodel."""
+        from pytest_hypermodel.views import outputs
+
+        lines = outputs.warning_lines(list(self.entries.values()))
+        if lines:
+            terminalreporter.line("warnings raised during the cases (each once per hypermodel):")
+            for line in lines:
+                terminalreporter.line(f"  {line}", yellow=True)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.entries:
             return
@@ -282,6 +292,7 @@ class PreflightReporter:
         terminalreporter.section("hypermodel preflight")
         for line in outputs.summary_lines(list(self.entries.values())):
             terminalreporter.line(line)
+        self.report_warnings(terminalreporter)
         for forecast in self.forecasts:
             terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
             if forecast.get("timing"):

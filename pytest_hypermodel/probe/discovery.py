@@ -270,6 +270,7 @@ def _build_once(
     from pytest_hypermodel.probe import data
 
     hypermodel = builder.hypermodel
+    fitting = False  # a HyperModel's own fit() failing is not the build's: the tuner's constructor never fits
     try:
         with outcomes.time_limit(builder.timeout) as limit:
             model = hypermodel.build(hp)
@@ -281,6 +282,7 @@ def _build_once(
             if with_fit and isinstance(model, keras.Model) and builder.fit_arguments is not None:
                 # The search's own data and fit() arguments, as each case gets them: one epoch.
                 args, kwargs = builder.fit_arguments(model)
+                fitting = True
                 with _fitting(hp):
                     hypermodel.fit(hp, model, *args, **{**kwargs, "epochs": 1, "verbose": 0})
             elif with_fit and isinstance(model, keras.Model):
@@ -289,6 +291,7 @@ def _build_once(
                 except data.DataError:  # no input shape: the build itself is fine, its fit() goes unseen
                     builder.unfitted = True
                 else:
+                    fitting = True
                     with _fitting(hp):
                         hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
             elif first and isinstance(model, keras.Model) and runs_code_of_its_own(model):
@@ -298,11 +301,11 @@ def _build_once(
     except SpaceError:
         raise
     except Exception as exc:  # the build's own failure is a result, not a discovery error
-        return exc
+        return None if fitting and not isinstance(exc, outcomes.CaseTimeout) else exc  # the cases show a fit's
     except BaseException as exc:  # sys.exit(), KeyboardInterrupt or another class KerasTuner does not catch
         if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
-        return exc
+        return None if fitting else exc
     finally:
         keras.backend.clear_session()
     return None

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.probe import devices
+from pytest_hypermodel.probe import watch as watch_mod
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.rules.outcomes import meaningful_line
 from pytest_hypermodel.rules.policy import Policy
@@ -140,6 +141,23 @@ class Result:
     #: search's data is not given.
     search_epochs: int | None = None
     search_batches: int | None = None
+    #: Where in the trial it failed (``trial.BUILD``, ``FIT``, ``CALLBACK``...; ``""`` when it did not) and, for a
+    #: callback, which one (``Boom.on_epoch_end``): what its hint blames.
+    phase: str = ""
+    failed_callback: str = ""
+    #: The warnings Keras, TensorFlow or the user's code raised during the trial (``watch.Watch.warnings``).
+    warnings: list[dict] = field(default_factory=list)
+    #: What the trial's ``model.fit`` calls logged and which callbacks read the logs by name (``watch.Watch.fits``),
+    #: and what KerasTuner recorded: the objective, its direction, its value (the trial's score), the type of what
+    #: the trial returned and where that is written (``file:line`` of a ``HyperModel.fit`` or ``run_trial`` of the
+    #: user's own; ``""`` for KerasTuner's).
+    fits: list[dict] = field(default_factory=list)
+    objective: str = ""
+    direction: str = ""
+    score: float | None = None
+    returned: str = ""
+    returned_by: str = ""
+    returned_at: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -444,6 +462,8 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
     def on_return(results: Any) -> None:
         first = results[0] if isinstance(results, list) and results else results
         result.logs = _log_names(first)
+        # KerasTuner's run_trial returns one result an execution; one execution's is what its fit returned
+        result.returned = type(results[0] if isinstance(results, list) and len(results) == 1 else results).__name__
 
     def on_build(model: Any) -> None:
         """The trial's model, just built (``_try_build`` cleared the session first; KerasTuner's model checks
@@ -463,17 +483,21 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
             result.memory_budget = budget[0]
             if result.memory_bytes is not None:
                 _check_memory_at_fit(model, result, budget, case.values)
+        watch.watch_fit(model)
 
     from pytest_hypermodel.probe import data as data_mod
 
     batch_ends: list[tuple[int, float]] = []  # each training batch's epoch, and when it ended
+    watch = watch_mod.Watch()
+    result.returned_by, result.returned_at = _returned_by(hypermodel, tuner)
+    hooks = trial_mod.Hooks(lambda: keras.utils.set_random_seed(settings.seed), on_build, on_return)
     started = time.perf_counter()
     try:
         result.search_epochs, result.search_batches = data_mod.search_size(provided_data) or (None, None)
-        hooks = trial_mod.Hooks(lambda: keras.utils.set_random_seed(settings.seed), on_build, on_return)
         prebuilt = None
         if provided_data is None or callable(provided_data):  # the data is made for (or by) the case's model
-            prebuilt = trial_mod.build(tuner, hp, hooks)
+            with watch_mod.collecting(watch):
+                prebuilt = trial_mod.build(tuner, hp, hooks)
         args, kwargs = fit_arguments(provided_data, prebuilt, dict(case.values), settings)
         if provided_data is not None:
             result.data = f"x {data_mod.shapes(args[0])}, y {data_mod.shapes(args[1])}"
@@ -490,9 +514,11 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         kwargs.setdefault("epochs", settings.epochs)
         kwargs.setdefault("verbose", 0)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), recorder]
-        done = trial_mod.run(tuner, hp, args, kwargs, hooks, objective_known, prebuilt)
+        with watch_mod.collecting(watch):
+            done = trial_mod.run(tuner, hp, args, kwargs, hooks, objective_known, prebuilt)
         result.fitted = True
         result.checkpoint = bool(done.checkpoint)
+        result.objective, result.direction, result.score = done.objective, done.direction, watch_mod.finite(done.score)
         judge_fit(result, settings.reference_loss)
     except _OverBudget as exc:  # predicted: the fit did not start
         result.outcome = outcomes.OOM
@@ -500,11 +526,14 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         result.message = str(exc)
     except Exception as exc:  # every failure of the user's code is a result
         _fail(result, exc)
+        result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase, watch.callback)
     except BaseException as exc:  # sys.exit(), KeyboardInterrupt or another class KerasTuner does not catch
         if not outcomes.raised_by_the_build(exc):  # a real Ctrl-C or SIGTERM: stop the run
             raise
         _fail(result, exc)
+        result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase, watch.callback)
     finally:
+        result.warnings, result.fits = watch.warnings, watch.fits
         result.seconds = round(time.perf_counter() - started, 3)
         result.steps = len(batch_ends)  # a timeout's too: what its batches cost
         result.step_seconds, result.epoch_seconds = step_costs(batch_ends)
@@ -569,6 +598,25 @@ def search_objective(objective: tuple[tuple[str, str | None], ...]) -> Any:
     from keras_tuner.src.engine.objective import MultiObjective
 
     return MultiObjective(goals)
+
+
+def _returned_by(hypermodel: Any, tuner: Any) -> tuple[str, str]:
+    """What returns the trial's result to KerasTuner, and where it is written when it is the user's: the tuner's
+    own ``run_trial``, else the hypermodel's own ``fit``; ``("", "")`` for KerasTuner's (``model.fit``'s History)."""
+    import inspect
+
+    import keras_tuner as kt
+
+    for owner, base, name in ((tuner, kt.Tuner, "run_trial"), (hypermodel, kt.HyperModel, "fit")):
+        method = getattr(type(owner), name, None)
+        if method is None or method is getattr(base, name, None) or type(owner).__module__.startswith("keras_tuner"):
+            continue
+        try:
+            where = f"{inspect.getsourcefile(method)}:{inspect.getsourcelines(method)[1]}"
+        except (OSError, TypeError):
+            where = ""
+        return f"{type(owner).__name__}.{name}", where
+    return "", ""
 
 
 def _log_names(results: Any) -> list[str]:

@@ -26,12 +26,28 @@ _ids = itertools.count()
 _tuners: dict[tuple, tuple[Any, Any]] = {}
 
 
+#: Where in a trial something raised (``Hooks.phase``): the build function, KerasTuner's checks of the built model,
+#: the tuner's ``run_trial``, the fit (``HyperModel.fit`` or ``model.fit``), a callback of the fit, and KerasTuner's
+#: handling of what the trial returned (its checks, the objective's value, the oracle's update).
+BUILD = "build"
+MODEL_CHECKS = "model_checks"
+RUN_TRIAL = "run_trial"
+FIT = "fit"
+CALLBACK = "callback"
+RESULT = "result"
+
+
 @dataclass
 class Outcome:
     """What the trial left: whether it wrote the checkpoint that ``get_best_models()`` reloads after the search
-    (what ``run_trial`` returned goes to ``Hooks.on_return``)."""
+    (what ``run_trial`` returned goes to ``Hooks.on_return``), and the score KerasTuner recorded for it."""
 
     checkpoint: bool
+    #: The single objective's name and direction (``""`` for a multi-objective or the stand-in), and the value the
+    #: oracle recorded for it: what ``score_trial`` makes the trial's score, which the search ranks by.
+    objective: str = ""
+    direction: str = ""
+    score: float | None = None
 
 
 def plain_tuner(hypermodel: Any, objective: Any, max_model_size: int | None) -> Any:
@@ -68,6 +84,8 @@ class Hooks:
     before_build: Callable[[], None]
     on_build: Callable[[Any], None]
     on_return: Callable[[Any], None]
+    #: Where the trial is (``BUILD``, ``FIT``...): what raised, when it raises (``failed_in`` refines it).
+    phase: str = BUILD
 
 
 @contextlib.contextmanager
@@ -75,8 +93,10 @@ def _hooked_build(tuner: Any, hooks: Hooks) -> Iterator[None]:
     original = tuner._build_hypermodel
 
     def built(values: Any) -> Any:
+        hooks.phase = BUILD
         hooks.before_build()
         model = original(values)
+        hooks.phase = MODEL_CHECKS
         hooks.on_build(model)
         return model
 
@@ -136,10 +156,14 @@ def run(
     pending = [prebuilt] if prebuilt is not None else []
 
     def tried(values: Any) -> Any:
-        return pending.pop() if pending else try_build(values)
+        model = pending.pop() if pending else try_build(values)
+        hooks.phase = FIT  # what follows the build in KerasTuner's _build_and_fit_model
+        return model
 
     def ran(trial: Any, *a: Any, **k: Any) -> Any:
+        hooks.phase = RUN_TRIAL
         results = run_trial(trial, *a, **k)
+        hooks.phase = RESULT
         hooks.on_return(results)
         first = results[0] if isinstance(results, list) and results else results
         if not objective_known and isinstance(first, dict) and first and STAND_IN_OBJECTIVE not in first:
@@ -153,9 +177,56 @@ def run(
         try:
             tuner._run_and_update_trial(trial, *args, **kwargs)
             checkpoint = os.path.exists(tuner._get_checkpoint_fname(trial.trial_id))
+            outcome = Outcome(checkpoint, *(_recorded(oracle.objective, trial) if objective_known else ()))
         finally:
             del tuner._try_build, tuner.run_trial
             oracle.objective = chosen
             oracle.trials.pop(trial.trial_id, None)
             shutil.rmtree(tuner.get_trial_dir(trial.trial_id), ignore_errors=True)
-    return Outcome(checkpoint)
+    return outcome
+
+
+def _recorded(objective: Any, trial: Any) -> tuple[str, str, float | None]:
+    """The objective's name, direction and the value the oracle recorded for it (``Oracle.score_trial``'s
+    ``trial.metrics.get_best_value``); the name empty for a multi-objective or the probe's stand-in."""
+    import keras_tuner as kt
+
+    if type(objective) is not kt.Objective or objective.name == "default_objective":  # a bare number's own name
+        return "", "", None
+    value = None
+    with contextlib.suppress(Exception):
+        if trial.metrics.exists(objective.name):
+            value = trial.metrics.get_best_value(objective.name)
+    try:
+        score = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        score = None
+    return objective.name, objective.direction, score
+
+
+def failed_in(exc: BaseException, phase: str, running: str = "") -> tuple[str, str]:
+    """Where in the trial ``exc`` was raised: ``phase`` (where the trial was), refined: a callback's hook
+    (``running``, the hook that did not return, else a callback frame of the user's in the traceback: Keras
+    filters its own), KerasTuner's check of the result. Returns ``(phase, the callback's hook)``."""
+    import keras
+
+    callback, checked = running, False
+    tb = exc.__traceback__
+    while tb is not None:  # outermost to innermost: the first hook of a callback (its on_* method) names it
+        frame = tb.tb_frame
+        owner = frame.f_locals.get("self")
+        if (
+            not callback
+            and frame.f_code.co_name.startswith("on_")
+            and isinstance(owner, keras.callbacks.Callback)
+            and not isinstance(owner, keras.callbacks.CallbackList)
+        ):
+            callback = f"{type(owner).__qualname__}.{frame.f_code.co_name}"
+        if frame.f_code.co_name in ("validate_trial_results", "convert_to_metrics_dict", "_check_objective_found"):
+            checked = True
+        tb = tb.tb_next
+    if checked:
+        return RESULT, ""
+    if callback and phase in (FIT, RUN_TRIAL):
+        return CALLBACK, callback
+    return phase, ""

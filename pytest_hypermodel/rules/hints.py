@@ -94,6 +94,12 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
             f"the data ({result.data}) does not fit the model's input: give it the shape the model's first "
             "layer expects (its keras.Input), or the model the data's; no hyperparameter is to blame"
         )
+    place = trial_place(result) if result.outcome not in (outcomes.OOM, outcomes.CRASH) else ""
+    fix = f"fix {place}" if "'s " not in place else "fix the arguments it is given (what it raised says which)"
+    if place and not case.varied:  # the user's code the trial runs after the build
+        return f"the default values already fail in {place}, not in the build: {fix}"
+    if place and same_as_default:
+        return f"it fails as the defaults already do, in {place}: {fix} first"
     if not case.varied:
         if space.default_error:
             return (
@@ -114,6 +120,22 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
             "the HTML report) say which"
         )
     return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
+
+
+def trial_place(result: Result) -> str:
+    """The user's code after the build where a case failed, named for its hint (``the callback
+    Boom.on_epoch_end``, ``FitRaises.fit``, ``MyTuner.run_trial``); ``""`` for the build, KerasTuner's checks of
+    the model or of the result (their own hints say what to change), and KerasTuner's own fit of the built model
+    (what fails there is the model the build returned, or the data: an uncompiled model)."""
+    phase, returned_by = getattr(result, "phase", ""), getattr(result, "returned_by", "")
+    if phase == "callback":
+        callback = getattr(result, "failed_callback", "") or "of the fit"
+        return callback.replace("Keras's ", "Keras's callback ") if "'s " in callback else f"the callback {callback}"
+    if phase == "fit" and returned_by.endswith(".fit"):
+        return returned_by
+    if phase in ("fit", "run_trial") and returned_by.endswith(".run_trial"):
+        return returned_by
+    return ""
 
 
 #: What Keras says when the data fed to a model does not match its input (InputSpec, a loss's shapes).

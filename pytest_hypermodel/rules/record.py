@@ -9,6 +9,7 @@ An entry may come from an earlier run or a hand-edited report: a property absent
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,16 @@ STEPS = "steps"
 EPOCHS = "epochs"
 DOWNLOAD = "download"
 MESSAGE = "message"
+#: Where in the trial a failed case raised (``build``, ``model_checks``, ``run_trial``, ``fit``, ``callback``,
+#: ``result``), and the callback's method when a callback did.
+PHASE = "phase"
+FAILED_CALLBACK = "failed_callback"
+#: The warnings raised during the case's trial: JSON text of ``[{"message", "category", "location"}]``.
+TRIAL_WARNINGS = "trial.warnings"
+#: What the trial's fits logged and KerasTuner recorded (``rules.trial_health`` reads it): JSON text of
+#: ``{"fits": [{"history", "monitors"}], "objective", "direction", "score", "returned", "returned_by",
+#: "returned_at"}``.
+TRIAL_LOGS = "trial.logs"
 
 
 def number(value: Any) -> float | None:
@@ -70,6 +81,16 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def _json(value: Any, kind: type) -> Any:
+    """A property written as JSON text (or already parsed): a ``kind`` (list or dict), empty when unreadable."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return kind()
+    return value if isinstance(value, kind) else kind()
 
 
 def _loss(value: Any) -> float | str | None:
@@ -119,6 +140,11 @@ class CaseRecord:
     download: str = ""
     #: The paragraph of a case that did not pass; ``""`` for one that did.
     message: str = ""
+    phase: str = ""
+    failed_callback: str = ""
+    #: ``TRIAL_WARNINGS`` and ``TRIAL_LOGS`` read back (empty when absent or unreadable).
+    warnings: tuple[Mapping[str, Any], ...] = ()
+    trial: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> CaseRecord:
@@ -159,6 +185,10 @@ class CaseRecord:
             epochs=number(entry.get(EPOCHS)),
             download=_text(entry.get(DOWNLOAD) or None),
             message=_text(entry.get(MESSAGE)),
+            phase=_text(entry.get(PHASE)),
+            failed_callback=_text(entry.get(FAILED_CALLBACK)),
+            warnings=tuple(w for w in _json(entry.get(TRIAL_WARNINGS), list) if isinstance(w, Mapping)),
+            trial=_json(entry.get(TRIAL_LOGS), dict),
         )
 
 

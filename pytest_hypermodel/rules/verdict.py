@@ -81,6 +81,27 @@ def properties(
     download = offline.attempted_download(f"{result.message or ''} {result.traceback or ''}")
     if download is not None:
         props.append((record.DOWNLOAD, download))  # a setup problem: left out of the forecast
+    return props + trial_properties(result)
+
+
+def trial_properties(result: Any) -> list[tuple[str, Any]]:
+    """Where a failed case raised, the warnings its trial raised, and what its fits logged and KerasTuner
+    recorded (``rules.trial_health`` reads them back from the entry)."""
+    props: list[tuple[str, Any]] = []
+    if result.outcome != outcomes.OK and getattr(result, "phase", ""):
+        props.append((record.PHASE, result.phase))
+        if getattr(result, "failed_callback", ""):
+            props.append((record.FAILED_CALLBACK, result.failed_callback))
+    if getattr(result, "warnings", None):
+        props.append((record.TRIAL_WARNINGS, json.dumps(result.warnings, sort_keys=True)))
+    fits = getattr(result, "fits", None)
+    if fits or getattr(result, "score", None) is not None:
+        logs = {
+            name: getattr(result, name)
+            for name in ("objective", "direction", "score", "returned", "returned_by", "returned_at")
+        }
+        logs["synthesized"] = not getattr(result, "data", "")  # the probe's data: no validation split of the search's
+        props.append((record.TRIAL_LOGS, json.dumps({"fits": fits or [], **logs}, sort_keys=True)))
     return props
 
 

@@ -257,7 +257,20 @@ def _health_html(model: Hypermodel) -> str:
     return f'<div class="health forecast red"><b>Health checks:</b><ul>{"".join(items)}</ul></div>'
 
 
-def _section(model: Hypermodel, index: int) -> str:
+def _warnings_html(warnings: list[dict[str, Any]]) -> str:
+    """The warnings raised during the hypermodel's cases, each once, with the first case that raised it."""
+    if not warnings:
+        return ""
+    items = "".join(
+        f"<li><b>{escape(str(w.get('category', '')))}</b>: {escape(str(w.get('message', '')))} "
+        f'<span class="muted">(first in case {escape(str(w.get("case", "")))}, {w.get("cases", 1)} cases'
+        f"{'; ' + escape(str(w['location'])) if w.get('location') else ''})</span></li>"
+        for w in warnings
+    )
+    return f"<details><summary>{len(warnings)} warnings raised during the cases</summary><ul>{items}</ul></details>"
+
+
+def _section(model: Hypermodel, index: int, warnings: list[dict[str, Any]] | None = None) -> str:
     tone = "green" if model.green else "red"
     word = "green" if model.green else ("incomplete" if not model.entry.get("complete", True) else "red")
     parts = [
@@ -338,6 +351,8 @@ def _section(model: Hypermodel, index: int) -> str:
             )
             if narrower.get("diff"):
                 parts.append(_diff_html(str(narrower["diff"])))
+    if warnings:
+        parts.append(_warnings_html(warnings))
     rows = "".join(_case_row(c) for c in model.cases)
     bad = sum(c.severity is not None for c in model.cases)
     parts.append(
@@ -367,6 +382,11 @@ def _run_html(run: dict[str, Any]) -> str:
     return f'<table class="run">{cells}</table>'
 
 
+def _warnings_of(payload: dict[str, Any], spec: str) -> list[dict[str, Any]]:
+    warnings = payload.get("warnings")
+    return [w for w in warnings if isinstance(w, dict) and w.get("spec") == spec] if isinstance(warnings, list) else []
+
+
 def render(payload: dict[str, Any]) -> str:
     """The whole report as one HTML document (no network: inline CSS, no script)."""
     models = readback.hypermodels(payload)
@@ -392,7 +412,7 @@ def render(payload: dict[str, Any]) -> str:
         '<table class="overview"><tr><th>Hypermodel</th><th>Preflight</th><th>Forecast</th><th>Cases</th>'
         f"<th>Not clean</th></tr>{overview}</table>",
         _run_html(payload.get("run") or {}),
-        *(_section(models[i], i) for i in order),
+        *(_section(models[i], i, _warnings_of(payload, models[i].spec)) for i in order),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

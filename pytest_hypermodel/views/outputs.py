@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.engine.payload import summarize
-from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules import outcomes, trial_health
+from pytest_hypermodel.rules.record import records
 
 if TYPE_CHECKING:
     from pytest_hypermodel.probe.prepare import Preflight
@@ -55,6 +56,19 @@ def summary_lines(entries: list[dict[str, Any]]) -> list[str]:
     s = summarize(entries)
     counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
     lines.append(f"{s['cases']} cases: {counts}; KerasTuner would spend {s['runs']} runs on them")
+    return lines
+
+
+def warning_lines(entries: list[dict[str, Any]], most: int = 160) -> list[str]:
+    """Terminal lines for the warnings raised during the cases: each once per hypermodel, with the first case that
+    raised it, how many did and where in the user's code (``rules.trial_health.collected_warnings``)."""
+    lines = []
+    for w in trial_health.collected_warnings(records(entries)):
+        text = w["message"].strip().splitlines()[0] if w["message"].strip() else ""
+        text = text if len(text) <= most else text[: most - 3] + "..."
+        where = f"; {w['location']}" if w["location"] else ""
+        cases = f"{w['cases']} cases" if w["cases"] != 1 else "1 case"
+        lines.append(f"{w['spec']}: {w['category']}: {text} (first in case {w['case']}, {cases}{where})")
     return lines
 
 

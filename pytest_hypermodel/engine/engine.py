@@ -25,9 +25,10 @@ from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.probe import devices, fit, parent
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
-from pytest_hypermodel.rules import boundaries, culprits, hints, offline, outcomes, record, timing, verdict
+from pytest_hypermodel.rules import boundaries, culprits, evidence, hints, offline, outcomes, record, timing, verdict
 from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.rules import project as project_mod
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space import hyperparameters
 from pytest_hypermodel.space import plan as plan_mod
@@ -93,7 +94,7 @@ def judge(
     said = verdict.verdict(result, disposition)
     if said == verdict.PASS:
         return CaseRun(result, disposition, props, said)
-    message = hints.failure_message(case, result, disposition, policy, pre.space, explained)
+    message = hints.failure_message(case, result, disposition, policy, pre.space, explained, pre.findings)
     props.append((record.MESSAGE, message))  # for the readers of the JSON report and the HTML page
     return CaseRun(result, disposition, props, said, message, result.traceback)
 
@@ -219,6 +220,8 @@ class Engine:
         self._results: dict[tuple[Any, ...], fit.Result] = {}
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
         self._repaired_defaults: dict[tuple[Any, ...], fit.Result] = {}
+        #: The health findings made so far (``check_data``: the search's data, before any case).
+        self.findings: list[Finding] = []
         if settings.isolation != parent.OFF:
             self.runner = parent.ProbeProcess(
                 rootpath, conftest, base, fresh_each_case=settings.isolation == parent.CASE
@@ -292,6 +295,7 @@ class Engine:
                 begun = time.perf_counter()
                 with data_for(spec) if data_for is not None else contextlib.nullcontext(data) as given:
                     pre = self._prepare_one(item, timeout, given)
+                    self.check_data([pre], given)
                 pre.seconds = time.perf_counter() - begun
                 say.step(planned_line(pre))
                 preflights.append(pre)
@@ -323,6 +327,25 @@ class Engine:
         devices.load_backend()
         target = target_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
         return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
+
+    def check_data(self, preflights: Sequence[Preflight], data: Any) -> list[Finding]:
+        """The search's data and arguments as ``tuner.search`` will take them (``probe.search_data``), before any
+        case and before the probe cuts them: each finding is told at once in one line, kept on its preflight (it
+        travels with the plans) and in ``self.findings``."""
+        from pytest_hypermodel.probe import search_data
+
+        found = []
+        for pre in preflights:
+            mine = [
+                Finding(issue.check, pre.target.spec, issue.message, issue.fix)
+                for issue in search_data.examine(data, pre.outputs)
+            ]
+            pre.findings = [*pre.findings, *mine]
+            found += mine
+        for finding in found:
+            self.progress.done(finding.line())
+        self.findings += found
+        return found
 
     def check_setup(self, preflights: Sequence[Preflight], data_given: bool) -> None:
         """What every case of a hypermodel would share (a download, no input shape) is one SetupError."""
@@ -622,6 +645,7 @@ class Engine:
                 entries.append(entry)
                 if on_case is not None:
                     on_case(entry)
+        evidence.restate(entries)  # a failure whatever the values is no value's: told once every case is known
         forecasts = self.forecasts(preflights, entries)
         refinements: list[Refinement] = []
         note: str | None = None

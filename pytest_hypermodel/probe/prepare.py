@@ -7,7 +7,7 @@ data that crosses to the engine and to xdist workers.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_hypermodel.space import plan as plan_mod
@@ -40,6 +40,12 @@ class Preflight:
     screen: Any = None
     #: For a random tuner: the trials its oracle draws, seed by seed (``oracle.random_draws``).
     draws: list[tuple[int, list[dict]]] | None = None
+    #: The default model's outputs and their losses' kinds (``search_data.describe_outputs``), described where it
+    #: was built when the search's data is given, for its labels; None: not known.
+    outputs: list | None = None
+    #: The health findings on this hypermodel's search data (``Engine.check_data``), made before its cases: plain
+    #: data that travels with the plans (to xdist workers, the controller).
+    findings: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,18 @@ def prepare_target(
                 screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
     except (hyperparameters.SpaceError, plan_mod.PlanError) as exc:
         raise target_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
+    outputs = _outputs(target.hypermodel, space, data) if data is not None and not space.default_error else None
+    return Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws, outputs=outputs)
+
+
+def _outputs(hypermodel: Any, space: SearchSpace, data: Any) -> list | None:
+    """The default model's outputs, for checking the search's labels against them (``search_data``); None for
+    data made per case."""
+    if callable(data):
+        return None
+    from pytest_hypermodel.probe import data as data_mod
+
+    return data_mod.default_outputs(hypermodel, space)
 
 
 def _screen(

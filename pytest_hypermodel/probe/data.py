@@ -186,14 +186,12 @@ def describe_outputs(model: keras.Model) -> list[Output] | None:
     return [one(names[0] if names else "", outputs, losses)]
 
 
-def default_outputs(hypermodel: Any, space: Any) -> list[Output] | None:
-    """The outputs of ``hypermodel``'s model at the space's defaults (built once more: discovery keeps no model),
-    for checking the search's labels against them; None when the build fails here (the cases say so)."""
-    from pytest_hypermodel.probe import discovery
-
+def built_outputs(hypermodel: Any, hp: Any) -> list[Output] | None:
+    """The outputs of ``hypermodel``'s model built with ``hp`` (the defaults: discovery keeps no model), for
+    checking the search's labels against them; None when the build fails here (the cases say so)."""
     try:
         keras.backend.clear_session()
-        return describe_outputs(hypermodel.build(discovery.hyperparameters(space, {})))
+        return describe_outputs(hypermodel.build(hp))
     except Exception:  # the cases say what fails
         return None
 

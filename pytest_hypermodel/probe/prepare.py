@@ -147,8 +147,9 @@ def _outputs(hypermodel: Any, space: SearchSpace, data: Any) -> list | None:
     if callable(data):
         return None
     from pytest_hypermodel.probe import data as data_mod
+    from pytest_hypermodel.probe import discovery
 
-    return data_mod.default_outputs(hypermodel, space)
+    return data_mod.built_outputs(hypermodel, discovery.hyperparameters(space, {}))
 
 
 def _screen(

@@ -54,11 +54,7 @@ class ValueFreeFailure:
     def evidence(self) -> str:
         """``all 4 cases fail alike, the defaults among them`` or ``the first case passes and the 3 after it...``."""
         if self.pattern == EVERY_CASE:
-            return (
-                f"all {self.cases} cases fail alike, the defaults among them"
-                if self.cases > 1
-                else "the defaults fail on the search's data"
-            )
+            return f"all {self.cases} cases fail alike, the defaults among them"
         return f"the first case passes and the {self.failed} after it all fail alike"
 
     def owner(self) -> str:
@@ -106,11 +102,14 @@ def failure_of(entry: Mapping[str, Any]) -> str | None:
 
 def value_free(entries: Sequence[Mapping[str, Any]]) -> ValueFreeFailure | None:
     """The failure of one hypermodel's cases (``entries``, in the order run: the defaults first) that happens
-    whatever the values, if there is one."""
+    whatever the values, if there is one: every case alike (two at least), or every case after a first that
+    passed (three at least)."""
     if not entries:
         return None
     failures = [failure_of(e) for e in entries]
-    if all(failures):
+    if all(failures):  # with at least two values tried: one case is no evidence of "whatever the values"
+        if len(entries) < 2:
+            return None
         shapes = {shape(f or "") for f in failures}
         if len(shapes) == 1 and entries[0].get(record.CASE_KIND) == "default":
             return ValueFreeFailure(EVERY_CASE, failures[0] or "", len(entries), len(entries))

@@ -175,3 +175,7 @@ def test_only_the_cases_after_the_first_failing_alike_is_value_free():
 )
 def test_failures_a_value_explains_are_not_value_free(entries):
     assert evidence.value_free(entries) is None
+
+
+def test_one_failing_case_is_no_evidence_of_whatever_the_values():
+    assert evidence.value_free([_entry("default", "ValueError", "a", 4)]) is None

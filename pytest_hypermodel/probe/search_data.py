@@ -294,12 +294,14 @@ def _too_short(kwargs: Mapping[str, Any]) -> list[Issue]:
             continue
         if data == "validation_data" and type(value) in (list, tuple):
             value = value[0]
+        size = batch_size if data == "x" else kwargs.get("validation_batch_size") or batch_size
         # Arrays with steps and no batch_size: Keras sizes the batch to the steps (ceil(examples / steps)).
-        batches = known_batches(value, batch_size if isinstance(batch_size, int) else None)
+        batches = known_batches(value, size if isinstance(size, int) else None)
         if batches is None or batches == 0:
             continue
         asked = steps * epochs
-        ran = steps_run(batches, steps, epochs)
+        # Validation starts its data again each epoch (evaluate resets its iterator); training runs on across them.
+        ran = steps_run(batches, steps, epochs) if data == "x" else min(steps, batches) * epochs
         if ran >= asked:
             continue
         text = KIND_TEXT.get(kind_of(value), "arrays")

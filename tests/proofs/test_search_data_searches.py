@@ -102,3 +102,26 @@ def test_validation_split_with_a_dataset_fails_every_trial(tmp_path):
         tuner.search(**given, epochs=1, verbose=0)
     trials = list(tuner.oracle.trials.values())
     assert len(trials) == 3 and all("validation_split" in (t.message or "") for t in trials)
+
+
+class _ValidationSteps(keras.callbacks.Callback):
+    """The validation steps of each trial, kept on the class (KerasTuner deep-copies the callbacks)."""
+
+    steps: list[int] = []
+
+    def on_train_begin(self, logs=None) -> None:
+        _ValidationSteps.steps.append(0)
+
+    def on_test_batch_end(self, batch, logs=None) -> None:
+        _ValidationSteps.steps[-1] += 1
+
+
+def test_validation_steps_past_the_validation_data_run_the_steps_the_finding_says(tmp_path):
+    x, y = _arrays()
+    given = {"x": x, "y": y, "validation_data": (x, y), "batch_size": 32, "validation_steps": 3, "epochs": 2}
+    [issue] = search_data.examine(given, _outputs())
+    assert issue.check == "data_too_short" and "runs 4 of the 6 validation steps" in issue.message
+    _ValidationSteps.steps = []
+    tuner = _tuner(tmp_path, "validation", max_trials=2)
+    tuner.search(**given, callbacks=[_ValidationSteps()], verbose=0)
+    assert _ValidationSteps.steps == [4, 4]

@@ -179,3 +179,11 @@ def test_failures_a_value_explains_are_not_value_free(entries):
 
 def test_one_failing_case_is_no_evidence_of_whatever_the_values():
     assert evidence.value_free([_entry("default", "ValueError", "a", 4)]) is None
+
+
+def test_validation_data_starts_again_each_epoch():
+    """Keras's evaluate resets its iterator: validation_steps past the data's batches is short in every epoch."""
+    x, y = np.zeros((64, 2)), np.zeros(64)
+    given = {"x": x, "y": y, "validation_data": (x, y), "batch_size": 32, "validation_steps": 3, "epochs": 2}
+    [issue] = search_data.examine(given)
+    assert issue.check == "data_too_short" and "runs 4 of the 6 validation steps" in issue.message

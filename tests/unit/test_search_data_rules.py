@@ -187,3 +187,42 @@ def test_validation_data_starts_again_each_epoch():
     given = {"x": x, "y": y, "validation_data": (x, y), "batch_size": 32, "validation_steps": 3, "epochs": 2}
     [issue] = search_data.examine(given)
     assert issue.check == "data_too_short" and "runs 4 of the 6 validation steps" in issue.message
+
+
+def _hint(case_values: dict, message: str, data: str = "x (64, 8), y (64,)", findings=()) -> str:
+    from pytest_hypermodel.probe import fit
+    from pytest_hypermodel.rules import hints
+    from pytest_hypermodel.rules.policy import Policy
+    from pytest_hypermodel.space.hyperparameters import Param, SearchSpace
+    from pytest_hypermodel.space.plan import Case
+
+    space = SearchSpace((Param("units", "int", 4, (4, 16), 4, 16, 4, "linear"),), {"space": []})
+    varied = tuple(name for name, value in case_values.items() if value != 4)
+    case = Case("defaults" if not varied else "units=16", "extreme" if varied else "default", case_values, varied)
+    result = fit.Result(case.id, case.kind, case_values, outcome="error", exception="ValueError", message=message)
+    result.built, result.data = True, data
+    policy = Policy()
+    return hints.failure_message(case, result, policy.disposition(result), policy, space, None, findings)
+
+
+def test_a_case_that_raises_while_a_data_finding_stands_is_blamed_on_the_data():
+    from pytest_hypermodel.rules.health import Finding
+
+    found = Finding("labels_outside_outputs", "m.py:build", "y holds class ids from 3 to 5", "map the labels")
+    text = _hint({"units": 16}, "Received a label value of 5", findings=[found])
+    assert text.endswith(
+        "Likely fix: the search's data, not a hyperparameter: map the labels ([labels_outside_outputs], "
+        "found before the cases)."
+    )
+    assert "lower max_value" not in text
+
+
+def test_data_an_earlier_fit_used_up_is_blamed_on_the_data():
+    text = _hint({"units": 16}, "the generator must yield at least one batch. Received an empty generator.")
+    assert "the search's data ran out: an earlier fit used it up" in text and "lower max_value" not in text
+
+
+def test_defaults_that_fail_in_fit_on_the_user_s_data_do_not_blame_the_build_alone():
+    text = _hint({"units": 4}, "could not convert string to float: 'cat'")
+    assert "the defaults fail in fit on the search's data (x (64, 8), y (64,))" in text
+    assert "fix the build function or the defaults" not in text

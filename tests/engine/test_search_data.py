@@ -40,9 +40,14 @@ def _arrays(n: int = 64):
     return rng.normal(size=(n, 8)).astype("float32"), rng.integers(0, CLASSES, size=(n,))
 
 
-def _run(tmp_path: Path, data, build=classifier, boundaries: str = "on"):
+def _run(tmp_path: Path, data, build=classifier, boundaries: str = "on", tuner: str = "RandomSearch"):
     """A whole preflight in this process: the payload, the findings, and the progress lines in order."""
-    options = {"hypermodel_isolation": "off", "hypermodel_boundaries": boundaries, "hypermodel_epochs": "2"}
+    options = {
+        "hypermodel_isolation": "off",
+        "hypermodel_boundaries": boundaries,
+        "hypermodel_epochs": "2",
+        "hypermodel_tuner": tuner,
+    }
     lines: list[str] = []
     with Engine(settings.read(settings.MappingSource(options)), tmp_path) as engine:
         engine.progress = progress.Progress(lines.append)
@@ -82,6 +87,15 @@ def test_a_generator_as_search_data_is_used_up_by_the_first_trial_and_no_value_i
     assert forecast["aborts"] and forecast["abort_probability"] == 1.0
     assert "the first case passes and the 3 after it all fail alike" in forecast["message"]
     assert any("no boundary searched" in line for line in lines)
+
+
+def test_a_grid_search_over_a_generator_blames_no_value(tmp_path):
+    x, y = _arrays()
+    payload, findings, _ = _run(tmp_path, {"x": (b for b in [(x, y)]), "epochs": 1}, tuner="GridSearch")
+    assert [f.check for f in findings] == ["data_used_up"]
+    forecast = payload["forecasts"][0]
+    assert forecast["aborts"] and "the first case passes and the 3 after it all fail alike" in forecast["message"]
+    _no_value_blamed(payload)
 
 
 def test_a_finite_dataset_shorter_than_its_steps_and_epochs_is_found(tmp_path):

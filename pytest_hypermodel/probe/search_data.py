@@ -361,9 +361,11 @@ def _one_batch(dataset: Any) -> Any:
 def _per_output(labels: Any, outputs: list[Output]) -> list[tuple[Output, Any]]:
     if isinstance(labels, Mapping):
         return [(o, labels[o.name]) for o in outputs if o.name in labels]
-    if type(labels) in (list, tuple):
-        return list(zip(outputs, labels)) if len(labels) == len(outputs) else []
-    return [(outputs[0], labels)] if len(outputs) == 1 else []
+    if len(outputs) > 1:
+        return list(zip(outputs, labels)) if type(labels) in (list, tuple) and len(labels) == len(outputs) else []
+    if type(labels) in (list, tuple) and len(labels) == 1 and hasattr(labels[0], "shape"):
+        return [(outputs[0], labels[0])]  # one output's labels in a list
+    return [(outputs[0], labels)]  # an array, or a plain list of labels
 
 
 def _numpy(value: Any) -> Any:

@@ -37,6 +37,18 @@ USED_UP_FIX = (
     "the hypermodel_data fixture, a function (model, values) -> data that makes the generator for each trial"
 )
 
+#: The hints (``hints.hint``) that blame a value, a combination or the defaults: what a value-free failure replaces.
+_VALUE_BLAMING = (
+    " can be ",
+    "fails alone",
+    "fails: fix the build for it",
+    "the combination of ",
+    "constrain ",
+    "the default values already fail",
+    "fails as the defaults",
+    "the defaults fail in fit on the search's data",
+)
+
 #: Keras's words for data that a fit found empty (a generator an earlier fit used up).
 USED_UP_MARKERS = ("empty generator", "ran out of data")
 
@@ -127,8 +139,10 @@ def by_spec(entries: Sequence[Mapping[str, Any]], spec: str) -> ValueFreeFailure
 
 
 def restate(entries: list[dict[str, Any]]) -> None:
-    """Each hypermodel's failing cases, when their failure is value-free, told so in their message: its likely fix
-    (written as each case ended, before the others were known) becomes :meth:`ValueFreeFailure.text`."""
+    """Each hypermodel's failing cases, when their failure is value-free, told so in their message: a likely fix
+    that blamed a value or the defaults (written as each case ended, before the others were known) becomes
+    :meth:`ValueFreeFailure.text`; a fix that named the cause (the objective, the data's shape, the fit's return)
+    stays."""
     for spec in dict.fromkeys(e.get(record.CASE_SPEC, "") for e in entries):
         found = by_spec(entries, spec)
         if found is None:
@@ -136,5 +150,5 @@ def restate(entries: list[dict[str, Any]]) -> None:
         for entry in entries:
             message = entry.get(record.MESSAGE) or ""
             told, _, fix = message.partition(" Likely fix: ")
-            if entry.get(record.CASE_SPEC) == spec and failure_of(entry) and fix and not fix.startswith(DATA_HINT):
+            if entry.get(record.CASE_SPEC) == spec and failure_of(entry) and any(m in fix for m in _VALUE_BLAMING):
                 entry[record.MESSAGE] = f"{told} Likely fix: {found.text(failure=False)}."

@@ -226,3 +226,9 @@ def test_defaults_that_fail_in_fit_on_the_user_s_data_do_not_blame_the_build_alo
     text = _hint({"units": 4}, "could not convert string to float: 'cat'")
     assert "the defaults fail in fit on the search's data (x (64, 8), y (64,))" in text
     assert "fix the build function or the defaults" not in text
+
+
+def test_labels_as_a_plain_list_or_in_a_list_of_one():
+    x = np.zeros((3, 2))
+    assert [i.check for i in search_data.examine((x, [0, 1, 5]), SPARSE)] == ["labels_outside_outputs"]
+    assert [i.check for i in search_data.examine((x, [np.array([0, 1, 5])]), SPARSE)] == ["labels_outside_outputs"]

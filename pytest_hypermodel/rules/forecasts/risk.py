@@ -111,11 +111,11 @@ def _record(probed: Probed, risk: AbortRisk) -> ForecastRecord:
 def _fix(probed: Probed, risk: AbortRisk) -> str:
     """What to do about a risk over the accepted one: what to constrain, the objective to log, the defaults."""
     cases = probed.cases
+    objective = next((fix for fix in map(_objective_fix, cases) if fix is not None), None)
     value_free = evidence.value_free(cases)
-    if value_free is not None:  # no value is to blame: nothing to constrain, no limit to raise
+    if value_free is not None and objective is None:  # no value is to blame: nothing to constrain, no limit to raise
         return value_free.text()
     failing = culprits_text(cases, probed.space)
-    objective = next((fix for fix in map(_objective_fix, cases) if fix is not None), None)
     if failing and objective is None:
         fix = f"constrain {failing}"
     elif objective is not None:

@@ -28,6 +28,7 @@ from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repa
 from pytest_hypermodel.rules import (
     boundaries,
     culprits,
+    evidence,
     health,
     hints,
     offline,
@@ -105,7 +106,7 @@ def judge(
     said = verdict.verdict(result, disposition)
     if said == verdict.PASS:
         return CaseRun(result, disposition, props, said)
-    message = hints.failure_message(case, result, disposition, policy, pre.space, explained)
+    message = hints.failure_message(case, result, disposition, policy, pre.space, explained, pre.findings)
     props.append((record.MESSAGE, message))  # for the readers of the JSON report and the HTML page
     return CaseRun(result, disposition, props, said, message, result.traceback)
 
@@ -234,6 +235,8 @@ class Engine:
         #: The health checks that run after the cases, each ``check(engine, pre, its entries) -> findings``
         #: (see :meth:`health`); what a check finds while preparing or in a case needs no entry here.
         self.health_checks: list[Callable[[Engine, Preflight, list[dict[str, Any]]], list[Finding]]] = []
+        #: The health findings made so far (``check_data``: the search's data, before any case).
+        self.findings: list[Finding] = []
         if settings.isolation != parent.OFF:
             self.runner = parent.ProbeProcess(
                 rootpath, conftest, base, fresh_each_case=settings.isolation == parent.CASE
@@ -307,6 +310,7 @@ class Engine:
                 begun = time.perf_counter()
                 with data_for(spec) if data_for is not None else contextlib.nullcontext(data) as given:
                     pre = self._prepare_one(item, timeout, given)
+                    self.check_data([pre], given)
                 pre.seconds = time.perf_counter() - begun
                 say.step(planned_line(pre))
                 preflights.append(pre)
@@ -338,6 +342,27 @@ class Engine:
         devices.load_backend()
         target = target_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
         return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
+
+    def check_data(self, preflights: Sequence[Preflight], data: Any) -> list[Finding]:
+        """The search's data and arguments as ``tuner.search`` will take them (``probe.search_data``), before any
+        case and before the probe cuts them: each finding is told at once in one line, kept on its preflight (it
+        travels with the plans) and in ``self.findings``."""
+        from pytest_hypermodel.probe import search_data
+
+        found = []
+        for pre in preflights:
+            try:
+                issues = search_data.examine(data, pre.outputs)
+            except Exception as exc:  # a bug of ours, or a dataset that fails when looked at: the cases still run
+                self.progress.done(f"{pre.target.spec}: the search's data could not be checked ({exc!r})")
+                continue
+            mine = [Finding(issue.check, pre.target.spec, issue.message, issue.fix) for issue in issues]
+            pre.findings = [*pre.findings, *mine]
+            found += mine
+        for finding in found:
+            self.progress.done(finding.line())
+        self.findings += found
+        return found
 
     def check_setup(self, preflights: Sequence[Preflight], data_given: bool) -> None:
         """What every case of a hypermodel would share (a download, no input shape) is one SetupError."""
@@ -674,6 +699,7 @@ class Engine:
                 entries.append(entry)
                 if on_case is not None:
                     on_case(entry)
+        evidence.restate(entries)  # a failure whatever the values is no value's: told once every case is known
         forecasts = self.forecasts(preflights, entries)
         refinements: list[Refinement] = []
         note: str | None = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.engine.progress import Progress, plural, silent
 from pytest_hypermodel.engine.progress import seconds as took
-from pytest_hypermodel.rules import boundaries, outcomes, repair
+from pytest_hypermodel.rules import boundaries, evidence, outcomes, repair
 from pytest_hypermodel.space.plan import Case, format_value, make_case
 
 if TYPE_CHECKING:
@@ -198,6 +198,10 @@ def refine(
         for e in mine
     }
     if not any(known.values()):
+        return None
+    value_free = evidence.value_free(mine)
+    if value_free is not None:  # no value fails: no boundary to find, no repair to make
+        say.done(f"{spec}: no boundary searched: {value_free.text()}")
         return None
     say.start(
         f"searching the boundaries of {spec} ({plural(sum(known.values()), 'failing case')}, at most "

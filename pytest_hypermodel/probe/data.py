@@ -15,6 +15,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from pytest_hypermodel.probe.search_data import Output
+
 
 class DataError(ValueError):
     """The model does not say enough about its inputs to synthesize data for it."""
@@ -158,6 +160,40 @@ def _undeclared_inputs(model: keras.Model, input_shapes, samples: int, rng: np.r
         return {name: make(shape) for name, shape in input_shapes.items()}
     arrays = [make(shape) for shape in input_shapes]
     return arrays[0] if len(arrays) == 1 else arrays
+
+
+def describe_outputs(model: keras.Model) -> list[Output] | None:
+    """The outputs of a built, compiled model, with their losses' kinds, as plain data (``search_data.Output``);
+    None when the model says too little (no outputs yet, no loss)."""
+    try:
+        outputs = _structure(model, "outputs")
+    except (AttributeError, ValueError):
+        return None
+    if getattr(model, "loss", None) is None:
+        return None
+    losses = _losses_per_output(model, outputs)
+    names = list(getattr(model, "output_names", None) or [])
+
+    def one(name: str, tensor: Any, loss: Any) -> Output:
+        shape = tuple(int(d) if d is not None else None for d in tuple(tensor.shape)[1:])
+        return Output(name, shape, _loss_kind(loss))
+
+    if isinstance(outputs, dict):
+        return [one(str(key), outputs[key], losses.get(key)) for key in outputs]
+    if isinstance(outputs, (list, tuple)):
+        names = names if len(names) == len(outputs) else [str(i) for i in range(len(outputs))]
+        return [one(n, t, loss) for n, t, loss in zip(names, outputs, losses)]
+    return [one(names[0] if names else "", outputs, losses)]
+
+
+def built_outputs(hypermodel: Any, hp: Any) -> list[Output] | None:
+    """The outputs of ``hypermodel``'s model built with ``hp`` (the defaults: discovery keeps no model), for
+    checking the search's labels against them; None when the build fails here (the cases say so)."""
+    try:
+        keras.backend.clear_session()
+        return describe_outputs(hypermodel.build(hp))
+    except Exception:  # the cases say what fails
+        return None
 
 
 #: A search's data is cut to this many batches for a case's short fit (at least ``--hypermodel-samples`` examples).

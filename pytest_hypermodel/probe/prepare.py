@@ -41,7 +41,12 @@ class Preflight:
     screen: Any = None
     #: For a random tuner: the trials its oracle draws, seed by seed (``oracle.random_draws``).
     draws: list[tuple[int, list[dict]]] | None = None
-    #: What the health checks found while preparing it (``health.Finding``s; suppression is the engine's).
+    #: The default model's outputs and their losses' kinds (``search_data.describe_outputs``), described where it
+    #: was built when the search's data is given, for its labels; None: not known.
+    outputs: list | None = None
+    #: What the health checks found while preparing it (``health.Finding``s; suppression is the engine's): the
+    #: waste discovery saw, and the search data's findings (``Engine.check_data``), made before its cases. Plain
+    #: data that travels with the plans (to xdist workers, the controller).
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -134,7 +139,8 @@ def prepare_target(
                 screened = _screen(target.hypermodel, space, cases, draws, timeout, before_grid, options, data)
     except (hyperparameters.SpaceError, plan_mod.PlanError) as exc:
         raise target_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
-    pre = Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws)
+    outputs = _outputs(target.hypermodel, space, data) if data is not None and not space.default_error else None
+    pre = Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws, outputs=outputs)
     pre.findings.extend(_waste_findings(pre))
     return pre
 
@@ -162,6 +168,17 @@ def _own_run_trial(tuner: Any) -> bool:
     if tuner is None:
         return False
     return any("run_trial" in vars(cls) and not cls.__module__.startswith("keras_tuner") for cls in type(tuner).__mro__)
+
+
+def _outputs(hypermodel: Any, space: SearchSpace, data: Any) -> list | None:
+    """The default model's outputs, for checking the search's labels against them (``search_data``); None for
+    data made per case."""
+    if callable(data):
+        return None
+    from pytest_hypermodel.probe import data as data_mod
+    from pytest_hypermodel.probe import discovery
+
+    return data_mod.built_outputs(hypermodel, discovery.hyperparameters(space, {}))
 
 
 def _screen(

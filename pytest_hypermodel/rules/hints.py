@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pytest_hypermodel.rules import culprits, offline, outcomes
+from pytest_hypermodel.rules import culprits, evidence, offline, outcomes
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space.plan import Case, format_value
 
 if TYPE_CHECKING:
     from pytest_hypermodel.probe.fit import Result
+    from pytest_hypermodel.rules.health import Finding
     from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: What to do about a build that downloads (weights, a dataset): a preflight never does.
@@ -42,12 +43,24 @@ def _values_text(case: Case) -> str:
     return ("defaults: " if not case.varied else "") + (text or "no hyperparameters")
 
 
-def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Case] | None = None) -> str:
+#: The data checks whose findings make a trial raise (``probe.search_data``): a case that raises while one of them
+#: stands is the data's, not a value's.
+RAISING_DATA_CHECKS = ("data_used_up", "data_arguments", "labels_outside_outputs")
+
+
+def hint(
+    case: Case,
+    result: Result,
+    space: SearchSpace,
+    explained: Sequence[Case] | None = None,
+    findings: Sequence[Finding] = (),
+) -> str:
     """The likely fix, phrased as an edit to the search space or the build function.
 
     ``explained``: for a case that moved several values, the failing cases whose values are a proper subset of its
     own (see ``culprits``); empty when every such case passes, None when they are not known (then no value is
-    blamed alone, nor the combination).
+    blamed alone, nor the combination). ``findings``: the health findings on the hypermodel's search data, made
+    before the cases: a case that raises while one stands is blamed on the data, with the finding's fix.
     """
     if result.outcome == outcomes.MEMORY_GROWTH:
         return MEMORY_GROWTH_FIX
@@ -87,6 +100,9 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
             f"raise --hypermodel-timeout if the time a trial takes{slower} is acceptable for the search, or "
             "narrow what makes it slow"
         )
+    data_hint = _data_hint(result, findings)
+    if data_hint:
+        return data_hint
     default_failure = space.default_error or space.default_fit_error
     same_as_default = bool(default_failure and result.message and default_failure.rstrip(".").endswith(result.message))
     if _data_mismatch(result) and (not case.varied or same_as_default):  # the data, not a value
@@ -100,6 +116,14 @@ def hint(case: Case, result: Result, space: SearchSpace, explained: Sequence[Cas
         return f"the default values already fail in {place}, not in the build: {fix}"
     if place and same_as_default:
         return f"it fails as the defaults already do, in {place}: {fix} first"
+    user_data = bool(getattr(result, "data", ""))
+    if not case.varied and user_data and result.built and not space.default_error:
+        return (
+            f"the defaults fail in fit on the search's data ({result.data}), before any other value is tried: look "
+            f"at {evidence.OWNERS} where the traceback points; the other cases say whether a value is to blame"
+        )
+    if same_as_default and user_data:
+        return f"it fails as the defaults do, whatever the values: {evidence.OWNERS}, not a hyperparameter"
     if not case.varied:
         if space.default_error:
             return (
@@ -136,6 +160,22 @@ def trial_place(result: Result) -> str:
     if phase in ("fit", "run_trial") and returned_by.endswith(".run_trial"):
         return returned_by
     return ""
+
+
+def _data_hint(result: Result, findings: Sequence[Finding]) -> str | None:
+    """The search's data as the cause of a case that raised: a data finding that makes trials raise, or Keras's
+    words for data an earlier fit used up; None otherwise."""
+    if not result.exception or result.exception == "FailedTrialError":
+        return None
+    raising = [f for f in findings if f.check in RAISING_DATA_CHECKS]
+    if raising:
+        return f"{evidence.DATA_HINT}: {raising[0].fix} ([{raising[0].check}], found before the cases)"
+    if any(marker in (result.message or "") for marker in evidence.USED_UP_MARKERS):
+        return (
+            "the search's data ran out: an earlier fit used it up (a generator or an iterator can be iterated "
+            f"once); no hyperparameter is to blame: {evidence.USED_UP_FIX}"
+        )
+    return None
 
 
 #: What Keras says when the data fed to a model does not match its input (InputSpec, a loss's shapes).
@@ -225,9 +265,10 @@ def failure_message(
     policy: Policy,
     space: SearchSpace,
     explained: Sequence[Case] | None = None,
+    findings: Sequence[Finding] = (),
 ) -> str:
-    """One readable paragraph: values, what went wrong, what KerasTuner does, the fix (``explained``: see
-    ``hint``)."""
+    """One readable paragraph: values, what went wrong, what KerasTuner does, the fix (``explained``,
+    ``findings``: see ``hint``)."""
     what = {
         outcomes.NAN: "the loss became NaN",
         outcomes.DIVERGED: "the loss diverged",
@@ -260,5 +301,5 @@ def failure_message(
     if result.outcome == outcomes.DIVERGED or (result.outcome == outcomes.NAN and disposition.name == "completed"):
         text += " Its score would be useless."
     if result.outcome != outcomes.FAILED_TRIAL:
-        text += f" Likely fix: {hint(case, result, space, explained)}."
+        text += f" Likely fix: {hint(case, result, space, explained, findings)}."
     return text

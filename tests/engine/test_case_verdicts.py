@@ -52,9 +52,11 @@ def test_when_the_defaults_fail_at_fit_time_no_value_is_blamed(tmp_path):
     [forecast] = data["forecasts"]
     said = " ".join([forecast["message"], *(c["message"] for c in cases.values())])
     assert "lower max_value" not in said and "remove it from the values" not in said
+    # Every case fails alike, the defaults among them: no value to constrain, no limit to raise.
+    assert "all " in forecast["message"] and "cases fail alike, the defaults among them" in forecast["message"]
     assert forecast["message"].endswith(
-        "fix the build function or its defaults: the defaults already fail, or raise "
-        "max_consecutive_failed_trials above 3"
+        "no hyperparameter is to blame; look at the search's data, its arguments and the code, where the traceback "
+        "points, not at the search space"
     )
 
 

@@ -7,7 +7,7 @@ the case probed at its values, and ``abort_rules.forecast_sequence`` says where 
 
 from __future__ import annotations
 
-from pytest_hypermodel.rules import abort_rules
+from pytest_hypermodel.rules import abort_rules, evidence
 from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
 from pytest_hypermodel.rules.policy import Disposition
 
@@ -17,6 +17,7 @@ class GridSearchForecast:
 
     def forecast(self, probed: Probed) -> ForecastRecord:
         space = probed.space
+        value_free = evidence.value_free(probed.cases)  # then no value is blamed for the trials that fail
         by_values = {frozenset(e["values"].items()): e for e in probed.cases}
         dispositions, values = [], []
         for trial in probed.trials or []:
@@ -29,10 +30,13 @@ class GridSearchForecast:
             dispositions,
             probed.policy,
             probed.tuner,
-            [p.name for p in space],
+            [] if value_free else [p.name for p in space],
             values=values,
             planned=len(probed.trials or []) or None,
             max_trials=probed.max_trials,
             default_error=space.default_error,
         )
-        return {"spec": probed.spec, **result.to_dict(), "fails_run": result.aborts}
+        record: ForecastRecord = {"spec": probed.spec, **result.to_dict(), "fails_run": result.aborts}
+        if value_free is not None and result.aborts:  # the trials it names fail whatever their values
+            record["message"] = f"{record['message']}; {value_free.text()}"
+        return record

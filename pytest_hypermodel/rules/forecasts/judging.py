@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from pytest_hypermodel.rules import culprits as culprits_mod
-from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.rules import evidence, outcomes
 from pytest_hypermodel.rules.culprits import off_defaults, space_order
 from pytest_hypermodel.rules.policy import COMPLETED, Policy
 
@@ -37,6 +37,8 @@ def policy_of(entries: Sequence[dict[str, Any]], fallback: Policy) -> Policy:
 def culprits_text(entries: Sequence[dict[str, Any]], space: SearchSpace) -> str:
     """What to constrain, in a phrase (see ``culprits.text``): a conv stack failing at conv_blocks=4 names
     conv_blocks, not the filters and dropout its corners also moved."""
+    if evidence.value_free(entries) is not None:  # the failure is no value's: nothing to constrain
+        return ""
     failing = [off_defaults(e.get("values", {}), space) for e in entries if e.get("disposition") != "completed"]
     return culprits_mod.text(failing, space_order(space))
 

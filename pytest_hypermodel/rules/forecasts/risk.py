@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_hypermodel.rules import abort_rules
+from pytest_hypermodel.rules import abort_rules, evidence
 from pytest_hypermodel.rules.forecasts.judging import culprits_text
 from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
 from pytest_hypermodel.rules.hints import DOWNLOAD_FIX, OBJECTIVE_MISSING
@@ -42,7 +42,27 @@ def forecast(probed: Probed, estimate: Callable[[Probed], AbortRisk]) -> Forecas
     against the accepted one."""
     if probed.space.default_error:
         return _default_build(probed)
+    value_free = evidence.value_free(probed.cases)
+    if value_free is not None:
+        return _record(probed, _value_free_risk(probed, value_free))
     return _record(probed, estimate(probed))
+
+
+def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> AbortRisk:
+    """A failure whatever the values: every trial fails (or every one after the first), whichever values the tuner
+    draws, so the search aborts as soon as its consecutive failures reach the policy's limit, if its trials do."""
+    total, limit = trials(probed), probed.policy.max_consecutive_failed_trials
+    first = 1 if failure.pattern == evidence.AFTER_THE_FIRST else 0
+    fatal = any(e.get("disposition") == "fatal" for e in probed.cases)
+    aborts = fatal or total - first >= limit
+    at = first + (1 if fatal else limit)
+    message = (
+        f"{probed.tuner} would abort after {at} of its {total} trials: {failure.evidence()}, whatever the values"
+        if aborts
+        else f"{probed.tuner} would not abort within {total} trials, but its trials fail whatever the values"
+    )
+    failing = (total - first) / total if total else 1.0
+    return AbortRisk(1.0 if aborts else 0.0, failing, 1.0 if fatal else 0.0, message)
 
 
 def _default_build(probed: Probed) -> ForecastRecord:
@@ -91,8 +111,11 @@ def _record(probed: Probed, risk: AbortRisk) -> ForecastRecord:
 def _fix(probed: Probed, risk: AbortRisk) -> str:
     """What to do about a risk over the accepted one: what to constrain, the objective to log, the defaults."""
     cases = probed.cases
-    failing = culprits_text(cases, probed.space)
     objective = next((fix for fix in map(_objective_fix, cases) if fix is not None), None)
+    value_free = evidence.value_free(cases)
+    if value_free is not None and objective is None:  # no value is to blame: nothing to constrain, no limit to raise
+        return value_free.text()
+    failing = culprits_text(cases, probed.space)
     if failing and objective is None:
         fix = f"constrain {failing}"
     elif objective is not None:

@@ -23,6 +23,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 devices.load_backend()
 import keras_tuner  # noqa: F401
 
+
+def _import_the_package() -> None:
+    """Every module of the package, imported once here: a run in this process (``runpytest_inprocess``) drops the
+    modules it imported when it ends, so the next run would import them again, and a record it pickles to the
+    probe process (a ``PlanOptions``) would be of a class that is no longer the module's ("not the same
+    object"). Imported before any run, they are kept."""
+    import importlib
+    import pkgutil
+
+    import pytest_hypermodel
+
+    for module in pkgutil.walk_packages(pytest_hypermodel.__path__, "pytest_hypermodel."):
+        if module.name != "pytest_hypermodel.__main__":
+            importlib.import_module(module.name)
+
+
+_import_the_package()
+
 pytest_plugins = "pytester"
 
 HYPERMODELS = Path(__file__).parent / "hypermodels"

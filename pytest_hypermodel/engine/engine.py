@@ -28,6 +28,7 @@ from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repa
 from pytest_hypermodel.rules import boundaries, culprits, hints, offline, outcomes, record, timing, verdict
 from pytest_hypermodel.rules import forecasts as tuner_forecasts
 from pytest_hypermodel.rules import project as project_mod
+from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space import hyperparameters
 from pytest_hypermodel.space import plan as plan_mod
@@ -217,6 +218,8 @@ class Engine:
         #: Each case's result, probed once in this process: a failing combination asks for the one-value cases
         #: inside it, which the plan also runs (see :meth:`explaining`).
         self._results: dict[tuple[Any, ...], fit.Result] = {}
+        #: The health checks' findings, in the order found (the rehearsal's): what the health channel reports.
+        self.findings: list[Finding] = []
         #: The default case's result under a repair (``changes``): probed once, the reference of a divergence.
         self._repaired_defaults: dict[tuple[Any, ...], fit.Result] = {}
         if settings.isolation != parent.OFF:
@@ -509,6 +512,30 @@ class Engine:
             forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
         return forecasts
 
+    def rehearse(self, pre: Preflight, entries: list[dict[str, Any]], data: Any = None) -> list[Finding]:
+        """Cases of ``pre`` that passed alone, run again one after another through KerasTuner's search, then the
+        calls after it (``engine.rehearse``): its findings, also kept in ``findings``. None with the setting off."""
+        if not self.settings.rehearsal:
+            return []
+        from pytest_hypermodel.engine import rehearse as rehearse_mod
+
+        found = rehearse_mod.rehearse(self, pre, entries, data)
+        self.findings.extend(found)
+        return found
+
+    def rehearse_all(
+        self,
+        preflights: Sequence[Preflight],
+        entries: list[dict[str, Any]],
+        data_for: Callable[[Preflight], AbstractContextManager[Any]] | None = None,
+    ) -> list[Finding]:
+        """:meth:`rehearse` for each hypermodel, with the data ``data_for(pre)`` sets up."""
+        found: list[Finding] = []
+        for pre in preflights:
+            with data_for(pre) if data_for else contextlib.nullcontext() as data:
+                found += self.rehearse(pre, entries, data)
+        return found
+
     def refine(
         self, pre: Preflight, entries: list[dict[str, Any]], policy: Policy, data: Any = None
     ) -> Refinement | None:
@@ -622,6 +649,7 @@ class Engine:
                 entries.append(entry)
                 if on_case is not None:
                     on_case(entry)
+        self.rehearse_all(preflights, entries, lambda pre: contextlib.nullcontext(data))
         forecasts = self.forecasts(preflights, entries)
         refinements: list[Refinement] = []
         note: str | None = None

@@ -21,6 +21,7 @@ import pytest
 from pytest_hypermodel.engine.defaults import DEFAULTS, ISOLATION_MODES
 from pytest_hypermodel.plugin.options import (  # noqa: F401  (the names, which tests and other plugins import from here)  # noqa: F401  (probe_settings: public here since the marker first read it)
     BOUNDARIES_OPTION,
+    REHEARSAL_OPTION,
     BOUNDARIES_SECONDS_OPTION,
     CASE_FIXTURE,
     DEVICES_OPTION,
@@ -253,6 +254,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a safety cap on the wall clock of one hypermodel's boundaries, which stop after 64 "
         "probes, the same on a loaded machine (default: 10 times as long as its cases took, at least "
         "600 s); reported when hit",
+    )
+    group.addoption(
+        REHEARSAL_OPTION,
+        dest="hypermodel_rehearsal",
+        choices=("on", "off"),
+        help="after the cases, run cases that passed alone again one after another through KerasTuner's own "
+        "search() in a throwaway project (each Choice value and each range's ends, between the defaults), then "
+        "get_best_models(), get_best_hyperparameters(), results_summary() and a reload of that project: a trial "
+        "that fails or differs in sequence, global state a trial leaves behind, variables shared between trials "
+        "and a failure after the search fail the run (default: on)",
     )
     group.addoption(
         FIX_OPTION,

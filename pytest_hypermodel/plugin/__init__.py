@@ -21,7 +21,6 @@ import pytest
 from pytest_hypermodel.engine.defaults import DEFAULTS, ISOLATION_MODES
 from pytest_hypermodel.plugin.options import (  # noqa: F401  (the names, which tests and other plugins import from here)  # noqa: F401  (probe_settings: public here since the marker first read it)
     BOUNDARIES_OPTION,
-    REHEARSAL_OPTION,
     BOUNDARIES_SECONDS_OPTION,
     CASE_FIXTURE,
     DEVICES_OPTION,
@@ -47,6 +46,7 @@ from pytest_hypermodel.plugin.options import (  # noqa: F401  (the names, which 
     OBJECTIVE_OPTION,
     PLAN_OPTION,
     PROJECT_OPTION,
+    REHEARSAL_OPTION,
     REPORT_OPTION,
     SAMPLES_OPTION,
     SEARCH_DATA_OPTION,

@@ -308,9 +308,7 @@ def _probe(
     )
 
 
-def _rehearse(
-    child: Child, *, spec: str, space: Any, cases: tuple, policy: Any, settings: Any
-) -> messages.Rehearsed:
+def _rehearse(child: Child, *, spec: str, space: Any, cases: tuple, policy: Any, settings: Any) -> messages.Rehearsed:
     """``messages.Rehearse``: each trial announced, so that each has the cases' time limit."""
     from pytest_hypermodel.probe import rehearsal
 

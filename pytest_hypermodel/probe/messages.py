@@ -186,7 +186,9 @@ class Bug(Reply):
 
 
 #: Reply name -> its dataclass.
-REPLIES: dict[str, type[Reply]] = {kind.name: kind for kind in (Ready, Building, Prepared, Probed, Rehearsed, SpecFailed, Bug)}
+REPLIES: dict[str, type[Reply]] = {
+    kind.name: kind for kind in (Ready, Building, Prepared, Probed, Rehearsed, SpecFailed, Bug)
+}
 #: Request name -> its dataclass.
 REQUESTS: dict[str, type[Request]] = {kind.name: kind for kind in (HoldData, Prepare, Probe, Rehearse)}
 

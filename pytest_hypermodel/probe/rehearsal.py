@@ -202,9 +202,9 @@ def tuner_maker(
     if factory is not None:
 
         def from_factory(reload: bool) -> Any:
-            with user_tuner.pointed(directory, project, overwrite=not reload):
-                with contextlib.redirect_stdout(io.StringIO()):  # "Reloading Tuner from ..."
-                    return factory()
+            quiet = contextlib.redirect_stdout(io.StringIO())  # "Reloading Tuner from ..."
+            with user_tuner.pointed(directory, project, overwrite=not reload), quiet:
+                return factory()
 
         return from_factory, type(tuner).__name__ if tuner is not None else "the tuner"
     if tuner is not None:  # the user's tuner object: a copy, on the rehearsal's project

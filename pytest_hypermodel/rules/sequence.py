@@ -139,10 +139,10 @@ def findings(
     told: set[str] = set()
     states = [dict(t.get("state") or {}) for t in trials] + [dict(rehearsed.get("final_state") or {})]
     for index, trial in enumerate(trials):
-        before, after = states[index], states[index + 1]
-        if not before or not after:
+        start, end = states[index], states[index + 1]
+        if not start or not end:
             continue
-        for key, was, became in _state_difference(before, after):
+        for key, was, became in _state_difference(start, end):
             if key in told:
                 continue
             told.add(key)

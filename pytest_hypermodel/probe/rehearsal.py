@@ -212,7 +212,7 @@ def tuner_maker(
         def copied(reload: bool) -> Any:
             made = copy.deepcopy(tuner)
             made.directory, made.project_name = directory, project
-            made.oracle._set_project_dir(directory, project, overwrite=not reload)
+            made.oracle._set_project_dir(directory, project)
             if reload:
                 with contextlib.redirect_stdout(io.StringIO()):
                     made.reload()

@@ -33,9 +33,9 @@ SEQUENCE_FIX = (
 )
 AFTER_FIXES = {
     "get_best_models(1)": (
-        "get_best_models() builds the best trial's values again and loads its checkpoint into that build: the "
-        "build must make the same model from the same values (no module-level counters or caches), and every "
-        "custom layer must be registered (keras.saving.register_keras_serializable) with a get_config()"
+        "get_best_models() builds the best trial's values again and loads its checkpoint into that build, before "
+        "any fit: build(hp) must return a built model (a keras.Input, or model.build(input_shape) for a subclassed "
+        "model) and the same model from the same values (no module-level counters or caches)"
     ),
     "get_best_hyperparameters(1)": "keep the objective a metric the trials log, and the oracle the tuner's own",
     "results_summary()": "keep what the trials record (their metrics, their values) plain numbers and strings",

@@ -9,6 +9,7 @@ import contextlib
 import warnings
 from pathlib import Path
 
+import keras_tuner as kt
 import pytest
 
 from pytest_hypermodel import PreflightError, preflight
@@ -96,6 +97,23 @@ def test_the_users_tuner_is_made_again_for_the_rehearsal_and_its_project_is_not_
     found = _of(rehearsed, "factory")
     assert any(f["check"] == "state_left_behind" and "floatx" in f["message"] for f in found), found
     assert not rehearsed["user_project"]
+
+
+def test_a_tuner_object_is_copied_for_the_rehearsal_and_left_as_it_was(tmp_path):
+    """The Python API's tuner object: its cases ran as its trials here; the rehearsal searches with a copy, on a
+    project of its own."""
+    from tests.hypermodels import sequence
+
+    tuner = kt.RandomSearch(
+        sequence.unbuilt_subclass, objective="loss", max_trials=3, directory=tmp_path, project_name="user"
+    )
+    options = {"hypermodel_isolation": "off", "hypermodel_boundaries": "off", "hypermodel_epochs": "2"}
+    with Engine(settings.read(settings.MappingSource(options)), tmp_path) as engine, warnings.catch_warnings():
+        warnings.simplefilter("ignore", HypermodelWarning)
+        engine.run([Target("unbuilt", Path(sequence.__file__), "unbuilt", tuner.hypermodel, tuner)], sequence.data())
+    assert [f.check for f in engine.findings] == ["after_search"]
+    assert "get_best_models(1)" in engine.findings[0].message
+    assert tuner.oracle.trials == {} and not list((tmp_path / "user").glob("trial_*"))
 
 
 def test_healthy_hypermodels_have_no_finding(rehearsed):

@@ -529,11 +529,21 @@ class Engine:
         entries: list[dict[str, Any]],
         data_for: Callable[[Preflight], AbstractContextManager[Any]] | None = None,
     ) -> list[Finding]:
-        """:meth:`rehearse` for each hypermodel, with the data ``data_for(pre)`` sets up."""
+        """:meth:`rehearse` for each hypermodel, with the data ``data_for(pre)`` sets up. An error of
+        pytest-hypermodel's own there, or Ctrl-C, stops the rehearsals (with a progress line), not the report."""
         found: list[Finding] = []
-        for pre in preflights:
-            with data_for(pre) if data_for else contextlib.nullcontext() as data:
-                found += self.rehearse(pre, entries, data)
+        try:
+            for pre in preflights:
+                try:
+                    with data_for(pre) if data_for else contextlib.nullcontext() as data:
+                        found += self.rehearse(pre, entries, data)
+                except Exception as exc:
+                    self.progress.done(
+                        f"{pre.target.spec}: the rehearsal of the search stopped on an error of pytest-hypermodel "
+                        f"({type(exc).__name__}: {exc}); the cases' results are complete"
+                    )
+        except KeyboardInterrupt:
+            self.progress.done("the rehearsal of the search was interrupted: its findings so far are reported")
         return found
 
     def refine(

@@ -90,22 +90,6 @@ class Rehearsed:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Rehearsed:
-        fields = dict(data)
-        fields["trials"] = [
-            TrialSeen(
-                **{
-                    **t,
-                    "variables": [(p, d, tuple(s)) for p, d, s in t["variables"]],
-                    "shared": [tuple(s) for s in t["shared"]],
-                }
-            )
-            for t in data.get("trials", [])
-        ]
-        fields["after_search"] = [AfterSearch(**a) for a in data.get("after_search", [])]
-        return cls(**fields)
-
 
 # ----------------------------------------------------------------------------------- global state
 

@@ -115,11 +115,10 @@ def findings(
             )
     stopped = str(rehearsed.get("stopped") or "")
     if stopped:
-        last = _where(str(trials[-1]["label"])) if trials else "the first trial"
+        when = f"during or after the trial of {_where(str(trials[-1]['label']))}" if trials else "in its first trial"
         add(
             "fails_in_sequence",
-            f"the rehearsed search stopped during or after the trial of {last}, though each case passed alone: "
-            f"{stopped}",
+            f"the rehearsed search stopped {when}, though each case passed alone: {stopped}",
             SEQUENCE_FIX,
         )
     ends = [t for t in trials if t["label"] == "defaults" and t.get("variables")]

@@ -43,6 +43,8 @@ def test_the_boundaries_and_the_repair_s_verification_are_told_with_counts_and_t
     result.stdout.re_match_lines(
         [
             r"thresholds\.py \.F\.F +\[100%\]$",
+            r"hypermodel: rehearsing thresholds\.py:layer_size's search: \d+ trials through KerasTuner's search\(\) .*$",
+            rf"hypermodel: thresholds\.py:layer_size: rehearsed \d+ trials {SECONDS}: 0 findings$",
             r"hypermodel: searching the boundaries of thresholds\.py:layer_size \(2 failing cases, at most 64 probes\)$",
             rf"hypermodel: thresholds\.py:layer_size: 1 boundary in 5 probes {SECONDS}$",
             (

@@ -175,6 +175,7 @@ _SETTINGS = (
     "isolation",
     "boundaries",
     "boundaries_seconds",
+    "rehearsal",
     "memory_budget",
     "max_model_size",
     "max_retries_per_trial",
@@ -251,8 +252,9 @@ def preflight(
             "a notebook or __main__), so it cannot run in a probe process: move it into a .py file, or use "
             "isolation='off'"
         )
-    if isinstance(values.get("hypermodel_boundaries"), bool):
-        values["hypermodel_boundaries"] = "on" if values["hypermodel_boundaries"] else "off"
+    for name in ("hypermodel_boundaries", "hypermodel_rehearsal"):
+        if isinstance(values.get(name), bool):
+            values[name] = "on" if values[name] else "off"
     try:
         settings = settings_mod.read(MappingSource(values))
     except SettingError as exc:

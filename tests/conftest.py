@@ -86,7 +86,8 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     """A pytester directory holding the test hypermodels as top-level modules.
 
     Its runs probe only their cases: a boundary search costs probes (and, for the fault hazards, probe-process
-    restarts); the tests whose subject it is pass --hypermodel-boundaries=on, which wins over PYTEST_ADDOPTS. They
+    restarts), a rehearsal of the search trials; the tests whose subject they are pass --hypermodel-boundaries=on
+    or --hypermodel-rehearsal=on, which win over PYTEST_ADDOPTS. They
     plan the extremes and corners, whose cases most of them count (the guide's 4); the interior cases the default
     plan adds have tests of their own, which pass --hypermodel-strategy.
     """
@@ -96,7 +97,8 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     # and no further trials of the defaults for the memory per trial (tests/test_memory.py's subject)
     monkeypatch.setenv(
         "PYTEST_ADDOPTS",
-        "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners --hypermodel-memory-growth=0",
+        "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners --hypermodel-memory-growth=0 "
+        "--hypermodel-rehearsal=off",
     )
     return pytester
 

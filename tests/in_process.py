@@ -23,6 +23,7 @@ OPTIONS = {
     "hypermodel_boundaries": "off",
     "hypermodel_strategy": "extremes,corners",
     "hypermodel_memory_growth": "0",
+    "hypermodel_rehearsal": "off",
 }
 
 

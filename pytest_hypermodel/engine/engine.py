@@ -235,7 +235,8 @@ class Engine:
         #: The health checks that run after the cases, each ``check(engine, pre, its entries) -> findings``
         #: (see :meth:`health`); what a check finds while preparing or in a case needs no entry here.
         self.health_checks: list[Callable[[Engine, Preflight, list[dict[str, Any]]], list[Finding]]] = []
-        #: The health findings made so far (``check_data``: the search's data, before any case).
+        #: The health findings made so far, in the order found: the search's data's (``check_data``, before any
+        #: case, also on each ``Preflight``) and the rehearsal's (``rehearse``, after the cases).
         self.findings: list[Finding] = []
         if settings.isolation != parent.OFF:
             self.runner = parent.ProbeProcess(
@@ -549,6 +550,40 @@ class Engine:
             forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
         return forecasts
 
+    def rehearse(self, pre: Preflight, entries: list[dict[str, Any]], data: Any = None) -> list[Finding]:
+        """Cases of ``pre`` that passed alone, run again one after another through KerasTuner's search, then the
+        calls after it (``engine.rehearse``): its findings, also kept in ``findings``. None with the setting off."""
+        if not self.settings.rehearsal:
+            return []
+        from pytest_hypermodel.engine import rehearse as rehearse_mod
+
+        found = rehearse_mod.rehearse(self, pre, entries, data)
+        self.findings.extend(found)
+        return found
+
+    def rehearse_all(
+        self,
+        preflights: Sequence[Preflight],
+        entries: list[dict[str, Any]],
+        data_for: Callable[[Preflight], AbstractContextManager[Any]] | None = None,
+    ) -> list[Finding]:
+        """:meth:`rehearse` for each hypermodel, with the data ``data_for(pre)`` sets up. An error of
+        pytest-hypermodel's own there, or Ctrl-C, stops the rehearsals (with a progress line), not the report."""
+        found: list[Finding] = []
+        try:
+            for pre in preflights:
+                try:
+                    with data_for(pre) if data_for else contextlib.nullcontext() as data:
+                        found += self.rehearse(pre, entries, data)
+                except Exception as exc:
+                    self.progress.done(
+                        f"{pre.target.spec}: the rehearsal of the search stopped on an error of pytest-hypermodel "
+                        f"({type(exc).__name__}: {exc}); the cases' results are complete"
+                    )
+        except KeyboardInterrupt:
+            self.progress.done("the rehearsal of the search was interrupted: its findings so far are reported")
+        return found
+
     def refine(
         self, pre: Preflight, entries: list[dict[str, Any]], policy: Policy, data: Any = None
     ) -> Refinement | None:
@@ -656,6 +691,7 @@ class Engine:
         for pre in preflights:
             mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
             found.extend(pre.findings)
+            found.extend(f for f in self.findings if f.spec == pre.target.spec)  # the rehearsal's (data's twice)
             found.extend(health.from_entries(mine))
             found.extend(self.trial_findings(mine))
             if not (pre.tuner or {}).get("hypermodel_objective"):  # a tuner's own is judged where it was read
@@ -700,6 +736,7 @@ class Engine:
                 if on_case is not None:
                     on_case(entry)
         evidence.restate(entries)  # a failure whatever the values is no value's: told once every case is known
+        self.rehearse_all(preflights, entries, lambda pre: contextlib.nullcontext(data))
         forecasts = self.forecasts(preflights, entries)
         refinements: list[Refinement] = []
         note: str | None = None

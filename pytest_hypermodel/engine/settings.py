@@ -206,6 +206,15 @@ def boundaries(source: Source) -> bool:
     return text == "on"
 
 
+def rehearsal(source: Source) -> bool:
+    text: object = value(source, "hypermodel_rehearsal")
+    if text is True or text is False:
+        return text
+    if text not in ("on", "off"):
+        raise SettingError(f"{source.where('hypermodel_rehearsal')} = {text!r}: use on or off")
+    return text == "on"
+
+
 def policy(source: Source) -> policy_mod.Policy:
     """The policy the settings describe (``hypermodel_on`` lines map failures to actions)."""
     on = {}
@@ -288,6 +297,8 @@ class Settings:
     boundaries_seconds: float | None = None
     #: KerasTuner's ``directory/project_name`` the search will use, whose oracle must hold this space (None: none).
     project: str | None = None
+    #: Whether cases that passed alone are run again one after another through KerasTuner's search (``rehearse``).
+    rehearsal: bool = True
     #: The health checks whose findings do not fail the run (``health.CHECKS`` names).
     suppress_health_check: frozenset[str] = frozenset()
 
@@ -315,6 +326,7 @@ def read(source: Source) -> Settings:
         boundaries=boundaries(source),
         boundaries_seconds=boundaries_seconds(source),
         project=project(source),
+        rehearsal=rehearsal(source),
         suppress_health_check=suppress_health_check(source),
     )
 

@@ -46,6 +46,7 @@ from pytest_hypermodel.plugin.options import (  # noqa: F401  (the names, which 
     OBJECTIVE_OPTION,
     PLAN_OPTION,
     PROJECT_OPTION,
+    REHEARSAL_OPTION,
     REPORT_OPTION,
     SAMPLES_OPTION,
     SEARCH_DATA_OPTION,
@@ -254,6 +255,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a safety cap on the wall clock of one hypermodel's boundaries, which stop after 64 "
         "probes, the same on a loaded machine (default: 10 times as long as its cases took, at least "
         "600 s); reported when hit",
+    )
+    group.addoption(
+        REHEARSAL_OPTION,
+        dest="hypermodel_rehearsal",
+        choices=("on", "off"),
+        help="after the cases, run cases that passed alone again one after another through KerasTuner's own "
+        "search() in a throwaway project (each Choice value and each range's ends, between the defaults), then "
+        "get_best_models(), get_best_hyperparameters(), results_summary() and a reload of that project: a trial "
+        "that fails or differs in sequence, global state a trial leaves behind, variables shared between trials "
+        "and a failure after the search fail the run (default: on)",
     )
     group.addoption(
         FIX_OPTION,

@@ -96,6 +96,8 @@ class PreflightReporter:
         preflights = config.stash.get(PREFLIGHTS_KEY, [])
         plan = self.whole_plan(preflights, list(self.entries.values()))
         entries = plan.entries
+        if session.exitstatus != pytest.ExitCode.INTERRUPTED:  # its findings: engine.findings
+            engine.rehearse_all(preflights, entries, lambda pre: collect.user_data(session, pre))
         self.forecasts = engine.forecasts(preflights, entries)
         rerun.note_sources(self.forecasts, preflights, plan)
         for pre, forecast in zip(preflights, self.forecasts):

@@ -308,7 +308,27 @@ def _probe(
     )
 
 
+def _rehearse(child: Child, *, spec: str, space: Any, cases: tuple, policy: Any, settings: Any) -> messages.Rehearsed:
+    """``messages.Rehearse``: each trial announced, so that each has the cases' time limit."""
+    from pytest_hypermodel.probe import rehearsal
+
+    target = _target(child.hypermodels, spec, child.rootpath, child.conftest, child.base)
+
+    def before_trial() -> None:
+        child.conn.send(messages.Building(during=None).wire())
+
+    before_trial()
+    rehearsed = rehearsal.run(
+        target.hypermodel, space, cases, policy, settings, child.data, target.tuner, target.factory, before_trial
+    )
+    return messages.Rehearsed(rehearsed=rehearsed.to_dict())
+
+
 #: The requests the child answers, each from the state a fresh process has: name -> handler(child, **fields).
-ANSWERING: dict[str, Callable[..., messages.Reply]] = {messages.Prepare.name: _prepare, messages.Probe.name: _probe}
+ANSWERING: dict[str, Callable[..., messages.Reply]] = {
+    messages.Prepare.name: _prepare,
+    messages.Probe.name: _probe,
+    messages.Rehearse.name: _rehearse,
+}
 #: The requests that only change what the child holds for those that follow: no reply, no fresh state.
 KEEPING: dict[str, Callable[..., None]] = {messages.HoldData.name: _hold_data}

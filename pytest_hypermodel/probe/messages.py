@@ -94,6 +94,20 @@ class Probe(Request):
     repair: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Rehearse(Request):
+    """Rehearse the search over cases that passed alone (``rehearsal.run``): answered by ``Rehearsed``."""
+
+    name: ClassVar[str] = "rehearse"
+
+    spec: str
+    space: SearchSpace
+    #: The cases, in the order the rehearsal's oracle hands them out (between the defaults, first and last).
+    cases: tuple[Case, ...]
+    policy: Policy
+    settings: FitSettings
+
+
 # ----------------------------------------------------------------------------------- replies (from the child)
 
 
@@ -143,6 +157,16 @@ class Probed(Reply):
 
 
 @dataclass(frozen=True)
+class Rehearsed(Reply):
+    """The answer to ``Rehearse``."""
+
+    name: ClassVar[str] = "rehearsed"
+
+    #: The ``rehearsal.Rehearsed``, as its ``to_dict()``.
+    rehearsed: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SpecFailed(Reply):
     """The answer to a request whose SPEC is bad input (a ``SpecError``): the user's to fix."""
 
@@ -162,9 +186,11 @@ class Bug(Reply):
 
 
 #: Reply name -> its dataclass.
-REPLIES: dict[str, type[Reply]] = {kind.name: kind for kind in (Ready, Building, Prepared, Probed, SpecFailed, Bug)}
+REPLIES: dict[str, type[Reply]] = {
+    kind.name: kind for kind in (Ready, Building, Prepared, Probed, Rehearsed, SpecFailed, Bug)
+}
 #: Request name -> its dataclass.
-REQUESTS: dict[str, type[Request]] = {kind.name: kind for kind in (HoldData, Prepare, Probe)}
+REQUESTS: dict[str, type[Request]] = {kind.name: kind for kind in (HoldData, Prepare, Probe, Rehearse)}
 
 _Reply = TypeVar("_Reply", bound=Reply)
 

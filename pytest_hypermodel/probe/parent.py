@@ -214,6 +214,23 @@ class ProbeProcess:
                 self.close()
         return Result(**_answer(reply, messages.Probed).result)
 
+    def rehearse(
+        self, spec: str, space: SearchSpace, cases: tuple[Case, ...], policy: Policy, settings: FitSettings, data: Any
+    ) -> dict[str, Any]:
+        """The rehearsal of the search in the child (``rehearsal.run``), as its ``Rehearsed.to_dict()``; a child
+        that dies or hangs there is the search's end (``stopped``), as the user's search would end. Its output
+        is not shown (it is no case's)."""
+        try:
+            self._ensure_started()
+            self._send_data(data)
+            request = messages.Rehearse(spec=spec, space=space, cases=cases, policy=policy, settings=settings)
+            reply = self._request(request, import_limit(policy.timeout), kill_limit(policy.timeout))
+        except Lost as lost:
+            return {"stopped": f"the process running the search {lost.how}"}
+        finally:
+            self._relay(show=False)
+        return _answer(reply, messages.Rehearsed).rehearsed
+
     # ----------------------------------------------------------------------------------- the child
 
     def start(self) -> None:

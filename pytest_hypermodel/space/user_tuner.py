@@ -147,3 +147,23 @@ def repointed(tuner: Any) -> Iterator[None]:
         yield
     finally:
         tuner.directory, tuner.project_name, oracle._directory, oracle._project_name = saved
+
+
+@contextlib.contextmanager
+def pointed(directory: str, project_name: str, overwrite: bool) -> Iterator[None]:
+    """Tuners created inside keep their project in ``directory/project_name``, with ``overwrite`` (the
+    rehearsal's throwaway project: made afresh, then reloaded by a new tuner as a resumed search reloads it)."""
+    from keras_tuner.src.engine import base_tuner
+
+    original = base_tuner.BaseTuner.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(zip(("oracle", "hypermodel", "directory", "project_name", "overwrite"), args))
+        kwargs.update(directory=directory, project_name=project_name, overwrite=overwrite)
+        original(self, **kwargs)
+
+    base_tuner.BaseTuner.__init__ = __init__
+    try:
+        yield
+    finally:
+        base_tuner.BaseTuner.__init__ = original

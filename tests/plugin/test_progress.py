@@ -46,11 +46,20 @@ def test_discovery_is_told_after_pytest_s_header_with_its_counts_and_time(hyperm
 
 
 def test_the_boundaries_and_the_repair_s_verification_are_told_with_counts_and_times(hypermodel_dir):
-    result = _run(hypermodel_dir, HYPERMODEL_OPTION, "thresholds.py:layer_size", *BOUNDARIES, here=True)
+    result = _run(
+        hypermodel_dir,
+        HYPERMODEL_OPTION,
+        "thresholds.py:layer_size",
+        *BOUNDARIES,
+        "--hypermodel-rehearsal=on",
+        here=True,
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.re_match_lines(
         [
             r"thresholds\.py \.F\.F +\[100%\]$",
+            r"hypermodel: rehearsing thresholds\.py:layer_size's search: \d+ trials through KerasTuner's search\(\) .*$",
+            rf"hypermodel: thresholds\.py:layer_size: rehearsed \d+ trials {SECONDS}: 0 findings$",
             r"hypermodel: searching the boundaries of thresholds\.py:layer_size \(2 failing cases, at most 64 probes\)$",
             rf"hypermodel: thresholds\.py:layer_size: 1 boundary in 5 probes {SECONDS}$",
             (

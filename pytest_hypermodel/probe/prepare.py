@@ -14,6 +14,7 @@ from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 from pytest_hypermodel.space.plan import Plan
 from pytest_hypermodel.space.target import Target
+from pytest_hypermodel.space.user_tuner import TunerSettings
 
 GRID_SEARCH = "GridSearch"
 #: The tuners a forecast knows: GridSearch walks its own trial order, the others draw at random.
@@ -31,9 +32,8 @@ class Preflight:
     trials: list[dict] | None = None
     #: How long its discovery and planning took, for the progress line.
     seconds: float = 0.0
-    #: What the user's own tuner sets (``user_tuner.describe``): its class, ``max_trials``, objective, project, and
-    #: its policy fields under ``"policy"``; None for a bare hypermodel.
-    tuner: dict | None = None
+    #: What the user's own tuner sets (``user_tuner.describe``); None for a bare hypermodel.
+    tuner: TunerSettings | None = None
     #: For a random tuner: the configurations no case runs that were built without a fit (every one of a small
     #: space, else as many of the tuner's draws as the budget allows; ``screen.check``); the forecast judges
     #: the draws by them. None: nothing was built.
@@ -88,12 +88,12 @@ def prepare_target(
     from pytest_hypermodel.space import target as target_mod
 
     described = user_tuner.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
-    if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
+    if described is not None and described.tuner:  # the user's tuner is the one the forecast is for
         options = dataclasses.replace(
             options,
-            tuner=described["hypermodel_tuner"],
-            max_trials=described.get("hypermodel_max_trials", options.max_trials),
-            max_model_size=(described.get("policy") or {}).get("max_model_size") or options.max_model_size,
+            tuner=described.tuner,
+            max_trials=described.max_trials if described.max_trials is not None else options.max_trials,
+            max_model_size=described.max_model_size or options.max_model_size,
         )
     try:
         fit_arguments = None

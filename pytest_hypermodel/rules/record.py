@@ -51,6 +51,9 @@ STEPS = "steps"
 EPOCHS = "epochs"
 DOWNLOAD = "download"
 MESSAGE = "message"
+#: The change a failed case's likely fix asks for when the fit's logs lack the search's objective
+#: (``hints.objective_fix``): the forecast repeats it.
+OBJECTIVE_FIX = "objective_fix"
 
 
 def number(value: Any) -> float | None:
@@ -119,6 +122,8 @@ class CaseRecord:
     download: str = ""
     #: The paragraph of a case that did not pass; ``""`` for one that did.
     message: str = ""
+    #: What to change when its fit's logs lack the search's objective (``hints.objective_fix``); ``""`` otherwise.
+    objective_fix: str = ""
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> CaseRecord:
@@ -159,6 +164,7 @@ class CaseRecord:
             epochs=number(entry.get(EPOCHS)),
             download=_text(entry.get(DOWNLOAD) or None),
             message=_text(entry.get(MESSAGE)),
+            objective_fix=_text(entry.get(OBJECTIVE_FIX)),
         )
 
 

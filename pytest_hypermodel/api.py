@@ -319,10 +319,10 @@ def _from_tuner(tuner: Any) -> tuple[Any, dict[str, Any], Policy]:
     wrapped_policy = None
     if isinstance(hypermodel, policy_hypermodel.PolicyHyperModel):
         hypermodel, wrapped_policy = hypermodel.hypermodel, hypermodel.policy
-    values = user_tuner.describe(tuner, TUNERS)
-    fields = values.pop("policy")
+    described = user_tuner.describe(tuner, TUNERS)
+    fields = described.policy_fields
     policy = dataclasses.replace(wrapped_policy, **fields) if wrapped_policy else Policy(**fields)
-    return hypermodel, values, policy
+    return hypermodel, described.settings(), policy
 
 
 def _target(obj: Any) -> tuple[str | Target, bool]:

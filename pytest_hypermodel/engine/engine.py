@@ -52,6 +52,7 @@ from pytest_hypermodel.space.target import Target
 if TYPE_CHECKING:
     from pytest_hypermodel.engine.refine import Refinement
     from pytest_hypermodel.probe.prepare import PlanOptions
+    from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord
     from pytest_hypermodel.rules.repair import Change
     from pytest_hypermodel.space.hyperparameters import SearchSpace
 
@@ -108,6 +109,9 @@ def judge(
         return CaseRun(result, disposition, props, said)
     message = hints.failure_message(case, result, disposition, policy, pre.space, explained, pre.findings)
     props.append((record.MESSAGE, message))  # for the readers of the JSON report and the HTML page
+    objective_fix = hints.objective_fix(case, result, pre.space, explained)
+    if objective_fix is not None:  # the forecast repeats it
+        props.append((record.OBJECTIVE_FIX, objective_fix))
     return CaseRun(result, disposition, props, said, message, result.traceback)
 
 
@@ -268,14 +272,14 @@ class Engine:
         """The policy ``pre``'s cases are judged by: a user's tuner's own retry fields (``max_retries_per_trial``,
         ``max_consecutive_failed_trials``, ``max_model_size``) over the options'."""
         policy = policy or self.policy
-        if pre.tuner and pre.tuner.get("policy"):
-            policy = dataclasses.replace(policy, **pre.tuner["policy"])
+        if pre.tuner is not None:
+            policy = dataclasses.replace(policy, **pre.tuner.policy_fields)
         return policy
 
     def probe_settings(self, pre: Preflight) -> fit.FitSettings:
         """How much a probe of ``pre`` does, and the objective its fit must log: the user's tuner's, if any."""
         settings = self.settings.probe
-        text = (pre.tuner or {}).get("hypermodel_objective")
+        text = pre.tuner.objective if pre.tuner is not None else None
         if text:
             from pytest_hypermodel.engine.settings import MappingSource, objective
 
@@ -387,7 +391,7 @@ class Engine:
         KerasTuner would reload, must hold the space now (a resumed search); it is only read."""
         project = self.settings.project
         for pre in preflights:
-            own = (pre.tuner or {}).get("hypermodel_project")
+            own = pre.tuner.project if pre.tuner is not None else None
             if own and (project is None or Path(own).resolve() != Path(project).resolve()):  # else checked below
                 _check_project(own, f"--hypermodel {pre.target.spec}: the tuner's project {own}", pre)
         if project is None or not preflights:
@@ -532,22 +536,22 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- after the cases
 
-    def forecasts(self, preflights: Sequence[Preflight], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def forecasts(self, preflights: Sequence[Preflight], entries: list[dict[str, Any]]) -> list[ForecastRecord]:
         """What the search over each hypermodel would do, from every case's record."""
         plan, forecasts, cases = self.settings.plan, [], record.records(entries)
         for pre in preflights:
-            tuner = pre.tuner or {}
-            max_trials = tuner.get("hypermodel_max_trials", plan.max_trials)
+            own = pre.tuner
+            max_trials = own.max_trials if own is not None and own.max_trials is not None else plan.max_trials
             forecast = tuner_forecasts.forecast(
                 pre,
-                entries,
+                cases,
                 self.policy_for(pre),
-                tuner.get("hypermodel_tuner", plan.tuner),
+                own.tuner if own is not None and own.tuner is not None else plan.tuner,
                 max_trials,
                 self.settings.max_abort_risk,
             )
             per_trial = timing.timing(pre, cases, max_trials, self.settings.probe.epochs)
-            forecasts.append({**forecast, "timing": per_trial} if per_trial else forecast)
+            forecasts.append(dataclasses.replace(forecast, timing=per_trial) if per_trial else forecast)
         return forecasts
 
     def rehearse(self, pre: Preflight, entries: list[dict[str, Any]], data: Any = None) -> list[Finding]:
@@ -585,7 +589,7 @@ class Engine:
         return found
 
     def refine(
-        self, pre: Preflight, entries: list[dict[str, Any]], policy: Policy, data: Any = None
+        self, pre: Preflight, cases: Sequence[record.CaseRecord], policy: Policy, data: Any = None
     ) -> Refinement | None:
         """Boundaries, repair and its verification for one hypermodel, probed where its cases were; None when
         nothing failed."""
@@ -615,7 +619,7 @@ class Engine:
 
         return refine_mod.refine(
             pre,
-            entries,
+            cases,
             probe_one,
             prepare_one,
             self.rootpath,
@@ -636,11 +640,12 @@ class Engine:
         report."""
         found, notes = [], []
         try:
+            cases = record.records(entries)
             for pre in preflights:
-                mine = [e for e in entries if e.get(record.CASE_SPEC) == pre.target.spec]
+                mine = [c for c in cases if c.spec == pre.target.spec]
                 try:
                     with data_for(pre) if data_for else contextlib.nullcontext() as data:
-                        result = self.refine(pre, entries, tuner_forecasts.policy_of(mine, self.policy_for(pre)), data)
+                        result = self.refine(pre, cases, tuner_forecasts.policy_of(mine, self.policy_for(pre)), data)
                 except Exception as exc:  # a bug of ours must not cost the report: the cases' results are all there
                     notes.append(
                         f"{pre.target.spec}: the boundaries stopped on an error of pytest-hypermodel "
@@ -663,7 +668,7 @@ class Engine:
     def payload(
         preflights: Sequence[Preflight],
         entries: list[dict[str, Any]],
-        forecasts: list[dict[str, Any]],
+        forecasts: Sequence[ForecastRecord],
         refinements: list[Refinement],
         note: str | None = None,
         command: str = "",
@@ -694,7 +699,7 @@ class Engine:
             found.extend(f for f in self.findings if f.spec == pre.target.spec)  # the rehearsal's (data's twice)
             found.extend(health.from_entries(mine))
             found.extend(self.trial_findings(mine))
-            if not (pre.tuner or {}).get("hypermodel_objective"):  # a tuner's own is judged where it was read
+            if pre.tuner is None or not pre.tuner.objective:  # a tuner's own is judged where it was read
                 found.extend(
                     waste_checks.objective_findings(
                         pre.target.spec,

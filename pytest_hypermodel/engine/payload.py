@@ -16,6 +16,7 @@ from pytest_hypermodel.rules.record import CaseRecord, records
 if TYPE_CHECKING:
     from pytest_hypermodel.engine.refine import Refinement
     from pytest_hypermodel.probe.prepare import Preflight
+    from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord
 
 #: The pytest outcomes of a case that does not make its hypermodel red.
 GREEN_OUTCOMES = ("passed", "xfailed")
@@ -89,11 +90,12 @@ def payload(
 def full_payload(
     preflights: Sequence[Preflight],
     entries: list[dict[str, Any]],
-    forecasts: list[dict[str, Any]],
+    forecasts: Sequence[ForecastRecord],
     refinements: Sequence[Refinement],
 ) -> dict[str, Any]:
     """The payload with what each hypermodel's space says beyond its cases: where each hyperparameter is declared,
-    the build's ``def`` line, and the boundaries and repair when they were searched."""
+    the build's ``def`` line, and the boundaries and repair when they were searched; the forecasts as the report
+    holds them (``ForecastRecord.to_dict``: the one place they become dicts)."""
     details: dict[str, dict[str, Any]] = {}
     for pre in preflights:
         space = pre.space
@@ -111,4 +113,4 @@ def full_payload(
             name, failing, passing = found.findings.moved_default
             details[found.spec]["defaults_moved"] = {"hyperparameter": name, "failing": failing, "passing": passing}
     planned: dict[str, int | None] = {pre.target.spec: len(pre.plan) for pre in preflights}
-    return payload(entries, planned, {"forecasts": forecasts}, details)
+    return payload(entries, planned, {"forecasts": [forecast.to_dict() for forecast in forecasts]}, details)

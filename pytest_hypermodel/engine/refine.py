@@ -8,7 +8,7 @@ does not care where the probes run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_hypermodel.engine.progress import Progress, plural, silent
 from pytest_hypermodel.engine.progress import seconds as took
 from pytest_hypermodel.rules import boundaries, evidence, outcomes, repair
+from pytest_hypermodel.rules.record import CaseRecord
 from pytest_hypermodel.space.plan import Case, format_value, make_case
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def _failed(result: Result) -> bool:
 
 def refine(
     pre: Preflight,
-    entries: list[dict[str, Any]],
+    cases: Sequence[CaseRecord],
     probe: Probe,
     prepare: Prepare,
     root: Path,
@@ -180,7 +181,8 @@ def refine(
     seconds: float | None = None,
     progress: Progress | None = None,
 ) -> Refinement | None:
-    """Boundaries, repair and its verification for one hypermodel; None when none of its cases failed.
+    """Boundaries, repair and its verification for one hypermodel (its cases among ``cases``); None when none of
+    its cases failed.
 
     ``ready()`` readies where the probes run (starts the probe process) before the clock starts. The probes are
     budgeted in number (``budget``); ``seconds`` is only a safety cap (default: ``boundaries.safety_cap``).
@@ -190,12 +192,11 @@ def refine(
     spec = pre.target.spec
     space = pre.space
     # A case whose build downloads says nothing about the space: left out, as the forecast leaves it out.
-    mine = [e for e in entries if e.get("case.spec") == pre.target.spec and not e.get("download")]
+    mine = [c for c in cases if c.spec == spec and not c.download]
     # What is about the hypermodel as a whole (memory a trial leaves behind) has no boundary in its space.
     known = {
-        frozenset(space.complete(e.get("values", {})).items()): e.get("outcome")
-        not in (outcomes.OK, *outcomes.HYPERMODEL_WIDE)
-        for e in mine
+        frozenset(space.complete(c.values).items()): c.outcome not in (outcomes.OK, *outcomes.HYPERMODEL_WIDE)
+        for c in mine
     }
     if not any(known.values()):
         return None
@@ -212,7 +213,7 @@ def refine(
     started = time.perf_counter()
     # A count of probes stops them, the same on a loaded machine; the clock only caps a runaway.
     if seconds is None:
-        seconds = boundaries.safety_cap(sum(float(e.get("seconds") or 0) for e in mine))
+        seconds = boundaries.safety_cap(sum(c.seconds for c in mine))
     findings = boundaries.find(
         space,
         known,

@@ -2,11 +2,13 @@
 
 Every planned case's record is this run's, else the last run's, when that was made with the same space and policy
 (the same fingerprint). The face keeps the records between runs (the pytest plugin in pytest's cache) and hands
-them here as plain data.
+them here as plain data, the entries they travel as (``verdict.entry``): they stay entries, read through
+``record.CaseRecord``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Any
 
 from pytest_hypermodel.engine.engine import nodeid
 from pytest_hypermodel.probe.prepare import Preflight
+from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord
+from pytest_hypermodel.rules.record import CaseRecord
 
 #: One case's record, as the JSON report holds it (``verdict.entry``).
 Record = dict[str, Any]
@@ -38,8 +42,9 @@ def whole_plan(
 ) -> WholePlan:
     """This run's ``entries`` completed with ``earlier_runs`` (the records kept from the last runs, by node id)
     for the planned cases this run did not run, when their space and policy are this run's."""
-    have = {e["nodeid"] for e in entries}
-    prints = {e.get("case.spec"): e.get("case.fingerprint") for e in entries}
+    cases = [CaseRecord.from_entry(e) for e in entries]
+    have = {c.nodeid for c in cases}
+    prints = {c.spec: c.fingerprint for c in cases}
     added: list[Record] = []
     earlier: dict[str, int] = {}
     missing: dict[str, int] = {}
@@ -50,25 +55,28 @@ def whole_plan(
             if key in have:
                 continue
             old = earlier_runs.get(key)
-            if old is not None and prints.get(spec) in (None, old.get("case.fingerprint")):
+            if old is not None and prints.get(spec) in (None, CaseRecord.from_entry(old).fingerprint):
                 added.append(old)
                 earlier[spec] = earlier.get(spec, 0) + 1
             else:
                 missing[spec] = missing.get(spec, 0) + 1
-    remembered = {**earlier_runs, **{e["nodeid"]: e for e in entries}}
+    remembered = {**earlier_runs, **{c.nodeid: e for c, e in zip(cases, entries)}}
     return WholePlan(entries + added, earlier, missing, remembered)
 
 
-def note_sources(forecasts: Sequence[dict[str, Any]], preflights: Sequence[Preflight], plan: WholePlan) -> None:
-    """Each forecast's message says how many of its cases are the last run's, and how many have no result."""
-    for pre, forecast in zip(preflights, forecasts):
-        spec = pre.target.spec
+def note_sources(
+    forecasts: Sequence[ForecastRecord], preflights: Sequence[Preflight], plan: WholePlan
+) -> list[ForecastRecord]:
+    """The forecasts, each message saying how many of its cases are the last run's, and how many have no result."""
+    noted = list(forecasts)
+    for i, (pre, forecast) in enumerate(zip(preflights, forecasts)):
+        spec, message = pre.target.spec, forecast.message
         if plan.earlier.get(spec):
-            forecast["message"] += (
-                f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
-            )
+            message += f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
         if plan.missing.get(spec):
-            forecast["message"] += (
+            message += (
                 f" ({plan.missing[spec]} planned cases have no result, neither from this run nor "
                 "from the last: the forecast covers the others)"
             )
+        noted[i] = dataclasses.replace(forecast, message=message)
+    return noted

@@ -66,51 +66,17 @@ from pytest_hypermodel.plugin.options import (  # noqa: F401  (the names, which 
 )
 from pytest_hypermodel.plugin.selection import keyword_values, named
 
-if TYPE_CHECKING:  # at run time each name loads on first use (see __getattr__)
-    from pytest_hypermodel.plugin.keys import (  # noqa: F401
-        CACHE_ENTRIES,
-        DEVICES_KEY,
-        HANDOFF_KEY,
-        PLANNER_KEY,
-        PREFLIGHTS_KEY,
-        WORKER_DEVICE,
-        WORKER_PLANNER,
-        WORKER_PLANS_FILE,
-        WORKER_THREADS,
-    )
-    from pytest_hypermodel.plugin.preflight import PreflightPlugin  # noqa: F401
-    from pytest_hypermodel.plugin.reporter import PreflightReporter  # noqa: F401
-    from pytest_hypermodel.plugin.xdist import XdistHooks  # noqa: F401
+if TYPE_CHECKING:
     from pytest_hypermodel.rules.policy import Policy
     from pytest_hypermodel.space.hyperparameters import HypermodelWarning  # noqa: F401
 
-#: Names importable from here that live elsewhere, loaded on first use (pytest looks only for ``pytest_*`` names
-#: and this module's own attributes, so none of them loads unless asked for).
-_ELSEWHERE = {
-    "HypermodelWarning": "pytest_hypermodel.space.hyperparameters",  # public here since the first release
-    "PreflightPlugin": "pytest_hypermodel.plugin.preflight",
-    "PreflightReporter": "pytest_hypermodel.plugin.reporter",
-    "XdistHooks": "pytest_hypermodel.plugin.xdist",
-    **{
-        name: "pytest_hypermodel.plugin.keys"
-        for name in (
-            "PREFLIGHTS_KEY",
-            "HANDOFF_KEY",
-            "PLANNER_KEY",
-            "DEVICES_KEY",
-            "WORKER_DEVICE",
-            "WORKER_THREADS",
-            "WORKER_PLANS_FILE",
-            "WORKER_PLANNER",
-            "CACHE_ENTRIES",
-        )
-    },
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _ELSEWHERE:
-        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    """``HypermodelWarning``, public here since the first release (a ``filterwarnings`` line may name it), loaded
+    on first use: pytest looks only for ``pytest_*`` names and this module's own attributes, so it loads only when
+    asked for."""
+    if name == "HypermodelWarning":
+        return importlib.import_module("pytest_hypermodel.space.hyperparameters").HypermodelWarning
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from pytest_hypermodel.engine.rerun import WholePlan
+    from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord
 
 
 def interrupt_on_sigterm() -> None:
@@ -62,7 +63,7 @@ class PreflightReporter:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.entries: dict[str, dict] = {}
-        self.forecasts: list[dict] = []
+        self.forecasts: list[ForecastRecord] = []
         self.refinements: list = []
         self.refine_note: str | None = None
         self.fixed: list[str] = []
@@ -98,12 +99,11 @@ class PreflightReporter:
         entries = plan.entries
         if session.exitstatus != pytest.ExitCode.INTERRUPTED:  # its findings: engine.findings
             engine.rehearse_all(preflights, entries, lambda pre: collect.user_data(session, pre))
-        self.forecasts = engine.forecasts(preflights, entries)
-        rerun.note_sources(self.forecasts, preflights, plan)
+        self.forecasts = rerun.note_sources(engine.forecasts(preflights, entries), preflights, plan)
         for pre, forecast in zip(preflights, self.forecasts):
-            if forecast["fails_run"]:
+            if forecast.fails_run:
                 self.report_forecast(pre, forecast)
-        if any(f["fails_run"] for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
+        if any(f.fails_run for f in self.forecasts) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.report_health(session, preflights, entries)
         self.write_json(entries)  # what is known now, in case the boundaries are interrupted
@@ -126,7 +126,7 @@ class PreflightReporter:
             cache.set(CACHE_ENTRIES, plan.remembered)
         return plan
 
-    def report_forecast(self, pre: Any, forecast: dict) -> None:
+    def report_forecast(self, pre: Any, forecast: ForecastRecord) -> None:
         """A forecast that fails the run is a failing test, ``models.py::build_model[forecast]``: in JUnit (every CI
         dashboard reads its failures), in the short summary and in pytest's last line, as the terminal says it."""
         path = pre.target.path
@@ -137,16 +137,16 @@ class PreflightReporter:
         name = f"{pre.target.name}[forecast]"
         nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
         props = [
-            ("forecast.tuner", forecast.get("tuner", "")),
-            ("forecast.aborts", forecast.get("aborts")),
-            ("forecast.spec", forecast["spec"]),
+            ("forecast.tuner", forecast.tuner),
+            ("forecast.aborts", forecast.aborts),
+            ("forecast.spec", forecast.spec),
         ]
-        if forecast.get("abort_probability") is not None:
-            props.append(("forecast.abort_probability", round(float(forecast["abort_probability"]), 4)))
+        if forecast.abort_probability is not None:
+            props.append(("forecast.abort_probability", round(forecast.abort_probability, 4)))
         hook = self.config.hook
         steps: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
             ("setup", "passed", None),
-            ("call", "failed", forecast["message"]),
+            ("call", "failed", forecast.message),
             ("teardown", "passed", None),
         )
         for when, outcome, longrepr in steps:
@@ -296,9 +296,9 @@ class PreflightReporter:
             terminalreporter.line(line)
         self.report_warnings(terminalreporter)
         for forecast in self.forecasts:
-            terminalreporter.line(f"{forecast['spec']}: {forecast['message']}", red=forecast["fails_run"])
-            if forecast.get("timing"):
-                terminalreporter.line(forecast["timing"]["line"])
+            terminalreporter.line(f"{forecast.spec}: {forecast.message}", red=forecast.fails_run)
+            if forecast.timing is not None:
+                terminalreporter.line(forecast.timing.line)
         for finding in self.findings:
             terminalreporter.line(self.shown(finding).line(), red=True)
         for found in self.refinements:

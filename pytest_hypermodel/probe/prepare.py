@@ -15,6 +15,7 @@ from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 from pytest_hypermodel.space.plan import Plan
 from pytest_hypermodel.space.target import Target
+from pytest_hypermodel.space.user_tuner import TunerSettings
 
 GRID_SEARCH = "GridSearch"
 #: The tuners a forecast knows: GridSearch walks its own trial order, the others draw at random.
@@ -32,9 +33,8 @@ class Preflight:
     trials: list[dict] | None = None
     #: How long its discovery and planning took, for the progress line.
     seconds: float = 0.0
-    #: What the user's own tuner sets (``user_tuner.describe``): its class, ``max_trials``, objective, project, and
-    #: its policy fields under ``"policy"``; None for a bare hypermodel.
-    tuner: dict | None = None
+    #: What the user's own tuner sets (``user_tuner.describe``); None for a bare hypermodel.
+    tuner: TunerSettings | None = None
     #: For a random tuner: the configurations no case runs that were built without a fit (every one of a small
     #: space, else as many of the tuner's draws as the budget allows; ``screen.check``); the forecast judges
     #: the draws by them. None: nothing was built.
@@ -96,12 +96,12 @@ def prepare_target(
     from pytest_hypermodel.space import target as target_mod
 
     described = user_tuner.describe(target.tuner, TUNERS, target.project) if target.tuner is not None else None
-    if described and described.get("hypermodel_tuner"):  # the user's tuner is the one the forecast is for
+    if described is not None and described.tuner:  # the user's tuner is the one the forecast is for
         options = dataclasses.replace(
             options,
-            tuner=described["hypermodel_tuner"],
-            max_trials=described.get("hypermodel_max_trials", options.max_trials),
-            max_model_size=(described.get("policy") or {}).get("max_model_size") or options.max_model_size,
+            tuner=described.tuner,
+            max_trials=described.max_trials if described.max_trials is not None else options.max_trials,
+            max_model_size=described.max_model_size or options.max_model_size,
         )
     try:
         fit_arguments = None
@@ -154,7 +154,7 @@ def _waste_findings(pre: Preflight) -> list[Finding]:
     found = waste_checks.redeclared_findings(spec, pre.space)
     if not _own_run_trial(pre.target.tuner):  # a tuner's own run_trial may read any name: unseen here
         found += waste_checks.unused_findings(spec, pre.space)
-    objective = (pre.tuner or {}).get("hypermodel_objective")
+    objective = pre.tuner.objective if pre.tuner is not None else None
     if objective:
         pairs = [part.partition(":")[::2] for part in str(objective).split(",")]
         found += waste_checks.objective_findings(

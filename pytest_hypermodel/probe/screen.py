@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_hypermodel.rules import offline, outcomes
+from pytest_hypermodel.rules.forecasts.protocol import Built
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: The most configurations built per hypermodel, and the seconds spent on them at most (whichever comes first):
@@ -41,21 +42,19 @@ class Limits:
     max_model_size: int | None = None
     memory_budget: int | None = None
 
-    def fails(self, entry: dict) -> bool:
-        """Whether a build's entry fails: it raised, or its model is over a limit."""
-        return "outcome" in entry or bool(
-            (self.max_model_size and (entry.get("size") or 0) > self.max_model_size)
-            or (self.memory_budget and (entry.get("memory_bytes") or 0) > self.memory_budget)
+    def fails(self, built: Built) -> bool:
+        """Whether a build fails: it raised, or its model is over a limit."""
+        return built.outcome is not None or bool(
+            (self.max_model_size and (built.size or 0) > self.max_model_size)
+            or (self.memory_budget and (built.memory_bytes or 0) > self.memory_budget)
         )
 
 
 @dataclass
 class Screen:
-    """Configurations built without a fit: one entry per build, ``{"values", "params", "size", "memory_bytes"}``
-    (``size``: the trainable parameters, which KerasTuner holds to ``max_model_size``), and for
-    a build that raised also ``"outcome"``, ``"exception"`` and ``"exception_bases"`` (as a case reports them)."""
+    """Configurations built without a fit: one record per build (``Built``)."""
 
-    results: list[dict] = field(default_factory=list)
+    results: list[Built] = field(default_factory=list)
     seconds: float = 0.0
     #: Whether every configuration of the space is known (built here, or run as a case).
     whole: bool = False
@@ -63,15 +62,16 @@ class Screen:
     skipped: int = 0
 
     @property
-    def failures(self) -> list[dict]:
-        return [r for r in self.results if "outcome" in r]
+    def failures(self) -> list[Built]:
+        """The builds that raised."""
+        return [r for r in self.results if r.outcome is not None]
 
     @property
     def rate(self) -> float:
         """Configurations built per second."""
         return len(self.results) / self.seconds if self.seconds > 0 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "built": len(self.results),
             "failed": len(self.failures),
@@ -83,7 +83,7 @@ class Screen:
 
 
 def check(
-    hypermodel,
+    hypermodel: Any,
     space: SearchSpace,
     configurations: Iterable[Mapping[str, Any]],
     timeout: float | None = None,
@@ -112,7 +112,7 @@ def check(
             screen.skipped = len(pending) - i
             break
         hp = discovery.hyperparameters(space, values)
-        entry: dict = {"values": dict(hp.values), "params": None, "size": None, "memory_bytes": None}
+        measured: dict[str, Any] = {}
         try:
             with outcomes.time_limit(timeout) as limit:
                 model = hypermodel.build(hp)
@@ -120,29 +120,29 @@ def check(
                     raise limit.error()
             if isinstance(model, keras.Model):
                 try:
-                    entry["params"] = int(model.count_params())
-                    entry["size"] = maybe_compute_model_size(model)  # what max_model_size is held to
-                    entry["memory_bytes"] = fit.estimate_memory(model, batch_size)
+                    measured["params"] = int(model.count_params())
+                    measured["size"] = maybe_compute_model_size(model)  # what max_model_size is held to
+                    measured["memory_bytes"] = fit.estimate_memory(model, batch_size)
                 except ValueError:  # an unbuilt subclassed model has no weights yet
                     pass
         except Exception as exc:
             if isinstance(exc, outcomes.CaseTimeout) or offline.attempted_download(outcomes.text_of(exc)):
                 unknown += 1
                 continue  # a slow build is no failed trial (KerasTuner has no time limit); a download says nothing
-            entry.update(
+            measured.update(
                 outcome=outcomes.classify(exc),
                 exception=type(exc).__name__,
                 exception_bases=outcomes.exception_bases(exc),
             )
         finally:
             _clear_session(keras, collect=(i + 1) % COLLECT_EVERY == 0)
-        screen.results.append(entry)
+        screen.results.append(Built(dict(hp.values), **measured))
     screen.seconds = time.perf_counter() - started
     screen.whole = whole and not screen.skipped and not unknown
     return screen
 
 
-def _clear_session(keras, collect: bool) -> None:
+def _clear_session(keras: Any, collect: bool) -> None:
     try:
         keras.backend.clear_session(free_memory=collect)
     except TypeError:  # Keras before 3.4 always collects

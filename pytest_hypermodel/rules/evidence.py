@@ -10,7 +10,7 @@ no repair; the hints, the forecast and the refinement ask here. Plain logic over
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,10 +99,9 @@ def shape(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def failure_of(entry: Mapping[str, Any]) -> str | None:
+def failure_of(case: record.CaseRecord) -> str | None:
     """``ValueError: ...``: what a case's record says failed (its message's part after the values), or None for a
     case that passed or failed in a way a value can cause (out of memory, past its time, FailedTrialError)."""
-    case = record.CaseRecord.from_entry(entry)
     if case.disposition == "completed" or not case.exception or case.exception == _FAILED_TRIAL:
         return None
     if case.outcome in _VALUE_SHAPED:
@@ -112,30 +111,30 @@ def failure_of(entry: Mapping[str, Any]) -> str | None:
     return re.split(r"\. (?=KerasTuner |Likely fix: )", what, maxsplit=1)[0]
 
 
-def value_free(entries: Sequence[Mapping[str, Any]]) -> ValueFreeFailure | None:
-    """The failure of one hypermodel's cases (``entries``, in the order run: the defaults first) that happens
-    whatever the values, if there is one: every case alike (two at least), or every case after a first that
-    passed (three at least)."""
-    if not entries:
+def value_free(cases: Sequence[record.CaseRecord]) -> ValueFreeFailure | None:
+    """The failure of one hypermodel's cases (in the order run: the defaults first) that happens whatever the
+    values, if there is one: every case alike (two at least), or every case after a first that passed (three at
+    least)."""
+    if not cases:
         return None
-    failures = [failure_of(e) for e in entries]
+    failures = [failure_of(c) for c in cases]
     if all(failures):  # with at least two values tried: one case is no evidence of "whatever the values"
-        if len(entries) < 2:
+        if len(cases) < 2:
             return None
         shapes = {shape(f or "") for f in failures}
-        if len(shapes) == 1 and entries[0].get(record.CASE_KIND) == "default":
-            return ValueFreeFailure(EVERY_CASE, failures[0] or "", len(entries), len(entries))
+        if len(shapes) == 1 and cases[0].kind == "default":
+            return ValueFreeFailure(EVERY_CASE, failures[0] or "", len(cases), len(cases))
         return None
     first, later = failures[0], failures[1:]
-    passed = record.CaseRecord.from_entry(entries[0]).disposition == "completed"
+    passed = cases[0].disposition == "completed"
     if first is None and passed and len(later) >= 2 and all(later) and len({shape(f or "") for f in later}) == 1:
-        return ValueFreeFailure(AFTER_THE_FIRST, later[0] or "", len(later), len(entries))
+        return ValueFreeFailure(AFTER_THE_FIRST, later[0] or "", len(later), len(cases))
     return None
 
 
-def by_spec(entries: Sequence[Mapping[str, Any]], spec: str) -> ValueFreeFailure | None:
-    """:func:`value_free` of the cases of ``spec`` among ``entries`` (a case whose build downloads left out)."""
-    return value_free([e for e in entries if e.get(record.CASE_SPEC) == spec and not e.get(record.DOWNLOAD)])
+def by_spec(cases: Sequence[record.CaseRecord], spec: str) -> ValueFreeFailure | None:
+    """:func:`value_free` of the cases of ``spec`` among ``cases`` (a case whose build downloads left out)."""
+    return value_free([c for c in cases if c.spec == spec and not c.download])
 
 
 def restate(entries: list[dict[str, Any]]) -> None:
@@ -143,12 +142,12 @@ def restate(entries: list[dict[str, Any]]) -> None:
     that blamed a value or the defaults (written as each case ended, before the others were known) becomes
     :meth:`ValueFreeFailure.text`; a fix that named the cause (the objective, the data's shape, the fit's return)
     stays."""
-    for spec in dict.fromkeys(e.get(record.CASE_SPEC, "") for e in entries):
-        found = by_spec(entries, spec)
+    cases = record.records(entries)
+    for spec in dict.fromkeys(c.spec for c in cases):
+        found = by_spec(cases, spec)
         if found is None:
             continue
-        for entry in entries:
-            message = entry.get(record.MESSAGE) or ""
-            told, _, fix = message.partition(" Likely fix: ")
-            if entry.get(record.CASE_SPEC) == spec and failure_of(entry) and any(m in fix for m in _VALUE_BLAMING):
+        for entry, case in zip(entries, cases):
+            told, _, fix = case.message.partition(" Likely fix: ")
+            if case.spec == spec and failure_of(case) and any(m in fix for m in _VALUE_BLAMING):
                 entry[record.MESSAGE] = f"{told} Likely fix: {found.text(failure=False)}."

@@ -1,12 +1,13 @@
 """What a reader of a failed case is told: the paragraph of what went wrong, and the likely fix.
 
-A fix is phrased as an edit to the search space or the build function; the hints' texts are matched elsewhere
-(the forecast finds ``OBJECTIVE_MISSING`` in the cases' messages), so they are named here, once.
+A fix is phrased as an edit to the search space or the build function. The objective-missing hint's change is
+also a case's own property (``objective_fix``), which the forecast repeats, so it is made here, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_hypermodel.rules import culprits, evidence, offline, outcomes
@@ -32,7 +33,7 @@ MEMORY_GROWTH_FIX = (
     "keras.backend.clear_session()"
 )
 
-#: How an objective-missing hint starts (the forecast finds it in the cases' messages).
+#: How an objective-missing hint starts.
 OBJECTIVE_MISSING = "KerasTuner's objective"
 
 
@@ -187,7 +188,22 @@ def _data_mismatch(result: Result) -> bool:
     return bool(getattr(result, "data", "")) and any(marker in (result.message or "") for marker in _SHAPE_MISMATCH)
 
 
-def objective_hint(result: Result) -> str | None:
+@dataclass(frozen=True)
+class ObjectiveMissing:
+    """A fit whose logs lack the search's objective: the objective, the logs it has, and what to change."""
+
+    name: str
+    logs: tuple[str, ...]
+    #: What to change: log the objective (or pass validation data), or give the tuner one the logs have.
+    fix: str
+
+    @property
+    def text(self) -> str:
+        """The hint, as a failing case's paragraph says it."""
+        return f"{OBJECTIVE_MISSING} {self.name} is not among the fit's logs ({', '.join(self.logs)}): {self.fix}"
+
+
+def objective_missing(result: Result) -> ObjectiveMissing | None:
     """For a fit whose logs lack the search's objective (KerasTuner's KeyError when it reads a History, the
     oracle's "Objective value missing" ValueError for other results): what the logs have and what to change."""
     logs = list(getattr(result, "logs", None) or [])
@@ -204,10 +220,25 @@ def objective_hint(result: Result) -> str | None:
         fix = "pass validation data to the search (validation_data=, or validation_split=)"
     else:
         fix = "compile the metric it names (metrics=[...]) and log it from fit()"
-    return (
-        f"{OBJECTIVE_MISSING} {name} is not among the fit's logs ({', '.join(logs)}): {fix}, or give the "
-        "tuner an objective the logs have (objective=; --hypermodel-objective here)"
-    )
+    fix += ", or give the tuner an objective the logs have (objective=; --hypermodel-objective here)"
+    return ObjectiveMissing(name, tuple(logs), fix)
+
+
+def objective_hint(result: Result) -> str | None:
+    """The objective-missing hint's text (``objective_missing``), None for another fit."""
+    missing = objective_missing(result)
+    return missing.text if missing is not None else None
+
+
+def objective_fix(
+    case: Case, result: Result, space: SearchSpace, explained: Sequence[Case] | None = None
+) -> str | None:
+    """The change a failed case's likely fix asks for when that fix is the objective-missing one (what its
+    paragraph, ``failure_message``, says after ``Likely fix:``); None when its fix is another."""
+    missing = objective_missing(result)
+    if missing is None or result.outcome == outcomes.FAILED_TRIAL:
+        return None
+    return missing.fix if hint(case, result, space, explained) == missing.text else None
 
 
 def _explained_hint(case: Case, explained: Sequence[Case], space: SearchSpace) -> str:

@@ -62,6 +62,9 @@ TRIAL_WARNINGS = "trial.warnings"
 #: ``{"fits": [{"history", "monitors"}], "objective", "direction", "score", "returned", "returned_by",
 #: "returned_at"}``.
 TRIAL_LOGS = "trial.logs"
+#: The change a failed case's likely fix asks for when the fit's logs lack the search's objective
+#: (``hints.objective_fix``): the forecast repeats it.
+OBJECTIVE_FIX = "objective_fix"
 
 
 def number(value: Any) -> float | None:
@@ -145,6 +148,8 @@ class CaseRecord:
     #: ``TRIAL_WARNINGS`` and ``TRIAL_LOGS`` read back (empty when absent or unreadable).
     warnings: tuple[Mapping[str, Any], ...] = ()
     trial: Mapping[str, Any] = field(default_factory=dict)
+    #: What to change when its fit's logs lack the search's objective (``hints.objective_fix``); ``""`` otherwise.
+    objective_fix: str = ""
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> CaseRecord:
@@ -189,6 +194,7 @@ class CaseRecord:
             failed_callback=_text(entry.get(FAILED_CALLBACK)),
             warnings=tuple(w for w in _json(entry.get(TRIAL_WARNINGS), list) if isinstance(w, Mapping)),
             trial=_json(entry.get(TRIAL_LOGS), dict),
+            objective_fix=_text(entry.get(OBJECTIVE_FIX)),
         )
 
 

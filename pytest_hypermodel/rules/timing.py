@@ -7,6 +7,7 @@ from the cases that completed (a case that ran past its time limit is no trial's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from pytest_hypermodel.rules.policy import COMPLETED
@@ -25,7 +26,34 @@ class Probed(Protocol):
     def target(self) -> Target: ...
 
 
-def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, epochs: int) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class TrialTiming:
+    """Seconds per trial, as a forecast carries them (the JSON report's ``forecasts[].timing``)."""
+
+    default_seconds: float
+    slowest_case: str
+    slowest_seconds: float
+    slowest_ratio: float
+    #: The mean trial of the cases that completed, and ``trials`` of them.
+    trial_seconds: float
+    search_seconds: float
+    trials: int
+    #: With the search's data: one trial's epochs and batches an epoch (None: trials as small as the cases).
+    search_epochs: float | None
+    search_batches: float | None
+    #: The default case's seconds a batch.
+    step_seconds: float | None
+    #: Each case that ran past the time limit: ``case``, ``seconds``, ``trial_seconds``.
+    timeouts: list[dict[str, Any]] = field(default_factory=list)
+    #: The terminal's line.
+    line: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain builtins, in the report's order."""
+        return asdict(self)
+
+
+def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, epochs: int) -> TrialTiming | None:
     """Seconds per trial: the default case's, the slowest case against it, the cases that ran past the time limit,
     and the search's time estimated from the cases that completed: ``max_trials`` trials, each a case's seconds
     plus, when the search's data is given, the batches and epochs it did not run, at the case's own seconds a
@@ -74,20 +102,20 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
             f"; {len(late)} ran past the time limit ({first.id}: over {duration(first.seconds)}, "
             f"{first.seconds / default.seconds:.0f}× the default or more, and KerasTuner waits)"
         )
-    return {
-        "default_seconds": default.seconds,
-        "slowest_case": slowest.id,
-        "slowest_seconds": slowest.seconds,
-        "slowest_ratio": round(ratio, 2),
-        "trial_seconds": round(trial, 3),
-        "search_seconds": round(trial * trials, 3),
-        "trials": trials,
-        "search_epochs": search_epochs if scaled else None,
-        "search_batches": batches if scaled else None,
-        "step_seconds": default_step,
-        "timeouts": timeouts,
-        "line": line,
-    }
+    return TrialTiming(
+        default_seconds=default.seconds,
+        slowest_case=slowest.id,
+        slowest_seconds=slowest.seconds,
+        slowest_ratio=round(ratio, 2),
+        trial_seconds=round(trial, 3),
+        search_seconds=round(trial * trials, 3),
+        trials=trials,
+        search_epochs=search_epochs if scaled else None,
+        search_batches=batches if scaled else None,
+        step_seconds=default_step,
+        timeouts=timeouts,
+        line=line,
+    )
 
 
 def duration(seconds: float) -> str:

@@ -251,13 +251,13 @@ def _tuner_settings(args: argparse.Namespace, target, space, policy: Policy) -> 
             "that returns it (def make_tuner(): return keras_tuner.RandomSearch(...))"
         )
     described = user_tuner.describe(target.tuner, TUNERS, target.project)
-    own = described.get("hypermodel_project")
+    own = described.project
     if own:
         try:
             project.check(own, own, space.kt_config, [p.name for p in space if p.dynamic], project.TUNER_FIX)
         except project.ProjectError as exc:
             raise Refused(str(exc)) from None
-    return dataclasses.replace(policy, **described["policy"]), described.get("hypermodel_objective")
+    return dataclasses.replace(policy, **described.policy_fields), described.objective
 
 
 def _apply_defaults(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 #: What KerasTuner names a project when its tuner is given no directory or project_name.
@@ -95,27 +96,50 @@ def make(factory: Any, spec: str) -> tuple[Any, str | None]:
     return tuner, projects[0] if projects else None
 
 
-#: The settings a tuner implies, by the settings' names (``settings.DEFAULTS``).
-TUNER_SETTINGS = ("hypermodel_tuner", "hypermodel_max_trials", "hypermodel_objective", "hypermodel_project")
-#: The retry policy's fields a tuner sets (``Policy``).
-POLICY_FIELDS = ("max_retries_per_trial", "max_consecutive_failed_trials", "max_model_size")
+@dataclass(frozen=True)
+class TunerSettings:
+    """What a user's own tuner sets (``describe``): plain data, which crosses from the probe process with its
+    ``Preflight`` (pickled). A field the tuner does not set is None, and the options' value stands."""
+
+    #: Its class as the forecast knows it (a subclass of a known tuner as its base); None for another.
+    tuner: str | None = None
+    max_trials: int | None = None
+    #: Its objective as ``--hypermodel-objective`` writes it (``val_loss:min``, comma-joined); None for none.
+    objective: str | None = None
+    #: Its project directory, which the preflight only reads (``project.check``).
+    project: str | None = None
+    #: Its retry policy's fields (``Policy``).
+    max_retries_per_trial: int = 0
+    max_consecutive_failed_trials: int = 3
+    max_model_size: int | None = None
+
+    @property
+    def policy_fields(self) -> dict[str, Any]:
+        """The retry policy's fields the tuner sets, by ``Policy``'s names (every one: a tuner has them all)."""
+        return {
+            "max_retries_per_trial": self.max_retries_per_trial,
+            "max_consecutive_failed_trials": self.max_consecutive_failed_trials,
+            "max_model_size": self.max_model_size,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        """The settings the tuner implies, by the settings' names (``settings.DEFAULTS``): those it sets."""
+        named = {
+            "hypermodel_tuner": self.tuner,
+            "hypermodel_max_trials": self.max_trials,
+            "hypermodel_objective": self.objective,
+            "hypermodel_project": self.project,
+        }
+        return {name: value for name, value in named.items() if value is not None}
 
 
-def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> dict[str, Any]:
-    """Plain data: the settings ``tuner`` implies (a class in ``known``, its ``max_trials``, its objective, its
-    project: ``project``, else read from the tuner without creating it) and its policy fields under
-    ``"policy"``."""
+def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> TunerSettings:
+    """The settings ``tuner`` implies: a class in ``known``, its ``max_trials``, its objective, its project
+    (``project``, else read from the tuner without creating it), and its policy fields."""
     oracle = tuner.oracle
-    values: dict[str, Any] = {}
     name = type(tuner).__name__
     base = next((cls.__name__ for cls in type(tuner).__mro__ if cls.__name__ in known), None)
-    if base is not None:  # a subclass (its own run_trial) is searched as its base class searches
-        values["hypermodel_tuner"] = name if name in known else base
-    if getattr(oracle, "max_trials", None):
-        values["hypermodel_max_trials"] = oracle.max_trials
     goals = getattr(oracle.objective, "objectives", None) or [oracle.objective]
-    if all(getattr(g, "name", "default_objective") != "default_objective" for g in goals):
-        values["hypermodel_objective"] = ",".join(f"{g.name}:{g.direction}" for g in goals)
     directory = getattr(tuner, "directory", None)
     if (
         project is None
@@ -124,14 +148,20 @@ def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> 
         and not os.path.abspath(str(directory)).startswith(throwaway_directory())
     ):
         project = os.path.join(str(directory), tuner.project_name)  # not tuner.project_dir: it creates it
-    if project is not None:
-        values["hypermodel_project"] = project
-    values["policy"] = {
-        "max_retries_per_trial": getattr(oracle, "max_retries_per_trial", 0),
-        "max_consecutive_failed_trials": getattr(oracle, "max_consecutive_failed_trials", 3),
-        "max_model_size": getattr(tuner, "max_model_size", None),
-    }
-    return values
+    return TunerSettings(
+        # a subclass (its own run_trial) is searched as its base class searches
+        tuner=(name if name in known else base) if base is not None else None,
+        max_trials=getattr(oracle, "max_trials", None) or None,
+        objective=(
+            ",".join(f"{g.name}:{g.direction}" for g in goals)
+            if all(getattr(g, "name", "default_objective") != "default_objective" for g in goals)
+            else None
+        ),
+        project=project,
+        max_retries_per_trial=getattr(oracle, "max_retries_per_trial", 0),
+        max_consecutive_failed_trials=getattr(oracle, "max_consecutive_failed_trials", 3),
+        max_model_size=getattr(tuner, "max_model_size", None),
+    )
 
 
 @contextlib.contextmanager

@@ -558,6 +558,7 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.rules.culprits import off_defaults
     from pytest_hypermodel.rules.forecasts.judging import predicate
+    from pytest_hypermodel.rules.record import records
     from pytest_hypermodel.space.target import Target
 
     seeds = range(10, 22)
@@ -570,15 +571,15 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     assert all(t["act_2"] == "relu" for t in trials if t["layers"] < 3)
     assert any(t["act_2"] == "bogus" for t in trials if t["layers"] == 3)
     planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
-    entries = [
+    failing = [r.values for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
+    cases = records(
         {"values": v, "disposition": "failed" if v in failing else "completed", "params": None if v in failing else 1}
         for v in planned
-    ]  # a build failure, as the cases report it
+    )  # a build failure, as the cases report it
     # The space is too large to build whole: the builds without a fit are of the draws, here these seeds' own.
     drawn = _draws_for(pre, seeds)
     built = screen.check(pre.target.hypermodel, pre.space, [v for _, trials in drawn for v in trials], seconds=600)
-    judge = predicate(entries, pre.space, built, Policy())
+    judge = predicate(cases, pre.space, built, Policy())
     driven = judge_draws(drawn, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")

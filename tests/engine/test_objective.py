@@ -76,3 +76,28 @@ def test_the_memory_estimate_uses_the_batch_size_fit_receives(tmp_path):
     )
     assert "Likely fix: batch_size can be 8192: remove it from the values." in by_id["batch_size=8192"]["message"]
     assert by_id["defaults"]["outcome"] == "ok"
+
+
+def test_the_forecast_repeats_the_change_each_case_s_fix_asks_for_the_missing_objective(tmp_path):
+    """A val objective with no validation data: each case's paragraph names the fix, the case carries that change
+    as its own property (``objective_fix``), and the forecast of the search that aborts repeats it."""
+    x, y = _data()
+    report = preflight(
+        build, x, y, objective="val_loss", epochs=1, isolation="off", boundaries=False, rootpath=tmp_path
+    )
+    fix = (
+        "pass validation data to the search (validation_data=, or validation_split=), or give the tuner an "
+        "objective the logs have (objective=; --hypermodel-objective here)"
+    )
+    assert report.cases and {c["disposition"] for c in report.cases} == {"failed"}
+    assert all(c["objective_fix"] == fix for c in report.cases)
+    assert all(
+        c["message"].endswith(f"Likely fix: KerasTuner's objective val_loss is not among the fit's logs (loss): {fix}.")
+        for c in report.cases
+    )
+    forecast = report.forecast
+    assert forecast is not None and forecast["fails_run"]
+    assert (
+        f"make each trial's fit log the objective: {fix}, or raise max_consecutive_failed_trials"
+        in (forecast["message"])
+    )

@@ -17,6 +17,7 @@ from pytest_hypermodel.probe.discovery import discover
 from pytest_hypermodel.rules.culprits import off_defaults
 from pytest_hypermodel.rules.forecasts.judging import predicate
 from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.rules.record import records
 
 
 def _every(space, **ranges):
@@ -29,11 +30,12 @@ def test_every_build_that_raises_is_found_with_its_size_and_the_rate_is_measured
     space = discover(hypermodel)
     every = _every(space, heads=range(1, 9), units=(16, 32, 48, 64))
     found = screen.check(hypermodel, space, every, whole=True)
-    failing = sorted((r["values"]["heads"], r["values"]["units"]) for r in found.failures)
+    failing = sorted((r.values["heads"], r.values["units"]) for r in found.failures)
     assert failing == [(h, u) for h in (3, 5, 6, 7) for u in (16, 32, 48, 64) if u % h]
-    assert all(r["outcome"] == "error" and r["exception"] == "ValueError" for r in found.failures)
-    passing = [r for r in found.results if "outcome" not in r]
-    assert len(passing) == 18 and all(r["size"] and r["params"] >= r["size"] and r["memory_bytes"] for r in passing)
+    assert all(r.outcome == "error" and r.exception == "ValueError" for r in found.failures)
+    assert all(r.params is None and r.size is None for r in found.failures)  # a build that raised has no model
+    passing = [r for r in found.results if r.outcome is None]
+    assert len(passing) == 18 and all(r.size and r.params and r.params >= r.size and r.memory_bytes for r in passing)
     assert found.whole and found.rate > 0 and found.to_dict()["built"] == 32 and found.to_dict()["failed"] == 14
 
 
@@ -56,10 +58,10 @@ def test_a_drawn_configuration_no_build_saw_fails_with_the_share_of_the_sample()
     sample, rest = [every[i] for i in sorted(chosen)], [v for i, v in enumerate(every) if i not in chosen]
     found = screen.check(hypermodel, space, sample, seconds=600)
     policy = Policy(max_model_size=MAX_MODEL_SIZE)
-    oversized = [r for r in found.results if r["size"] > MAX_MODEL_SIZE]
+    oversized = [r for r in found.results if (r.size or 0) > MAX_MODEL_SIZE]
     assert len(found.results) == len(sample) and 0.6 < len(oversized) / len(sample) < 0.9
     # The cases: the defaults and the extremes pass, the widest corner fails.
-    entries = [
+    cases = records(
         {"values": space.complete(v), "disposition": d, "params": 1}
         for v, d in [
             ({}, "completed"),
@@ -67,14 +69,14 @@ def test_a_drawn_configuration_no_build_saw_fails_with_the_share_of_the_sample()
             ({"width_2": 512}, "completed"),
             ({"width_1": 512, "width_2": 512}, "failed"),
         ]
-    ]
-    judge = predicate(entries, space, found, policy)
-    assert all(judge(off_defaults(r["values"], space)) == "failed" for r in oversized)  # built: as built
+    )
+    judge = predicate(cases, space, found, policy)
+    assert all(judge(off_defaults(r.values, space)) == "failed" for r in oversized)  # built: as built
     judged = [judge(off_defaults(v, space)) for v in rest]
     assert judged == [judge(off_defaults(v, space)) for v in rest]  # the same each time
     assert abs(judged.count("failed") / len(rest) - len(oversized) / len(sample)) < 0.05
     # Without the builds, only the cases' rule: near no draw but the widest.
-    cases_only = predicate(entries, space, None, policy)
+    cases_only = predicate(cases, space, None, policy)
     assert [cases_only(off_defaults(v, space)) for v in rest].count("failed") / len(rest) < 0.2
 
 
@@ -97,9 +99,9 @@ def test_the_memory_is_estimated_at_the_search_s_batch():
     hypermodel = get_hypermodel(oversized_widths)
     space = discover(hypermodel)
     widest = [space.complete({"width_1": 512, "width_2": 512})]
-    default = screen.check(hypermodel, space, widest, whole=True).results[0]["memory_bytes"]
-    large = screen.check(hypermodel, space, widest, whole=True, batch_size=1024).results[0]["memory_bytes"]
-    assert large > default > 0
-    budget = (default + large) // 2  # what the default's batch fits and the search's does not
-    assert not screen.Limits(memory_budget=budget).fails({"memory_bytes": default})
-    assert screen.Limits(memory_budget=budget).fails({"memory_bytes": large})
+    default = screen.check(hypermodel, space, widest, whole=True).results[0]
+    large = screen.check(hypermodel, space, widest, whole=True, batch_size=1024).results[0]
+    assert default.memory_bytes and large.memory_bytes and large.memory_bytes > default.memory_bytes > 0
+    budget = (default.memory_bytes + large.memory_bytes) // 2  # what the default's batch fits and the search's not
+    assert not screen.Limits(memory_budget=budget).fails(default)
+    assert screen.Limits(memory_budget=budget).fails(large)

@@ -56,24 +56,25 @@ def test_the_random_forecast_is_kerastuner_s_own_search_seed_by_seed(tmp_path) -
     from pytest_hypermodel.probe import screen
     from pytest_hypermodel.rules.culprits import off_defaults
     from pytest_hypermodel.rules.forecasts.judging import predicate
+    from pytest_hypermodel.rules.record import records
 
     pre = _guide_preflight()
     # The 12 points: the cases run some, the rest are built once without a fit.
     assert pre.screen.whole and len(pre.screen.results) + len(pre.plan) == 12
     planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
-    assert sorted((v["units_1"], v["units_2"]) for v in failing + [r["values"] for r in pre.screen.failures]) == [
+    failing = [r.values for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
+    assert sorted((v["units_1"], v["units_2"]) for v in failing + [r.values for r in pre.screen.failures]) == [
         (30, 20),
         (30, 30),
         (40, 10),
         (40, 20),
         (40, 30),
     ]
-    entries = [
+    cases = records(
         {"values": v, "disposition": "failed" if v in failing else "completed", "params": None if v in failing else 1}
         for v in planned
-    ]  # as the cases report them
-    judge = predicate(entries, pre.space, pre.screen, Policy())
+    )  # as the cases report them
+    judge = predicate(cases, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
     draws = random_draws(pre.space, 10, seeds=seeds)
     driven = judge_draws(draws, lambda v: judge(off_defaults(v, pre.space)), Policy())
@@ -97,6 +98,7 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
     from pytest_hypermodel.rules.culprits import off_defaults
     from pytest_hypermodel.rules.forecasts.judging import predicate
+    from pytest_hypermodel.rules.record import records
     from pytest_hypermodel.space.target import Target
 
     pre = prepare_target(
@@ -106,14 +108,14 @@ def test_values_that_fail_inside_a_range_are_planned_and_abort_the_search_where_
     interior = [case for case in pre.plan if case.kind == "interior"]
     assert {case.values["heads"] for case in interior if case.varied == ("heads",)} == set(range(2, 8))
     planned = [pre.space.complete(case.values) for case in pre.plan]
-    failing = [r["values"] for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
+    failing = [r.values for r in screen.check(pre.target.hypermodel, pre.space, planned).failures]
     assert {v["heads"] for v in failing} == {3, 5, 6, 7}
     assert pre.screen.whole and len(pre.screen.results) + len(planned) == 32
-    entries = [
+    cases = records(
         {"values": v, "disposition": "failed" if v in failing else "completed", "params": None if v in failing else 1}
         for v in planned
-    ]
-    judge = predicate(entries, pre.space, pre.screen, Policy())
+    )
+    judge = predicate(cases, pre.space, pre.screen, Policy())
     seeds = range(10, 22)
     driven = judge_draws(
         random_draws(pre.space, 10, seeds=seeds), lambda v: judge(off_defaults(v, pre.space)), Policy()

@@ -50,12 +50,14 @@ def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_
         entry("corner", "units=9", 60.0, outcome="timeout"),
     ]
     timing = per_trial(pre, records(entries), 10, 3)
-    assert timing["slowest_case"] == "units=9" and timing["slowest_ratio"] == 120
-    assert timing["trial_seconds"] == pytest.approx(22.0 / 3, abs=1e-3)
-    assert timing["search_seconds"] == pytest.approx(220 / 3, abs=1e-2)
-    assert "the slowest, units=9, 120× that (60 s)" in timing["line"] and "about 73 s" in timing["line"]
+    assert timing is not None
+    assert timing.slowest_case == "units=9" and timing.slowest_ratio == 120
+    assert timing.trial_seconds == pytest.approx(22.0 / 3, abs=1e-3)
+    assert timing.search_seconds == pytest.approx(220 / 3, abs=1e-2)
+    assert "the slowest, units=9, 120× that (60 s)" in timing.line and "about 73 s" in timing.line
+    assert timing.to_dict()["timeouts"] == [{"case": "units=9", "seconds": 60.0, "trial_seconds": 60.0}]
     calm = per_trial(pre, records([*entries[:1], entry("extreme", "units=1", 1.0)]), None, 3)
-    assert "slowest" not in calm["line"] and calm["trials"] == 10
+    assert calm is not None and "slowest" not in calm.line and calm.trials == 10
     assert per_trial(pre, records(entries[1:]), 10, 3) is None  # no default yet: nothing to compare with
     # With the search's data: each completed case plus its missing batches and epochs at its own cost; the timeout
     # is named, with its share of the default.
@@ -64,10 +66,10 @@ def test_the_slowest_case_is_named_against_the_default_and_the_search_estimated_
         pre, records({**e, **search, "step_seconds": 0.01, "epoch_seconds": 0.2} for e in entries), 10, 3
     )
     more = (20 * 100 - 6) * 0.01 + (20 - 3) * 0.2
-    assert scaled["trial_seconds"] == pytest.approx(22.0 / 3 + more, abs=1e-3)
-    assert "10 trials of the search's 20 epochs of 100 batches (the default case's batch: 10.0 ms)" in scaled["line"]
+    assert scaled is not None
+    assert scaled.trial_seconds == pytest.approx(22.0 / 3 + more, abs=1e-3)
+    assert "10 trials of the search's 20 epochs of 100 batches (the default case's batch: 10.0 ms)" in scaled.line
     assert (
-        "1 ran past the time limit (units=9: over 60 s, 120× the default or more, and KerasTuner waits)"
-        in scaled["line"]
+        "1 ran past the time limit (units=9: over 60 s, 120× the default or more, and KerasTuner waits)" in scaled.line
     )
-    assert scaled["timeouts"] == [{"case": "units=9", "seconds": 60.0, "trial_seconds": pytest.approx(60 + more)}]
+    assert scaled.timeouts == [{"case": "units=9", "seconds": 60.0, "trial_seconds": pytest.approx(60 + more)}]

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_hypermodel.probe import search_data
 from pytest_hypermodel.probe.search_data import Output
-from pytest_hypermodel.rules import evidence
+from pytest_hypermodel.rules import evidence, record
 
 
 def _batches():
@@ -141,7 +141,7 @@ def test_every_case_failing_alike_is_value_free():
     entries = [
         _entry("default", "ValueError", f"Received a label value of {v} outside [0, {v})", v) for v in (4, 8, 16)
     ]
-    found = evidence.value_free(entries)
+    found = evidence.value_free(record.records(entries))
     assert found is not None and found.pattern == evidence.EVERY_CASE
     assert "all 3 cases fail alike, the defaults among them" in found.text()
     evidence.restate(entries)
@@ -154,7 +154,7 @@ def test_only_the_cases_after_the_first_failing_alike_is_value_free():
     entries = [_entry("default", values=4)] + [
         _entry("extreme", "ValueError", "Received an empty generator.", v) for v in (8, 12, 16)
     ]
-    found = evidence.value_free(entries)
+    found = evidence.value_free(record.records(entries))
     assert found is not None and found.pattern == evidence.AFTER_THE_FIRST
     assert "used up by the first trial" in found.text()
 
@@ -174,11 +174,11 @@ def test_only_the_cases_after_the_first_failing_alike_is_value_free():
     ],
 )
 def test_failures_a_value_explains_are_not_value_free(entries):
-    assert evidence.value_free(entries) is None
+    assert evidence.value_free(record.records(entries)) is None
 
 
 def test_one_failing_case_is_no_evidence_of_whatever_the_values():
-    assert evidence.value_free([_entry("default", "ValueError", "a", 4)]) is None
+    assert evidence.value_free(record.records([_entry("default", "ValueError", "a", 4)])) is None
 
 
 def test_validation_data_starts_again_each_epoch():

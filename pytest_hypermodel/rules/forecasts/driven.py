@@ -12,13 +12,13 @@ from pytest_hypermodel.rules import abort_rules
 from pytest_hypermodel.rules.culprits import off_defaults
 from pytest_hypermodel.rules.forecasts import independent, risk
 from pytest_hypermodel.rules.forecasts.judging import predicate, screened_text
-from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
+from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
 
 
 class DrivenOracleForecast:
     """The share of KerasTuner's seeds whose search aborts within ``max_trials``, each trial judged by the cases."""
 
-    def forecast(self, probed: Probed) -> ForecastRecord:
+    def forecast(self, probed: Probed) -> RandomOrderForecast:
         return risk.forecast(probed, estimate)
 
 

@@ -16,6 +16,7 @@ from pytest_hypermodel.rules.forecasts.protocol import (
     TunerForecast,
 )
 from pytest_hypermodel.rules.policy import Policy
+from pytest_hypermodel.rules.record import CaseRecord
 
 GRID_SEARCH = "GridSearch"
 
@@ -32,20 +33,20 @@ def forecast_for(tuner: str) -> TunerForecast:
 
 def probed(
     pre: Any,
-    entries: Sequence[dict[str, Any]],
+    cases: Sequence[CaseRecord],
     fallback: Policy,
     tuner: str,
     max_trials: int | None,
     max_abort_risk: float,
 ) -> Probed:
     """What a forecast reads of one hypermodel: its preflight (``probe.prepare.Preflight``) and its cases among
-    ``entries``, judged by their own policy (``fallback`` when they carry none)."""
-    mine = [e for e in entries if e.get("case.spec") == pre.target.spec]
+    ``cases``, judged by their own policy (``fallback`` when they carry none)."""
+    mine = [c for c in cases if c.spec == pre.target.spec]
     return Probed(
         spec=pre.target.spec,
         space=pre.space,
-        cases=[e for e in mine if not e.get("download")],
-        downloads=[e for e in mine if e.get("download")],
+        cases=[c for c in mine if not c.download],
+        downloads=[c for c in mine if c.download],
         policy=policy_of(mine, fallback),
         tuner=tuner,
         max_trials=max_trials,
@@ -58,11 +59,11 @@ def probed(
 
 def forecast(
     pre: Any,
-    entries: Sequence[dict[str, Any]],
+    cases: Sequence[CaseRecord],
     fallback: Policy,
     tuner: str,
     max_trials: int | None,
     max_abort_risk: float,
 ) -> ForecastRecord:
     """What the search over one hypermodel would do, from the cases its preflight probed (see ``forecast_for``)."""
-    return forecast_for(tuner).forecast(probed(pre, entries, fallback, tuner, max_trials, max_abort_risk))
+    return forecast_for(tuner).forecast(probed(pre, cases, fallback, tuner, max_trials, max_abort_risk))

@@ -7,24 +7,26 @@ the case probed at its values, and ``abort_rules.forecast_sequence`` says where 
 
 from __future__ import annotations
 
+import dataclasses
+
 from pytest_hypermodel.rules import abort_rules, evidence
-from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
+from pytest_hypermodel.rules.forecasts.protocol import GridForecast, Probed
 from pytest_hypermodel.rules.policy import Disposition
 
 
 class GridSearchForecast:
     """Where a GridSearch aborts, if it does, trial by trial."""
 
-    def forecast(self, probed: Probed) -> ForecastRecord:
+    def forecast(self, probed: Probed) -> GridForecast:
         space = probed.space
         value_free = evidence.value_free(probed.cases)  # then no value is blamed for the trials that fail
-        by_values = {frozenset(e["values"].items()): e for e in probed.cases}
+        by_values = {frozenset(c.values.items()): c for c in probed.cases}
         dispositions, values = [], []
         for trial in probed.trials or []:
-            e = by_values.get(frozenset(space.complete(trial).items()))
-            if e is None:  # not probed (capped, or the run was cut short): forecast the prefix
+            case = by_values.get(frozenset(space.complete(trial).items()))
+            if case is None:  # not probed (capped, or the run was cut short): forecast the prefix
                 break
-            dispositions.append(Disposition(e["disposition"], int(e["runs"])))
+            dispositions.append(Disposition(case.disposition or "", case.runs))
             values.append(trial)
         result = abort_rules.forecast_sequence(
             dispositions,
@@ -36,7 +38,7 @@ class GridSearchForecast:
             max_trials=probed.max_trials,
             default_error=space.default_error,
         )
-        record: ForecastRecord = {"spec": probed.spec, **result.to_dict(), "fails_run": result.aborts}
+        record = GridForecast.of(probed.spec, result)
         if value_free is not None and result.aborts:  # the trials it names fail whatever their values
-            record["message"] = f"{record['message']}; {value_free.text()}"
+            record = dataclasses.replace(record, message=f"{record.message}; {value_free.text()}")
         return record

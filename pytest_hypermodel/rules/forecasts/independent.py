@@ -8,20 +8,20 @@ from __future__ import annotations
 
 from pytest_hypermodel.rules import abort_rules
 from pytest_hypermodel.rules.forecasts import risk
-from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
+from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
 from pytest_hypermodel.rules.policy import Disposition
 
 
 class IndependentTrialsForecast:
     """Trials assumed independent, each failing as the planned cases do."""
 
-    def forecast(self, probed: Probed) -> ForecastRecord:
+    def forecast(self, probed: Probed) -> RandomOrderForecast:
         return risk.forecast(probed, estimate)
 
 
 def estimate(probed: Probed) -> risk.AbortRisk:
     """The abort's probability from the share of planned cases that end FAILED or fatal."""
-    dispositions = [Disposition(e["disposition"], int(e["runs"])) for e in probed.cases]
+    dispositions = [Disposition(c.disposition or "", c.runs) for c in probed.cases]
     trials = risk.trials(probed)
     failure_rate, fatal_rate = abort_rules.failure_rates(dispositions)
     probability = (

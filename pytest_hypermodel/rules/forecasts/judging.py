@@ -17,34 +17,35 @@ from pytest_hypermodel.rules import culprits as culprits_mod
 from pytest_hypermodel.rules import evidence, outcomes
 from pytest_hypermodel.rules.culprits import off_defaults, space_order
 from pytest_hypermodel.rules.policy import COMPLETED, Policy
+from pytest_hypermodel.rules.record import CaseRecord
 
 if TYPE_CHECKING:
-    from pytest_hypermodel.rules.forecasts.protocol import Screened
+    from pytest_hypermodel.rules.forecasts.protocol import Built, Screened
     from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 #: A configuration's disposition as a forecast judges it: None when it completes, else a disposition's name.
 Judge = Callable[[dict[str, Any]], "str | None"]
 
 
-def policy_of(entries: Sequence[dict[str, Any]], fallback: Policy) -> Policy:
+def policy_of(cases: Sequence[CaseRecord], fallback: Policy) -> Policy:
     """The policy the cases were judged by (``case.policy``), else ``fallback``."""
-    for e in entries:
-        if e.get("case.policy"):
-            return Policy.from_dict(json.loads(e["case.policy"]))
+    for case in cases:
+        if case.policy:
+            return Policy.from_dict(json.loads(case.policy))
     return fallback
 
 
-def culprits_text(entries: Sequence[dict[str, Any]], space: SearchSpace) -> str:
+def culprits_text(cases: Sequence[CaseRecord], space: SearchSpace) -> str:
     """What to constrain, in a phrase (see ``culprits.text``): a conv stack failing at conv_blocks=4 names
     conv_blocks, not the filters and dropout its corners also moved."""
-    if evidence.value_free(entries) is not None:  # the failure is no value's: nothing to constrain
+    if evidence.value_free(cases) is not None:  # the failure is no value's: nothing to constrain
         return ""
-    failing = [off_defaults(e.get("values", {}), space) for e in entries if e.get("disposition") != "completed"]
+    failing = [off_defaults(c.values, space) for c in cases if c.disposition != COMPLETED]
     return culprits_mod.text(failing, space_order(space))
 
 
 def predicate(
-    entries: Sequence[dict[str, Any]], space: SearchSpace, screen: Screened | None = None, policy: Policy | None = None
+    cases: Sequence[CaseRecord], space: SearchSpace, screen: Screened | None = None, policy: Policy | None = None
 ) -> Judge:
     """What any configuration of ``space`` would do, judged from the cases run and the configurations built
     without a fit (``screen.Screen``); it takes a configuration's values off the defaults (``off_defaults``).
@@ -61,9 +62,10 @@ def predicate(
     policy = policy or Policy()
     runs: list[tuple[dict[str, Any], str]] = []
     exact: list[tuple[dict[str, Any], str]] = []
-    for e in entries:
-        run = (off_defaults(e.get("values", {}), space), e["disposition"])
-        in_build = e["disposition"] != COMPLETED and e.get("params") in (None, "")
+    for case in cases:
+        disposition = case.disposition or ""
+        run = (off_defaults(case.values, space), disposition)
+        in_build = disposition != COMPLETED and case.params is None
         (exact if in_build else runs).append(run)
     fit_only = culprits_mod.Predicate.from_runs(runs, COMPLETED, scale, space.defaults(), exact)
     if screen is None or not screen.results:
@@ -72,10 +74,9 @@ def predicate(
             if screen is not None and screen.whole
             else culprits_mod.Predicate.from_runs(runs + exact, COMPLETED, scale, space.defaults())
         )
-    budget = policy.memory_budget or next((e["memory_budget"] for e in entries if e.get("memory_budget")), None)
+    budget = policy.memory_budget or next((c.memory_budget for c in cases if c.memory_budget), None)
     built = {
-        culprits_mod.key(off_defaults(r["values"], space)): _built_disposition(r, policy, budget)
-        for r in screen.results
+        culprits_mod.key(off_defaults(r.values, space)): _built_disposition(r, policy, budget) for r in screen.results
     }
     failed = sorted(d for d in built.values() if d is not None)
     whole = screen.whole
@@ -93,36 +94,36 @@ def predicate(
     return judge
 
 
-def _built_disposition(built: dict[str, Any], policy: Policy, budget: int | None) -> str | None:
+def _built_disposition(built: Built, policy: Policy, budget: float | None) -> str | None:
     """What KerasTuner does with a configuration built without a fit (``screen.Screen``): None when the build
     raises nothing and the model is within ``max_model_size`` and the memory budget."""
-    outcome = built.get("outcome")
-    if outcome is None and policy.max_model_size and (built.get("size") or 0) > policy.max_model_size:
+    outcome = built.outcome
+    if outcome is None and policy.max_model_size and (built.size or 0) > policy.max_model_size:
         outcome = outcomes.FAILED_TRIAL  # KerasTuner raises FailedTrialError for a model over max_model_size
-    elif outcome is None and budget and (built.get("memory_bytes") or 0) > budget:
+    elif outcome is None and budget and (built.memory_bytes or 0) > budget:
         outcome = outcomes.OOM
     if outcome is None:
         return None
     fake = SimpleNamespace(
-        outcome=outcome, exception=built.get("exception"), exception_bases=built.get("exception_bases") or [], losses=[]
+        outcome=outcome, exception=built.exception, exception_bases=list(built.exception_bases), losses=[]
     )
     disposition = policy.disposition(fake).name
     return None if disposition == COMPLETED else disposition
 
 
-def screened_text(screen: Screened | None, judge: Judge, space: SearchSpace, entries: Sequence[dict[str, Any]]) -> str:
+def screened_text(screen: Screened | None, judge: Judge, space: SearchSpace, cases: Sequence[CaseRecord]) -> str:
     """What the builds without a fit measured of the space: `` and 15 builds without a fit (26/s; with the cases,
     the whole space: 14 of its 32 configurations fail)``, or, for a sample of the draws, `` and 240 of the draws
     built without a fit (31/s; 45% ±6% of them fail)``."""
     if screen is None or not screen.results:
         return ""
     n = len(screen.results)
-    failing = sum(judge(off_defaults(r["values"], space)) is not None for r in screen.results)
+    failing = sum(judge(off_defaults(r.values, space)) is not None for r in screen.results)
     if screen.whole:
-        failing += sum(e.get("disposition") != COMPLETED for e in entries)
+        failing += sum(c.disposition != COMPLETED for c in cases)
         return (
             f" and {n} builds without a fit ({screen.rate:.0f}/s; with the cases, the whole space: {failing} of "
-            f"its {n + len(entries)} configurations fail)"
+            f"its {n + len(cases)} configurations fail)"
         )
     share = failing / n
     return (

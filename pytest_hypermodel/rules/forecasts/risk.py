@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pytest_hypermodel.rules import abort_rules, evidence
 from pytest_hypermodel.rules.forecasts.judging import culprits_text
-from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord, Probed
-from pytest_hypermodel.rules.hints import DOWNLOAD_FIX, OBJECTIVE_MISSING
+from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
+from pytest_hypermodel.rules.hints import DOWNLOAD_FIX
+from pytest_hypermodel.rules.policy import COMPLETED
 
 #: ``max_trials`` when the tuner's is not given: KerasTuner's default.
 DEFAULT_MAX_TRIALS = 10
@@ -37,7 +37,7 @@ def trials(probed: Probed) -> int:
     return probed.max_trials or DEFAULT_MAX_TRIALS
 
 
-def forecast(probed: Probed, estimate: Callable[[Probed], AbortRisk]) -> ForecastRecord:
+def forecast(probed: Probed, estimate: Callable[[Probed], AbortRisk]) -> RandomOrderForecast:
     """The record of a random-order tuner: a constructor that cannot build the defaults, else ``estimate``'s risk
     against the accepted one."""
     if probed.space.default_error:
@@ -53,7 +53,7 @@ def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> Abor
     draws, so the search aborts as soon as its consecutive failures reach the policy's limit, if its trials do."""
     total, limit = trials(probed), probed.policy.max_consecutive_failed_trials
     first = 1 if failure.pattern == evidence.AFTER_THE_FIRST else 0
-    fatal = any(e.get("disposition") == "fatal" for e in probed.cases)
+    fatal = any(c.disposition == "fatal" for c in probed.cases)
     aborts = fatal or total - first >= limit
     at = first + (1 if fatal else limit)
     message = (
@@ -65,24 +65,24 @@ def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> Abor
     return AbortRisk(1.0 if aborts else 0.0, failing, 1.0 if fatal else 0.0, message)
 
 
-def _default_build(probed: Probed) -> ForecastRecord:
+def _default_build(probed: Probed) -> RandomOrderForecast:
     """Every tuner's constructor builds the defaults outside any try block: the search crashes before trial 0."""
     message = (
         f"{probed.tuner} would crash before its first trial: building the defaults raises "
         f"{probed.space.default_error}; fix the defaults"
     )
-    return {
-        "spec": probed.spec,
-        "tuner": probed.tuner,
-        "max_trials": trials(probed),
-        "aborts": True,
-        "reason": abort_rules.REASON_DEFAULT_BUILD,
-        "message": message,
-        "fails_run": True,
-    }
+    return RandomOrderForecast(
+        spec=probed.spec,
+        tuner=probed.tuner,
+        max_trials=trials(probed),
+        aborts=True,
+        reason=abort_rules.REASON_DEFAULT_BUILD,
+        message=message,
+        fails_run=True,
+    )
 
 
-def _record(probed: Probed, risk: AbortRisk) -> ForecastRecord:
+def _record(probed: Probed, risk: AbortRisk) -> RandomOrderForecast:
     over = risk.probability > probed.max_abort_risk
     message = risk.message
     if over:
@@ -90,28 +90,27 @@ def _record(probed: Probed, risk: AbortRisk) -> ForecastRecord:
     if probed.downloads:
         message += (
             f" ({len(probed.downloads)} cases left out: their build downloads "
-            f"{probed.downloads[0]['download']}: {DOWNLOAD_FIX})"
+            f"{probed.downloads[0].download}: {DOWNLOAD_FIX})"
         )
     screen = probed.screen
-    screened: dict[str, Any] = {"screen": screen.to_dict()} if screen is not None and screen.results else {}
-    return {
-        "spec": probed.spec,
-        "tuner": probed.tuner,
-        "max_trials": trials(probed),
-        "aborts": over,
-        "abort_probability": risk.probability,
-        "failure_rate": risk.failure_rate,
-        "fatal_rate": risk.fatal_rate,
-        "message": message,
-        "fails_run": over,
-        **screened,
-    }
+    return RandomOrderForecast(
+        spec=probed.spec,
+        tuner=probed.tuner,
+        max_trials=trials(probed),
+        aborts=over,
+        abort_probability=risk.probability,
+        failure_rate=risk.failure_rate,
+        fatal_rate=risk.fatal_rate,
+        message=message,
+        fails_run=over,
+        screen=screen.to_dict() if screen is not None and screen.results else None,
+    )
 
 
 def _fix(probed: Probed, risk: AbortRisk) -> str:
     """What to do about a risk over the accepted one: what to constrain, the objective to log, the defaults."""
     cases = probed.cases
-    objective = next((fix for fix in map(_objective_fix, cases) if fix is not None), None)
+    objective = next((c.objective_fix for c in cases if c.objective_fix), None)
     value_free = evidence.value_free(cases)
     if value_free is not None and objective is None:  # no value is to blame: nothing to constrain, no limit to raise
         return value_free.text()
@@ -120,13 +119,13 @@ def _fix(probed: Probed, risk: AbortRisk) -> str:
         fix = f"constrain {failing}"
     elif objective is not None:
         fix = "make each trial's fit log the objective: " + objective
-    elif any(e.get("case.kind") == "default" and e.get("disposition") != "completed" for e in cases):
+    elif any(c.kind == "default" and c.disposition != COMPLETED for c in cases):
         fix = "fix the build function or its defaults: the defaults already fail"
     else:
         fix = "fix the failing cases"
     if risk.fatal_rate:
         # FatalError, or a SystemExit / KeyboardInterrupt that KerasTuner does not catch.
-        stoppers = sorted({e.get("exception") or "FatalError" for e in cases if e.get("disposition") == "fatal"})
+        stoppers = sorted({c.exception or "FatalError" for c in cases if c.disposition == "fatal"})
         fix += (
             f" (a {' or '.join(stoppers)} stops the search at the first trial that raises it, whatever "
             "max_consecutive_failed_trials is)"
@@ -134,16 +133,3 @@ def _fix(probed: Probed, risk: AbortRisk) -> str:
     else:
         fix += f", or raise max_consecutive_failed_trials above {probed.policy.max_consecutive_failed_trials}"
     return fix
-
-
-def _objective_fix(case: dict[str, Any]) -> str | None:
-    """The change a case's objective-missing hint asks for (``verdict.objective_hint``), None for another case.
-
-    A case's record carries its hint only inside its rendered message, so it is read back from there: what
-    follows the hint's first ``": "``, up to the final period.
-    """
-    marker = f"Likely fix: {OBJECTIVE_MISSING} "
-    message = case.get("message") or ""
-    if marker not in message:
-        return None
-    return message.partition(marker)[2].rstrip(".").partition(": ")[2]

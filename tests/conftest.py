@@ -56,6 +56,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.proof)
 
 
+@pytest.fixture(autouse=True)
+def _rehearsal_only_where_it_is_the_subject(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rehearsal of the search (a KerasTuner search of its own after the cases) is off by default in the
+    tests' preflights, as the boundaries are in ``hypermodel_dir``'s runs: a test whose subject it is is marked
+    ``rehearsal`` (or passes it on)."""
+    if request.node.get_closest_marker("rehearsal") is None:
+        from pytest_hypermodel.engine import defaults
+
+        monkeypatch.setitem(defaults.DEFAULTS, "hypermodel_rehearsal", "off")
+
+
 @dataclass
 class Testcase:
     name: str

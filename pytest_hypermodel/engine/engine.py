@@ -574,6 +574,8 @@ class Engine:
         """:meth:`rehearse` for each hypermodel, with the data ``data_for(pre)`` sets up. An error of
         pytest-hypermodel's own there, or Ctrl-C, stops the rehearsals (with a progress line), not the report."""
         found: list[Finding] = []
+        if not self.settings.rehearsal:  # before the data is set up: the user's fixture runs only when used
+            return found
         try:
             for pre in preflights:
                 try:

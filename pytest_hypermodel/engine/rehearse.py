@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_hypermodel.engine import progress as progress_mod
 from pytest_hypermodel.probe import parent
 from pytest_hypermodel.probe.prepare import Preflight
-from pytest_hypermodel.rules import record, sequence
+from pytest_hypermodel.rules import health, record, sequence
 from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.space.plan import Case
@@ -48,6 +48,9 @@ def chosen(pre: Preflight, entries: Sequence[dict[str, Any]]) -> tuple[list[Case
 
 def rehearse(engine: Engine, pre: Preflight, entries: Sequence[dict[str, Any]], data: Any = None) -> list[Finding]:
     """Rehearse ``pre``'s search where its cases ran; its findings."""
+    if any(f.family == health.DATA for f in pre.findings):  # each trial would meet what the data checks found
+        engine.progress.step(f"{pre.target.spec}: not rehearsed: its search data is found wanting (above)")
+        return []
     picked = chosen(pre, entries)
     if picked is None:
         return []

@@ -38,6 +38,9 @@ USED_UP_FIX = (
 )
 
 #: The hints (``hints.hint``) that blame a value, a combination or the defaults: what a value-free failure replaces.
+#: A likely fix that names the user's code after the build where the trial failed (``hints.trial_place``): it
+#: stays, since it names the place.
+_PLACED = (", not in the build", "as the defaults already do, in ")
 _VALUE_BLAMING = (
     " can be ",
     "fails alone",
@@ -149,5 +152,10 @@ def restate(entries: list[dict[str, Any]]) -> None:
             continue
         for entry, case in zip(entries, cases):
             told, _, fix = case.message.partition(" Likely fix: ")
-            if case.spec == spec and failure_of(case) and any(m in fix for m in _VALUE_BLAMING):
+            if (
+                case.spec == spec
+                and failure_of(case)
+                and any(m in fix for m in _VALUE_BLAMING)
+                and not any(m in fix for m in _PLACED)
+            ):
                 entry[record.MESSAGE] = f"{told} Likely fix: {found.text(failure=False)}."

@@ -15,7 +15,7 @@ def test_the_python_api_tells_its_progress_on_stderr_when_verbose(tmp_path, caps
     def build(hp):  # not importable: runs in this process
         return _notebook_build(hp)
 
-    preflight(build, epochs=1, strategy="extremes", rootpath=tmp_path, verbose=True)
+    preflight(build, epochs=1, strategy="extremes", rootpath=tmp_path, verbose=True, rehearsal=True)
     err = capsys.readouterr().err.splitlines()
     progress = [line for line in err if line.startswith("hypermodel: ")]
     assert re.fullmatch(r"hypermodel: discovering .*build", progress[0]), progress

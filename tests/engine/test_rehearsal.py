@@ -19,7 +19,7 @@ from pytest_hypermodel.space.hyperparameters import HypermodelWarning
 from pytest_hypermodel.space.target import Target
 from tests.conftest import once_per_run
 
-pytestmark = pytest.mark.xdist_group("rehearsal")
+pytestmark = [pytest.mark.xdist_group("rehearsal"), pytest.mark.rehearsal]
 
 ROOT = Path(__file__).parents[2]
 SEQUENCE = "tests/hypermodels/sequence.py"

@@ -109,7 +109,8 @@ def test_an_early_stopping_monitor_the_logs_lack_is_found_with_the_key_it_meant(
     x, y = _data()
     stop = keras.callbacks.EarlyStopping(monitor="val_mean_absolute_error", mode="min", patience=1)
     report = _preflight(_tuner(tmp_path, build, "val_loss"), validation_data=(x, y), callbacks=[stop])
-    assert report.green  # every case passes: Keras only warns, and the trial runs all its epochs
+    # every case passes: Keras only warns, and the trial runs all its epochs; the finding is what makes it red
+    assert {c["outcome"] for c in report.cases} == {"ok"} and not report.green
     [finding] = Engine.trial_findings(report.cases)
     assert (finding.check, finding.spec, finding.case) == ("log_key_missing", "build", "defaults")
     assert "EarlyStopping(monitor='val_mean_absolute_error')" in finding.message
@@ -143,7 +144,7 @@ def test_monitors_the_logs_have_give_no_finding(tmp_path):
 def test_a_bare_number_that_is_not_the_objective_is_found(tmp_path):
     x, y = _data()
     report = _preflight(_tuner(tmp_path, ReturnsTheLoss(), kt.Objective("val_mae", "min")), validation_data=(x, y))
-    assert report.green
+    assert {c["outcome"] for c in report.cases} == {"ok"} and not report.green  # red by the finding alone
     [finding] = Engine.trial_findings(report.cases)
     assert (finding.check, finding.spec, finding.case) == ("score_not_objective", "ReturnsTheLoss", "defaults")
     assert "as the trial's val_mae in case defaults (ReturnsTheLoss.fit returned a float, the logs' loss)" in (

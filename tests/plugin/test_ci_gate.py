@@ -28,12 +28,12 @@ def test_space(hypermodel_case):
 
 
 def test_the_marker_with_the_build_function_alone_says_how_to_write_it(pytester):
-    pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=""))
+    pytester.makepyfile(test_marked_space=NO_INPUT_MARKER.format(extra=""))
     result = run_here(pytester, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, as for any module that cannot import
     result.stdout.fnmatch_lines(
         [
-            "*test_space.py:*: @pytest.mark.search_space(build) with the build function "
+            "*test_marked_space.py:*: @pytest.mark.search_space(build) with the build function "
             "alone is read by pytest as decorating build*write @pytest.mark.search_space(build="
             "build) or @pytest.mark.search_space.with_args(build)*"
         ]
@@ -42,13 +42,13 @@ def test_the_marker_with_the_build_function_alone_says_how_to_write_it(pytester)
 
 
 def test_the_marker_takes_an_input_shape_for_a_model_without_input(pytester):
-    pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=", input_shape=(3, 2), strategy='extremes'"))
+    pytester.makepyfile(test_marked_space=NO_INPUT_MARKER.format(extra=", input_shape=(3, 2), strategy='extremes'"))
     result = run_here(pytester, "-p", "no:cacheprovider", "-p", "xdist", "-n", "0")
     result.assert_outcomes(passed=2)  # the defaults (units=2) and units=4
 
 
 def test_the_marker_without_input_shape_is_one_error_not_failing_cases(pytester):
-    pytester.makepyfile(test_space=NO_INPUT_MARKER.format(extra=".with_args"[:0] + ", strategy='extremes'"))
+    pytester.makepyfile(test_marked_space=NO_INPUT_MARKER.format(extra=".with_args"[:0] + ", strategy='extremes'"))
     result = run_here(pytester, "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(

@@ -26,7 +26,7 @@ MARKED = textwrap.dedent(
 def test_the_marker_judges_a_divergence_against_the_default_too(hypermodel_dir, selected):
     """A test over the space gets the verdicts of --hypermodel; with its default case deselected, the default is
     probed for its reference all the same."""
-    hypermodel_dir.makepyfile(test_space=MARKED)
+    hypermodel_dir.makepyfile(test_marked_space=MARKED)
     xml = hypermodel_dir.path / "out.xml"
     run_here(hypermodel_dir, "-p", "no:cacheprovider", f"--junitxml={xml}", *selected)
     cases = {name.partition("[")[2].rstrip("]"): case for name, case in read_junit(xml).items()}

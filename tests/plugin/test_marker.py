@@ -40,7 +40,7 @@ TESTS = textwrap.dedent(
 
 
 def test_marker_cases(hypermodel_dir):
-    hypermodel_dir.makepyfile(test_space=TESTS)
+    hypermodel_dir.makepyfile(test_marked_space=TESTS)
     xml = hypermodel_dir.path / "out.xml"
     result = run_here(hypermodel_dir, "-p", "no:cacheprovider", f"--junitxml={xml}", "-rxXf")
     cases = read_junit(xml)

@@ -41,7 +41,9 @@ def test_a_generator_given_as_search_data_is_said_before_any_case(pytester):
         "off",
     )
     lines = result.stdout.lines
-    told = [i for i, line in enumerate(lines) if "train.py:build: [data_used_up] x is a generator" in line]
+    told = [
+        i for i, line in enumerate(lines) if line.startswith("hypermodel: train.py:build: [data_used_up] x is a gen")
+    ]
     first_case = next(i for i, line in enumerate(lines) if "train.py::build[" in line)
     assert len(told) == 1 and told[0] < first_case, result.stdout.str()
     assert "keras.utils.PyDataset" in lines[told[0]]

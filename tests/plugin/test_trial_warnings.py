@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from tests.conftest import run_preflight
 
 
@@ -33,10 +35,17 @@ def test_a_warning_raised_in_the_probe_process_is_summarized_once_per_hypermodel
     )
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(hypermodel_dir, "--hypermodel", "unused.py:build", "--hypermodel-report", str(report))
-    assert result.ret == 0  # every case passes: the health channel, not the cases, reports what the warning means
+    # every case passes: the health channel, not the cases, reports what the warning means (variables not trained)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert {name: c.result for name, c in cases.items()} == {
+        "build[defaults]": "passed",
+        "build[units=2]": "passed",
+        "build[health]": "failed",
+    }
+    result.stdout.fnmatch_lines(["*FAILED unused.py::build[[]health[]]*"])
     data = json.loads(report.read_text())
     [warning] = [w for w in data["warnings"] if "Gradients do not exist" in w["message"]]
-    assert (warning["spec"], warning["case"], warning["cases"]) == ("unused.py:build", "defaults", len(cases))
+    assert (warning["spec"], warning["case"], warning["cases"]) == ("unused.py:build", "defaults", 2)
     result.stdout.fnmatch_lines(
         [
             "*warnings raised during the cases (each once per hypermodel):*",

@@ -142,6 +142,11 @@ def logged(history: Any) -> dict[str, list[float | None]]:
     return out
 
 
+#: What the backends log about their own machinery, which the preflight's many small builds and fits cause and
+#: a search does not: not the user's to act on, and not the same from one run to the next (a count, an address).
+BACKEND_NOISE = ("triggered tf.function retracing",)
+
+
 class _LogHandler(logging.Handler):
     def __init__(self, watch: Watch) -> None:
         super().__init__(logging.WARNING)
@@ -149,7 +154,9 @@ class _LogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         with contextlib.suppress(Exception):
-            self.watch.note_warning(record.getMessage(), f"{record.name} log", user_frame(2))
+            message = record.getMessage()
+            if not any(noise in message for noise in BACKEND_NOISE):
+                self.watch.note_warning(message, f"{record.name} log", user_frame(2))
 
 
 #: The places whose warning this process showed (``collecting``).

@@ -39,6 +39,7 @@ def _rehearse(folder: Path) -> dict:
     options = settings.MappingSource(
         {
             "hypermodel_boundaries": "off",
+            "hypermodel_rehearsal": "on",
             "hypermodel_epochs": "2",
             "hypermodel_strategy": "extremes",  # the rehearsal runs the extremes and Choice values only
             "hypermodel_input_shape": ["28,28"],  # for the models without keras.Input; the others warn
@@ -107,7 +108,12 @@ def test_a_tuner_object_is_copied_for_the_rehearsal_and_left_as_it_was(tmp_path)
     tuner = kt.RandomSearch(
         sequence.unbuilt_subclass, objective="loss", max_trials=3, directory=tmp_path, project_name="user"
     )
-    options = {"hypermodel_isolation": "off", "hypermodel_boundaries": "off", "hypermodel_epochs": "2"}
+    options = {
+        "hypermodel_isolation": "off",
+        "hypermodel_boundaries": "off",
+        "hypermodel_rehearsal": "on",
+        "hypermodel_epochs": "2",
+    }
     with Engine(settings.read(settings.MappingSource(options)), tmp_path) as engine, warnings.catch_warnings():
         warnings.simplefilter("ignore", HypermodelWarning)
         engine.run([Target("unbuilt", Path(sequence.__file__), "unbuilt", tuner.hypermodel, tuner)], sequence.data())
@@ -136,7 +142,8 @@ def test_the_rehearsal_can_be_turned_off(tmp_path):
 
     options = {"hypermodel_isolation": "off", "hypermodel_boundaries": "off", "hypermodel_epochs": "2"}
     off = settings.read(settings.MappingSource({**options, "hypermodel_rehearsal": "off"}))
-    assert settings.read(settings.MappingSource(options)).rehearsal and not off.rehearsal
+    on = settings.read(settings.MappingSource({**options, "hypermodel_rehearsal": "on"}))
+    assert on.rehearsal and not off.rehearsal and not settings.read(settings.MappingSource(options)).rehearsal
     lines: list[str] = []
     with Engine(off, tmp_path) as engine:
         engine.progress = progress.Progress(lines.append)

@@ -129,24 +129,28 @@ class PreflightReporter:
     def report_forecast(self, pre: Any, forecast: ForecastRecord) -> None:
         """A forecast that fails the run is a failing test, ``models.py::build_model[forecast]``: in JUnit (every CI
         dashboard reads its failures), in the short summary and in pytest's last line, as the terminal says it."""
-        path = pre.target.path
-        try:
-            path = path.relative_to(self.config.rootpath)
-        except ValueError:
-            pass
-        name = f"{pre.target.name}[forecast]"
-        nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
-        props = [
+        props: list[tuple[str, object]] = [
             ("forecast.tuner", forecast.tuner),
             ("forecast.aborts", forecast.aborts),
             ("forecast.spec", forecast.spec),
         ]
         if forecast.abort_probability is not None:
             props.append(("forecast.abort_probability", round(forecast.abort_probability, 4)))
-        hook = self.config.hook
+        self.report_failing_item(pre, "forecast", forecast.message, props)
+
+    def report_failing_item(self, pre: Any, kind: str, message: str, props: list[tuple[str, object]]) -> None:
+        """One failing test of a hypermodel as a whole, ``models.py::build_model[forecast]`` or ``[health]``, told
+        to pytest as a test's three phases: in JUnit, the short summary and pytest's last line alike."""
+        path = pre.target.path
+        try:
+            path = path.relative_to(self.config.rootpath)
+        except ValueError:
+            pass
+        name = f"{pre.target.name}[{kind}]"
+        nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
         steps: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
             ("setup", "passed", None),
-            ("call", "failed", forecast.message),
+            ("call", "failed", message),
             ("teardown", "passed", None),
         )
         for when, outcome, longrepr in steps:
@@ -160,7 +164,7 @@ class PreflightReporter:
                 user_properties=props if when == "teardown" else [],
             )
             report.hypermodel_forecast = True  # type: ignore[attr-defined]
-            hook.pytest_runtest_logreport(report=report)
+            self.config.hook.pytest_runtest_logreport(report=report)
             report.hypermodel_forecast = False  # type: ignore[attr-defined]  # the short summary says FAILED
 
     def report_health(self, session: pytest.Session, preflights: list, entries: list[dict]) -> None:
@@ -177,13 +181,6 @@ class PreflightReporter:
             mine = grouped.get(pre.target.spec)
             if not mine:
                 continue
-            path = pre.target.path
-            try:
-                path = path.relative_to(self.config.rootpath)
-            except ValueError:
-                pass
-            name = f"{pre.target.name}[health]"
-            nodeid, location = f"{path.as_posix()}::{name}", (path.as_posix(), None, name)
             props: list[tuple[str, object]] = [("health.spec", pre.target.spec)]
             for found in mine:
                 props.append(("health.check", found.check))
@@ -196,24 +193,7 @@ class PreflightReporter:
                     "ini hypermodel_suppress_health_check, preflight(suppress_health_check=[...]))",
                 ]
             )
-            steps: tuple[tuple[Literal["setup", "call", "teardown"], Literal["passed", "failed"], str | None], ...] = (
-                ("setup", "passed", None),
-                ("call", "failed", message),
-                ("teardown", "passed", None),
-            )
-            for when, outcome, longrepr in steps:
-                report = pytest.TestReport(
-                    nodeid,
-                    location,
-                    {name: 1},
-                    outcome,
-                    longrepr,
-                    when,
-                    user_properties=props if when == "teardown" else [],
-                )
-                report.hypermodel_forecast = True  # type: ignore[attr-defined]  # reported as the forecast is
-                self.config.hook.pytest_runtest_logreport(report=report)
-                report.hypermodel_forecast = False  # type: ignore[attr-defined]
+            self.report_failing_item(pre, "health", message, props)
         if self.findings and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

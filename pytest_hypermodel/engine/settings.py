@@ -197,22 +197,22 @@ def boundaries_seconds(source: Source) -> float | None:
     )
 
 
-def boundaries(source: Source) -> bool:
-    text: object = value(source, "hypermodel_boundaries")
+def on_off(source: Source, name: str) -> bool:
+    """A switch: ``on``/``off`` as the option and the ini write it, or a bool as the API gives it."""
+    text: object = value(source, name)
     if text is True or text is False:
         return text
     if text not in ("on", "off"):
-        raise SettingError(f"{source.where('hypermodel_boundaries')} = {text!r}: use on or off")
+        raise SettingError(f"{source.where(name)} = {text!r}: use on or off")
     return text == "on"
+
+
+def boundaries(source: Source) -> bool:
+    return on_off(source, "hypermodel_boundaries")
 
 
 def rehearsal(source: Source) -> bool:
-    text: object = value(source, "hypermodel_rehearsal")
-    if text is True or text is False:
-        return text
-    if text not in ("on", "off"):
-        raise SettingError(f"{source.where('hypermodel_rehearsal')} = {text!r}: use on or off")
-    return text == "on"
+    return on_off(source, "hypermodel_rehearsal")
 
 
 def policy(source: Source) -> policy_mod.Policy:

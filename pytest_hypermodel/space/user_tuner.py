@@ -14,7 +14,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,13 +57,8 @@ def redirected(projects: list[str | None]) -> Iterator[None]:
     """Tuners created inside get a throwaway project (``overwrite=True`` there); ``projects`` receives the
     ``DIR/NAME`` each was given (None with ``overwrite=True``: the search starts afresh). Without this, creating
     the user's tuner would reload its old project, or delete it."""
-    from keras_tuner.src.engine import base_tuner
 
-    original = base_tuner.BaseTuner.__init__
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        names = ("oracle", "hypermodel", "directory", "project_name", "overwrite")
-        kwargs.update(zip(names, args))
+    def throwaway(kwargs: dict[str, Any]) -> dict[str, Any]:
         projects.append(
             None
             if kwargs.get("overwrite")
@@ -71,7 +66,23 @@ def redirected(projects: list[str | None]) -> Iterator[None]:
                 str(kwargs.get("directory") or DEFAULT_DIRECTORY), str(kwargs.get("project_name") or DEFAULT_PROJECT)
             )
         )
-        kwargs.update(directory=throwaway_directory(), project_name=f"tuner_{next(_projects)}", overwrite=True)
+        return {"directory": throwaway_directory(), "project_name": f"tuner_{next(_projects)}", "overwrite": True}
+
+    with _projects_of_tuners_made(throwaway):
+        yield
+
+
+@contextlib.contextmanager
+def _projects_of_tuners_made(project: Callable[[dict[str, Any]], dict[str, Any]]) -> Iterator[None]:
+    """Inside, every tuner KerasTuner makes gets ``project(its arguments)`` as its ``directory``, ``project_name``
+    and ``overwrite``: the one place ``BaseTuner.__init__`` is patched (its positional arguments named first)."""
+    from keras_tuner.src.engine import base_tuner
+
+    original = base_tuner.BaseTuner.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(zip(("oracle", "hypermodel", "directory", "project_name", "overwrite"), args))
+        kwargs.update(project(kwargs))
         original(self, **kwargs)
 
     base_tuner.BaseTuner.__init__ = __init__
@@ -183,17 +194,6 @@ def repointed(tuner: Any) -> Iterator[None]:
 def pointed(directory: str, project_name: str, overwrite: bool) -> Iterator[None]:
     """Tuners created inside keep their project in ``directory/project_name``, with ``overwrite`` (the
     rehearsal's throwaway project: made afresh, then reloaded by a new tuner as a resumed search reloads it)."""
-    from keras_tuner.src.engine import base_tuner
-
-    original = base_tuner.BaseTuner.__init__
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.update(zip(("oracle", "hypermodel", "directory", "project_name", "overwrite"), args))
-        kwargs.update(directory=directory, project_name=project_name, overwrite=overwrite)
-        original(self, **kwargs)
-
-    base_tuner.BaseTuner.__init__ = __init__
-    try:
+    given = {"directory": directory, "project_name": project_name, "overwrite": overwrite}
+    with _projects_of_tuners_made(lambda kwargs: given):
         yield
-    finally:
-        base_tuner.BaseTuner.__init__ = original

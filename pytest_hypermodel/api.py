@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -287,13 +288,21 @@ def preflight(
 
 
 def _api_wording(message: str) -> str:
-    """The engine's setup message, with the API's names for the fixes."""
-    return (
+    """The engine's setup message, with the API's names for the fixes and the settings (the command line's
+    ``--hypermodel-timeout`` is ``timeout=`` here), and without the ``--hypermodel`` that names a SPEC there."""
+    worded = (
         message.replace(
             "pass --hypermodel-input-shape (e.g. 28,28; ini hypermodel_input_shape)", "pass input_shape=(28, 28)"
         )
         .replace("override the hypermodel_data fixture in conftest.py", "pass x and y (or data=)")
-        .replace("--hypermodel-project ", "project=", 1)
+        .replace("--hypermodel-project ", "project=")
+        .replace("--hypermodel-isolation off", 'isolation="off"')
+    )
+    worded = re.sub(r"^--hypermodel (\S)", r"\1", worded)
+    return re.sub(
+        r"--hypermodel-([a-z][a-z-]*)",
+        lambda found: f"{name}=" if (name := found[1].replace("-", "_")) in (*_SETTINGS, "input_shape") else found[0],
+        worded,
     )
 
 

@@ -22,6 +22,7 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import sys
 import tempfile
@@ -58,6 +59,9 @@ POLL = 0.1
 MAX_FAULTS = 16
 
 _Answer = TypeVar("_Answer", bound=messages.Reply)
+
+#: The line of a dying child's stderr that says why: an exception's last line, or the interpreter's fatal error.
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*|Fatal Python error: .*)$")
 
 
 class NotSendable(Exception):
@@ -150,21 +154,13 @@ class ProbeProcess:
                 )
                 reply = self._request(request, import_limit(timeout), kill_limit(timeout))
             except Lost as lost:
-                self._relay(show=False)
+                written = self._relay(show=False)
                 if lost.during == messages.GRID_BUILDS:  # the forecast's own builds: infer the grid's order instead
                     grid_builds = False
                     continue
                 if lost.during is None:
-                    limit = (
-                        f" (importing has a limit of its own, {import_limit(timeout):g} s; --hypermodel-timeout "
-                        "limits each build)"
-                        if lost.outcome == outcomes.TIMEOUT
-                        else ""
-                    )
-                    raise SpecError(
-                        f"--hypermodel {spec}: the probe process {lost.how} while starting or importing it, before any "
-                        f"build{limit}; run {_import_command(spec)} to see why"
-                    ) from None
+                    why = self._start_failure(spec, lost, timeout, written)
+                    raise SpecError(f"--hypermodel {spec}: {why}") from None
                 if lost.during in faults or len(faults) >= MAX_FAULTS:
                     raise SpecError(
                         f"--hypermodel {spec}: {len(faults) + 1} discovery builds {lost.how}; fix the build function "
@@ -278,8 +274,10 @@ class ProbeProcess:
             self._ready = True
             self._relay(show=False)  # the backend's start-up chatter
 
-    def _relay(self, show: bool) -> None:
-        """Pass on what the child wrote since the last call, to this process's stdout and stderr."""
+    def _relay(self, show: bool) -> str:
+        """Pass on what the child wrote since the last call, to this process's stdout and stderr; what it wrote to
+        its stderr (for the cause of its death)."""
+        written = ""
         for entry, stream in zip(self._output, (sys.stdout, sys.stderr)):
             path, offset = entry
             try:
@@ -289,9 +287,34 @@ class ProbeProcess:
             except OSError:
                 continue
             entry[1] = offset + len(text)
+            written = text.decode(errors="replace")
             if show and text:
-                stream.write(text.decode(errors="replace"))
+                stream.write(written)
                 stream.flush()
+        return written
+
+    def _start_failure(self, spec: str, lost: Lost, timeout: float | None, written: str) -> str:
+        """Why the child died (or hung) before its first build, and the way out: one line."""
+        main = _main_imported_again()
+        if not self._ready and not written.strip() and main is not None:
+            # It died before serve() took its output: in spawn's own start, which imports the main script again.
+            return (
+                f"the probe process {lost.how} as it started, before any build: multiprocessing's spawn imports the "
+                f"main script {main} again in it, and that failed (its traceback is on stderr); move the script's "
+                "top-level code under if __name__ == '__main__':, or run the hypermodel in this process, where its "
+                "traceback shows (--hypermodel-isolation off)"
+            )
+        limit = (
+            f" (importing has a limit of its own, {import_limit(timeout):g} s; --hypermodel-timeout limits each build)"
+            if lost.outcome == outcomes.TIMEOUT
+            else ""
+        )
+        raised = [line.strip() for line in written.splitlines() if _RAISED.match(line)]
+        cause = f" ({raised[-1][:200]})" if raised else ""
+        return (
+            f"the probe process {lost.how} while starting or importing it, before any build{limit}{cause}; run "
+            f"{_import_command(spec)} to see why"
+        )
 
     def _send_data(self, data: Any) -> None:
         """Send ``data`` to the child, unless it holds it already; NotSendable when it cannot be pickled."""
@@ -410,25 +433,44 @@ def _main_unguarded_hidden() -> Iterator[None]:
     would try to start one more process and kill the child. The child serves probes only: it needs none of it.
     """
     main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or getattr(main, "__spec__", None) is not None or not path or _guarded(path):
+    if main is None or _main_imported_again() is None or _guarded(_main_source(main)):
         yield
         return
-    del main.__file__  # spawn's preparation data then names no script to import
+    hidden: dict[str, Any] = {name: vars(main)[name] for name in ("__file__", "__spec__") if name in vars(main)}
+    main.__spec__ = None  # spawn's preparation data then names no module (python -m) to import
+    with contextlib.suppress(AttributeError):
+        del main.__file__  # nor a script
     try:
         yield
     finally:
-        main.__file__ = path
+        vars(main).update(hidden)
+
+
+def _main_imported_again() -> str | None:
+    """The main script (or ``-m`` module) that spawn imports again in the child, as spawn finds it; None when none
+    (``python -c``, ``python -m pkg``, IPython)."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:  # spawn skips a package's __main__ (python -m pytest)
+        return None if name == "__main__" or name.endswith(".__main__") else str(name)
+    path = getattr(main, "__file__", None)
+    if not path or os.path.splitext(os.path.basename(path))[0] == "ipython":  # spawn skips IPython's
+        return None
+    return str(path)
+
+
+def _main_source(main: Any) -> str:
+    """The file of the main script or ``-m`` module (``<stdin>`` for a script read from stdin)."""
+    spec = getattr(main, "__spec__", None)
+    return str(getattr(spec, "origin", None) or getattr(main, "__file__", None) or "")
 
 
 def _guarded(path: str) -> bool:
     """Whether the script at ``path`` guards its top-level code with ``if __name__ == "__main__":``."""
-    import re
-
     try:
         source = Path(path).read_text(errors="replace")
     except OSError:
-        return True  # nothing to tell: leave spawn as it is
+        return False  # no file to import again (a script read from stdin: "<stdin>"): spawn must not try
     return re.search(r"""__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__""", source) is not None
 
 

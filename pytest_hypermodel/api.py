@@ -37,7 +37,7 @@ class PreflightFailed(RuntimeError):
     """A guarded tuner's search was refused: its preflight is red."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)  # its repr is a few lines, not the whole data
 class Report:
     """The result of one preflight: the data its JSON report holds, and views of it."""
 
@@ -127,7 +127,37 @@ class Report:
         return Path(path)
 
     def _repr_html_(self) -> str:
-        return self.html()
+        """The report in a notebook: one ``div`` whose styles reach nothing outside it (``views.html.fragment``)."""
+        from pytest_hypermodel.views import html as html_report
+
+        return html_report.fragment(self.data)
+
+    def __repr__(self) -> str:
+        """A few lines: the verdict, the counts, the forecast and the repair; ``print(report)`` has every failing
+        case, ``report.data`` everything."""
+        from pytest_hypermodel.views import readback
+
+        summary = self.data.get("summary") or {}
+        counts = ", ".join(f"{n} {name}" for name, n in (summary.get("outcomes") or {}).items())
+        lines = [
+            f"<Report {'green: the search may start' if self.green else 'red: fix the space before the search'}",
+            f"  {len(self.cases)} cases ({counts}), {len(self.failing)} failing"
+            + (f", {len(self.findings)} health findings" if self.findings else ""),
+        ]
+        many = len(self.hypermodels) > 1
+        for forecast in self.forecasts:
+            lines.append(f"  forecast: {forecast['spec'] + ': ' if many else ''}{readback.forecast_short(forecast)}")
+        for model in self.hypermodels:
+            repair = model.get("repair")
+            if repair:
+                changes = "; ".join(readback.change_text(c) for c in repair.get("changes") or [])
+                verified = "verified green" if repair.get("verified") else "not verified"
+                lines.append(f"  repair: {model['spec'] + ': ' if many else ''}{changes} ({verified})")
+        return "\n".join(lines) + ">"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text repr: the same few lines."""
+        printer.text(repr(self))
 
     def __str__(self) -> str:
         from pytest_hypermodel.views import outputs
@@ -274,17 +304,54 @@ def preflight(
     with Engine(settings, root) as engine:
         if verbose:  # discovery, the boundaries and the repair's verification, one whole line each
             engine.progress = Progress(lambda line: print(line, file=sys.stderr))
+        cells = _cell_names()
         try:
-            return Report(
-                engine.run(
-                    [item],
-                    fit_data,
-                    on_case=on_case,
-                    command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})",
-                )
+            data = engine.run(
+                [item],
+                fit_data,
+                on_case=on_case,
+                command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})",
             )
         except SetupError as exc:
-            raise PreflightError(_api_wording(str(exc))) from None
+            raise PreflightError(_name_cells(_api_wording(str(exc)), cells)) from None
+        return Report(_name_cells(data, cells))
+
+
+def _cell_names() -> dict[str, str]:
+    """In IPython (a notebook's kernel), the name it gives each cell's code (``Cell In[3]``) by the file name its
+    compiler gave that code (``/tmp/ipykernel_812/771966963.py``); empty elsewhere. IPython is not imported here:
+    only looked at where it runs."""
+    module = sys.modules.get("IPython")
+    shell = module.get_ipython() if module is not None and hasattr(module, "get_ipython") else None
+    compiler: Any = getattr(shell, "compile", None)
+    names = {}
+    for file in list(getattr(compiler, "_filename_map", None) or ()):
+        label = compiler.format_code_name(file) if hasattr(compiler, "format_code_name") else None
+        if label:
+            names[file] = " ".join(label)
+    return names
+
+
+def _name_cells(data: Any, cells: dict[str, str]) -> Any:
+    """``data`` with each location in a notebook's cell named as IPython names it: ``771966963.py:3`` (or its
+    whole path) is ``Cell In[3], line 3``, and a ``file`` that is a cell's is ``Cell In[3]``."""
+    if not cells:
+        return data
+    by_name = {**{Path(file).name: label for file, label in cells.items()}, **cells}
+    found = re.compile(
+        "(" + "|".join(re.escape(file) for file in sorted(by_name, key=len, reverse=True)) + r")(?::(\d+))?"
+    )
+
+    def named(value: Any) -> Any:
+        if isinstance(value, str):
+            return found.sub(lambda m: by_name[m[1]] + (f", line {m[2]}" if m[2] else ""), value)
+        if isinstance(value, dict):
+            return {key: named(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(named(item) for item in value)
+        return value
+
+    return named(data)
 
 
 def _api_wording(message: str) -> str:

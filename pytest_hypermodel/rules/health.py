@@ -94,7 +94,7 @@ class Finding:
 
     def line(self) -> str:
         """``models.py:build: [hyperparameter_unused] batch_size ...: pass it to fit (...)``: the terminal's line."""
-        where = f" ({self.location[0]}:{self.location[1]})" if self.location else ""
+        where = f" ({site(*self.location)})" if self.location else ""
         return f"{self.spec}: [{self.check}] {self.message}{where}: {self.fix}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,6 +120,19 @@ class Finding:
             location=(str(file), int(line)) if file and line else None,
             case=str(data.get("case") or ""),
         )
+
+
+#: How IPython names the code of a notebook's cell (``Cell In[3]``); the Python API names a location in one so.
+CELL = "Cell In["
+
+
+def site(file: str, line: int | None, short: bool = False) -> str:
+    """Where in the user's code: ``models.py:12`` (the file's name alone when ``short``), or in a notebook's cell
+    ``Cell In[3], line 12``, as IPython's tracebacks say it."""
+    if file.startswith(CELL):
+        return f"{file}, line {line}" if line else file
+    name = file.rsplit("/", 1)[-1] if short else file
+    return f"{name}:{line}" if line else name
 
 
 def active(findings: Iterable[Finding], suppressed: Collection[str]) -> list[Finding]:

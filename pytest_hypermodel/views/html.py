@@ -5,15 +5,21 @@ opened from a CI artifact, often offline, and must look the same there. Every
 text from the report goes through ``html.escape`` (exception messages quote
 user code). Pure: payload in, text out; the plugin writes it
 (``--hypermodel-html``).
+
+In a notebook the same report is a fragment (``fragment``): one ``div`` whose
+styles reach nothing outside it, and whose colours that carry a verdict are
+inline too, since an untrusted notebook drops ``<style>``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 from itertools import combinations
 from typing import Any
 
+from pytest_hypermodel.rules import health
 from pytest_hypermodel.views import readback
 from pytest_hypermodel.views.readback import DECLARED, CaseView, Hypermodel
 
@@ -25,9 +31,23 @@ FAIL = "fail"
 DECLARED_CELL = "declared"
 UNTESTED = "untested"
 
-CSS = """
-:root { --fail:#d1242f; --fail-bg:#ffebe9; --pass:#1a7f37; --pass-bg:#dafbe1; --warn:#bf8700; --warn-bg:#fff8c5;
-        --grey:#eaeef2; --line:#d0d7de; --text:#1f2328; --muted:#59636e; }
+#: The colours, by the name of their CSS variable.
+PALETTE = {
+    "fail": "#d1242f",
+    "fail-bg": "#ffebe9",
+    "pass": "#1a7f37",
+    "pass-bg": "#dafbe1",
+    "warn": "#bf8700",
+    "warn-bg": "#fff8c5",
+    "grey": "#eaeef2",
+    "line": "#d0d7de",
+    "text": "#1f2328",
+    "muted": "#59636e",
+}
+
+CSS = (
+    (":root { " + " ".join(f"--{name}:{colour};" for name, colour in PALETTE.items()) + " }")
+    + """
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        color: var(--text); margin: 0 auto; padding: 16px 24px 48px; max-width: 1180px; }
@@ -84,6 +104,7 @@ pre.diff .add { color: var(--pass); } pre.diff .del { color: var(--fail); } pre.
 details > summary { cursor: pointer; font-weight: 600; margin: 10px 0 4px; }
 a { color: #0969da; text-decoration: none; }
 """
+)
 
 
 def status(cases: list[CaseView]) -> str:
@@ -185,10 +206,10 @@ def _heatmap_html(h: Heatmap) -> str:
 
 LEGEND = (
     '<p class="legend">Each cell: failed/probed cases with those two values.'
-    '<span class="swatch" style="background:var(--fail)"></span>a case failed'
-    '<span class="swatch" style="background:var(--warn)"></span>declared failure only'
-    '<span class="swatch" style="background:var(--pass)"></span>all passed'
-    '<span class="swatch" style="background:var(--grey)"></span>untested</p>'
+    f'<span class="swatch" style="background:{PALETTE["fail"]}"></span>a case failed'
+    f'<span class="swatch" style="background:{PALETTE["warn"]}"></span>declared failure only'
+    f'<span class="swatch" style="background:{PALETTE["pass"]}"></span>all passed'
+    f'<span class="swatch" style="background:{PALETTE["grey"]}"></span>untested</p>'
 )
 
 
@@ -246,11 +267,7 @@ def _health_html(model: Hypermodel) -> str:
     """The health checks' findings: each check's name, what it found, where, and the fix."""
     items = []
     for f in model.health:
-        where = (
-            f' <span class="muted">({escape(f.location[0].rsplit("/", 1)[-1])}:{f.location[1]})</span>'
-            if f.location
-            else ""
-        )
+        where = f' <span class="muted">({escape(health.site(*f.location, short=True))})</span>' if f.location else ""
         items.append(
             f"<li><code>{escape(f.check)}</code>: {escape(f.message)}{where}<br><b>Fix:</b> {escape(f.fix)}</li>"
         )
@@ -292,7 +309,8 @@ def _section(model: Hypermodel, index: int, warnings: list[dict[str, Any]] | Non
         items = []
         for c in culprits:
             file, line, _ = model.location(c.names)
-            where = f' <span class="muted">({escape(file.rsplit("/", 1)[-1])}:{line})</span>' if file and line else ""
+            spot = health.site(file, line, short=True) if file and line else ""
+            where = f' <span class="muted">({escape(spot)})</span>' if spot else ""
             label = c.label if c.names else "the defaults"
             items.append(
                 f"<li><b>{escape(label)}</b> → {escape(c.what)}, "
@@ -387,8 +405,8 @@ def _warnings_of(payload: dict[str, Any], spec: str) -> list[dict[str, Any]]:
     return [w for w in warnings if isinstance(w, dict) and w.get("spec") == spec] if isinstance(warnings, list) else []
 
 
-def render(payload: dict[str, Any]) -> str:
-    """The whole report as one HTML document (no network: inline CSS, no script)."""
+def _body(payload: dict[str, Any]) -> tuple[str, list[str]]:
+    """The report's verdict word and its parts, for a page or a notebook's fragment."""
     models = readback.hypermodels(payload)
     ok = readback.green(payload)
     word = "green" if ok else "red"
@@ -405,7 +423,7 @@ def render(payload: dict[str, Any]) -> str:
         f"<td>{len(models[i].cases)}</td><td>{sum(c.severity is not None for c in models[i].cases)}</td></tr>"
         for i in order
     )
-    body = [
+    return word, [
         f'<header class="verdict {word}"><h1>Hypermodel preflight: {word}</h1>'
         f"<p>{len(models)} hypermodels, {len(red)} red; {summary.get('cases', 0)} cases ({outcomes}); "
         f"KerasTuner would spend {summary.get('runs', 0)} runs on them.</p></header>",
@@ -414,9 +432,89 @@ def render(payload: dict[str, Any]) -> str:
         _run_html(payload.get("run") or {}),
         *(_section(models[i], i, _warnings_of(payload, models[i].spec)) for i in order),
     ]
+
+
+def render(payload: dict[str, Any]) -> str:
+    """The whole report as one HTML document (no network: inline CSS, no script)."""
+    word, body = _body(payload)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Hypermodel preflight: {word}</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )
+
+
+#: The class of a notebook fragment's root: every rule of its stylesheet starts with it.
+ROOT = "hypermodel-report"
+
+
+def fragment(payload: dict[str, Any]) -> str:
+    """The report as a notebook shows it (``Report._repr_html_``): one ``div.hypermodel-report``, its stylesheet
+    scoped to it (no page, no title, nothing that restyles the notebook), and the colours that say a verdict
+    inline as well, for an untrusted notebook, which drops the stylesheet."""
+    _, body = _body(payload)
+    return (
+        f'<div class="{ROOT}" style="color:{PALETTE["text"]}"><style>{scoped(CSS, "." + ROOT)}</style>\n'
+        + _inline_colours("\n".join(body))
+        + "\n</div>"
+    )
+
+
+def scoped(css: str, root: str) -> str:
+    """``css`` with every selector under ``root``: ``:root``, ``body`` and ``*`` become the root itself (and its
+    descendants), ``th`` becomes ``ROOT th``."""
+    rules = []
+    for rule in css.split("}"):
+        if "{" not in rule:
+            continue
+        selectors, declarations = rule.split("{", 1)
+        under: list[str] = []
+        for selector in (part.strip() for part in selectors.split(",")):
+            if selector in (":root", "body"):
+                under.append(root)
+            elif selector == "*":
+                under += [root, f"{root} *"]
+            else:
+                under.append(f"{root} {selector}")
+        rules.append(f"{', '.join(under)} {{{declarations.strip()}}}")
+    return "\n".join(rules)
+
+
+#: The inline style of each element whose colour says something (a verdict, an outcome), by its class attribute.
+INLINE = {
+    "verdict red": f"background:{PALETTE['fail-bg']};border:1px solid {PALETTE['fail']};border-radius:8px;"
+    "padding:12px 16px",
+    "verdict green": f"background:{PALETTE['pass-bg']};border:1px solid {PALETTE['pass']};border-radius:8px;"
+    "padding:12px 16px",
+    **{
+        f"badge {tone}": f"background:{PALETTE[colour]};color:#fff;border-radius:10px;padding:0 8px;font-weight:600"
+        for tone, colour in (("red", "fail"), ("green", "pass"), ("amber", "warn"))
+    },
+    **{
+        f"forecast {tone}": f"background:{PALETTE[colour]};border-radius:6px;padding:6px 10px"
+        for tone, colour in (("red", "fail-bg"), ("green", "pass-bg"), ("amber", "warn-bg"))
+    },
+    "health forecast red": f"background:{PALETTE['fail-bg']};border-radius:6px;padding:6px 10px",
+    "hypermodel red": f"border-left:6px solid {PALETTE['fail']};padding-left:12px",
+    "hypermodel green": f"border-left:6px solid {PALETTE['pass']};padding-left:12px",
+    **{
+        f"cell {state}": f"background:{PALETTE[colour]};color:{'#fff' if state != UNTESTED else PALETTE['muted']}"
+        for state, colour in ((FAIL, "fail"), (PASS, "pass"), (DECLARED_CELL, "warn"), (UNTESTED, "grey"))
+    },
+    "add": f"color:{PALETTE['pass']}",
+    "del": f"color:{PALETTE['fail']}",
+}
+
+_CLASS = re.compile(r'class="([^"]*)"')
+
+
+def _inline_colours(html: str) -> str:
+    """Each element of ``INLINE``'s classes with its colours in a ``style`` attribute too (every text of the
+    report is escaped, so a ``class="..."`` here is always the renderer's own)."""
+
+    def inline(found: re.Match[str]) -> str:
+        style = INLINE.get(found[1])
+        return f'{found[0]} style="{style}"' if style else found[0]
+
+    return _CLASS.sub(inline, html)

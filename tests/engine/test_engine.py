@@ -86,8 +86,9 @@ def test_preflight_from_python_returns_a_report_and_guards_the_search(tmp_path):
     assert report.failing[0]["exception"] == "ValueError"
     assert report.forecast is not None and report.forecast["tuner"] == "RandomSearch"
     assert json.loads(report.to_json())["summary"]["cases"] == 2
-    html = report._repr_html_()
+    html = report.html()
     assert "<html" in html and "units" in html
+    assert report._repr_html_().startswith('<div class="hypermodel-report"')  # a notebook's: a fragment
     assert "red: fix the space" in str(report)
     assert report.save_html(tmp_path / "r.html").read_text() == html
 

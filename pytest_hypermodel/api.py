@@ -20,7 +20,7 @@ from typing import Any
 
 from pytest_hypermodel.engine import settings as settings_mod
 from pytest_hypermodel.engine.engine import Engine, SetupError
-from pytest_hypermodel.engine.progress import Progress
+from pytest_hypermodel.engine.progress import Progress, plural
 from pytest_hypermodel.engine.settings import MappingSource, SettingError
 from pytest_hypermodel.probe.prepare import TUNERS
 from pytest_hypermodel.rules.health import Finding
@@ -141,8 +141,8 @@ class Report:
         counts = ", ".join(f"{n} {name}" for name, n in (summary.get("outcomes") or {}).items())
         lines = [
             f"<Report {'green: the search may start' if self.green else 'red: fix the space before the search'}",
-            f"  {len(self.cases)} cases ({counts}), {len(self.failing)} failing"
-            + (f", {len(self.findings)} health findings" if self.findings else ""),
+            f"  {plural(len(self.cases), 'case')} ({counts}), {len(self.failing)} failing"
+            + (f", {plural(len(self.findings), 'health finding')}" if self.findings else ""),
         ]
         many = len(self.hypermodels) > 1
         for forecast in self.forecasts:

@@ -22,7 +22,7 @@ SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages",
 #: The most files watched (a data directory of a million images is not the user's code); past it, no watch.
 MOST_FILES = 20_000
 #: The most bytes copied to put files back; files past it (largest first) are watched but not copied.
-MOST_BYTES = 256 * 2**20
+MOST_BYTES = 64 * 2**20
 
 CREATED, CHANGED, DELETED = "created", "changed", "deleted"
 

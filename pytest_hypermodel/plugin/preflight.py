@@ -75,7 +75,11 @@ class PreflightPlugin:
                 raise pytest.UsageError(str(exc)) from None
             check_search_data(config)
             engine.watch_project(_run_outputs(config))  # before discovery: the first of the user's code to run
-            config.add_cleanup(engine.put_back_project)  # a run that never reaches its end still puts it back
+
+            def put_back() -> None:  # a run cut short before its end puts the project back too
+                engine.put_back_project()
+
+            config.add_cleanup(put_back)
         if engine.runner is None:
             devices_mod.load_backend()
 

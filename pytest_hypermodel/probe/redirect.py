@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 from typing import Any
 
 from pytest_hypermodel.space.user_tuner import throwaway_directory
@@ -28,13 +29,21 @@ def _names_a_path(name: str) -> bool:
 
 
 def moved(path: str | os.PathLike[str], into: str) -> str:
-    """``path`` inside ``into``: a relative one under it as it is, an absolute one under ``into/abs``."""
+    """``path`` inside ``into``: a relative one under it as it is, an absolute one under ``into/abs``. The
+    directories on its way that exist in the user's tree exist there too (and no others): a ``CSVLogger`` into a
+    missing ``logs/`` fails in the case as it fails in the search."""
     text = os.fspath(path)
     if os.path.abspath(text).startswith(into):
         return text
     if os.path.isabs(text):
-        return os.path.join(into, "abs", os.path.splitdrive(text)[1].lstrip(os.sep))
-    return os.path.join(into, text)
+        there = os.path.join(into, "abs", os.path.splitdrive(text)[1].lstrip(os.sep))
+    else:
+        there = os.path.join(into, text)
+    if os.path.isdir(text):
+        os.makedirs(there, exist_ok=True)
+    elif os.path.isdir(os.path.dirname(text) or "."):
+        os.makedirs(os.path.dirname(there), exist_ok=True)
+    return there
 
 
 def callbacks(given: Any, into: str | None = None) -> Any:
@@ -47,7 +56,7 @@ def callbacks(given: Any, into: str | None = None) -> Any:
         copied = copy.deepcopy(given)
     except Exception:  # KerasTuner's _deepcopy_callbacks says why, in the case
         return given
-    into = into or os.path.join(throwaway_directory(), "written")
+    into = into or tempfile.mkdtemp(prefix="written-", dir=throwaway_directory())  # a trial's own, as in a search
     for callback in copied if isinstance(copied, (list, tuple)) else [copied]:
         for name, value in list(vars(callback).items()):
             if isinstance(value, (str, os.PathLike)) and _names_a_path(name) and os.fspath(value):

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from pytest_hypermodel.engine import progress as progress_mod
+from pytest_hypermodel.engine import project_files
 from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
 from pytest_hypermodel.probe import devices, fit, parent
@@ -242,6 +243,10 @@ class Engine:
         #: The health findings made so far, in the order found: the search's data's (``check_data``, before any
         #: case, also on each ``Preflight``) and the rehearsal's (``rehearse``, after the cases).
         self.findings: list[Finding] = []
+        #: The project's files as they were before the user's code ran (:meth:`watch_project`), and what that
+        #: code wrote or deleted there, put back (:meth:`put_back_project`).
+        self._project: project_files.ProjectFiles | None = None
+        self.project_files: list[project_files.FileChange] = []
         if settings.isolation != parent.OFF:
             self.runner = parent.ProbeProcess(
                 rootpath, conftest, base, fresh_each_case=settings.isolation == parent.CASE
@@ -256,6 +261,20 @@ class Engine:
     def close(self) -> None:
         if self.runner is not None:
             self.runner.close()
+
+    def watch_project(self, excluded: Iterable[str | Path] = ()) -> None:
+        """Take the project's files (under :attr:`rootpath`) as they are, before any of the user's code runs;
+        ``excluded``: what the run itself writes there (its reports)."""
+        self._project = project_files.ProjectFiles.snapshot(self.rootpath, excluded)
+
+    def put_back_project(self, keep: Iterable[str | Path] = ()) -> list[project_files.FileChange]:
+        """Put back what the user's code wrote or deleted in the project since :meth:`watch_project` (``keep``:
+        files the user asked the run to write, such as the repair), once; what it was, in
+        :attr:`project_files`."""
+        if self._project is not None:
+            watched, self._project = self._project, None
+            self.project_files = watched.restore(keep)
+        return self.project_files
 
     @property
     def policy(self) -> Policy:
@@ -675,11 +694,13 @@ class Engine:
         note: str | None = None,
         command: str = "",
         findings: Sequence[Finding] = (),
+        written: Sequence[project_files.FileChange] = (),
     ) -> dict[str, Any]:
         """The JSON report's data: every case, the forecasts, the boundaries and repairs, the health checks'
-        findings, and how it was run."""
+        findings, the files the user's code wrote in the project (``written``), and how it was run."""
         data = full_payload(list(preflights), entries, forecasts, refinements)
         data["health"] = [f.to_dict() for f in findings]
+        data["project_files"] = [c.to_dict() for c in written]
         data["warnings"] = trial_health.collected_warnings(record.records(entries))
         if note:
             data["note"] = note
@@ -727,6 +748,24 @@ class Engine:
         """A whole preflight of ``specs``: the payload of its JSON report. ``on_case(entry)`` after each case
         (a progress line, a partial report)."""
         self.check_specs([s for s in specs if isinstance(s, str)])
+        self.watch_project()
+        try:
+            payload = self._run(specs, data, data_given, on_case, command)
+        finally:
+            written = self.put_back_project()
+        if written:
+            warnings.warn(HypermodelWarning(project_files.told(written)), stacklevel=2)
+        payload["project_files"] = [c.to_dict() for c in written]
+        return payload
+
+    def _run(
+        self,
+        specs: Sequence[str | Target],
+        data: Any,
+        data_given: bool | None,
+        on_case: Callable[[dict[str, Any]], None] | None,
+        command: str,
+    ) -> dict[str, Any]:
         preflights = self.prepare(specs, data)
         self.check_setup(preflights, data is not None if data_given is None else data_given)
         for warning, definition in self.space_warnings(preflights):

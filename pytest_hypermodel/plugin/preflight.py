@@ -74,6 +74,12 @@ class PreflightPlugin:
             except SetupError as exc:
                 raise pytest.UsageError(str(exc)) from None
             check_search_data(config)
+            engine.watch_project(_run_outputs(config))  # before discovery: the first of the user's code to run
+
+            def put_back() -> None:  # a run cut short before its end puts the project back too
+                engine.put_back_project()
+
+            config.add_cleanup(put_back)
         if engine.runner is None:
             devices_mod.load_backend()
 
@@ -185,3 +191,11 @@ def _conftest_module(config: pytest.Config) -> ModuleType | Any:
     """The rootdir's conftest.py as pytest imported it (a SPEC may name something in it)."""
     path = config.rootpath / "conftest.py"
     return config.pluginmanager.get_plugin(str(path)) if path.is_file() else None
+
+
+def _run_outputs(config: pytest.Config) -> list[Path]:
+    """What this run itself writes in the project (its reports, pytest's temporary directories): not the user's
+    code's writing."""
+    paths = [getattr(config.option, "xmlpath", None), getattr(config.option, "basetemp", None)]
+    paths += [setting(config, name) for name in ("hypermodel_report", "hypermodel_html")]
+    return [Path(p) for p in paths if p]

@@ -87,6 +87,7 @@ class PreflightReporter:
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the boundaries add testsuite properties
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.entries:
+            self.put_back()
             return
         from pytest_hypermodel.engine import rerun
         from pytest_hypermodel.plugin import collect
@@ -109,10 +110,19 @@ class PreflightReporter:
         self.write_json(entries)  # what is known now, in case the boundaries are interrupted
         if engine.settings.boundaries and session.exitstatus != pytest.ExitCode.INTERRUPTED:
             self.refine(session, entries, preflights)
+        written = self.put_back()
         data = self.payload(entries)
-        if self.path and self.refinements:
+        if self.path and (self.refinements or written):
             outputs.write_json(self.path, data)
         self.write_views(data)
+
+    def put_back(self) -> list:
+        """What the user's code wrote or deleted in the project, put back (the repair ``--hypermodel-fix`` wrote
+        is the user's asking, and stays); the controller's (or a serial run's) engine watched it."""
+        from pytest_hypermodel.plugin import collect
+
+        engine = self.config.stash.get(collect.ENGINE_KEY, None)
+        return engine.put_back_project(keep=self.fixed) if engine is not None else []
 
     def whole_plan(self, preflights: list, entries: list[dict]) -> WholePlan:
         """Every planned case's record (see ``engine.rerun``), with the last run's from pytest's cache (a run under
@@ -236,8 +246,17 @@ class PreflightReporter:
 
         command = " ".join(["pytest", *self.config.invocation_params.args])
         preflights: list[Any] = self.config.stash.get(PREFLIGHTS_KEY, [])
+        from pytest_hypermodel.plugin import collect
+
+        engine = self.config.stash.get(collect.ENGINE_KEY, None)
         return Engine.payload(
-            preflights, entries, self.forecasts, self.refinements, command=command, findings=self.findings
+            preflights,
+            entries,
+            self.forecasts,
+            self.refinements,
+            command=command,
+            findings=self.findings,
+            written=engine.project_files if engine is not None else (),
         )
 
     def write_json(self, entries: list[dict]) -> None:
@@ -286,6 +305,11 @@ class PreflightReporter:
                 terminalreporter.line(line)
         if self.refine_note:
             terminalreporter.line(self.refine_note)
+        written = self.put_back()
+        if written:
+            from pytest_hypermodel.engine.project_files import told
+
+            terminalreporter.line(told(written), yellow=True)
         for path in self.fixed:
             terminalreporter.line(f"{FIX_OPTION}: wrote the verified repair into {path}")
         if self.path:

@@ -239,6 +239,7 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Fit
     """What ``model.fit`` gets in a case: ``provided`` (the user's data, or a callable ``(model, values)`` giving
     it) cut to a few batches and the probe's epochs, else data synthesized from the model."""
     from pytest_hypermodel.probe import data as data_mod
+    from pytest_hypermodel.probe import redirect
 
     if callable(provided):
         provided = provided(model, values)
@@ -258,6 +259,8 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Fit
     # The search's own arguments, as tuner.search passes them on to model.fit: the data cut to a few batches,
     # the epochs to the probe's; batch_size, callbacks and the validation arguments as they are.
     kwargs = dict(provided)
+    if kwargs.get("callbacks"):  # what they write goes to the throwaway directory, not over the user's files
+        kwargs["callbacks"] = redirect.callbacks(kwargs["callbacks"])
     n = data_mod.examples_for(kwargs, settings.samples)
     x, y = data_mod.cut(kwargs.pop("x"), n), data_mod.cut(kwargs.pop("y", None), n)
     for name in ("validation_data", "sample_weight"):

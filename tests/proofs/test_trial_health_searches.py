@@ -1,6 +1,7 @@
 """A real KerasTuner search on the same code does what the trial's health checks say: an EarlyStopping whose
 monitor the logs lack never stops a trial, a HyperModel.fit returning a bare number has KerasTuner record it as the
-objective, and a HyperModel.fit that raises fails the trials while the tuner is created as usual."""
+objective, and a HyperModel.fit that raises fails the trials while the tuner is created as usual; and the keras-io
+guides' hypermodels, as published, give none of those findings."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import ClassVar
 
 import keras
 import keras_tuner as kt
+import numpy as np
 import pytest
+from keras import layers
 
+from pytest_hypermodel import preflight
 from pytest_hypermodel.engine.engine import Engine
-from tests.engine.test_trial_health import FitRaises, ReturnsTheLoss, _data, _preflight, build
+from tests.engine.test_trial_health import FitRaises, ReturnsTheLoss, _data, _preflight, _tuner, build
 
 EPOCHS = 6
 
@@ -95,3 +99,60 @@ def test_a_hypermodel_fit_that_raises_fails_the_trials_of_a_tuner_that_is_create
     report = _preflight(kt.RandomSearch(FitRaises(), objective="loss", max_trials=4, directory=tmp_path / "p"))
     assert "fail in FitRaises.fit, not in the build" in report.cases[0]["message"]
     assert "building the defaults raises" not in report.forecast["message"]
+
+
+def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
+    """keras-io's getting-started guide: its build function, its HyperModel whose fit() tunes shuffle, the one whose
+    fit() crops the images, and its HyperRegressor whose fit() returns a number computed after model.fit
+    (KerasTuner's ``default_objective``); and the failed-trials guide's grid."""
+    from tests.hypermodels.guides import CroppingHyperModel, MyHyperModel, build_model
+
+    class HyperRegressor(kt.HyperModel):  # as the guide publishes it, with a keras.Input for synthesized data
+        def build(self, hp):
+            model = keras.Sequential(
+                [
+                    keras.Input(shape=(4,)),
+                    layers.Dense(units=hp.Int("units", 32, 128, 32), activation="relu"),
+                    layers.Dense(units=1),
+                ]
+            )
+            model.compile(optimizer="adam", loss="mean_squared_error")
+            return model
+
+        def fit(self, hp, model, x, y, validation_data, **kwargs):
+            model.fit(x, y, **kwargs)
+            x_val, y_val = validation_data
+            y_pred = model.predict(x_val, verbose=0)
+            return np.mean(np.abs(y_pred - y_val))  # a single float to minimize
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((64, 28, 28)).astype("float32"), keras.utils.to_categorical(np.arange(64) % 10, 10)
+    for hypermodel in (build_model, MyHyperModel()):
+        tuner = _tuner(tmp_path / "guide", hypermodel, "val_accuracy")
+        report = preflight(
+            tuner,
+            images,
+            labels,
+            validation_data=(images, labels),
+            epochs=2,
+            strategy="extremes",
+            boundaries=False,
+            isolation="off",
+        )
+        assert report.green and Engine.trial_findings(report.cases) == []
+    crops = images[..., None]  # CroppingHyperModel's fit() crops the search's (N, 28, 28, 1) images
+    report = preflight(
+        CroppingHyperModel(), crops, labels, validation_data=(crops, labels), objective="val_accuracy", epochs=2,
+        strategy="extremes", boundaries=False, isolation="off",
+    )  # fmt: skip
+    assert report.green and Engine.trial_findings(report.cases) == []
+    from tests.hypermodels.guide import failed_trial  # the failed-trials guide: FailedTrialError over 1200 params
+
+    rng = np.random.default_rng(0)
+    wide, target = rng.normal(size=(64, 20)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+    report = preflight(failed_trial, wide, target, epochs=2, strategy="extremes", boundaries=False, isolation="off")
+    assert Engine.trial_findings(report.cases) == []
+    x, y = _data()
+    tuner = kt.RandomSearch(HyperRegressor(), max_trials=2, directory=tmp_path / "r", project_name="r")
+    report = _preflight(tuner, validation_data=(x, y))
+    assert report.green and Engine.trial_findings(report.cases) == []

@@ -91,6 +91,7 @@ class PreflightReporter:
             return
         from pytest_hypermodel.engine import rerun
         from pytest_hypermodel.plugin import collect
+        from pytest_hypermodel.rules import evidence
         from pytest_hypermodel.views import outputs
 
         config = self.config
@@ -98,6 +99,7 @@ class PreflightReporter:
         preflights = config.stash.get(PREFLIGHTS_KEY, [])
         plan = self.whole_plan(preflights, list(self.entries.values()))
         entries = plan.entries
+        evidence.restate(entries)  # each case's hint was written before the others were known
         if session.exitstatus != pytest.ExitCode.INTERRUPTED:  # its findings: engine.findings
             engine.rehearse_all(preflights, entries, lambda pre: collect.user_data(session, pre))
         self.forecasts = rerun.note_sources(engine.forecasts(preflights, entries), preflights, plan)

@@ -9,7 +9,7 @@ from conftest import run_preflight
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
 
-READS_A_MISSING_FILE = '''
+READS_A_MISSING_FILE = """
 import keras
 
 
@@ -18,7 +18,7 @@ def build(hp):
     with open("vocabulary.txt") as words:  # the code's failure, whatever units is
         size = len(words.read().split())
     return keras.Sequential([keras.Input(shape=(size,)), keras.layers.Dense(units)])
-'''
+"""
 
 
 def test_every_case_failing_alike_blames_no_value_in_the_report(pytester):

@@ -376,7 +376,7 @@ class Engine:
         found = []
         for pre in preflights:
             try:
-                issues = search_data.examine(data, pre.outputs)
+                issues = search_data.examine(data, pre.outputs, pre.tuner.max_epochs if pre.tuner else None)
             except Exception as exc:  # a bug of ours, or a dataset that fails when looked at: the cases still run
                 self.progress.done(f"{pre.target.spec}: the search's data could not be checked ({exc!r})")
                 continue

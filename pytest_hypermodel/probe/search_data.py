@@ -154,15 +154,16 @@ def search_arguments(provided: Any) -> dict[str, Any] | None:
     return None
 
 
-def examine(provided: Any, outputs: list[Output] | None = None) -> list[Issue]:
+def examine(provided: Any, outputs: list[Output] | None = None, max_epochs: int | None = None) -> list[Issue]:
     """Every issue of the search's data ``provided`` (the ``hypermodel_data`` forms), in the order the search would
-    meet them; ``outputs``: the default model's outputs, for the labels (None: not known, not checked)."""
+    meet them; ``outputs``: the default model's outputs, for the labels (None: not known, not checked);
+    ``max_epochs``: Hyperband's, which sets each trial's epochs (up to it) whatever the search's ``epochs``."""
     kwargs = search_arguments(provided)
     if kwargs is None:
         return []
     issues = _used_up(kwargs)
     issues += _rejected(kwargs)
-    issues += _too_short(kwargs)
+    issues += _too_short(kwargs, max_epochs)
     if outputs and not issues:  # labels read from data that fit would take
         issues += _labels(kwargs, outputs)
     return issues
@@ -281,10 +282,13 @@ def steps_run(batches: int, steps_per_epoch: int, epochs: int) -> int:
     return ran
 
 
-def _too_short(kwargs: Mapping[str, Any]) -> list[Issue]:
-    epochs = kwargs.get("epochs", 1)
+def _too_short(kwargs: Mapping[str, Any], max_epochs: int | None = None) -> list[Issue]:
+    epochs = max_epochs or kwargs.get("epochs", 1)
     if not isinstance(epochs, int) or epochs < 1:
         return []
+    epochs_text = f"epochs={epochs}" + (
+        " (Hyperband's max_epochs: its longest trials run that many)" if max_epochs else ""
+    )
     found = []
     batch_size = kwargs.get("batch_size")
     for data, steps_name, label in (("x", "steps_per_epoch", "x"), ("validation_data", "validation_steps", "val")):
@@ -314,7 +318,7 @@ def _too_short(kwargs: Mapping[str, Any]) -> list[Issue]:
             Issue(
                 "data_too_short",
                 f"{data} ({text}) holds {batches} batches and each trial asks {steps_name}={steps} for "
-                f"epochs={epochs}: Keras runs {ran} of the {asked} {'training' if label == 'x' else 'validation'} "
+                f"{epochs_text}: Keras runs {ran} of the {asked} {'training' if label == 'x' else 'validation'} "
                 "steps asked, warning 'Your input ran out of data' and cutting the epochs short",
                 fix,
             )

@@ -123,6 +123,8 @@ class TunerSettings:
     max_retries_per_trial: int = 0
     max_consecutive_failed_trials: int = 3
     max_model_size: int | None = None
+    #: Hyperband's ``max_epochs``: it sets each trial's ``epochs`` (up to it) over the search's own argument.
+    max_epochs: int | None = None
 
     @property
     def policy_fields(self) -> dict[str, Any]:
@@ -172,6 +174,7 @@ def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> 
         max_retries_per_trial=getattr(oracle, "max_retries_per_trial", 0),
         max_consecutive_failed_trials=getattr(oracle, "max_consecutive_failed_trials", 3),
         max_model_size=getattr(tuner, "max_model_size", None),
+        max_epochs=getattr(oracle, "max_epochs", None) if hasattr(oracle, "hyperband_iterations") else None,
     )
 
 

@@ -199,3 +199,18 @@ def test_the_api_preflight_of_a_generator_says_so_before_any_case(tmp_path, caps
     err = capsys.readouterr().err
     assert "[data_used_up] x is a generator" in err
     assert not any(re.search(r"\w+ can be \S+:", c.get("message", "")) for c in report.cases)
+
+
+def test_hyperband_s_max_epochs_not_the_search_s_epochs_is_what_a_finite_dataset_must_last(tmp_path):
+    """Hyperband sets each trial's epochs (up to max_epochs) over the search's ``epochs=1``: a dataset that lasts
+    one epoch of its steps falls short of its longest trials (``proofs/test_search_data_searches.py``)."""
+    import keras_tuner as kt
+
+    x, y = _arrays()
+    tuner = kt.Hyperband(classifier, objective="loss", max_epochs=3, directory=tmp_path, project_name="h")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)  # 4 batches, no repeat()
+    data = {"x": dataset, "epochs": 1, "steps_per_epoch": 3}
+    [finding] = [f for f in preflight(tuner, data=data, strategy="default", isolation="off").findings]
+    assert finding.check == "data_too_short"
+    assert "epochs=3 (Hyperband's max_epochs" in finding.message and "Keras runs 7 of the 9" in finding.message
+    assert search_data.examine(data) == []  # the search's own epochs=1 would be long enough

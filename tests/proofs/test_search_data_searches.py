@@ -125,3 +125,15 @@ def test_validation_steps_past_the_validation_data_run_the_steps_the_finding_say
     tuner = _tuner(tmp_path, "validation", max_trials=2)
     tuner.search(**given, callbacks=[_ValidationSteps()], verbose=0)
     assert _ValidationSteps.steps == [4, 4]
+
+
+def test_a_real_hyperband_search_runs_its_trials_past_a_dataset_its_epochs_argument_fits(tmp_path):
+    x, y = _arrays()
+    given = {"x": tf.data.Dataset.from_tensor_slices((x, y)).batch(16), "epochs": 1, "steps_per_epoch": 3}
+    tuner = kt.Hyperband(classifier, objective="loss", max_epochs=3, directory=tmp_path, project_name="h", seed=1)
+    [issue] = search_data.examine(given, _outputs(), max_epochs=tuner.oracle.max_epochs)
+    assert "Keras runs 7 of the 9" in issue.message
+    _Steps.fits = []
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        tuner.search(**given, callbacks=[_Steps()], verbose=0)
+    assert 7 in _Steps.fits  # a trial of 3 epochs ran 7 of its 9 steps, though the search asked epochs=1

@@ -68,7 +68,12 @@ def _verdicts(stdout: str) -> list[str]:
     return [line[line.index("preflight:") :] for line in stdout.splitlines() if "preflight:" in line]
 
 
-@pytest.mark.parametrize("entry", ["-c", "-m without guard", "IPython"])  # stdin: the test below
+@pytest.mark.parametrize(
+    "entry",
+    # each a Python process and its probe process (a backend import each): one in the default suite, the others
+    # with the proofs (-m proof); stdin: the test below
+    ["-c", pytest.param("-m without guard", marks=pytest.mark.proof), pytest.param("IPython", marks=pytest.mark.proof)],
+)
 def test_the_api_runs_a_probe_process_from_every_entry_point_and_the_script_runs_once(tmp_path, entry):
     (tmp_path / "model.py").write_text(MODEL)
     (tmp_path / "train.py").write_text(TOP_LEVEL)

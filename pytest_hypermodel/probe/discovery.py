@@ -343,19 +343,31 @@ def runs_code_of_its_own(model: keras.Model) -> bool:
 
 def _run_once(builder: _Builder, model: keras.Model) -> None:
     """One training step (a forward pass when the model is not compiled), so that a hyperparameter read at run
-    time registers as the first trial would register it. Its failure is not the build's: the cases show it."""
+    time registers as the first trial would register it: on the search's data where it is given (a subclassed
+    model declares no input shape, and the first trial runs it on that data), else on data synthesized from the
+    model. Its failure is not the build's: the cases show it."""
     from pytest_hypermodel.probe import data
 
-    try:
-        x, y = data.synthesize(model, samples=2, input_shapes=builder.input_shapes)
-    except data.DataError:  # no input shape: what it reads at run time goes unseen
-        builder.unrun = True
-        return
+    args: tuple = ()
+    kwargs: dict = {"batch_size": 2}
+    if builder.fit_arguments is not None:
+        try:
+            args, given = builder.fit_arguments(model)
+        except Exception:  # the cases meet what the data's preparation raises
+            args = ()
+        else:
+            kwargs = {k: v for k, v in given.items() if k not in ("callbacks", "epochs", "verbose")}
+    if not args:
+        try:
+            args = data.synthesize(model, samples=2, input_shapes=builder.input_shapes)
+        except data.DataError:  # no input shape and no data: what it reads at run time goes unseen
+            builder.unrun = True
+            return
     try:
         if model.compiled:
-            model.fit(x, y, epochs=1, batch_size=2, verbose=0)
+            model.fit(*args, **{**kwargs, "epochs": 1, "verbose": 0})
         else:
-            model(x)
+            model(args[0])
     except Exception:
         pass
 

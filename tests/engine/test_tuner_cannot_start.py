@@ -42,7 +42,8 @@ def test_bayesian_optimization_without_scikit_learn_cannot_start_and_says_so(tmp
     forecast = report.forecast
     assert forecast is not None and forecast["fails_run"] and forecast["reason"] == "cannot_start", forecast
     assert forecast["message"].startswith(
-        "BayesianOptimization cannot start here: KerasTuner raises ImportError: Please install scikit-learn (sklearn)"
+        "BayesianOptimization cannot start here, whatever the space: KerasTuner raises ImportError where the tuner "
+        "is made, before its first trial (Please install scikit-learn (sklearn) before using the `BayesianOptimization`"
     )
     assert "would abort" not in forecast["message"] and "seeds" not in forecast["message"]
     assert {c["outcome"] for c in report.cases} == {"ok"}  # the space itself is fine

@@ -71,10 +71,11 @@ def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> Abor
 def _cannot_start(probed: Probed) -> RandomOrderForecast:
     """KerasTuner cannot make the tuner here (its oracle's constructor raises ImportError for a missing optional
     dependency): the search fails where it is made, before any trial, whatever the space."""
+    raised, _, text = probed.cannot_start.partition(": ")
     message = (
-        f"{probed.tuner} cannot start here: KerasTuner raises {probed.cannot_start} where the tuner is made, "
-        "before its first trial, whatever the space: install what it names in the search's environment, or "
-        "choose another tuner"
+        f"{probed.tuner} cannot start here, whatever the space: KerasTuner raises {raised} where the tuner is "
+        f"made, before its first trial ({text.strip().rstrip('.')}): install what it names in the search's "
+        "environment, or choose another tuner"
     )
     return RandomOrderForecast(
         spec=probed.spec,

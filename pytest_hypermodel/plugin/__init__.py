@@ -360,7 +360,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_hypermodel.engine import settings as settings_mod
     from pytest_hypermodel.plugin import roles
     from pytest_hypermodel.plugin.preflight import PreflightPlugin
-    from pytest_hypermodel.plugin.reporter import PreflightReporter, interrupt_on_sigterm
+    from pytest_hypermodel.plugin.reporter import PreflightReporter, WholeReportFiles, interrupt_on_sigterm
 
     roles.pin_device(config)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -377,7 +377,9 @@ def pytest_configure(config: pytest.Config) -> None:
         except settings_mod.SettingError as exc:
             raise pytest.UsageError(str(exc)) from None
         interrupt_on_sigterm()
-        config.pluginmanager.register(PreflightReporter(config), "hypermodel-reporter")
+        reporter = PreflightReporter(config)
+        config.pluginmanager.register(reporter, "hypermodel-reporter")
+        config.pluginmanager.register(WholeReportFiles(reporter), "hypermodel-whole-reports")
 
 
 @pytest.fixture

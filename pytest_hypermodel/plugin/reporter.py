@@ -44,16 +44,50 @@ def interrupt_on_sigterm() -> None:
 def _junit_suite_properties(config: pytest.Config, props: list) -> None:
     """Testsuite-level JUnit properties, as the ``record_testsuite_property`` fixture adds them (the controller
     writes the file, and the boundaries are found after every case has been written)."""
-    try:
-        from _pytest.junitxml import xml_key
-    except ImportError:  # a pytest that moved it: the JSON report still has them
-        return
-    xml = config.stash.get(xml_key, None)
+    xml = _log_xml(config)  # None under a pytest that moved it: the JSON report still has them
     if xml is not None:
         from pytest_hypermodel.space.plan import printable
 
         for name, value in props:
             xml.add_global_property(printable(name), value)  # a hyperparameter's name may hold a BEL
+
+
+def _log_xml(config: pytest.Config) -> Any:
+    """pytest's JUnit writer (``--junitxml``) of this run; None without one."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # a pytest that moved it
+        return None
+    return config.stash.get(xml_key, None)
+
+
+class WholeReportFiles:
+    """The JUnit file written whole. pytest's junitxml opens ``--junitxml``'s path and writes into it in place,
+    so two runs writing one path could leave a mix of both; here it writes to a name of its own beside the path,
+    which is renamed over it once written, with the run's JSON report written again under the same lock
+    (``PreflightReporter.place_reports``): a run's JSON and JUnit files agree, whichever run writes last."""
+
+    def __init__(self, reporter: PreflightReporter) -> None:
+        self.reporter = reporter
+
+    # The innermost wrapper: junitxml writes within it, and the terminal's summary ("generated xml file: PATH"),
+    # after it, names the path again.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+        xml = _log_xml(self.reporter.config)
+        if xml is None or not getattr(xml, "logfile", None):
+            return (yield)
+        from pytest_hypermodel.views import outputs
+
+        junit = Path(xml.logfile)
+        written = outputs.beside(junit)
+        xml.logfile = str(written)
+        try:
+            result = yield
+        finally:
+            xml.logfile = str(junit)
+        self.reporter.place_reports(junit, written)
+        return result
 
 
 class PreflightReporter:
@@ -73,6 +107,8 @@ class PreflightReporter:
         self.findings: list = []
         path = setting(config, "hypermodel_report")
         self.path = Path(path) if path else None
+        #: The JSON report's data last written (``write_json``): written again beside the JUnit file at the end.
+        self.written: dict | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = [(k, v) for k, v in report.user_properties if k == "outcome" or k.startswith(("hp.", "case."))]
@@ -116,6 +152,7 @@ class PreflightReporter:
         data = self.payload(entries)
         if self.path and (self.refinements or written):
             outputs.write_json(self.path, data)
+            self.written = data
         self.write_views(data)
 
     def put_back(self) -> list:
@@ -265,7 +302,19 @@ class PreflightReporter:
         if self.path:
             from pytest_hypermodel.views import outputs
 
-            outputs.write_json(self.path, self.payload(entries))
+            self.written = self.payload(entries)
+            outputs.write_json(self.path, self.written)
+
+    def place_reports(self, junit: Path, written: Path) -> None:
+        """The JUnit file pytest wrote to ``written`` renamed over ``junit``, and the JSON report written again,
+        under one lock on their directories: two runs writing the same paths leave one run's pair."""
+        from pytest_hypermodel.views import outputs
+
+        with outputs.folders_locked([p for p in (self.path, junit) if p is not None]):
+            if self.path is not None and self.written is not None:
+                outputs.write_json(self.path, self.written)
+            if written.exists():
+                os.replace(written, junit)
 
     def write_views(self, data: dict) -> None:
         """Once, at the end (an interrupted run included): the HTML report, GitHub's job summary and annotations."""

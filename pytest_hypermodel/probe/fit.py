@@ -158,6 +158,9 @@ class Result:
     returned: str = ""
     returned_by: str = ""
     returned_at: str = ""
+    #: With no objective named: the keys of the dict the trial returned, which lacks the stand-in objective (the
+    #: objectives the search must name one of; ``trial.Outcome.offered``).
+    offered: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -522,6 +525,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         result.fitted = True
         result.checkpoint = bool(done.checkpoint)
         result.objective, result.direction, result.score = done.objective, done.direction, watch_mod.finite(done.score)
+        result.offered = list(done.offered)
         judge_fit(result, settings.reference_loss)
     except _OverBudget as exc:  # predicted: the fit did not start
         result.outcome = outcomes.OOM

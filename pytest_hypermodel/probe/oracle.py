@@ -368,6 +368,29 @@ def _quiet_oracle(oracle):
 SEEDS = 200
 
 
+def cannot_start(tuner: str) -> str:
+    """Why KerasTuner cannot make ``tuner`` (a tuner's name) here: the ImportError its oracle's constructor
+    raises where an optional dependency is missing (BayesianOptimization's scikit-learn or scipy), as the tuner's
+    own constructor would, before any trial; ``""`` when it can, or the name is no tuner of KerasTuner's."""
+    import keras_tuner as kt
+
+    objective = kt.Objective("score", "min")
+    makers = {
+        "RandomSearch": lambda: kt.oracles.RandomSearchOracle(objective=objective, max_trials=1),
+        "GridSearch": lambda: kt.oracles.GridSearchOracle(objective=objective, max_trials=1),
+        "BayesianOptimization": lambda: kt.oracles.BayesianOptimizationOracle(objective=objective, max_trials=1),
+        "Hyperband": lambda: kt.oracles.HyperbandOracle(objective=objective, max_epochs=2),
+    }
+    make = makers.get(tuner)
+    if make is None:
+        return ""
+    try:
+        make()
+    except ImportError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
 def random_draws(
     space: SearchSpace, max_trials: int, seeds: int | Sequence[int] = SEEDS
 ) -> list[tuple[int, list[dict]]]:

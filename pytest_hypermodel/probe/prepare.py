@@ -48,6 +48,9 @@ class Preflight:
     #: waste discovery saw, and the search data's findings (``Engine.check_data``), made before its cases. Plain
     #: data that travels with the plans (to xdist workers, the controller).
     findings: list[Finding] = field(default_factory=list)
+    #: Why KerasTuner cannot make the forecast's tuner here (``oracle.cannot_start``: the ImportError of a missing
+    #: optional dependency); ``""`` when it can. The search's first failure, before any trial.
+    cannot_start: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,8 @@ def prepare_target(
         raise target_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
     outputs = _outputs(target.hypermodel, space, data) if data is not None and not space.default_error else None
     pre = Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws, outputs=outputs)
+    if options.forecast:
+        pre.cannot_start = oracle.cannot_start(options.tuner)
     pre.findings.extend(_waste_findings(pre))
     return pre
 

@@ -48,6 +48,9 @@ class Outcome:
     objective: str = ""
     direction: str = ""
     score: float | None = None
+    #: With no objective named: the keys of the dict the trial returned when it lacks the stand-in, the
+    #: objectives the search must choose among (empty otherwise).
+    offered: tuple[str, ...] = ()
 
 
 def plain_tuner(hypermodel: Any, objective: Any, max_model_size: int | None) -> Any:
@@ -144,8 +147,8 @@ def run(
     as ``tuner.search`` would see it. ``prebuilt``: the model :func:`build` returned, which the trial's first
     build returns instead of building again (later executions build their own).
 
-    ``objective_known`` False: the tuner's objective is a stand-in, so a dict that ``fit()`` returns is checked
-    against its own first key instead.
+    ``objective_known`` False: the tuner's objective is a stand-in, so a dict that ``fit()`` returns without it
+    is checked against its own first key instead, and its keys are the outcome's ``offered``.
     """
     from keras_tuner.src.engine import trial as trial_module
 
@@ -165,25 +168,49 @@ def run(
         results = run_trial(trial, *a, **k)
         hooks.phase = RESULT
         hooks.on_return(results)
-        first = results[0] if isinstance(results, list) and results else results
-        if not objective_known and isinstance(first, dict) and first and STAND_IN_OBJECTIVE not in first:
-            import keras_tuner as kt
-
-            oracle.objective = kt.Objective(str(next(iter(first))), "min")
         return results
 
+    offered: list[str] = []
     tuner._try_build, tuner.run_trial = tried, ran
-    with repointed(tuner), _hooked_build(tuner, hooks), _one_checkpoint_write():
+    stand_in = contextlib.nullcontext() if objective_known else _objective_offered(oracle, offered)
+    with repointed(tuner), _hooked_build(tuner, hooks), _one_checkpoint_write(), stand_in:
         try:
             tuner._run_and_update_trial(trial, *args, **kwargs)
             checkpoint = os.path.exists(tuner._get_checkpoint_fname(trial.trial_id))
             outcome = Outcome(checkpoint, *(_recorded(oracle.objective, trial) if objective_known else ()))
+            outcome.offered = tuple(offered)
         finally:
             del tuner._try_build, tuner.run_trial
             oracle.objective = chosen
             oracle.trials.pop(trial.trial_id, None)
             shutil.rmtree(tuner.get_trial_dir(trial.trial_id), ignore_errors=True)
     return outcome
+
+
+@contextlib.contextmanager
+def _objective_offered(oracle: Any, offered: list[str]) -> Iterator[None]:
+    """No objective named, and ``fit()`` returns a dict without the stand-in: checked against the stand-in,
+    KerasTuner would stop the trial for an objective the user never chose. The dict's own first key stands in
+    instead, wherever KerasTuner checks a result (``HyperModel.fit()``'s, ``run_trial``'s), and the dict's keys
+    go to ``offered``: the objectives the search must name one of."""
+    import keras_tuner as kt
+    from keras_tuner.src.engine import tuner_utils
+
+    original = tuner_utils.validate_trial_results
+
+    def validate(results: Any, objective: Any, func_name: str) -> Any:
+        first = results[0] if isinstance(results, list) and results else results
+        stand_in = getattr(objective, "name", None) == STAND_IN_OBJECTIVE
+        if stand_in and isinstance(first, dict) and first and STAND_IN_OBJECTIVE not in first:
+            offered[:] = [str(key) for key in first]
+            objective = oracle.objective = kt.Objective(offered[0], "min")
+        return original(results, objective, func_name)
+
+    tuner_utils.validate_trial_results = validate
+    try:
+        yield
+    finally:
+        tuner_utils.validate_trial_results = original
 
 
 def _recorded(objective: Any, trial: Any) -> tuple[str, str, float | None]:

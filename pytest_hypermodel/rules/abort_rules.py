@@ -68,6 +68,8 @@ FATAL = "fatal"
 REASON_CONSECUTIVE = "max_consecutive_failed_trials"
 REASON_FATAL = "fatal"
 REASON_DEFAULT_BUILD = "default_build"
+#: KerasTuner cannot make the tuner here (a missing optional dependency): the search fails before its first trial.
+REASON_CANNOT_START = "cannot_start"
 
 _FAILED_DISPOSITIONS = (D_FAILED, D_RETRIED_THEN_FAILED)
 

@@ -49,6 +49,7 @@ CHECKS: dict[str, HealthCheck] = {
         HealthCheck("log_key_missing", WASTE, "the objective or a callback's monitor naming a key the logs lack"),
         HealthCheck("objective_direction", WASTE, "an objective whose direction contradicts its metric"),
         HealthCheck("score_not_objective", WASTE, "the score KerasTuner records is not the objective the user named"),
+        HealthCheck("objective_unnamed", WASTE, "fit() returns a dict of metrics and no objective names one of them"),
         HealthCheck("warning_in_trial", WASTE, "a warning raised during a trial that says it does not do what asked"),
     )
 }

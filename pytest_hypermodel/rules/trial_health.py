@@ -1,5 +1,6 @@
 """Health checks on what a case's trial did besides passing: the warnings it raised that say it does not do what
-was asked, the callbacks that read a key its logs lack, and a score KerasTuner records that is not the objective.
+was asked, the callbacks that read a key its logs lack, a score KerasTuner records that is not the objective, and a
+dict of metrics returned with no objective naming one of them.
 
 Read from the cases' records (``record.TRIAL_WARNINGS``, ``record.TRIAL_LOGS``, which the probe fills while the
 trial runs: ``probe.watch``); plain rules, no Keras. Each finding names the first case that showed it; a check
@@ -98,8 +99,8 @@ def collected_warnings(records: Iterable[CaseRecord]) -> list[dict[str, Any]]:
 
 
 def findings(records: Iterable[CaseRecord]) -> list[Finding]:
-    """The ``warning_in_trial``, ``log_key_missing`` and ``score_not_objective`` findings of the cases, each once
-    per hypermodel, with the first case that showed it."""
+    """The ``warning_in_trial``, ``log_key_missing``, ``score_not_objective`` and ``objective_unnamed`` findings
+    of the cases, each once per hypermodel, with the first case that showed it."""
     out: list[Finding] = []
     seen: set[tuple[str, ...]] = set()
 
@@ -125,6 +126,9 @@ def findings(records: Iterable[CaseRecord]) -> list[Finding]:
         score = _score_finding(r)
         if score is not None:
             add((r.spec, "score", r.trial.get("objective", "")), score)
+        offered = r.trial.get("offered")
+        if isinstance(offered, list) and offered:
+            add((r.spec, "offered"), _unnamed_finding(r, [str(key) for key in offered]))
     return out
 
 
@@ -231,3 +235,21 @@ def _score_finding(r: CaseRecord) -> Finding | None:
         "(objective=keras_tuner.Objective(NAME, DIRECTION))"
     )
     return Finding("score_not_objective", r.spec, message, fix, _location(trial.get("returned_at")), r.id)
+
+
+def _unnamed_finding(r: CaseRecord, offered: Sequence[str]) -> Finding:
+    """No objective named (no tuner's, no ``--hypermodel-objective``), and the trial returned a dict without the
+    stand-in objective: which of its keys the search ranks by is the user's choice, not the preflight's."""
+    by = str(r.trial.get("returned_by") or "the trial")
+    keys = ", ".join(offered)
+    message = (
+        f"{by} returns a dict ({keys}) in case {r.id}, and no objective is named: KerasTuner ranks the trials by "
+        "the objective the tuner names, which must be one of these keys (a tuner with none stops the search at its "
+        "first trial, FatalTypeError), so the preflight checked the cases without one"
+    )
+    name = offered[0]
+    fix = (
+        f"name the search's objective: --hypermodel-objective {name} (ini hypermodel_objective, "
+        f"preflight(objective={name!r})), as the tuner does: objective=keras_tuner.Objective({name!r}, DIRECTION)"
+    )
+    return Finding("objective_unnamed", r.spec, message, fix, _location(r.trial.get("returned_at")), r.id)

@@ -95,11 +95,14 @@ def trial_properties(result: Any) -> list[tuple[str, Any]]:
     if getattr(result, "warnings", None):
         props.append((record.TRIAL_WARNINGS, json.dumps(result.warnings, sort_keys=True)))
     fits = getattr(result, "fits", None)
-    if fits or getattr(result, "score", None) is not None:
+    offered = getattr(result, "offered", None)
+    if fits or getattr(result, "score", None) is not None or offered:
         logs = {
             name: getattr(result, name)
             for name in ("objective", "direction", "score", "returned", "returned_by", "returned_at")
         }
+        if offered:  # no objective named, and the dict the trial returned lacks the stand-in
+            logs["offered"] = list(offered)
         logs["synthesized"] = not getattr(result, "data", "")  # the probe's data: no validation split of the search's
         props.append((record.TRIAL_LOGS, json.dumps({"fits": fits or [], **logs}, sort_keys=True)))
     return props

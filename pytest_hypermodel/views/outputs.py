@@ -4,8 +4,11 @@ GitHub's job summary and annotations. Each reads the payload (``engine.Engine.pa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,15 +35,49 @@ def write_views(data: dict[str, Any], html: Path | None, github: bool) -> list[s
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically, so a run killed mid-write leaves the previous complete file."""
+    """Write whole (``write_text``), so a run killed mid-write leaves the previous complete file."""
     write_text(path, json.dumps(data, indent=2, default=str))
 
 
 def write_text(path: Path, text: str) -> None:
+    """Write ``text`` whole: into a file of its own beside ``path``, then renamed over it (``os.replace``, atomic
+    within a directory), so a reader, a run killed mid-write, or another run or thread writing the same path sees
+    one complete file, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp = beside(path)
+    try:
+        with open(tmp, "x", encoding="utf-8") as handle:  # "x": a name of its own, with the umask's mode
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def beside(path: Path) -> Path:
+    """A temporary name in ``path``'s directory (a rename across file systems is not atomic), unique to this
+    process and call."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+@contextlib.contextmanager
+def folders_locked(paths: Iterable[Path]) -> Iterator[None]:
+    """The directories of ``paths`` locked (``flock``, each once, in one order), while a run renames its report
+    files into place together: two runs writing the same paths then leave one run's files, which agree. No lock
+    where the platform has no ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: each file is still written whole
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for folder in sorted({str(Path(p).resolve().parent) for p in paths}):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder, os.O_RDONLY)
+            stack.callback(os.close, fd)  # closing releases the lock
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
 
 
 def summary_lines(entries: list[dict[str, Any]]) -> list[str]:

@@ -371,6 +371,8 @@ def forecast_short(forecast: dict[str, Any] | None) -> str:
     if forecast.get("fails_run"):
         if forecast.get("reason") == "default_build":
             return f"{tuner}: crashes before its first trial"
+        if forecast.get("reason") == "cannot_start":
+            return f"{tuner}: cannot start here"
         if forecast.get("abort_id"):
             return f"{tuner}: aborts at trial {forecast['abort_id']}"
         if isinstance(p, (int, float)):

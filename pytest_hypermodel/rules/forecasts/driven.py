@@ -29,10 +29,20 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     space = probed.space
     judge = predicate(probed.cases, space, probed.screen, probed.policy)
     driven = abort_rules.judge_draws(probed.draws, lambda values: judge(off_defaults(values, space)), probed.policy)
+    oracle = "KerasTuner's oracle" if probed.tuner == "RandomSearch" else approximated(probed.tuner)
     message = (
         f"{probed.tuner} would abort within {risk.trials(probed)} trials with probability {driven.probability:.0%} "
-        f"±{2 * driven.error:.0%} (KerasTuner's oracle over {driven.seeds} seeds, each trial judged by the "
+        f"±{2 * driven.error:.0%} ({oracle} over {driven.seeds} seeds, each trial judged by the "
         f"{len(probed.cases)} cases run{screened_text(probed.screen, judge, space, probed.cases)}: "
         f"{driven.failure_rate:.0%} of the trials drawn FAILED, {driven.fatal_rate:.0%} fatal)"
     )
     return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message)
+
+
+def approximated(tuner: str) -> str:
+    """What stands in for a tuner whose own oracle is not driven: KerasTuner's random oracle, which draws its
+    random start (BayesianOptimization's first trials) and is taken to stay random after it, where its own
+    oracle would choose from the scores."""
+    return (
+        f"an approximation of {tuner}: KerasTuner's random oracle, as its random start, taken to stay random after it"
+    )

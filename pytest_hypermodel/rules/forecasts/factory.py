@@ -54,6 +54,7 @@ def probed(
         trials=pre.trials,
         draws=pre.draws,
         screen=pre.screen,
+        cannot_start=getattr(pre, "cannot_start", ""),
     )
 
 

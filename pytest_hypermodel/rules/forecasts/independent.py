@@ -27,9 +27,11 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     probability = (
         abort_rules.abort_probability(failure_rate, trials, probed.policy, fatal_rate) if dispositions else 0.0
     )
+    own = probed.tuner == "RandomSearch"
+    order = "" if own else f", an approximation: {probed.tuner}'s own oracle is not simulated"
     message = (
         f"{probed.tuner} would abort within {trials} trials with probability {probability:.0%} "
         f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
-        f"planned cases, trials assumed independent; the plan over-weights the extremes)"
+        f"planned cases, trials assumed independent{order}; the plan over-weights the extremes)"
     )
     return risk.AbortRisk(probability, failure_rate, fatal_rate, message)

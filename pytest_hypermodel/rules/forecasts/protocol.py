@@ -60,7 +60,8 @@ class RandomOrderForecast(ForecastRecord):
     constructor that cannot build the defaults (``reason``)."""
 
     max_trials: int
-    #: Why it aborts whatever the draws (``abort_rules.REASON_DEFAULT_BUILD``); None for an estimated risk.
+    #: Why it aborts whatever the draws (``abort_rules.REASON_DEFAULT_BUILD``, ``REASON_CANNOT_START``); None for an
+    #: estimated risk.
     reason: str | None = None
     failure_rate: float | None = None
     fatal_rate: float | None = None
@@ -165,6 +166,8 @@ class Probed:
     draws: list[tuple[int, list[dict[str, Any]]]] | None = None
     #: The configurations built without a fit (``Preflight.screen``).
     screen: Screened | None = None
+    #: Why KerasTuner cannot make the tuner here (``Preflight.cannot_start``); ``""`` when it can.
+    cannot_start: str = ""
 
 
 class TunerForecast(Protocol):

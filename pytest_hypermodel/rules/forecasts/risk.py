@@ -1,7 +1,8 @@
 """The forecast of a tuner whose trials come in random order: a probability of aborting, held to the accepted risk.
 
 Shared by ``driven`` (KerasTuner's oracle driven over its seeds) and ``independent`` (trials taken as
-independent): each estimates an ``AbortRisk``; here the tuner's constructor is checked first, and the estimate
+independent): each estimates an ``AbortRisk``; here the tuner's constructor is checked first (that KerasTuner can
+make the tuner here at all, then that it can build the defaults), and the estimate
 becomes the record, with what to do when it is over the accepted risk.
 """
 
@@ -40,6 +41,8 @@ def trials(probed: Probed) -> int:
 def forecast(probed: Probed, estimate: Callable[[Probed], AbortRisk]) -> RandomOrderForecast:
     """The record of a random-order tuner: a constructor that cannot build the defaults, else ``estimate``'s risk
     against the accepted one."""
+    if probed.cannot_start:
+        return _cannot_start(probed)
     if probed.space.default_error:
         return _default_build(probed)
     value_free = evidence.value_free(probed.cases)
@@ -63,6 +66,26 @@ def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> Abor
     )
     failing = (total - first) / total if total else 1.0
     return AbortRisk(1.0 if aborts else 0.0, failing, 1.0 if fatal else 0.0, message)
+
+
+def _cannot_start(probed: Probed) -> RandomOrderForecast:
+    """KerasTuner cannot make the tuner here (its oracle's constructor raises ImportError for a missing optional
+    dependency): the search fails where it is made, before any trial, whatever the space."""
+    raised, _, text = probed.cannot_start.partition(": ")
+    message = (
+        f"{probed.tuner} cannot start here, whatever the space: KerasTuner raises {raised} where the tuner is "
+        f"made, before its first trial ({text.strip().rstrip('.')}): install what it names in the search's "
+        "environment, or choose another tuner"
+    )
+    return RandomOrderForecast(
+        spec=probed.spec,
+        tuner=probed.tuner,
+        max_trials=trials(probed),
+        aborts=True,
+        reason=abort_rules.REASON_CANNOT_START,
+        message=message,
+        fails_run=True,
+    )
 
 
 def _default_build(probed: Probed) -> RandomOrderForecast:

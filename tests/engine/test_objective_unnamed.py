@@ -1,0 +1,65 @@
+"""A HyperModel whose fit() returns a dict of metrics, with no objective named: which key the search ranks by is
+the user's choice. The preflight names the keys and how to choose one; it does not call the cases broken for an
+objective the user never chose. (``tests/proofs/test_objective_unnamed_search.py``: KerasTuner on the same code.)
+"""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner as kt
+import numpy as np
+from keras import layers
+
+from pytest_hypermodel import preflight
+
+
+class HyperRegressor(kt.HyperModel):
+    """keras-io's getting-started guide's HyperRegressor (with a keras.Input): fit() returns two metrics."""
+
+    def build(self, hp):
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(10,)),
+                layers.Dense(units=hp.Int("units", 32, 128, 32), activation="relu"),
+                layers.Dense(units=1),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mean_squared_error")
+        return model
+
+    def fit(self, hp, model, x, y, validation_data, **kwargs):
+        model.fit(x, y, **kwargs)
+        x_val, y_val = validation_data
+        y_pred = model.predict(x_val, verbose=0)
+        return {"metric_a": -np.mean(np.abs(y_pred - y_val)), "metric_b": np.mean(np.square(y_pred - y_val))}
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.random((64, 10)).astype("float32"), rng.random((64, 1)).astype("float32")
+
+
+def _preflight(tmp_path, **options):
+    x, y = _data()
+    return preflight(
+        HyperRegressor(), x, y, validation_data=(x, y), epochs=2, strategy="extremes", boundaries=False,
+        isolation="off", rootpath=tmp_path, **options,
+    )  # fmt: skip
+
+
+def test_a_dict_of_metrics_with_no_objective_named_is_one_finding_naming_its_keys_not_fatal_cases(tmp_path):
+    report = _preflight(tmp_path)
+    assert {c["outcome"] for c in report.cases} == {"ok"}
+    assert not any(f.get("fails_run") for f in report.forecasts)
+    assert [f.check for f in report.findings] == ["objective_unnamed"]
+    line = report.findings[0].line()
+    assert "HyperRegressor.fit returns a dict (metric_a, metric_b) in case defaults, and no objective is named" in line
+    assert "--hypermodel-objective metric_a (ini hypermodel_objective, preflight(objective='metric_a'))" in line
+    assert "Expected the returned dictionary" not in str(report)
+
+
+def test_the_guide_s_hyper_regressor_is_green_with_its_objective_named(tmp_path):
+    report = _preflight(tmp_path, objective="metric_a")
+    assert report.green, report.reasons
+    assert report.findings == [] and {c["outcome"] for c in report.cases} == {"ok"}
+    assert {c.get("case.objective") for c in report.cases} <= {"metric_a", None}

@@ -264,6 +264,7 @@ def run(
 
     from pytest_hypermodel.probe import discovery
     from pytest_hypermodel.probe import fit as fit_mod
+    from pytest_hypermodel.probe import trial as trial_mod
 
     started = time.perf_counter()
     defaults = dict(discovery.hyperparameters(space, {}).values)
@@ -282,7 +283,11 @@ def run(
         except Exception as exc:
             rehearsed.skipped = f"the tuner could not be made again ({type(exc).__name__}: {exc})"
             return rehearsed
-        _search(searching, order, rehearsed, settings, provided_data, before_trial)
+        # No objective named: the dict a fit() returns is searched by its own first key, as the cases run it (the
+        # objective_unnamed finding tells the user to name one); else every trial would stop on "loss".
+        unnamed = tuner is None and not settings.objective
+        with trial_mod.objective_offered(searching.oracle, []) if unnamed else contextlib.nullcontext():
+            _search(searching, order, rehearsed, settings, provided_data, before_trial)
         if any(t.status == "COMPLETED" for t in rehearsed.trials):
             _after_search(searching, make, rehearsed)
     rehearsed.seconds = round(time.perf_counter() - started, 3)

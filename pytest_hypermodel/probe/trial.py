@@ -172,7 +172,7 @@ def run(
 
     offered: list[str] = []
     tuner._try_build, tuner.run_trial = tried, ran
-    stand_in = contextlib.nullcontext() if objective_known else _objective_offered(oracle, offered)
+    stand_in = contextlib.nullcontext() if objective_known else objective_offered(oracle, offered)
     with repointed(tuner), _hooked_build(tuner, hooks), _one_checkpoint_write(), stand_in:
         try:
             tuner._run_and_update_trial(trial, *args, **kwargs)
@@ -188,7 +188,7 @@ def run(
 
 
 @contextlib.contextmanager
-def _objective_offered(oracle: Any, offered: list[str]) -> Iterator[None]:
+def objective_offered(oracle: Any, offered: list[str]) -> Iterator[None]:
     """No objective named, and ``fit()`` returns a dict without the stand-in: checked against the stand-in,
     KerasTuner would stop the trial for an objective the user never chose. The dict's own first key stands in
     instead, wherever KerasTuner checks a result (``HyperModel.fit()``'s, ``run_trial``'s), and the dict's keys

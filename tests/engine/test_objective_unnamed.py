@@ -8,6 +8,7 @@ from __future__ import annotations
 import keras
 import keras_tuner as kt
 import numpy as np
+import pytest
 from keras import layers
 
 from pytest_hypermodel import preflight
@@ -63,3 +64,10 @@ def test_the_guide_s_hyper_regressor_is_green_with_its_objective_named(tmp_path)
     assert report.green, report.reasons
     assert report.findings == [] and {c["outcome"] for c in report.cases} == {"ok"}
     assert {c.get("case.objective") for c in report.cases} <= {"metric_a", None}
+
+
+@pytest.mark.rehearsal
+def test_the_rehearsal_searches_a_dict_of_metrics_by_its_first_key_when_no_objective_is_named(tmp_path):
+    """As the cases do: the one finding is the objective's, not a rehearsal whose every trial stopped on "loss"."""
+    report = _preflight(tmp_path, rehearsal=True)
+    assert [f.check for f in report.findings] == ["objective_unnamed"], [f.line() for f in report.findings]

@@ -3,6 +3,7 @@ the builds without a fit must leave a healthy space about as cheap as it was).
 
     python benchmarks/before_after.py fe2c400            # 3 runs of each, alternating
     python benchmarks/before_after.py fe2c400 --runs 5
+    python benchmarks/before_after.py d504505 --only getting-started --now-args="--hypermodel-rehearsal on"
 
 Each run is a fresh ``python -m pytest --hypermodel SPEC`` process (start-up and discovery included), with
 ``PYTHONPATH`` on a checkout of the earlier commit or on this one; the median of each and their ratio is
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("rev", help="the earlier commit")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="")
+    parser.add_argument("--now-args", default="", help="options only this commit knows (its new checks turned on)")
     args = parser.parse_args()
     before, after = checkout(args.rev), checkout("HEAD")  # copies: the runs write their reports there
     print(f"{'preflight':28} {'cases then':>10} {'cases now':>9} {'then s':>7} {'now s':>7} {'ratio':>6}")
@@ -79,7 +81,8 @@ def main() -> None:
         cases = {}
         for _ in range(args.runs):
             for label, code in (("then", before), ("now", after)):
-                seconds, cases[label] = run(code, directory, argv)
+                extra = args.now_args.split() if label == "now" else []
+                seconds, cases[label] = run(code, directory, [*argv, *extra])
                 times[label].append(seconds)
         then, now = statistics.median(times["then"]), statistics.median(times["now"])
         print(f"{name:28} {cases['then']:>10} {cases['now']:>9} {then:7.1f} {now:7.1f} {now / then:6.2f}", flush=True)

@@ -327,7 +327,8 @@ def find(
         findings.moved_default = (moved_name, space.by_name[moved_name].default, moved_value)
         space = search.space = space.with_defaults({moved_name: moved_value})
     defaults = space.complete({})
-    failing = []
+    failing: list[dict[str, Any]] = []
+    passed: list[dict[str, Any]] = []
     for values, verdict in known.items():
         # In the space's order, not the frozenset's (string hashes differ per process): the same requests, in the
         # same order, in every run, and so the same boundaries when the budget cuts the search short.
@@ -335,6 +336,12 @@ def find(
         moved = {p.name: complete[p.name] for p in space if p.name in complete and p.default != complete[p.name]}
         if verdict and moved:
             failing.append(moved)
+        elif not verdict:
+            passed.append(moved)
+    # A value that exists only under another's (filters_3 under conv_blocks=4) is no partner to bisect beside it.
+    requires = culprits.requires_of(space)
+    failing = [dict(moved) for moved in culprits.attributed_all(failing, requires, passed)]
+    failing = [moved for i, moved in enumerate(failing) if moved not in failing[:i]]
     if findings.moved_default is not None and {findings.moved_default[0]: findings.moved_default[1]} not in failing:
         failing.append({findings.moved_default[0]: findings.moved_default[1]})
     failing.sort(key=lambda moved: (len(moved), sorted(map(str, moved.items()))))
@@ -425,3 +432,4 @@ def find(
         findings.note = f"stopped at the probe budget of {budget}: some boundaries may be missing"
     findings.probes = search.probes
     return findings
+

@@ -241,6 +241,8 @@ def change_text(change: dict[str, Any]) -> str:
     if kind in ("max_value", "min_value") and isinstance(old, (int, float)) and isinstance(new, (int, float)):
         verb = "lower" if new < old else "raise"
         return f"{verb} {kind} of {name} to {fmt(new)} (was {fmt(old)})"
+    if kind == "choice" and isinstance(new, list):
+        return f"declare {name} as a Choice of {', '.join(map(fmt, new))}, the values that passed"
     if kind == "values" and isinstance(new, list):
         return f"keep {name}'s values to {', '.join(map(fmt, new))}" + (
             f" (drop {', '.join(fmt(v) for v in old if v not in new)})" if isinstance(old, list) else ""

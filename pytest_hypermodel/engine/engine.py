@@ -518,6 +518,8 @@ class Engine:
         result = self._result(pre, case, data, policy)
         if case.kind == plan_mod.KIND_DEFAULT and result.exception and not pre.space.default_error:
             pre.space.default_fit_error = f"{result.exception}: {result.message}"
+        if case.kind == plan_mod.KIND_DEFAULT and result.outcome == outcomes.OK:
+            pre.space.default_seconds = result.seconds
         explained = None
         if len(case.varied) > 1 and verdict.verdict(result, policy.disposition(result)) == verdict.FAIL:
             explained = self.explaining(pre, case, data, policy)

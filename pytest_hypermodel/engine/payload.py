@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pytest_hypermodel.rules import culprits
 from pytest_hypermodel.rules.record import CaseRecord, records
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ def full_payload(
             "definition": {"file": space.definition[0], "line": space.definition[1]} if space.definition else None,
             # Hyperparameters planned at only some of their values: name -> how many planned, of how many.
             "capped": {name: {"planned": kept, "values": total} for name, (kept, total) in pre.plan.capped.items()},
+            # Each hyperparameter that exists only under others' values, and those others: never their partner.
+            "requires": {name: list(parents) for name, parents in culprits.requires_of(space).items()},
         }
     for found in refinements:
         details[found.spec].update(

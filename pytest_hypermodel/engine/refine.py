@@ -38,6 +38,8 @@ class Alternative:
 
     changes: list[repair.Change]
     diff: str = ""
+    #: How the terminal introduces it.
+    title: str = "narrower, for the interaction"
     #: None: not verified (the space could not be prepared).
     verified: bool | None = None
     cases: int = 0
@@ -56,9 +58,11 @@ class Alternative:
         }
 
     def lines(self) -> list[str]:
-        out = ["  narrower, for the interaction: " + "; ".join(c.describe() for c in self.changes)]
+        out = [f"  {self.title}: " + "; ".join(c.describe() for c in self.changes)]
         out.extend("  " + line for line in self.diff.splitlines())
-        if self.verified:
+        if self.verified and not any(c.kind == repair.GUARD for c in self.changes):
+            out.append(f"  verified green: {plural(self.cases, 'case')} of its space pass")
+        elif self.verified:
             ends = "ends" if self.guarded == 1 else "end"
             out.append(
                 f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} {ends} "
@@ -95,6 +99,9 @@ class Refinement:
     seconds: float = 0.0
     note: str | None = None
     alternative: Alternative | None = None
+    #: The range cut to the boundary, beside a repair that keeps more of the values that passed (a Choice of them,
+    #: or a raised min_value): None when the cut is the repair.
+    range_cut: Alternative | None = None
 
     def repair_dict(self) -> dict[str, Any] | None:
         if not self.changes:
@@ -110,6 +117,8 @@ class Refinement:
         }
         if self.alternative is not None:
             found["alternative"] = self.alternative.to_dict()
+        if self.range_cut is not None:
+            found["range_cut"] = self.range_cut.to_dict()
         return found
 
     def lines(self) -> list[str]:
@@ -161,6 +170,8 @@ class Refinement:
             )
         elif self.note:
             out.append(f"  not verified: {self.note}")
+        if self.range_cut is not None:
+            out.extend(self.range_cut.lines())
         if self.alternative is not None:
             out.extend(self.alternative.lines())
         return out
@@ -226,6 +237,14 @@ def refine(
     result = Refinement(spec, findings, repair.propose(space, findings))
     if not result.changes:
         return result
+    widest = repair.propose_widest(space, findings, result.changes)
+    if (
+        widest and not findings.note
+    ):  # the repair keeps every value that passed; the range cut, which keeps fewer, is offered beside it
+        result.range_cut = Alternative(
+            result.changes, repair.diff(space, result.changes, root)[0], _cut_title(space, findings, result.changes)
+        )
+        result.changes = widest
     changes = tuple(result.changes)
     result.diff, result.texts, result.unplaced = repair.diff(space, changes, root)
     if findings.note:  # boundaries cut short: the repair is known to be partial, its preflight would only say so
@@ -244,6 +263,8 @@ def refine(
     say.done(
         f"{spec}: the repair " + _verified_words(result.cases, result.still_failing) + f" ({took(result.seconds)})"
     )
+    if result.range_cut is not None:
+        _verify_beside(result.range_cut, prepare, probe, spec, say)
     guarded = repair.propose_guarded(space, findings, result.changes)
     if guarded:
         text, _, unplaced = repair.diff(space, guarded, root)
@@ -265,6 +286,31 @@ def refine(
             words = _verified_words(alternative.cases, alternative.still_failing, alternative.guarded)
             say.done(f"{spec}: the narrower repair {words} ({took(time.perf_counter() - started)})")
     return result
+
+
+def _cut_title(space: SearchSpace, findings: boundaries.Findings, cut: list[repair.Change]) -> str:
+    """How the range cut beside a wider repair is introduced: the passing values it keeps, of those that passed."""
+    counts = []
+    for name in findings.surveyed:
+        kept = repair.kept_values(space, findings, cut, name)
+        passing = repair.kept_values(space, findings, (), name)
+        if kept is not None and passing is not None and len(kept) < len(passing):
+            counts.append(f"{name}: {len(kept)} of the {len(passing)} values that passed")
+    return "or the range cut, which keeps fewer (" + "; ".join(counts) + ")"
+
+
+def _verify_beside(cut: Alternative, prepare: Prepare, probe: Probe, spec: str, say: Progress) -> None:
+    """The range cut's own preflight, beside the wider repair."""
+    say.start(f"verifying the range cut of {spec} ({plural(len(cut.changes), 'change')}): a preflight of its space")
+    started = time.perf_counter()
+    try:
+        cut.cases, cut.still_failing, _ = _verify(prepare, probe, tuple(cut.changes))
+        cut.verified = not cut.still_failing
+    except Exception:  # its space could not be prepared: offered unverified
+        say.done(f"{spec}: the range cut's space could not be prepared ({took(time.perf_counter() - started)})")
+    else:
+        words = _verified_words(cut.cases, cut.still_failing)
+        say.done(f"{spec}: the range cut {words} ({took(time.perf_counter() - started)})")
 
 
 def _found_line(spec: str, findings: boundaries.Findings) -> str:
@@ -334,6 +380,11 @@ def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
         if r.changes:
             props.append((f"repair[{r.spec}]", "; ".join(c.describe() for c in r.changes)))
             props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({r.cases} cases)"))
+        if r.range_cut is not None:
+            props.append((f"repair[{r.spec}].range_cut", "; ".join(c.describe() for c in r.range_cut.changes)))
+            props.append(
+                (f"repair[{r.spec}].range_cut.verified", f"{bool(r.range_cut.verified)} ({r.range_cut.cases} cases)")
+            )
         if r.alternative is not None:
             props.append((f"repair[{r.spec}].narrower", "; ".join(c.describe() for c in r.alternative.changes)))
             props.append(

@@ -87,6 +87,9 @@ class Findings:
     #: (hyperparameter, its failing default, the value it passes at) when the defaults failed: the search ran
     #: from that value instead.
     moved_default: tuple[str, Any, Any] | None = None
+    #: For a range that fails alone (no partner) and has at most SURVEYED values: whether each of its values fails
+    #: with the rest at defaults, so a repair can keep every value that passed (``repair.propose_widest``).
+    surveyed: dict[str, dict[Any, bool]] = field(default_factory=dict)
 
     def add(self, boundary: Boundary | None) -> None:
         if boundary is not None and not any(
@@ -104,6 +107,9 @@ class Findings:
                 pairs.setdefault((boundary.hyperparameter, partner), []).append(boundary)
         return pairs
 
+
+#: A range that fails alone with at most this many values has each of them probed (``Findings.surveyed``).
+SURVEYED = 12
 
 #: A stepped range with more values than this is read lazily (``_Steps``).
 ENUMERATED = 10_000
@@ -327,7 +333,8 @@ def find(
         findings.moved_default = (moved_name, space.by_name[moved_name].default, moved_value)
         space = search.space = space.with_defaults({moved_name: moved_value})
     defaults = space.complete({})
-    failing = []
+    failing: list[dict[str, Any]] = []
+    passed: list[dict[str, Any]] = []
     for values, verdict in known.items():
         # In the space's order, not the frozenset's (string hashes differ per process): the same requests, in the
         # same order, in every run, and so the same boundaries when the budget cuts the search short.
@@ -335,6 +342,12 @@ def find(
         moved = {p.name: complete[p.name] for p in space if p.name in complete and p.default != complete[p.name]}
         if verdict and moved:
             failing.append(moved)
+        elif not verdict:
+            passed.append(moved)
+    # A value that exists only under another's (filters_3 under conv_blocks=4) is no partner to bisect beside it.
+    requires = culprits.requires_of(space)
+    failing = [dict(moved) for moved in culprits.attributed_all(failing, requires, passed)]
+    failing = [moved for i, moved in enumerate(failing) if moved not in failing[:i]]
     if findings.moved_default is not None and {findings.moved_default[0]: findings.moved_default[1]} not in failing:
         failing.append({findings.moved_default[0]: findings.moved_default[1]})
     failing.sort(key=lambda moved: (len(moved), sorted(map(str, moved.items()))))
@@ -415,6 +428,7 @@ def find(
                         # An interior corner's value passes at this point: the range's end on its side may not.
                         found = search.bisect(name, far, point_given)
                     findings.add(found)
+    _survey(search, findings)
     if search.cut and search.capped:  # the one result that depends on the machine's speed: said as such
         findings.note = (
             f"stopped at the safety cap of {search.seconds:g} s on the wall clock "
@@ -425,3 +439,26 @@ def find(
         findings.note = f"stopped at the probe budget of {budget}: some boundaries may be missing"
     findings.probes = search.probes
     return findings
+
+
+def _survey(search: _Search, findings: Findings) -> None:
+    """Each value of a short range whose boundaries are all its own (no partner given) and past one of which a
+    value was seen passing, probed with the rest at defaults (the cases' and bisections' results reused): a
+    failing value between passing ones (rows=3 of 2..5, rows=5 passing) leaves passing values on both sides,
+    which a range cut alone throws away. A range that fails from its boundary to its end costs no probe more."""
+    names = dict.fromkeys(b.hyperparameter for b in findings.boundaries)
+    for name in names:
+        mine = [b for b in findings.boundaries if b.hyperparameter == name]
+        param = search.space.by_name[name]
+        if any(b.given for b in mine) or param.kind not in ("int", "float"):
+            continue
+        values = values_between(param, param.min_value, param.max_value)
+        if values is None or len(values) > SURVEYED or not search.space.is_active(name, search.space.defaults()):
+            continue
+        past = [v for b in mine for v in values if (v > b.first_failing if b.upward else v < b.first_failing)]
+        if not any(search.known.get(search.key({name: value})) is False for value in past):
+            continue  # no value past a boundary is known to pass: the range fails from there on, as far as seen
+        fails = {value: search.failed({name: value}) for value in values}
+        if any(failed is None for failed in fails.values()):  # the budget ran out: no survey is better than half
+            continue
+        findings.surveyed[name] = {value: bool(failed) for value, failed in fails.items()}

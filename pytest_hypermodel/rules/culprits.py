@@ -3,14 +3,17 @@
 A failing case is explained by another failing case whose moved values (those off the defaults) are a proper
 subset of its own: ``conv_blocks=5`` failing alone explains the corner ``conv_blocks=5, filters_1=16``, which then
 says nothing against ``filters_1``. What no failing case explains is a culprit: a value that fails alone, or a
-combination that fails only together. The cases' hints, the forecast, the boundaries and the renderers all ask
-here, so they name the same culprits. Plain logic over ``{name: value}`` mappings, tested without Keras.
+combination that fails only together. A hyperparameter that exists only under another's value (``filters_3``,
+declared only when ``conv_blocks=4``) is never that value's partner: moved beside it, it is a bystander and the
+culprit is the rest, unless a run showed the rest passing without it. The cases' hints, the forecast, the
+boundaries and the renderers all ask here, so they name the same culprits. Plain logic over ``{name: value}``
+mappings, tested without Keras.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +22,43 @@ if TYPE_CHECKING:
 
 #: The values a case moved off the defaults: ``{name: value}``.
 Moved = Mapping[str, Any]
+#: For each hyperparameter that exists only under some values of others, those others (``filters_3``:
+#: ``conv_blocks``, which a conditional scope or a loop bound makes its parent).
+Requires = Mapping[str, Collection[str]]
 
 
 def off_defaults(values: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
     """The values of a case that differ from the defaults, in the space's order: its ``Moved``."""
     return {p.name: values[p.name] for p in space if p.name in values and values[p.name] != p.default}
+
+
+def requires_of(space: SearchSpace) -> dict[str, tuple[str, ...]]:
+    """Each conditional hyperparameter of ``space`` and the ones whose values make it exist (``Requires``)."""
+    order = space_order(space)
+    return {p.name: tuple(sorted(space.parents(p.name), key=order)) for p in space if space.parents(p.name)}
+
+
+def attributed(moved: Moved, requires: Requires, passing: Iterable[Moved] = ()) -> Moved:
+    """``moved`` without its bystanders: the names that exist only under the value of another name it moved
+    (``filters_3`` beside ``conv_blocks=4``), which cannot be that value's partner. Kept whole when a passing run
+    held the rest (``model_type="large"`` passing: ``large_units=128`` beside it is the culprit, not a bystander),
+    or when the rest is only what makes them exist (``conv_blocks=4, filters_3=32``: no partner to stand by).
+    """
+    dropped = {name for name in moved if set(requires.get(name, ())) & moved.keys()}
+    kept = {name: value for name, value in moved.items() if name not in dropped}
+    parents = {parent for name in dropped for parent in requires.get(name, ())}
+    if not dropped or kept.keys() <= parents or any(key(kept) <= key(run) for run in passing):
+        return moved
+    return kept
+
+
+def attributed_all(failing: Sequence[Moved], requires: Requires, passing: Iterable[Moved] = ()) -> list[Moved]:
+    """``failing`` with each minimal set (no other failing set inside it) ``attributed``; a set that a smaller one
+    explains keeps its values (``num_layers=3, units_0=8, units_1=8`` is explained by ``num_layers=3, units_1=8``,
+    whose units_1 is a culprit with what makes it exist, not a bystander)."""
+    keys = [key(m) for m in failing]
+    passing = list(passing)
+    return [m if any(other < k for other in keys) else attributed(m, requires, passing) for m, k in zip(failing, keys)]
 
 
 def space_order(space: SearchSpace) -> Callable[[str], int]:
@@ -67,12 +102,20 @@ class Group:
     members: tuple[int, ...]
 
 
-def analyse(failing: Sequence[Moved], order: Callable[[str], Any] = lambda name: 0) -> list[Group]:
+def analyse(
+    failing: Sequence[Moved],
+    order: Callable[[str], Any] = lambda name: 0,
+    requires: Requires | None = None,
+    passing: Sequence[Moved] = (),
+) -> list[Group]:
     """The culprits of the failing sets ``failing`` (none of them empty: the defaults failing is said apart).
 
-    Minimal sets with the same names make one culprit, their names in ``order``; every other failing set joins
-    the first culprit, in the order found, that explains it.
+    Each set is taken without its bystanders (``attributed``, with ``requires`` and the ``passing`` sets). Minimal
+    sets with the same names make one culprit, their names in ``order``; every other failing set joins the first
+    culprit, in the order found, that explains it.
     """
+    if requires:
+        failing = attributed_all(failing, requires, passing)
     keys = [key(m) for m in failing]
     minimal = [i for i, k in enumerate(keys) if not any(other < k for other in keys)]
     groups: dict[tuple[str, ...], list[int]] = {}
@@ -103,12 +146,18 @@ def shared(groups: Sequence[Group]) -> tuple[list[str], list[str]] | None:
     return [name for name in every if name in common], rest
 
 
-def text(failing: Sequence[Moved], order: Callable[[str], Any] = lambda name: 0) -> str:
+def text(
+    failing: Sequence[Moved],
+    order: Callable[[str], Any] = lambda name: 0,
+    requires: Requires | None = None,
+    passing: Sequence[Moved] = (),
+) -> str:
     """The culprits in a phrase, for a forecast's "constrain ...": the values that fail alone, then the
-    combinations (empty when nothing fails, or when the defaults fail: every other failure may be theirs)."""
+    combinations (empty when nothing fails, or when the defaults fail: every other failure may be theirs);
+    ``requires`` and ``passing``: see ``analyse``."""
     if not failing or any(not m for m in failing):
         return ""
-    groups = analyse(failing, order)
+    groups = analyse(failing, order, requires, passing)
     singles = sorted({g.names[0] for g in groups if len(g.names) == 1}, key=order)
     parts = [", ".join(singles)] if singles else []
     combos = [g for g in groups if len(g.names) > 1]

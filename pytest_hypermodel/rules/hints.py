@@ -96,11 +96,7 @@ def hint(
     if missing:  # the search's setup, not a value: every case that fits says so
         return missing
     if result.outcome == outcomes.TIMEOUT:  # time, not a failure to KerasTuner: no value is to blame as failing
-        slower = f" with {', '.join(case.varied)} as set here" if case.varied else ""
-        return (
-            f"raise --hypermodel-timeout if the time a trial takes{slower} is acceptable for the search, or "
-            "narrow what makes it slow"
-        )
+        return _timeout_hint(case, space)
     data_hint = _data_hint(result, findings)
     if data_hint:
         return data_hint
@@ -144,7 +140,27 @@ def hint(
             f"one of {names} fails alone, or their combination does: the preflight's culprits (the forecast, "
             "the HTML report) say which"
         )
+    # A value that exists only under another one's (filters_3 under conv_blocks=4) is not its partner: unnamed.
+    moved = {name: case.values[name] for name in case.varied}
+    names = ", ".join(culprits.attributed(moved, culprits.requires_of(space)))
     return f"the combination of {names} fails: constrain them together, or raise FailedTrialError for it in the build"
+
+
+def _timeout_hint(case: Case, space: SearchSpace) -> str:
+    """A case past its time limit: when the defaults passed in time, the values it moved off them make it slow
+    (``batch_size=1``), each with the edit that keeps it out; else the time limit to raise."""
+    raise_limit = "raise --hypermodel-timeout if the time a trial takes{} is acceptable for the search"
+    if not case.varied:
+        return raise_limit.format("") + ", or narrow what makes it slow"
+    values = ", ".join(f"{name}={format_value(case.values[name])}" for name in case.varied)
+    if space.default_seconds is None:  # the defaults' time is not known here: the values are only where it ran
+        return raise_limit.format(f" with {values}") + ", or narrow what makes it slow"
+    edits = "; ".join(f"{name}: {_edit(name, case, space)}" for name in case.varied)
+    slow = "makes" if len(case.varied) == 1 else "make"
+    return (
+        f"{values} {slow} a trial slow (the defaults passed in {space.default_seconds:.1f} s): {edits}, "
+        "or " + raise_limit.format(f" with {values}")
+    )
 
 
 def trial_place(result: Result) -> str:
@@ -251,11 +267,14 @@ def _explained_hint(case: Case, explained: Sequence[Case], space: SearchSpace) -
             for c in singles
         )
     )
+    requires = culprits.requires_of(space)
     combos = [culprits.off_defaults(c.values, space) for c in explained if len(c.varied) > 1]
     if combos:
-        parts.append(f"constrain {culprits.text(combos, culprits.space_order(space))}")
-    blamed = {name for c in explained for name in c.varied}
-    innocent = [name for name in case.varied if name not in blamed]
+        parts.append(f"constrain {culprits.text(combos, culprits.space_order(space), requires)}")
+    blamed = {name for c in explained for name in culprits.attributed(culprits.off_defaults(c.values, space), requires)}
+    blamed |= {name for c in explained if len(c.varied) == 1 for name in c.varied}
+    # A value that exists only under a blamed one's is neither its partner nor an innocent beside it: unsaid.
+    innocent = [name for name in case.varied if name not in blamed and not set(requires.get(name, ())) & blamed]
     if innocent:
         parts[-1] += f" ({', '.join(innocent)} {'is' if len(innocent) == 1 else 'are'} not to blame)"
     return "; ".join(parts)

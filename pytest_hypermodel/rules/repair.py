@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from pytest_hypermodel.space.hyperparameters import SearchSpace
 
 MAX_VALUE, MIN_VALUE, VALUES, FIXED = "max_value", "min_value", "values", "fixed"
+#: An Int or Float range declared as a Choice of the values that passed (``Change.new``; ``old``: min, max).
+CHOICE = "choice"
 #: A condition in the build, not a declaration's edit: FailedTrialError past a pair's frontier.
 GUARD = "guard"
 #: In the message of the guard's FailedTrialError: how its verification tells it from any other failure.
@@ -55,6 +57,8 @@ class Change:
             return f"{self.hyperparameter}: remove {', '.join(map(repr, removed))} from the values"
         if self.kind == FIXED:
             return f"{self.hyperparameter}: fix it to {self.new!r}"
+        if self.kind == CHOICE:
+            return f"{self.hyperparameter}: a Choice of {', '.join(map(format_value, self.new))}"
         return f"{self.hyperparameter}: {self.kind} {format_value(self.old)} -> {format_value(self.new)}"
 
     def condition(self, receiver: str = "hp") -> str:
@@ -127,6 +131,72 @@ def propose(space: SearchSpace, findings: Findings) -> list[Change]:
     return changes
 
 
+def kept_values(space: SearchSpace, findings: Findings, changes: Iterable[Change], name: str) -> list[Any] | None:
+    """The values of ``name`` that passed alone (``Findings.surveyed``) which ``changes`` still let KerasTuner draw;
+    None when its range was not surveyed."""
+    surveyed = findings.surveyed.get(name)
+    if surveyed is None:
+        return None
+    param = space.by_name[name]
+    low, high, allowed = param.min_value, param.max_value, None
+    for change in changes:
+        if change.hyperparameter != name:
+            continue
+        if change.kind == MAX_VALUE:
+            high = change.new
+        elif change.kind == MIN_VALUE:
+            low = change.new
+        elif change.kind == CHOICE:
+            allowed = set(change.new)
+    return [
+        value
+        for value, failed in surveyed.items()
+        if not failed and low <= value <= high and (allowed is None or value in allowed)
+    ]
+
+
+def widest(space: SearchSpace, findings: Findings, name: str) -> list[Change]:
+    """The repair of one surveyed range that keeps the most of its passing values: the longest run of passing
+    values as a range (a raised min_value, a lowered max_value, or both), or, when that run leaves passing values
+    out, a Choice of every passing value. [] when no value passed."""
+    param = space.by_name[name]
+    surveyed = findings.surveyed[name]
+    passing = [value for value, failed in surveyed.items() if not failed]
+    if not passing:
+        return []
+    runs: list[list[Any]] = [[]]
+    for value, failed in surveyed.items():
+        if failed:
+            runs.append([])
+        else:
+            runs[-1].append(value)
+    # The longest run; among equals, the one holding the default (it moves least), then the lowest.
+    run = max(runs, key=lambda r: (len(r), param.default in r))
+    if len(run) < len(passing):
+        return [Change(name, CHOICE, (param.min_value, param.max_value), tuple(passing))]
+    changes = []
+    if run[0] != param.min_value:
+        changes.append(Change(name, MIN_VALUE, param.min_value, run[0]))
+    if run[-1] != param.max_value:
+        changes.append(Change(name, MAX_VALUE, param.max_value, run[-1]))
+    return changes
+
+
+def propose_widest(space: SearchSpace, findings: Findings, changes: list[Change]) -> list[Change]:
+    """``changes`` with each surveyed range's cut replaced by the repair that keeps the most of its passing values
+    (``widest``): rows=3 failing in 2..5 is cut to max_value 2, which keeps 1 of the 3 values that pass; a Choice
+    of 2, 4, 5 keeps them all. [] when every cut already keeps all it can."""
+    better = list(changes)
+    for name in findings.surveyed:
+        cut = [c for c in changes if c.hyperparameter == name and c.kind in (MAX_VALUE, MIN_VALUE)]
+        wide = widest(space, findings, name)
+        kept, cut_kept = kept_values(space, findings, wide, name), kept_values(space, findings, cut, name)
+        if not wide or not cut or kept is None or cut_kept is None or len(kept) <= len(cut_kept):
+            continue
+        better = [c for c in better if c not in cut] + wide
+    return better if better != changes else []
+
+
 def propose_guarded(space: SearchSpace, findings: Findings, changes: list[Change]) -> list[Change]:
     """The interaction's alternative to ``changes``: the range cut only as far as the frontier's loosest point,
     and FailedTrialError in the build for the pairs past the frontier; [] when it would keep nothing more.
@@ -178,6 +248,11 @@ def rewrite(
     for change in mine:
         if change.kind == FIXED:
             return "Fixed", {"value": change.new}
+        if change.kind == CHOICE:
+            choice: dict[str, Any] = {"values": list(change.new)}
+            if bound.get("default") is not None:
+                choice["default"] = kept_default(bound["default"], choice)
+            return "Choice", choice
         if change.kind == VALUES:
             bound["values"] = list(change.new)
         else:
@@ -370,6 +445,21 @@ def _edits(call: ast.Call, change: Change, lines: list[str]) -> list[tuple[int, 
         receiver = ast.get_source_segment("".join(lines), call.func.value) or "hp"
         name = ast.get_source_segment("".join(lines), call.args[0]) if call.args else repr(change.hyperparameter)
         return [(start, end, f"{receiver}.Fixed({name}, {change.new!r})")]
+    if change.kind == CHOICE:  # the range becomes a Choice: the whole call, its declared default kept if it can be
+        start, end = span(call)
+        receiver = ast.get_source_segment("".join(lines), call.func.value) or "hp"
+        name = ast.get_source_segment("".join(lines), call.args[0]) if call.args else repr(change.hyperparameter)
+        given = dict(zip(_POSITIONAL.get(method, ()), call.args[1:]))
+        given.update({k.arg: k.value for k in call.keywords if k.arg})
+        default = ""
+        if given.get("default") is not None:
+            try:
+                default = (
+                    f", default={_literal(kept_default(ast.literal_eval(given['default']), {VALUES: change.new}))}"
+                )
+            except ValueError:
+                default = ""
+        return [(start, end, f"{receiver}.Choice({name}, {_literal(tuple(change.new))}{default})")]
     position = _POSITIONAL[method].index(change.kind) + 1
     new = _literal(change.new)
     if len(call.args) > position:

@@ -77,6 +77,9 @@ class SearchSpace:
     #: ``"ExceptionClass: message"`` when the default case failed in its fit; set in the process that probed it,
     #: so that later cases there that fail the same way blame the defaults, not their own values.
     default_fit_error: str | None = None
+    #: Seconds the default case took when it passed, set where it was probed: a later case past its time limit
+    #: is then slow because of the values it moved.
+    default_seconds: float | None = None
     #: name -> (absolute path, line) of the ``hp.Int(...)`` call that declared it (its first declaration).
     sites: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: (absolute path, line) of the build function's ``def``.

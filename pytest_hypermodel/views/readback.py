@@ -86,6 +86,13 @@ class CaseView:
         return text
 
 
+def _requires(value: Any) -> dict[str, list[str]]:
+    """The report's ``requires`` (absent from an older report: none known)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(name): [str(p) for p in parents] for name, parents in value.items() if isinstance(parents, list)}
+
+
 def varied(case_id: str, values: dict[str, Any], defaults: dict[str, Any] | None) -> tuple[str, ...]:
     """The hyperparameters a case moved: those its id names, else those that differ from the defaults.
 
@@ -141,6 +148,8 @@ class Hypermodel:
     limit: int | None = None
     #: The health checks' findings that fail the run (the report's ``health``, this hypermodel's).
     health: list[Finding] = field(default_factory=list)
+    #: Each hyperparameter that exists only under others' values, and those others (``culprits.Requires``).
+    requires: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def green(self) -> bool:
@@ -176,7 +185,10 @@ class Hypermodel:
         defaults = [c for c in bad if not c.varied]
         if defaults:
             return [Culprit(self.spec, (), "the defaults", tuple(defaults + [c for c in bad if c.varied]))]
-        groups = culprits_mod.analyse([{n: c.values.get(n) for n in c.varied} for c in bad], self._order)
+        passing = [{n: c.values.get(n) for n in c.varied} for c in self.cases if c.severity is None]
+        groups = culprits_mod.analyse(
+            [{n: c.values.get(n) for n in c.varied} for c in bad], self._order, self.requires, passing
+        )
         cases = {g.names: [bad[i] for i in g.members] for g in groups}
         singles = [g for g in groups if len(g.names) == 1]
         combos = [g for g in groups if len(g.names) > 1]
@@ -229,6 +241,8 @@ def change_text(change: dict[str, Any]) -> str:
     if kind in ("max_value", "min_value") and isinstance(old, (int, float)) and isinstance(new, (int, float)):
         verb = "lower" if new < old else "raise"
         return f"{verb} {kind} of {name} to {fmt(new)} (was {fmt(old)})"
+    if kind == "choice" and isinstance(new, list):
+        return f"declare {name} as a Choice of {', '.join(map(fmt, new))}, the values that passed"
     if kind == "values" and isinstance(new, list):
         return f"keep {name}'s values to {', '.join(map(fmt, new))}" + (
             f" (drop {', '.join(fmt(v) for v in old if v not in new)})" if isinstance(old, list) else ""
@@ -295,6 +309,7 @@ def hypermodels(payload: dict[str, Any]) -> list[Hypermodel]:
                 repair=e.get("repair") if isinstance(e.get("repair"), dict) else None,
                 limit=consecutive_limit(mine),
                 health=found.get(str(e.get("spec", "")), []),
+                requires=_requires(e.get("requires")),
             )
         )
     return out

@@ -37,11 +37,12 @@ def policy_of(cases: Sequence[CaseRecord], fallback: Policy) -> Policy:
 
 def culprits_text(cases: Sequence[CaseRecord], space: SearchSpace) -> str:
     """What to constrain, in a phrase (see ``culprits.text``): a conv stack failing at conv_blocks=4 names
-    conv_blocks, not the filters and dropout its corners also moved."""
+    conv_blocks, not the filters and dropout its corners also moved, nor filters_3, which exists only there."""
     if evidence.value_free(cases) is not None:  # the failure is no value's: nothing to constrain
         return ""
     failing = [off_defaults(c.values, space) for c in cases if c.disposition != COMPLETED]
-    return culprits_mod.text(failing, space_order(space))
+    passing = [off_defaults(c.values, space) for c in cases if c.disposition == COMPLETED]
+    return culprits_mod.text(failing, space_order(space), culprits_mod.requires_of(space), passing)
 
 
 def predicate(

@@ -88,7 +88,7 @@ def check(
     configurations: Iterable[Mapping[str, Any]],
     timeout: float | None = None,
     most: int = MAX_SCREENED,
-    seconds: float = SCREEN_SECONDS,
+    seconds: float | None = None,
     whole: bool = False,
     limits: Limits | None = None,
     batch_size: int = BATCH_SIZE,
@@ -96,12 +96,13 @@ def check(
     """Build each configuration (at most ``most``, within ``seconds``), as a trial's build would, and estimate its
     training memory at ``batch_size`` (the search's). ``whole``: the configurations, with the cases, are the whole
     space; the screen says so only if it built every one. A sample (not ``whole``) held to ``limits`` stops after
-    MIN_SCREENED builds when none of them fails."""
+    MIN_SCREENED builds when none of them fails. ``seconds`` None: ``SCREEN_SECONDS``, read at the call."""
     import keras
     from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
     from pytest_hypermodel.probe import discovery, fit
 
+    seconds = SCREEN_SECONDS if seconds is None else seconds
     screen = Screen()
     unknown = 0  # builds that ran past the time limit or tried a download: they tell nothing
     started = time.perf_counter()

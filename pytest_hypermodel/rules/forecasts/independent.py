@@ -10,6 +10,7 @@ from pytest_hypermodel.rules import abort_rules
 from pytest_hypermodel.rules.forecasts import risk
 from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
 from pytest_hypermodel.rules.policy import Disposition
+from pytest_hypermodel.space.words import noun, plural
 
 
 class IndependentTrialsForecast:
@@ -28,8 +29,9 @@ def estimate(probed: Probed) -> risk.AbortRisk:
         abort_rules.abort_probability(failure_rate, trials, probed.policy, fatal_rate) if dispositions else 0.0
     )
     message = (
-        f"{probed.tuner} would abort within {trials} trials with probability {probability:.0%} "
-        f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
-        f"planned cases, trials assumed independent; the plan over-weights the extremes)"
+        f"{probed.tuner} would abort within {plural(trials, 'trial')} with probability {probability:.0%} "
+        f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the "
+        f"{len(dispositions)} planned {noun(len(dispositions), 'case')}, trials assumed independent; the plan "
+        "over-weights the extremes)"
     )
     return risk.AbortRisk(probability, failure_rate, fatal_rate, message)

@@ -15,6 +15,7 @@ from pytest_hypermodel.rules.forecasts.judging import culprits_text
 from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
 from pytest_hypermodel.rules.hints import DOWNLOAD_FIX
 from pytest_hypermodel.rules.policy import COMPLETED
+from pytest_hypermodel.space.words import plural
 
 #: ``max_trials`` when the tuner's is not given: KerasTuner's default.
 DEFAULT_MAX_TRIALS = 10
@@ -57,9 +58,10 @@ def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> Abor
     aborts = fatal or total - first >= limit
     at = first + (1 if fatal else limit)
     message = (
-        f"{probed.tuner} would abort after {at} of its {total} trials: {failure.evidence()}, whatever the values"
+        f"{probed.tuner} would abort after {at} of its {plural(total, 'trial')}: {failure.evidence()}, "
+        "whatever the values"
         if aborts
-        else f"{probed.tuner} would not abort within {total} trials, but its trials fail whatever the values"
+        else f"{probed.tuner} would not abort within {plural(total, 'trial')}, but its trials fail whatever the values"
     )
     failing = (total - first) / total if total else 1.0
     return AbortRisk(1.0 if aborts else 0.0, failing, 1.0 if fatal else 0.0, message)
@@ -89,7 +91,7 @@ def _record(probed: Probed, risk: AbortRisk) -> RandomOrderForecast:
         message += f"; over the accepted risk of {probed.max_abort_risk:.0%}: {_fix(probed, risk)}"
     if probed.downloads:
         message += (
-            f" ({len(probed.downloads)} cases left out: their build downloads "
+            f" ({plural(len(probed.downloads), 'case')} left out: their build downloads "
             f"{probed.downloads[0].download}: {DOWNLOAD_FIX})"
         )
     screen = probed.screen

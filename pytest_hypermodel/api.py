@@ -223,6 +223,7 @@ def preflight(
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
     tuner_policy, tuner = None, None
+    passed = hypermodel
     if user_tuner.is_tuner(hypermodel):
         tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
@@ -279,11 +280,20 @@ def preflight(
                     [item],
                     fit_data,
                     on_case=on_case,
-                    command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})",
+                    command=f"pytest_hypermodel.preflight({_passed_text(passed, item)})",
                 )
             )
         except SetupError as exc:
             raise PreflightError(_api_wording(str(exc))) from None
+
+
+def _passed_text(passed: Any, item: str | Target) -> str:
+    """What ``preflight`` was given, for the report's command: a SPEC, the name of a build function or hypermodel,
+    or a tuner as ``RandomSearch(hypermodel=build_model, ...)`` (not the build function alone, which it was not)."""
+    name = item if isinstance(item, str) else item.name
+    if user_tuner.is_tuner(passed):
+        return f"{type(passed).__name__}(hypermodel={name}, ...)"
+    return name
 
 
 def _api_wording(message: str) -> str:

@@ -31,7 +31,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pytest_hypermodel.probe import messages
+from pytest_hypermodel.probe import devices, messages
 from pytest_hypermodel.probe.fit import FitSettings, Result
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.rules.policy import Policy
@@ -289,8 +289,9 @@ class ProbeProcess:
             except OSError:
                 continue
             entry[1] = offset + len(text)
-            if show and text:
-                stream.write(text.decode(errors="replace"))
+            shown = devices.without_backend_noise(text.decode(errors="replace")) if show and text else ""
+            if shown:
+                stream.write(shown)
                 stream.flush()
 
     def _send_data(self, data: Any) -> None:

@@ -133,7 +133,8 @@ class Report:
 
         lines = outputs.summary_lines(self.cases)
         for forecast in self.forecasts:
-            lines.append(f"{forecast['spec']}: {forecast['message']}")
+            # The verdict, as the terminal says it; how it was computed is in forecast["message"] (and the HTML).
+            lines.append(f"{forecast['spec']}: {forecast.get('headline') or forecast['message']}")
             lines += [forecast["timing"]["line"]] if forecast.get("timing") else []
         lines.append("green: the search may start" if self.green else "red: fix the space before the search")
         return "\n".join(lines)

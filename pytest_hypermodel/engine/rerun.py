@@ -70,13 +70,14 @@ def note_sources(
     """The forecasts, each message saying how many of its cases are the last run's, and how many have no result."""
     noted = list(forecasts)
     for i, (pre, forecast) in enumerate(zip(preflights, forecasts)):
-        spec, message = pre.target.spec, forecast.message
+        spec, note = pre.target.spec, ""
         if plan.earlier.get(spec):
-            message += f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
+            note += f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
         if plan.missing.get(spec):
-            message += (
+            note += (
                 f" ({plan.missing[spec]} planned cases have no result, neither from this run nor "
                 "from the last: the forecast covers the others)"
             )
-        noted[i] = dataclasses.replace(forecast, message=message)
+        # What the verdict rests on, told with it in the short line too: a reader must not trust it blindly.
+        noted[i] = dataclasses.replace(forecast, message=forecast.message + note, headline=forecast.short() + note)
     return noted

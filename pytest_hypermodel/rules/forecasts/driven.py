@@ -37,4 +37,8 @@ def estimate(probed: Probed) -> risk.AbortRisk:
         f"the {plural(len(probed.cases), 'case')} run{screened_text(probed.screen, judge, space, probed.cases)}: "
         f"{driven.failure_rate:.0%} of the trials drawn FAILED, {driven.fatal_rate:.0%} fatal)"
     )
-    return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message)
+    headline = (
+        f"{probed.tuner} would abort within {plural(risk.trials(probed), 'trial')}: {driven.probability:.0%} "
+        f"±{2 * driven.error:.0%}"
+    )
+    return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message, headline)

@@ -34,4 +34,8 @@ def estimate(probed: Probed) -> risk.AbortRisk:
         f"{len(dispositions)} planned {noun(len(dispositions), 'case')}, trials assumed independent; the plan "
         "over-weights the extremes)"
     )
-    return risk.AbortRisk(probability, failure_rate, fatal_rate, message)
+    headline = (
+        f"{probed.tuner} would abort within {plural(trials, 'trial')}: {probability:.0%}, estimated from the "
+        "planned cases alone"
+    )
+    return risk.AbortRisk(probability, failure_rate, fatal_rate, message, headline)

@@ -31,6 +31,8 @@ class AbortRisk:
     fatal_rate: float
     #: The estimate, in a sentence: ``"RandomSearch would abort within 10 trials with probability 3% (...)"``.
     message: str
+    #: The verdict alone, without how it was computed: ``"RandomSearch would abort within 10 trials: 3% ±2%"``.
+    headline: str = ""
 
 
 def trials(probed: Probed) -> int:
@@ -86,14 +88,19 @@ def _default_build(probed: Probed) -> RandomOrderForecast:
 
 def _record(probed: Probed, risk: AbortRisk) -> RandomOrderForecast:
     over = risk.probability > probed.max_abort_risk
-    message = risk.message
+    message, headline = risk.message, risk.headline or risk.message
     if over:
-        message += f"; over the accepted risk of {probed.max_abort_risk:.0%}: {_fix(probed, risk)}"
+        fix = _fix(probed, risk)
+        message += f"; over the accepted risk of {probed.max_abort_risk:.0%}: {fix}"
+        headline += f", over the accepted {probed.max_abort_risk:.0%}; {fix}"
+    elif risk.probability > 0:  # a risk within the accepted one: the verdict still says what would lower it
+        headline += f"; {_fix(probed, risk)}"
     if probed.downloads:
-        message += (
+        left_out = (
             f" ({plural(len(probed.downloads), 'case')} left out: their build downloads "
             f"{probed.downloads[0].download}: {DOWNLOAD_FIX})"
         )
+        message, headline = message + left_out, headline + left_out
     screen = probed.screen
     return RandomOrderForecast(
         spec=probed.spec,
@@ -104,6 +111,7 @@ def _record(probed: Probed, risk: AbortRisk) -> RandomOrderForecast:
         failure_rate=risk.failure_rate,
         fatal_rate=risk.fatal_rate,
         message=message,
+        headline=headline,
         fails_run=over,
         screen=screen.to_dict() if screen is not None and screen.results else None,
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from pytest_hypermodel.engine import progress as progress_mod
@@ -763,7 +763,8 @@ def _outside_stacklevel() -> int:
     """The ``stacklevel`` of the first caller outside this package, counted from the function that calls this and
     warns: a warning about the user's settings points at the user's line (``preflight(...)``), not at the API."""
     package = Path(__file__).resolve().parents[1]
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
         frame, level = frame.f_back, level + 1
     return level

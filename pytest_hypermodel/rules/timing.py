@@ -87,8 +87,8 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
         line += f"; the slowest, {slowest.id}, {ratio:.0f}× that ({duration(slowest.seconds)})"
     if scaled and default_step:
         line += (
-            f"; {plural(trials, 'trial')} of the search's {plural(search_epochs, 'epoch')} of "
-            f"{plural(batches, 'batch', 'batches')} (the default "
+            f"; {plural(trials, 'trial')} of the search's {plural(int(search_epochs or 0), 'epoch')} of "
+            f"{plural(int(batches or 0), 'batch', 'batches')} (the default "
             f"case's batch: {default_step * 1000:.1f} ms): about {duration(trial * trials)}"
         )
     else:

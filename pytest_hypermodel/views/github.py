@@ -228,7 +228,7 @@ def annotations(payload: dict[str, Any], root: Path) -> list[str]:
             Annotation(
                 "notice",
                 "hypermodel preflight",
-                f"{left} more findings left out (GitHub shows {LIMIT} per kind): "
+                f"{plural(left, 'more finding')} left out (GitHub shows {LIMIT} per kind): "
                 "see the job summary or the JSON report",
             ).command()
         )

@@ -164,7 +164,8 @@ class Report:
 
         lines = outputs.summary_lines(self.cases)
         for forecast in self.forecasts:
-            lines.append(f"{forecast['spec']}: {forecast['message']}")
+            # The verdict, as the terminal says it; how it was computed is in forecast["message"] (and the HTML).
+            lines.append(f"{forecast['spec']}: {forecast.get('headline') or forecast['message']}")
             lines += [forecast["timing"]["line"]] if forecast.get("timing") else []
         lines.append("green: the search may start" if self.green else "red: fix the space before the search")
         return "\n".join(lines)
@@ -254,6 +255,7 @@ def preflight(
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
     tuner_policy, tuner = None, None
+    passed = hypermodel
     if user_tuner.is_tuner(hypermodel):
         tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
@@ -310,7 +312,7 @@ def preflight(
                 [item],
                 fit_data,
                 on_case=on_case,
-                command=f"pytest_hypermodel.preflight({item if isinstance(item, str) else item.name})",
+                command=f"pytest_hypermodel.preflight({_passed_text(passed, item)})",
             )
         except SetupError as exc:
             raise PreflightError(_name_cells(_api_wording(str(exc)), cells)) from None
@@ -352,6 +354,15 @@ def _name_cells(data: Any, cells: dict[str, str]) -> Any:
         return value
 
     return named(data)
+
+
+def _passed_text(passed: Any, item: str | Target) -> str:
+    """What ``preflight`` was given, for the report's command: a SPEC, the name of a build function or hypermodel,
+    or a tuner as ``RandomSearch(hypermodel=build_model, ...)`` (not the build function alone, which it was not)."""
+    name = item if isinstance(item, str) else item.name
+    if user_tuner.is_tuner(passed):
+        return f"{type(passed).__name__}(hypermodel={name}, ...)"
+    return name
 
 
 def _api_wording(message: str) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from pytest_hypermodel.engine import progress as progress_mod
@@ -771,8 +772,8 @@ class Engine:
         preflights = self.prepare(specs, data)
         self.check_setup(preflights, data is not None if data_given is None else data_given)
         for warning, definition in self.space_warnings(preflights):
-            if definition is None:
-                warnings.warn(warning, stacklevel=2)
+            if definition is None:  # the settings': at the user's call of the API (or the search command)
+                warnings.warn(warning, stacklevel=_outside_stacklevel())
             else:
                 warnings.warn_explicit(warning, type(warning), definition[0], definition[1])
         entries: list[dict[str, Any]] = []
@@ -797,3 +798,14 @@ class Engine:
 
 
 __all__ = ["CaseRun", "Engine", "Preflight", "SetupError", "case_name", "crash_run", "judge", "nodeid"]
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside this package, counted from the function that calls this and
+    warns: a warning about the user's settings points at the user's line (``preflight(...)``), not at the API."""
+    package = Path(__file__).resolve().parents[1]
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
+        frame, level = frame.f_back, level + 1
+    return level

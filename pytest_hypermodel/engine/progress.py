@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pytest_hypermodel.space.words import plural
+
+__all__ = ["PREFIX", "Progress", "plural", "seconds", "silent"]
+
 PREFIX = "hypermodel: "
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    """``1 case``, ``2 cases``; ``many`` where adding an s is wrong (boundary, boundaries)."""
-    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 class Progress:

@@ -65,13 +65,13 @@ class Alternative:
         elif self.verified:
             ends = "ends" if self.guarded == 1 else "end"
             out.append(
-                f"  verified: of {self.cases} cases, {self.cases - self.guarded} pass and {self.guarded} {ends} "
-                f"in its FailedTrialError (FAILED trials to KerasTuner: they count toward "
+                f"  verified: of {plural(self.cases, 'case')}, {self.cases - self.guarded} pass and {self.guarded} "
+                f"{ends} in its FailedTrialError (FAILED trials to KerasTuner: they count toward "
                 f"max_consecutive_failed_trials)"
             )
         elif self.verified is False:
             out.append(
-                f"  not verified: {len(self.still_failing)} of its {self.cases} cases fail otherwise "
+                f"  not verified: {len(self.still_failing)} of its {plural(self.cases, 'case')} fail otherwise "
                 f"({', '.join(self.still_failing[:5])})"
             )
         else:
@@ -162,10 +162,13 @@ class Refinement:
         for why, names in whys.items():
             out.append(f"  not in the diff: {', '.join(names)}: {why}")
         if self.verified:
-            out.append(f"  verified green: {self.cases} cases of the repaired space pass ({self.seconds:.1f} s)")
+            passes = "passes" if self.cases == 1 else "pass"
+            out.append(
+                f"  verified green: {plural(self.cases, 'case')} of the repaired space {passes} ({self.seconds:.1f} s)"
+            )
         elif self.verified is False:
             out.append(
-                f"  not verified: {len(self.still_failing)} of the repaired space's {self.cases} cases still "
+                f"  not verified: {len(self.still_failing)} of the repaired space's {plural(self.cases, 'case')} still "
                 f"fail ({', '.join(self.still_failing[:5])})"
             )
         elif self.note:
@@ -379,18 +382,21 @@ def junit_properties(refinements: list[Refinement]) -> list[tuple[str, Any]]:
             )
         if r.changes:
             props.append((f"repair[{r.spec}]", "; ".join(c.describe() for c in r.changes)))
-            props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({r.cases} cases)"))
+            props.append((f"repair[{r.spec}].verified", f"{bool(r.verified)} ({plural(r.cases, 'case')})"))
         if r.range_cut is not None:
             props.append((f"repair[{r.spec}].range_cut", "; ".join(c.describe() for c in r.range_cut.changes)))
             props.append(
-                (f"repair[{r.spec}].range_cut.verified", f"{bool(r.range_cut.verified)} ({r.range_cut.cases} cases)")
+                (
+                    f"repair[{r.spec}].range_cut.verified",
+                    f"{bool(r.range_cut.verified)} ({plural(r.range_cut.cases, 'case')})",
+                )
             )
         if r.alternative is not None:
             props.append((f"repair[{r.spec}].narrower", "; ".join(c.describe() for c in r.alternative.changes)))
             props.append(
                 (
                     f"repair[{r.spec}].narrower.verified",
-                    f"{bool(r.alternative.verified)} ({r.alternative.cases} cases, {r.alternative.guarded} "
+                    f"{bool(r.alternative.verified)} ({plural(r.alternative.cases, 'case')}, {r.alternative.guarded} "
                     f"FailedTrialError)",
                 )
             )

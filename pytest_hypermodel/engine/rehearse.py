@@ -93,5 +93,8 @@ def rehearse(engine: Engine, pre: Preflight, entries: Sequence[dict[str, Any]], 
     outcome = f"not rehearsed: {skipped}" if skipped else progress_mod.plural(len(found), "finding")
     if checks:
         outcome += f" ({', '.join(checks)})"
-    say.step(f"{spec}: rehearsed {trials} trials ({progress_mod.seconds(time.perf_counter() - started)}): {outcome}")
+    say.step(
+        f"{spec}: rehearsed {progress_mod.plural(trials, 'trial')} "
+        f"({progress_mod.seconds(time.perf_counter() - started)}): {outcome}"
+    )
     return found

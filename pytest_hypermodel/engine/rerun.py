@@ -18,6 +18,7 @@ from pytest_hypermodel.engine.engine import nodeid
 from pytest_hypermodel.probe.prepare import Preflight
 from pytest_hypermodel.rules.forecasts.protocol import ForecastRecord
 from pytest_hypermodel.rules.record import CaseRecord
+from pytest_hypermodel.space.words import plural
 
 #: One case's record, as the JSON report holds it (``verdict.entry``).
 Record = dict[str, Any]
@@ -70,13 +71,15 @@ def note_sources(
     """The forecasts, each message saying how many of its cases are the last run's, and how many have no result."""
     noted = list(forecasts)
     for i, (pre, forecast) in enumerate(zip(preflights, forecasts)):
-        spec, message = pre.target.spec, forecast.message
+        spec, note = pre.target.spec, ""
         if plan.earlier.get(spec):
-            message += f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
-        if plan.missing.get(spec):
-            message += (
-                f" ({plan.missing[spec]} planned cases have no result, neither from this run nor "
-                "from the last: the forecast covers the others)"
+            note += f" ({plan.earlier[spec]} of its cases as the last run left them: not rerun this time)"
+        missing = plan.missing.get(spec)
+        if missing:
+            note += (
+                f" ({plural(missing, 'planned case')} {'has' if missing == 1 else 'have'} no result, neither from "
+                "this run nor from the last: the forecast covers the others)"
             )
-        noted[i] = dataclasses.replace(forecast, message=message)
+        # What the verdict rests on, told with it in the short line too: a reader must not trust it blindly.
+        noted[i] = dataclasses.replace(forecast, message=forecast.message + note, headline=forecast.short() + note)
     return noted

@@ -345,8 +345,10 @@ class PreflightReporter:
         for line in outputs.summary_lines(list(self.entries.values())):
             terminalreporter.line(line)
         self.report_warnings(terminalreporter)
+        verbose = terminalreporter.verbosity >= 1  # how each forecast was computed: behind -v, as in the reports
         for forecast in self.forecasts:
-            terminalreporter.line(f"{forecast.spec}: {forecast.message}", red=forecast.fails_run)
+            said = forecast.message if verbose else forecast.short()
+            terminalreporter.line(f"{forecast.spec}: {said}", red=forecast.fails_run)
             if forecast.timing is not None:
                 terminalreporter.line(forecast.timing.line)
         for finding in self.findings:

@@ -162,6 +162,41 @@ def stderr_held_back() -> Iterator[None]:
             os.close(saved)
 
 
+#: What the backends' C++ side logs about the machine as they start and first place an op (TensorFlow's CUDA
+#: probing: ``failed call to cuInit`` on a machine without a GPU, drivers not found, CPU features, factories
+#: registered twice): written straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL when it comes before
+#: absl's logging starts. Not the user's to act on: a line holding one of these never reaches the preflight's output.
+BACKEND_START_UP_NOISE = (
+    "failed call to cuInit",
+    "cuda_driver.cc",
+    "cuda_diagnostics.cc",
+    "cuda_executor.cc",
+    "cudart_stub.cc",
+    "cuda_dnn.cc",
+    "cuda_fft.cc",
+    "cuda_blas.cc",
+    "cpu_feature_guard.cc",
+    "port.cc:153] oneDNN custom operations are on",
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+    "TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions:",
+    "Could not find cuda drivers on your machine",
+)
+
+
+def without_backend_noise(text: str) -> str:
+    """``text`` without the lines of :data:`BACKEND_START_UP_NOISE` (every other line kept as it was)."""
+    if not any(noise in text for noise in BACKEND_START_UP_NOISE):
+        return text
+    return "".join(
+        line for line in text.splitlines(keepends=True) if not any(noise in line for noise in BACKEND_START_UP_NOISE)
+    )
+
+
 def load_backend() -> None:
     """Import Keras and its backend quietly, devices probed (after :func:`pin`, which sets the log levels)."""
     with stderr_held_back():  # cheap once loaded: both steps are cached
@@ -186,7 +221,8 @@ def current_device() -> str:
         if backend == "tensorflow":
             import tensorflow as tf
 
-            on_gpu = bool(tf.config.list_logical_devices("GPU"))
+            with stderr_held_back():  # the first call starts TensorFlow's runtime: the cuInit line, without a GPU
+                on_gpu = bool(tf.config.list_logical_devices("GPU"))
         elif backend == "jax":
             import jax
 

@@ -541,10 +541,37 @@ def _input_mismatch(model: keras.Model, given: Any) -> str | None:
 
 
 def _definition(hypermodel) -> tuple[str, int] | None:
-    """Where the build function (or the HyperModel's build method) is defined: the fallback line to point at."""
-    build = getattr(hypermodel, "build", None)
-    code = getattr(getattr(build, "__func__", build), "__code__", None)
-    return (str(Path(code.co_filename).resolve()), code.co_firstlineno) if code is not None else None
+    """Where the build function (or the HyperModel's build method) is defined: the fallback line to point at.
+
+    The user's code, not KerasTuner's: a HyperModel's ``build`` is KerasTuner's ``_build_wrapper`` once the
+    instance exists (its own ``build`` is kept as ``_build``), and a policy's or a tuner's wrapper holds the user's
+    hypermodel as ``hypermodel``; a warning shown at the wrapper would point into keras_tuner."""
+    seen: set[int] = set()
+    while id(hypermodel) not in seen:
+        seen.add(id(hypermodel))
+        for build in (getattr(hypermodel, "_build", None), getattr(hypermodel, "build", None), hypermodel):
+            code = getattr(getattr(build, "__func__", build), "__code__", None)
+            if code is not None and not _library_file(code.co_filename):
+                return str(Path(code.co_filename).resolve()), code.co_firstlineno
+        inner = getattr(hypermodel, "hypermodel", None)
+        if inner is None:
+            break
+        hypermodel = inner
+    return None
+
+
+def _library_file(filename: str) -> bool:
+    """A file of KerasTuner, Keras or this plugin: never the place a warning about the user's space points at."""
+    path = Path(filename).resolve()
+    return any(path.is_relative_to(folder) for folder in _LIBRARY_FOLDERS)
+
+
+#: The installed packages whose code wraps the user's build: KerasTuner, Keras and this plugin.
+_LIBRARY_FOLDERS = (
+    Path(kt.__file__ or "").resolve().parent,
+    Path(keras.__file__ or "").resolve().parent,
+    Path(__file__).resolve().parents[1],
+)
 
 
 def _unfinished(builds: list[_Build], params: tuple[Param, ...]) -> list[str]:

@@ -32,7 +32,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pytest_hypermodel.probe import messages
+from pytest_hypermodel.probe import devices, messages
 from pytest_hypermodel.probe.fit import FitSettings, Result
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.rules.policy import Policy
@@ -287,9 +287,9 @@ class ProbeProcess:
             except OSError:
                 continue
             entry[1] = offset + len(text)
-            written = text.decode(errors="replace")
-            if show and text:
-                stream.write(written)
+            shown = devices.without_backend_noise(text.decode(errors="replace")) if show and text else ""
+            if shown:
+                stream.write(shown)
                 stream.flush()
         return written
 

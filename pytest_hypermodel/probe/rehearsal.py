@@ -29,6 +29,7 @@ from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.space import user_tuner
 from pytest_hypermodel.space.hyperparameters import SearchSpace
 from pytest_hypermodel.space.plan import Case
+from pytest_hypermodel.space.words import plural
 
 #: The label of the defaults' trials (the first and the last of the rehearsal).
 DEFAULTS = "defaults"
@@ -427,7 +428,7 @@ def _after_search(tuner: Any, make: Callable[[bool], Any], rehearsed: Rehearsed)
             again = make(True)
         have, had = len(again.oracle.trials), len(tuner.oracle.trials)
         if have != had:
-            raise RuntimeError(f"the new tuner reloaded {have} of the project's {had} trials")
+            raise RuntimeError(f"the new tuner reloaded {have} of the project's {plural(had, 'trial')}")
         again.get_best_hyperparameters(1)
 
     for call, function in (

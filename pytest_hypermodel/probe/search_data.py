@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_hypermodel.rules.evidence import USED_UP_FIX
+from pytest_hypermodel.space.words import plural
 
 #: The arguments of ``tuner.search`` that carry data (the rest are ``fit``'s settings).
 DATA_ARGUMENTS = ("x", "y", "validation_data", "sample_weight")
@@ -317,7 +318,8 @@ def _too_short(kwargs: Mapping[str, Any], max_epochs: int | None = None) -> list
         found.append(
             Issue(
                 "data_too_short",
-                f"{data} ({text}) holds {batches} batches and each trial asks {steps_name}={steps} for "
+                f"{data} ({text}) holds {plural(batches, 'batch', 'batches')} and each trial asks "
+                f"{steps_name}={steps} for "
                 f"{epochs_text}: Keras runs {ran} of the {asked} {'training' if label == 'x' else 'validation'} "
                 "steps asked, warning 'Your input ran out of data' and cutting the epochs short",
                 fix,

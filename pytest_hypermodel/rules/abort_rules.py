@@ -57,6 +57,7 @@ from pytest_hypermodel.rules.policy import FAILED as D_FAILED
 from pytest_hypermodel.rules.policy import RETRIED_THEN_FAILED as D_RETRIED_THEN_FAILED
 from pytest_hypermodel.rules.policy import STOPS_SEARCH as D_FATAL
 from pytest_hypermodel.rules.policy import Disposition, Policy
+from pytest_hypermodel.space.words import plural
 
 #: Per-trial statuses of a forecast: KerasTuner's own for the first two; a trial
 #: that raised FatalError never ends (KerasTuner leaves it RUNNING): "fatal".
@@ -290,9 +291,8 @@ def forecast_sequence(
         blamed = _blame(streak, values, names)
         most = max(forecast.trial_runs[i] for i in streak)
         retried = f", each run {most} times" if most > 1 else ""
-        plural = "s" if len(streak) > 1 else ""
         forecast.message = (
-            f"{tuner} would abort at trial {forecast.abort_id} of {planned}: {len(streak)} FAILED trial{plural} "
+            f"{tuner} would abort at trial {forecast.abort_id} of {planned}: {plural(len(streak), 'FAILED trial')} "
             f"in a row ({ids}{retried}); raise max_consecutive_failed_trials to {'' if complete else 'at least '}"
             f"{needed}" + (f", or constrain {join_words(blamed)}" if blamed else "")
         )
@@ -305,11 +305,11 @@ def forecast_sequence(
     else:
         completed = forecast.statuses.count(COMPLETED)
         failed = forecast.statuses.count(FAILED)
-        tail = f"; {forecast.wasted_runs} of {forecast.runs} runs wasted on FAILED trials" if failed else ""
+        tail = f"; {forecast.wasted_runs} of {plural(forecast.runs, 'run')} wasted on FAILED trials" if failed else ""
         if failed:
             tail += f" (longest FAILED streak {len(longest)} < max_consecutive_failed_trials {limit})"
         forecast.message = (
-            f"{tuner} would run {len(forecast.statuses)} of {planned} trials without aborting: "
+            f"{tuner} would run {len(forecast.statuses)} of {plural(planned, 'trial')} without aborting: "
             f"{completed} COMPLETED, {failed} FAILED{tail}"
         )
     if constructor is not None and constructor.crash_probability > 0.0:

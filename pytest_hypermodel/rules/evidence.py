@@ -69,7 +69,11 @@ class ValueFreeFailure:
     def evidence(self) -> str:
         """``all 4 cases fail alike, the defaults among them`` or ``the first case passes and the 3 after it...``."""
         if self.pattern == EVERY_CASE:
+            if self.cases == 1:
+                return "its only case, the defaults, fails"
             return f"all {self.cases} cases fail alike, the defaults among them"
+        if self.failed == 1:
+            return "the first case passes and the one after it fails"
         return f"the first case passes and the {self.failed} after it all fail alike"
 
     def owner(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from pytest_hypermodel.rules.policy import COMPLETED
 from pytest_hypermodel.rules.record import CaseRecord
 from pytest_hypermodel.space.target import Target
+from pytest_hypermodel.space.words import plural
 
 #: The slowest case is named when it takes at least this many times the default's seconds.
 SLOW_RATIO = 3.0
@@ -86,12 +87,14 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
         line += f"; the slowest, {slowest.id}, {ratio:.0f}× that ({duration(slowest.seconds)})"
     if scaled and default_step:
         line += (
-            f"; {trials} trials of the search's {search_epochs} epochs of {batches} batches (the default "
+            f"; {plural(trials, 'trial')} of the search's {plural(int(search_epochs or 0), 'epoch')} of "
+            f"{plural(int(batches or 0), 'batch', 'batches')} (the default "
             f"case's batch: {default_step * 1000:.1f} ms): about {duration(trial * trials)}"
         )
     else:
         line += (
-            f"; {trials} trials as small as the cases (a build, {epochs} epochs of a few batches): about "
+            f"; {plural(trials, 'trial')} as small as the cases (a build, {plural(epochs, 'epoch')} of a few batches): "
+            "about "
             f"{duration(trial * trials)}, before the search's own epochs and data scale the fits"
         )
     late = [r for r in mine if r.outcome == "timeout"]

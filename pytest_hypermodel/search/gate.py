@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_hypermodel.space.words import plural
+
 if TYPE_CHECKING:
     from pytest_hypermodel.rules.policy import Policy
 
@@ -117,7 +119,7 @@ def check_gate(
     if not entry.get("complete"):
         raise Refused(
             f"the preflight of {spec} in {report_path} is incomplete ({entry.get('cases')} of "
-            f"{entry.get('planned')} cases ran): {rerun}"
+            f"{plural(entry.get('planned') or 0, 'case')} ran): {rerun}"
         )
     failed = [
         c
@@ -129,7 +131,8 @@ def check_gate(
     names = ", ".join(str(c.get("nodeid", "?")).rpartition("::")[2] for c in failed[:3])
     more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
     raise Refused(
-        f"the preflight of {spec} in {report_path} is red: {len(failed)} of {entry.get('cases')} cases failed "
+        f"the preflight of {spec} in {report_path} is red: {len(failed)} of "
+        f"{plural(entry.get('cases') or 0, 'case')} failed "
         f"({names}{more}): fix the search space (or declare the failures in the policy) and rerun the preflight"
     )
 

@@ -58,6 +58,7 @@ from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.rules.policy_hypermodel import TUNER_ARGUMENTS, PolicyHyperModel
 from pytest_hypermodel.search.chief import _is_rpc_error, chief_answers_last_worker
 from pytest_hypermodel.search.gate import Refused, check_gate
+from pytest_hypermodel.space.words import plural
 
 EXIT_OK = 0
 EXIT_ABORTED = 1
@@ -168,7 +169,7 @@ def summary_lines(tuner, hypermodel: PolicyHyperModel) -> list[str]:
     else:
         trials = list(tuner.oracle.trials.values())
         statuses = Counter(str(t.status) for t in trials)
-        lines = [f"{len(trials)} trials: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
+        lines = [f"{plural(len(trials), 'trial')}: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))]
         for trial in tuner.oracle.get_best_trials(3):
             values = ", ".join(f"{k}={v}" for k, v in trial.hyperparameters.values.items())
             lines.append(f"trial {trial.trial_id}: score={trial.score:.6g} {values}")

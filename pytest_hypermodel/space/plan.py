@@ -23,6 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_hypermodel.space.words import plural
+
 if TYPE_CHECKING:
     import random
 
@@ -375,8 +377,8 @@ def cases(
             size = _grid_size(factors)
             if max_cases is not None and size > max_cases:
                 raise PlanError(
-                    f"grid of {len(factors.params)} hyperparameters has {size} cases, over --hypermodel-max-cases "
-                    f"{max_cases}: use corners, or raise the cap"
+                    f"grid of {plural(len(factors.params), 'hyperparameter')} has {plural(size, 'case')}, over "
+                    f"--hypermodel-max-cases {max_cases}: use corners, or raise the cap"
                 )
             for row in itertools.product(*(range(len(v)) for v in factors.levels)):
                 planner.add(factors.values(row), KIND_GRID)

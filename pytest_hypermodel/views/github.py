@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hypermodel.rules import outcomes
+from pytest_hypermodel.space.words import plural
 from pytest_hypermodel.views import readback
 from pytest_hypermodel.views.readback import DECLARED, FAILS, STOPS, USELESS, CaseView, Culprit, Hypermodel
 
@@ -227,7 +228,7 @@ def annotations(payload: dict[str, Any], root: Path) -> list[str]:
             Annotation(
                 "notice",
                 "hypermodel preflight",
-                f"{left} more findings left out (GitHub shows {LIMIT} per kind): "
+                f"{plural(left, 'more finding')} left out (GitHub shows {LIMIT} per kind): "
                 "see the job summary or the JSON report",
             ).command()
         )
@@ -270,7 +271,7 @@ def _case_table(model: Hypermodel) -> list[str]:
     if len(model.cases) > FOLD_ROWS:
         failed = sum(c.severity is not None for c in model.cases)
         return [
-            "<details><summary>" + f"{len(model.cases)} cases, {failed} not clean" + "</summary>",
+            "<details><summary>" + f"{plural(len(model.cases), 'case')}, {failed} not clean" + "</summary>",
             "",
             *rows,
             "",
@@ -282,7 +283,7 @@ def _case_table(model: Hypermodel) -> list[str]:
 def _status(model: Hypermodel) -> str:
     entry = model.entry
     if not entry.get("complete", True):
-        return f"🟠 incomplete ({entry.get('cases')} of {entry.get('planned')} cases)"
+        return f"🟠 incomplete ({entry.get('cases')} of {plural(entry.get('planned') or 0, 'case')})"
     if model.green:
         return "🟢 green"
     return "🔴 red"
@@ -340,7 +341,7 @@ def _repair(repair: dict[str, Any]) -> list[str]:
     changes = [c for c in repair.get("changes") or [] if isinstance(c, dict)]
     verified = repair.get("verified")
     how = (
-        f"verified over {repair.get('cases')} cases"
+        f"verified over {plural(repair.get('cases') or 0, 'case')}"
         if verified and repair.get("cases")
         else "verified"
         if verified
@@ -373,8 +374,8 @@ def step_summary(payload: dict[str, Any]) -> str:
     lines = [f"## {'🟢' if ok else '🔴'} Hypermodel preflight: {'green' if ok else 'red'}", ""]
     red = [m for m in models if not m.green]
     lines.append(
-        f"{len(models)} hypermodels, {len(red)} red; {summary.get('cases', 0)} cases ({outcomes}); "
-        f"KerasTuner would spend {summary.get('runs', 0)} runs on them."
+        f"{plural(len(models), 'hypermodel')}, {len(red)} red; {plural(summary.get('cases', 0), 'case')} ({outcomes}); "
+        f"KerasTuner would spend {plural(summary.get('runs', 0), 'run')} on them."
     )
     lines += ["", "| Hypermodel | Preflight | Forecast |", "| --- | --- | --- |"]
     lines += [f"| {_code(m.spec)} | {_status(m)} | {_cell(_forecast_cell(m))} |" for m in models]

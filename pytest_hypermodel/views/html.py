@@ -20,6 +20,7 @@ from itertools import combinations
 from typing import Any
 
 from pytest_hypermodel.rules import health
+from pytest_hypermodel.space.words import plural
 from pytest_hypermodel.views import readback
 from pytest_hypermodel.views.readback import DECLARED, CaseView, Hypermodel
 
@@ -280,11 +281,12 @@ def _warnings_html(warnings: list[dict[str, Any]]) -> str:
         return ""
     items = "".join(
         f"<li><b>{escape(str(w.get('category', '')))}</b>: {escape(str(w.get('message', '')))} "
-        f'<span class="muted">(first in case {escape(str(w.get("case", "")))}, {w.get("cases", 1)} cases'
+        f'<span class="muted">(first in case {escape(str(w.get("case", "")))}, {plural(w.get("cases", 1), "case")}'
         f"{'; ' + escape(str(w['location'])) if w.get('location') else ''})</span></li>"
         for w in warnings
     )
-    return f"<details><summary>{len(warnings)} warnings raised during the cases</summary><ul>{items}</ul></details>"
+    raised = plural(len(warnings), "warning")
+    return f"<details><summary>{raised} raised during the cases</summary><ul>{items}</ul></details>"
 
 
 def _section(model: Hypermodel, index: int, warnings: list[dict[str, Any]] | None = None) -> str:
@@ -344,7 +346,7 @@ def _section(model: Hypermodel, index: int, warnings: list[dict[str, Any]] | Non
     if model.repair:
         repair = model.repair
         how = (
-            f"verified over {repair.get('cases')} cases"
+            f"verified over {plural(repair.get('cases') or 0, 'case')}"
             if repair.get("verified") and repair.get("cases")
             else "verified"
             if repair.get("verified")
@@ -374,7 +376,7 @@ def _section(model: Hypermodel, index: int, warnings: list[dict[str, Any]] | Non
     rows = "".join(_case_row(c) for c in model.cases)
     bad = sum(c.severity is not None for c in model.cases)
     parts.append(
-        f"<details open><summary>{len(model.cases)} cases, {bad} not clean</summary>"
+        f"<details open><summary>{plural(len(model.cases), 'case')}, {bad} not clean</summary>"
         '<table class="cases"><tr><th>Case</th><th>Values (moved)</th><th>Outcome</th>'
         f"<th>KerasTuner would</th><th>Params</th></tr>{rows}</table></details>"
     )
@@ -425,8 +427,8 @@ def _body(payload: dict[str, Any]) -> tuple[str, list[str]]:
     )
     return word, [
         f'<header class="verdict {word}"><h1>Hypermodel preflight: {word}</h1>'
-        f"<p>{len(models)} hypermodels, {len(red)} red; {summary.get('cases', 0)} cases ({outcomes}); "
-        f"KerasTuner would spend {summary.get('runs', 0)} runs on them.</p></header>",
+        f"<p>{plural(len(models), 'hypermodel')}, {len(red)} red; {plural(summary.get('cases', 0), 'case')} "
+        f"({outcomes}); KerasTuner would spend {plural(summary.get('runs', 0), 'run')} on them.</p></header>",
         '<table class="overview"><tr><th>Hypermodel</th><th>Preflight</th><th>Forecast</th><th>Cases</th>'
         f"<th>Not clean</th></tr>{overview}</table>",
         _run_html(payload.get("run") or {}),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_hypermodel.engine.payload import summarize
 from pytest_hypermodel.rules import outcomes, trial_health
 from pytest_hypermodel.rules.record import records
+from pytest_hypermodel.space.words import plural
 
 if TYPE_CHECKING:
     from pytest_hypermodel.probe.prepare import Preflight
@@ -92,7 +93,7 @@ def summary_lines(entries: list[dict[str, Any]]) -> list[str]:
             )
     s = summarize(entries)
     counts = ", ".join(f"{n} {name}" for name, n in s["outcomes"].items())
-    lines.append(f"{s['cases']} cases: {counts}; KerasTuner would spend {s['runs']} runs on them")
+    lines.append(f"{plural(s['cases'], 'case')}: {counts}; KerasTuner would spend {plural(s['runs'], 'run')} on them")
     return lines
 
 
@@ -104,7 +105,7 @@ def warning_lines(entries: list[dict[str, Any]], most: int = 160) -> list[str]:
         text = w["message"].strip().splitlines()[0] if w["message"].strip() else ""
         text = text if len(text) <= most else text[: most - 3] + "..."
         where = f"; {w['location']}" if w["location"] else ""
-        cases = f"{w['cases']} cases" if w["cases"] != 1 else "1 case"
+        cases = plural(w["cases"], "case")
         lines.append(f"{w['spec']}: {w['category']}: {text} (first in case {w['case']}, {cases}{where})")
     return lines
 
@@ -116,8 +117,9 @@ def plan_lines(preflights: list[Preflight]) -> list[str]:
         plan = pre.plan
         counts = ", ".join(f"{n} {kind}" for kind, n in plan.counts().items())
         lines.append(
-            f"{pre.target.spec}: {len(pre.space)} hyperparameters ({pre.space.builds} builds to discover), "
-            f"strategies {','.join(plan.strategies)}, strength {plan.strength}: {len(plan)} cases ({counts})"
+            f"{pre.target.spec}: {plural(len(pre.space), 'hyperparameter')} ({plural(pre.space.builds, 'build')} to "
+            "discover), "
+            f"strategies {','.join(plan.strategies)}, strength {plan.strength}: {plural(len(plan), 'case')} ({counts})"
         )
         if plan.dropped:
             lines.append(f"  capped at {plan.max_cases}: {plan.planned} planned, {plan.dropped} dropped")

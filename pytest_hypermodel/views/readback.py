@@ -17,6 +17,7 @@ from pytest_hypermodel.rules import culprits as culprits_mod
 from pytest_hypermodel.rules import health, outcomes
 from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.space.plan import format_value
+from pytest_hypermodel.space.words import plural
 
 #: A value as the plugin's case ids write it (the views call it ``report_view.fmt``).
 fmt = format_value
@@ -391,10 +392,10 @@ def forecast_short(forecast: dict[str, Any] | None) -> str:
         if forecast.get("abort_id"):
             return f"{tuner}: aborts at trial {forecast['abort_id']}"
         if isinstance(p, (int, float)):
-            return f"{tuner}: aborts ({p:.0%} within {forecast.get('max_trials')} trials)"
+            return f"{tuner}: aborts ({p:.0%} within {plural(forecast.get('max_trials') or 0, 'trial')})"
         return f"{tuner}: aborts"
     if isinstance(p, (int, float)) and p > 0:
-        return f"{tuner}: may abort ({p:.0%} within {forecast.get('max_trials')} trials)"
+        return f"{tuner}: may abort ({p:.0%} within {plural(forecast.get('max_trials') or 0, 'trial')})"
     return f"{tuner}: no abort"
 
 
@@ -404,7 +405,8 @@ def narrower_how(alternative: dict[str, Any]) -> str:
         return "not verified"
     cases, guarded = alternative.get("cases") or 0, alternative.get("guarded") or 0
     ends = "ends" if guarded == 1 else "end"
+    passes = "passes" if cases - guarded == 1 else "pass"
     return (
-        f"verified: {cases - guarded} cases pass, {guarded} {ends} in its FailedTrialError "
+        f"verified: {plural(cases - guarded, 'case')} {passes}, {guarded} {ends} in its FailedTrialError "
         "(FAILED trials to KerasTuner)"
     )

@@ -187,10 +187,11 @@ def test_a_rerun_forecasts_the_whole_plan_and_keeps_every_case_in_the_report(hyp
     assert "PASSED outcomes.py::fatal[defaults]" not in again.stdout.str()  # not rerun
     again.stdout.fnmatch_lines(
         [
-            "outcomes.py:fatal: RandomSearch would abort * judged by the 2 cases run*"
+            "outcomes.py:fatal: RandomSearch would abort within 10 trials: *"
             "(1 of its cases as the last run left them: not rerun this time)"
         ]
     )
     data = json.loads(report.read_text())
+    assert "judged by the 2 cases run" in data["forecasts"][0]["message"]  # how: in the JSON (and behind -v)
     assert sorted(e["nodeid"] for e in data["cases"]) == ["outcomes.py::fatal[defaults]", "outcomes.py::fatal[size=2]"]
     assert data["hypermodels"][0]["complete"]

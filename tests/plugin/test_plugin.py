@@ -138,7 +138,7 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
     assert [c["case.id"] for c in json.loads(report.read_text())["cases"]] == ["defaults"]
     # The views are written with what finished, too.
     assert ">defaults<" in (hypermodel_dir.path / "report.html").read_text()
-    assert "1 cases" in (hypermodel_dir.path / "summary.md").read_text()
+    assert "; 1 case (" in (hypermodel_dir.path / "summary.md").read_text()
 
 
 @pytest.mark.parametrize(

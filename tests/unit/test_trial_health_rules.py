@@ -110,5 +110,5 @@ def test_the_html_report_lists_the_warnings_under_their_hypermodel():
          "case": "defaults", "cases": 3}
     ]  # fmt: skip
     page = html.render(payload)
-    assert "1 warnings raised during the cases" in page and "Your input ran out of data" in page
+    assert "1 warning raised during the cases" in page and "Your input ran out of data" in page
     assert "first in case defaults, 3 cases" in page

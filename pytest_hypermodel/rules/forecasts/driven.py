@@ -13,6 +13,7 @@ from pytest_hypermodel.rules.culprits import off_defaults
 from pytest_hypermodel.rules.forecasts import independent, risk
 from pytest_hypermodel.rules.forecasts.judging import predicate, screened_text
 from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
+from pytest_hypermodel.space.words import plural
 
 
 class DrivenOracleForecast:
@@ -31,12 +32,17 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     driven = abort_rules.judge_draws(probed.draws, lambda values: judge(off_defaults(values, space)), probed.policy)
     oracle = "KerasTuner's oracle" if probed.tuner == "RandomSearch" else approximated(probed.tuner)
     message = (
-        f"{probed.tuner} would abort within {risk.trials(probed)} trials with probability {driven.probability:.0%} "
-        f"±{2 * driven.error:.0%} ({oracle} over {driven.seeds} seeds, each trial judged by the "
-        f"{len(probed.cases)} cases run{screened_text(probed.screen, judge, space, probed.cases)}: "
+        f"{probed.tuner} would abort within {plural(risk.trials(probed), 'trial')} with probability "
+        f"{driven.probability:.0%} "
+        f"±{2 * driven.error:.0%} ({oracle} over {plural(driven.seeds, 'seed')}, each trial judged by "
+        f"the {plural(len(probed.cases), 'case')} run{screened_text(probed.screen, judge, space, probed.cases)}: "
         f"{driven.failure_rate:.0%} of the trials drawn FAILED, {driven.fatal_rate:.0%} fatal)"
     )
-    return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message)
+    headline = (
+        f"{probed.tuner} would abort within {plural(risk.trials(probed), 'trial')}: {driven.probability:.0%} "
+        f"±{2 * driven.error:.0%}"
+    )
+    return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message, headline)
 
 
 def approximated(tuner: str) -> str:

@@ -10,6 +10,7 @@ from pytest_hypermodel.rules import abort_rules
 from pytest_hypermodel.rules.forecasts import risk
 from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
 from pytest_hypermodel.rules.policy import Disposition
+from pytest_hypermodel.space.words import noun, plural
 
 
 class IndependentTrialsForecast:
@@ -30,8 +31,13 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     own = probed.tuner == "RandomSearch"
     order = "" if own else f", an approximation: {probed.tuner}'s own oracle is not simulated"
     message = (
-        f"{probed.tuner} would abort within {trials} trials with probability {probability:.0%} "
-        f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the {len(dispositions)} "
-        f"planned cases, trials assumed independent{order}; the plan over-weights the extremes)"
+        f"{probed.tuner} would abort within {plural(trials, 'trial')} with probability {probability:.0%} "
+        f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the "
+        f"{len(dispositions)} planned {noun(len(dispositions), 'case')}, trials assumed independent{order}; the "
+        "plan over-weights the extremes)"
     )
-    return risk.AbortRisk(probability, failure_rate, fatal_rate, message)
+    headline = (
+        f"{probed.tuner} would abort within {plural(trials, 'trial')}: {probability:.0%}, estimated from the "
+        "planned cases alone"
+    )
+    return risk.AbortRisk(probability, failure_rate, fatal_rate, message, headline)

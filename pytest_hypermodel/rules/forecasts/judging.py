@@ -18,6 +18,7 @@ from pytest_hypermodel.rules import evidence, outcomes
 from pytest_hypermodel.rules.culprits import off_defaults, space_order
 from pytest_hypermodel.rules.policy import COMPLETED, Policy
 from pytest_hypermodel.rules.record import CaseRecord
+from pytest_hypermodel.space.words import plural
 
 if TYPE_CHECKING:
     from pytest_hypermodel.rules.forecasts.protocol import Built, Screened
@@ -123,8 +124,8 @@ def screened_text(screen: Screened | None, judge: Judge, space: SearchSpace, cas
     if screen.whole:
         failing += sum(c.disposition != COMPLETED for c in cases)
         return (
-            f" and {n} builds without a fit ({screen.rate:.0f}/s; with the cases, the whole space: {failing} of "
-            f"its {n + len(cases)} configurations fail)"
+            f" and {plural(n, 'build')} without a fit ({screen.rate:.0f}/s; with the cases, the whole space: "
+            f"{failing} of its {plural(n + len(cases), 'configuration')} {'fails' if failing == 1 else 'fail'})"
         )
     share = failing / n
     return (

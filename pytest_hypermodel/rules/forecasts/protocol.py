@@ -30,13 +30,21 @@ class ForecastRecord:
     spec: str
     tuner: str
     aborts: bool
-    #: The forecast in a sentence: the terminal's line, and the failing test's message when it fails the run.
+    #: The forecast in a sentence, with how it was computed: the terminal's line under ``-v``, the failing test's
+    #: message when it fails the run, the JSON and HTML reports'.
     message: str
     fails_run: bool
+    #: The verdict alone (what KerasTuner would do, the chance, what to change): the terminal's line by default,
+    #: as short as pytest's own summary lines. Empty where the message is as short (``short`` gives it then).
+    headline: str = ""
     #: The chance of an abort within the trials (a random-order tuner's; None for GridSearch's walk).
     abort_probability: float | None = None
     #: Seconds per trial (``timing.timing``); None before the default case ran.
     timing: TrialTiming | None = None
+
+    def short(self) -> str:
+        """The verdict, for the terminal's default line: the headline, else the message."""
+        return self.headline or self.message
 
     def to_dict(self) -> dict[str, Any]:
         """The record as the JSON report holds it: plain builtins, in the report's order."""
@@ -51,6 +59,7 @@ class ForecastRecord:
         )
 
     def _with_timing(self, fields: dict[str, Any]) -> dict[str, Any]:
+        fields = {**fields, "headline": self.short()}
         return {**fields, "timing": self.timing.to_dict()} if self.timing is not None else fields
 
 

@@ -16,6 +16,7 @@ from pytest_hypermodel.rules.forecasts.judging import culprits_text
 from pytest_hypermodel.rules.forecasts.protocol import Probed, RandomOrderForecast
 from pytest_hypermodel.rules.hints import DOWNLOAD_FIX
 from pytest_hypermodel.rules.policy import COMPLETED
+from pytest_hypermodel.space.words import plural
 
 #: ``max_trials`` when the tuner's is not given: KerasTuner's default.
 DEFAULT_MAX_TRIALS = 10
@@ -31,6 +32,8 @@ class AbortRisk:
     fatal_rate: float
     #: The estimate, in a sentence: ``"RandomSearch would abort within 10 trials with probability 3% (...)"``.
     message: str
+    #: The verdict alone, without how it was computed: ``"RandomSearch would abort within 10 trials: 3% ±2%"``.
+    headline: str = ""
 
 
 def trials(probed: Probed) -> int:
@@ -60,9 +63,10 @@ def _value_free_risk(probed: Probed, failure: evidence.ValueFreeFailure) -> Abor
     aborts = fatal or total - first >= limit
     at = first + (1 if fatal else limit)
     message = (
-        f"{probed.tuner} would abort after {at} of its {total} trials: {failure.evidence()}, whatever the values"
+        f"{probed.tuner} would abort after {at} of its {plural(total, 'trial')}: {failure.evidence()}, "
+        "whatever the values"
         if aborts
-        else f"{probed.tuner} would not abort within {total} trials, but its trials fail whatever the values"
+        else f"{probed.tuner} would not abort within {plural(total, 'trial')}, but its trials fail whatever the values"
     )
     failing = (total - first) / total if total else 1.0
     return AbortRisk(1.0 if aborts else 0.0, failing, 1.0 if fatal else 0.0, message)
@@ -107,14 +111,19 @@ def _default_build(probed: Probed) -> RandomOrderForecast:
 
 def _record(probed: Probed, risk: AbortRisk) -> RandomOrderForecast:
     over = risk.probability > probed.max_abort_risk
-    message = risk.message
+    message, headline = risk.message, risk.headline or risk.message
     if over:
-        message += f"; over the accepted risk of {probed.max_abort_risk:.0%}: {_fix(probed, risk)}"
+        fix = _fix(probed, risk)
+        message += f"; over the accepted risk of {probed.max_abort_risk:.0%}: {fix}"
+        headline += f", over the accepted {probed.max_abort_risk:.0%}; {fix}"
+    elif risk.probability > 0:  # a risk within the accepted one: the verdict still says what would lower it
+        headline += f"; {_fix(probed, risk)}"
     if probed.downloads:
-        message += (
-            f" ({len(probed.downloads)} cases left out: their build downloads "
+        left_out = (
+            f" ({plural(len(probed.downloads), 'case')} left out: their build downloads "
             f"{probed.downloads[0].download}: {DOWNLOAD_FIX})"
         )
+        message, headline = message + left_out, headline + left_out
     screen = probed.screen
     return RandomOrderForecast(
         spec=probed.spec,
@@ -125,6 +134,7 @@ def _record(probed: Probed, risk: AbortRisk) -> RandomOrderForecast:
         failure_rate=risk.failure_rate,
         fatal_rate=risk.fatal_rate,
         message=message,
+        headline=headline,
         fails_run=over,
         screen=screen.to_dict() if screen is not None and screen.results else None,
     )

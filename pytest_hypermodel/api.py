@@ -223,6 +223,7 @@ def preflight(
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
     tuner_policy, tuner = None, None
+    hypermodel, data, x, y, validation_data = _own_preparation(hypermodel, data, x, y, validation_data)
     if user_tuner.is_tuner(hypermodel):
         tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
@@ -284,6 +285,42 @@ def preflight(
             )
         except SetupError as exc:
             raise PreflightError(_api_wording(str(exc))) from None
+
+
+def _own_preparation(hypermodel: Any, data: Any, x: Any, y: Any, validation_data: Any) -> tuple[Any, ...]:
+    """An AutoKeras AutoModel, or a tuner with a ``search()`` of its own: their own code prepares the search (as
+    ``clf.fit(x, y)`` or ``tuner.search(x=x, y=y)`` would), and the prepared tuner and the arguments its trials get
+    are what the preflight runs. Returns ``(hypermodel, data, x, y, validation_data)``, unchanged for the others."""
+    from pytest_hypermodel.probe import own_search
+
+    owner = hypermodel if own_search.is_auto_model(hypermodel) else None
+    if owner is None:
+        if not user_tuner.is_tuner(hypermodel):
+            return hypermodel, data, x, y, validation_data
+        refused = own_search.refusal(hypermodel)
+        if refused is not None:
+            raise PreflightError(f"preflight(): {refused}")
+        if not own_search.overrides_search(hypermodel):
+            return hypermodel, data, x, y, validation_data
+    if data is not None and not isinstance(data, dict):
+        raise PreflightError(
+            f"preflight(): {type(hypermodel).__name__} prepares its own search: pass x, y and validation_data as its "
+            f"{'fit' if owner is not None else 'search'}() takes them, not data="
+        )
+    kwargs = dict(data) if data is not None else {"x": x, "y": y}
+    if validation_data is not None:
+        kwargs["validation_data"] = validation_data
+    kwargs.setdefault("verbose", 0)  # its trials' fits are the preflight's, quiet
+    tuner = owner.tuner if owner is not None else hypermodel
+    try:
+        prepared = own_search.prepare(owner, tuner, (), kwargs)
+    except own_search.PreparationFailed as failed:
+        if not failed.in_default_build:
+            raise PreflightError(f"preflight(): {failed}") from None
+        # Its build of the defaults failed, after the preparation: discovery builds them again, and the forecast
+        # says the search stops there, before its first trial (each case's trial fails at the same build).
+        return tuner, own_search.SearchArguments(kwargs), None, None, None
+    return prepared.tuner, prepared.arguments, None, None, None
 
 
 def _api_wording(message: str) -> str:

@@ -123,6 +123,8 @@ class TunerSettings:
     max_retries_per_trial: int = 0
     max_consecutive_failed_trials: int = 3
     max_model_size: int | None = None
+    #: Whether its constructor builds the defaults (KerasTuner's do; AutoKeras's leave them to its search()).
+    builds_defaults_when_created: bool = True
 
     @property
     def policy_fields(self) -> dict[str, Any]:
@@ -172,6 +174,10 @@ def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> 
         max_retries_per_trial=getattr(oracle, "max_retries_per_trial", 0),
         max_consecutive_failed_trials=getattr(oracle, "max_consecutive_failed_trials", 3),
         max_model_size=getattr(tuner, "max_model_size", None),
+        builds_defaults_when_created=not any(
+            "_populate_initial_space" in vars(cls) and not cls.__module__.startswith("keras_tuner")
+            for cls in type(tuner).__mro__
+        ),
     )
 
 

@@ -131,6 +131,8 @@ def _arguments(args: tuple, kwargs: dict) -> SearchArguments:
     """What ``BaseTuner.search`` received, by name: ``x`` and ``y`` from the first two positions, or keywords."""
     found = SearchArguments(kwargs)
     found.keywords = not args
+    if found.get("epochs", 0) is None:  # the preflight called it without epochs: each case fits the probe's
+        del found["epochs"]
     for name, value in zip(("x", "y"), args):
         found[name] = value
     if len(args) > 2:

@@ -149,14 +149,16 @@ class Report:
 
 
 def guard(tuner: Any, report: Report) -> Any:
-    """Refuse ``tuner.search`` when ``report`` is red (the tuner's other methods are untouched)."""
-    search = tuner.search
+    """Refuse ``tuner.search`` when ``report`` is red (the tuner's other methods are untouched); for an AutoKeras
+    ``AutoModel``, its ``fit`` (which runs its tuner's search)."""
+    name = "fit" if user_tuner.is_auto_model(tuner) else "search"
+    search = getattr(tuner, name)
 
     def guarded_search(*args: Any, **kwargs: Any) -> Any:
         report.check()
         return search(*args, **kwargs)
 
-    tuner.search = guarded_search
+    setattr(tuner, name, guarded_search)
     return tuner
 
 
@@ -202,8 +204,10 @@ def preflight(
     """Run a whole preflight of ``hypermodel`` and return its :class:`Report`.
 
     ``hypermodel``: a build function ``fn(hp)``, a ``keras_tuner.HyperModel`` (class or instance), a KerasTuner
-    tuner (its hypermodel, its retry and size settings, its tuner class and max_trials are used), or a SPEC such
-    as ``"models.py:build_model"``. Data: ``x``, ``y`` and ``validation_data`` as ``tuner.search`` takes them,
+    tuner (its hypermodel, its retry and size settings, its tuner class and max_trials are used; a tuner with its
+    own ``search()`` is prepared by it), an AutoKeras ``AutoModel`` (its ``fit()`` prepares the data and its
+    tuner, as ``clf.fit(x, y)`` does), or a SPEC such as ``"models.py:build_model"``.
+    Data: ``x``, ``y`` and ``validation_data`` as ``tuner.search`` takes them,
     or ``data`` as the ``hypermodel_data`` fixture returns it; none synthesizes data from the model's inputs
     (``input_shape=(28, 28)`` for a model without ``keras.Input``). ``options``: the ``--hypermodel-*`` settings
     by their ini names without the prefix (``strategy="extremes"``, ``epochs=1``, ``timeout=60``,
@@ -293,11 +297,11 @@ def _own_preparation(hypermodel: Any, data: Any, x: Any, y: Any, validation_data
     are what the preflight runs. Returns ``(hypermodel, data, x, y, validation_data)``, unchanged for the others."""
     from pytest_hypermodel.probe import own_search
 
-    owner = hypermodel if own_search.is_auto_model(hypermodel) else None
+    owner = hypermodel if user_tuner.is_auto_model(hypermodel) else None
     if owner is None:
         if not user_tuner.is_tuner(hypermodel):
             return hypermodel, data, x, y, validation_data
-        refused = own_search.refusal(hypermodel)
+        refused = user_tuner.refusal(hypermodel)
         if refused is not None:
             raise PreflightError(f"preflight(): {refused}")
         if not own_search.overrides_search(hypermodel):

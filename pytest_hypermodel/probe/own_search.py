@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class SearchArguments(dict):  # type: ignore[type-arg]
+class SearchArguments(dict):
     """The arguments a search passes to each ``run_trial``, by name (``x``, ``y``, ``validation_data``, ...):
     ``keywords`` True when ``x`` and ``y`` reach ``run_trial`` as keywords (AutoKeras reads ``kwargs["x"]``),
     False when they come first, positionally."""
@@ -54,37 +54,9 @@ class PreparationFailed(Exception):
         self.error, self.in_default_build = error, in_default_build
 
 
-def is_auto_model(obj: Any) -> bool:
-    """An AutoKeras ``AutoModel`` (``StructuredDataClassifier``, ``ImageClassifier``...): it holds the tuner and
-    prepares the data for it in its own ``fit()``."""
-    return (
-        hasattr(obj, "tuner")
-        and hasattr(obj, "fit")
-        and all(hasattr(obj, name) for name in ("_analyze_data", "_check_and_adapt", "_build_hyper_pipeline"))
-    )
-
-
-def is_auto_tuner(tuner: Any) -> bool:
-    """An AutoKeras tuner (``AutoTuner``: ``Greedy``, ``BayesianOptimization``...): its ``AutoModel`` sets up its
-    preprocessing (``hyper_pipeline``) from the data before its search."""
-    return hasattr(tuner, "_prepare_model_build") and hasattr(tuner, "hyper_pipeline")
-
-
 def overrides_search(tuner: Any) -> bool:
     """Whether the tuner's class has a ``search()`` of its own (not KerasTuner's)."""
     return any("search" in vars(cls) and not cls.__module__.startswith("keras_tuner") for cls in type(tuner).__mro__)
-
-
-def refusal(tuner: Any) -> str | None:
-    """One line for a tuner the preflight cannot drive alone (AutoKeras's, which its AutoModel prepares); None
-    for one it can."""
-    if is_auto_tuner(tuner):
-        return (
-            f"{type(tuner).__name__} is AutoKeras's tuner, which its AutoModel prepares for the data in fit() (the "
-            "preprocessing, the input and output shapes) before the search: preflight the AutoModel itself, "
-            "preflight(clf, x, y), with the x and y that clf.fit(x, y) takes"
-        )
-    return None
 
 
 @contextlib.contextmanager

@@ -227,6 +227,9 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
     obj = getattr(module, name)
     if user_tuner.is_tuner(obj):  # created at import, so its project was touched already: a factory avoids that
+        refused = user_tuner.refusal(obj)
+        if refused is not None:
+            raise SpecError(f"--hypermodel {spec}: {refused}")
         return Target(spec, path, name, obj.hypermodel, obj)
     if user_tuner.is_factory(obj):
         tuner, project = _tuner_from(obj, spec)

@@ -40,7 +40,11 @@ def _structured(directory, name):
 
 
 def _image(directory, name):
-    return ak.ImageClassifier(max_trials=2, directory=str(directory), project_name=name, seed=1)
+    """Images through AutoKeras's ``ImageBlock``, held to its plain convolutions: ``ImageClassifier``'s own space
+    (ResNet, Xception, EfficientNet, their pretrained weights) takes discovery many minutes on a CPU."""
+    inputs = ak.ImageInput()
+    outputs = ak.ClassificationHead()(ak.ImageBlock(block_type="vanilla", normalize=False, augment=False)(inputs))
+    return ak.AutoModel(inputs, outputs, max_trials=2, directory=str(directory), project_name=name, seed=1)
 
 
 def _data(kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +54,10 @@ def _data(kind: str) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(32, 8, 8, 1)).astype("float32"), rng.integers(0, 2, 32)
 
 
-CLASSIFIERS = [pytest.param(_structured, "structured", id="StructuredDataClassifier")]
+CLASSIFIERS = [
+    pytest.param(_structured, "structured", id="StructuredDataClassifier"),
+    pytest.param(_image, "image", id="ImageBlock"),
+]
 
 
 @pytest.mark.parametrize(("make", "kind"), CLASSIFIERS)
@@ -82,9 +89,10 @@ def test_green_where_fit_works(tmp_path, monkeypatch, make, kind):
     assert [c["outcome"] for c in report.cases] == ["ok"]
 
 
-def test_its_tuner_alone_is_refused_with_one_line_naming_the_auto_model(tmp_path):
-    x, y = _data("structured")
-    clf = _structured(tmp_path, "alone")
+@pytest.mark.parametrize("classifier", ["StructuredDataClassifier", "ImageClassifier"])
+def test_its_tuner_alone_is_refused_with_one_line_naming_the_auto_model(tmp_path, classifier):
+    x, y = _data("structured" if classifier == "StructuredDataClassifier" else "image")
+    clf = getattr(ak, classifier)(max_trials=2, directory=str(tmp_path), project_name="alone")
     with pytest.raises(ph.PreflightError, match=r"preflight\(clf, x, y\)") as refused:
         ph.preflight(clf.tuner, x, y)
     assert "\n" not in str(refused.value)

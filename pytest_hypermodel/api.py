@@ -21,6 +21,7 @@ from pytest_hypermodel.engine import settings as settings_mod
 from pytest_hypermodel.engine.engine import Engine, SetupError
 from pytest_hypermodel.engine.progress import Progress
 from pytest_hypermodel.engine.settings import MappingSource, SettingError
+from pytest_hypermodel.probe import own_search
 from pytest_hypermodel.probe.prepare import TUNERS
 from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Policy
@@ -227,7 +228,9 @@ def preflight(
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
     tuner_policy, tuner = None, None
+    given = hypermodel
     hypermodel, data, x, y, validation_data = _own_preparation(hypermodel, data, x, y, validation_data)
+    search_prepared = hypermodel is not given or (user_tuner.is_tuner(given) and own_search.overrides_search(given))
     if user_tuner.is_tuner(hypermodel):
         tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
@@ -242,7 +245,8 @@ def preflight(
         named = _target(built_by or hypermodel)[0]
         label = named.name if isinstance(named, Target) else named.rpartition(":")[2]
         path = named.path if isinstance(named, Target) else Path(named.rpartition(":")[0])
-        item, importable = Target(label, path, label, tuner.hypermodel, tuner), False
+        item = Target(label, path, label, tuner.hypermodel, tuner, search_prepared=search_prepared)
+        importable = False
         if values.get("hypermodel_isolation", "off") != "off":
             raise PreflightError(
                 f"isolation={values['hypermodel_isolation']!r}: a tuner object runs its trials in this process; to "
@@ -295,8 +299,6 @@ def _own_preparation(hypermodel: Any, data: Any, x: Any, y: Any, validation_data
     """An AutoKeras AutoModel, or a tuner with a ``search()`` of its own: their own code prepares the search (as
     ``clf.fit(x, y)`` or ``tuner.search(x=x, y=y)`` would), and the prepared tuner and the arguments its trials get
     are what the preflight runs. Returns ``(hypermodel, data, x, y, validation_data)``, unchanged for the others."""
-    from pytest_hypermodel.probe import own_search
-
     owner = hypermodel if user_tuner.is_auto_model(hypermodel) else None
     if owner is None:
         if not user_tuner.is_tuner(hypermodel):

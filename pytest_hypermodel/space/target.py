@@ -40,6 +40,8 @@ class Target:
     project: str | None = None
     #: The function that returned the tuner: the gated search calls it again, for the real project.
     factory: Any = None
+    #: Whether the tuner's own ``search()`` prepared it (the Python API runs it up to the first trial).
+    search_prepared: bool = False
 
 
 def _module_name_for(path: Path, rootpath: Path) -> str:

@@ -114,3 +114,19 @@ def test_what_its_search_raises_before_the_first_trial_is_one_line(tmp_path):
         "preflight(): PreparingTuner.search() raises before its first trial: ValueError: pass validation_data: "
         "this search scores val_loss"
     )
+
+
+def test_a_spec_returning_it_says_in_one_line_that_its_search_does_not_run(tmp_path):
+    (tmp_path / "train.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})\n"
+        "from test_own_search import PreparingTuner, ShapedHyperModel\n\n"
+        "def make_tuner():\n"
+        "    hypermodel = ShapedHyperModel()\n"
+        "    hypermodel.shape = (3,)  # set by hand: a SPEC's preflight does not run its search()\n"
+        "    return PreparingTuner(hypermodel, objective='loss', max_trials=2, directory='p')\n"
+    )
+    with pytest.warns(ph.HypermodelWarning, match=r"PreparingTuner has a search\(\) of its own") as said:
+        ph.preflight(f"{tmp_path / 'train.py'}:make_tuner", isolation="off", epochs=2, max_cases=1, rootpath=tmp_path)
+    line = next(str(w.message) for w in said if "search() of its own" in str(w.message))
+    assert "preflight(tuner, x, y)" in line and "\n" not in line

@@ -22,6 +22,7 @@ from pytest_hypermodel.engine import settings as settings_mod
 from pytest_hypermodel.engine.engine import Engine, SetupError
 from pytest_hypermodel.engine.progress import Progress, plural
 from pytest_hypermodel.engine.settings import MappingSource, SettingError
+from pytest_hypermodel.probe import own_search
 from pytest_hypermodel.probe.prepare import TUNERS
 from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.rules.policy import Policy
@@ -181,14 +182,16 @@ class Report:
 
 
 def guard(tuner: Any, report: Report) -> Any:
-    """Refuse ``tuner.search`` when ``report`` is red (the tuner's other methods are untouched)."""
-    search = tuner.search
+    """Refuse ``tuner.search`` when ``report`` is red (the tuner's other methods are untouched); for an AutoKeras
+    ``AutoModel``, its ``fit`` (which runs its tuner's search)."""
+    name = "fit" if user_tuner.is_auto_model(tuner) else "search"
+    search = getattr(tuner, name)
 
     def guarded_search(*args: Any, **kwargs: Any) -> Any:
         report.check()
         return search(*args, **kwargs)
 
-    tuner.search = guarded_search
+    setattr(tuner, name, guarded_search)
     return tuner
 
 
@@ -234,8 +237,10 @@ def preflight(
     """Run a whole preflight of ``hypermodel`` and return its :class:`Report`.
 
     ``hypermodel``: a build function ``fn(hp)``, a ``keras_tuner.HyperModel`` (class or instance), a KerasTuner
-    tuner (its hypermodel, its retry and size settings, its tuner class and max_trials are used), or a SPEC such
-    as ``"models.py:build_model"``. Data: ``x``, ``y`` and ``validation_data`` as ``tuner.search`` takes them,
+    tuner (its hypermodel, its retry and size settings, its tuner class and max_trials are used; a tuner with its
+    own ``search()`` is prepared by it), an AutoKeras ``AutoModel`` (its ``fit()`` prepares the data and its
+    tuner, as ``clf.fit(x, y)`` does), or a SPEC such as ``"models.py:build_model"``.
+    Data: ``x``, ``y`` and ``validation_data`` as ``tuner.search`` takes them,
     or ``data`` as the ``hypermodel_data`` fixture returns it; none synthesizes data from the model's inputs
     (``input_shape=(28, 28)`` for a model without ``keras.Input``). ``options``: the ``--hypermodel-*`` settings
     by their ini names without the prefix (``strategy="extremes"``, ``epochs=1``, ``timeout=60``,
@@ -255,7 +260,9 @@ def preflight(
         raise PreflightError(f"preflight() got unknown settings {', '.join(unknown)}: use {', '.join(_SETTINGS)}")
     values: dict[str, Any] = {f"hypermodel_{name}": value for name, value in options.items() if value is not None}
     tuner_policy, tuner = None, None
-    passed = hypermodel
+    passed = given = hypermodel
+    hypermodel, data, x, y, validation_data = _own_preparation(hypermodel, data, x, y, validation_data)
+    search_prepared = hypermodel is not given or (user_tuner.is_tuner(given) and own_search.overrides_search(given))
     if user_tuner.is_tuner(hypermodel):
         tuner = hypermodel
         hypermodel, tuner_values, tuner_policy = _from_tuner(hypermodel)
@@ -270,7 +277,8 @@ def preflight(
         named = _target(built_by or hypermodel)[0]
         label = named.name if isinstance(named, Target) else named.rpartition(":")[2]
         path = named.path if isinstance(named, Target) else Path(named.rpartition(":")[0])
-        item, importable = Target(label, path, label, tuner.hypermodel, tuner), False
+        item = Target(label, path, label, tuner.hypermodel, tuner, search_prepared=search_prepared)
+        importable = False
         if values.get("hypermodel_isolation", "off") != "off":
             raise PreflightError(
                 f"isolation={values['hypermodel_isolation']!r}: a tuner object runs its trials in this process; to "
@@ -363,6 +371,40 @@ def _passed_text(passed: Any, item: str | Target) -> str:
     if user_tuner.is_tuner(passed):
         return f"{type(passed).__name__}(hypermodel={name}, ...)"
     return name
+
+
+def _own_preparation(hypermodel: Any, data: Any, x: Any, y: Any, validation_data: Any) -> tuple[Any, ...]:
+    """An AutoKeras AutoModel, or a tuner with a ``search()`` of its own: their own code prepares the search (as
+    ``clf.fit(x, y)`` or ``tuner.search(x=x, y=y)`` would), and the prepared tuner and the arguments its trials get
+    are what the preflight runs. Returns ``(hypermodel, data, x, y, validation_data)``, unchanged for the others."""
+    owner = hypermodel if user_tuner.is_auto_model(hypermodel) else None
+    if owner is None:
+        if not user_tuner.is_tuner(hypermodel):
+            return hypermodel, data, x, y, validation_data
+        refused = user_tuner.refusal(hypermodel)
+        if refused is not None:
+            raise PreflightError(f"preflight(): {refused}")
+        if not own_search.overrides_search(hypermodel):
+            return hypermodel, data, x, y, validation_data
+    if data is not None and not isinstance(data, dict):
+        raise PreflightError(
+            f"preflight(): {type(hypermodel).__name__} prepares its own search: pass x, y and validation_data as its "
+            f"{'fit' if owner is not None else 'search'}() takes them, not data="
+        )
+    kwargs = dict(data) if data is not None else {"x": x, "y": y}
+    if validation_data is not None:
+        kwargs["validation_data"] = validation_data
+    kwargs.setdefault("verbose", 0)  # its trials' fits are the preflight's, quiet
+    tuner = owner.tuner if owner is not None else hypermodel
+    try:
+        prepared = own_search.prepare(owner, tuner, (), kwargs)
+    except own_search.PreparationFailed as failed:
+        if not failed.in_default_build:
+            raise PreflightError(f"preflight(): {failed}") from None
+        # Its build of the defaults failed, after the preparation: discovery builds them again, and the forecast
+        # says the search stops there, before its first trial (each case's trial fails at the same build).
+        return tuner, own_search.SearchArguments(kwargs), None, None, None
+    return prepared.tuner, prepared.arguments, None, None, None
 
 
 def _api_wording(message: str) -> str:

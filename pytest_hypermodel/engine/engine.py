@@ -109,7 +109,16 @@ def judge(
     said = verdict.verdict(result, disposition)
     if said == verdict.PASS:
         return CaseRun(result, disposition, props, said)
-    message = hints.failure_message(case, result, disposition, policy, pre.space, explained, pre.findings)
+    message = hints.failure_message(
+        case,
+        result,
+        disposition,
+        policy,
+        pre.space,
+        explained,
+        pre.findings,
+        built_when_created=pre.tuner is None or pre.tuner.builds_defaults_when_created,
+    )
     props.append((record.MESSAGE, message))  # for the readers of the JSON report and the HTML page
     objective_fix = hints.objective_fix(case, result, pre.space, explained)
     if objective_fix is not None:  # the forecast repeats it

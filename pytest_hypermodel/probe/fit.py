@@ -276,6 +276,8 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Fit
     ):
         if isinstance(kwargs.get(name), int):
             kwargs[name] = min(kwargs[name], most)
+    if getattr(provided, "keywords", False):  # a search that passes x and y to run_trial by name (AutoKeras's)
+        return (), {"x": x, **({"y": y} if "y" in provided else {}), **kwargs}
     return (x, y), kwargs
 
 
@@ -506,7 +508,8 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
                 prebuilt = trial_mod.build(tuner, hp, hooks)
         args, kwargs = fit_arguments(provided_data, prebuilt, dict(case.values), settings)
         if provided_data is not None:
-            result.data = f"x {data_mod.shapes(args[0])}, y {data_mod.shapes(args[1])}"
+            x, y = (args[0], args[1]) if args else (kwargs["x"], kwargs.get("y"))
+            result.data = f"x {data_mod.shapes(x)}, y {data_mod.shapes(y)}"
 
         def on_batch_end(batch: int, logs: Any) -> None:
             batch_ends.append((len(losses), time.perf_counter()))  # losses: one an epoch ended

@@ -143,6 +143,9 @@ def prepare_target(
     except (hyperparameters.SpaceError, plan_mod.PlanError) as exc:
         raise target_mod.SpecError(f"--hypermodel {target.spec}: {exc}") from None
     outputs = _outputs(target.hypermodel, space, data) if data is not None and not space.default_error else None
+    unprepared = _unprepared_search(target)
+    if unprepared is not None:
+        space = dataclasses.replace(space, warnings=(*space.warnings, unprepared))
     pre = Preflight(target, space, cases, trials, tuner=described, screen=screened, draws=draws, outputs=outputs)
     if options.forecast:
         pre.cannot_start = oracle.cannot_start(options.tuner)
@@ -166,6 +169,20 @@ def _waste_findings(pre: Preflight) -> list[Finding]:
             spec, [(name, direction or None) for name, direction in pairs], "the tuner's objective", pre.target.path
         )
     return found
+
+
+def _unprepared_search(target: Target) -> str | None:
+    """One line for a user's tuner whose own ``search()`` did not run (a SPEC's): what it sets up is not here."""
+    from pytest_hypermodel.probe import own_search
+
+    if target.tuner is None or target.search_prepared or not own_search.overrides_search(target.tuner):
+        return None
+    name = type(target.tuner).__name__
+    return (
+        f"{name} has a search() of its own, which a SPEC's preflight does not run: what it sets up before the "
+        f"trials (the hypermodel's shapes, the data, callbacks) is missing from the cases; preflight it from "
+        f"Python, preflight(tuner, x, y), which runs {name}.search() up to its first trial"
+    )
 
 
 def _own_run_trial(tuner: Any) -> bool:

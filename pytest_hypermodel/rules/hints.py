@@ -316,9 +316,11 @@ def failure_message(
     space: SearchSpace,
     explained: Sequence[Case] | None = None,
     findings: Sequence[Finding] = (),
+    built_when_created: bool = True,
 ) -> str:
     """One readable paragraph: values, what went wrong, what KerasTuner does, the fix (``explained``,
-    ``findings``: see ``hint``)."""
+    ``findings``: see ``hint``). ``built_when_created`` False: the tuner's constructor does not build the defaults
+    (AutoKeras's: its own search() builds them before its first trial)."""
     what = {
         outcomes.NAN: "the loss became NaN",
         outcomes.DIVERGED: "the loss diverged",
@@ -334,7 +336,12 @@ def failure_message(
         what = f"{result.exception}: {result.message}" if not what else f"{what}: {result.exception}: {result.message}"
     elif result.message:
         what = f"{what} ({result.message})"
-    if not case.varied and space.default_error and not result.built:
+    if not case.varied and space.default_error and not result.built and not built_when_created:
+        kerastuner = (
+            "The tuner's own search() builds the defaults before its first trial, outside any trial: the search "
+            "raises there, before any trial runs."
+        )
+    elif not case.varied and space.default_error and not result.built:
         # Every tuner's constructor builds the defaults outside any trial's try: no trial is ever marked.
         kerastuner = (
             "KerasTuner builds the defaults in the tuner's constructor, outside any trial: the tuner "

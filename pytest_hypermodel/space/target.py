@@ -40,6 +40,8 @@ class Target:
     project: str | None = None
     #: The function that returned the tuner: the gated search calls it again, for the real project.
     factory: Any = None
+    #: Whether the tuner's own ``search()`` prepared it (the Python API runs it up to the first trial).
+    search_prepared: bool = False
 
 
 def _module_name_for(path: Path, rootpath: Path) -> str:
@@ -227,6 +229,9 @@ def resolve(spec: str, rootpath: Path, conftest: ModuleType | None = None, base:
         raise SpecError(f"--hypermodel {spec}: {path.name} defines no {name!r}{_candidates(module)}")
     obj = getattr(module, name)
     if user_tuner.is_tuner(obj):  # created at import, so its project was touched already: a factory avoids that
+        refused = user_tuner.refusal(obj)
+        if refused is not None:
+            raise SpecError(f"--hypermodel {spec}: {refused}")
         return Target(spec, path, name, obj.hypermodel, obj)
     if user_tuner.is_factory(obj):
         tuner, project = _tuner_from(obj, spec)

@@ -39,6 +39,34 @@ def is_tuner(obj: Any) -> bool:
     return hasattr(obj, "oracle") and hasattr(obj, "search") and hasattr(obj, "hypermodel")
 
 
+def is_auto_model(obj: Any) -> bool:
+    """An AutoKeras ``AutoModel`` (``StructuredDataClassifier``, ``ImageClassifier``...): it holds the tuner and
+    prepares the data for it in its own ``fit()``."""
+    return (
+        hasattr(obj, "tuner")
+        and hasattr(obj, "fit")
+        and all(hasattr(obj, name) for name in ("_analyze_data", "_check_and_adapt", "_build_hyper_pipeline"))
+    )
+
+
+def is_auto_tuner(tuner: Any) -> bool:
+    """An AutoKeras tuner (``AutoTuner``: ``Greedy``, ``BayesianOptimization``...): its ``AutoModel`` sets up its
+    preprocessing (``hyper_pipeline``) from the data before its search."""
+    return hasattr(tuner, "_prepare_model_build") and hasattr(tuner, "hyper_pipeline")
+
+
+def refusal(tuner: Any) -> str | None:
+    """One line for a tuner the preflight cannot drive alone (AutoKeras's, which its AutoModel prepares); None
+    for one it can."""
+    if is_auto_tuner(tuner):
+        return (
+            f"{type(tuner).__name__} is AutoKeras's tuner, which its AutoModel prepares for the data in fit() (the "
+            "preprocessing, the input and output shapes) before the search: preflight the AutoModel itself, "
+            "preflight(clf, x, y), with the x and y that clf.fit(x, y) takes"
+        )
+    return None
+
+
 def is_factory(obj: Any) -> bool:
     """A function called with no argument (a tuner's maker), not a build function ``fn(hp)``."""
     import inspect
@@ -98,6 +126,15 @@ def make(factory: Any, spec: str) -> tuple[Any, str | None]:
     projects: list[str | None] = []
     with redirected(projects):
         tuner = factory()
+    if is_auto_model(tuner):
+        raise ValueError(
+            f"--hypermodel {spec}: {getattr(factory, '__name__', 'it')}() returned an AutoKeras "
+            f"{type(tuner).__name__}, which prepares its search in fit() from the data: preflight it from Python, "
+            "preflight(clf, x, y), with the x and y that clf.fit(x, y) takes"
+        )
+    refused = refusal(tuner)
+    if refused is not None:
+        raise ValueError(f"--hypermodel {spec}: {refused}")
     if not is_tuner(tuner):
         raise ValueError(
             f"--hypermodel {spec}: {getattr(factory, '__name__', 'it')}() returned {type(tuner).__name__}, not a "
@@ -125,6 +162,8 @@ class TunerSettings:
     max_model_size: int | None = None
     #: Hyperband's ``max_epochs``: it sets each trial's ``epochs`` (up to it) over the search's own argument.
     max_epochs: int | None = None
+    #: Whether its constructor builds the defaults (KerasTuner's do; AutoKeras's leave them to its search()).
+    builds_defaults_when_created: bool = True
 
     @property
     def policy_fields(self) -> dict[str, Any]:
@@ -175,6 +214,10 @@ def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> 
         max_consecutive_failed_trials=getattr(oracle, "max_consecutive_failed_trials", 3),
         max_model_size=getattr(tuner, "max_model_size", None),
         max_epochs=getattr(oracle, "max_epochs", None) if hasattr(oracle, "hyperband_iterations") else None,
+        builds_defaults_when_created=not any(
+            "_populate_initial_space" in vars(cls) and not cls.__module__.startswith("keras_tuner")
+            for cls in type(tuner).__mro__
+        ),
     )
 
 

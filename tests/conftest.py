@@ -50,9 +50,10 @@ PROOFS = Path(__file__).parent / "proofs"
 @pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselects: addopts' "not proof", .ci/run's "-m proof"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/proofs is a proof (a real KerasTuner search, a fault matrix, every documented command):
-    the default run leaves it out, ``-m proof`` runs exactly those (tests/README.md)."""
+    the default run leaves it out, ``-m proof`` runs exactly those (tests/README.md); one marked ``slow`` (minutes
+    on a CPU) runs with ``-m slow`` only."""
     for item in items:
-        if PROOFS in item.path.parents:
+        if PROOFS in item.path.parents and item.get_closest_marker("slow") is None:
             item.add_marker(pytest.mark.proof)
 
 

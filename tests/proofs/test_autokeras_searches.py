@@ -77,7 +77,14 @@ def test_red_where_fit_breaks_for_the_reason_it_breaks(tmp_path, make, kind):
     assert "search() builds the defaults before its first trial" in default["message"]
 
 
-@pytest.mark.parametrize(("make", "kind"), CLASSIFIERS)
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        CLASSIFIERS[0],
+        # its discovery of 27 hyperparameters takes minutes on a CPU: with the other slow runs (-m slow)
+        pytest.param(_image, "image", id="ImageBlock", marks=pytest.mark.slow),
+    ],
+)
 def test_green_where_fit_works(tmp_path, monkeypatch, make, kind):
     _python_int_shapes(monkeypatch)
     x, y = _data(kind)

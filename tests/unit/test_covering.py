@@ -152,9 +152,9 @@ def test_reached_sizes(levels, t, reached):
 
 def test_twenty_mixed_factors_at_strength_three():
     levels = [2] * 10 + [3] * 6 + [4] * 4
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU, which a loaded machine's other processes do not inflate
     rows = covering_array(levels, 3, time_budget=1.0)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     assert uncovered(rows, levels, 3) == []
     assert len(rows) <= 85  # lower bound 64
 

@@ -198,6 +198,16 @@ def judge_fit(result: Result, reference: float | None) -> None:
         )
 
 
+def saw_part_of_an_epoch(result: Result, steps: int) -> bool:
+    """Whether the case's epochs were cut short of the search's (``data.BATCHES`` of its batches an epoch): then
+    its losses show only the start of each epoch the search runs, and a loss that grew is followed further
+    (``follow_grown_loss``). A case that fitted the search's whole epochs saw what its trial sees: its verdict
+    stands (so do those on synthesized data, whose search is not known)."""
+    if result.search_batches is None or not result.losses:
+        return False
+    return steps / len(result.losses) < result.search_batches
+
+
 def confirmation_budget(fit_seconds: float) -> str:
     """What a grown loss is followed for, in words (the case's message and the progress line say it)."""
     return (
@@ -211,11 +221,11 @@ def follow_grown_loss(
 ) -> None:
     """Continue the case's fit (``fit(*args, **kwargs)``: its model and optimizer as the trial left them) for up to
     ``CONFIRMATION_EPOCHS`` more epochs of its data, and no longer than ``CONFIRMATION_TIME`` times its fit so far,
-    recording each epoch's loss in ``result.confirmation``; it stops early once the loss is back under the line
-    where it started (``outcomes.recovered``) or is not finite. Adam's first steps on a wide layer can spike the
-    loss over the two batches a case sees, and the search's later batches bring it back: a search sees the spike
-    pass, so a loss that grew fails the case only when it keeps growing. An error here leaves the case's result
-    as the trial's."""
+    recording each epoch's loss in ``result.confirmation``; it stops early once the loss is back where it started
+    (``outcomes.recovered``) or is not finite. Adam's first steps on a wide layer can spike the loss over the two
+    batches a case sees of each of the search's epochs, and the search's later batches bring it back: a search
+    sees the spike pass, so a loss that grew fails the case only when it keeps growing. An error here leaves the
+    case's result as the trial's."""
     import keras
 
     confirmation = result.confirmation
@@ -582,7 +592,8 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         result.checkpoint = bool(done.checkpoint)
         result.objective, result.direction, result.score = done.objective, done.direction, watch_mod.finite(done.score)
         judge_fit(result, settings.reference_loss)
-        if built and needs_reference(result):  # its loss grew: a spike that passes, or a divergence?
+        if built and needs_reference(result) and saw_part_of_an_epoch(result, len(batch_ends)):
+            # its loss grew over a few of the search's batches: a spike the rest of them pass, or a divergence?
             fits = len(watch.fits)
             follow_grown_loss(
                 result,

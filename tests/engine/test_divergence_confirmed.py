@@ -54,7 +54,7 @@ def diverging(hp):
 
 def test_a_loss_that_keeps_growing_is_still_diverged_after_it_is_followed(tmp_path):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 4)).astype("float32")
+    x = rng.normal(size=(256, 4)).astype("float32")
     y = (x @ rng.normal(size=(4, 1))).astype("float32")
     report = preflight(diverging, x, y, epochs=2, boundaries=False, rootpath=tmp_path, isolation="off")
     case = next(c for c in report.cases if c["values"]["learning_rate"] == 3.0)

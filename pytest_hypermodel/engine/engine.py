@@ -160,6 +160,19 @@ def nodeid(pre: Preflight, case: Case, rootpath: Path) -> str:
     return f"{path.as_posix()}::{case_name(pre, case)}"
 
 
+def confirmation_line(pre: Preflight, case: Case, result: fit.Result) -> str:
+    """``build_model[lr=0.01]: its loss grew (2.49 -> 11); followed 3 more epochs (up to 8 ..., 0.4 s): it
+    recovered (2.31)``: a loss that grew, followed before it was judged (``fit.follow_grown_loss``)."""
+    grew = " -> ".join(f"{loss:.4g}" for loss in [result.start_loss, *result.losses] if loss is not None)
+    after = " -> ".join(f"{loss:.4g}" for loss in result.confirmation)
+    verdict = "it recovered" if result.outcome != outcomes.DIVERGED else "it kept growing: diverged"
+    return (
+        f"{case_name(pre, case)}: its loss grew ({grew}); followed "
+        f"{progress_mod.plural(len(result.confirmation), 'more epoch')} ({fit.confirmation_budget(result.seconds)}; "
+        f"{progress_mod.seconds(result.confirmation_seconds)}): {verdict} ({after})"
+    )
+
+
 def planned_line(pre: Preflight) -> str:
     """``models.py:cnn: 5 hyperparameters, 19 cases planned (3.2 s)``: one hypermodel discovered and planned."""
     plural = progress_mod.plural
@@ -484,6 +497,8 @@ class Engine:
             reference = self.reference_loss(pre, data, changes, policy)
             if reference is not None:
                 fit.judge_fit(result, reference)
+        if result.confirmation:
+            self.progress.step(confirmation_line(pre, case, result))
         return result
 
     def _probe_once(

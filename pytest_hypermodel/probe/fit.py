@@ -8,6 +8,7 @@ the seed, the memory estimate, the loss recorder and the checkpoint check.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import itertools
 import math
@@ -120,6 +121,10 @@ class Result:
     start_loss: float | None = None
     #: The default case's starting loss it was judged against for a divergence (None: the absolute rule judged).
     reference_loss: float | None = None
+    #: A loss that grew was followed further before it was judged (``follow_grown_loss``): each further epoch's
+    #: loss, and the seconds that took (not in ``seconds``, the trial's own); empty when it did not grow.
+    confirmation: list[float] = field(default_factory=list)
+    confirmation_seconds: float = 0.0
     #: Whether the trial wrote its checkpoint (``get_best_models()`` reloads it); meaningful once it fitted.
     checkpoint: bool = True
     backend: str = ""
@@ -168,9 +173,10 @@ class Result:
 
 def judge_fit(result: Result, reference: float | None) -> None:
     """A fitted case's outcome from its losses (``outcomes.classify_losses``), judged against ``reference`` (where
-    the default case started, on the same data; None: the absolute rule), then its checkpoint."""
-    losses = result.losses
-    result.outcome = outcomes.classify_losses(losses, result.start_loss, reference)
+    the default case started, on the same data; None: the absolute rule), then its checkpoint. A loss that grew
+    is judged with the epochs that followed it (``result.confirmation``): only one that kept growing diverged."""
+    losses, confirmation = result.losses, result.confirmation
+    result.outcome = outcomes.classify_losses(losses, result.start_loss, reference, confirmation)
     base = outcomes.divergence_base(result.start_loss, reference)
     result.reference_loss = reference if base is not None else None
     result.message = None
@@ -182,12 +188,73 @@ def judge_fit(result: Result, reference: float | None) -> None:
                 f"its first batch) and where the default case started on the same data "
                 f"({reference:.4g})"
             )
+        if result.outcome == outcomes.DIVERGED and confirmation:
+            result.message += (
+                f"; followed {len(confirmation)} more {'epoch' if len(confirmation) == 1 else 'epochs'}, it "
+                f"did not recover: {' -> '.join(f'{loss:.4g}' for loss in confirmation)}"
+            )
     elif not result.checkpoint:
         result.outcome = outcomes.NO_CHECKPOINT
         result.message = (
             "the trial wrote no checkpoint: the callbacks the tuner passed to fit() never reached "
             "model.fit, so get_best_models() raises FileNotFoundError after the search"
         )
+
+
+def saw_part_of_an_epoch(result: Result, steps: int) -> bool:
+    """Whether the case's epochs were cut short of the search's (``data.BATCHES`` of its batches an epoch): then
+    its losses show only the start of each epoch the search runs, and a loss that grew is followed further
+    (``follow_grown_loss``). A case that fitted the search's whole epochs saw what its trial sees: its verdict
+    stands (so do those on synthesized data, whose search is not known)."""
+    if result.search_batches is None or not result.losses:
+        return False
+    return steps / len(result.losses) < result.search_batches
+
+
+def confirmation_budget(fit_seconds: float) -> str:
+    """What a grown loss is followed for, in words (the case's message and the progress line say it)."""
+    return (
+        f"up to {outcomes.CONFIRMATION_EPOCHS} more epochs of its data, at most "
+        f"{outcomes.CONFIRMATION_TIME:g}x its fit's {fit_seconds:.1f} s"
+    )
+
+
+def follow_grown_loss(
+    result: Result, fit: Callable[..., Any], args: tuple, kwargs: dict, fit_seconds: float, reference: float | None
+) -> None:
+    """Continue the case's fit (``fit(*args, **kwargs)``: its model and optimizer as the trial left them) for up to
+    ``CONFIRMATION_EPOCHS`` more epochs of its data, and no longer than ``CONFIRMATION_TIME`` times its fit so far,
+    recording each epoch's loss in ``result.confirmation``; it stops early once the loss is back where it started
+    (``outcomes.recovered``) or is not finite. Adam's first steps on a wide layer can spike the loss over the two
+    batches a case sees of each of the search's epochs, and the search's later batches bring it back: a search
+    sees the spike pass, so a loss that grew fails the case only when it keeps growing. An error here leaves the
+    case's result as the trial's."""
+    import keras
+
+    confirmation = result.confirmation
+    deadline = time.perf_counter() + outcomes.CONFIRMATION_TIME * fit_seconds
+    start = result.start_loss
+
+    class Follow(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            loss = float((logs or {}).get("loss", math.nan))
+            confirmation.append(loss)
+            # the line where the case started is the lowest a reference can make it: under it, it recovered
+            passed = outcomes.recovered(result.losses, confirmation, start, reference or start)
+            if not math.isfinite(loss) or passed or time.perf_counter() > deadline:
+                self.model.stop_training = True
+
+    follow = {k: v for k, v in kwargs.items() if k not in ("validation_data", "validation_steps", "callbacks")}
+    follow.update(epochs=outcomes.CONFIRMATION_EPOCHS, initial_epoch=0, verbose=0, callbacks=[Follow()])
+    began = time.perf_counter()
+    try:
+        fit(*args, **follow)
+    except outcomes.CaseTimeout:
+        raise
+    except Exception:  # the trial's own result stands
+        confirmation.clear()
+    finally:
+        result.confirmation_seconds = round(time.perf_counter() - began, 3)
 
 
 def needs_reference(result: Result) -> bool:
@@ -479,6 +546,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         if not isinstance(model, keras.Model):
             return  # KerasTuner's own FatalTypeError follows
         result.built = True
+        built[:] = [model]
         if keep is not None:
             keep(hp, model)
         try:
@@ -496,6 +564,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
     from pytest_hypermodel.probe import data as data_mod
 
     batch_ends: list[tuple[int, float]] = []  # each training batch's epoch, and when it ended
+    built: list[Any] = []  # the trial's model, as its last build made it
     watch = watch_mod.Watch()
     result.returned_by, result.returned_at = _returned_by(hypermodel, tuner)
     hooks = trial_mod.Hooks(lambda: keras.utils.set_random_seed(settings.seed), on_build, on_return)
@@ -530,6 +599,19 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         result.objective, result.direction, result.score = done.objective, done.direction, watch_mod.finite(done.score)
         result.offered = list(done.offered)
         judge_fit(result, settings.reference_loss)
+        if built and needs_reference(result) and saw_part_of_an_epoch(result, len(batch_ends)):
+            # its loss grew over a few of the search's batches: a spike the rest of them pass, or a divergence?
+            fits = len(watch.fits)
+            follow_grown_loss(
+                result,
+                functools.partial(tuner.hypermodel.fit, hp, built[0]),
+                args,
+                kwargs,
+                time.perf_counter() - started,
+                settings.reference_loss,
+            )
+            del watch.fits[fits:]  # the probe's own fit, not the trial's
+            judge_fit(result, settings.reference_loss)
     except _OverBudget as exc:  # predicted: the fit did not start
         result.outcome = outcomes.OOM
         result.predicted = True
@@ -544,7 +626,7 @@ def _run(hypermodel, space, case, policy, settings, provided_data, keep, tuner) 
         result.phase, result.failed_callback = trial_mod.failed_in(exc, hooks.phase, watch.callback)
     finally:
         result.warnings, result.fits = watch.warnings, watch.fits
-        result.seconds = round(time.perf_counter() - started, 3)
+        result.seconds = round(time.perf_counter() - started - result.confirmation_seconds, 3)
         result.steps = len(batch_ends)  # a timeout's too: what its batches cost
         result.step_seconds, result.epoch_seconds = step_costs(batch_ends)
     return result

@@ -42,6 +42,8 @@ PREDICTED = "predicted"
 LOSSES = "losses"
 START_LOSS = "start_loss"
 REFERENCE_LOSS = "reference_loss"
+#: The losses of the epochs that followed a loss that grew, before it was judged (a spike that passed, or not).
+CONFIRMATION_LOSSES = "confirmation_losses"
 RSS_GROWTH_BYTES = "rss_growth_bytes"
 #: What the time per trial is scaled by (``timing``).
 STEP_SECONDS = "step_seconds"

@@ -70,6 +70,8 @@ def properties(
             props.append((record.START_LOSS, _loss(result.start_loss)))
         if getattr(result, "reference_loss", None) is not None:
             props.append((record.REFERENCE_LOSS, round(result.reference_loss, 6)))
+        if getattr(result, "confirmation", None):
+            props.append((record.CONFIRMATION_LOSSES, [_loss(loss) for loss in result.confirmation]))
     if getattr(result, "rss_growth_bytes", None) is not None:  # measured on the default case only
         props.append((record.RSS_GROWTH_BYTES, result.rss_growth_bytes))
     # For ``timing``: the same names on the result and among the properties.

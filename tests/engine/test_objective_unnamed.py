@@ -5,34 +5,11 @@ objective the user never chose. (``tests/proofs/test_objective_unnamed_search.py
 
 from __future__ import annotations
 
-import keras
-import keras_tuner as kt
 import numpy as np
 import pytest
-from keras import layers
 
 from pytest_hypermodel import preflight
-
-
-class HyperRegressor(kt.HyperModel):
-    """keras-io's getting-started guide's HyperRegressor (with a keras.Input): fit() returns two metrics."""
-
-    def build(self, hp):
-        model = keras.Sequential(
-            [
-                keras.Input(shape=(10,)),
-                layers.Dense(units=hp.Int("units", 32, 128, 32), activation="relu"),
-                layers.Dense(units=1),
-            ]
-        )
-        model.compile(optimizer="adam", loss="mean_squared_error")
-        return model
-
-    def fit(self, hp, model, x, y, validation_data, **kwargs):
-        model.fit(x, y, **kwargs)
-        x_val, y_val = validation_data
-        y_pred = model.predict(x_val, verbose=0)
-        return {"metric_a": -np.mean(np.abs(y_pred - y_val)), "metric_b": np.mean(np.square(y_pred - y_val))}
+from tests.hypermodels.regressors import HyperRegressor
 
 
 def _data():

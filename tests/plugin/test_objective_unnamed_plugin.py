@@ -5,41 +5,14 @@ from __future__ import annotations
 
 from tests.conftest import run_preflight
 
-REGRESSOR = """
-import keras, keras_tuner, numpy as np
-from keras import layers
-
-
-class HyperRegressor(keras_tuner.HyperModel):
-    def build(self, hp):
-        model = keras.Sequential(
-            [keras.Input(shape=(10,)), layers.Dense(hp.Int("units", 32, 128, 32), activation="relu"), layers.Dense(1)]
-        )
-        model.compile(optimizer="adam", loss="mean_squared_error")
-        return model
-
-    def fit(self, hp, model, x, y, validation_data, **kwargs):
-        model.fit(x, y, **kwargs)
-        x_val, y_val = validation_data
-        y_pred = model.predict(x_val, verbose=0)
-        return {"metric_a": -np.mean(np.abs(y_pred - y_val)), "metric_b": np.mean(np.square(y_pred - y_val))}
-
-
-def search_data():
-    rng = np.random.default_rng(0)
-    x, y = rng.random((64, 10)).astype("float32"), rng.random((64, 1)).astype("float32")
-    return {"x": x, "y": y, "validation_data": (x, y), "epochs": 2}
-"""
-
 OPTIONS = (
-    "--hypermodel", "regressor.py:HyperRegressor", "--hypermodel-search-data", "regressor.py:search_data",
+    "--hypermodel", "regressors.py:HyperRegressor", "--hypermodel-search-data", "regressors.py:search_data",
     "--hypermodel-boundaries", "off", "--hypermodel-strategy", "extremes", "--hypermodel-epochs", "2",
 )  # fmt: skip
 
 
-def test_the_guide_s_hyper_regressor_names_its_objectives_unnamed_and_is_green_with_metric_a(pytester):
-    pytester.makepyfile(regressor=REGRESSOR)
-    result, cases = run_preflight(pytester, *OPTIONS, here=True)
+def test_the_guide_s_hyper_regressor_names_its_objectives_unnamed_and_is_green_with_metric_a(hypermodel_dir):
+    result, cases = run_preflight(hypermodel_dir, *OPTIONS, here=True)
     failed = {name for name, case in cases.items() if case.result == "failed"}
     assert failed == {"HyperRegressor[health]"}, result.stdout.str()
     health = cases["HyperRegressor[health]"].message
@@ -47,6 +20,6 @@ def test_the_guide_s_hyper_regressor_names_its_objectives_unnamed_and_is_green_w
     assert "--hypermodel-objective metric_a" in health
     assert "Expected the returned dictionary" not in result.stdout.str()
 
-    result, cases = run_preflight(pytester, *OPTIONS, "--hypermodel-objective", "metric_a", here=True)
+    result, cases = run_preflight(hypermodel_dir, *OPTIONS, "--hypermodel-objective", "metric_a", here=True)
     assert result.ret == 0, result.stdout.str()
     assert cases and all(case.result == "passed" for case in cases.values())

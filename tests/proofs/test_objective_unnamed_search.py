@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pytest_hypermodel import preflight
-from tests.engine.test_objective_unnamed import HyperRegressor
+from tests.hypermodels.regressors import HyperRegressor
 
 
 def _data():

@@ -11,7 +11,6 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import pytest
-from keras import layers
 
 from pytest_hypermodel import preflight
 from pytest_hypermodel.engine.engine import Engine
@@ -106,24 +105,7 @@ def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
     fit() crops the images, and its HyperRegressor whose fit() returns a number computed after model.fit
     (KerasTuner's ``default_objective``); and the failed-trials guide's grid."""
     from tests.hypermodels.guides import CroppingHyperModel, MyHyperModel, build_model
-
-    class HyperRegressor(kt.HyperModel):  # as the guide publishes it, with a keras.Input for synthesized data
-        def build(self, hp):
-            model = keras.Sequential(
-                [
-                    keras.Input(shape=(4,)),
-                    layers.Dense(units=hp.Int("units", 32, 128, 32), activation="relu"),
-                    layers.Dense(units=1),
-                ]
-            )
-            model.compile(optimizer="adam", loss="mean_squared_error")
-            return model
-
-        def fit(self, hp, model, x, y, validation_data, **kwargs):
-            model.fit(x, y, **kwargs)
-            x_val, y_val = validation_data
-            y_pred = model.predict(x_val, verbose=0)
-            return np.mean(np.abs(y_pred - y_val))  # a single float to minimize
+    from tests.hypermodels.regressors import ScoreRegressor
 
     rng = np.random.default_rng(0)
     images, labels = rng.random((64, 28, 28)).astype("float32"), keras.utils.to_categorical(np.arange(64) % 10, 10)
@@ -153,6 +135,6 @@ def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
     report = preflight(failed_trial, wide, target, epochs=2, strategy="extremes", boundaries=False, isolation="off")
     assert Engine.trial_findings(report.cases) == []
     x, y = _data()
-    tuner = kt.RandomSearch(HyperRegressor(), max_trials=2, directory=tmp_path / "r", project_name="r")
+    tuner = kt.RandomSearch(ScoreRegressor(), max_trials=2, directory=tmp_path / "r", project_name="r")
     report = _preflight(tuner, validation_data=(x, y))
     assert report.green and Engine.trial_findings(report.cases) == []

@@ -81,15 +81,7 @@ def _cannot_start(probed: Probed) -> RandomOrderForecast:
         f"made, before its first trial ({text.strip().rstrip('.')}): install what it names in the search's "
         "environment, or choose another tuner"
     )
-    return RandomOrderForecast(
-        spec=probed.spec,
-        tuner=probed.tuner,
-        max_trials=trials(probed),
-        aborts=True,
-        reason=abort_rules.REASON_CANNOT_START,
-        message=message,
-        fails_run=True,
-    )
+    return _before_any_trial(probed, abort_rules.REASON_CANNOT_START, message)
 
 
 def _default_build(probed: Probed) -> RandomOrderForecast:
@@ -98,12 +90,17 @@ def _default_build(probed: Probed) -> RandomOrderForecast:
         f"{probed.tuner} would crash before its first trial: building the defaults raises "
         f"{probed.space.default_error}; fix the defaults"
     )
+    return _before_any_trial(probed, abort_rules.REASON_DEFAULT_BUILD, message)
+
+
+def _before_any_trial(probed: Probed, reason: str, message: str) -> RandomOrderForecast:
+    """A search that stops before its first trial, whatever the space: it aborts, and that fails the run."""
     return RandomOrderForecast(
         spec=probed.spec,
         tuner=probed.tuner,
         max_trials=trials(probed),
         aborts=True,
-        reason=abort_rules.REASON_DEFAULT_BUILD,
+        reason=reason,
         message=message,
         fails_run=True,
     )

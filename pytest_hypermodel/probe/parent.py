@@ -208,7 +208,12 @@ class ProbeProcess:
             self._relay(show=show)  # into pytest's capture of this case, as if the case had run here
             if self.fresh_each_case:
                 self.close()
-        return Result(**_answer(reply, messages.Probed).result)
+        result = Result(**_answer(reply, messages.Probed).result)
+        if result.outcome == outcomes.OOM:
+            # What the process could not free stays with it (the allocator's arenas, a half-built model): the next
+            # case, another hypermodel's default among them, gets a fresh process, not the leftovers.
+            self.close()
+        return result
 
     def rehearse(
         self, spec: str, space: SearchSpace, cases: tuple[Case, ...], policy: Policy, settings: FitSettings, data: Any

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +27,7 @@ from pytest_hypermodel.engine import progress as progress_mod
 from pytest_hypermodel.engine import project_files
 from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
-from pytest_hypermodel.probe import devices, fit, parent
+from pytest_hypermodel.probe import devices, fit, parent, writes
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
 from pytest_hypermodel.rules import (
     boundaries,
@@ -270,6 +272,8 @@ class Engine:
         #: code wrote or deleted there, put back (:meth:`put_back_project`).
         self._project: project_files.ProjectFiles | None = None
         self.project_files: list[project_files.FileChange] = []
+        if os.environ.get(writes.LOG_VARIABLE):  # an xdist worker of a run that watches the project
+            writes.install()
         if settings.isolation != parent.OFF:
             self.runner = parent.ProbeProcess(
                 rootpath, conftest, base, fresh_each_case=settings.isolation == parent.CASE
@@ -287,8 +291,13 @@ class Engine:
 
     def watch_project(self, excluded: Iterable[str | Path] = ()) -> None:
         """Take the project's files (under :attr:`rootpath`) as they are, before any of the user's code runs;
-        ``excluded``: what the run itself writes there (its reports)."""
+        ``excluded``: what the run itself writes there (its reports). The processes that run the user's code note
+        what they write (``probe.writes``): only that is put back, not what someone edits meanwhile."""
         self._project = project_files.ProjectFiles.snapshot(self.rootpath, excluded)
+        handle, log = tempfile.mkstemp(prefix="pytest-hypermodel-writes-", suffix=".log")
+        os.close(handle)
+        os.environ[writes.LOG_VARIABLE] = log  # before any child starts: they inherit it
+        writes.install()
 
     def put_back_project(self, keep: Iterable[str | Path] = ()) -> list[project_files.FileChange]:
         """Put back what the user's code wrote or deleted in the project since :meth:`watch_project` (``keep``:
@@ -296,7 +305,10 @@ class Engine:
         :attr:`project_files`."""
         if self._project is not None:
             watched, self._project = self._project, None
-            self.project_files = watched.restore(keep)
+            log = os.environ.pop(writes.LOG_VARIABLE, "")
+            self.project_files = watched.restore(keep, attributed=writes.written(log))
+            with contextlib.suppress(OSError):
+                os.unlink(log)
         return self.project_files
 
     @property

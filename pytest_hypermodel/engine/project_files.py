@@ -115,11 +115,18 @@ class ProjectFiles:
         found += [(p, CHANGED) for p, stat in now.items() if p in self.stats and self.stats[p] != stat]
         return sorted(found)
 
-    def restore(self, keep: Iterable[str | Path] = ()) -> list[FileChange]:
-        """Put the tree back as the snapshot found it, but for ``keep`` (what the user asked the run to write);
-        each change, relative to the root, and whether it was put back."""
+    def restore(self, keep: Iterable[str | Path] = (), attributed: set[str] | None = None) -> list[FileChange]:
+        """Put the tree back as the snapshot found it, but for ``keep`` (what the user asked the run to write) and,
+        when ``attributed`` is given, for what no path in it (or a directory above it) names: the run's own
+        writing, not an edit made meanwhile. Each change, relative to the root, and whether it was put back."""
         kept = {Path(p).resolve() for p in keep}
-        told, found = [], [(p, c) for p, c in self.changes() if p.resolve() not in kept]
+        # inside the project only: a temporary directory made under /tmp names /tmp, above a project there
+        inside = {a for a in attributed or () if self.root in Path(a).parents}
+
+        def ours(path: Path) -> bool:
+            return attributed is None or any(str(p) in inside for p in (path, *path.parents))
+
+        told, found = [], [(p, c) for p, c in self.changes() if p.resolve() not in kept and ours(p)]
         for path, change in found:
             restored = False
             try:

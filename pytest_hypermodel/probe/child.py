@@ -35,9 +35,10 @@ def serve(conn, rootpath: str, conftest: str | None, base: str | None, output: l
         handle = os.open(path, os.O_WRONLY | os.O_APPEND)
         os.dup2(handle, fd)
         os.close(handle)
-    from pytest_hypermodel.probe import devices
+    from pytest_hypermodel.probe import devices, writes
 
     devices.load_backend()
+    writes.install()  # what the user's code writes, noted for the project's watch (engine.project_files)
     conn.send(messages.Ready(backend=devices.backend_name(), device=devices.current_device()).wire())
     from pytest_hypermodel.rules import offline
 

@@ -4,6 +4,7 @@ the project is removed and told. Its proof: ``proofs/test_project_files_search.p
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import keras
@@ -63,3 +64,23 @@ def test_a_callback_writing_into_a_missing_directory_fails_as_in_the_search(tmp_
     [case] = report.cases
     assert not report.green and "FileNotFoundError" in case["message"] and "CSVLogger.on_train_begin" in case["message"]
     assert not (tmp_path / "logs").exists()
+
+
+def test_the_probe_process_s_writing_is_put_back_and_another_process_s_edit_is_kept(tmp_path, monkeypatch):
+    """The build runs in the probe process, which notes what it writes; a file another program (an editor) changes
+    during the preflight is the user's edit, and stays."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.py").write_text(
+        "import keras\nfrom pathlib import Path\n\n\ndef build(hp):\n"
+        "    Path('built_with.txt').write_text('units')\n"
+        "    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hp.Int('units', 2, 4, step=2))])\n"
+        "    model.compile(loss='mse', optimizer='sgd')\n    return model\n"
+    )
+    (tmp_path / "notes.txt").write_text("before")
+    editor = subprocess.Popen(["sh", "-c", "sleep 2; echo edited > notes.txt"], cwd=tmp_path)
+    with pytest.warns(HypermodelWarning, match="built_with.txt"):
+        report = preflight("models.py:build", strategy="default", boundaries=False, rootpath=tmp_path)
+    editor.wait(30)
+    assert report.green and not (tmp_path / "built_with.txt").exists()
+    assert (tmp_path / "notes.txt").read_text() == "edited\n"
+    assert [c["path"] for c in report.data["project_files"]] == ["built_with.txt"]

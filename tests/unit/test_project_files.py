@@ -65,3 +65,18 @@ def test_a_tree_too_large_to_watch_is_left_alone(tmp_path, monkeypatch):
     watch = ProjectFiles.snapshot(tmp_path)
     (tmp_path / "new.txt").write_text("x")
     assert watch.restore() == [] and (tmp_path / "new.txt").exists()
+
+
+def test_only_what_the_run_s_processes_wrote_is_put_back_not_an_edit_made_meanwhile(tmp_path):
+    _tree(tmp_path)
+    watch = ProjectFiles.snapshot(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "best.keras").write_text("the user's code wrote it")
+    (tmp_path / "models.py").write_text("def build(hp): ...  # edited in an editor while the preflight ran\n")
+    (tmp_path / "data" / "train.csv").unlink()  # removed by a directory's removal the run noted
+    noted = {str(tmp_path / "checkpoints" / "best.keras"), str(tmp_path / "data")}
+    assert watch.restore(attributed=noted) == [
+        FileChange("checkpoints/best.keras", CREATED, True),
+        FileChange("data/train.csv", DELETED, True),
+    ]
+    assert "edited in an editor" in (tmp_path / "models.py").read_text()

@@ -1,5 +1,7 @@
-"""A model that keeps nothing does not grow a real KerasTuner search past the limit on any backend, so the
-preflight's green on it is the truth (with the proofs)."""
+"""A model that keeps nothing does not grow a real KerasTuner search past the limit under JAX or PyTorch, so the
+preflight's green on it is the truth there (with the proofs). Not TensorFlow: its own gradient registry keeps each
+traced train step (``fit._released_gradient_entries``, which the preflight's trials release), and a real search
+of the getting-started model grew 5.4 MiB a trial there, steadily (784 -> 813 MiB over trials 2 to 7)."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ SEARCH = textwrap.dedent("""
 
 
 @pytest.mark.proof
-@pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
+@pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_a_search_of_a_model_that_keeps_nothing_grows_under_the_limit(backend):
     """Twelve trials of the guide's model, each a new model and so a new compiled train step: what the backend
     keeps of them (JAX's caches, the allocator's arenas) stays well under what the preflight calls growth, from

@@ -155,7 +155,7 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
         (["--hypermodel-levels", "4"], "ERROR: --hypermodel-levels = 4: use 2 (the extremes) or 3*"),
         (
             ["--hypermodel-strategy", "grid", "--hypermodel-max-cases", "1"],
-            "ERROR: *grid of 1 hyperparameters has 2 cases, over --hypermodel-max-cases 1*",
+            "ERROR: *grid of 1 hyperparameter has 2 cases, over --hypermodel-max-cases 1*",
         ),
         (["--hypermodel-memory-budget", "lots"], "ERROR: memory budget 'lots': use a size like 512MiB*"),
         (

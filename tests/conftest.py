@@ -133,6 +133,12 @@ def failed_line(nodeid: str, message: str) -> str:
     return f"FAILED {nodeid} - {message}" if SUMMARY_SHOWS_TEXT else f"FAILED {nodeid}"
 
 
+def beside(pytester: pytest.Pytester, name: str) -> Path:
+    """A file beside the pytester directory, not in it: a preflight puts back what the user's code writes in its
+    project, so a hypermodel or conftest that logs for the test writes here."""
+    return pytester.path.parent / f"{pytester.path.name}-{name}"
+
+
 def run_here(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """A pytest run of the plugin in this process, the hypermodel's code in it too (isolation off): the outer run
     has the backend already, so no pytest process and no probe process start (each a backend import). For what

@@ -340,10 +340,10 @@ def test_a_script_without_a_main_guard_runs_its_preflight_in_a_probe_process(tmp
     )
     (tmp_path / "train.py").write_text(
         textwrap.dedent("""
-        import pathlib
+        import os, pathlib
         from pytest_hypermodel import preflight
 
-        pathlib.Path("ran.log").open("a").write("ran\\n")
+        pathlib.Path(os.environ["RAN_LOG"]).open("a").write("ran\\n")  # beside the project, which is put back
         report = preflight("model.py:build", epochs=1, boundaries=False, strategy="extremes")
         print("green" if report.green else "red", report.hypermodels[0]["cases"])
         """)
@@ -355,8 +355,10 @@ def test_a_script_without_a_main_guard_runs_its_preflight_in_a_probe_process(tmp
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": package_root},
+        env={**os.environ, "PYTHONPATH": package_root, "RAN_LOG": str(tmp_path.parent / f"{tmp_path.name}-ran.log")},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "green 2"  # the defaults and units=4
-    assert (tmp_path / "ran.log").read_text() == "ran\n"  # the script's body ran once: not again in the child
+    assert (
+        tmp_path.parent / f"{tmp_path.name}-ran.log"
+    ).read_text() == "ran\n"  # the script's body ran once: not again in the child

@@ -23,7 +23,7 @@ import os
 import keras
 
 def build(hp):
-    open("builds.log", "a").write(f"{os.getpid()}\\n")  # where it runs
+    open(os.path.join(os.environ["TEST_LOGS"], "builds.log"), "a").write(f"{os.getpid()}\\n")  # where it runs
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 1, 4)), keras.layers.Dense(1)])
     model.compile(loss="mse")
     return model
@@ -36,20 +36,28 @@ CHEAP = 'strategy="default", epochs=2, boundaries=False, rehearsal=False'
 WHERE = """
 import os, pathlib
 def where():
-    pids = set(pathlib.Path("builds.log").read_text().split())
-    pathlib.Path("builds.log").unlink()
+    log = pathlib.Path(os.environ["TEST_LOGS"], "builds.log")
+    pids = set(log.read_text().split())
+    log.unlink()
     return "off" if pids == {str(os.getpid())} else "process" if str(os.getpid()) not in pids else "both"
 """
 
 #: The top level of a script: it counts its runs in ran.log, and preflights model.py's build in a probe process.
 TOP_LEVEL = f"""
-import pathlib
+import os, pathlib
 from pytest_hypermodel import preflight
 {WHERE}
-pathlib.Path("ran.log").open("a").write("ran\\n")
+pathlib.Path(os.environ["TEST_LOGS"], "ran.log").open("a").write("ran\\n")
 report = preflight("model.py:build", {CHEAP})
 print("preflight:", "green" if report.green else "red", len(report.cases), where())
 """
+
+
+def logs(cwd: Path) -> Path:
+    """Where the scripts' logs go: beside the project (``cwd``), not in it, which a preflight puts back."""
+    folder = cwd.parent / f"{cwd.name}-logs"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def _run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +68,7 @@ def _run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.Com
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": PACKAGE_ROOT},
+        env={**os.environ, "PYTHONPATH": PACKAGE_ROOT, "TEST_LOGS": str(logs(cwd))},
     )
 
 
@@ -87,7 +95,7 @@ def test_the_api_runs_a_probe_process_from_every_entry_point_and_the_script_runs
         done = _run([python, "-m", "IPython", "--quick", "--no-banner", "--colors=NoColor"], tmp_path, TOP_LEVEL)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _verdicts(done.stdout) == ["preflight: green 1 process"], done.stdout[-2000:] + done.stderr[-3000:]
-    assert (tmp_path / "ran.log").read_text() == "ran\n"  # the probe process did not run the script's top level
+    assert (logs(tmp_path) / "ran.log").read_text() == "ran\n"  # the probe process did not run the script's top level
 
 
 def test_a_build_function_imported_or_defined_in_a_main_read_from_stdin_runs(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import HYPERMODELS, run_here
+from conftest import HYPERMODELS, beside, run_here
 
 
 def test_fix_writes_the_verified_repair_and_the_file_is_then_green(pytester):
@@ -74,11 +74,12 @@ def test_the_boundaries_keep_to_the_time_they_are_given(hypermodel_dir):
 
 def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(hypermodel_dir):
     """The probes after the cases run with the data the cases had: the user's fixture, set up on the controller."""
+    data_log = beside(hypermodel_dir, "data.log")
     hypermodel_dir.makeconftest(
         "import numpy as np, pathlib, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
-        "    pathlib.Path('data.log').open('a').write('set up\\n')\n"
+        f"    pathlib.Path({str(data_log)!r}).open('a').write('set up\\n')\n"
         "    yield np.ones((16, 4), 'float32'), np.ones((16, 1), 'float32')\n"
-        "    pathlib.Path('data.log').open('a').write('torn down\\n')\n"
+        f"    pathlib.Path({str(data_log)!r}).open('a').write('torn down\\n')\n"
     )
     report = hypermodel_dir.path / "r.json"
     result = hypermodel_dir.runpytest_subprocess(
@@ -97,7 +98,7 @@ def test_the_boundary_probes_use_the_users_data_fixture_on_the_xdist_controller(
     (model,) = json.loads(report.read_text())["hypermodels"]
     assert [(b["last_ok"], b["first_failing"]) for b in model["boundaries"]] == [(40, 48)]
     assert model["repair"]["verified"] is True
-    log = (hypermodel_dir.path / "data.log").read_text().splitlines()
+    log = data_log.read_text().splitlines()
     # Each case's setup and teardown on the workers; once for discovery, on the planning worker; then once more
     # for the boundaries, on the controller.
     assert log.count("set up") == log.count("torn down") == len(json.loads(report.read_text())["cases"]) + 2

@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import run_preflight
+from conftest import beside, run_preflight
 
 from pytest_hypermodel.probe import devices
 
@@ -101,8 +101,10 @@ def test_a_module_that_kills_its_importer_is_one_usage_error(hypermodel_dir):
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_the_pytest_processes_never_import_the_backend(hypermodel_dir, workers):
+def test_the_pytest_processes_never_import_the_backend(hypermodel_dir, monkeypatch, workers):
     """The user's code and the backend live in the probe processes: pytest itself (controller and workers) stays light."""
+    modules_log = beside(hypermodel_dir, "modules.log")
+    monkeypatch.setenv("MODULES_LOG", str(modules_log))
     hypermodel_dir.makeconftest(
         textwrap.dedent(
             """
@@ -110,7 +112,7 @@ def test_the_pytest_processes_never_import_the_backend(hypermodel_dir, workers):
 
         def record(config):
             loaded = [m for m in ("keras", "tensorflow", "keras_tuner", "jax", "torch", "outcomes") if m in sys.modules]
-            with open("modules.log", "a") as log:
+            with open(os.environ["MODULES_LOG"], "a") as log:
                 worker = getattr(config, "workerinput", {}).get("workerid", "main")
                 log.write(worker + " " + ",".join(loaded) + "\\n")
 
@@ -130,7 +132,7 @@ def test_the_pytest_processes_never_import_the_backend(hypermodel_dir, workers):
         hypermodel_dir, "--hypermodel", "outcomes.py:healthy", "--hypermodel-tuner", "GridSearch", *workers
     )
     assert result.ret == pytest.ExitCode.OK and len(cases) == 2
-    lines = sorted((hypermodel_dir.path / "modules.log").read_text().split("\n")[:-1])
+    lines = sorted(modules_log.read_text().split("\n")[:-1])
     assert lines == (["gw0 ", "gw1 ", "main "] if workers else ["main "])
 
 
@@ -178,7 +180,7 @@ def _record_environment(pytester: pytest.Pytester, *names: str) -> None:
 def test_workers_are_pinned_to_their_device(hypermodel_dir, monkeypatch):
     """Each worker's probe process gets its device and its share of the cores; one of them discovers, for everyone:
     the controller runs no build, and no other worker re-discovers."""
-    log = hypermodel_dir.path / "builds.log"
+    log = beside(hypermodel_dir, "builds.log")
     monkeypatch.setenv("HYPERMODEL_BUILD_LOG", str(log))
     for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
@@ -277,7 +279,7 @@ def test_what_a_build_changes_reaches_no_other_case(hypermodel_dir, monkeypatch,
     """Each case starts from the state a fresh process has: Keras's config, the working directory, the environment,
     sys.path and the standard streams, as they were before a build changed them (with a process per case, the
     first case does not reuse the process that ran discovery)."""
-    log = hypermodel_dir.path / "state.log"
+    log = beside(hypermodel_dir, "state.log")
     monkeypatch.setenv("HYPERMODEL_STATE_LOG", str(log))
     # Isolated, only records_state's first case runs: discovery (of both, in one process) is what could leak there.
     selected = ["-k", "records_state", "--hypermodel-max-cases", "1"] if mode else []
@@ -320,7 +322,7 @@ def test_a_process_a_case_leaves_behind_neither_blinds_crash_detection_nor_outli
 ):
     """Every fit forks a helper that holds the probe process's end of the pipe; size=2 then aborts. The abort is
     seen at once, as a crash (not when the helper ends, nor as a timeout), and no helper outlives the run."""
-    log = hypermodel_dir.path / "helpers.log"
+    log = beside(hypermodel_dir, "helpers.log")
     monkeypatch.setenv("HYPERMODEL_HELPERS_LOG", str(log))
     started = time.monotonic()
     try:

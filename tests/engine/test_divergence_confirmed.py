@@ -7,12 +7,11 @@ SGD at learning rate 3 on a regression keeps growing.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-from keras import layers
 
 from pytest_hypermodel import preflight
 from pytest_hypermodel.rules import outcomes
+from tests.hypermodels.outcomes import diverging  # SGD at learning rate 3 on a linear regression
 from tests.hypermodels.spike import SPIKING_LR, spiking_data, spiking_guide
 
 
@@ -42,14 +41,6 @@ def test_the_guide_s_spike_is_followed_until_it_recovers_and_the_case_is_green(t
     said = capsys.readouterr()
     line = next(t for t in (said.out + said.err).splitlines() if "its loss grew" in t)
     assert f"up to {outcomes.CONFIRMATION_EPOCHS} more epochs of its data" in line and "it recovered" in line
-
-
-def diverging(hp):
-    """Plain SGD on a linear regression: learning rate 3 makes the loss explode, finitely, and keep growing."""
-    learning_rate = hp.Choice("learning_rate", [0.001, 3.0])
-    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)])
-    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate))
-    return model
 
 
 def test_a_loss_that_keeps_growing_is_still_diverged_after_it_is_followed(tmp_path):

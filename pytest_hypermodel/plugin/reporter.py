@@ -158,10 +158,18 @@ class PreflightReporter:
     def put_back(self) -> list:
         """What the user's code wrote or deleted in the project, put back (the repair ``--hypermodel-fix`` wrote
         is the user's asking, and stays); the controller's (or a serial run's) engine watched it."""
+        engine = self._engine()
+        return engine.put_back_project(keep=self.fixed) if engine is not None else []
+
+    def project_files(self) -> list:
+        """What :meth:`put_back` put back, for the report and the terminal."""
+        engine = self._engine()
+        return engine.project_files if engine is not None else []
+
+    def _engine(self) -> Any:
         from pytest_hypermodel.plugin import collect
 
-        engine = self.config.stash.get(collect.ENGINE_KEY, None)
-        return engine.put_back_project(keep=self.fixed) if engine is not None else []
+        return self.config.stash.get(collect.ENGINE_KEY, None)
 
     def whole_plan(self, preflights: list, entries: list[dict]) -> WholePlan:
         """Every planned case's record (see ``engine.rerun``), with the last run's from pytest's cache (a run under
@@ -285,9 +293,6 @@ class PreflightReporter:
 
         command = " ".join(["pytest", *self.config.invocation_params.args])
         preflights: list[Any] = self.config.stash.get(PREFLIGHTS_KEY, [])
-        from pytest_hypermodel.plugin import collect
-
-        engine = self.config.stash.get(collect.ENGINE_KEY, None)
         return Engine.payload(
             preflights,
             entries,
@@ -295,7 +300,7 @@ class PreflightReporter:
             self.refinements,
             command=command,
             findings=self.findings,
-            written=engine.project_files if engine is not None else (),
+            written=self.project_files(),
         )
 
     def write_json(self, entries: list[dict]) -> None:
@@ -358,7 +363,7 @@ class PreflightReporter:
                 terminalreporter.line(line)
         if self.refine_note:
             terminalreporter.line(self.refine_note)
-        written = self.put_back()
+        written = self.project_files()
         if written:
             from pytest_hypermodel.engine.project_files import told
 

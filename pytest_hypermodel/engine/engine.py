@@ -793,7 +793,7 @@ class Engine:
         finally:
             written = self.put_back_project()
         if written:
-            warnings.warn(HypermodelWarning(project_files.told(written)), stacklevel=2)
+            warnings.warn(HypermodelWarning(project_files.told(written)), stacklevel=_outside_stacklevel())
         payload["project_files"] = [c.to_dict() for c in written]
         return payload
 

@@ -36,7 +36,9 @@ def test_the_callbacks_write_elsewhere_and_what_the_build_wrote_is_removed_and_t
     (tmp_path / "logs").mkdir()
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, 4)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
-    with pytest.warns(HypermodelWarning, match=r"your code wrote in the project during the preflight: built_with\.txt"):
+    with pytest.warns(
+        HypermodelWarning, match=r"your code wrote in the project during the preflight: built_with\.txt"
+    ) as told:
         report = preflight(
             writes_beside_itself,
             data={"x": x, "y": y, "callbacks": search_callbacks()},
@@ -44,7 +46,8 @@ def test_the_callbacks_write_elsewhere_and_what_the_build_wrote_is_removed_and_t
             boundaries=False,
             isolation="off",
         )
-    assert report.green
+    [wrote] = [w for w in told if "your code wrote in the project" in str(w.message)]
+    assert report.green and wrote.filename == __file__  # at the user's preflight() call, not in the package
     assert (tmp_path / "best_model.keras").read_bytes() == b"last night's search"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["best_model.keras", "logs"]  # logs/ left empty
     assert report.data["project_files"] == [{"path": "built_with.txt", "change": "created", "restored": True}]

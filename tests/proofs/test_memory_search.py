@@ -47,7 +47,8 @@ SEARCH = textwrap.dedent("""
 @pytest.mark.parametrize("name", ["clean", "keeps_every_model"])
 def test_kerastuner_search_grows_as_the_preflight_measures(name):
     """What the preflight flags is what a real RandomSearch does: the leaking build's process grows by about what it
-    keeps at every trial (25.6 MiB on a 2-core CPU, TensorFlow), the clean one's by far less than the limit."""
+    keeps at every trial (25.6 MiB on a 2-core CPU, TensorFlow), the clean one's under the limit: by what KerasTuner
+    and TensorFlow keep of each trial, 0.6 MiB here and 2.4 MiB once on CI (stop 39), so the limit is the bar."""
     done = subprocess.run(
         [sys.executable, "-c", SEARCH, name, str(HYPERMODELS)],
         capture_output=True,
@@ -60,6 +61,6 @@ def test_kerastuner_search_grows_as_the_preflight_measures(name):
     assert len(samples) == 6
     growth = probe.rss_growth(samples[1:])  # the first trial warms up, as in the preflight
     if name == "clean":
-        assert growth < probe.MAX_GROWTH / 2
+        assert growth < probe.MAX_GROWTH
     else:
         assert growth > 0.8 * KEPT_BYTES > probe.MAX_GROWTH

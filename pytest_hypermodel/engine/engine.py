@@ -27,7 +27,7 @@ from pytest_hypermodel.engine import progress as progress_mod
 from pytest_hypermodel.engine import project_files
 from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
-from pytest_hypermodel.probe import devices, fit, parent, writes
+from pytest_hypermodel.probe import devices, fit, parent, search_data, writes
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
 from pytest_hypermodel.rules import (
     boundaries,
@@ -536,7 +536,9 @@ class Engine:
         target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre), pre.target.tuner)
         if changes:  # a repaired space is a new hypermodel: a plain tuner runs it
             target = with_repair(target, changes)
-        return fit.run(target.hypermodel, pre.space, case, policy, settings, data, tuner=target.tuner)
+        return fit.run(
+            target.hypermodel, pre.space, case, policy, settings, search_data.afresh(data), tuner=target.tuner
+        )
 
     def reference_loss(self, pre: Preflight, data: Any, changes: tuple[Change, ...], policy: Policy) -> float | None:
         """The default case's starting loss (its first batch, before any update) on the data the cases fit on: what

@@ -72,7 +72,7 @@ def rehearse(engine: Engine, pre: Preflight, entries: Sequence[dict[str, Any]], 
         except parent.NotSendable:  # the cases ran here too, and warned
             rehearsed = None
     if rehearsed is None:
-        from pytest_hypermodel.probe import rehearsal
+        from pytest_hypermodel.probe import rehearsal, search_data
         from pytest_hypermodel.space import target as target_mod
 
         hypermodel = engine.hypermodel_of(pre)
@@ -85,7 +85,7 @@ def rehearse(engine: Engine, pre: Preflight, entries: Sequence[dict[str, Any]], 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rehearsed = rehearsal.run(
-                hypermodel, pre.space, cases, policy, settings, data, pre.target.tuner, factory
+                hypermodel, pre.space, cases, policy, settings, search_data.afresh(data), pre.target.tuner, factory
             ).to_dict()
     found = sequence.findings(spec, rehearsed, alone, pre.space.definition)
     skipped = rehearsed.get("skipped")

@@ -84,6 +84,17 @@ class Child:
     hypermodels: dict[Any, Any] = field(default_factory=dict)
     #: The user's data (``HoldData``), for the requests that follow.
     data: Any = None
+    #: The data as it came (``HoldData``'s bytes): data whose state its use changes (a PyDataset, a dataset) is
+    #: made again from them for each request, so that each case and the rehearsal get it as the user gave it.
+    pickled: bytes = b""
+
+    def fresh_data(self) -> Any:
+        """The user's data for a request: as it came, when using it changes it (``search_data.consumable``)."""
+        from pytest_hypermodel.probe import search_data
+
+        if self.pickled and search_data.consumable(self.data):
+            self.data = pickle.loads(self.pickled)
+        return self.data
 
 
 @dataclass
@@ -254,7 +265,7 @@ def _target(hypermodels: dict, spec: str, rootpath: Path, conftest: str | None, 
 
 def _hold_data(child: Child, *, pickled: bytes) -> None:
     """``messages.HoldData``: no reply (data the child cannot unpickle ends it: the next request's ``crash``)."""
-    child.data = pickle.loads(pickled)
+    child.data, child.pickled = pickle.loads(pickled), pickled
 
 
 def _prepare(
@@ -283,7 +294,7 @@ def _prepare(
         before_build=lambda overrides: conn.send(messages.Building(during=discovery.fault_key(overrides)).wire()),
         grid_builds=grid_builds,
         before_grid=lambda: conn.send(messages.Building(during=messages.GRID_BUILDS).wire()),
-        data=child.data if with_data else None,
+        data=child.fresh_data() if with_data else None,
         settings=settings,
     )
     pre.target = prepare_mod.plain(target)
@@ -304,7 +315,14 @@ def _probe(
     before_trial()  # imported: the case's own time limit starts
     return messages.Probed(
         result=fit.run(
-            target.hypermodel, space, case, policy, settings, child.data, tuner=target.tuner, before_trial=before_trial
+            target.hypermodel,
+            space,
+            case,
+            policy,
+            settings,
+            child.fresh_data(),
+            tuner=target.tuner,
+            before_trial=before_trial,
         ).to_dict()
     )
 
@@ -320,7 +338,15 @@ def _rehearse(child: Child, *, spec: str, space: Any, cases: tuple, policy: Any,
 
     before_trial()
     rehearsed = rehearsal.run(
-        target.hypermodel, space, cases, policy, settings, child.data, target.tuner, target.factory, before_trial
+        target.hypermodel,
+        space,
+        cases,
+        policy,
+        settings,
+        child.fresh_data(),
+        target.tuner,
+        target.factory,
+        before_trial,
     )
     return messages.Rehearsed(rehearsed=rehearsed.to_dict())
 

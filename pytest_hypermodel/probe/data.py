@@ -235,20 +235,33 @@ def search_size(provided: Any) -> tuple[int, int] | None:
     return epochs, batches
 
 
-def cut(value: Any, n: int) -> Any:
+def cut(value: Any, n: int, as_given: bool = False) -> Any:
     """The first ``n`` examples of the search's ``x``, ``y`` or ``validation_data`` (arrays, and lists, tuples or
     dicts of them); a ``tf.data.Dataset``, batched already, keeps its first few batches. Anything else (a
-    generator, a ``keras.utils.PyDataset``) is passed as it is."""
+    generator, a ``keras.utils.PyDataset``) is passed as it is. ``as_given`` (the rehearsal): a dataset whose
+    length is not known (one from a generator, which may be iterable once) is passed as it is too, so that each
+    trial uses what the trials before it left, as in the search."""
     if hasattr(value, "take") and hasattr(value, "element_spec"):  # tf.data: its elements are batches
+        if as_given and not finite(value):
+            return value
         return value.take(BATCHES)
     if isinstance(value, dict):
-        return {key: cut(item, n) for key, item in value.items()}
+        return {key: cut(item, n, as_given) for key, item in value.items()}
     if type(value) in (list, tuple):
-        return type(value)(cut(item, n) for item in value)
+        return type(value)(cut(item, n, as_given) for item in value)
     shape = getattr(value, "shape", None)
     if shape is not None and len(shape) >= 1 and hasattr(value, "__getitem__"):
         return value[:n]
     return value
+
+
+def finite(dataset: Any) -> bool:
+    """Whether a ``tf.data.Dataset`` knows its length (``cardinality()`` >= 0): one made from tensors is, and is
+    iterated afresh by each fit; one from a generator is not known, and may give each fit what the last one left."""
+    try:
+        return int(dataset.cardinality()) >= 0
+    except Exception:  # a distributed dataset: not known
+        return False
 
 
 def shapes(value: Any) -> str:

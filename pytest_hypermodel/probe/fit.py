@@ -310,9 +310,12 @@ def estimate_memory(model: keras.Model, batch_size: int = 32) -> int:
     return 4 * (4 * params + 2 * batch_size * activations)
 
 
-def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: FitSettings) -> tuple[tuple, dict]:
+def fit_arguments(
+    provided: Any, model: keras.Model, values: dict, settings: FitSettings, as_given: bool = False
+) -> tuple[tuple, dict]:
     """What ``model.fit`` gets in a case: ``provided`` (the user's data, or a callable ``(model, values)`` giving
-    it) cut to a few batches and the probe's epochs, else data synthesized from the model."""
+    it) cut to a few batches and the probe's epochs, else data synthesized from the model. ``as_given``: the
+    rehearsal's, which passes a dataset of unknown length as it is (``data.cut``)."""
     from pytest_hypermodel.probe import data as data_mod
     from pytest_hypermodel.probe import redirect
 
@@ -330,17 +333,17 @@ def fit_arguments(provided: Any, model: keras.Model, values: dict, settings: Fit
     if not isinstance(provided, dict):
         x, y = provided
         n = data_mod.examples_for(None, settings.samples)
-        return (data_mod.cut(x, n), data_mod.cut(y, n)), {}
+        return (data_mod.cut(x, n, as_given), data_mod.cut(y, n, as_given)), {}
     # The search's own arguments, as tuner.search passes them on to model.fit: the data cut to a few batches,
     # the epochs to the probe's; batch_size, callbacks and the validation arguments as they are.
     kwargs = dict(provided)
     if kwargs.get("callbacks"):  # what they write goes to the throwaway directory, not over the user's files
         kwargs["callbacks"] = redirect.callbacks(kwargs["callbacks"])
     n = data_mod.examples_for(kwargs, settings.samples)
-    x, y = data_mod.cut(kwargs.pop("x"), n), data_mod.cut(kwargs.pop("y", None), n)
+    x, y = data_mod.cut(kwargs.pop("x"), n, as_given), data_mod.cut(kwargs.pop("y", None), n, as_given)
     for name in ("validation_data", "sample_weight"):
         if kwargs.get(name) is not None:
-            kwargs[name] = data_mod.cut(kwargs[name], n)
+            kwargs[name] = data_mod.cut(kwargs[name], n, as_given)
     for name, most in (
         ("epochs", settings.epochs),
         ("steps_per_epoch", data_mod.BATCHES),

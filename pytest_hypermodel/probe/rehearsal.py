@@ -9,6 +9,12 @@ variables' dtypes and shapes, a fingerprint of its starting weights, the variabl
 state each build starts from are recorded, and after the search the calls a user makes next are made on the
 rehearsal's project: ``get_best_models()``, ``get_best_hyperparameters()``, ``results_summary()`` and a reload by a
 new tuner, as a resumed search does it. What it all means is ``rules.sequence``'s.
+
+The search's data reaches the trials as the search passes it: arrays are cut as for the cases, but an object whose
+state its use changes (a ``keras.utils.PyDataset``, a ``tf.data.Dataset`` of unknown length, a generator) is
+passed as it is, in the state the user gave it, so that what a trial leaves of it (used up, shrunk, moved on) is
+what the next trial meets. Each trial's training batches are counted, and a failure raised while the data was
+read is told apart, for ``rules.sequence`` to blame the data rather than the build.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import inspect
 import io
 import itertools
 import os
+import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -41,6 +49,21 @@ RELOAD = "a new tuner on the project (overwrite=False), as a resumed search make
 
 _projects = itertools.count()
 
+#: The most training batches a trial's fit runs on data passed as it is (a dataset of unknown length runs whole):
+#: the rehearsal stays short, and data used up within that many batches a trial is seen so.
+MAX_BATCHES = 200
+
+#: What Keras and TensorFlow say when a fit fails reading its data, or gets none from it.
+DATA_MARKERS = (
+    "data_adapters",
+    "from_generator_op",
+    "epoch_iterator",
+    "IteratorGetNext",
+    "ran out of data",
+    "empty generator",
+    "Empty logs",
+)
+
 
 @dataclass
 class TrialSeen:
@@ -61,6 +84,10 @@ class TrialSeen:
     state: dict[str, str] = field(default_factory=dict)
     #: ``(variable path, label of the earlier trial whose model holds the same variable object)``.
     shared: list[tuple[str, str]] = field(default_factory=list)
+    #: The training batches its fits ran; None: no fit started.
+    batches: int | None = None
+    #: Its fit raised while reading the search's data (in the data object's own code, or Keras's reading of it).
+    reading_data: bool = False
 
 
 @dataclass
@@ -78,6 +105,8 @@ class Rehearsed:
     """What the rehearsal saw: plain builtins, to cross the pipe."""
 
     tuner: str = ""
+    #: The search's data passed to every trial as it is (``search_data.described``); ``""``: none (arrays, cut).
+    data: str = ""
     trials: list[TrialSeen] = field(default_factory=list)
     #: The global state after the last trial (after the session is cleared, as a next build would find it).
     final_state: dict[str, str] = field(default_factory=dict)
@@ -263,7 +292,7 @@ def run(
     then the calls after the search. ``before_trial()`` is told before each trial (the probe process's clock)."""
     import time
 
-    from pytest_hypermodel.probe import discovery
+    from pytest_hypermodel.probe import discovery, search_data
     from pytest_hypermodel.probe import fit as fit_mod
     from pytest_hypermodel.probe import trial as trial_mod
 
@@ -276,7 +305,7 @@ def run(
     if tuner is None:
         objective = fit_mod.search_objective(settings.objective or (("loss", "min"),))
     make, name = tuner_maker(hypermodel, space, tuner, factory, objective, policy)
-    rehearsed = Rehearsed(tuner=name)
+    rehearsed = Rehearsed(tuner=name, data=search_data.described(provided_data))
     fit_mod._freeze_start_up()
     with _state_restored():
         try:
@@ -313,6 +342,7 @@ def _search(
     kept: list[Any] = []  # every trial's variables, alive: an id is never reused
     current: list[TrialSeen] = []
     synthesized: dict[str, Any] = {}
+    reading = _data_sources(provided_data)
     original_build = tuner._build_hypermodel
     original_begin = tuner.on_trial_begin
 
@@ -347,7 +377,7 @@ def _search(
         if seen is not None and isinstance(model, keras.Model):
             if model.variables:
                 record(model, seen)
-            _watch_fit(model, dict(hp.values), synthesized, settings, lambda: record(model, seen))
+            _watch_fit(model, dict(hp.values), synthesized, settings, lambda: record(model, seen), seen, reading)
         return model
 
     tuner.on_trial_begin, tuner._build_hypermodel = on_trial_begin, built
@@ -365,6 +395,8 @@ def _search(
             seen.status = str(trial.status)
             if seen.status != "COMPLETED" and trial.message:
                 seen.message = meaningful_line(str(trial.message))
+                if seen.reading_data:  # the data's own error, not TensorFlow's node that quotes it
+                    seen.message = _raised_line(str(trial.message)) or seen.message
     keras.backend.clear_session()
     rehearsed.final_state = global_state()
 
@@ -372,9 +404,9 @@ def _search(
 def _search_arguments(
     tuner: Any, defaults: dict[str, Any], provided: Any, settings: Any, synthesized: dict[str, Any]
 ) -> tuple[tuple, dict]:
-    """What ``tuner.search`` gets: the user's data cut as for the cases, the cases' epochs and batches. Data made
-    for a model (synthesized, or a callable's) is made for the defaults' model here, and for each trial's own model
-    when its fit is called (``_fit_on_its_own_data``)."""
+    """What ``tuner.search`` gets: the user's data cut as for the cases (an object whose use changes it passed as
+    it is), the cases' epochs and batches. Data made for a model (synthesized, or a callable's) is made for the
+    defaults' model here, and for each trial's own model when its fit is called (``_watch_fit``)."""
     from pytest_hypermodel.probe import fit as fit_mod
 
     if provided is None or callable(provided):
@@ -386,17 +418,77 @@ def _search_arguments(
         args, kwargs = fit_mod.fit_arguments(provided, model, dict(defaults), settings)
         synthesized["data"] = (provided, args)
     else:
-        args, kwargs = fit_mod.fit_arguments(provided, None, dict(defaults), settings)
+        args, kwargs = fit_mod.fit_arguments(provided, None, dict(defaults), settings, as_given=True)
     kwargs.setdefault("epochs", settings.epochs)
     kwargs.setdefault("verbose", 0)
     return args, kwargs
 
 
+@dataclass(frozen=True)
+class DataSources:
+    """Where a failure raised while reading the search's data shows: the data objects' own methods (by file)."""
+
+    #: ``(file, method)`` of each method the data objects' classes define (a PyDataset's ``__getitem__``...).
+    methods: frozenset[tuple[str, str]] = frozenset()
+    #: Whether the data is passed as it is (its batches capped at ``MAX_BATCHES`` a fit).
+    as_given: bool = False
+
+
+def _data_sources(provided: Any) -> DataSources:
+    """The search's consumable data objects' methods, where a failure of reading them is raised."""
+    from pytest_hypermodel.probe import search_data
+
+    kwargs = search_data.search_arguments(provided) or {}
+    methods: set[tuple[str, str]] = set()
+    for name in ("x", "validation_data"):
+        value = kwargs.get(name)
+        if search_data.kind_of(value) not in search_data.CONSUMABLE_KINDS:
+            continue
+        for cls in type(value).__mro__:
+            if cls.__module__.startswith(("keras", "tensorflow", "builtins")):
+                continue
+            with contextlib.suppress(TypeError, OSError):
+                source = inspect.getsourcefile(cls)
+                if source:
+                    methods.update((source, n) for n, f in vars(cls).items() if inspect.isfunction(f))
+    return DataSources(frozenset(methods), search_data.consumable(provided))
+
+
+_RAISED = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|StopIteration|Exhausted)\b:? .*)$")
+
+
+def _raised_line(text: str) -> str:
+    """The last ``IndexError: ...`` line of a trial's message: what the data raised, where TensorFlow's error about
+    its pipeline quotes it (its own last line names a graph node)."""
+    lines = [m.group(1).strip() for m in map(_RAISED.match, text.splitlines()) if m]
+    return lines[-1] if lines else ""
+
+
+def raised_reading_data(exc: BaseException, sources: DataSources) -> bool:
+    """Whether ``exc``, raised by a fit, was raised reading its data: in a data object's own method (its frame, or
+    the traceback TensorFlow quotes from the pipeline's Python function), or in Keras's reading of the data."""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if (frame.filename, frame.name) in sources.methods:
+            return True
+    text = text_of(exc)
+    for file, method in sources.methods:
+        if re.search(rf'File "{re.escape(file)}", line \d+, in {re.escape(method)}\b', text):
+            return True
+    return any(marker in text for marker in DATA_MARKERS)
+
+
 def _watch_fit(
-    model: Any, values: dict[str, Any], synthesized: dict[str, Any], settings: Any, on_start: Callable[[], None]
+    model: Any,
+    values: dict[str, Any],
+    synthesized: dict[str, Any],
+    settings: Any,
+    on_start: Callable[[], None],
+    seen: TrialSeen | None = None,
+    sources: DataSources = DataSources(),
 ) -> None:
     """The model's ``fit`` tells ``on_start()`` once the model is built, before its first update; given the search's
-    data made for the defaults' model, it fits data made for this model instead, as its case did."""
+    data made for the defaults' model, it fits data made for this model instead, as its case did. On ``seen``: the
+    batches it trains on (at most ``MAX_BATCHES`` on data passed as it is), and whether it raised reading them."""
     import keras
 
     from pytest_hypermodel.probe import fit as fit_mod
@@ -409,9 +501,27 @@ def _watch_fit(
             args = (*own, *args[2:])
             if "validation_data" in extra and "validation_data" in kwargs:
                 kwargs["validation_data"] = extra["validation_data"]
-        watcher = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: on_start())
+
+        def began(logs: Any) -> None:
+            if seen is not None and seen.batches is None:
+                seen.batches = 0
+            on_start()
+
+        def counted(batch: int, logs: Any) -> None:
+            if seen is None:
+                return
+            seen.batches = (seen.batches or 0) + 1
+            if sources.as_given and seen.batches >= MAX_BATCHES:
+                model.stop_training = True
+
+        watcher = keras.callbacks.LambdaCallback(on_train_begin=began, on_train_batch_end=counted)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), watcher]
-        return original(*args, **kwargs)
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            if seen is not None and raised_reading_data(exc, sources):
+                seen.reading_data = True
+            raise
 
     model.fit = fit
 

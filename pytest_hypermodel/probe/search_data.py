@@ -130,6 +130,56 @@ def _arrays(value: Any) -> bool:
     return shape is not None and hasattr(value, "__getitem__") and not is_tf_dataset(value)
 
 
+#: The kinds whose state using them can change: what a trial does to one of them, the next trial meets.
+CONSUMABLE_KINDS = ("dataset", "PyDataset", "generator", "loader", "iterator")
+
+
+def consumable(provided: Any) -> bool:
+    """Whether the search's data ``provided`` (the ``hypermodel_data`` forms) holds an object that a fit may change
+    by using it (its ``x`` or ``validation_data`` a dataset, a PyDataset, a generator...): each trial of the search
+    gets that same object in the state the trials before it left."""
+    kwargs = search_arguments(provided)
+    if kwargs is None:
+        return False
+    return any(kind_of(kwargs.get(name)) in CONSUMABLE_KINDS for name in ("x", "validation_data"))
+
+
+def afresh(provided: Any) -> Any:
+    """``provided`` for one use in this process: its consumable objects copied (``copy.deepcopy``), so that a case
+    or the rehearsal gets them as the user gave them, not as an earlier case left them; as it is where they cannot
+    be copied (a generator, a tf.data.Dataset), or hold nothing consumable."""
+    import copy
+
+    kwargs = search_arguments(provided)
+    if kwargs is None or not consumable(provided):
+        return provided
+    copied = dict(kwargs)
+    for name in ("x", "validation_data"):
+        if kind_of(copied.get(name)) in ("PyDataset", "loader"):
+            try:
+                copied[name] = copy.deepcopy(copied[name])
+            except Exception:  # holds a generator, a lock, a file: as it is
+                return provided
+    if isinstance(provided, Mapping):
+        made: Any = copy.copy(provided)  # a dict of its own class, with its attributes (own_search's keywords)
+        for name in ("x", "validation_data"):
+            if name in made:
+                made[name] = copied[name]
+        return made
+    return (copied["x"], copied["y"])
+
+
+def described(provided: Any) -> str:
+    """``x (a keras.utils.PyDataset, Stream)``: the search's consumable data, for a message; ``""`` for none."""
+    kwargs = search_arguments(provided) or {}
+    for name in ("x", "validation_data"):
+        value = kwargs.get(name)
+        kind = kind_of(value)
+        if kind in CONSUMABLE_KINDS:
+            return f"{name} ({KIND_TEXT[kind]}, {type(value).__name__})"
+    return ""
+
+
 #: How each kind reads in a message.
 KIND_TEXT = {
     "dataset": "a tf.data.Dataset",

@@ -36,7 +36,7 @@ class HealthCheck:
 CHECKS: dict[str, HealthCheck] = {
     c.name: c
     for c in (
-        HealthCheck("data_used_up", DATA, "search data that can be iterated once: the first trial uses it up"),
+        HealthCheck("data_used_up", DATA, "search data that a trial uses up or changes, so the trials after it fail"),
         HealthCheck("data_too_short", DATA, "a finite dataset shorter than the steps and epochs a trial asks of it"),
         HealthCheck("data_arguments", DATA, "search arguments that Keras rejects for that kind of data"),
         HealthCheck("labels_outside_outputs", DATA, "labels that the model's outputs and loss cannot take"),

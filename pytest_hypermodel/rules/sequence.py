@@ -3,7 +3,10 @@
 The rehearsal (``probe.rehearsal``) ran cases that passed alone one after another through KerasTuner's own
 ``search()``, between the defaults first and the defaults again last, and reports what it saw as plain data (the
 dict of a ``Rehearsed``). The defaults run first and last, so any difference between those two trials' models is
-something an earlier trial left behind. Plain data in, ``health.Finding`` out: no Keras.
+something an earlier trial left behind. The search's data reaches the trials as the search passes it (an object
+whose use changes it, as it is): a trial that passed alone and, in sequence, fails reading that data or gets fewer
+batches from it than the first trial did is the data's fault (``data_used_up``), not the build's. Plain data in,
+``health.Finding`` out: no Keras.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ AFTER_FIXES = {
     "get_best_hyperparameters(1)": "keep the objective a metric the trials log, and the oracle the tuner's own",
     "results_summary()": "keep what the trials record (their metrics, their values) plain numbers and strings",
 }
+DATA_FIX = (
+    "give each trial the search's data in the same state: something each fit iterates afresh (arrays, a "
+    "tf.data.Dataset made from a function, from_generator(make_batches) and not a lambda returning one generator, "
+    "or .repeat() with steps_per_epoch; a PyDataset whose __getitem__(index) depends on the index alone, no counter "
+    "or stream it moves on), or, from the hypermodel_data fixture, a function (model, values) -> data that makes "
+    "it again for each trial"
+)
 RELOAD_FIX = (
     "a resumed search (overwrite=False) makes the tuner again and reloads the project: the factory must make "
     "the same tuner (the same space, objective and project) each time it is called"
@@ -91,9 +101,33 @@ def findings(
     def add(check: str, message: str, fix: str, case: str = "") -> None:
         found.append(Finding(check, spec, message, fix, location, case))
 
+    # data_used_up: the search's data, passed to every trial as it is, failing or thinning after a trial used it
+    blamed = _used_up_data(trials, passed_alone, str(rehearsed.get("data") or ""))
+    stopped = str(rehearsed.get("stopped") or "")
+    failed = [t for t in trials if t.get("status") and t["status"] != COMPLETED]
+    data_stopped = bool(stopped and blamed and failed and all(id(t) in blamed for t in failed))
+    if blamed:
+        first_index, first_blamed = next((i, t) for i, t in enumerate(trials) if id(t) in blamed)
+        message = blamed[id(first_blamed)]
+        after = f" after the trial of {_where(str(trials[first_index - 1]['label']))}" if first_index else ""
+        more = len(blamed) - 1
+        label = _where(str(first_blamed["label"]))
+        add(
+            "data_used_up",
+            f"the search's data {rehearsed['data']} is passed to every trial as it is, and the trial of {label}, "
+            f"which passed alone, {message} in the rehearsed search{after}: the trials before it used the data up or "
+            "changed it"
+            + (f", and {more} later {'trial' if more == 1 else 'trials'} met it so" if more else "")
+            + (f"; the search stopped ({stopped})" if data_stopped else ""),
+            DATA_FIX,
+            str(first_blamed["label"]),
+        )
+
     # fails_in_sequence: a trial that passed alone and failed here, or a model that differs from its own alone
     for index, trial in enumerate(trials):
         label = str(trial["label"])
+        if id(trial) in blamed:  # the data's, above
+            continue
         after = f", after the trial of {_where(str(trials[index - 1]['label']))}" if index else ""
         if trial.get("status") and trial["status"] != COMPLETED and label in passed_alone:
             add(
@@ -113,8 +147,7 @@ def findings(
                 SEQUENCE_FIX,
                 label,
             )
-    stopped = str(rehearsed.get("stopped") or "")
-    if stopped:
+    if stopped and not data_stopped:
         when = f"during or after the trial of {_where(str(trials[-1]['label']))}" if trials else "in its first trial"
         add(
             "fails_in_sequence",
@@ -122,7 +155,7 @@ def findings(
             SEQUENCE_FIX,
         )
     ends = [t for t in trials if t["label"] == "defaults" and t.get("variables")]
-    if len(ends) >= 2:
+    if len(ends) >= 2 and id(ends[-1]) not in blamed:
         difference = _model_difference(ends[0], ends[-1])
         if difference:
             between = [_where(str(t["label"])) for t in trials[1:-1]]
@@ -177,3 +210,30 @@ def findings(
             AFTER_FIXES.get(call, RELOAD_FIX),
         )
     return found
+
+
+def _used_up_data(
+    trials: Sequence[Mapping[str, Any]], passed_alone: Mapping[str, int | None], data: str
+) -> dict[int, str]:
+    """The trials (by ``id``) that the search's data, passed as it is (``data`` names it; ``""``: none), failed
+    after earlier trials used it, each with what it did, in a phrase: a trial that passed alone and failed reading
+    the data or with no batch from it, or that completed on fewer batches than the first trial of the same values."""
+    if not data:
+        return {}
+    blamed: dict[int, str] = {}
+    first_batches: dict[str, int] = {}
+    for trial in trials:
+        label, batches = str(trial["label"]), trial.get("batches")
+        status = trial.get("status")
+        if label in passed_alone and status and status != COMPLETED:
+            if trial.get("reading_data"):
+                blamed[id(trial)] = f"failed reading it ({trial.get('message') or status})"
+            elif batches == 0:
+                blamed[id(trial)] = f"got no batch from it and failed ({trial.get('message') or status})"
+        elif status == COMPLETED and isinstance(batches, int):
+            had = first_batches.setdefault(label, batches)
+            if batches < had:
+                blamed[id(trial)] = (
+                    f"trained on {batches} of the {had} batches its first trial of the same values trained on"
+                )
+    return blamed

@@ -404,9 +404,12 @@ def _first_labels(kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def _one_batch(dataset: Any) -> Any:
     """The labels of a dataset's first batch (its second element), or None: a tf.data.Dataset is iterated afresh
-    (``take(1)``), a PyDataset indexed."""
+    (``take(1)``), a copy of a PyDataset indexed (reading one may move it on: a stream's position), none where it
+    cannot be copied."""
+    import copy
+
     try:
-        batch = next(iter(dataset.take(1))) if is_tf_dataset(dataset) else dataset[0]
+        batch = next(iter(dataset.take(1))) if is_tf_dataset(dataset) else copy.deepcopy(dataset)[0]
     except Exception:  # an empty dataset, a failing __getitem__: the cases say so
         return None
     if type(batch) in (list, tuple) and len(batch) >= 2:

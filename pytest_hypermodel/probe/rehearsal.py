@@ -51,7 +51,7 @@ _projects = itertools.count()
 
 #: The most training batches a trial's fit runs on data passed as it is (a dataset of unknown length runs whole):
 #: the rehearsal stays short, and data used up within that many batches a trial is seen so.
-MAX_BATCHES = 200
+MAX_BATCHES = 100
 
 #: What Keras and TensorFlow say when a fit fails reading its data, or gets none from it.
 DATA_MARKERS = (

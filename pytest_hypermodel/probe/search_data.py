@@ -175,8 +175,9 @@ def described(provided: Any) -> str:
     for name in ("x", "validation_data"):
         value = kwargs.get(name)
         kind = kind_of(value)
-        if kind in CONSUMABLE_KINDS:
-            return f"{name} ({KIND_TEXT[kind]}, {type(value).__name__})"
+        if kind in CONSUMABLE_KINDS:  # a dataset's class is tf.data's own (_FlatMapDataset): not named
+            named = "" if kind == "dataset" else f", {type(value).__name__}"
+            return f"{name} ({KIND_TEXT[kind]}{named})"
     return ""
 
 

@@ -24,7 +24,8 @@ EPOCHS = 3  # the search's and the cases' (the preflight's default)
 
 
 def _search(folder: Path, name: str, x: Any, trials: int) -> list[tuple[str, str]]:
-    """``(status, last line of its message)`` of each trial of a RandomSearch over ``x``, in order."""
+    """``(status, message)`` of each trial of a RandomSearch over ``x``, in order (a message ends with the error, or
+    with the TensorFlow node that quotes it)."""
     tuner = kt.RandomSearch(
         consumed_data.build, objective="loss", max_trials=trials, directory=folder, project_name=name, seed=1
     )
@@ -35,7 +36,7 @@ def _search(folder: Path, name: str, x: Any, trials: int) -> list[tuple[str, str
         except RuntimeError:  # "Number of consecutive failures exceeded the limit"
             pass
     trials_run = sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id)
-    return [(str(t.status), (str(t.message or "").strip().splitlines() or [""])[-1]) for t in trials_run]
+    return [(str(t.status), str(t.message or "")) for t in trials_run]
 
 
 def _preflight(make: Callable[[], Any], rehearsal: str):

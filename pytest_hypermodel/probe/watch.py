@@ -63,7 +63,8 @@ class Watch:
 
     #: ``{"message", "category", "location"}`` per distinct warning, in the order raised.
     warnings: list[dict[str, str]] = field(default_factory=list)
-    #: One per ``model.fit`` call: ``{"history": {key: [float per epoch]}, "monitors": [[callback, key]]}``.
+    #: One per ``model.fit`` call: ``{"history": {key: [float per epoch]}, "monitors": [[callback, key]],
+    #: "steps": whether it was given steps_per_epoch}``.
     fits: list[dict[str, Any]] = field(default_factory=list)
 
     def note_warning(self, message: str, category: str, location: str) -> None:
@@ -80,7 +81,11 @@ class Watch:
 
         def fit(*args: Any, **kwargs: Any) -> Any:
             callbacks = list(getattr(kwargs.get("callbacks"), "callbacks", kwargs.get("callbacks")) or [])
-            entry: dict[str, Any] = {"history": {}, "monitors": monitors(callbacks)}
+            entry: dict[str, Any] = {
+                "history": {},
+                "monitors": monitors(callbacks),
+                "steps": kwargs.get("steps_per_epoch") is not None,
+            }
             self.fits.append(entry)
             for callback in callbacks:
                 self._track(callback)

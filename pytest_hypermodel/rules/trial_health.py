@@ -64,6 +64,9 @@ TRIAL_WARNINGS = (
     ),
 )
 
+#: Keras's warning at the end of a dataset before the steps asked (and at each epoch's end of one of unknown length).
+RAN_OUT = TRIAL_WARNINGS[0]
+
 #: What a callback that finds no value under its ``monitor`` does instead (Keras warns each epoch and goes on).
 _NEVER = {
     "EarlyStopping": "it never stops a trial early, so every trial runs all its epochs",
@@ -112,6 +115,8 @@ def findings(records: Iterable[CaseRecord]) -> list[Finding]:
     for r in records:
         for w in r.warnings:
             meaning = _meaning(str(w.get("message", "")))
+            if meaning is RAN_OUT and _no_steps_asked(r):
+                continue  # a dataset of unknown length, read whole: Keras warns at each epoch's end regardless
             if meaning is not None:
                 add((r.spec, "warning", meaning.marker), _warning_finding(r, w, meaning))
         for fit in _fits(r):
@@ -135,6 +140,13 @@ def findings(records: Iterable[CaseRecord]) -> list[Finding]:
 def _fits(r: CaseRecord) -> list[Mapping[str, Any]]:
     fits = r.trial.get("fits")
     return [f for f in fits if isinstance(f, Mapping)] if isinstance(fits, list) else []
+
+
+def _no_steps_asked(r: CaseRecord) -> bool:
+    """Whether every fit of the case is known to have run without ``steps_per_epoch``: then "ran out of data"
+    says only that Keras met the end of a dataset whose length it did not know, which is how each epoch ends."""
+    fits = _fits(r)
+    return bool(fits) and all(f.get("steps") is False for f in fits)
 
 
 def _meaning(message: str) -> TrialWarning | None:

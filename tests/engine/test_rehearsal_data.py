@@ -52,6 +52,7 @@ def test_a_stream_that_the_first_trial_moves_on_fails_the_next_trial_and_the_dat
             lambda: tf.data.Dataset.from_tensor_slices(consumed_data.arrays()).batch(consumed_data.BATCH),
             id="a tf.data.Dataset from tensors",
         ),
+        pytest.param(consumed_data.from_function, id="a tf.data.Dataset of unknown length, from a generator function"),
     ],
 )
 def test_data_each_fit_iterates_afresh_stays_green(make):

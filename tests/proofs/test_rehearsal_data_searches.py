@@ -88,6 +88,7 @@ def test_a_dataset_from_one_generator_gives_the_second_trial_of_a_search_no_batc
             lambda: tf.data.Dataset.from_tensor_slices(consumed_data.arrays()).batch(consumed_data.BATCH),
             id="a tf.data.Dataset from tensors",
         ),
+        pytest.param(consumed_data.from_function, id="a tf.data.Dataset of unknown length, from a generator function"),
     ],
 )
 def test_data_each_fit_iterates_afresh_completes_every_trial_and_stays_green(tmp_path, make):

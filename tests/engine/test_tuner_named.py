@@ -48,8 +48,8 @@ class MySearch(kt.RandomSearch):
     """A user's RandomSearch: its oracle is KerasTuner's own."""
 
 
-class OnRandomOracle(kt.Tuner):
-    """A user's tuner on KerasTuner's RandomSearchOracle: it searches as RandomSearch does."""
+class PlainTuner(kt.Tuner):
+    """A user's keras_tuner.Tuner, on the oracle it is given: it searches as that oracle's tuner."""
 
 
 def _own_oracle(tmp_path):
@@ -63,7 +63,7 @@ def _subclass(tmp_path):
 
 def _on_random_oracle(tmp_path):
     oracle = kt.oracles.RandomSearchOracle(objective="loss", max_trials=3)
-    return OnRandomOracle(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="random")
+    return PlainTuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="random")
 
 
 def _preflight(tuner):
@@ -103,3 +103,26 @@ def test_a_tuner_on_kerastuner_s_oracle_is_named_without_an_approximation(tmp_pa
     assert forecast["message"].startswith(
         f"{name} would abort within 3 trials with probability 0% ±0% (KerasTuner's oracle over 200 seeds"
     ), forecast["message"]
+
+
+class SeededOracle(kt.oracles.RandomSearchOracle):
+    """A user's subclass of KerasTuner's oracle: the forecast drives KerasTuner's own in its place, and says so."""
+
+
+@pytest.mark.parametrize(
+    ("oracle", "searched_as", "own"),
+    [
+        (lambda: kt.oracles.GridSearchOracle(objective="loss", max_trials=3), "GridSearch", None),
+        (lambda: kt.oracles.HyperbandOracle(objective="loss", max_epochs=3), "Hyperband", None),
+        (lambda: SeededOracle(objective="loss", max_trials=3), "RandomSearch", "SeededOracle"),
+        (lambda: StartsFromOracle([], objective="loss", max_trials=3), None, "StartsFromOracle"),
+    ],
+    ids=["GridSearchOracle", "HyperbandOracle", "a RandomSearchOracle subclass", "an oracle of its own"],
+)
+def test_a_tuner_is_searched_as_its_oracle_s_tuner(tmp_path, oracle, searched_as, own):
+    from pytest_hypermodel.probe.prepare import TUNERS
+    from pytest_hypermodel.space import user_tuner
+
+    tuner = PlainTuner(oracle=oracle(), hypermodel=build, directory=str(tmp_path), project_name="p")
+    described = user_tuner.describe(tuner, TUNERS)
+    assert (described.name, described.tuner, described.oracle) == ("PlainTuner", searched_as, own)

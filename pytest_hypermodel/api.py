@@ -167,7 +167,8 @@ class Report:
         for forecast in self.forecasts:
             # The verdict, as the terminal says it; how it was computed is in forecast["message"] (and the HTML).
             lines.append(f"{forecast['spec']}: {forecast.get('headline') or forecast['message']}")
-            lines += [forecast["timing"]["line"]] if forecast.get("timing") else []
+            timing = forecast.get("timing")
+            lines += [timing.get("headline") or timing["line"]] if timing else []
         lines.append("green: the search may start" if self.green else "red: fix the space before the search")
         return "\n".join(lines)
 

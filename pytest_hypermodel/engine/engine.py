@@ -609,6 +609,8 @@ class Engine:
                 own.tuner if own is not None and own.tuner is not None else plan.tuner,
                 max_trials,
                 self.settings.max_abort_risk,
+                named=own.name if own is not None else None,
+                own_oracle=own.oracle if own is not None else None,
             )
             per_trial = timing.timing(pre, cases, max_trials, self.settings.probe.epochs)
             forecasts.append(dataclasses.replace(forecast, timing=per_trial) if per_trial else forecast)

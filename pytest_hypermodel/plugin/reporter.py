@@ -355,7 +355,7 @@ class PreflightReporter:
             said = forecast.message if verbose else forecast.short()
             terminalreporter.line(f"{forecast.spec}: {said}", red=forecast.fails_run)
             if forecast.timing is not None:
-                terminalreporter.line(forecast.timing.line)
+                terminalreporter.line(forecast.timing.line if verbose else forecast.timing.headline)
         for finding in self.findings:
             terminalreporter.line(self.shown(finding).line(), red=True)
         for found in self.refinements:

@@ -46,8 +46,10 @@ class TrialTiming:
     step_seconds: float | None
     #: Each case that ran past the time limit: ``case``, ``seconds``, ``trial_seconds``.
     timeouts: list[dict[str, Any]] = field(default_factory=list)
-    #: The terminal's line.
+    #: How it was computed, in a line: the terminal's under ``-v``, the HTML report's.
     line: str = ""
+    #: The estimate alone, in a short line: the terminal's by default.
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain builtins, in the report's order."""
@@ -97,6 +99,15 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
             "about "
             f"{duration(trial * trials)}, before the search's own epochs and data scale the fits"
         )
+    trials_said = (
+        f"the search's {plural(trials, 'trial')}" if scaled else f"{plural(trials, 'trial')} as small as the cases"
+    )
+    headline = (
+        f"{pre.target.spec}: {trials_said}: about {duration(trial * trials)} (the default case: "
+        f"{duration(default.seconds)})"
+    )
+    if ratio >= SLOW_RATIO:
+        headline += f"; the slowest case {ratio:.0f}× that"
     late = [r for r in mine if r.outcome == "timeout"]
     timeouts = [{"case": r.id, "seconds": r.seconds, "trial_seconds": round(trial_seconds(r), 3)} for r in late]
     if late:  # KerasTuner has no time limit: such a trial runs, for as long as it takes
@@ -105,6 +116,7 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
             f"; {len(late)} ran past the time limit ({first.id}: over {duration(first.seconds)}, "
             f"{first.seconds / default.seconds:.0f}× the default or more, and KerasTuner waits)"
         )
+        headline += f"; {plural(len(late), 'case')} ran past the time limit (KerasTuner waits)"
     return TrialTiming(
         default_seconds=default.seconds,
         slowest_case=slowest.id,
@@ -118,6 +130,7 @@ def timing(pre: Probed, records: Sequence[CaseRecord], max_trials: int | None, e
         step_seconds=default_step,
         timeouts=timeouts,
         line=line,
+        headline=headline,
     )
 
 

@@ -149,8 +149,14 @@ class TunerSettings:
     """What a user's own tuner sets (``describe``): plain data, which crosses from the probe process with its
     ``Preflight`` (pickled). A field the tuner does not set is None, and the options' value stands."""
 
-    #: Its class as the forecast knows it (a subclass of a known tuner as its base); None for another.
+    #: Its class as the forecast knows it: a subclass of a known tuner as its base, a tuner of another class with
+    #: KerasTuner's oracle (or a subclass of one) as that oracle's tuner; None for another (AutoKeras's Greedy).
     tuner: str | None = None
+    #: Its class's own name, which the forecast names ("Greedy would abort ..."), whatever it searches as.
+    name: str | None = None
+    #: Its oracle's class, when it is not one of KerasTuner's own (AutoKeras's ``GreedyOracle``, a user's subclass):
+    #: the forecast simulates KerasTuner's in its place, and says so. None: KerasTuner's oracle, simulated as is.
+    oracle: str | None = None
     max_trials: int | None = None
     #: Its objective as ``--hypermodel-objective`` writes it (``val_loss:min``, comma-joined); None for none.
     objective: str | None = None
@@ -185,12 +191,38 @@ class TunerSettings:
         return {name: value for name, value in named.items() if value is not None}
 
 
+#: KerasTuner's oracles, by the tuner whose search each makes.
+KERAS_TUNER_ORACLES = {
+    "RandomSearchOracle": "RandomSearch",
+    "GridSearchOracle": "GridSearch",
+    "BayesianOptimizationOracle": "BayesianOptimization",
+    "HyperbandOracle": "Hyperband",
+}
+
+
+def _keras_tuners(cls: type) -> bool:
+    return cls.__module__.startswith("keras_tuner")
+
+
+def _oracle_family(oracle: Any, known: tuple[str, ...]) -> str | None:
+    """The tuner in ``known`` whose oracle ``oracle`` is, or subclasses; None for another oracle."""
+    for cls in type(oracle).__mro__:
+        family = KERAS_TUNER_ORACLES.get(cls.__name__) if _keras_tuners(cls) else None
+        if family in known:
+            return family
+    return None
+
+
 def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> TunerSettings:
-    """The settings ``tuner`` implies: a class in ``known``, its ``max_trials``, its objective, its project
-    (``project``, else read from the tuner without creating it), and its policy fields."""
+    """The settings ``tuner`` implies: a class in ``known`` (its own, its base's, else its oracle's), its name and
+    its oracle's when not KerasTuner's, its ``max_trials``, its objective, its project (``project``, else read from
+    the tuner without creating it), and its policy fields."""
     oracle = tuner.oracle
     name = type(tuner).__name__
-    base = next((cls.__name__ for cls in type(tuner).__mro__ if cls.__name__ in known), None)
+    # a subclass (its own run_trial) is searched as its base class searches; another class, as its oracle's tuner
+    base = next((cls.__name__ for cls in type(tuner).__mro__ if cls.__name__ in known), None) or _oracle_family(
+        oracle, known
+    )
     goals = getattr(oracle.objective, "objectives", None) or [oracle.objective]
     directory = getattr(tuner, "directory", None)
     if (
@@ -201,8 +233,9 @@ def describe(tuner: Any, known: tuple[str, ...], project: str | None = None) -> 
     ):
         project = os.path.join(str(directory), tuner.project_name)  # not tuner.project_dir: it creates it
     return TunerSettings(
-        # a subclass (its own run_trial) is searched as its base class searches
         tuner=(name if name in known else base) if base is not None else None,
+        name=name,
+        oracle=None if _keras_tuners(type(oracle)) else type(oracle).__name__,
         max_trials=getattr(oracle, "max_trials", None) or None,
         objective=(
             ",".join(f"{g.name}:{g.direction}" for g in goals)

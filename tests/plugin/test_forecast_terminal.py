@@ -1,5 +1,6 @@
 """The terminal says each forecast's verdict in a short line, as pytest's own summary lines are; how it was
-computed (the oracle's seeds, the cases and builds that judged its trials) is behind ``-v``, and in the JSON."""
+computed (the oracle's seeds, the cases and builds that judged its trials; the cases' seconds behind the time) is
+behind ``-v``, and in the JSON."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ def test_the_forecast_is_a_short_verdict_and_v_shows_how_it_was_computed(hypermo
     [forecast] = json.loads((hypermodel_dir.path / "r.json").read_text())["forecasts"]
     assert line == f"{spec}: {forecast['headline']}"
     assert "KerasTuner's oracle over 200 seeds" in forecast["message"]
+    # The time too: the estimate in a short line; how it was computed, behind -v and in the JSON.
+    timing = forecast["timing"]
+    assert timing["headline"] in quiet.outlines and timing["line"] not in quiet.outlines
+    assert timing["headline"].startswith(f"{spec}: 10 trials as small as the cases: about ")
+    assert len(timing["headline"]) < 100, timing["headline"]
     verbose = run_here(hypermodel_dir, "-p", "no:cacheprovider", "-v", "--hypermodel", spec)
     [line] = _forecast_lines(verbose, spec)
     per_second = re.compile(r"\d+/s")  # the builds' rate, from run to run
     assert per_second.sub("N/s", line) == per_second.sub("N/s", f"{spec}: {forecast['message']}")
+    assert any(line.startswith(f"{spec}: the default case took ") for line in verbose.outlines)

@@ -90,10 +90,18 @@ def test_green_where_fit_works(tmp_path, monkeypatch, make, kind):
     x, y = _data(kind)
     make(tmp_path, "fit").fit(x, y, epochs=1, verbose=0)  # completes: the search and the best model's fit
 
-    report = ph.preflight(make(tmp_path, "preflight"), x, y, epochs=2, max_cases=1)
+    clf = make(tmp_path, "preflight")
+    report = ph.preflight(clf, x, y, epochs=2, max_cases=1)
 
     assert report.green, report.reasons()
     assert [c["outcome"] for c in report.cases] == ["ok"]
+    # The forecast names AutoKeras's tuner, and says that KerasTuner's random oracle stands in for its GreedyOracle
+    # (its initial values first, then the best trial's values changed a group at a time).
+    forecast = report.forecast
+    assert forecast["tuner"] == type(clf.tuner).__name__ != "RandomSearch"
+    assert forecast["approximation"] == "its GreedyOracle simulated as RandomSearch's"
+    assert forecast["message"].startswith(f"{forecast['tuner']} would abort within 2 trials with probability ")
+    assert forecast["approximation"] in forecast["message"]
 
 
 @pytest.mark.parametrize("classifier", ["StructuredDataClassifier", "ImageClassifier"])

@@ -30,7 +30,7 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     space = probed.space
     judge = predicate(probed.cases, space, probed.screen, probed.policy)
     driven = abort_rules.judge_draws(probed.draws, lambda values: judge(off_defaults(values, space)), probed.policy)
-    oracle = "KerasTuner's oracle" if probed.tuner == "RandomSearch" else approximated(probed.tuner)
+    oracle = simulated_oracle(probed)
     message = (
         f"{probed.tuner} would abort within {plural(risk.trials(probed), 'trial')} with probability "
         f"{driven.probability:.0%} "
@@ -43,6 +43,13 @@ def estimate(probed: Probed) -> risk.AbortRisk:
         f"±{2 * driven.error:.0%}"
     )
     return risk.AbortRisk(driven.probability, driven.failure_rate, driven.fatal_rate, message, headline)
+
+
+def simulated_oracle(probed: Probed) -> str:
+    """The oracle the draws are KerasTuner's, in a phrase: the tuner's own (RandomSearch's), else what stands in."""
+    if probed.own_oracle:  # a tuner with an oracle of its own (AutoKeras's GreedyOracle): not simulated
+        return f"{probed.approximation()}: KerasTuner's random oracle"
+    return "KerasTuner's oracle" if probed.family == "RandomSearch" else approximated(probed.family)
 
 
 def approximated(tuner: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,9 +39,13 @@ def probed(
     tuner: str,
     max_trials: int | None,
     max_abort_risk: float,
+    named: str | None = None,
+    own_oracle: str | None = None,
 ) -> Probed:
     """What a forecast reads of one hypermodel: its preflight (``probe.prepare.Preflight``) and its cases among
-    ``cases``, judged by their own policy (``fallback`` when they carry none)."""
+    ``cases``, judged by their own policy (``fallback`` when they carry none). ``tuner`` is the KerasTuner tuner
+    simulated; ``named``, the user's tuner's class, which the forecast names; ``own_oracle``, its oracle's class
+    when not KerasTuner's."""
     mine = [c for c in cases if c.spec == pre.target.spec]
     return Probed(
         spec=pre.target.spec,
@@ -48,7 +53,9 @@ def probed(
         cases=[c for c in mine if not c.download],
         downloads=[c for c in mine if c.download],
         policy=policy_of(mine, fallback),
-        tuner=tuner,
+        tuner=named or tuner,
+        simulated=tuner if named and named != tuner else "",
+        own_oracle=own_oracle or "",
         max_trials=max_trials,
         max_abort_risk=max_abort_risk,
         trials=pre.trials,
@@ -65,6 +72,11 @@ def forecast(
     tuner: str,
     max_trials: int | None,
     max_abort_risk: float,
+    named: str | None = None,
+    own_oracle: str | None = None,
 ) -> ForecastRecord:
-    """What the search over one hypermodel would do, from the cases its preflight probed (see ``forecast_for``)."""
-    return forecast_for(tuner).forecast(probed(pre, cases, fallback, tuner, max_trials, max_abort_risk))
+    """What the search over one hypermodel would do, from the cases its preflight probed (see ``forecast_for``):
+    ``tuner``'s search simulated, the forecast named ``named`` (the user's tuner's class) when given."""
+    given = probed(pre, cases, fallback, tuner, max_trials, max_abort_risk, named, own_oracle)
+    record = forecast_for(tuner).forecast(given)
+    return dataclasses.replace(record, simulated=given.simulated, approximation=given.approximation())

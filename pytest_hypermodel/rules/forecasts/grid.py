@@ -41,4 +41,6 @@ class GridSearchForecast:
         record = GridForecast.of(probed.spec, result)
         if value_free is not None and result.aborts:  # the trials it names fail whatever their values
             record = dataclasses.replace(record, message=f"{record.message}; {value_free.text()}")
+        if probed.own_oracle:  # the order walked is KerasTuner's grid, not the tuner's own oracle's
+            record = dataclasses.replace(record, message=f"{record.message} ({probed.approximation()})")
         return record

@@ -28,8 +28,12 @@ def estimate(probed: Probed) -> risk.AbortRisk:
     probability = (
         abort_rules.abort_probability(failure_rate, trials, probed.policy, fatal_rate) if dispositions else 0.0
     )
-    own = probed.tuner == "RandomSearch"
-    order = "" if own else f", an approximation: {probed.tuner}'s own oracle is not simulated"
+    if probed.own_oracle:
+        order = f", an approximation: {probed.approximation()}"
+    elif probed.family == "RandomSearch":
+        order = ""
+    else:
+        order = f", an approximation: {probed.tuner}'s own oracle is not simulated"
     message = (
         f"{probed.tuner} would abort within {plural(trials, 'trial')} with probability {probability:.0%} "
         f"(estimated from {failure_rate:.0%} FAILED and {fatal_rate:.0%} fatal among the "

@@ -41,6 +41,12 @@ class ForecastRecord:
     abort_probability: float | None = None
     #: Seconds per trial (``timing.timing``); None before the default case ran.
     timing: TrialTiming | None = None
+    #: The KerasTuner tuner whose search was simulated, when ``tuner`` (the user's tuner's class) is another;
+    #: ``""`` when it is ``tuner`` itself.
+    simulated: str = ""
+    #: What the forecast approximates, in a phrase, where it does not simulate the tuner's own oracle ("its
+    #: GreedyOracle simulated as RandomSearch's"); ``""`` where it does.
+    approximation: str = ""
 
     def short(self) -> str:
         """The verdict, for the terminal's default line: the headline, else the message."""
@@ -60,6 +66,7 @@ class ForecastRecord:
 
     def _with_timing(self, fields: dict[str, Any]) -> dict[str, Any]:
         fields = {**fields, "headline": self.short()}
+        fields.update({k: v for k, v in (("simulated", self.simulated), ("approximation", self.approximation)) if v})
         return {**fields, "timing": self.timing.to_dict()} if self.timing is not None else fields
 
 
@@ -164,7 +171,8 @@ class Probed:
     downloads: list[CaseRecord]
     #: The policy the cases were judged by.
     policy: Policy
-    #: The tuner's name (``GridSearch``, ``RandomSearch``, ...) and its ``max_trials`` (None: not given).
+    #: The tuner's name, as the forecast names it (``RandomSearch``, a user's tuner's class: ``Greedy``), and its
+    #: ``max_trials`` (None: not given).
     tuner: str
     max_trials: int | None
     #: The abort probability above which a random-order search's forecast fails the run.
@@ -177,6 +185,21 @@ class Probed:
     screen: Screened | None = None
     #: Why KerasTuner cannot make the tuner here (``Preflight.cannot_start``); ``""`` when it can.
     cannot_start: str = ""
+    #: The KerasTuner tuner whose search the forecast simulates (``GridSearch``, ``RandomSearch``, ...), when
+    #: ``tuner`` is another class (a subclass, AutoKeras's ``Greedy``); ``""``: ``tuner`` itself.
+    simulated: str = ""
+    #: The tuner's own oracle class, when it is not KerasTuner's (``GreedyOracle``): the forecast drives
+    #: ``family``'s in its place. ``""``: the tuner's oracle is KerasTuner's, simulated as is.
+    own_oracle: str = ""
+
+    @property
+    def family(self) -> str:
+        """The KerasTuner tuner whose search the forecast simulates."""
+        return self.simulated or self.tuner
+
+    def approximation(self) -> str:
+        """What the forecast approximates, in a phrase; ``""`` where it simulates the tuner's own oracle."""
+        return f"its {self.own_oracle} simulated as {self.family}'s" if self.own_oracle else ""
 
 
 class TunerForecast(Protocol):

@@ -9,8 +9,8 @@ Each check's example is what a preflight of a hypermodel of tests/hypermodels/ t
 its findings of that check, ``SPEC: [CHECK] what was found (file:line): the fix``, as the terminal prints them,
 with the paths relative to the repository. They stand in the page between ``<!-- example: CHECK -->`` and
 ``<!-- /example -->``. The preflights run in this process (isolation off, no boundaries, the default case alone),
-except the sequence checks': the rehearsal of the search, in one engine and one probe process, as a user's run
-does. About a minute and a half on a laptop's CPU.
+except the sequence checks': the rehearsal of the search, in one engine and one probe process as a user's run
+does, started first in a process of its own so that it runs meanwhile. About a minute and a half on two cores.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import argparse
 import contextlib
 import difflib
 import importlib
+import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,6 +90,10 @@ def stable(line: str) -> str:
     return line.replace(f"{ROOT}{os.sep}", "")
 
 
+def _found(findings: list[Any]) -> str:
+    return "found " + (", ".join(f.check for f in findings) or "nothing")
+
+
 @contextlib.contextmanager
 def _in(folder: str) -> Iterator[None]:
     """In ``folder`` (contextlib.chdir is Python 3.11's)."""
@@ -99,52 +105,67 @@ def _in(folder: str) -> Iterator[None]:
         os.chdir(before)
 
 
-def run_examples(examples: tuple[Example, ...] = EXAMPLES) -> dict[str, list[str]]:
-    """Each example's check: the lines of that check's findings on its hypermodel, from the current code."""
-    from pytest_hypermodel import preflight
+def _rehearse(examples: tuple[Example, ...], into: Path) -> None:
+    """The rehearsal's examples, in one engine and one probe process: their findings, as JSON, into ``into``."""
     from pytest_hypermodel.engine import settings
     from pytest_hypermodel.engine.engine import Engine
 
-    found: dict[str, list[Any]] = {}  # by spec, and data for the cases run in this process
+    [data] = {e.data for e in examples}  # one engine: one data for them all
+    source = settings.MappingSource(
+        {
+            "hypermodel_boundaries": "off",
+            "hypermodel_rehearsal": "on",
+            "hypermodel_epochs": str(OPTIONS["epochs"]),
+            "hypermodel_strategy": "extremes",  # the rehearsal runs the extremes and Choice values
+        }
+    )
+    specs = list(dict.fromkeys(e.spec for e in examples))
+    started = time.monotonic()
+    with Engine(settings.read(source), ROOT) as engine:
+        engine.run(specs, _data(data))
+    print(f"rehearsed {', '.join(specs)}: {_found(engine.findings)} ({time.monotonic() - started:.0f} s)", flush=True)
+    into.write_text(json.dumps([f.to_dict() for f in engine.findings]), encoding="utf-8")
+
+
+def run_examples(examples: tuple[Example, ...] = EXAMPLES) -> dict[str, list[str]]:
+    """Each example's check: the lines of that check's findings on its hypermodel, from the current code. The
+    rehearsal's examples run in a process of their own, meanwhile (their probe process is busy, this one waits)."""
+    from pytest_hypermodel import preflight
+    from pytest_hypermodel.rules.health import Finding
+
+    found: dict[str, list[Any]] = {}  # by spec and data
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    rehearsed = tuple(e for e in examples if e.rehearsal)
     with tempfile.TemporaryDirectory() as scratch, _in(scratch):  # a tuner's project is written there
-        for example in examples:
-            key = f"{example.spec} {example.data}"
-            if example.rehearsal or key in found:
-                continue
-            started = time.monotonic()
-            report = preflight(
-                example.spec, data=_data(example.data), rootpath=ROOT, isolation="off", rehearsal=False,
-                strategy="default", **OPTIONS,
-            )  # fmt: skip
-            found[key] = report.findings
-            print(f"{example.spec}: {len(report.findings)} findings ({time.monotonic() - started:.0f} s)", flush=True)
-        rehearsed = [e for e in examples if e.rehearsal]
-        if rehearsed:
-            [data] = {e.data for e in rehearsed}  # one engine: one data for them all
-            source = settings.MappingSource(
-                {
-                    "hypermodel_boundaries": "off",
-                    "hypermodel_rehearsal": "on",
-                    "hypermodel_epochs": str(OPTIONS["epochs"]),
-                    "hypermodel_strategy": "extremes",  # the rehearsal runs the extremes and Choice values
-                }
-            )
-            specs = list(dict.fromkeys(e.spec for e in rehearsed))
-            started = time.monotonic()
-            with Engine(settings.read(source), ROOT) as engine:
-                engine.run(specs, _data(data))
-            print(
-                f"rehearsed {', '.join(specs)}: {len(engine.findings)} findings ({time.monotonic() - started:.0f} s)",
-                flush=True,
-            )
-            for spec in specs:
-                found[f"{spec} {data}"] = [f for f in engine.findings if f.spec == spec]
+        into = Path(scratch) / "rehearsed.json"
+        child = subprocess.Popen([sys.executable, __file__, "--rehearse-into", str(into)]) if rehearsed else None
+        try:
+            for example in examples:
+                key = f"{example.spec} {example.data}"
+                if example.rehearsal or key in found:
+                    continue
+                started = time.monotonic()
+                report = preflight(
+                    example.spec, data=_data(example.data), rootpath=ROOT, isolation="off", rehearsal=False,
+                    strategy="default", **OPTIONS,
+                )  # fmt: skip
+                found[key] = report.findings
+                print(f"{example.spec}: {_found(report.findings)} ({time.monotonic() - started:.0f} s)", flush=True)
+        except BaseException:
+            if child is not None:
+                child.kill()
+            raise
+        if child is not None:
+            if child.wait() != 0 or not into.exists():
+                sys.exit(f"make_health_examples: the rehearsal's examples failed (exit {child.returncode})")
+            findings = [Finding.from_dict(d) for d in json.loads(into.read_text(encoding="utf-8"))]
+            for example in rehearsed:
+                found[f"{example.spec} {example.data}"] = [f for f in findings if f.spec == example.spec]
     lines: dict[str, list[str]] = {}
     for example in examples:
         mine = [stable(f.line()) for f in found[f"{example.spec} {example.data}"] if f.check == example.check]
         if not mine:
-            others = [f.check for f in found[f"{example.spec} {example.data}"]] or "nothing"
+            others = ", ".join(f.check for f in found[f"{example.spec} {example.data}"]) or "nothing"
             sys.exit(
                 f"make_health_examples: {example.spec} no longer trips {example.check} (it found {others}): "
                 f"give {example.check} an example that does, in {Path(__file__).name}'s EXAMPLES"
@@ -188,8 +209,8 @@ def differing(committed: str, made: str) -> dict[str, list[str]]:
     before, after = blocks(committed), blocks(made)
     diffs: dict[str, list[str]] = {}
     for name in [*after, *(n for n in before if n not in after)]:
-        old, new = (_DECIMAL.sub("N", text.get(name, "")).splitlines() for text in (before, after))
-        if old != new:
+        old, new = (text.get(name, "").splitlines() for text in (before, after))
+        if [_DECIMAL.sub("N", line) for line in old] != [_DECIMAL.sub("N", line) for line in new]:
             diffs[name] = list(difflib.unified_diff(old, new, "the page", "the current code", lineterm="", n=0))
     return diffs
 
@@ -198,7 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with the committed page; write nothing")
     parser.add_argument("--page", type=Path, default=PAGE)
+    parser.add_argument("--rehearse-into", type=Path, help=argparse.SUPPRESS)  # the rehearsal's process
     args = parser.parse_args(argv)
+    if args.rehearse_into:
+        _rehearse(tuple(e for e in EXAMPLES if e.rehearsal), args.rehearse_into)
+        return 0
     committed = args.page.read_text(encoding="utf-8")
     made = written(committed, run_examples())
     if not args.check:

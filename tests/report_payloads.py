@@ -39,6 +39,9 @@ def run_preflight(tmp: Path) -> dict:
             # The extremes and corners: the renderers' tables and heatmaps are asserted cell by cell.
             "--hypermodel-strategy",
             "extremes,corners",
+            # The renderers' subject: no rehearsal of the search (its trials cost, its findings would be none).
+            "--hypermodel-rehearsal",
+            "off",
         ],
         cwd=ROOT,
         env=env,

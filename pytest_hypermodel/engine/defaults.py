@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "hypermodel_html": "",
     "hypermodel_boundaries": "on",
     "hypermodel_boundaries_seconds": "",
-    "hypermodel_rehearsal": "off",
+    "hypermodel_rehearsal": "on",
     "hypermodel_devices": "auto",
     "hypermodel_timeout": "",
     "hypermodel_isolation": "",

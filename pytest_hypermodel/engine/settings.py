@@ -298,7 +298,7 @@ class Settings:
     #: KerasTuner's ``directory/project_name`` the search will use, whose oracle must hold this space (None: none).
     project: str | None = None
     #: Whether cases that passed alone are run again one after another through KerasTuner's search (``rehearse``).
-    rehearsal: bool = False
+    rehearsal: bool = True
     #: The health checks whose findings do not fail the run (``health.CHECKS`` names).
     suppress_health_check: frozenset[str] = frozenset()
 

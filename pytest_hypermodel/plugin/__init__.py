@@ -230,7 +230,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "search() in a throwaway project (each Choice value and each range's ends, between the defaults), then "
         "get_best_models(), get_best_hyperparameters(), results_summary() and a reload of that project: a trial "
         "that fails or differs in sequence, global state a trial leaves behind, variables shared between trials "
-        "and a failure after the search fail the run (default: off)",
+        "and a failure after the search fail the run (default: on)",
     )
     group.addoption(
         FIX_OPTION,

@@ -137,13 +137,14 @@ def test_the_progress_lines_say_what_the_rehearsal_runs(rehearsed):
     assert any("rehearsed 4 trials" in line and "state_left_behind" in line for line in rehearsed["progress"])
 
 
-def test_the_rehearsal_can_be_turned_off(tmp_path):
+def test_the_rehearsal_is_on_by_default_and_can_be_turned_off(tmp_path):
     from tests.hypermodels import sequence
 
     options = {"hypermodel_isolation": "off", "hypermodel_boundaries": "off", "hypermodel_epochs": "2"}
     off = settings.read(settings.MappingSource({**options, "hypermodel_rehearsal": "off"}))
     on = settings.read(settings.MappingSource({**options, "hypermodel_rehearsal": "on"}))
-    assert on.rehearsal and not off.rehearsal and not settings.read(settings.MappingSource(options)).rehearsal
+    assert on.rehearsal and not off.rehearsal and settings.read(settings.MappingSource(options)).rehearsal
+    assert settings.Settings().rehearsal
     lines: list[str] = []
     with Engine(off, tmp_path) as engine:
         engine.progress = progress.Progress(lines.append)

@@ -29,7 +29,8 @@ def test_two_runs_writing_the_same_paths_leave_whole_files_from_one_run(pytester
     out = pytester.path / "out"
     command = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hypermodel", "m.py:build",
-        "--hypermodel-isolation=off", "--hypermodel-boundaries=off", "--hypermodel-epochs=2",
+        "--hypermodel-isolation=off", "--hypermodel-boundaries=off", "--hypermodel-rehearsal=off",
+        "--hypermodel-epochs=2",
         f"--junitxml={out / 'r.xml'}", f"--hypermodel-report={out / 'r.json'}",
     ]  # fmt: skip
     runs = [

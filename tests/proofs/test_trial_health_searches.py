@@ -100,10 +100,12 @@ def test_a_hypermodel_fit_that_raises_fails_the_trials_of_a_tuner_that_is_create
     assert "building the defaults raises" not in report.forecast["message"]
 
 
-def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
+@pytest.mark.rehearsal  # the default: no false alarm from the rehearsal of the search either
+def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path, capsys):
     """keras-io's getting-started guide: its build function, its HyperModel whose fit() tunes shuffle, the one whose
     fit() crops the images, and its HyperRegressor whose fit() returns a number computed after model.fit
-    (KerasTuner's ``default_objective``); and the failed-trials guide's grid."""
+    (KerasTuner's ``default_objective``); and the failed-trials guide's grid. With the default settings' rehearsal
+    of the search: no finding of the trials' checks nor of the rehearsal's."""
     from tests.hypermodels.guides import CroppingHyperModel, MyHyperModel, build_model
     from tests.hypermodels.regressors import ScoreRegressor
 
@@ -120,21 +122,27 @@ def test_the_getting_started_guide_s_hypermodels_give_no_finding(tmp_path):
             strategy="extremes",
             boundaries=False,
             isolation="off",
+            verbose=True,
         )
-        assert report.green and Engine.trial_findings(report.cases) == []
+        assert report.green and Engine.trial_findings(report.cases) == [] and report.findings == []
     crops = images[..., None]  # CroppingHyperModel's fit() crops the search's (N, 28, 28, 1) images
     report = preflight(
         CroppingHyperModel(), crops, labels, validation_data=(crops, labels), objective="val_accuracy", epochs=2,
-        strategy="extremes", boundaries=False, isolation="off",
+        strategy="extremes", boundaries=False, isolation="off", verbose=True,
     )  # fmt: skip
-    assert report.green and Engine.trial_findings(report.cases) == []
+    assert report.green and Engine.trial_findings(report.cases) == [] and report.findings == []
     from tests.hypermodels.guide import failed_trial  # the failed-trials guide: FailedTrialError over 1200 params
 
     rng = np.random.default_rng(0)
     wide, target = rng.normal(size=(64, 20)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
-    report = preflight(failed_trial, wide, target, epochs=2, strategy="extremes", boundaries=False, isolation="off")
-    assert Engine.trial_findings(report.cases) == []
+    report = preflight(
+        failed_trial, wide, target, epochs=2, strategy="extremes", boundaries=False, isolation="off", verbose=True
+    )
+    assert Engine.trial_findings(report.cases) == [] and report.findings == []
     x, y = _data()
     tuner = kt.RandomSearch(ScoreRegressor(), max_trials=2, directory=tmp_path / "r", project_name="r")
-    report = _preflight(tuner, validation_data=(x, y))
-    assert report.green and Engine.trial_findings(report.cases) == []
+    data = {"x": x, "y": y, "epochs": 2, "validation_data": (x, y)}
+    report = preflight(tuner, data=data, boundaries=False, strategy="extremes", isolation="off", verbose=True)
+    assert report.green and Engine.trial_findings(report.cases) == [] and report.findings == []
+    rehearsed = [line for line in capsys.readouterr().err.splitlines() if ": rehearsed " in line]
+    assert len(rehearsed) == 5 and all(line.endswith(": 0 findings") for line in rehearsed), rehearsed

@@ -384,7 +384,7 @@ class Engine:
             devices.load_backend()
             hypermodel = target_mod.as_hypermodel(item.hypermodel, item.spec)
             return prepare_target(
-                Target(item.spec, item.path, item.name, hypermodel, item.tuner, item.project),
+                dataclasses.replace(item, hypermodel=hypermodel),  # what the face knew of it too (search_prepared)
                 self.plan_options,
                 timeout,
                 data=data,

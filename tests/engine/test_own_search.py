@@ -8,6 +8,8 @@ the defaults before KerasTuner's search, and its ``run_trial`` reads ``kwargs["x
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import keras_tuner as kt
 import numpy as np
@@ -80,9 +82,12 @@ def test_its_own_search_prepares_and_its_trials_get_the_search_arguments_by_name
     tuner.search(x=x, y=y, validation_data=validation, epochs=1, verbose=0)  # the real search works
     searched = _tuner(tmp_path / "preflight")
 
-    report = ph.preflight(searched, x, y, validation_data=validation, epochs=2, max_cases=2)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        report = ph.preflight(searched, x, y, validation_data=validation, epochs=2, max_cases=2)
 
     assert report.green, report.reasons()
+    assert not [w for w in said if "search() of its own" in str(w.message)]  # it ran: not told it did not
     assert searched.trial_arguments and all(n == 0 for n, _ in searched.trial_arguments)  # none positional
     assert all({"x", "y", "validation_data"} <= set(names) for _, names in searched.trial_arguments)
 

@@ -72,5 +72,8 @@ def test_a_spec_given_twice_runs_once(hypermodel_dir):
     assert junit.count('name="failed_trial[defaults]"') == 1
     assert sorted(cases) == ["failed_trial[defaults]", "failed_trial[size=2]"]
     said = [line for line in result.outlines if line.startswith("outcomes.py:failed_trial: ")]
-    assert [line.split(" ")[1] for line in said] == ["RandomSearch", "10"]  # its forecast and its time (10 trials...), once
+    assert [line.split(" ")[1] for line in said] == [
+        "RandomSearch",
+        "10",
+    ]  # its forecast and its time (10 trials...), once
     assert result.stdout.str().count("hypermodel: discovering outcomes.py:failed_trial") == 1  # discovered once

@@ -37,9 +37,7 @@ def test_xdist_report_equals_the_serial_one(hypermodel_dir):
 
     def summary(result):  # but the time per trial, each run's own
         return [
-            line
-            for line in result.stdout.lines
-            if line.startswith("guide.py:") and "(the default case: " not in line
+            line for line in result.stdout.lines if line.startswith("guide.py:") and "(the default case: " not in line
         ]
 
     assert summary(first) and summary(first) == summary(second)

@@ -44,17 +44,7 @@ def test_a_stream_that_the_first_trial_moves_on_fails_the_next_trial_and_the_dat
     assert stream.position == 0  # the user's object: each case and the rehearsal had a copy
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        pytest.param(consumed_data.Indexed, id="a PyDataset read by index, reshuffled each epoch"),
-        pytest.param(
-            lambda: tf.data.Dataset.from_tensor_slices(consumed_data.arrays()).batch(consumed_data.BATCH),
-            id="a tf.data.Dataset from tensors",
-        ),
-        pytest.param(consumed_data.from_function, id="a tf.data.Dataset of unknown length, from a generator function"),
-    ],
-)
+@pytest.mark.parametrize("make", list(consumed_data.WELL_BEHAVED.values()), ids=list(consumed_data.WELL_BEHAVED))
 def test_data_each_fit_iterates_afresh_stays_green(make):
     report = _preflight({"x": make(), "epochs": 1})
     assert report.green, report.reasons

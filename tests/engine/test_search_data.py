@@ -19,20 +19,7 @@ from pytest_hypermodel.probe import data as data_mod
 from pytest_hypermodel.probe import search_data
 from pytest_hypermodel.space.target import Target
 from tests.hypermodels.guide import guide_grid
-
-CLASSES = 3
-
-
-def classifier(hp):
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(8,)),
-            layers.Dense(hp.Int("units", 4, 16, step=4), activation="relu"),
-            layers.Dense(CLASSES, activation="softmax"),
-        ]
-    )
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
-    return model
+from tests.hypermodels.health_examples import CLASSES, classifier
 
 
 def _arrays(n: int = 64):

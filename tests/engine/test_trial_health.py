@@ -11,6 +11,7 @@ from keras import layers
 
 from pytest_hypermodel import preflight
 from pytest_hypermodel.engine.engine import Engine
+from tests.hypermodels.health_examples import with_unused_weight
 
 
 def _data(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -55,22 +56,6 @@ class DictOfTheWrongValue(kt.HyperModel):
     def fit(self, hp, model, *args, **kwargs):
         history = model.fit(*args, **kwargs)
         return {"val_mae": history.history["val_loss"][-1]}
-
-
-class Unused(layers.Layer):
-    """A layer with a weight its output never uses: no gradient reaches it."""
-
-    def build(self, input_shape):
-        self.unused = self.add_weight(shape=(1,), name="unused")
-
-    def call(self, x):
-        return x
-
-
-def with_unused_weight(hp):
-    model = keras.Sequential([keras.Input(shape=(4,)), Unused(), layers.Dense(hp.Int("units", 1, 2))])
-    model.compile(loss="mse", optimizer="sgd")
-    return model
 
 
 class FitRaises(kt.HyperModel):

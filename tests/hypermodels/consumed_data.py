@@ -88,3 +88,18 @@ def from_function(batches: int = 64):
 
     signature = (tf.TensorSpec((None, 6), "float32"), tf.TensorSpec((None, 1), "float32"))
     return tf.data.Dataset.from_generator(made, output_signature=signature)
+
+
+def from_tensors():
+    """A tf.data.Dataset of the arrays, batched: each fit iterates it afresh."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(arrays()).batch(BATCH)
+
+
+#: The well-behaved twins, by what they are: each trial of a search gets them whole.
+WELL_BEHAVED = {
+    "a PyDataset read by index, reshuffled each epoch": Indexed,
+    "a tf.data.Dataset from tensors": from_tensors,
+    "a tf.data.Dataset of unknown length, from a generator function": from_function,
+}

@@ -13,7 +13,6 @@ from typing import Any
 
 import keras_tuner as kt
 import pytest
-import tensorflow as tf
 
 from pytest_hypermodel import preflight
 from tests.hypermodels import consumed_data
@@ -80,17 +79,7 @@ def test_a_dataset_from_one_generator_gives_the_second_trial_of_a_search_no_batc
     assert "a tf.data.Dataset" in used_up[0].message and "got no batch from it" in used_up[0].message
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        pytest.param(consumed_data.Indexed, id="a PyDataset read by index"),
-        pytest.param(
-            lambda: tf.data.Dataset.from_tensor_slices(consumed_data.arrays()).batch(consumed_data.BATCH),
-            id="a tf.data.Dataset from tensors",
-        ),
-        pytest.param(consumed_data.from_function, id="a tf.data.Dataset of unknown length, from a generator function"),
-    ],
-)
+@pytest.mark.parametrize("make", list(consumed_data.WELL_BEHAVED.values()), ids=list(consumed_data.WELL_BEHAVED))
 def test_data_each_fit_iterates_afresh_completes_every_trial_and_stays_green(tmp_path, make):
     searched = _search(tmp_path, "afresh", make(), 2)
     assert [s for s, _ in searched] == ["COMPLETED", "COMPLETED"], searched

@@ -57,6 +57,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.proof)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One warm process for the whole run (``probe.warm``): every probe process of the suite, in this process, its
+    xdist workers and its pytester runs, is forked from it instead of importing TensorFlow anew (about 5 s of CPU
+    each). Tests marked ``cold_start`` spawn theirs, as a user's run does by default."""
+    from pytest_hypermodel.probe import warm
+
+    if warm.VARIABLE not in os.environ and not hasattr(config, "workerinput"):
+        server = warm.Server().__enter__()
+        config.add_cleanup(server.__exit__)
+
+
+@pytest.fixture(autouse=True)
+def _cold_start_where_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked ``cold_start`` runs its probe processes as a user's run does by default: spawned."""
+    if request.node.get_closest_marker("cold_start") is not None:
+        from pytest_hypermodel.probe import warm
+
+        monkeypatch.delenv(warm.VARIABLE, raising=False)
+
+
 @pytest.fixture(autouse=True)
 def _rehearsal_only_where_it_is_the_subject(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rehearsal of the search (a KerasTuner search of its own after the cases) is off by default in the

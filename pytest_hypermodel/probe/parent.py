@@ -32,7 +32,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pytest_hypermodel.probe import devices, messages
+from pytest_hypermodel.probe import devices, messages, warm
 from pytest_hypermodel.probe.fit import FitSettings, Result
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.rules.policy import Policy
@@ -40,6 +40,8 @@ from pytest_hypermodel.space.hyperparameters import SearchSpace
 from pytest_hypermodel.space.plan import Case
 from pytest_hypermodel.space.target import SpecError
 
+#: The probe process's name (multiprocessing's): spawned or forked from a warm process (``warm``).
+PROCESS_NAME = "hypermodel-probe"
 #: Where the user's code runs: one persistent child (the default), a fresh child per case, or in pytest itself.
 PROCESS, CASE, OFF = "process", "case", "off"
 MODES = (PROCESS, CASE, OFF)
@@ -112,7 +114,7 @@ class ProbeProcess:
         self.fresh_each_case = fresh_each_case
         self.backend = ""
         self.device = ""
-        self._process: Any = None  # the child (multiprocessing's SpawnProcess), once started
+        self._process: Any = None  # the child (multiprocessing's SpawnProcess, or a warm.WarmProcess), once started
         self._conn: Any = None  # our end of its pipe
         self._pidfd: int | None = None  # readable once the child has ended (Linux); else polled
         self._data: tuple[int, Any] | None = None  # (id, object) of the data the child holds
@@ -246,21 +248,25 @@ class ProbeProcess:
             handle, path = tempfile.mkstemp(prefix="hypermodel-probe-", suffix=suffix)
             os.close(handle)
             self._output.append([path, 0])
-        process = context.Process(
-            # Pickled by name: the copy of this module that sys.modules holds (a pytester run may hold another).
-            target=importlib.import_module(__name__.rpartition(".")[0] + ".child").serve,
-            name="hypermodel-probe",
-            daemon=True,
-            args=(
-                child,
-                str(self.rootpath),
-                str(self.conftest) if self.conftest else None,
-                str(self.base) if self.base else None,
-                [path for path, _ in self._output],
-            ),
+        serve = __name__.rpartition(".")[0] + ".child:serve"
+        args = (
+            str(self.rootpath),
+            str(self.conftest) if self.conftest else None,
+            str(self.base) if self.base else None,
+            [path for path, _ in self._output],
         )
         with _main_unguarded_hidden():
-            process.start()
+            process = warm.start(serve, child, args, PROCESS_NAME)  # forked from a warm process, where there is one
+            if process is None:
+                module, _, name = serve.partition(":")
+                process = context.Process(
+                    # Pickled by name: the copy of this module that sys.modules holds (a pytester run may hold another).
+                    target=getattr(importlib.import_module(module), name),
+                    name=PROCESS_NAME,
+                    daemon=True,
+                    args=(child, *args),
+                )
+                process.start()
         child.close()
         self._process, self._conn, self._data, self._ready, self._served = process, parent, None, False, 0
         self._pidfd = None

@@ -8,11 +8,13 @@ two). The plugin's own tests keep what only a pytest run shows.
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import Any
 
 from pytest_hypermodel.engine import settings
 from pytest_hypermodel.engine.engine import Engine
+from pytest_hypermodel.probe import parent
 from pytest_hypermodel.space.target import Target
 
 HYPERMODELS = Path(__file__).parent / "hypermodels"
@@ -45,3 +47,15 @@ def preflight_here(rootpath: Path, *specs: str, data: Any = None, **options: str
 def by_name(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The cases of a payload by the name their pytest item has (``healthy[size=2]``)."""
     return {case["nodeid"].partition("::")[2]: case for case in payload["cases"]}
+
+
+def probe_ready_in(rootpath: Path) -> tuple[float, str]:
+    """Seconds until a new probe process has imported its backend, and its kind (``SpawnProcess``: spawned;
+    ``WarmProcess``: forked from the warm process, ``probe.warm``)."""
+    probe = parent.ProbeProcess(rootpath)
+    try:
+        started = time.perf_counter()
+        probe.ready()
+        return time.perf_counter() - started, type(probe._process).__name__
+    finally:
+        probe.close()

@@ -256,7 +256,7 @@ class ProbeProcess:
             [path for path, _ in self._output],
         )
         with _main_unguarded_hidden():
-            process = warm.start(serve, child, args, PROCESS_NAME)  # forked from a warm process, where there is one
+            process: Any = warm.start(serve, child, args, PROCESS_NAME)  # forked from a warm process, if there is one
             if process is None:
                 module, _, name = serve.partition(":")
                 process = context.Process(
@@ -271,7 +271,7 @@ class ProbeProcess:
         self._process, self._conn, self._data, self._ready, self._served = process, parent, None, False, 0
         self._pidfd = None
         with contextlib.suppress(AttributeError, OSError):  # os.pidfd_open: Linux 5.3 and Python 3.9 on
-            self._pidfd = os.pidfd_open(process.pid)  # type: ignore[arg-type]  # started: it has a pid
+            self._pidfd = os.pidfd_open(process.pid)
 
     def ready(self) -> None:
         """Start the child, if it is not running, and wait for its backend import."""

@@ -253,7 +253,7 @@ def serve(address: str) -> None:
     while True:
         for selected, _ in selector.select():
             if selected.data == "stop":
-                if not sys.stdin.buffer.read1(1):
+                if not os.read(sys.stdin.fileno(), 1):
                     return
             elif selected.data == "ended":
                 with contextlib.suppress(BlockingIOError):
@@ -333,7 +333,7 @@ def _run(request: Request, pipe_end: int) -> int:
     """Spawn's preparation, then the target, as multiprocessing's bootstrap runs it: the exit code."""
     from multiprocessing import connection, spawn, util
 
-    util._close_stdin()
+    util._close_stdin()  # type: ignore[attr-defined]  # as multiprocessing's bootstrap does
     try:
         spawn.prepare(request.preparation)  # the main script imported again, as spawn does: it may fail as there
     except SystemExit as exc:
@@ -378,4 +378,3 @@ def _import_backend() -> None:
     for module in pkgutil.walk_packages(pytest_hypermodel.__path__, "pytest_hypermodel."):
         if module.name.split(".")[1] in ("space", "rules", "probe") and not module.name.endswith("__main__"):
             importlib.import_module(module.name)
-

@@ -137,10 +137,15 @@ def stoppers_run(tmp_path_factory: pytest.TempPathFactory) -> StoppersRun:
     return StoppersRun(result, read_junit(xml) if xml.exists() else {}, json.loads(report.read_text()))
 
 
+#: The tests that read ``stoppers_run``: on one xdist worker (``--dist loadgroup``, pyproject.toml), one run.
+SHARES_THE_STOPPERS_RUN = pytest.mark.xdist_group("stoppers_run")
+
+
 def _of_unreadable(name: str) -> bool:
     return name.startswith("unreadable_") or name.startswith("hostile.py")
 
 
+@SHARES_THE_STOPPERS_RUN
 def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(stoppers_run):
     """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper (a
     BaseException subclass of the user's own too, named by its class), and the run goes on to its end. One run for
@@ -282,6 +287,7 @@ def test_control_characters_and_id_like_values_keep_junit_valid_and_every_case(h
     assert sorted([values["a=y-b=2"], values["a=y-b=2~2"]], key=str) == [{"a": "y", "b": 2}, {"a": "y-b=2", "b": 1}]
 
 
+@SHARES_THE_STOPPERS_RUN
 def test_an_exception_whose_str_raises_keeps_its_case(stoppers_run):
     """Its case was lost ("probe process failed"), or, at the defaults, the run was an INTERNALERROR."""
     result = stoppers_run.result

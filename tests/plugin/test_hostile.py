@@ -122,8 +122,8 @@ def stoppers_run(tmp_path_factory: pytest.TempPathFactory) -> StoppersRun:
         "outcomes.py:healthy",
         *(arg for spec in UNREADABLE for arg in (HYPERMODEL_OPTION, spec)),
     ]
-    env = {**os.environ, "PYTEST_ADDOPTS": HYPERMODEL_DIR_OPTIONS, "HOME": str(folder), "USERPROFILE": str(folder)}
-    env.update(PY_COLORS="0")
+    env = {**os.environ, "PYTEST_ADDOPTS": HYPERMODEL_DIR_OPTIONS, "PY_COLORS": "0"}
+    env.update(HOME=str(folder), USERPROFILE=str(folder))  # as pytester's runs: no user's configuration
     env.pop("TOX_ENV_DIR", None)
     started = time.monotonic()
     done = subprocess.run(
@@ -142,6 +142,7 @@ SHARES_THE_STOPPERS_RUN = pytest.mark.xdist_group("stoppers_run")
 
 
 def _of_unreadable(name: str) -> bool:
+    """Whether a JUnit name, a report's node id or spec is of the unreadable exceptions' hypermodels."""
     return name.startswith("unreadable_") or name.startswith("hostile.py")
 
 

@@ -42,6 +42,9 @@ def run_preflight(tmp: Path) -> dict:
             # The renderers' subject: no rehearsal of the search (its trials cost, its findings would be none).
             "--hypermodel-rehearsal",
             "off",
+            # Nor the probe process: the hypermodels run in the pytest process (one backend import, not two).
+            "--hypermodel-isolation",
+            "off",
         ],
         cwd=ROOT,
         env=env,

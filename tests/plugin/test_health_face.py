@@ -1,6 +1,7 @@
 """The health checks' face in a real pytest run: a failing ``[health]`` testcase per hypermodel in JUnit, the
 terminal's lines, the JSON report's ``health``, the exit status; a suppressed check (option or ini) lets the run
-pass, and a misspelt one is a usage error."""
+pass, and a misspelt one is a usage error. The runs are in this process (``here``): the checks, not the probe
+process, are the subject."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION, SUPPRESS_
 
 def test_a_finding_fails_the_run_as_one_health_testcase_everywhere_a_ci_reads(hypermodel_dir):
     result, cases = run_preflight(
-        hypermodel_dir, HYPERMODEL_OPTION, "waste.py:unused_batch_size", REPORT_OPTION, "report.json"
+        hypermodel_dir, HYPERMODEL_OPTION, "waste.py:unused_batch_size", REPORT_OPTION, "report.json", here=True
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     health = cases["unused_batch_size[health]"]
@@ -37,7 +38,7 @@ def test_a_finding_fails_the_run_as_one_health_testcase_everywhere_a_ci_reads(hy
 
 def test_a_check_suppressed_in_the_ini_file_fails_nothing(hypermodel_dir):
     hypermodel_dir.makeini("[pytest]\nhypermodel_suppress_health_check =\n    hyperparameter_unused\n")
-    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "waste.py:unused_batch_size")
+    result, cases = run_preflight(hypermodel_dir, HYPERMODEL_OPTION, "waste.py:unused_batch_size", here=True)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert cases and not any(name.endswith("[health]") for name in cases)
     assert "[hyperparameter_unused]" not in result.stdout.str()

@@ -4,18 +4,14 @@ every report."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 import pytest
-from conftest import HYPERMODELS, read_junit, run_here, run_preflight
-from conftest import Testcase as JUnitCase  # not Test*: pytest would try to collect it
+from conftest import HYPERMODELS, run_here, run_preflight
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
 
@@ -89,79 +85,20 @@ def test_bad_setting_is_one_usage_error(hypermodel_dir, args, message, route):
 STOPPERS = {"exits": "SystemExit", "interrupts": "KeyboardInterrupt", "raises_base_exception": "StopsTheSearch"}
 
 
-#: What ``hypermodel_dir`` sets for its runs (tests/conftest.py), for this module's shared run.
-HYPERMODEL_DIR_OPTIONS = (
-    "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners --hypermodel-memory-growth=0 "
-    "--hypermodel-rehearsal=off"
-)
-#: The hypermodels whose exceptions raise when their text is read.
-UNREADABLE = ("hostile.py:unreadable_error", "hostile.py:unreadable_at_defaults")
-
-
-@dataclass
-class StoppersRun:
-    """One pytest subprocess over the search stoppers, the healthy hypermodel and the unreadable exceptions: the
-    tests of what the probe process sends back share it (each a pytest process and a probe process to start)."""
-
-    result: pytest.RunResult
-    cases: dict[str, JUnitCase]
-    report: dict
-
-
-@pytest.fixture(scope="module")
-def stoppers_run(tmp_path_factory: pytest.TempPathFactory) -> StoppersRun:
-    """What ``run_preflight(hypermodel_dir, ...)`` gives, once for the module: the folder holds the test
-    hypermodels, the run has ``hypermodel_dir``'s options and pytester's environment."""
-    folder = tmp_path_factory.mktemp("stoppers")
-    for source in HYPERMODELS.glob("*.py"):
-        shutil.copy(source, folder / source.name)
-    xml, report = folder / "preflight.xml", folder / "preflight.json"
-    specs = [arg for name in STOPPERS for arg in (HYPERMODEL_OPTION, f"hazards.py:{name}")]
-    specs += [
-        HYPERMODEL_OPTION,
-        "outcomes.py:healthy",
-        *(arg for spec in UNREADABLE for arg in (HYPERMODEL_OPTION, spec)),
-    ]
-    env = {**os.environ, "PYTEST_ADDOPTS": HYPERMODEL_DIR_OPTIONS, "PY_COLORS": "0"}
-    env.update(HOME=str(folder), USERPROFILE=str(folder))  # as pytester's runs: no user's configuration
-    env.pop("TOX_ENV_DIR", None)
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={xml}", *specs, REPORT_OPTION,
-         str(report), "-rA"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    result = pytest.RunResult(
-        done.returncode, done.stdout.splitlines(), done.stderr.splitlines(), time.monotonic() - started
-    )
-    return StoppersRun(result, read_junit(xml) if xml.exists() else {}, json.loads(report.read_text()))
-
-
-#: The tests that read ``stoppers_run``: on one xdist worker (``--dist loadgroup``, pyproject.toml), one run.
-SHARES_THE_STOPPERS_RUN = pytest.mark.xdist_group("stoppers_run")
-
-
-def _of_unreadable(name: str) -> bool:
-    """Whether a JUnit name, a report's node id or spec is of the unreadable exceptions' hypermodels."""
-    return name.startswith("unreadable_") or name.startswith("hostile.py")
-
-
-@SHARES_THE_STOPPERS_RUN
-def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(stoppers_run):
+def test_a_build_that_exits_or_interrupts_itself_is_a_reported_case(hypermodel_dir):
     """KerasTuner catches Exception only: the search would end there, so the case fails as a search stopper (a
     BaseException subclass of the user's own too, named by its class), and the run goes on to its end. One run for
     the three (tests/engine/test_case_verdicts.py has their verdicts in this process). What the build prints in
     the probe process shows under its own case, as pytest shows a test's output."""
-    result = stoppers_run.result
-    cases = {name: case for name, case in stoppers_run.cases.items() if not _of_unreadable(name)}
+    report = hypermodel_dir.path / "preflight.json"
+    specs = [arg for name in STOPPERS for arg in (HYPERMODEL_OPTION, f"hazards.py:{name}")]
+    result, cases = run_preflight(
+        hypermodel_dir, *specs, HYPERMODEL_OPTION, "outcomes.py:healthy", REPORT_OPTION, str(report), "-rA"
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the run went on to its end
     result.stdout.fnmatch_lines(["*_ exits[[]size=2[]] _*", "*Captured stdout call*", "building size=2"])
     assert result.stdout.str().count("building size=") == 2  # discovery's own builds print nothing here
-    data = {
-        "cases": [e for e in stoppers_run.report["cases"] if not _of_unreadable(e["nodeid"])],
-        "hypermodels": [h for h in stoppers_run.report["hypermodels"] if not _of_unreadable(h["spec"])],
-    }
-    assert len(data["hypermodels"]) == 4
+    data = json.loads(report.read_text())
     assert len(data["cases"]) == 8 and all(h["complete"] for h in data["hypermodels"])
     for name, exception in STOPPERS.items():
         bad = cases.pop(f"{name}[size=2]")
@@ -288,11 +225,18 @@ def test_control_characters_and_id_like_values_keep_junit_valid_and_every_case(h
     assert sorted([values["a=y-b=2"], values["a=y-b=2~2"]], key=str) == [{"a": "y", "b": 2}, {"a": "y-b=2", "b": 1}]
 
 
-@SHARES_THE_STOPPERS_RUN
-def test_an_exception_whose_str_raises_keeps_its_case(stoppers_run):
+def test_an_exception_whose_str_raises_keeps_its_case(hypermodel_dir):
     """Its case was lost ("probe process failed"), or, at the defaults, the run was an INTERNALERROR."""
-    result = stoppers_run.result
-    cases = {name: case for name, case in stoppers_run.cases.items() if _of_unreadable(name)}
+    report = hypermodel_dir.path / "preflight.json"
+    result, cases = run_preflight(
+        hypermodel_dir,
+        HYPERMODEL_OPTION,
+        "hostile.py:unreadable_error",
+        HYPERMODEL_OPTION,
+        "hostile.py:unreadable_at_defaults",
+        REPORT_OPTION,
+        str(report),
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in out and "probe process failed" not in out
@@ -305,4 +249,4 @@ def test_an_exception_whose_str_raises_keeps_its_case(stoppers_run):
         "Unreadable('units=2 is not allowed') (its __str__ raised RuntimeError)"
         in cases["unreadable_error[units=2]"].message
     )
-    assert len([e for e in stoppers_run.report["cases"] if _of_unreadable(e["nodeid"])]) == 4
+    assert len(json.loads(report.read_text())["cases"]) == 4

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
@@ -12,19 +14,52 @@ from conftest import run_here, run_preflight
 
 from pytest_hypermodel.plugin import HYPERMODEL_OPTION, REPORT_OPTION
 
+#: Two tests of a project with this package installed and neither --hypermodel nor the marker: one pytest run
+#: (``unused_plugin_run``) holds both, each a test of the run's own.
+UNUSED_PLUGIN_TESTS = {
+    "test_no_framework.py": """
+import sys
 
-def test_unused_plugin_imports_no_framework(pytester):
-    pytester.makepyfile(
-        """
-        import sys
+def test_nothing_heavy_was_imported():
+    heavy = {"keras", "tensorflow", "keras_tuner", "jax", "torch"} & set(sys.modules)
+    assert not heavy
+""",
+    "test_no_numpy.py": """
+import sys
 
-        def test_nothing_heavy_was_imported():
-            heavy = {"keras", "tensorflow", "keras_tuner", "jax", "torch"} & set(sys.modules)
-            assert not heavy
-        """
+def test_modules(pytestconfig):
+    assert pytestconfig.pluginmanager.hasplugin("hypermodel")
+    heavy = ("numpy", "keras", "keras_tuner", "tensorflow", "jax", "torch")
+    assert [name for name in heavy if name in sys.modules] == []
+    layers = ("engine.engine", "engine.settings", "probe", "rules", "space", "views", "api")
+    ours = [name for name in sys.modules if name.startswith(tuple(f"pytest_hypermodel.{m}" for m in layers))]
+    assert ours == []
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def unused_plugin_run(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The output of one plain pytest process (as pytester's subprocess run starts it: no PYTEST_ADDOPTS, no
+    xdist worker's environment) over :data:`UNUSED_PLUGIN_TESTS`, with -rA: each test's line."""
+    folder = tmp_path_factory.mktemp("unused_plugin")
+    for name, source in UNUSED_PLUGIN_TESTS.items():
+        (folder / name).write_text(source)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS" and not k.startswith("PYTEST_XDIST")}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-rA", "-q"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    return done.stdout + done.stderr
+
+
+def test_unused_plugin_imports_no_framework(unused_plugin_run):
+    assert "PASSED test_no_framework.py::test_nothing_heavy_was_imported" in unused_plugin_run, unused_plugin_run
 
 
 def test_preflight_alone_does_not_collect_the_test_suite(hypermodel_dir):
@@ -165,10 +200,9 @@ def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
     ],
 )
 def test_bad_options_are_usage_errors(hypermodel_dir, args, message):
-    # In this process: a usage error stops pytest before anything of Keras runs.
-    result = hypermodel_dir.runpytest_inprocess(
-        "-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy", *args
-    )
+    # In this process: a usage error stops pytest before any case runs; the strength's and the grid's need the
+    # space's discovery, which runs here too (isolation off: no probe process to start, no backend to import).
+    result = run_here(hypermodel_dir, "-p", "no:cacheprovider", HYPERMODEL_OPTION, "outcomes.py:healthy", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 
@@ -372,21 +406,7 @@ def test_gridsearch_abort_is_forecast_and_fails_the_run(hypermodel_dir):
     assert timing["headline"] in result.stdout.lines  # without -v, the short line; timing["line"] under -v
 
 
-def test_an_unused_plugin_loads_no_numpy_and_no_backend(pytester):
+def test_an_unused_plugin_loads_no_numpy_and_no_backend(unused_plugin_run):
     """Every pytest run in a project with this package installed loads the plugin: without --hypermodel or the
     marker it must not pay for NumPy, Keras or a backend, nor for the engine, the probe, the rules or the views."""
-    pytester.makepyfile(
-        """
-        import sys
-
-        def test_modules(pytestconfig):
-            assert pytestconfig.pluginmanager.hasplugin("hypermodel")
-            heavy = ("numpy", "keras", "keras_tuner", "tensorflow", "jax", "torch")
-            assert [name for name in heavy if name in sys.modules] == []
-            layers = ("engine.engine", "engine.settings", "probe", "rules", "space", "views", "api")
-            ours = [name for name in sys.modules if name.startswith(tuple(f"pytest_hypermodel.{m}" for m in layers))]
-            assert ours == []
-        """
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
-    result.assert_outcomes(passed=1)
+    assert "PASSED test_no_numpy.py::test_modules" in unused_plugin_run, unused_plugin_run

@@ -40,6 +40,10 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
         "28,28",
         "--hypermodel-epochs",
         "1",
+        # each hyperparameter at its extreme is what the input shape must serve: the corners (21 of build_model's
+        # 7 hyperparameters) add fits, not shapes
+        "--hypermodel-strategy",
+        "extremes",
         "--hypermodel-report",
         str(report),
         "-n",
@@ -65,7 +69,14 @@ def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hyper
         "    return np.zeros((16, 28, 28), 'float32'), np.eye(10, dtype='float32')[np.arange(16) % 10]\n"
     )
     result, cases = run_preflight(
-        hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1", here=True
+        hypermodel_dir,
+        "--hypermodel",
+        "guides.py:MyHyperModel",
+        "--hypermodel-epochs",
+        "1",
+        "--hypermodel-strategy",
+        "extremes",  # shuffle=True among them: the corner adds nothing to what discovery found
+        here=True,
     )
     assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
     # Discovery fits on the fixture's data: the fit()'s own hyperparameter is planned, and no warning.
@@ -97,6 +108,8 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
         "guides.py:CroppingHyperModel",
         "--hypermodel-epochs",
         "1",
+        "--hypermodel-strategy",
+        "extremes",  # each hyperparameter planned in a case of its own: the corners add fits, not names
         f"--hypermodel-report={report}",
         here=True,
     )

@@ -62,7 +62,8 @@ def _preflight(where: Path) -> dict:
         "--hypermodel-report=r.json",
         "--junitxml=r.xml",
         "--hypermodel-memory-growth=0",
-    ]  # the memory per trial is test_memory's
+        "--hypermodel-rehearsal=off",
+    ]  # the memory per trial is test_memory's; the rehearsal of the search, test_rehearsal_searches's
     for spec in SPECS:
         args += ["--hypermodel", spec]
     done = subprocess.run(args, cwd=where, capture_output=True, text=True, timeout=540)
@@ -275,6 +276,7 @@ def test_the_narrower_repairs_diff_applied_is_green_with_the_guarded_trials_fail
         "-p",
         "no:cacheprovider",
         "--hypermodel-boundaries=off",
+        "--hypermodel-rehearsal=off",  # the cases' outcomes are the subject, not the search's rehearsal
         "--hypermodel-epochs=1",
         "--hypermodel-report=r.json",
         "--hypermodel",

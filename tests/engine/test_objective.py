@@ -19,6 +19,8 @@ from pytest_hypermodel.engine.engine import Engine
 from pytest_hypermodel.engine.settings import SettingError
 from pytest_hypermodel.space.target import Target
 
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
+
 
 def build(hp):
     model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(hp.Int("units", 4, 64, step=4)), layers.Dense(1)])

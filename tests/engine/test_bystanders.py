@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import keras
+import pytest
 from keras import layers
 
 from pytest_hypermodel.engine import settings
@@ -17,6 +18,8 @@ from pytest_hypermodel.engine.engine import Engine
 from pytest_hypermodel.space.target import Target
 from pytest_hypermodel.views import github, html
 from pytest_hypermodel.views import readback as report_view
+
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
 
 IMAGE = 28
 DEPENDENTS = ("filters_1", "filters_2", "filters_3")

@@ -53,6 +53,8 @@ from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space.plan import Case
 from tests.kerastuner_made import real_aborts
 
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
+
 SAMPLES = 16  # one batch: one step per epoch, so an epoch's loss is one step's
 
 

@@ -19,6 +19,8 @@ from pytest_hypermodel.engine.engine import Engine
 from pytest_hypermodel.engine.settings import SettingError
 from pytest_hypermodel.space.target import Target
 
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
+
 
 def build(hp):
     model = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(hp.Int("units", 4, 64, step=4)), layers.Dense(1)])
@@ -38,6 +40,7 @@ def test_synthesized_data_carries_validation_data_for_a_val_objective(tmp_path):
             "hypermodel_epochs": "1",
             "hypermodel_boundaries": "off",
             "hypermodel_objective": "val_loss",
+            "hypermodel_strategy": "default",  # the synthesized data is the subject: one case shows it
         }
     )
     with Engine(settings.read(options), tmp_path) as engine:
@@ -66,7 +69,15 @@ def test_the_memory_estimate_uses_the_batch_size_fit_receives(tmp_path):
     of 8192 passed. Now the case with it is a predicted out-of-memory that names the hyperparameter."""
     x, y = _data()
     report = preflight(
-        TunedBatch(), x, y, memory_budget="1MiB", epochs=1, isolation="off", boundaries=False, rootpath=tmp_path
+        TunedBatch(),
+        x,
+        y,
+        memory_budget="1MiB",
+        epochs=1,
+        isolation="off",
+        boundaries=False,
+        rootpath=tmp_path,
+        strategy="extremes",  # the defaults and batch_size=8192 alone
     )
     by_id = {c["case.id"]: c for c in report.cases}
     assert by_id["batch_size=8192"]["outcome"] == "oom"

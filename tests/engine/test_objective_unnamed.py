@@ -11,6 +11,8 @@ import pytest
 from pytest_hypermodel import preflight
 from tests.hypermodels.regressors import HyperRegressor
 
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
+
 
 def _data():
     rng = np.random.default_rng(0)

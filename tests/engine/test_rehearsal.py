@@ -40,6 +40,7 @@ def _rehearse(folder: Path) -> dict:
         {
             "hypermodel_boundaries": "off",
             "hypermodel_rehearsal": "on",
+            "hypermodel_memory_growth": "0",  # not the subject: three more trials of each defaults case
             "hypermodel_epochs": "2",
             "hypermodel_strategy": "extremes",  # the rehearsal runs the extremes and Choice values only
             "hypermodel_input_shape": ["28,28"],  # for the models without keras.Input; the others warn
@@ -112,6 +113,7 @@ def test_a_tuner_object_is_copied_for_the_rehearsal_and_left_as_it_was(tmp_path)
         "hypermodel_isolation": "off",
         "hypermodel_boundaries": "off",
         "hypermodel_rehearsal": "on",
+        "hypermodel_memory_growth": "0",
         "hypermodel_epochs": "2",
     }
     with Engine(settings.read(settings.MappingSource(options)), tmp_path) as engine, warnings.catch_warnings():
@@ -141,12 +143,15 @@ def test_the_rehearsal_is_on_by_default_and_can_be_turned_off(tmp_path):
     from tests.hypermodels import sequence
 
     options = {"hypermodel_isolation": "off", "hypermodel_boundaries": "off", "hypermodel_epochs": "2"}
+    cheap = {"hypermodel_strategy": "default", "hypermodel_memory_growth": "0"}  # one case shows no rehearsal
     off = settings.read(settings.MappingSource({**options, "hypermodel_rehearsal": "off"}))
     on = settings.read(settings.MappingSource({**options, "hypermodel_rehearsal": "on"}))
     assert on.rehearsal and not off.rehearsal and settings.read(settings.MappingSource(options)).rehearsal
     assert settings.Settings().rehearsal
     lines: list[str] = []
-    with Engine(off, tmp_path) as engine:
+    with Engine(
+        settings.read(settings.MappingSource({**options, **cheap, "hypermodel_rehearsal": "off"})), tmp_path
+    ) as engine:
         engine.progress = progress.Progress(lines.append)
         engine.run([Target("clean", Path(sequence.__file__), "clean", sequence.clean)])
     assert engine.findings == [] and not any("rehears" in line for line in lines)

@@ -18,7 +18,7 @@ from pytest_hypermodel.probe import data as data_mod
 from pytest_hypermodel.probe import search_data
 from tests.hypermodels import consumed_data
 
-pytestmark = pytest.mark.rehearsal
+pytestmark = [pytest.mark.rehearsal, pytest.mark.usefixtures("no_memory_growth")]
 
 ROOT = Path(__file__).parents[2]
 SPEC = "tests/hypermodels/consumed_data.py:build"

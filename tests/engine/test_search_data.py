@@ -21,19 +21,25 @@ from pytest_hypermodel.space.target import Target
 from tests.hypermodels.guide import guide_grid
 from tests.hypermodels.health_examples import CLASSES, classifier
 
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
+
 
 def _arrays(n: int = 64):
     rng = np.random.default_rng(0)
     return rng.normal(size=(n, 8)).astype("float32"), rng.integers(0, CLASSES, size=(n,))
 
 
-def _run(tmp_path: Path, data, build=classifier, boundaries: str = "on", tuner: str = "RandomSearch"):
-    """A whole preflight in this process: the payload, the findings, and the progress lines in order."""
+def _run(
+    tmp_path: Path, data, build=classifier, boundaries: str = "on", tuner: str = "RandomSearch", strategy: str = ""
+):
+    """A whole preflight in this process: the payload, the findings, and the progress lines in order. ``strategy``:
+    ``"default"`` where the search's data is the subject and the defaults case is enough to show it."""
     options = {
         "hypermodel_isolation": "off",
         "hypermodel_boundaries": boundaries,
         "hypermodel_epochs": "2",
         "hypermodel_tuner": tuner,
+        **({"hypermodel_strategy": strategy} if strategy else {}),
     }
     lines: list[str] = []
     with Engine(settings.read(settings.MappingSource(options)), tmp_path) as engine:
@@ -88,7 +94,9 @@ def test_a_grid_search_over_a_generator_blames_no_value(tmp_path):
 def test_a_finite_dataset_shorter_than_its_steps_and_epochs_is_found(tmp_path):
     x, y = _arrays()
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)  # 4 batches, no repeat()
-    payload, findings, _ = _run(tmp_path, {"x": dataset, "epochs": 3, "steps_per_epoch": 3}, boundaries="off")
+    payload, findings, _ = _run(
+        tmp_path, {"x": dataset, "epochs": 3, "steps_per_epoch": 3}, boundaries="off", strategy="default"
+    )
     [finding] = findings
     assert finding.check == "data_too_short"
     assert "holds 4 batches" in finding.message and "Keras runs 7 of the 9 training steps" in finding.message
@@ -142,9 +150,11 @@ def test_labels_that_the_outputs_take_raise_no_finding(tmp_path):
     """No false alarm: the guide's grid on its usual regression data, and the classifier on its class ids."""
     rng = np.random.default_rng(0)
     guide_data = (rng.normal(size=(32, 20)).astype("float32"), rng.normal(size=(32, 1)).astype("float32"))
-    _, findings, _ = _run(tmp_path / "guide", guide_data, build=guide_grid(error=None), boundaries="off")
+    _, findings, _ = _run(
+        tmp_path / "guide", guide_data, build=guide_grid(error=None), boundaries="off", strategy="default"
+    )
     assert findings == []
-    _, findings, _ = _run(tmp_path / "classifier", _arrays(), boundaries="off")
+    _, findings, _ = _run(tmp_path / "classifier", _arrays(), boundaries="off", strategy="default")
     assert findings == []
 
 

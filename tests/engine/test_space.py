@@ -135,10 +135,11 @@ def test_fingerprint_is_stable_and_tells_spaces_and_policies_apart():
         hp.Int("a", 1, 4)
         return _model()
 
-    first = fingerprint(discover(hypermodel(build)).kt_config, Policy())
+    config = discover(hypermodel(build)).kt_config
+    first = fingerprint(config, Policy())
     assert first == fingerprint(discover(hypermodel(build)).kt_config, Policy())
     assert first != fingerprint(discover(hypermodel(other)).kt_config, Policy())
-    assert first != fingerprint(discover(hypermodel(build)).kt_config, Policy(max_retries_per_trial=1))
+    assert first != fingerprint(config, Policy(max_retries_per_trial=1))
 
 
 def test_a_discovery_build_that_fails_early_is_said_with_what_it_did_not_reach():

@@ -15,6 +15,10 @@ from keras import layers
 from pytest_hypermodel import preflight
 from pytest_hypermodel.probe import fit as probe
 
+#: The measure of what a trial leaves behind is off where it is not the subject (the search's arguments' test
+#: counts its trials).
+GROWTH_OFF = pytest.mark.usefixtures("no_memory_growth")
+
 
 def _data(n: int = 16) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
@@ -66,6 +70,7 @@ def _search(tuner, **fit):
     tuner.search(x, y, epochs=1, verbose=0, **fit)
 
 
+@GROWTH_OFF
 def test_a_fit_that_returns_nothing_stops_the_search_as_the_preflight_says(tmp_path):
     report = _run(_tuner(tmp_path, ReturnsNothing(), "none"))
     (case, *_) = report.failing
@@ -75,6 +80,7 @@ def test_a_fit_that_returns_nothing_stops_the_search_as_the_preflight_says(tmp_p
         _search(_tuner(tmp_path, ReturnsNothing(), "none_search"))
 
 
+@GROWTH_OFF
 def test_callbacks_that_do_not_reach_model_fit_leave_no_checkpoint_and_get_best_models_fails(tmp_path):
     report = _run(_tuner(tmp_path, DropsCallbacks(), "drops"))
     assert {c["outcome"] for c in report.cases} == {"no_checkpoint"}
@@ -87,6 +93,7 @@ def test_callbacks_that_do_not_reach_model_fit_leave_no_checkpoint_and_get_best_
         tuner.get_best_models()  # ...and its result cannot be loaded
 
 
+@GROWTH_OFF
 def test_a_callback_that_cannot_be_deep_copied_stops_the_search_as_the_preflight_says(tmp_path):
     report = _run(_tuner(tmp_path, _build, "locked"), callbacks=[Locked()])
     case = report.failing[0]
@@ -96,6 +103,7 @@ def test_a_callback_that_cannot_be_deep_copied_stops_the_search_as_the_preflight
         _search(_tuner(tmp_path, _build, "locked_search"), callbacks=[Locked()])
 
 
+@GROWTH_OFF
 def test_the_tuner_s_own_compile_arguments_reach_each_case(tmp_path):
     """The tuner recompiles each model with its ``metrics=``: the objective it names is then logged."""
 
@@ -113,6 +121,7 @@ def test_the_tuner_s_own_compile_arguments_reach_each_case(tmp_path):
         _search(tuner("no_metrics_search", max_consecutive_failed_trials=2))
 
 
+@GROWTH_OFF
 def test_an_uncompiled_model_fails_as_the_tuner_s_own_compile_fails_it(tmp_path):
     """KerasTuner 1.4.8 on Keras 3 reads ``model.optimizer`` of the model it recompiles: an uncompiled model has
     none, even when the tuner is given ``optimizer=`` and ``loss=``. The case fails as the trial does."""
@@ -129,6 +138,7 @@ def test_an_uncompiled_model_fails_as_the_tuner_s_own_compile_fails_it(tmp_path)
         assert report.failing[0]["message"].split(" -> ")[1].split(".")[0] in str(searched)
 
 
+@GROWTH_OFF
 def test_the_tuner_s_project_is_not_touched(tmp_path):
     tuner = _tuner(tmp_path, _build, "untouched")
     before = sorted(p.name for p in (tmp_path / "untouched").iterdir())
@@ -160,6 +170,7 @@ def test_the_search_s_arguments_reach_each_case_cut_to_a_few_batches_and_the_pro
     assert set(Counts.epochs) == {2} and len(Counts.epochs) // 2 - 2 in range(2, probe.GROWTH_TRIALS + 1)
 
 
+@GROWTH_OFF
 def test_data_that_does_not_fit_the_model_s_input_blames_the_data_not_a_hyperparameter(tmp_path):
     x, y = np.zeros((16, 6), "float32"), np.zeros((16, 1), "float32")  # the model takes 4 features
     report = preflight(_build, x, y, epochs=1, strategy="extremes", boundaries=False, isolation="off")
@@ -171,6 +182,7 @@ def test_data_that_does_not_fit_the_model_s_input_blames_the_data_not_a_hyperpar
         _tuner(tmp_path, _build, "mismatch", max_consecutive_failed_trials=2).search(x, y, epochs=1, verbose=0)
 
 
+@GROWTH_OFF
 def test_a_tuner_without_an_objective_stops_at_its_first_trial_as_the_preflight_says(tmp_path):
     """KerasTuner's default objective accepts only a float from fit(): a History stops the search."""
     report = _run(kt.RandomSearch(_build, max_trials=2, directory=tmp_path, project_name="none"))

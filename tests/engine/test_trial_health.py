@@ -7,11 +7,14 @@ from __future__ import annotations
 import keras
 import keras_tuner as kt
 import numpy as np
+import pytest
 from keras import layers
 
 from pytest_hypermodel import preflight
 from pytest_hypermodel.engine.engine import Engine
 from tests.hypermodels.health_examples import with_unused_weight
+
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
 
 
 def _data(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -76,10 +79,11 @@ class RunTrialRaises(kt.RandomSearch):
         raise ValueError("this run_trial is broken")
 
 
-def _preflight(tuner, **fit):
+def _preflight(tuner, strategy="extremes", **fit):
+    """The extremes where a test reads every case; ``strategy="default"`` where it reads the defaults alone."""
     x, y = _data()
     data = {"x": x, "y": y, "epochs": 2, **fit}
-    return preflight(tuner, data=data, boundaries=False, strategy="extremes", isolation="off")
+    return preflight(tuner, data=data, boundaries=False, strategy=strategy, isolation="off")
 
 
 def _tuner(tmp_path, hypermodel, objective="loss", kind=kt.RandomSearch):
@@ -109,7 +113,7 @@ def test_an_early_stopping_monitor_the_logs_lack_is_found_with_the_key_it_meant(
 
 def test_a_val_monitor_without_validation_data_names_the_missing_data(tmp_path):
     reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=1)
-    report = _preflight(_tuner(tmp_path, build), callbacks=[reduce])
+    report = _preflight(_tuner(tmp_path, build), "default", callbacks=[reduce])
     [finding] = Engine.trial_findings(report.cases)
     assert finding.check == "log_key_missing" and "never lowers the learning rate" in finding.message
     assert finding.fix.startswith("pass validation data to the search (validation_data=, validation_split=)")
@@ -120,15 +124,17 @@ def test_monitors_the_logs_have_give_no_finding(tmp_path):
     x, y = _data()
     stop = keras.callbacks.EarlyStopping(monitor="val_mae", mode="min", patience=1)
     every = keras.callbacks.ModelCheckpoint(str(tmp_path / "each.keras"))
-    report = _preflight(_tuner(tmp_path, build, "val_mae"), validation_data=(x, y), callbacks=[stop])
+    report = _preflight(_tuner(tmp_path, build, "val_mae"), "default", validation_data=(x, y), callbacks=[stop])
     assert Engine.trial_findings(report.cases) == []
-    report = _preflight(_tuner(tmp_path / "c", build), callbacks=[every])
+    report = _preflight(_tuner(tmp_path / "c", build), "default", callbacks=[every])
     assert Engine.trial_findings(report.cases) == []
 
 
 def test_a_bare_number_that_is_not_the_objective_is_found(tmp_path):
     x, y = _data()
-    report = _preflight(_tuner(tmp_path, ReturnsTheLoss(), kt.Objective("val_mae", "min")), validation_data=(x, y))
+    report = _preflight(
+        _tuner(tmp_path, ReturnsTheLoss(), kt.Objective("val_mae", "min")), "default", validation_data=(x, y)
+    )
     assert {c["outcome"] for c in report.cases} == {"ok"} and not report.green  # red by the finding alone
     [finding] = Engine.trial_findings(report.cases)
     assert (finding.check, finding.spec, finding.case) == ("score_not_objective", "ReturnsTheLoss", "defaults")
@@ -142,14 +148,16 @@ def test_a_bare_number_that_is_not_the_objective_is_found(tmp_path):
 
 def test_a_dict_whose_objective_holds_another_value_is_found(tmp_path):
     x, y = _data()
-    report = _preflight(_tuner(tmp_path, DictOfTheWrongValue(), "val_mae"), validation_data=(x, y))
+    report = _preflight(_tuner(tmp_path, DictOfTheWrongValue(), "val_mae"), "default", validation_data=(x, y))
     [finding] = Engine.trial_findings(report.cases)
     assert finding.check == "score_not_objective" and "returned a dict, the logs' val_loss" in finding.message
 
 
 def test_a_number_that_is_the_objective_s_logged_value_gives_no_finding(tmp_path):
     x, y = _data()
-    report = _preflight(_tuner(tmp_path, ReturnsTheBest(), kt.Objective("val_mae", "min")), validation_data=(x, y))
+    report = _preflight(
+        _tuner(tmp_path, ReturnsTheBest(), kt.Objective("val_mae", "min")), "default", validation_data=(x, y)
+    )
     assert Engine.trial_findings(report.cases) == []
 
 
@@ -191,7 +199,7 @@ def test_a_keras_callback_that_raises_on_its_arguments_is_blamed_on_them(tmp_pat
     """Keras's EarlyStopping raises on a monitor whose direction it cannot infer: its arguments are the user's."""
     stop = keras.callbacks.EarlyStopping(monitor="val_mean_absolute_error")
     x, y = _data()
-    report = _preflight(_tuner(tmp_path, build), validation_data=(x, y), callbacks=[stop])
+    report = _preflight(_tuner(tmp_path, build), "default", validation_data=(x, y), callbacks=[stop])
     defaults = report.cases[0]
     assert (defaults["phase"], defaults["failed_callback"]) == ("callback", "Keras's EarlyStopping.on_epoch_end")
     assert (

@@ -16,6 +16,8 @@ import pytest
 
 from pytest_hypermodel.api import preflight
 
+pytestmark = pytest.mark.usefixtures("no_memory_growth")
+
 
 def build(hp):
     units = hp.Int("units", 4, 8, step=4)

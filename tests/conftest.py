@@ -77,6 +77,16 @@ def _cold_start_where_marked(request: pytest.FixtureRequest, monkeypatch: pytest
         monkeypatch.delenv(warm.VARIABLE, raising=False)
 
 
+@pytest.fixture
+def no_memory_growth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The measure of what a trial leaves behind (three more trials of the defaults case) off, for a module whose
+    subject it is not (``pytestmark = pytest.mark.usefixtures("no_memory_growth")``): its own tests are
+    ``plugin/test_memory.py``."""
+    from pytest_hypermodel.engine import defaults
+
+    monkeypatch.setitem(defaults.DEFAULTS, "hypermodel_memory_growth", "0")
+
+
 @pytest.fixture(autouse=True)
 def _rehearsal_only_where_it_is_the_subject(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rehearsal of the search (a KerasTuner search of its own after the cases) is off by default in the

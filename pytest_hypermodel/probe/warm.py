@@ -204,6 +204,7 @@ class Server:
             [sys.executable, "-c", f"import {__name__} as warm; warm.serve({self.address!r})"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C to the owner's process group is not its: it ends with its stdin
         )
         assert self._process.stdout is not None
         ready = self._process.stdout.readline()  # after its import: the first fork is then warm
@@ -235,6 +236,7 @@ class Server:
 def serve(address: str) -> None:
     """The warm process: import the backend and the probe's modules, then fork a probe process for each request
     until its standard input ends (the one who started it is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # its end is its standard input's: the one who started it is gone
     _import_backend()
     own_key = key()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

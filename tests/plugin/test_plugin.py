@@ -115,6 +115,7 @@ def test_json_report_and_user_data_fixture(hypermodel_dir):
     )
 
 
+@pytest.mark.cold_start  # its build sends the Ctrl-C to the probe's parent: pytest when spawned, not the warm process
 def test_interrupted_run_keeps_the_results_it_has(hypermodel_dir, monkeypatch):
     hypermodel_dir.makepyfile(
         interrupted=textwrap.dedent(

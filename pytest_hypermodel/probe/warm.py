@@ -250,7 +250,8 @@ def serve(address: str) -> None:
     selector.register(listener, selectors.EVENT_READ, "request")
     selector.register(woken, selectors.EVENT_READ, "ended")
     selector.register(sys.stdin, selectors.EVENT_READ, "stop")
-    children: dict[int, socket.socket] = {}
+    #: Each probe process's pid, with the connection its requester waits on (None once the requester hung up).
+    children: dict[int, socket.socket | None] = {}
     print("ready", flush=True)
     while True:
         for selected, _ in selector.select():
@@ -260,14 +261,21 @@ def serve(address: str) -> None:
             elif selected.data == "ended":
                 with contextlib.suppress(BlockingIOError):
                     os.read(woken, 4096)
-                _reap(children)
+                _reap(children, selector)
+            elif isinstance(selected.data, int):
+                _orphaned(selected.data, children, selector)
             else:
                 connection, _ = listener.accept()
-                _answer(connection, own_key, children, closing=[selector, listener, connection, woken, wake])
+                closing = [selector, listener, connection, woken, wake]
+                pid = _answer(connection, own_key, children, closing)
+                if pid is not None:
+                    selector.register(connection, selectors.EVENT_READ, pid)
 
 
-def _answer(connection: socket.socket, own_key: dict, children: dict[int, socket.socket], closing: list) -> None:
-    """Fork the requested probe process, or refuse; the requester hears its pid, and later its end."""
+def _answer(
+    connection: socket.socket, own_key: dict, children: dict[int, socket.socket | None], closing: list
+) -> int | None:
+    """Fork the requested probe process, or refuse; the requester hears its pid, and later its end. The pid."""
     fds: list[int] = []
     try:
         header, fds, _, _ = socket.recv_fds(connection, _LENGTH.size, 3)
@@ -276,20 +284,35 @@ def _answer(connection: socket.socket, own_key: dict, children: dict[int, socket
         if request.key != own_key or len(fds) != 3:
             _send(connection, ("refused", "another import environment"))
             connection.close()
-            return
+            return None
         pid = os.fork()
         if pid == 0:
-            _become_probe(request, fds, closing + list(children.values()))
+            _become_probe(request, fds, closing + [held for held in children.values() if held is not None])
         children[pid] = connection
         _send(connection, ("started", pid))
+        return pid
     except (OSError, EOFError, ValueError, pickle.UnpicklingError, struct.error):
         connection.close()
+        return None
     finally:
         for fd in fds:
             os.close(fd)
 
 
-def _reap(children: dict[int, socket.socket]) -> None:
+def _orphaned(pid: int, children: dict[int, socket.socket | None], selector: selectors.BaseSelector) -> None:
+    """The requester hung up before its probe process ended (it died, or dropped it): end that process and what it
+    started, as a spawned one dies with pytest (``child._detach``)."""
+    connection = children.get(pid)
+    if connection is not None:
+        selector.unregister(connection)
+        connection.close()
+        children[pid] = None
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(OSError):
+            kill(pid, signal.SIGKILL)
+
+
+def _reap(children: dict[int, socket.socket | None], selector: selectors.BaseSelector) -> None:
     """Tell each requester whose probe process ended how it ended (as ``Process.exitcode`` says it)."""
     while children:
         try:
@@ -300,6 +323,7 @@ def _reap(children: dict[int, socket.socket]) -> None:
             return
         connection = children.pop(pid, None)
         if connection is not None:
+            selector.unregister(connection)
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             with contextlib.suppress(OSError):
                 _send(connection, ("ended", code))

@@ -4,6 +4,9 @@ its cases, an abort and an exit code: tests/proofs/test_warm_start_faults.py).""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,44 @@ def test_another_import_environment_is_refused_and_the_probe_process_spawned(tmp
 def test_without_a_reachable_warm_process_the_probe_process_is_spawned(tmp_path, monkeypatch):
     monkeypatch.setenv(warm.VARIABLE, str(tmp_path / "no-such-socket"))
     assert probe_ready_in(tmp_path)[1] == "SpawnProcess"
+
+
+REQUESTER = """
+import os, pickle, time
+from pathlib import Path
+from pytest_hypermodel.probe import messages, parent
+
+class Busy:  # data whose unpickling keeps the probe process busy, as a long build would
+    def __reduce__(self):
+        return (time.sleep, (600,))
+
+probe = parent.ProbeProcess(Path.cwd())
+probe.ready()
+probe._conn.send(messages.HoldData(pickled=pickle.dumps(Busy())).wire())
+print(type(probe._process).__name__, probe._process.pid, flush=True)
+time.sleep(1)
+os._exit(0)  # dies while its probe process works, as a killed pytest would
+"""
+
+
+def test_a_forked_probe_process_ends_with_the_process_that_asked_for_it(tmp_path):
+    """A spawned probe process dies with pytest (its parent); a forked one's parent is the warm process, which ends
+    it (and what it started) when its requester hangs up: nothing runs on after a killed pytest."""
+    with warm.Server():  # alive throughout: its own end would end its forks anyway
+        done = subprocess.run(
+            [sys.executable, "-c", REQUESTER], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )  # a probe process left running would hold its output open: a timeout
+        kind, pid = done.stdout.split()
+        assert kind == "WarmProcess"
+        deadline = time.monotonic() + 10
+        while _running(int(pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(int(pid))
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

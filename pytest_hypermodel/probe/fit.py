@@ -398,7 +398,9 @@ def _limited(hypermodel, space, case, policy, settings, provided_data, keep, tun
                 case.id, case.kind, dict(case.values), backend=devices.backend_name(), device=devices.current_device()
             )
             _fail(result, exc if isinstance(exc, outcomes.CaseTimeout) else limit.error())
-        if limit.struck and result.outcome == outcomes.OK:  # it struck where the error was swallowed (a __del__)
+        if limit.struck and result.outcome != outcomes.TIMEOUT:
+            # It struck where the error was swallowed (a __del__) or turned into another (TensorFlow's DType.max
+            # answers any exception with "TypeError: Cannot find maximum value"): the case ran past its limit.
             _fail(result, limit.error())
         return result
 

@@ -214,3 +214,12 @@ def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Call
         if not cached.exists():
             cached.write_text(json.dumps(make(tmp_path_factory.mktemp(name))))
         return json.loads(cached.read_text())
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its parent does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

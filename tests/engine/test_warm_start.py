@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from in_process import probe_ready_in  # tests/ is on sys.path
+from conftest import alive  # tests/ is on sys.path
+from in_process import probe_ready_in
 
 from pytest_hypermodel import preflight
 from pytest_hypermodel.probe import warm
@@ -100,14 +101,6 @@ def test_a_forked_probe_process_ends_with_the_process_that_asked_for_it(tmp_path
         kind, pid = done.stdout.split()
         assert kind == "WarmProcess"
         deadline = time.monotonic() + 10
-        while _running(int(pid)) and time.monotonic() < deadline:
+        while alive(int(pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _running(int(pid))
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
+        assert not alive(int(pid))

@@ -13,7 +13,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import beside, run_preflight
+from conftest import alive, beside, run_preflight
 
 from pytest_hypermodel.probe import devices
 
@@ -308,15 +308,6 @@ def test_what_a_build_changes_reaches_no_other_case(hypermodel_dir, monkeypatch,
         assert records[-1]["pid"] not in {r["pid"] for r in records[:-1]}
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` still runs (a zombie waiting for its parent does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
 def test_a_process_a_case_leaves_behind_neither_blinds_crash_detection_nor_outlives_the_run(
     hypermodel_dir, monkeypatch
 ):
@@ -337,7 +328,7 @@ def test_a_process_a_case_leaves_behind_neither_blinds_crash_detection_nor_outli
         assert time.monotonic() - started < 60  # well before the helpers end (600 s), or the timeout (60 s)
         helpers = [int(line) for line in log.read_text().split()]
         assert len(helpers) == 3  # discovery's fit of the defaults, then each case's
-        assert not [pid for pid in helpers if _alive(pid)]
+        assert not [pid for pid in helpers if alive(pid)]
     finally:
         for pid in [int(line) for line in log.read_text().split()] if log.exists() else []:
             with contextlib.suppress(OSError):

@@ -27,7 +27,7 @@ from pytest_hypermodel.engine import progress as progress_mod
 from pytest_hypermodel.engine import project_files
 from pytest_hypermodel.engine.payload import full_payload
 from pytest_hypermodel.engine.settings import Settings
-from pytest_hypermodel.probe import devices, fit, parent, search_data, writes
+from pytest_hypermodel.probe import devices, fit, heap, parent, search_data, writes
 from pytest_hypermodel.probe.prepare import Preflight, prepare_target, with_repair
 from pytest_hypermodel.rules import (
     boundaries,
@@ -288,6 +288,7 @@ class Engine:
     def close(self) -> None:
         if self.runner is not None:
             self.runner.close()
+        heap.thaw()  # what this process's builds froze (isolation off, or data only it can hold)
 
     def watch_project(self, excluded: Iterable[str | Path] = ()) -> None:
         """Take the project's files (under :attr:`rootpath`) as they are, before any of the user's code runs;

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_hypermodel.probe import devices
+from pytest_hypermodel.probe import devices, heap
 from pytest_hypermodel.probe import watch as watch_mod
 from pytest_hypermodel.rules import outcomes
 from pytest_hypermodel.rules.outcomes import meaningful_line
@@ -373,7 +373,7 @@ def run(
     time limit), and the memory each leaves behind is measured (:func:`rss_growth`)."""
     policy = policy or Policy()
     settings = settings or FitSettings()
-    _freeze_start_up()
+    heap.settle()
     result = _limited(hypermodel, space, case, policy, settings, provided_data, keep, tuner)
     if settings.growth_trials and result.outcome == outcomes.OK:
         _measure_growth(
@@ -493,23 +493,6 @@ def _measure_growth(
             f"resident memory {samples[0] / 2**20:.0f} -> {samples[-1] / 2**20:.0f} MiB over "
             f"{len(samples)} more trials, {horizon / 2**30:.1f} GiB after {GROWTH_HORIZON}"
         )
-
-
-_frozen = False
-
-
-def _freeze_start_up() -> None:
-    """Move what exists before the first probe (the backend's modules) out of the collector's reach.
-
-    Every case starts with ``clear_session()``, whose full collection would otherwise
-    rescan TensorFlow's ~400,000 module objects each time (KerasTuner's own trials pay
-    the same, which is why ``search`` freezes too). Once per process.
-    """
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
 
 
 #: TensorFlow names the gradient it registers for each ``tf.custom_gradient`` call so.

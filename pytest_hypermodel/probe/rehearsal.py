@@ -292,7 +292,7 @@ def run(
     then the calls after the search. ``before_trial()`` is told before each trial (the probe process's clock)."""
     import time
 
-    from pytest_hypermodel.probe import discovery, search_data
+    from pytest_hypermodel.probe import discovery, heap, search_data
     from pytest_hypermodel.probe import fit as fit_mod
     from pytest_hypermodel.probe import trial as trial_mod
 
@@ -306,7 +306,7 @@ def run(
         objective = fit_mod.search_objective(settings.objective or (("loss", "min"),))
     make, name = tuner_maker(hypermodel, space, tuner, factory, objective, policy)
     rehearsed = Rehearsed(tuner=name, data=search_data.described(provided_data))
-    fit_mod._freeze_start_up()
+    heap.settle()
     with _state_restored():
         try:
             searching = make(False)

@@ -1,0 +1,36 @@
+"""Full garbage collections kept to what a preflight allocates.
+
+Keras's ``clear_session()`` and KerasTuner's ``_try_build`` each run ``gc.collect()``: two or three full
+collections a build, each of which walks every object the collector tracks. TensorFlow alone leaves about 400,000
+at import; a process that lives long (a pytest worker running preflights with isolation off, a notebook) holds far
+more, and more each hour. What exists before a preflight's first build is frozen (``gc.freeze``) out of their
+reach, as the ``search`` command freezes before its trials; the engine unfreezes it when it closes, so what the
+caller lets go of afterwards is collected as before.
+"""
+
+from __future__ import annotations
+
+import gc
+
+#: Whether what is frozen now was frozen by :func:`settle` (and is :func:`thaw`'s to unfreeze), not by the caller.
+_ours = False
+
+
+def settle() -> None:
+    """Freeze what exists now, before a preflight step's builds (discovery, a case, the rehearsal): once, until
+    :func:`thaw`. A freeze the caller made is kept as it is."""
+    global _ours
+    if gc.get_freeze_count() == 0:
+        import keras  # noqa: F401  (its backend's objects are most of what is frozen)
+
+        gc.collect()
+        gc.freeze()
+        _ours = True
+
+
+def thaw() -> None:
+    """Unfreeze what :func:`settle` froze (when the engine closes): the caller's own freeze stays."""
+    global _ours
+    if _ours:
+        _ours = False
+        gc.unfreeze()

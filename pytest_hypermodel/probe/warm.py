@@ -17,6 +17,7 @@ configuration) is refused, and the probe process is spawned as before. The warm 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import importlib.util
 import json
@@ -404,3 +405,7 @@ def _import_backend() -> None:
     for module in pkgutil.walk_packages(pytest_hypermodel.__path__, "pytest_hypermodel."):
         if module.name.split(".")[1] in ("space", "rules", "probe") and not module.name.endswith("__main__"):
             importlib.import_module(module.name)
+    # Frozen here, each fork starts with its start-up heap out of the collector's reach (``heap``: its builds'
+    # collections skip it, and leave the pages it shares with this process unwritten).
+    gc.collect()
+    gc.freeze()

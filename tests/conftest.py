@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import shutil
 import signal
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,26 @@ def _cold_start_where_marked(request: pytest.FixtureRequest, monkeypatch: pytest
         from pytest_hypermodel.probe import warm
 
         monkeypatch.delenv(warm.VARIABLE, raising=False)
+
+
+@pytest.fixture
+def frozen_heap() -> Iterator[None]:
+    """What exists before the test out of the garbage collector's reach while it runs, as the ``search`` command
+    freezes before its trials (``search/run.py``): a real KerasTuner search collects twice a trial, and in an xdist
+    worker that has run a few hundred tests a full collection walks about 800,000 objects (0.5 s)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _frozen_heap_in_proofs(request: pytest.FixtureRequest) -> None:
+    """Every proof runs real searches in this process: :func:`frozen_heap` for each."""
+    if PROOFS in request.node.path.parents:
+        request.getfixturevalue("frozen_heap")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Real KerasTuner throughout, on tiny models and one epoch.
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import time
 from collections import Counter
@@ -18,15 +17,6 @@ from hypermodels.guide import guide_grid
 
 from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.rules.policy_hypermodel import PolicyHyperModel
-
-
-@pytest.fixture
-def frozen_heap():
-    """KerasTuner runs gc.collect() twice per build; freezing the test process's heap keeps that cheap."""
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 def guide(builds: Counter, error: type[Exception] = ValueError):

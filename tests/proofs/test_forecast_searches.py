@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -21,19 +20,6 @@ from pytest_hypermodel.rules.abort_rules import (
 )
 from pytest_hypermodel.rules.policy import Policy
 from tests.kerastuner_made import real_aborts
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_gc():
-    """KerasTuner and the probe call gc.collect() before every build (~0.15 s over TensorFlow's heap).
-
-    Freezing what is alive now (modules, TensorFlow) keeps those collections
-    to the objects the trials create; behaviour is unchanged.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 def _guide_preflight():

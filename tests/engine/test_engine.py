@@ -60,7 +60,11 @@ def test_the_engine_forecasts_the_grid_search_abort_that_kerastuner_then_has(tmp
 
     x, y = _data()
     tuner = Policy().tuner(
-        kt.GridSearch, hypermodel=guide_grid(run_eagerly=True), objective="loss", directory=tmp_path / "kt", project_name="guide"
+        kt.GridSearch,
+        hypermodel=guide_grid(run_eagerly=True),
+        objective="loss",
+        directory=tmp_path / "kt",
+        project_name="guide",
     )
     with pytest.raises(RuntimeError, match="consecutive failures exceeded the limit of 3"):
         tuner.search(x, y, epochs=1, verbose=0)

@@ -57,17 +57,8 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
     assert [f["aborts"] for f in data["forecasts"]] == [False, False]
 
 
-def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hypermodel_dir):
+def test_the_input_shape_comes_from_the_ini(hypermodel_dir):
     (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
-    result, cases = run_preflight(
-        hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1", here=True
-    )
-    assert result.ret == pytest.ExitCode.OK and len(cases) == 4
-    (hypermodel_dir.path / "pytest.ini").unlink()
-    hypermodel_dir.makeconftest(
-        "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
-        "    return np.zeros((16, 28, 28), 'float32'), np.eye(10, dtype='float32')[np.arange(16) % 10]\n"
-    )
     result, cases = run_preflight(
         hypermodel_dir,
         "--hypermodel",
@@ -75,21 +66,24 @@ def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hyper
         "--hypermodel-epochs",
         "1",
         "--hypermodel-strategy",
-        "extremes",  # shuffle=True among them: the corner adds nothing to what discovery found
+        "extremes",  # each hyperparameter at its extreme is what the shape must serve: the corner adds a fit
         here=True,
     )
-    assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
-    # Discovery fits on the fixture's data: the fit()'s own hyperparameter is planned, and no warning.
-    assert "MyHyperModel[shuffle=True]" in cases
-    assert "did not run during discovery" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    assert set(cases) == {"MyHyperModel[defaults]", "MyHyperModel[units=512]", "MyHyperModel[shuffle=True]"}
+    assert {c.properties["outcome"] for c in cases.values()} == {"ok"}
 
 
 def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s_data(hypermodel_dir, tmp_path):
-    """The getting-started guide's HyperModel that crops the search's images in fit() to the size its build
+    """The user's data needs no input shape: with conftest.py's hypermodel_data fixture (one that needs another
+    fixture, as users write them), discovery fits on that data, so the hyperparameters fit() declares are planned
+    with no warning (the guide's MyHyperModel, which has no keras.Input).
+
+    The getting-started guide's HyperModel that crops the search's images in fit() to the size its build
     tunes: on data synthesized from its input its fit() cannot run, and discovery once blamed the defaults
-    ("RandomSearch would crash before its first trial"). With conftest.py's hypermodel_data fixture (one that
-    needs another fixture, as users write them), discovery fits on that data: every hyperparameter fit()
-    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does."""
+    ("RandomSearch would crash before its first trial"). On the fixture's data every hyperparameter fit()
+    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does.
+    One run preflights both models: the same fixture, the same data."""
     import keras_tuner as kt
     import numpy as np
 
@@ -105,6 +99,8 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
     result, cases = run_preflight(
         hypermodel_dir,
         "--hypermodel",
+        "guides.py:MyHyperModel",
+        "--hypermodel",
         "guides.py:CroppingHyperModel",
         "--hypermodel-epochs",
         "1",
@@ -115,7 +111,15 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
     )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert {c.properties["outcome"] for c in cases.values()} == {"ok"}
-    planned = {name for c in json.loads(report.read_text())["cases"] for name in c["values"]}
+    # Discovery fits on the fixture's data: the fit()'s own hyperparameters are planned, and no warning.
+    assert "MyHyperModel[shuffle=True]" in cases
+    assert "did not run during discovery" not in result.stdout.str()
+    planned = {
+        name
+        for c in json.loads(report.read_text())["cases"]
+        if c["case.spec"].endswith(":CroppingHyperModel")
+        for name in c["values"]
+    }
     assert planned == {"image_size", "units", "normalize", "shuffle"}
 
     x, y = np.zeros((16, 28, 28, 1), "float32"), np.eye(10, dtype="float32")[np.arange(16) % 10]

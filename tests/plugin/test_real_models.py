@@ -26,9 +26,12 @@ def test_a_model_without_input_is_one_line_naming_the_fixes_not_failing_cases(hy
     assert not (hypermodel_dir.path / "out.xml").exists()  # no case ran, so none failed
 
 
-def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
-    """With the shape of one MNIST image every case completes, and no forecast says the search would abort (under
-    xdist, as users run it; test_xdist_report_equals_the_serial_one holds the two modes to one report)."""
+def test_guide_models_with_their_input_shape_from_the_ini_are_green(hypermodel_dir):
+    """With the shape of one MNIST image (from pytest.ini: the xdist workers read it too; the option
+    --hypermodel-input-shape has test_trial_specs.py's guide run) every case completes, and no forecast says the
+    search would abort (under xdist, as users run it; test_xdist_report_equals_the_serial_one holds the two modes
+    to one report)."""
+    (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(
         hypermodel_dir,
@@ -36,8 +39,6 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
         "guides.py:build_model",
         "--hypermodel",
         "guides.py:MyHyperModel",
-        "--hypermodel-input-shape",
-        "28,28",
         "--hypermodel-epochs",
         "1",
         # each hyperparameter at its extreme is what the input shape must serve: the corners (21 of build_model's
@@ -52,26 +53,14 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert cases and {c.properties["outcome"] for c in cases.values()} == {"ok"}
     assert {"MyHyperModel[shuffle=True]", "build_model[num_layers=3]"} <= set(cases)  # fit()'s own hyperparameter
+    assert {name for name in cases if name.startswith("MyHyperModel[")} == {
+        "MyHyperModel[defaults]",
+        "MyHyperModel[units=512]",
+        "MyHyperModel[shuffle=True]",
+    }
     assert result.stdout.str().count("each case fits one epoch") == 1  # --hypermodel-epochs 1: said once
     data = json.loads(report.read_text())
     assert [f["aborts"] for f in data["forecasts"]] == [False, False]
-
-
-def test_the_input_shape_comes_from_the_ini(hypermodel_dir):
-    (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
-    result, cases = run_preflight(
-        hypermodel_dir,
-        "--hypermodel",
-        "guides.py:MyHyperModel",
-        "--hypermodel-epochs",
-        "1",
-        "--hypermodel-strategy",
-        "extremes",  # each hyperparameter at its extreme is what the shape must serve: the corner adds a fit
-        here=True,
-    )
-    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
-    assert set(cases) == {"MyHyperModel[defaults]", "MyHyperModel[units=512]", "MyHyperModel[shuffle=True]"}
-    assert {c.properties["outcome"] for c in cases.values()} == {"ok"}
 
 
 def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s_data(hypermodel_dir, tmp_path):

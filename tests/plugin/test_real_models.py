@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import pytest
@@ -26,9 +27,12 @@ def test_a_model_without_input_is_one_line_naming_the_fixes_not_failing_cases(hy
     assert not (hypermodel_dir.path / "out.xml").exists()  # no case ran, so none failed
 
 
-def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
-    """With the shape of one MNIST image every case completes, and no forecast says the search would abort (under
-    xdist, as users run it; test_xdist_report_equals_the_serial_one holds the two modes to one report)."""
+def test_guide_models_with_their_input_shape_from_the_ini_are_green(hypermodel_dir):
+    """With the shape of one MNIST image (from pytest.ini: the xdist workers read it too; the option
+    --hypermodel-input-shape has test_trial_specs.py's guide run) every case completes, and no forecast says the
+    search would abort (under xdist, as users run it; test_xdist_report_equals_the_serial_one holds the two modes
+    to one report)."""
+    (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
     report = hypermodel_dir.path / "preflight.json"
     result, cases = run_preflight(
         hypermodel_dir,
@@ -36,8 +40,6 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
         "guides.py:build_model",
         "--hypermodel",
         "guides.py:MyHyperModel",
-        "--hypermodel-input-shape",
-        "28,28",
         "--hypermodel-epochs",
         "1",
         # each hyperparameter at its extreme is what the input shape must serve: the corners (21 of build_model's
@@ -52,44 +54,26 @@ def test_guide_models_with_their_input_shape_are_green(hypermodel_dir):
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert cases and {c.properties["outcome"] for c in cases.values()} == {"ok"}
     assert {"MyHyperModel[shuffle=True]", "build_model[num_layers=3]"} <= set(cases)  # fit()'s own hyperparameter
+    assert {name for name in cases if name.startswith("MyHyperModel[")} == {
+        "MyHyperModel[defaults]",
+        "MyHyperModel[units=512]",
+        "MyHyperModel[shuffle=True]",
+    }
     assert result.stdout.str().count("each case fits one epoch") == 1  # --hypermodel-epochs 1: said once
     data = json.loads(report.read_text())
     assert [f["aborts"] for f in data["forecasts"]] == [False, False]
 
 
-def test_the_input_shape_comes_from_the_ini_and_the_user_s_data_needs_none(hypermodel_dir):
-    (hypermodel_dir.path / "pytest.ini").write_text("[pytest]\nhypermodel_input_shape = 28,28\n")
-    result, cases = run_preflight(
-        hypermodel_dir, "--hypermodel", "guides.py:MyHyperModel", "--hypermodel-epochs", "1", here=True
-    )
-    assert result.ret == pytest.ExitCode.OK and len(cases) == 4
-    (hypermodel_dir.path / "pytest.ini").unlink()
-    hypermodel_dir.makeconftest(
-        "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data():\n"
-        "    return np.zeros((16, 28, 28), 'float32'), np.eye(10, dtype='float32')[np.arange(16) % 10]\n"
-    )
-    result, cases = run_preflight(
-        hypermodel_dir,
-        "--hypermodel",
-        "guides.py:MyHyperModel",
-        "--hypermodel-epochs",
-        "1",
-        "--hypermodel-strategy",
-        "extremes",  # shuffle=True among them: the corner adds nothing to what discovery found
-        here=True,
-    )
-    assert result.ret == pytest.ExitCode.OK and {c.properties["outcome"] for c in cases.values()} == {"ok"}
-    # Discovery fits on the fixture's data: the fit()'s own hyperparameter is planned, and no warning.
-    assert "MyHyperModel[shuffle=True]" in cases
-    assert "did not run during discovery" not in result.stdout.str()
-
-
 def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s_data(hypermodel_dir, tmp_path):
-    """The getting-started guide's HyperModel that crops the search's images in fit() to the size its build
+    """The user's data needs no input shape: with conftest.py's hypermodel_data fixture (one that needs another
+    fixture, as users write them), discovery fits on that data, so the hyperparameters fit() declares are planned
+    with no warning (the guide's MyHyperModel, which has no keras.Input).
+
+    The getting-started guide's HyperModel that crops the search's images in fit() to the size its build
     tunes: on data synthesized from its input its fit() cannot run, and discovery once blamed the defaults
-    ("RandomSearch would crash before its first trial"). With conftest.py's hypermodel_data fixture (one that
-    needs another fixture, as users write them), discovery fits on that data: every hyperparameter fit()
-    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does."""
+    ("RandomSearch would crash before its first trial"). On the fixture's data every hyperparameter fit()
+    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does.
+    One run preflights both models: the same fixture, the same data."""
     import keras_tuner as kt
     import numpy as np
 
@@ -105,6 +89,8 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
     result, cases = run_preflight(
         hypermodel_dir,
         "--hypermodel",
+        "guides.py:MyHyperModel",
+        "--hypermodel",
         "guides.py:CroppingHyperModel",
         "--hypermodel-epochs",
         "1",
@@ -115,7 +101,15 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
     )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert {c.properties["outcome"] for c in cases.values()} == {"ok"}
-    planned = {name for c in json.loads(report.read_text())["cases"] for name in c["values"]}
+    # Discovery fits on the fixture's data: the fit()'s own hyperparameters are planned, and no warning.
+    assert "MyHyperModel[shuffle=True]" in cases
+    assert "did not run during discovery" not in result.stdout.str()
+    planned = {
+        name
+        for c in json.loads(report.read_text())["cases"]
+        if c["case.spec"].endswith(":CroppingHyperModel")
+        for name in c["values"]
+    }
     assert planned == {"image_size", "units", "normalize", "shuffle"}
 
     x, y = np.zeros((16, 28, 28, 1), "float32"), np.eye(10, dtype="float32")[np.arange(16) % 10]
@@ -145,9 +139,13 @@ def test_a_bad_input_shape_is_one_usage_error(hypermodel_dir, shape, message):
 def test_nothing_is_downloaded_and_a_download_is_not_blamed_on_a_value(hypermodel_dir):
     """Every build downloading (HyperEfficientNet's ImageNet weights) is one setup line; one value downloading is told
     so, and left out of the forecast."""
-    result = hypermodel_dir.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--hypermodel", "realistic.py:downloads_at_defaults"
-    )
+    sigterm = signal.getsignal(signal.SIGTERM)  # the plugin's handler is that run's, not this one's
+    try:  # stops at start-up, in this process; the download guard is the probe process's (forked from the warm one)
+        result = hypermodel_dir.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--hypermodel", "realistic.py:downloads_at_defaults"
+        )
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [

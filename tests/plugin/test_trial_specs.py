@@ -145,6 +145,8 @@ def test_the_gated_search_runs_the_tuner_the_preflight_ran(pytester, monkeypatch
         "off",
         "--hypermodel-epochs",
         "1",
+        "--hypermodel-rehearsal",  # the gated search is the subject, not the preflight's rehearsal of it
+        "off",
         here=True,
     )
     assert result.ret == 0, result.stdout.str()
@@ -208,6 +210,8 @@ def test_one_callable_gives_the_search_s_data_to_the_preflight_and_to_the_gated_
         "off",
         "--hypermodel-strategy",
         "extremes",
+        "--hypermodel-rehearsal",  # what discovery plans from the search's data is the subject
+        "off",
         here=True,
     )
     assert result.ret == 0, result.stdout.str()

@@ -322,6 +322,7 @@ def probe_result(name: str, build: Callable, values: dict, policy: Policy, epoch
     if key not in PROBED:
         settings = probe.FitSettings(epochs=epochs, samples=SAMPLES, seed=0)
         PROBED[key] = probe.run(hypermodel, space, Case("trial", "trial", values), policy, settings)
+        _freeze_the_heap()  # the next probe's collections skip what this one left alive
     return PROBED[key]
 
 

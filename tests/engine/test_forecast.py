@@ -65,10 +65,24 @@ def _cheap_gc():
     Freezing what is alive now (modules, TensorFlow) keeps those collections
     to the objects the trials create; behaviour is unchanged.
     """
-    gc.collect()
-    gc.freeze()
+    _freeze_the_heap()
     yield
     gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _freeze_what_the_test_left():
+    """After each test, what its fits made alive for good (TensorFlow's traces and caches) joins the frozen heap:
+    the next test's collections skip it too. Its garbage is collected first, so nothing is kept that would not be."""
+    yield
+    _freeze_the_heap()
+
+
+def _freeze_the_heap() -> None:
+    """Collect the garbage, then freeze what is alive: KerasTuner's and the probe's gc.collect() before each build
+    no longer walk it (behaviour is unchanged; what dies later is collected when the module unfreezes)."""
+    gc.collect()
+    gc.freeze()
 
 
 # --------------------------------------------------------------------------- hypermodels
@@ -308,6 +322,7 @@ def probe_result(name: str, build: Callable, values: dict, policy: Policy, epoch
     if key not in PROBED:
         settings = probe.FitSettings(epochs=epochs, samples=SAMPLES, seed=0)
         PROBED[key] = probe.run(hypermodel, space, Case("trial", "trial", values), policy, settings)
+        _freeze_the_heap()  # the next probe's collections skip what this one left alive
     return PROBED[key]
 
 
@@ -371,6 +386,7 @@ SCENARIOS = [
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
 def test_forecast_matches_kerastuner(scenario: Scenario, tmp_path) -> None:
     forecast = predict(scenario.name, scenario.build, scenario.policy, scenario.epochs, scenario.max_trials)
+    _freeze_the_heap()  # what the probes' fits left alive (TensorFlow's traces)
     real = run_real(scenario.build, scenario.policy, tmp_path, scenario.epochs, scenario.max_trials, scenario.inputs)
     aborts, abort_id, reason = scenario.expected
 
@@ -559,6 +575,7 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
 
     from pytest_hypermodel.probe import screen
     from pytest_hypermodel.probe.prepare import PlanOptions, prepare_target
+    from pytest_hypermodel.rules import culprits
     from pytest_hypermodel.rules.culprits import off_defaults
     from pytest_hypermodel.rules.forecasts.judging import predicate
     from pytest_hypermodel.rules.record import records
@@ -581,11 +598,13 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     )  # a build failure, as the cases report it
     # The space is too large to build whole: the builds without a fit are of the draws, here these seeds' own.
     drawn = _draws_for(pre, seeds)
-    built = screen.check(pre.target.hypermodel, pre.space, [v for _, trials in drawn for v in trials], seconds=600)
+    distinct = {culprits.key(v): v for _, trials in drawn for v in trials}  # the judge reads one build a key
+    built = screen.check(pre.target.hypermodel, pre.space, list(distinct.values()), seconds=600)
     judge = predicate(cases, pre.space, built, Policy())
     driven = judge_draws(drawn, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
+    _freeze_the_heap()  # what the builds left alive
     aborted = real_aborts(layer_loop, x, y, seeds, tmp_path)
     assert aborted and driven.aborted == aborted
 

@@ -28,6 +28,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from pytest_hypermodel.probe import heap
 from pytest_hypermodel.rules import culprits, outcomes
 from pytest_hypermodel.rules.outcomes import meaningful_line
 from pytest_hypermodel.space.hyperparameters import KINDS, Condition, Param, SearchSpace, SpaceError
@@ -387,6 +388,7 @@ def discover(
     told of each build before it runs, and ``faults`` (``fault_key`` -> what happened) names builds that killed
     or hung the process before: they count as failed builds and are not run again.
     """
+    heap.settle()  # each build clears Keras's session: a full collection
     builder = _Builder(hypermodel, timeout, before_build, faults or {}, input_shapes, fit_arguments=fit_arguments)
     with outcomes.interrupts_told_apart():
         return _discover(hypermodel, max_builds, builder)

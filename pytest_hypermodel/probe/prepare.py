@@ -93,7 +93,7 @@ def prepare_target(
     forecast builds the grid's trials itself (``before_grid`` is told first) unless ``grid_builds`` is off,
     when it infers their order.
     """
-    from pytest_hypermodel.probe import discovery, heap, oracle
+    from pytest_hypermodel.probe import discovery, oracle
     from pytest_hypermodel.rules.abort_rules import RANDOM_ORACLES
     from pytest_hypermodel.space import hyperparameters, user_tuner
     from pytest_hypermodel.space import target as target_mod
@@ -114,7 +114,6 @@ def prepare_target(
             def fit_arguments(model):
                 return fit.fit_arguments(data, model, {}, settings or fit.FitSettings())
 
-        heap.settle()
         space = discovery.discover(
             target.hypermodel,
             timeout=timeout,

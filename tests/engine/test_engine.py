@@ -6,7 +6,6 @@ The pytest face's own tests (test_plugin and the others) run the same engine thr
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import subprocess
@@ -29,23 +28,9 @@ from pytest_hypermodel.engine.engine import Engine
 from pytest_hypermodel.space.target import Target
 from tests.hypermodels.guide import LIMIT, guide_grid
 
-pytestmark = pytest.mark.usefixtures("no_memory_growth")
+pytestmark = pytest.mark.usefixtures("no_memory_growth", "frozen_heap")
 
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_gc():
-    """KerasTuner's searches here run gc.collect() before every build (~0.15 s over TensorFlow's heap); the
-    engine's preflights freeze the heap themselves, and keep a caller's freeze.
-
-    Freezing what is alive now (modules, TensorFlow) keeps those collections to the objects the builds create;
-    behaviour is unchanged.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 def _data(n: int = 32) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,6 @@ whether and where the search dies.
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import itertools
 import json
@@ -53,36 +52,9 @@ from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.space.plan import Case
 from tests.kerastuner_made import real_aborts
 
-pytestmark = pytest.mark.usefixtures("no_memory_growth")
+pytestmark = pytest.mark.usefixtures("no_memory_growth", "frozen_heap")
 
 SAMPLES = 16  # one batch: one step per epoch, so an epoch's loss is one step's
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_gc():
-    """KerasTuner and the probe call gc.collect() before every build (~0.15 s over TensorFlow's heap).
-
-    Freezing what is alive now (modules, TensorFlow) keeps those collections
-    to the objects the trials create; behaviour is unchanged.
-    """
-    _freeze_the_heap()
-    yield
-    gc.unfreeze()
-
-
-@pytest.fixture(autouse=True)
-def _freeze_what_the_test_left():
-    """After each test, what its fits made alive for good (TensorFlow's traces and caches) joins the frozen heap:
-    the next test's collections skip it too. Its garbage is collected first, so nothing is kept that would not be."""
-    yield
-    _freeze_the_heap()
-
-
-def _freeze_the_heap() -> None:
-    """Collect the garbage, then freeze what is alive: KerasTuner's and the probe's gc.collect() before each build
-    no longer walk it (behaviour is unchanged; what dies later is collected when the module unfreezes)."""
-    gc.collect()
-    gc.freeze()
 
 
 # --------------------------------------------------------------------------- hypermodels
@@ -322,7 +294,6 @@ def probe_result(name: str, build: Callable, values: dict, policy: Policy, epoch
     if key not in PROBED:
         settings = probe.FitSettings(epochs=epochs, samples=SAMPLES, seed=0)
         PROBED[key] = probe.run(hypermodel, space, Case("trial", "trial", values), policy, settings)
-        _freeze_the_heap()  # the next probe's collections skip what this one left alive
     return PROBED[key]
 
 
@@ -386,7 +357,6 @@ SCENARIOS = [
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
 def test_forecast_matches_kerastuner(scenario: Scenario, tmp_path) -> None:
     forecast = predict(scenario.name, scenario.build, scenario.policy, scenario.epochs, scenario.max_trials)
-    _freeze_the_heap()  # what the probes' fits left alive (TensorFlow's traces)
     real = run_real(scenario.build, scenario.policy, tmp_path, scenario.epochs, scenario.max_trials, scenario.inputs)
     aborts, abort_id, reason = scenario.expected
 
@@ -604,7 +574,6 @@ def test_a_value_the_drawn_trial_never_reads_does_not_fail_it(tmp_path) -> None:
     driven = judge_draws(drawn, lambda v: judge(off_defaults(v, pre.space)), Policy())
 
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
-    _freeze_the_heap()  # what the builds left alive
     aborted = real_aborts(layer_loop, x, y, seeds, tmp_path)
     assert aborted and driven.aborted == aborted
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import random
 
@@ -20,19 +19,7 @@ from pytest_hypermodel.rules.forecasts.judging import predicate
 from pytest_hypermodel.rules.policy import Policy
 from pytest_hypermodel.rules.record import records
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_gc():
-    """Discovery runs gc.collect() at every build, the screen every COLLECT_EVERY builds: each ~0.15 s over
-    TensorFlow's heap.
-
-    Freezing what is alive now (modules, TensorFlow) keeps those collections to the objects the builds create;
-    behaviour is unchanged.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+pytestmark = pytest.mark.usefixtures("frozen_heap")
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-
 import keras
 import keras_tuner as kt
 import pytest
@@ -13,18 +11,7 @@ from pytest_hypermodel.probe.discovery import discover
 from pytest_hypermodel.space import plan
 from pytest_hypermodel.space.hyperparameters import SpaceError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _cheap_gc():
-    """Discovery clears Keras's session before every build: a gc.collect() over TensorFlow's heap (~0.15 s).
-
-    Freezing what is alive now (modules, TensorFlow) keeps those collections to the objects the builds create;
-    behaviour is unchanged.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+pytestmark = pytest.mark.usefixtures("frozen_heap")
 
 
 def hypermodel(build):

@@ -78,11 +78,12 @@ def _cold_start_where_marked(request: pytest.FixtureRequest, monkeypatch: pytest
         monkeypatch.delenv(warm.VARIABLE, raising=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def frozen_heap() -> Iterator[None]:
-    """What exists before the test out of the garbage collector's reach while it runs, as the ``search`` command
-    freezes before its trials (``search/run.py``): a real KerasTuner search collects twice a trial, and in an xdist
-    worker that has run a few hundred tests a full collection walks about 800,000 objects (0.5 s)."""
+    """What exists before the module's first test out of the garbage collector's reach until its last, as the
+    ``search`` command freezes before its trials (``search/run.py``): a real KerasTuner search collects twice a
+    trial, and in an xdist worker that has run a few hundred tests a full collection walks about 800,000 objects
+    (0.5 s). Once a module: the freeze's own collection is one of those."""
     gc.collect()
     gc.freeze()
     try:

@@ -384,13 +384,14 @@ class Engine:
         if isinstance(item, Target):  # a build function or HyperModel already in this process
             devices.load_backend()
             hypermodel = target_mod.as_hypermodel(item.hypermodel, item.spec)
-            return prepare_target(
-                dataclasses.replace(item, hypermodel=hypermodel),  # what the face knew of it too (search_prepared)
-                self.plan_options,
-                timeout,
-                data=data,
-                settings=probe_settings,
-            )
+            with offline.blocked():
+                return prepare_target(
+                    dataclasses.replace(item, hypermodel=hypermodel),  # what the face knew of it too (search_prepared)
+                    self.plan_options,
+                    timeout,
+                    data=data,
+                    settings=probe_settings,
+                )
         if self.runner is not None:
             try:
                 # cast: the probe process's parent is not typed yet (its prepare returns Any)
@@ -400,8 +401,9 @@ class Engine:
             except parent.NotSendable:  # the cases say so, and run here: discovery fits synthesized data
                 return cast(Preflight, self.runner.prepare(item, self.plan_options, timeout))
         devices.load_backend()
-        target = target_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
-        return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
+        with offline.blocked():  # importing the user's module runs their code too
+            target = target_mod.resolve(item, self.rootpath, self._conftest_module(), self.base)
+            return prepare_target(target, self.plan_options, timeout, data=data, settings=probe_settings)
 
     def check_data(self, preflights: Sequence[Preflight], data: Any) -> list[Finding]:
         """The search's data and arguments as ``tuner.search`` will take them (``probe.search_data``), before any
@@ -477,7 +479,8 @@ class Engine:
         the user's tuner, when the SPEC names one, comes with it (``pre.target.tuner``)."""
         if pre.target.hypermodel is None:
             devices.load_backend()
-            target = target_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(), self.base)
+            with offline.blocked():
+                target = target_mod.resolve(pre.target.spec, self.rootpath, self._conftest_module(), self.base)
             pre.target.hypermodel, pre.target.tuner = target.hypermodel, target.tuner
         return pre.target.hypermodel
 
@@ -537,9 +540,10 @@ class Engine:
         target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre), pre.target.tuner)
         if changes:  # a repaired space is a new hypermodel: a plain tuner runs it
             target = with_repair(target, changes)
-        return fit.run(
-            target.hypermodel, pre.space, case, policy, settings, search_data.afresh(data), tuner=target.tuner
-        )
+        with offline.blocked():
+            return fit.run(
+                target.hypermodel, pre.space, case, policy, settings, search_data.afresh(data), tuner=target.tuner
+            )
 
     def reference_loss(self, pre: Preflight, data: Any, changes: tuple[Change, ...], policy: Policy) -> float | None:
         """The default case's starting loss (its first batch, before any update) on the data the cases fit on: what
@@ -673,7 +677,8 @@ class Engine:
             if self.runner is not None:
                 return cast(Preflight, self.runner.prepare(pre.target.spec, options, timeout, changes))
             target = Target(pre.target.spec, pre.target.path, pre.target.name, self.hypermodel_of(pre))
-            return prepare_target(with_repair(target, changes) if changes else target, options, timeout)
+            with offline.blocked():
+                return prepare_target(with_repair(target, changes) if changes else target, options, timeout)
 
         def ready() -> None:
             if self.runner is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_hypermodel.engine import progress as progress_mod
 from pytest_hypermodel.probe import parent
 from pytest_hypermodel.probe.prepare import Preflight
-from pytest_hypermodel.rules import health, record, sequence
+from pytest_hypermodel.rules import health, offline, record, sequence
 from pytest_hypermodel.rules.health import Finding
 from pytest_hypermodel.space import plan as plan_mod
 from pytest_hypermodel.space.plan import Case
@@ -77,12 +77,13 @@ def rehearse(engine: Engine, pre: Preflight, entries: Sequence[dict[str, Any]], 
 
         hypermodel = engine.hypermodel_of(pre)
         factory = None
-        if pre.target.tuner is not None and ":" in spec:
-            try:  # a SPEC that names a tuner's factory: called again for the rehearsal's tuner
-                factory = target_mod.resolve(spec, engine.rootpath, None, engine.base).factory
-            except Exception:
-                factory = None
-        with warnings.catch_warnings():
+        with offline.blocked():
+            if pre.target.tuner is not None and ":" in spec:
+                try:  # a SPEC that names a tuner's factory: called again for the rehearsal's tuner
+                    factory = target_mod.resolve(spec, engine.rootpath, None, engine.base).factory
+                except Exception:
+                    factory = None
+        with offline.blocked(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rehearsed = rehearsal.run(
                 hypermodel, pre.space, cases, policy, settings, search_data.afresh(data), pre.target.tuner, factory

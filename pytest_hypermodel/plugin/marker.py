@@ -25,6 +25,7 @@ from pytest_hypermodel.plugin.options import MARKER_SIGNATURE as SIGNATURE
 from pytest_hypermodel.probe import fit
 from pytest_hypermodel.probe.fit import parse_input_shapes
 from pytest_hypermodel.probe.prepare import Preflight
+from pytest_hypermodel.rules import offline
 from pytest_hypermodel.rules.expect import Expectation
 from pytest_hypermodel.rules.policy import Disposition, Policy
 from pytest_hypermodel.rules.verdict import FAIL, PASS, XFAIL
@@ -157,7 +158,8 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         name = getattr(options.build, "__name__", type(options.build).__name__)
         try:
             hypermodel = target_mod.as_hypermodel(options.build, name)
-            space = discovery.discover(hypermodel, input_shapes=shapes)
+            with offline.blocked():  # nothing is downloaded during a preflight
+                space = discovery.discover(hypermodel, input_shapes=shapes)
             cases = plan_mod.cases(space, options.strategies, options.strength, options.levels, options.max_cases)
         except (target_mod.SpecError, hyperparameters.SpaceError, plan_mod.PlanError) as exc:
             raise _error(where, str(exc)) from None
@@ -205,19 +207,21 @@ def probe_case(request: pytest.FixtureRequest, data: Any, default_policy: Policy
         # Before the case, not when its loss grew: a probe after it would clear the session its kept model lives in.
         if key not in references:  # its default case ran elsewhere (an xdist worker) or not at all (-k): probe it
             default = plan_mod.make_case(pre.space, pre.space.complete({}), plan_mod.KIND_DEFAULT)
-            references[key] = fit.reference_from(
-                fit.run(pre.target.hypermodel, pre.space, default, policy, settings, data)
-            )
+            with offline.blocked():
+                references[key] = fit.reference_from(
+                    fit.run(pre.target.hypermodel, pre.space, default, policy, settings, data)
+                )
         settings = dataclasses.replace(settings, reference_loss=references[key])
-    result = fit.run(
-        pre.target.hypermodel,
-        pre.space,
-        case,
-        policy,
-        settings,
-        data,
-        keep=lambda hp, model: built.update(hp=hp, model=model),
-    )
+    with offline.blocked():
+        result = fit.run(
+            pre.target.hypermodel,
+            pre.space,
+            case,
+            policy,
+            settings,
+            data,
+            keep=lambda hp, model: built.update(hp=hp, model=model),
+        )
     if not case.varied:
         references[key] = fit.reference_from(result)
     run = judge(pre, case, result, policy)

@@ -2,16 +2,20 @@
 
 A preflight must not download anything (it would be slow, flaky, and not what the search will see on
 an offline GPU node), and a download failure is not a property of the hyperparameter value that
-happened to trigger it. The probe process refuses every name lookup and connection; the refusal's
-text travels inside whatever error the caller wraps it in (Keras's ``get_file`` raises
+happened to trigger it. The probe process refuses every name lookup and connection for its life; a
+preflight that runs the user's code in the caller's process (isolation off: a notebook, a script) refuses them
+only while that code runs (:func:`blocked`), so the caller's network comes back. The refusal's text travels
+inside whatever error the caller wraps it in (Keras's ``get_file`` raises
 ``Exception("URL fetch failure on <url>: None -- <our text>")``), so :func:`attempted_download`
 finds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 #: In the text of the error a refused download raises, wherever the caller wraps it.
@@ -35,6 +39,42 @@ def block() -> None:
     # setattr: mypy refuses an assignment to a method
     setattr(socket.socket, "connect", lambda self, address: refuse(address))  # noqa: B010
     setattr(socket.socket, "connect_ex", lambda self, address: refuse(address))  # noqa: B010
+
+
+#: What :func:`block` replaces.
+_BLOCKED = (
+    (socket, "getaddrinfo"),
+    (socket, "create_connection"),
+    (socket.socket, "connect"),
+    (socket.socket, "connect_ex"),
+)
+#: Those as the socket module had them before the outermost :func:`blocked` (``_INHERITED``: not its own).
+_ORIGINALS: list[tuple[Any, str, Any]] = []
+_INHERITED = object()
+#: How many :func:`blocked` are open: the block is lifted when the outermost one ends.
+_depth = 0
+
+
+@contextlib.contextmanager
+def blocked() -> Iterator[None]:
+    """Refuse name lookups and connections in this process while the block lasts, then put them back (re-entrant):
+    the user's code running in the caller's process downloads nothing, and the caller's network comes back."""
+    global _depth
+    if _depth == 0:
+        _ORIGINALS[:] = [(owner, name, vars(owner).get(name, _INHERITED)) for owner, name in _BLOCKED]
+        block()
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+        if _depth == 0:
+            for owner, name, original in _ORIGINALS:
+                if original is _INHERITED:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, original)
+            _ORIGINALS.clear()
 
 
 def attempted_download(text: str | None) -> str | None:

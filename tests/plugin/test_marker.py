@@ -14,6 +14,7 @@ TESTS = textwrap.dedent(
 
     from guide import failed_trial
     from outcomes import negative_units
+    from realistic import downloads_for_one_value
     from pytest_hypermodel import Policy, expect
 
     too_large = expect(when=lambda v: v["units_1"] * v["units_2"] > 800, raises=keras_tuner.errors.FailedTrialError)
@@ -34,6 +35,10 @@ TESTS = textwrap.dedent(
 
     @pytest.mark.search_space(negative_units, strategy="extremes")
     def test_undeclared_error_fails(hypermodel_case):
+        pass
+
+    @pytest.mark.search_space(downloads_for_one_value, strategy="extremes")
+    def test_downloads(hypermodel_case):
         pass
     """
 )
@@ -58,7 +63,14 @@ def test_marker_cases(hypermodel_dir):
         "test_policy_declares_value_errors[size=-1]": "skipped",
         "test_undeclared_error_fails[defaults]": "passed",
         "test_undeclared_error_fails[size=-1]": "failed",
+        # a build that downloads fails as such (nothing is downloaded from the pytest process either)
+        "test_downloads[defaults]": "passed",
+        "test_downloads[units=4]": "passed",
+        "test_downloads[weights=imagenet]": "failed",
     }
+    assert cases["test_downloads[weights=imagenet]"].properties["download"] == (
+        "https://storage.googleapis.com/tensorflow/keras-applications/w.h5"
+    )
     assert cases["test_small_enough[units_2=30]"].properties["outcome"] == "ok"
     result.stdout.fnmatch_lines(
         [

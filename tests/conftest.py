@@ -6,12 +6,14 @@ import fcntl
 import gc
 import json
 import os
+import re
 import shutil
 import signal
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +58,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if PROOFS in item.path.parents and item.get_closest_marker("slow") is None:
             item.add_marker(pytest.mark.proof)
+
+
+#: A module's ``pytestmark = ... pytest.mark.xdist_group("name")``, as its source spells it.
+_GROUP = re.compile(r"""^pytestmark\b.*\bxdist_group\(\s*(?:name=)?["']([^"']+)["']""", re.MULTILINE)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (pyproject.toml) as xdist means it: a module whose tests share one real run
+    (``once_per_run``) or module fixture stays on one worker, and the other worker does not sit waiting for it.
+
+    xdist tells a test's group to its scheduler by appending ``@group`` to the node ID in each worker; since pytest
+    9.2 that edit no longer takes (pytest-dev/pytest-xdist#1386: the groups were silently ignored, and a worker
+    waited for the other's run up to 37 s at a time). Here the controller reads each module's ``xdist_group`` from
+    its ``pytestmark`` line instead, and groups by it whichever pytest runs.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    groups = {
+        path.relative_to(config.rootpath).as_posix(): found.group(1)
+        for path in Path(__file__).parent.rglob("test_*.py")
+        if (found := _GROUP.search(path.read_text(encoding="utf-8")))
+    }
+
+    class ModuleGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope: str = super()._split_scope(nodeid)
+            if scope != nodeid:  # xdist told it (pytest before 9.2)
+                return scope
+            return groups.get(nodeid.partition("::")[0], nodeid)
+
+    return ModuleGroups(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:

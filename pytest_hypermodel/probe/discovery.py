@@ -381,27 +381,66 @@ def discover(
     faults: Mapping[str, str] | None = None,
     input_shapes=None,
     fit_arguments: Callable[[Any], tuple[tuple, dict]] | None = None,
+    oracle: Any = None,
 ) -> SearchSpace:
     """Build until no new hyperparameter appears; raise SpaceError on a bad declaration.
 
     ``timeout`` limits each build (a build past it failed, as a case would); ``before_build(overrides)`` is
     told of each build before it runs, and ``faults`` (``fault_key`` -> what happened) names builds that killed
-    or hung the process before: they count as failed builds and are not run again.
+    or hung the process before: they count as failed builds and are not run again. ``oracle``: the user's
+    tuner's, whose space the search's trials start from (see :func:`_tuned`).
     """
     heap.settle()  # each build clears Keras's session: a full collection
     builder = _Builder(hypermodel, timeout, before_build, faults or {}, input_shapes, fit_arguments=fit_arguments)
     with outcomes.interrupts_told_apart():
-        return _discover(hypermodel, max_builds, builder)
+        return _discover(hypermodel, max_builds, builder, _Tuned.of(oracle))
 
 
-def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
+@dataclass(frozen=True)
+class _Tuned:
+    """What a tuner's oracle makes of the build's declarations, as KerasTuner's ``Oracle.update_space`` does.
+
+    Each trial's hyperparameters start as the oracle's space (``oracle.get_space()``): a name the tuner was given
+    (``hyperparameters=``, often ``hp.Fixed`` or another range) keeps the tuner's definition whatever the build
+    declares, and with ``tune_new_entries=False`` a name the build adds is never tuned: it keeps its default in
+    every trial. The plan varies what the search varies, no more and no less.
+    """
+
+    space: tuple = ()
+    tune_new: bool = True
+
+    @classmethod
+    def of(cls, oracle: Any) -> _Tuned:
+        if oracle is None or getattr(oracle, "hyperparameters", None) is None:
+            return cls()
+        return cls(tuple(copy.deepcopy(oracle.hyperparameters.space)), bool(getattr(oracle, "tune_new_entries", True)))
+
+    def held(self, config: dict) -> dict:
+        """``config`` with each name the tuner does not tune (``tune_new_entries=False``) fixed at its default."""
+        if self.tune_new:
+            return config
+        given = {hp.name for hp in self.space}
+        space = []
+        for entry, hp in zip(config["space"], _space_of(config)):
+            if hp.name not in given and entry["class_name"] != "Fixed":
+                conditions = entry["config"].get("conditions", [])
+                entry = {
+                    "class_name": "Fixed",
+                    "config": {"name": hp.name, "value": hp.default, "conditions": conditions},
+                }
+            space.append(entry)
+        return {**config, "space": space}
+
+
+def _discover(hypermodel, max_builds: int, build: _Builder, tuned: _Tuned = _Tuned()) -> SearchSpace:
     root = RecordingHyperParameters()
+    root.merge(list(tuned.space))  # as a trial's: the oracle's space first, whatever the build declares
     # A HyperModel may declare hyperparameters in its own fit(), as KerasTuner allows.
     first_error = build(root, {}, with_fit=_overrides_fit(hypermodel))
     builds = [_made(root, {}, first_error)]
     fit_reads = set(root.fit_reads)
     redeclarations = list(root.redeclarations)
-    config = copy.deepcopy(root.get_config())
+    config = tuned.held(copy.deepcopy(root.get_config()))
     known = [hp.name for hp in root.space]
     defaults = {hp.name: hp.default for hp in root.space}
     context: dict[str, dict] = {name: {} for name in known}
@@ -431,11 +470,13 @@ def _discover(hypermodel, max_builds: int, build: _Builder) -> SearchSpace:
             sites.setdefault(name, site)
         new = [h for h in hp.space if h.name not in known]
         if new:
-            config = {
-                "space": config["space"]
-                + [{"class_name": h.__class__.__name__, "config": h.get_config()} for h in new],
-                "values": {},
-            }
+            config = tuned.held(
+                {
+                    "space": config["space"]
+                    + [{"class_name": h.__class__.__name__, "config": h.get_config()} for h in new],
+                    "values": {},
+                }
+            )
             for h in new:
                 known.append(h.name)
                 defaults[h.name] = h.default

@@ -121,6 +121,7 @@ def prepare_target(
             faults=faults,
             input_shapes=options.input_shapes,
             fit_arguments=fit_arguments,
+            oracle=target.tuner.oracle if target.tuner is not None else None,
         )
         trials = None
         if options.tuner == GRID_SEARCH and not space.default_error:

@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
             conftest = _import_conftest(cwd / "conftest.py")
         try:
             target = target_mod.resolve(args.spec, cwd, conftest)
-            space = discovery.discover(target.hypermodel)
+            space = discovery.discover(target.hypermodel, oracle=target.tuner.oracle if target.tuner else None)
         except (target_mod.SpecError, hyperparameters.SpaceError) as exc:
             raise Refused(str(exc)) from None
         own = target.tuner is not None

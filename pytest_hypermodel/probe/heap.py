@@ -14,25 +14,31 @@ from __future__ import annotations
 
 import gc
 
-#: Whether what is frozen now was frozen by :func:`settle` (and is :func:`thaw`'s to unfreeze), not by the caller.
-_ours = False
+#: Who froze what is frozen now: ``"ours"`` (:func:`settle`, and :func:`thaw`'s to unfreeze), ``"theirs"`` (the
+#: caller, or the warm process a probe process was forked from), None before :func:`settle` looked. Kept here, as
+#: ``gc.get_freeze_count()`` walks every frozen object (a few milliseconds a case).
+_frozen_by: str | None = None
 
 
 def settle() -> None:
     """Freeze what exists now, before a preflight step's builds (discovery, a case, the rehearsal): once, until
     :func:`thaw`. A freeze the caller made is kept as it is."""
-    global _ours
-    if gc.get_freeze_count() == 0:
-        import keras  # noqa: F401  (its backend's objects are most of what is frozen)
+    global _frozen_by
+    if _frozen_by is not None:
+        return
+    if gc.get_freeze_count():
+        _frozen_by = "theirs"
+        return
+    import keras  # noqa: F401  (its backend's objects are most of what is frozen)
 
-        gc.collect(1)  # the young: what a full collection would find in the old is frozen until :func:`thaw`
-        gc.freeze()
-        _ours = True
+    gc.collect(1)  # the young: what a full collection would find in the old is frozen until :func:`thaw`
+    gc.freeze()
+    _frozen_by = "ours"
 
 
 def thaw() -> None:
     """Unfreeze what :func:`settle` froze (when the engine closes): the caller's own freeze stays."""
-    global _ours
-    if _ours:
-        _ours = False
+    global _frozen_by
+    if _frozen_by == "ours":
         gc.unfreeze()
+    _frozen_by = None

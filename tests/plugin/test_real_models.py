@@ -72,14 +72,8 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
     The getting-started guide's HyperModel that crops the search's images in fit() to the size its build
     tunes: on data synthesized from its input its fit() cannot run, and discovery once blamed the defaults
     ("RandomSearch would crash before its first trial"). On the fixture's data every hyperparameter fit()
-    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does.
-    One run preflights both models: the same fixture, the same data."""
-    import keras_tuner as kt
-    import numpy as np
-
-    sys.path.insert(0, str(HYPERMODELS))
-    from guides import CroppingHyperModel
-
+    declares is planned, every case completes, as every trial of a real RandomSearch on the same data does (the
+    proof below). One run preflights both models: the same fixture, the same data."""
     hypermodel_dir.makeconftest(
         "import numpy as np, pytest\n\n@pytest.fixture\ndef hypermodel_data(tmp_path):\n"
         "    (tmp_path / 'set-up').write_text('')\n"
@@ -110,14 +104,29 @@ def test_a_hyperparameter_shared_by_build_and_fit_is_discovered_on_the_fixture_s
         if c["case.spec"].endswith(":CroppingHyperModel")
         for name in c["values"]
     }
-    assert planned == {"image_size", "units", "normalize", "shuffle"}
+    assert planned == CROPPING_TUNED
+
+
+#: What KerasTuner tunes of the guide's cropping HyperModel: build()'s and fit()'s names.
+CROPPING_TUNED = {"image_size", "units", "normalize", "shuffle"}
+
+
+@pytest.mark.proof  # a real KerasTuner search
+def test_a_real_search_of_the_cropping_model_tunes_what_the_preflight_plans_and_completes(tmp_path):
+    """The real search on the fixture's data of the test above: every trial completes, and the names it tunes are
+    those the preflight planned there."""
+    import keras_tuner as kt
+    import numpy as np
+
+    sys.path.insert(0, str(HYPERMODELS))
+    from guides import CroppingHyperModel
 
     x, y = np.zeros((16, 28, 28, 1), "float32"), np.eye(10, dtype="float32")[np.arange(16) % 10]
     tuner = kt.RandomSearch(
         CroppingHyperModel(), objective="loss", max_trials=4, directory=tmp_path, project_name="cropping", seed=3
     )
     tuner.search(x, y, epochs=1, verbose=0)
-    assert {hp.name for hp in tuner.oracle.hyperparameters.space} == planned
+    assert {hp.name for hp in tuner.oracle.hyperparameters.space} == CROPPING_TUNED
     assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"] * 4
 
 

@@ -193,11 +193,13 @@ def hypermodel_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     for source in HYPERMODELS.glob("*.py"):
         shutil.copy(source, pytester.path / source.name)
     # pytester cleared it
-    # and no further trials of the defaults for the memory per trial (tests/test_memory.py's subject)
+    # and no further trials of the defaults for the memory per trial (tests/test_memory.py's subject); nor
+    # Hypothesis's pytest plugin, which the test extra installs and which would cost each pytest process of a run
+    # (its xdist workers too) 0.8 s of CPU importing Hypothesis for tests that use none
     monkeypatch.setenv(
         "PYTEST_ADDOPTS",
         "--hypermodel-boundaries=off --hypermodel-strategy=extremes,corners --hypermodel-memory-growth=0 "
-        "--hypermodel-rehearsal=off",
+        "--hypermodel-rehearsal=off -p no:hypothesispytest",
     )
     return pytester
 

@@ -64,6 +64,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 _GROUP = re.compile(r"""^pytestmark\b.*\bxdist_group\(\s*(?:name=)?["']([^"']+)["']""", re.MULTILINE)
 
 
+def module_groups(rootpath: Path) -> dict[str, str]:
+    """Each test module's ``xdist_group`` by its path as node IDs spell it (relative to ``rootpath``)."""
+    return {
+        path.relative_to(rootpath).as_posix(): found.group(1)
+        for path in Path(__file__).parent.rglob("test_*.py")
+        if (found := _GROUP.search(path.read_text(encoding="utf-8")))
+    }
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` (pyproject.toml) as xdist means it: a module whose tests share one real run
     (``once_per_run``) or module fixture stays on one worker, and the other worker does not sit waiting for it.
@@ -77,11 +86,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadGroupScheduling
 
-    groups = {
-        path.relative_to(config.rootpath).as_posix(): found.group(1)
-        for path in Path(__file__).parent.rglob("test_*.py")
-        if (found := _GROUP.search(path.read_text(encoding="utf-8")))
-    }
+    groups = module_groups(config.rootpath)
 
     class ModuleGroups(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:

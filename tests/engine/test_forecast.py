@@ -326,26 +326,29 @@ class Scenario:
         return f"{self.name}-r{p.max_retries_per_trial}-c{p.max_consecutive_failed_trials}{size}"
 
 
+#: A scenario of a kind the default suite already compares with a real search: with the proofs.
+PROOF = pytest.mark.proof
+
 SCENARIOS = [
     # (a) the guide's grid, plain ValueError: the defaults abort at 0009 of 12.
-    Scenario("value_error", guide_value_error, Policy(), (True, "0009", REASON_CONSECUTIVE)),
+    pytest.param(Scenario("value_error", guide_value_error, Policy(), (True, "0009", REASON_CONSECUTIVE)), marks=PROOF),
     Scenario("value_error", guide_value_error, Policy(1, 3), (True, "0009", REASON_CONSECUTIVE)),
-    Scenario("value_error", guide_value_error, Policy(3, 8), (False, None, None)),
+    pytest.param(Scenario("value_error", guide_value_error, Policy(3, 8), (False, None, None)), marks=PROOF),
     # (b) FailedTrialError: never retried.
-    Scenario("failed_trial", guide_failed_trial, Policy(3, 8), (False, None, None)),
+    pytest.param(Scenario("failed_trial", guide_failed_trial, Policy(3, 8), (False, None, None)), marks=PROOF),
     Scenario("failed_trial", guide_failed_trial, Policy(3, 3), (True, "0009", REASON_CONSECUTIVE)),
     # (c) FatalError: the first oversized trial ends the search, whatever the limits.
     Scenario("fatal", guide_fatal, Policy(3, 8), (True, "0007", REASON_FATAL)),
     # KerasTuner's own max_model_size: FailedTrialError, no retries despite max_retries_per_trial=3.
     Scenario("max_model_size", guide_plain, Policy(3, 3, max_model_size=1200), (True, "0009", REASON_CONSECUTIVE)),
     # (d) NaN losses over 2 epochs: late NaN completes, early NaN and all-NaN are INVALID and retried.
-    Scenario("nan", nan_losses, Policy(1, 8), (False, None, None), epochs=2, inputs=4),
+    pytest.param(Scenario("nan", nan_losses, Policy(1, 8), (False, None, None), epochs=2, inputs=4), marks=PROOF),
     Scenario("nan", nan_losses, Policy(0, 2), (True, "0003", REASON_CONSECUTIVE), epochs=2, inputs=4),
     # (e) a default that cannot build, and a conditional scope the constructor builds and cannot.
     Scenario("bad_default", bad_default, Policy(), (True, None, REASON_DEFAULT_BUILD), inputs=4),
     Scenario("bad_conditional", bad_conditional, Policy(), (True, None, REASON_DEFAULT_BUILD), inputs=4),
     # A conditional space whose failing branch is not at the defaults.
-    Scenario("conditional", conditional, Policy(1, 2), (False, None, None), inputs=4),
+    pytest.param(Scenario("conditional", conditional, Policy(1, 2), (False, None, None), inputs=4), marks=PROOF),
     Scenario("conditional", conditional, Policy(1, 1), (True, "0003", REASON_CONSECUTIVE), inputs=4),
     # A space that grows during the search, cut by max_trials (ids padded to 2 digits).
     Scenario("dynamic", dynamic, Policy(0, 3), (False, None, None), max_trials=12, inputs=4),

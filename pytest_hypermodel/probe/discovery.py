@@ -388,9 +388,9 @@ def discover(
     ``timeout`` limits each build (a build past it failed, as a case would); ``before_build(overrides)`` is
     told of each build before it runs, and ``faults`` (``fault_key`` -> what happened) names builds that killed
     or hung the process before: they count as failed builds and are not run again. ``oracle``: the user's
-    tuner's, whose space the search's trials start from (see :func:`_tuned`).
+    tuner's, whose space the search's trials start from (see :class:`_Tuned`).
     """
-    heap.settle()  # each build clears Keras's session: a full collection
+    heap.settle(recheck=True)  # each build clears Keras's session: a full collection
     builder = _Builder(hypermodel, timeout, before_build, faults or {}, input_shapes, fit_arguments=fit_arguments)
     with outcomes.interrupts_told_apart():
         return _discover(hypermodel, max_builds, builder, _Tuned.of(oracle))

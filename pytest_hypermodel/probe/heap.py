@@ -20,14 +20,15 @@ import gc
 _frozen_by: str | None = None
 
 
-def settle() -> None:
+def settle(recheck: bool = False) -> None:
     """Freeze what exists now, before a preflight step's builds (discovery, a case, the rehearsal): once, until
-    :func:`thaw`. A freeze the caller made is kept as it is."""
+    :func:`thaw`. A freeze the caller made is kept as it is. ``recheck``: look at the freeze again (at the start of
+    discovery and of the rehearsal), in case someone unfroze it since; each case only reads what was seen."""
     global _frozen_by
-    if _frozen_by is not None:
+    if _frozen_by is not None and not recheck:
         return
     if gc.get_freeze_count():
-        _frozen_by = "theirs"
+        _frozen_by = _frozen_by or "theirs"
         return
     import keras  # noqa: F401  (its backend's objects are most of what is frozen)
 

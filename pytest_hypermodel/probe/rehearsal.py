@@ -306,7 +306,7 @@ def run(
         objective = fit_mod.search_objective(settings.objective or (("loss", "min"),))
     make, name = tuner_maker(hypermodel, space, tuner, factory, objective, policy)
     rehearsed = Rehearsed(tuner=name, data=search_data.described(provided_data))
-    heap.settle()
+    heap.settle(recheck=True)
     with _state_restored():
         try:
             searching = make(False)

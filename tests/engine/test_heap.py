@@ -65,3 +65,12 @@ def test_a_freeze_the_caller_made_is_kept(tmp_path, unfrozen):
     # what of theirs was freed since.
     assert SEEN and max(SEEN) <= theirs
     assert theirs * 0.9 <= gc.get_freeze_count() <= theirs
+
+
+def test_a_freeze_undone_behind_its_back_is_made_again_when_a_discovery_starts(tmp_path, unfrozen):
+    """The cases only read what settle saw (``gc.get_freeze_count()`` walks every frozen object); a discovery
+    looks again, so a freeze someone undid since (the search command does, as does a test's fixture) is made anew."""
+    heap.settle()
+    gc.unfreeze()
+    preflight(tmp_path)
+    assert SEEN and min(SEEN) > 0

@@ -53,6 +53,7 @@ def test_the_fork_takes_the_requester_s_environment_and_working_directory(tmp_pa
     assert "seen: after the warm start in project" in forked
 
 
+@pytest.mark.proof  # two backend imports (a spawn and the refused warm process's): with the proofs
 def test_another_import_environment_is_refused_and_the_probe_process_spawned(tmp_path, monkeypatch):
     """Another Keras configuration (here floatx) would import another Keras: the warm process refuses, and the probe
     process is spawned, with that configuration. A HOME without a configuration file reads Keras's defaults, as the

@@ -388,6 +388,7 @@ def build_model(hp):
 """
 
 
+@pytest.mark.proof  # a spawned probe process and xdist workers, one killed: with the fault matrix's other modes
 @pytest.mark.cold_start  # the probe process's parent must be the worker, as spawned: forked, it is the warm process
 def test_a_killed_planning_worker_ends_the_run_with_one_line(hypermodel_dir):
     """The controller notices that the worker it waits for is dead (a zombie, as no one reaps it meanwhile)."""

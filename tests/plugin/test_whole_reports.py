@@ -9,6 +9,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import pytest
+
 #: Two hyperparameters, the fewest that give the two runs' strategies (the extremes; with the corners) different cases.
 MODEL = """
 import keras
@@ -25,6 +27,7 @@ def build(hp):
 """
 
 
+@pytest.mark.proof  # two whole pytest runs at once, each with its probe process
 def test_two_runs_writing_the_same_paths_leave_whole_files_from_one_run(pytester):
     pytester.makepyfile(m=MODEL)
     out = pytester.path / "out"

@@ -263,6 +263,7 @@ def test_bad_input_to_the_api_is_one_line_naming_the_fix(call, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.proof  # a process of its own, importing the backend; import-linter's contract checks the imports statically
 def test_the_engine_runs_where_pytest_cannot_be_imported(tmp_path):
     """The engine and the API import no pytest: a preflight in a process where importing it fails."""
     script = textwrap.dedent("""

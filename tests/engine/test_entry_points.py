@@ -79,7 +79,7 @@ def _verdicts(stdout: str) -> list[str]:
 @pytest.mark.parametrize(
     "entry",
     # each a Python process and its probe process (a backend import each): one in the default suite, the others
-    # with the proofs (-m proof); stdin: the test below
+    # with the proofs (-m proof), as is stdin (the test below)
     ["-c", pytest.param("-m without guard", marks=pytest.mark.proof), pytest.param("IPython", marks=pytest.mark.proof)],
 )
 def test_the_api_runs_a_probe_process_from_every_entry_point_and_the_script_runs_once(tmp_path, entry):
@@ -98,6 +98,7 @@ def test_the_api_runs_a_probe_process_from_every_entry_point_and_the_script_runs
     assert (logs(tmp_path) / "ran.log").read_text() == "ran\n"  # the probe process did not run the script's top level
 
 
+@pytest.mark.proof  # two processes of its own, each importing the backend: python -c stays in the default suite
 def test_a_build_function_imported_or_defined_in_a_main_read_from_stdin_runs(tmp_path):
     """``python - <<EOF`` that imports a build function (it runs in the probe process, and spawn finds no script
     to import there: "<stdin>") and defines another (it cannot be imported there: it runs in this process)."""

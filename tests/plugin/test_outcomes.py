@@ -89,7 +89,8 @@ def test_long_traceback_on_request(hypermodel_dir):
     assert "Traceback (most recent call last)" in result.stdout.str()
 
 
-@pytest.mark.parametrize("backend", ["jax", "torch"])
+# JAX in the default suite, PyTorch (another backend import, about 12 s) with the proofs
+@pytest.mark.parametrize("backend", ["jax", pytest.param("torch", marks=pytest.mark.proof)])
 def test_other_backends(hypermodel_dir, monkeypatch, backend):
     monkeypatch.setenv("KERAS_BACKEND", backend)
     result, cases = run_preflight(

@@ -411,7 +411,10 @@ class _Tuned:
 
     @classmethod
     def of(cls, oracle: Any) -> _Tuned:
-        if oracle is None or getattr(oracle, "hyperparameters", None) is None:
+        """None, or an oracle that holds trials, is the build's declarations alone: such an oracle carries a
+        project's space (reloaded from its directory, or searched already), which the project check compares with
+        the build's (``rules.project``: "KerasTuner will reload the old space")."""
+        if oracle is None or getattr(oracle, "hyperparameters", None) is None or getattr(oracle, "trials", None):
             return cls()
         return cls(tuple(copy.deepcopy(oracle.hyperparameters.space)), bool(getattr(oracle, "tune_new_entries", True)))
 

@@ -77,17 +77,17 @@ def rehearse(engine: Engine, pre: Preflight, entries: Sequence[dict[str, Any]], 
 
         hypermodel = engine.hypermodel_of(pre)
         factory = None
-        with offline.blocked():
+        with offline.blocked():  # the factory's module and the rehearsal's trials are the user's code
             if pre.target.tuner is not None and ":" in spec:
                 try:  # a SPEC that names a tuner's factory: called again for the rehearsal's tuner
                     factory = target_mod.resolve(spec, engine.rootpath, None, engine.base).factory
                 except Exception:
                     factory = None
-        with offline.blocked(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rehearsed = rehearsal.run(
-                hypermodel, pre.space, cases, policy, settings, search_data.afresh(data), pre.target.tuner, factory
-            ).to_dict()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rehearsed = rehearsal.run(
+                    hypermodel, pre.space, cases, policy, settings, search_data.afresh(data), pre.target.tuner, factory
+                ).to_dict()
     found = sequence.findings(spec, rehearsed, alone, pre.space.definition)
     skipped = rehearsed.get("skipped")
     checks = sorted({f.check for f in found})
